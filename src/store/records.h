@@ -1,0 +1,109 @@
+#ifndef MAMORI_STORE_RECORDS_H_
+#define MAMORI_STORE_RECORDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/decision.h"
+#include "core/event.h"
+#include "core/ip_address.h"
+
+namespace mamori::store {
+
+// Durable records. Plain values; every backend stores and returns them whole.
+
+struct LockInfo {
+  std::string reason;  // a Reason word (`account_locked` by an operator, `brute_force`, ...) or free text
+  TimePoint since{};
+  bool password_reset_required = false;
+  std::string by;  // "operator" or the detector that locked it
+};
+
+struct Contact {
+  std::string email;
+  std::string lang = "en";  // "en" or "ja"
+  bool notify = true;
+};
+
+struct LastLogin {
+  TimePoint time{};
+  IpAddress ip;
+  std::string country;  // ISO code or empty when unknown
+};
+
+struct AccountRecord {
+  std::string account;  // normalized
+  std::optional<LockInfo> lock;
+  Contact contact;
+  std::optional<LastLogin> last_login;
+};
+
+enum class ListKind : std::uint8_t { kAllow, kDeny };
+std::string_view to_string(ListKind k);
+std::optional<ListKind> list_kind_from_string(std::string_view s);
+
+struct ListEntry {
+  std::string id;
+  ListKind kind = ListKind::kDeny;
+  std::string target;  // "203.0.113.5", "203.0.113.0/24", "2001:db8::/32", "account:NAME", "country:CC"
+  std::string reason;
+  TimePoint created{};
+  std::optional<TimePoint> expires;  // none: never
+};
+
+// One entry of an account's activity log (API.md "activity").
+struct ActivityRecord {
+  std::string event_id;
+  TimePoint time{};
+  std::string account;
+  EventType type = EventType::kLoginAttempt;
+  IpAddress ip;
+  std::string country, city;
+  std::string user_agent, device_id, protocol;
+  std::optional<bool> success;  // login results only
+  Action action = Action::kAllow;
+  std::vector<std::string> reasons;
+};
+
+enum class IncidentKind : std::uint8_t {
+  kCredentialStuffing,
+  kPasswordSpray,
+  kMailAbuse,
+  kMessageFanout
+};
+std::string_view to_string(IncidentKind k);
+std::optional<IncidentKind> incident_kind_from_string(std::string_view s);
+
+struct Incident {
+  std::string id;
+  IncidentKind kind = IncidentKind::kCredentialStuffing;
+  TimePoint started{}, last_seen{};
+  std::vector<std::string> sources;  // IPs or networks ("203.0.113.0/24")
+  std::int64_t accounts_targeted = 0;
+  std::int64_t accounts_compromised = 0;
+};
+
+// An account an incident's sources touched.
+struct IncidentAccount {
+  std::string account;
+  TimePoint first_seen{}, last_seen{};
+  bool login_succeeded = false;
+};
+
+// A temporary block the engine set on its own (not an operator's list entry).
+struct Block {
+  std::string scope;  // "ip", "network", "account_ip", "account", "pwhash"
+  std::string key;    // what is blocked: "203.0.113.5", "203.0.113.0/24", "alice|203.0.113.5", "alice"
+  Reason reason = Reason::kBruteForce;
+  Action action = Action::kDeny;
+  TimePoint since{}, until{};
+  std::string incident_id;  // empty when none
+};
+
+}  // namespace mamori::store
+
+#endif  // MAMORI_STORE_RECORDS_H_

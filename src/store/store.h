@@ -1,0 +1,83 @@
+#ifndef MAMORI_STORE_STORE_H_
+#define MAMORI_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "store/records.h"
+
+namespace mamori::store {
+
+// Sequence number of a queued write. Writes are applied in the order they
+// were queued; a ticket is committed when it and every earlier write are.
+using WriteTicket = std::uint64_t;
+
+// The durable store: accounts, locks, contacts, lists, incidents, blocks and
+// the activity log. The engine and the API know only this interface; the
+// embedded backend is SQLite (store/sqlite/), a distributed one may follow.
+//
+// Writes are queued to a single writer that commits them in groups and return
+// at once with a ticket; a caller that must not answer before the write is
+// durable waits for the ticket (wait) or registers a callback
+// (on_committed). "Durable" means it survives kill -9 of the process.
+// Reads see every committed write. Thread-safe: any method from any thread.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // ---- writes (queued; never block on I/O) ----
+  virtual WriteTicket append_activity(ActivityRecord r) = 0;
+  virtual WriteTicket put_lock(std::string account, LockInfo lock) = 0;
+  virtual WriteTicket clear_lock(std::string account) = 0;
+  virtual WriteTicket put_contact(std::string account, Contact contact) = 0;
+  virtual WriteTicket put_last_login(std::string account, LastLogin login) = 0;
+  virtual WriteTicket put_list_entry(ListEntry e) = 0;
+  virtual WriteTicket delete_list_entry(std::string id) = 0;
+  // Inserts or replaces the incident's header (times, sources, counts).
+  virtual WriteTicket put_incident(Incident i) = 0;
+  // Inserts or updates one touched account: first_seen keeps the earliest,
+  // last_seen the latest, login_succeeded is or-ed.
+  virtual WriteTicket put_incident_account(std::string incident_id, IncidentAccount a) = 0;
+  virtual WriteTicket put_block(Block b) = 0;  // replaces the block with the same scope + key
+  virtual WriteTicket delete_block(std::string scope, std::string key) = 0;
+  // Deletes activity older than `before` and blocks that ended before it.
+  virtual WriteTicket prune(TimePoint before) = 0;
+
+  // Blocks until `t` is committed. Returns the error of the commit that
+  // carried it (e.g. disk full), if any.
+  virtual Status wait(WriteTicket t) = 0;
+  // Calls `done` once `t` is committed, on the writer's thread or at once on
+  // the caller's if it already is. `done` must not block.
+  virtual void on_committed(WriteTicket t, std::function<void(const Status&)> done) = 0;
+  // The highest committed ticket.
+  virtual WriteTicket committed() const = 0;
+
+  // ---- reads ----
+  virtual Result<std::optional<AccountRecord>> account(std::string_view account) = 0;
+  virtual Result<std::vector<AccountRecord>> locked_accounts() = 0;
+  // Newest first, time >= since, at most `limit`.
+  virtual Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
+                                                       std::size_t limit) = 0;
+  // Every account's activity with time >= since, oldest first, at most `limit`
+  // (used to warm the hot windows at start).
+  virtual Result<std::vector<ActivityRecord>> activity_since(TimePoint since,
+                                                             std::size_t limit) = 0;
+  virtual Result<std::vector<ListEntry>> list_entries() = 0;
+  // Newest first; incidents whose last_seen >= since.
+  virtual Result<std::vector<Incident>> incidents(TimePoint since) = 0;
+  virtual Result<std::optional<Incident>> incident(std::string_view id) = 0;
+  virtual Result<std::vector<IncidentAccount>> incident_accounts(std::string_view id) = 0;
+  // Incidents that touched `account`, newest first.
+  virtual Result<std::vector<Incident>> incidents_for_account(std::string_view account) = 0;
+  // Blocks with until > now.
+  virtual Result<std::vector<Block>> blocks(TimePoint now) = 0;
+};
+
+}  // namespace mamori::store
+
+#endif  // MAMORI_STORE_STORE_H_
