@@ -1,0 +1,32 @@
+# mamori: `make run` to try it, `make test` to test it. Both install any
+# missing Debian packages first (scripts/deps.sh).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test bench sanitize clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	@scripts/run.sh $(BUILD)
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+# ASan + UBSan build and test run in build-sanitize/.
+sanitize:
+	@$(MAKE) test BUILD=build-sanitize CMAKE_FLAGS="-DMAMORI_SANITIZE=address,undefined -DMAMORI_BENCH=OFF"
+
+bench: build
+	@bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-sanitize

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mamori needs to build, test and run, if any are
+# missing. Idempotent: does nothing when everything is present.
+#   scripts/deps.sh           build + test dependencies
+set -euo pipefail
+
+pkgs=(
+  g++ cmake make pkg-config
+  libboost1.81-dev libboost-json1.81-dev   # Asio, Beast, JSON
+  libsimdjson-dev                          # request JSON parsing
+  libtomlplusplus-dev                      # config
+  libsqlite3-dev                           # embedded durable store
+  libsodium-dev                            # secrets at rest, hashing
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-pytest python3-requests  # integration tests
+  curl
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"
