@@ -1,0 +1,60 @@
+#ifndef MAMORI_PROTOCOLS_HTTP_HTTP_TYPES_H_
+#define MAMORI_PROTOCOLS_HTTP_HTTP_TYPES_H_
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mamori::http {
+
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
+// One HTTP request as the transport hands it to a Handler. Every view points
+// into the transport's buffers and is valid only during Handler::handle().
+struct Request {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // raw request target: "/v1/accounts/alice?since=..."
+  std::string_view body;
+  std::span<const Header> headers;
+
+  // Case-insensitive header lookup; empty when absent.
+  std::string_view header(std::string_view name) const;
+};
+
+// The answer a Handler fills in.
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // When non-zero, the transport holds the response back until the durable
+  // store has committed this write ticket (see CommitWaiter).
+  std::uint64_t wait_for = 0;
+};
+
+// Sets `r` to the API's error shape:
+// {"error": {"code": "snake_case_code", "message": "human text"}}.
+void set_error(Response& r, int status, std::string_view code, std::string_view message);
+
+// Application side of the HTTP server. Thread-safe: called concurrently from
+// every worker thread.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void handle(const Request& request, Response& response) = 0;
+};
+
+// Arranges for `ready` to be called once write ticket `ticket` is durable.
+// `ready` may run on any thread and must not block.
+using CommitWaiter = std::function<void(std::uint64_t ticket, std::function<void()> ready)>;
+
+}  // namespace mamori::http
+
+#endif  // MAMORI_PROTOCOLS_HTTP_HTTP_TYPES_H_
