@@ -9,6 +9,12 @@ TimePoint SystemClock::now() const {
   return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
 }
 
+std::uint64_t monotonic_ns() {
+  return std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count());
+}
+
 std::string format_rfc3339(TimePoint t) {
   using namespace std::chrono;
   const auto day = floor<days>(t);

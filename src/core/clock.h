@@ -42,6 +42,10 @@ class ManualClock final : public Clock {
   std::atomic<std::int64_t> ms_;
 };
 
+// Nanoseconds of a monotonic clock, for measuring how long something took
+// (never for event times).
+std::uint64_t monotonic_ns();
+
 inline std::int64_t to_unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
 inline TimePoint from_unix_ms(std::int64_t ms) { return TimePoint(Duration(ms)); }
 

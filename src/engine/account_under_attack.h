@@ -1,0 +1,38 @@
+#ifndef MAMORI_ENGINE_ACCOUNT_UNDER_ATTACK_H_
+#define MAMORI_ENGINE_ACCOUNT_UNDER_ATTACK_H_
+
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "engine/engine_config.h"
+#include "engine/finding.h"
+#include "engine/keys.h"
+#include "state/sliding_counter.h"
+
+namespace mamori::engine {
+
+// account_under_attack: failed logins for one account from all IPs. At the
+// threshold, logins to the account must pass a second factor for
+// `challenge_for`. Never locks (failures alone must not be a lock-out weapon).
+// Thread-safe.
+class AccountUnderAttack {
+ public:
+  AccountUnderAttack(const AccountUnderAttackConfig& config, state::MemoryBudget& budget)
+      : config_(config), windows_(budget) {}
+
+  void on_failure(const Event& e, std::vector<Finding>& out);
+
+ private:
+  struct Window {
+    state::SlidingCounter failures;
+    std::size_t memory_bytes() const { return 0; }
+  };
+
+  const AccountUnderAttackConfig config_;
+  state::ShardedLru<std::string, Window, StringHash> windows_;
+};
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_ACCOUNT_UNDER_ATTACK_H_

@@ -1,0 +1,103 @@
+#ifndef MAMORI_ENGINE_BLOCK_TABLE_H_
+#define MAMORI_ENGINE_BLOCK_TABLE_H_
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/ip_address.h"
+#include "store/records.h"
+
+namespace mamori::engine {
+
+// What a block applies to.
+enum class BlockScope : std::uint8_t {
+  kIp,         // every attempt from one IP (deny)
+  kIpDelay,    // every attempt from one IP (delay)
+  kNetwork,    // every attempt from a /24 or /64
+  kAccountIp,  // one account from one IP
+  kPwhash,     // any attempt carrying one password hash
+  kAccount,    // one account from anywhere (challenge)
+};
+std::string_view to_string(BlockScope s);
+std::optional<BlockScope> block_scope_from_string(std::string_view s);
+
+// Identifies a block without allocating: the scope, an address (IP or
+// network) and a 64-bit hash of the account or password hash.
+struct BlockKey {
+  BlockScope scope = BlockScope::kIp;
+  IpAddress ip;
+  std::uint64_t h = 0;
+
+  static BlockKey ip_deny(const IpAddress& ip) { return {BlockScope::kIp, ip, 0}; }
+  static BlockKey ip_delay(const IpAddress& ip) { return {BlockScope::kIpDelay, ip, 0}; }
+  static BlockKey network(const IpAddress& ip) {
+    return {BlockScope::kNetwork, ip.aggregate_network(), 0};
+  }
+  static BlockKey account_ip(std::string_view account, const IpAddress& ip) {
+    return {BlockScope::kAccountIp, ip, hash_bytes(account)};
+  }
+  static BlockKey pwhash(std::string_view pwhash) {
+    return {BlockScope::kPwhash, IpAddress(), hash_bytes(pwhash, 1)};
+  }
+  static BlockKey account(std::string_view account) {
+    return {BlockScope::kAccount, IpAddress(), hash_bytes(account)};
+  }
+
+  friend bool operator==(const BlockKey& a, const BlockKey& b) {
+    return a.scope == b.scope && a.h == b.h && a.ip == b.ip;
+  }
+};
+
+struct BlockKeyHash {
+  std::size_t operator()(const BlockKey& k) const {
+    return hash_combine(k.ip.hash(), k.h + std::uint64_t(k.scope));
+  }
+};
+
+// The blocks the engine set on its own, each until a time. Never evicted (an
+// active block must not be forgotten under memory pressure); expired blocks
+// are dropped by sweep(). Thread-safe: sharded, one mutex per shard.
+class BlockTable {
+ public:
+  BlockTable() = default;
+  BlockTable(const BlockTable&) = delete;
+  BlockTable& operator=(const BlockTable&) = delete;
+
+  // The block for `key` if active at `now`.
+  std::optional<store::Block> find(const BlockKey& key, TimePoint now) const;
+  // Sets or extends a block. An existing block's incident id is kept when the
+  // new one has none, and its end is never moved earlier.
+  // Returns the block as stored.
+  store::Block put(const BlockKey& key, store::Block block);
+  bool erase(const BlockKey& key);
+  // Removes the blocks whose key hash is `h` in `scope` (e.g. all of one
+  // account's per-IP blocks). Returns the removed blocks.
+  std::vector<store::Block> erase_hash(BlockScope scope, std::uint64_t h);
+  // Active blocks, soonest-ending last.
+  std::vector<store::Block> active(TimePoint now) const;
+  std::size_t sweep(TimePoint now);
+  std::size_t size() const;
+
+ private:
+  static constexpr std::size_t kShards = 16;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<BlockKey, store::Block, BlockKeyHash> map;
+  };
+  Shard& shard_for(const BlockKey& k) { return shards_[BlockKeyHash{}(k) % kShards]; }
+  const Shard& shard_for(const BlockKey& k) const { return shards_[BlockKeyHash{}(k) % kShards]; }
+
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_BLOCK_TABLE_H_

@@ -1,0 +1,41 @@
+#ifndef MAMORI_ENGINE_BRUTE_FORCE_H_
+#define MAMORI_ENGINE_BRUTE_FORCE_H_
+
+#include <array>
+#include <vector>
+
+#include "core/event.h"
+#include "engine/engine_config.h"
+#include "engine/finding.h"
+#include "engine/keys.h"
+#include "state/sliding_counter.h"
+
+namespace mamori::engine {
+
+// brute_force: failed logins for one account from one IP. A retried identical
+// wrong password (same `pwhash`) counts once. At the threshold the account is
+// denied from that IP for `block`; other IPs and the account stay usable.
+// Thread-safe.
+class BruteForce {
+ public:
+  BruteForce(const BruteForceConfig& config, state::MemoryBudget& budget)
+      : config_(config), windows_(budget) {}
+
+  // A failed login result. Appends a finding when the threshold is reached.
+  void on_failure(const Event& e, std::vector<Finding>& out);
+
+ private:
+  struct Window {
+    state::SlidingCounter failures;
+    std::array<std::uint32_t, 8> recent_pwhashes{};  // fingerprints, 0 = empty
+    std::uint8_t next = 0;
+    std::size_t memory_bytes() const { return 0; }
+  };
+
+  const BruteForceConfig config_;
+  state::ShardedLru<AccountIpKey, Window, AccountIpKeyHash> windows_;
+};
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_BRUTE_FORCE_H_

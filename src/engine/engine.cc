@@ -1,0 +1,292 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+namespace mamori::engine {
+
+int risk_of(Reason r) {
+  switch (r) {
+    case Reason::kDenyList: return kRiskDenyList;
+    case Reason::kAccountLocked: return kRiskAccountLocked;
+    case Reason::kCredentialStuffing: return kRiskCredentialStuffing;
+    case Reason::kPasswordSpray: return kRiskPasswordSpray;
+    case Reason::kBruteForce: return kRiskBruteForce;
+    case Reason::kAccountUnderAttack: return kRiskAccountUnderAttack;
+    case Reason::kIpFailures: return kRiskIpFailures;
+    default: return 0;
+  }
+}
+
+struct Engine::Context {
+  const Event& e;
+  Outcome& out;
+  std::shared_ptr<const ListIndex> lists;
+  std::optional<store::LockInfo> lock;
+  bool allow_listed = false;
+  std::vector<Finding> findings;
+
+  Decision& d() { return out.decision; }
+  void wrote(store::WriteTicket t) { out.ticket = std::max(out.ticket, t); }
+};
+
+Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id_seed)
+    : config_(config),
+      store_(store),
+      ids_(id_seed),
+      budget_(config.memory_budget_bytes),
+      brute_force_(config.brute_force, budget_),
+      account_under_attack_(config.account_under_attack, budget_),
+      ip_failures_(config.ip_failures, budget_),
+      credential_stuffing_(config.credential_stuffing, budget_),
+      password_spray_(config.password_spray, budget_),
+      lists_(store),
+      incidents_(config.incidents, store, ids_) {}
+
+Result<BlockKey> block_key_from_record(const store::Block& b) {
+  auto scope = block_scope_from_string(b.scope);
+  auto bad = [&] { return make_error("invalid_block", "cannot read block " + b.scope + " " + b.key); };
+  if (!scope) return bad();
+  switch (*scope) {
+    case BlockScope::kIp:
+    case BlockScope::kIpDelay: {
+      auto ip = IpAddress::parse(b.key);
+      if (!ip) return bad();
+      return BlockKey{*scope, *ip, 0};
+    }
+    case BlockScope::kNetwork: {
+      auto c = Cidr::parse(b.key);
+      if (!c) return bad();
+      return BlockKey::network(c->network());
+    }
+    case BlockScope::kAccountIp: {
+      const auto bar = b.key.rfind('|');
+      if (bar == std::string::npos) return bad();
+      auto ip = IpAddress::parse(std::string_view(b.key).substr(bar + 1));
+      if (!ip) return bad();
+      return BlockKey::account_ip(std::string_view(b.key).substr(0, bar), *ip);
+    }
+    case BlockScope::kPwhash:
+      if (!b.key.starts_with("pwhash:")) return bad();
+      return BlockKey::pwhash(std::string_view(b.key).substr(7));
+    case BlockScope::kAccount:
+      return BlockKey::account(b.key);
+  }
+  return bad();
+}
+
+Status Engine::load(TimePoint now) {
+  if (Status s = lists_.load(); !s) return s;
+  auto locked = store_.locked_accounts();
+  if (!locked) return locked.error();
+  for (store::AccountRecord& a : *locked)
+    if (a.lock) locks_.put(a.account, *a.lock);
+  auto blocks = store_.blocks(now);
+  if (!blocks) return blocks.error();
+  for (store::Block& b : *blocks) {
+    auto key = block_key_from_record(b);
+    if (key) blocks_.put(*key, std::move(b));
+  }
+  return incidents_.load(now);
+}
+
+store::WriteTicket Engine::put_block(const BlockKey& key, store::Block b) {
+  return store_.put_block(blocks_.put(key, std::move(b)));
+}
+
+void Engine::touch_incident(Context& c, const store::Block& b) {
+  if (b.incident_id.empty()) return;
+  const bool succeeded = c.e.type == EventType::kLoginResult && c.e.success;
+  store::WriteTicket t = 0;
+  incidents_.touch(b.incident_id, c.e.account, succeeded, c.e.time, t);
+  c.wrote(t);
+}
+
+void Engine::check_blocks(Context& c) {
+  const Event& e = c.e;
+  auto deny_if = [&](const BlockKey& key) {
+    if (auto b = blocks_.find(key, e.time)) {
+      c.d().add(b->action, b->reason, risk_of(b->reason));
+      touch_incident(c, *b);
+    }
+  };
+  deny_if(BlockKey::ip_deny(e.ip));
+  deny_if(BlockKey::network(e.ip));
+  deny_if(BlockKey::account_ip(e.account, e.ip));
+  if (!e.pwhash.empty()) deny_if(BlockKey::pwhash(e.pwhash));
+  if (auto b = blocks_.find(BlockKey::ip_delay(e.ip), e.time)) {
+    c.d().add(Action::kDelay, Reason::kIpFailures, risk_of(Reason::kIpFailures));
+    c.d().set_delay_ms(config_.ip_failures.delay_ms);
+  }
+  const bool passed_mfa = e.type == EventType::kLoginResult && e.success && e.mfa;
+  const bool failed_result = e.type == EventType::kLoginResult && !e.success;
+  if (!passed_mfa && !failed_result) {
+    if (auto b = blocks_.find(BlockKey::account(e.account), e.time))
+      c.d().add(Action::kChallenge, Reason::kAccountUnderAttack, risk_of(b->reason));
+  }
+}
+
+void Engine::apply(Context& c, Finding& f) {
+  const TimePoint now = c.e.time;
+  store::Block b;
+  b.scope = std::string(to_string(f.block.scope));
+  b.key = f.target;
+  b.reason = f.reason;
+  b.action = f.action;
+  b.since = now;
+  b.until = now + f.block_for;
+  std::vector<std::string> sources;
+  if (f.incident) {
+    if (f.other_sources.empty()) {
+      sources.push_back(f.source);
+    } else {
+      for (const IpAddress& ip : f.other_sources) sources.push_back(ip.to_string());
+    }
+    store::WriteTicket t = 0;
+    b.incident_id = incidents_.open(*f.incident, f.target, sources, f.accounts, now, t);
+    c.wrote(t);
+  }
+  // A spray also denies each source IP that failed with the password hash.
+  for (const IpAddress& ip : f.other_sources) {
+    store::Block ib = b;
+    ib.scope = std::string(to_string(BlockScope::kIp));
+    ib.key = ip.to_string();
+    c.wrote(put_block(BlockKey::ip_deny(ip), std::move(ib)));
+  }
+  c.wrote(put_block(f.block, std::move(b)));
+  c.d().add(f.action, f.reason, f.risk);
+  if (f.action == Action::kDelay) c.d().set_delay_ms(config_.ip_failures.delay_ms);
+}
+
+void Engine::on_failure(Context& c) {
+  const Event& e = c.e;
+  c.findings.clear();
+  brute_force_.on_failure(e, c.findings);
+  account_under_attack_.on_failure(e, c.findings);
+  ip_failures_.on_failure(e, c.findings);
+  credential_stuffing_.on_failure(e, c.findings);
+  password_spray_.on_failure(e, c.findings);
+  for (Finding& f : c.findings) {
+    // An account challenge is about future logins; this failure is already refused.
+    apply(c, f);
+  }
+}
+
+void Engine::on_account_event(Context& c) {
+  const Event& e = c.e;
+  switch (e.type) {
+    case EventType::kMessageSent:
+    case EventType::kMailSent:
+      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      break;
+    case EventType::kPasswordChanged:
+      if (c.lock && c.lock->password_reset_required) {
+        c.wrote(store_.clear_lock(e.account));
+        locks_.erase(e.account);
+        c.lock.reset();
+        c.d().add(Action::kAllow, Reason::kPasswordReset);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Engine::record(Context& c) {
+  const Event& e = c.e;
+  const Decision& d = c.d();
+  if (e.type == EventType::kLoginAttempt && d.action() == Action::kAllow) return;
+  store::ActivityRecord r;
+  r.event_id = c.out.event_id;
+  r.time = e.time;
+  r.account = e.account;
+  r.type = e.type;
+  r.ip = e.ip;
+  r.user_agent = e.user_agent;
+  r.device_id = e.device_id;
+  r.protocol = e.protocol;
+  if (e.type == EventType::kLoginResult) r.success = e.success;
+  r.action = d.action();
+  for (int i = 0; i < d.reason_count(); ++i) r.reasons.emplace_back(to_string(d.reason(i)));
+  c.wrote(store_.append_activity(std::move(r)));
+}
+
+Outcome Engine::process(const Event& e) {
+  Outcome out;
+  out.event_id = ids_.next(e.time);
+  Context c{e, out, lists_.index(), locks_.find(e.account), false, {}};
+  const ListIndex& lists = *c.lists;
+  c.allow_listed = lists.match_ip(store::ListKind::kAllow, e.ip, e.time) != nullptr ||
+                   lists.match_account(store::ListKind::kAllow, e.account, e.time) != nullptr;
+  if (lists.match_ip(store::ListKind::kDeny, e.ip, e.time) ||
+      lists.match_account(store::ListKind::kDeny, e.account, e.time))
+    c.d().add(Action::kDeny, Reason::kDenyList, kRiskDenyList);
+
+  switch (e.type) {
+    case EventType::kLoginAttempt:
+      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      if (!c.allow_listed) check_blocks(c);
+      break;
+    case EventType::kLoginResult:
+      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      if (!c.allow_listed) {
+        if (!e.success) on_failure(c);
+        check_blocks(c);
+      }
+      if (e.success && c.d().action() <= Action::kChallenge) {
+        c.wrote(store_.put_last_login(e.account, store::LastLogin{e.time, e.ip, ""}));
+      }
+      break;
+    default:
+      on_account_event(c);
+      break;
+  }
+  record(c);
+  return out;
+}
+
+store::WriteTicket Engine::lock(const std::string& account, std::string reason,
+                                bool require_password_reset, std::string by, TimePoint now) {
+  store::LockInfo l;
+  l.reason = std::move(reason);
+  l.since = now;
+  l.password_reset_required = require_password_reset;
+  l.by = std::move(by);
+  locks_.put(account, l);
+  return store_.put_lock(account, std::move(l));
+}
+
+store::WriteTicket Engine::unlock(const std::string& account, std::string_view, TimePoint) {
+  store::WriteTicket t = store_.clear_lock(account);
+  locks_.erase(account);
+  const std::uint64_t h = hash_bytes(account);
+  for (BlockScope scope : {BlockScope::kAccountIp, BlockScope::kAccount})
+    for (const store::Block& b : blocks_.erase_hash(scope, h))
+      t = store_.delete_block(b.scope, b.key);
+  return t;
+}
+
+Result<AccountView> Engine::account(const std::string& name) {
+  auto rec = store_.account(name);
+  if (!rec) return rec.error();
+  AccountView v;
+  v.account = name;
+  if (*rec) {
+    v.contact = (*rec)->contact;
+    v.last_login = (*rec)->last_login;
+  }
+  v.lock = locks_.find(name);
+  return v;
+}
+
+void Engine::maintain(TimePoint now) {
+  blocks_.sweep(now);
+  lists_.sweep(now);
+  incidents_.sweep(now);
+  store_.prune(now - config_.activity_retention);
+}
+
+HotStateStats Engine::hot_state() const {
+  return HotStateStats{budget_.entries(), budget_.used(), budget_.limit(), budget_.evictions()};
+}
+
+}  // namespace mamori::engine

@@ -1,0 +1,118 @@
+#ifndef MAMORI_ENGINE_ENGINE_H_
+#define MAMORI_ENGINE_ENGINE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/decision.h"
+#include "core/event.h"
+#include "engine/account_locks.h"
+#include "engine/account_under_attack.h"
+#include "engine/block_table.h"
+#include "engine/brute_force.h"
+#include "engine/credential_stuffing.h"
+#include "engine/engine_config.h"
+#include "engine/id_generator.h"
+#include "engine/incident_tracker.h"
+#include "engine/ip_failures.h"
+#include "engine/lists.h"
+#include "engine/password_spray.h"
+#include "state/memory_budget.h"
+#include "store/store.h"
+
+namespace mamori::engine {
+
+// The engine's answer to one event.
+struct Outcome {
+  Decision decision;
+  std::string event_id;
+  // The last durable write this event caused (activity, blocks, incidents);
+  // the caller answers once it is committed. 0: nothing written.
+  store::WriteTicket ticket = 0;
+};
+
+// What GET /v1/accounts/{account} shows.
+struct AccountView {
+  std::string account;
+  std::optional<store::LockInfo> lock;
+  store::Contact contact;
+  std::optional<store::LastLogin> last_login;
+};
+
+struct HotStateStats {
+  std::size_t entries = 0, bytes = 0, budget_bytes = 0;
+  std::uint64_t evictions = 0;
+};
+
+// Turns events into decisions. Runs the detectors over the hot state, applies
+// what they find (blocks, incidents), the lists and the account locks, and
+// records the event in the activity log. Time is the event's own (`e.time`):
+// the caller stamps live events with its Clock and replay passes recorded
+// times, so windows and expiries follow event time.
+// Thread-safe: process() runs concurrently on every worker thread.
+class Engine {
+ public:
+  Engine(const EngineConfig& config, store::Store& store, std::uint32_t id_seed);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads locks, lists, active blocks and open incidents from the store.
+  Status load(TimePoint now);
+
+  // REQUIRES: e.account normalized, e.time set.
+  Outcome process(const Event& e);
+
+  // ---- operator actions; each returns the ticket to wait for ----
+  store::WriteTicket lock(const std::string& account, std::string reason,
+                          bool require_password_reset, std::string by, TimePoint now);
+  store::WriteTicket unlock(const std::string& account, std::string_view note, TimePoint now);
+
+  Result<AccountView> account(const std::string& account);
+
+  // Expires blocks, list entries and idle incidents; prunes the activity log
+  // past its retention. Called periodically by the server.
+  void maintain(TimePoint now);
+
+  Lists& lists() { return lists_; }
+  const BlockTable& blocks() const { return blocks_; }
+  const AccountLocks& locks() const { return locks_; }
+  const IncidentTracker& incidents() const { return incidents_; }
+  IdGenerator& ids() { return ids_; }
+  const EngineConfig& config() const { return config_; }
+  HotStateStats hot_state() const;
+
+ private:
+  struct Context;
+  void check_blocks(Context& c);
+  void touch_incident(Context& c, const store::Block& b);
+  void apply(Context& c, Finding& f);
+  void on_failure(Context& c);
+  void on_account_event(Context& c);
+  void record(Context& c);
+  store::WriteTicket put_block(const BlockKey& key, store::Block b);
+
+  const EngineConfig config_;
+  store::Store& store_;
+  IdGenerator ids_;
+  state::MemoryBudget budget_;
+  BruteForce brute_force_;
+  AccountUnderAttack account_under_attack_;
+  IpFailures ip_failures_;
+  CredentialStuffing credential_stuffing_;
+  PasswordSpray password_spray_;
+  BlockTable blocks_;
+  AccountLocks locks_;
+  Lists lists_;
+  IncidentTracker incidents_;
+};
+
+// Rebuilds the key of a block read back from the store. Fails with
+// `invalid_block` for a record this version cannot interpret.
+Result<BlockKey> block_key_from_record(const store::Block& b);
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_ENGINE_H_

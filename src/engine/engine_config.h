@@ -1,0 +1,69 @@
+#ifndef MAMORI_ENGINE_ENGINE_CONFIG_H_
+#define MAMORI_ENGINE_ENGINE_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/clock.h"
+
+namespace mamori::engine {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+
+// Every number of DESIGN.md's detections table, with its documented default.
+// The config file's [detections.NAME] sections set them.
+
+struct BruteForceConfig {  // failures for one account from one IP
+  std::uint32_t threshold = 10;
+  Duration window = hours(1);
+  Duration block = hours(1);
+};
+
+struct AccountUnderAttackConfig {  // failures for one account, all IPs
+  std::uint32_t threshold = 50;
+  Duration window = hours(1);
+  Duration challenge_for = hours(1);
+};
+
+struct IpFailuresConfig {  // failures from one IP, all accounts
+  std::uint32_t threshold = 100;  // delay from here
+  Duration window = hours(24);
+  std::uint32_t delay_ms = 2000;
+  std::uint32_t deny_threshold = 200;  // deny from here
+  Duration block = hours(1);
+};
+
+struct CredentialStuffingConfig {  // distinct accounts failing from one source
+  std::uint32_t threshold = 20;           // one IP
+  std::uint32_t network_threshold = 100;  // one /24 (IPv4) or /64 (IPv6)
+  Duration window = minutes(10);
+  Duration block = hours(1);
+};
+
+struct PasswordSprayConfig {  // one password hash failing on distinct accounts
+  std::uint32_t threshold = 10;
+  Duration window = hours(1);
+  Duration block = hours(1);
+  std::uint32_t max_sources = 64;  // source IPs remembered per password hash
+};
+
+struct IncidentConfig {
+  Duration idle = hours(1);  // an incident with no activity for this long is closed
+  std::size_t max_accounts = 1'000'000;  // accounts remembered per open incident
+};
+
+struct EngineConfig {
+  BruteForceConfig brute_force;
+  AccountUnderAttackConfig account_under_attack;
+  IpFailuresConfig ip_failures;
+  CredentialStuffingConfig credential_stuffing;
+  PasswordSprayConfig password_spray;
+  IncidentConfig incidents;
+  std::size_t memory_budget_bytes = std::size_t(256) << 20;
+  Duration activity_retention = hours(24 * 90);
+};
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_ENGINE_CONFIG_H_

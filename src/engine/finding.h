@@ -1,0 +1,44 @@
+#ifndef MAMORI_ENGINE_FINDING_H_
+#define MAMORI_ENGINE_FINDING_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/decision.h"
+#include "core/ip_address.h"
+#include "engine/block_table.h"
+#include "store/records.h"
+
+namespace mamori::engine {
+
+// What a detector reports when its threshold is reached: the block to set,
+// and, for wide attacks, the incident to open. The engine applies it.
+struct Finding {
+  Reason reason = Reason::kBruteForce;
+  Action action = Action::kDeny;
+  BlockKey block;           // what to block
+  std::string target;       // the block's display form ("203.0.113.0/24", "alice|203.0.113.5")
+  Duration block_for{};
+  int risk = 0;
+  std::optional<store::IncidentKind> incident;  // open an incident of this kind
+  std::string source;                        // the incident's source
+  std::vector<std::string> accounts;         // accounts already touched by the source
+  std::vector<IpAddress> other_sources;      // further IPs to block alike (password spray)
+};
+
+// Risk weights of the source-side findings (0-100).
+inline constexpr int kRiskDenyList = 100;
+inline constexpr int kRiskAccountLocked = 100;
+inline constexpr int kRiskCredentialStuffing = 90;
+inline constexpr int kRiskPasswordSpray = 90;
+inline constexpr int kRiskBruteForce = 80;
+inline constexpr int kRiskAccountUnderAttack = 60;
+inline constexpr int kRiskIpFailures = 50;
+
+int risk_of(Reason r);
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_FINDING_H_

@@ -1,0 +1,142 @@
+#include "engine/incident_tracker.h"
+
+#include <algorithm>
+
+namespace mamori::engine {
+
+namespace {
+std::string source_key(store::IncidentKind kind, std::string_view source) {
+  return std::string(store::to_string(kind)) + " " + std::string(source);
+}
+// last_seen alone is rewritten at most this often.
+constexpr Duration kLastSeenPersistEvery = std::chrono::seconds(10);
+}  // namespace
+
+Status IncidentTracker::load(TimePoint now) {
+  auto open = store_.incidents(now - config_.idle);
+  if (!open) return open.error();
+  std::lock_guard lock(mu_);
+  for (store::Incident& i : *open) {
+    auto accounts = store_.incident_accounts(i.id);
+    if (!accounts) return accounts.error();
+    auto o = std::make_unique<Open>();
+    for (store::IncidentAccount& a : *accounts) o->accounts.emplace(a.account, std::move(a));
+    o->persisted_last_seen = i.last_seen;
+    // Stuffing incidents are keyed by their one source; a spray's key (its
+    // password hash) is not stored, so a reloaded spray continues under a
+    // fresh incident if it goes on.
+    if (!i.sources.empty()) {
+      o->key = source_key(i.kind, i.sources.front());
+      by_key_[o->key] = i.id;
+    }
+    o->incident = std::move(i);
+    by_id_[o->incident.id] = std::move(o);
+  }
+  return {};
+}
+
+void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succeeded,
+                                   TimePoint now, store::WriteTicket& ticket) {
+  store::Incident& inc = o.incident;
+  bool header_changed = false;
+  auto [it, inserted] = o.accounts.try_emplace(std::string(account));
+  store::IncidentAccount& a = it->second;
+  if (inserted) {
+    if (o.accounts.size() > config_.max_accounts) {
+      o.accounts.erase(it);
+      inc.accounts_targeted++;  // still counted, no longer listed
+      header_changed = true;
+    } else {
+      a.account = std::string(account);
+      a.first_seen = a.last_seen = now;
+      a.login_succeeded = succeeded;
+      inc.accounts_targeted++;
+      if (succeeded) inc.accounts_compromised++;
+      header_changed = true;
+      ticket = store_.put_incident_account(inc.id, a);
+    }
+  } else {
+    a.last_seen = std::max(a.last_seen, now);
+    if (succeeded && !a.login_succeeded) {
+      a.login_succeeded = true;
+      inc.accounts_compromised++;
+      header_changed = true;
+      ticket = store_.put_incident_account(inc.id, a);
+    }
+  }
+  if (now > inc.last_seen) inc.last_seen = now;
+  if (header_changed || inc.last_seen - o.persisted_last_seen >= kLastSeenPersistEvery) {
+    o.persisted_last_seen = inc.last_seen;
+    ticket = store_.put_incident(inc);
+  }
+}
+
+std::string IncidentTracker::open(store::IncidentKind kind, const std::string& key_text,
+                                  const std::vector<std::string>& sources,
+                                  const std::vector<std::string>& accounts, TimePoint now,
+                                  store::WriteTicket& ticket) {
+  std::lock_guard lock(mu_);
+  const std::string key = source_key(kind, key_text);
+  Open* o = nullptr;
+  if (auto s = by_key_.find(key); s != by_key_.end()) {
+    auto it = by_id_.find(s->second);
+    if (it != by_id_.end() && now - it->second->incident.last_seen < config_.idle)
+      o = it->second.get();
+  }
+  if (o == nullptr) {
+    auto fresh = std::make_unique<Open>();
+    fresh->incident.id = ids_.next(now);
+    fresh->incident.kind = kind;
+    fresh->incident.started = fresh->incident.last_seen = now;
+    fresh->incident.sources = sources;
+    fresh->key = key;
+    o = fresh.get();
+    by_key_[key] = fresh->incident.id;
+    ticket = store_.put_incident(fresh->incident);
+    fresh->persisted_last_seen = now;
+    by_id_[fresh->incident.id] = std::move(fresh);
+  } else {
+    bool added = false;
+    for (const std::string& s : sources) {
+      auto& have = o->incident.sources;
+      if (std::find(have.begin(), have.end(), s) == have.end() && have.size() < 1024) {
+        have.push_back(s);
+        added = true;
+      }
+    }
+    if (added) ticket = store_.put_incident(o->incident);
+  }
+  for (const std::string& a : accounts) touch_locked(*o, a, false, now, ticket);
+  return o->incident.id;
+}
+
+bool IncidentTracker::touch(const std::string& id, std::string_view account, bool succeeded,
+                            TimePoint now, store::WriteTicket& ticket) {
+  std::lock_guard lock(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return false;
+  touch_locked(*it->second, account, succeeded, now, ticket);
+  return true;
+}
+
+void IncidentTracker::sweep(TimePoint now) {
+  std::lock_guard lock(mu_);
+  for (auto it = by_id_.begin(); it != by_id_.end();) {
+    Open& o = *it->second;
+    if (now - o.incident.last_seen < config_.idle) {
+      ++it;
+      continue;
+    }
+    if (o.persisted_last_seen != o.incident.last_seen) store_.put_incident(o.incident);
+    auto bk = by_key_.find(o.key);
+    if (bk != by_key_.end() && bk->second == o.incident.id) by_key_.erase(bk);
+    it = by_id_.erase(it);
+  }
+}
+
+std::size_t IncidentTracker::open_count() const {
+  std::lock_guard lock(mu_);
+  return by_id_.size();
+}
+
+}  // namespace mamori::engine

@@ -1,0 +1,72 @@
+#ifndef MAMORI_ENGINE_INCIDENT_TRACKER_H_
+#define MAMORI_ENGINE_INCIDENT_TRACKER_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "engine/engine_config.h"
+#include "engine/id_generator.h"
+#include "store/store.h"
+
+namespace mamori::engine {
+
+// The open incidents (credential stuffing, password spray, ...): one per
+// kind and source while the source stays active. Records every account the
+// source touches and whether a login to it succeeded during the incident,
+// and writes each change to the store (the durable record that
+// `/v1/incidents` and the "was my ID affected?" check read). An incident with
+// no activity for `idle` is closed: it stays in the store, a new wave opens a
+// new one. Thread-safe (one mutex; incidents are few and their updates small).
+class IncidentTracker {
+ public:
+  IncidentTracker(const IncidentConfig& config, store::Store& store, IdGenerator& ids)
+      : config_(config), store_(store), ids_(ids) {}
+  IncidentTracker(const IncidentTracker&) = delete;
+  IncidentTracker& operator=(const IncidentTracker&) = delete;
+
+  // Loads the incidents still open at `now` with their accounts.
+  Status load(TimePoint now);
+
+  // Opens the incident of `kind` identified by `key` (the source for
+  // stuffing, the password hash for a spray), or continues the open one;
+  // adds `sources` to its sources and records `accounts` as touched.
+  // Returns its id.
+  std::string open(store::IncidentKind kind, const std::string& key,
+                   const std::vector<std::string>& sources,
+                   const std::vector<std::string>& accounts, TimePoint now,
+                   store::WriteTicket& ticket);
+  // Records that incident `id`'s source touched `account`; `succeeded` when a
+  // login to it succeeded. Returns false when the incident is not open.
+  bool touch(const std::string& id, std::string_view account, bool succeeded, TimePoint now,
+             store::WriteTicket& ticket);
+  // Closes incidents idle at `now`.
+  void sweep(TimePoint now);
+  std::size_t open_count() const;
+
+ private:
+  struct Open {
+    store::Incident incident;
+    std::unordered_map<std::string, store::IncidentAccount> accounts;
+    std::string key;
+    TimePoint persisted_last_seen{};
+  };
+  // REQUIRES: mu_ held.
+  void touch_locked(Open& o, std::string_view account, bool succeeded, TimePoint now,
+                    store::WriteTicket& ticket);
+
+  const IncidentConfig config_;
+  store::Store& store_;
+  IdGenerator& ids_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<Open>> by_id_;
+  std::unordered_map<std::string, std::string> by_key_;  // kind + " " + key -> id
+};
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_INCIDENT_TRACKER_H_

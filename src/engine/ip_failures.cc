@@ -1,0 +1,28 @@
+#include "engine/ip_failures.h"
+
+namespace mamori::engine {
+
+void IpFailures::on_failure(const Event& e, std::vector<Finding>& out) {
+  const std::int64_t now = to_unix_ms(e.time);
+  const std::int64_t window = config_.window.count();
+  const std::uint32_t count = windows_.update(e.ip, [&](Window& w) {
+    w.failures.add(now, window);
+    return w.failures.count(now, window);
+  });
+  if (count < config_.threshold) return;
+  Finding f;
+  f.reason = Reason::kIpFailures;
+  f.target = e.ip.to_string();
+  f.block_for = config_.block;
+  f.risk = kRiskIpFailures;
+  if (count >= config_.deny_threshold) {
+    f.action = Action::kDeny;
+    f.block = BlockKey::ip_deny(e.ip);
+  } else {
+    f.action = Action::kDelay;
+    f.block = BlockKey::ip_delay(e.ip);
+  }
+  out.push_back(std::move(f));
+}
+
+}  // namespace mamori::engine

@@ -1,0 +1,171 @@
+#include "engine/lists.h"
+
+#include <algorithm>
+
+#include "core/event.h"
+#include "store/store.h"
+
+namespace mamori::engine {
+
+Result<ListTarget> parse_list_target(std::string_view text) {
+  ListTarget t;
+  if (text.starts_with("account:")) {
+    auto a = normalize_account(text.substr(8));
+    if (!a) return make_error("invalid_target", "account target: " + a.error().message);
+    t.kind = ListTarget::Kind::kAccount;
+    t.account = *a;
+    t.canonical = "account:" + t.account;
+    return t;
+  }
+  if (text.starts_with("country:")) {
+    std::string cc(text.substr(8));
+    if (cc.size() != 2 || !std::isalpha(static_cast<unsigned char>(cc[0])) ||
+        !std::isalpha(static_cast<unsigned char>(cc[1])))
+      return make_error("invalid_target", "country target needs a two-letter ISO code, e.g. country:JP");
+    for (char& c : cc) c = char(std::toupper(static_cast<unsigned char>(c)));
+    t.kind = ListTarget::Kind::kCountry;
+    t.country = cc;
+    t.canonical = "country:" + cc;
+    return t;
+  }
+  auto c = Cidr::parse(text);
+  if (!c)
+    return make_error("invalid_target",
+                      "target must be an IP, a CIDR, account:NAME or country:CC; " +
+                          c.error().message);
+  t.kind = ListTarget::Kind::kNetwork;
+  t.network = *c;
+  t.canonical = c->is_single_address() ? c->network().to_string() : c->to_string();
+  return t;
+}
+
+ListIndex::ListIndex(std::vector<store::ListEntry> entries) : entries_(std::move(entries)) {
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    auto t = parse_list_target(entries_[i].target);
+    if (!t) continue;  // written by an older version; ignored, still listed
+    PerKind& k = kinds_[static_cast<int>(entries_[i].kind)];
+    switch (t->kind) {
+      case ListTarget::Kind::kNetwork: {
+        auto& by_len = t->network.network().is_v4() ? k.v4 : k.v6;
+        auto it = std::find_if(by_len.begin(), by_len.end(),
+                               [&](const auto& p) { return p.first == t->network.prefix(); });
+        if (it == by_len.end()) {
+          by_len.emplace_back(t->network.prefix(), std::unordered_map<IpAddress, std::size_t>{});
+          it = by_len.end() - 1;
+        }
+        it->second.emplace(t->network.network(), i);
+        break;
+      }
+      case ListTarget::Kind::kAccount:
+        k.accounts.emplace(t->account, i);
+        break;
+      case ListTarget::Kind::kCountry:
+        k.countries.emplace(t->country, i);
+        break;
+    }
+  }
+  // Most specific first.
+  for (PerKind& k : kinds_) {
+    for (auto* v : {&k.v4, &k.v6})
+      std::sort(v->begin(), v->end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  }
+}
+
+const store::ListEntry* ListIndex::active(std::size_t i, TimePoint now) const {
+  const store::ListEntry& e = entries_[i];
+  return (!e.expires || *e.expires > now) ? &e : nullptr;
+}
+
+const store::ListEntry* ListIndex::match_ip(store::ListKind kind, const IpAddress& ip,
+                                            TimePoint now) const {
+  const PerKind& k = kinds_[static_cast<int>(kind)];
+  for (const auto& [prefix, nets] : ip.is_v4() ? k.v4 : k.v6) {
+    auto it = nets.find(ip.masked(prefix));
+    if (it != nets.end())
+      if (const auto* e = active(it->second, now)) return e;
+  }
+  return nullptr;
+}
+
+const store::ListEntry* ListIndex::match_account(store::ListKind kind, std::string_view account,
+                                                 TimePoint now) const {
+  const PerKind& k = kinds_[static_cast<int>(kind)];
+  if (k.accounts.empty()) return nullptr;
+  auto it = k.accounts.find(std::string(account));
+  return it == k.accounts.end() ? nullptr : active(it->second, now);
+}
+
+const store::ListEntry* ListIndex::match_country(store::ListKind kind, std::string_view country,
+                                                 TimePoint now) const {
+  const PerKind& k = kinds_[static_cast<int>(kind)];
+  if (k.countries.empty() || country.empty()) return nullptr;
+  auto it = k.countries.find(std::string(country));
+  return it == k.countries.end() ? nullptr : active(it->second, now);
+}
+
+Lists::Lists(store::Store& store)
+    : store_(store), index_(std::make_shared<const ListIndex>(std::vector<store::ListEntry>{})) {}
+
+Status Lists::load() {
+  auto entries = store_.list_entries();
+  if (!entries) return entries.error();
+  index_.store(std::make_shared<const ListIndex>(std::move(*entries)));
+  return {};
+}
+
+Result<store::ListEntry> Lists::add(store::ListKind kind, std::string_view target,
+                                    std::string reason, Duration ttl, TimePoint now,
+                                    std::string id, store::WriteTicket& ticket) {
+  auto t = parse_list_target(target);
+  if (!t) return t.error();
+  store::ListEntry e;
+  e.id = std::move(id);
+  e.kind = kind;
+  e.target = t->canonical;
+  e.reason = std::move(reason);
+  e.created = now;
+  if (ttl.count() > 0) e.expires = now + ttl;
+  std::lock_guard lock(write_mu_);
+  std::vector<store::ListEntry> all = index_.load()->entries();
+  all.push_back(e);
+  ticket = store_.put_list_entry(e);
+  index_.store(std::make_shared<const ListIndex>(std::move(all)));
+  return e;
+}
+
+Status Lists::remove(std::string_view id, store::WriteTicket& ticket) {
+  std::lock_guard lock(write_mu_);
+  std::vector<store::ListEntry> all = index_.load()->entries();
+  auto it = std::find_if(all.begin(), all.end(), [&](const auto& e) { return e.id == id; });
+  if (it == all.end()) return make_error("not_found", "no list entry with id '" + std::string(id) + "'");
+  all.erase(it);
+  ticket = store_.delete_list_entry(std::string(id));
+  index_.store(std::make_shared<const ListIndex>(std::move(all)));
+  return {};
+}
+
+std::vector<store::ListEntry> Lists::entries(std::optional<store::ListKind> kind,
+                                             TimePoint now) const {
+  std::vector<store::ListEntry> out;
+  for (const auto& e : index_.load()->entries())
+    if ((!kind || e.kind == *kind) && (!e.expires || *e.expires > now)) out.push_back(e);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.created != b.created ? a.created > b.created : a.id > b.id;
+  });
+  return out;
+}
+
+std::size_t Lists::sweep(TimePoint now) {
+  std::lock_guard lock(write_mu_);
+  std::vector<store::ListEntry> all = index_.load()->entries();
+  const std::size_t before = all.size();
+  std::erase_if(all, [&](const store::ListEntry& e) {
+    if (!e.expires || *e.expires > now) return false;
+    store_.delete_list_entry(e.id);
+    return true;
+  });
+  if (all.size() != before) index_.store(std::make_shared<const ListIndex>(std::move(all)));
+  return before - all.size();
+}
+
+}  // namespace mamori::engine

@@ -1,0 +1,30 @@
+#include "engine/password_spray.h"
+
+namespace mamori::engine {
+
+void PasswordSpray::on_failure(const Event& e, std::vector<Finding>& out) {
+  if (e.pwhash.empty()) return;
+  const std::int64_t now = to_unix_ms(e.time);
+  const std::int64_t window = config_.window.count();
+  const std::string ip = e.ip.to_string();
+  windows_.update(e.pwhash, [&](Window& w) {
+    w.sources.add(ip, now, window, config_.max_sources);
+    if (w.accounts.add(e.account, now, window, config_.threshold) < config_.threshold) return;
+    Finding f;
+    f.reason = Reason::kPasswordSpray;
+    f.action = Action::kDeny;
+    f.block = BlockKey::pwhash(e.pwhash);
+    f.target = "pwhash:" + e.pwhash;
+    f.block_for = config_.block;
+    f.risk = kRiskPasswordSpray;
+    f.incident = store::IncidentKind::kPasswordSpray;
+    f.source = ip;
+    w.accounts.for_each(now, window, [&](std::string_view a) { f.accounts.emplace_back(a); });
+    w.sources.for_each(now, window, [&](std::string_view s) {
+      if (auto a = IpAddress::parse(s)) f.other_sources.push_back(*a);
+    });
+    out.push_back(std::move(f));
+  });
+}
+
+}  // namespace mamori::engine

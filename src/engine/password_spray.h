@@ -1,0 +1,40 @@
+#ifndef MAMORI_ENGINE_PASSWORD_SPRAY_H_
+#define MAMORI_ENGINE_PASSWORD_SPRAY_H_
+
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "engine/engine_config.h"
+#include "engine/finding.h"
+#include "engine/keys.h"
+#include "state/distinct_window.h"
+
+namespace mamori::engine {
+
+// password_spray: one password hash failing on distinct accounts (one common
+// password tried against many accounts). At the threshold the password hash
+// and every source IP that failed with it are denied for `block`, and an
+// incident is opened. Failures without a pwhash are not counted.
+// Thread-safe.
+class PasswordSpray {
+ public:
+  PasswordSpray(const PasswordSprayConfig& config, state::MemoryBudget& budget)
+      : config_(config), windows_(budget) {}
+
+  void on_failure(const Event& e, std::vector<Finding>& out);
+
+ private:
+  struct Window {
+    state::DistinctWindow accounts;
+    state::DistinctWindow sources;  // IPs, canonical text
+    std::size_t memory_bytes() const { return accounts.memory_bytes() + sources.memory_bytes(); }
+  };
+
+  const PasswordSprayConfig config_;
+  state::ShardedLru<std::string, Window, StringHash> windows_;
+};
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_PASSWORD_SPRAY_H_

@@ -1,0 +1,805 @@
+#include "protocols/http/api_handler.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "protocols/http/json_writer.h"
+
+namespace mamori::http {
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+constexpr std::size_t kMaxReasonBytes = 256;
+constexpr std::size_t kMaxNoteBytes = 1024;
+constexpr std::size_t kDefaultActivityLimit = 100;
+constexpr std::size_t kMaxActivityLimit = 1000;
+
+// A request's JSON body as an object, with typed field readers that produce
+// the API's error codes. The first error wins; later reads are no-ops.
+class Body {
+ public:
+  bool parse(std::string_view body) {
+    thread_local simdjson::dom::parser parser;
+    if (body.empty()) return fail("invalid_json", "the request body must be a JSON object");
+    auto doc = parser.parse(body.data(), body.size(), true);
+    if (doc.error()) return fail("invalid_json", std::string("the request body is not valid JSON: ") +
+                                                     simdjson::error_message(doc.error()));
+    auto obj = doc.value().get_object();
+    if (obj.error()) return fail("invalid_json", "the request body must be a JSON object");
+    obj_ = obj.value();
+    return true;
+  }
+
+  bool ok() const { return error_code_.empty(); }
+  const std::string& code() const { return error_code_; }
+  const std::string& message() const { return error_message_; }
+
+  bool has(std::string_view name) const {
+    element e;
+    return obj_.at_key(name).get(e) == simdjson::SUCCESS && !e.is_null();
+  }
+
+  // A string field of at most `max` bytes; absent or null leaves `out`.
+  bool string(std::string_view name, std::string& out, std::size_t max, bool required) {
+    if (!ok()) return false;
+    element e;
+    if (obj_.at_key(name).get(e) != simdjson::SUCCESS || e.is_null())
+      return required ? fail("missing_field", "missing field '" + std::string(name) + "'") : true;
+    std::string_view v;
+    if (e.get_string().get(v) != simdjson::SUCCESS)
+      return fail("invalid_field", "field '" + std::string(name) + "' must be a string");
+    if (v.size() > max)
+      return fail("field_too_long", "field '" + std::string(name) + "' is longer than " +
+                                        std::to_string(max) + " bytes");
+    out.assign(v);
+    return true;
+  }
+  bool boolean(std::string_view name, bool& out, bool required) {
+    if (!ok()) return false;
+    element e;
+    if (obj_.at_key(name).get(e) != simdjson::SUCCESS || e.is_null())
+      return required ? fail("missing_field", "missing field '" + std::string(name) + "'") : true;
+    if (e.get_bool().get(out) != simdjson::SUCCESS)
+      return fail("invalid_field", "field '" + std::string(name) + "' must be true or false");
+    return true;
+  }
+  bool integer(std::string_view name, std::int64_t& out, std::int64_t min, std::int64_t max,
+               bool required) {
+    if (!ok()) return false;
+    element e;
+    if (obj_.at_key(name).get(e) != simdjson::SUCCESS || e.is_null())
+      return required ? fail("missing_field", "missing field '" + std::string(name) + "'") : true;
+    std::int64_t v;
+    if (e.get_int64().get(v) != simdjson::SUCCESS)
+      return fail("invalid_field", "field '" + std::string(name) + "' must be an integer");
+    if (v < min || v > max)
+      return fail("invalid_field", "field '" + std::string(name) + "' must be between " +
+                                       std::to_string(min) + " and " + std::to_string(max));
+    out = v;
+    return true;
+  }
+  bool string_array(std::string_view name, std::vector<std::string>& out, std::size_t max_items,
+                    std::size_t max_bytes) {
+    if (!ok()) return false;
+    element e;
+    if (obj_.at_key(name).get(e) != simdjson::SUCCESS || e.is_null())
+      return fail("missing_field", "missing field '" + std::string(name) + "'");
+    simdjson::dom::array arr;
+    if (e.get_array().get(arr) != simdjson::SUCCESS)
+      return fail("invalid_field", "field '" + std::string(name) + "' must be an array of strings");
+    if (arr.size() > max_items)
+      return fail("invalid_field", "field '" + std::string(name) + "' has more than " +
+                                       std::to_string(max_items) + " items");
+    for (element item : arr) {
+      std::string_view v;
+      if (item.get_string().get(v) != simdjson::SUCCESS)
+        return fail("invalid_field", "field '" + std::string(name) + "' must be an array of strings");
+      if (v.size() > max_bytes)
+        return fail("field_too_long", "an item of '" + std::string(name) + "' is longer than " +
+                                          std::to_string(max_bytes) + " bytes");
+      out.emplace_back(v);
+    }
+    return true;
+  }
+
+  bool fail(std::string code, std::string message) {
+    if (ok()) {
+      error_code_ = std::move(code);
+      error_message_ = std::move(message);
+    }
+    return false;
+  }
+
+ private:
+  object obj_;
+  std::string error_code_, error_message_;
+};
+
+bool valid_protocol(std::string_view p) {
+  if (p.empty() || p.size() > kMaxProtocolBytes) return false;
+  return std::all_of(p.begin(), p.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+void write_decision_reasons(JsonWriter& w, const Decision& d) {
+  w.key("reasons").begin_array();
+  for (int i = 0; i < d.reason_count(); ++i) w.value(to_string(d.reason(i)));
+  w.end_array();
+}
+
+void write_time_or_null(JsonWriter& w, std::string_view key, const std::optional<TimePoint>& t) {
+  w.key(key);
+  if (t) w.value(format_rfc3339(*t));
+  else w.null();
+}
+
+void write_incident(JsonWriter& w, const store::Incident& i) {
+  w.begin_object()
+      .field("id", i.id)
+      .field("kind", store::to_string(i.kind))
+      .field("started", format_rfc3339(i.started))
+      .field("last_seen", format_rfc3339(i.last_seen));
+  w.key("sources").begin_array();
+  for (const auto& s : i.sources) w.value(s);
+  w.end_array();
+  w.field("accounts_targeted", i.accounts_targeted)
+      .field("accounts_compromised", i.accounts_compromised)
+      .end_object();
+}
+
+void write_list_entry(JsonWriter& w, const store::ListEntry& e) {
+  w.begin_object()
+      .field("id", e.id)
+      .field("kind", store::to_string(e.kind))
+      .field("target", e.target)
+      .field("reason", e.reason)
+      .field("created", format_rfc3339(e.created));
+  write_time_or_null(w, "expires", e.expires);
+  w.end_object();
+}
+
+// Splits "/a/b?x=1&y=2" into path segments and query pairs (raw, not decoded).
+struct Target {
+  std::vector<std::string_view> segments;
+  std::vector<std::pair<std::string_view, std::string_view>> query;
+  bool trailing_slash = false;
+
+  explicit Target(std::string_view t) {
+    const auto q = t.find('?');
+    std::string_view path = t.substr(0, q);
+    if (q != std::string_view::npos) {
+      std::string_view rest = t.substr(q + 1);
+      while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        std::string_view kv = rest.substr(0, amp);
+        const auto eq = kv.find('=');
+        if (!kv.empty())
+          query.emplace_back(kv.substr(0, eq),
+                             eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        rest = rest.substr(amp + 1);
+      }
+    }
+    trailing_slash = path.size() > 1 && path.back() == '/';
+    while (!path.empty()) {
+      if (path.front() == '/') {
+        path.remove_prefix(1);
+        continue;
+      }
+      const auto slash = path.find('/');
+      segments.push_back(path.substr(0, slash));
+      if (slash == std::string_view::npos) break;
+      path = path.substr(slash + 1);
+    }
+  }
+
+  std::optional<std::string_view> param(std::string_view name) const {
+    for (const auto& [k, v] : query)
+      if (k == name) return v;
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+Result<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size())
+        return make_error("invalid_query", "bad percent escape");
+      unsigned v = 0;
+      auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+      if (ec != std::errc() || p != s.data() + i + 3)
+        return make_error("invalid_query", "bad percent escape");
+      out += char(v);
+      i += 2;
+    } else if (s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+struct ApiHandler::Call {
+  const Request& req;
+  Response& resp;
+  Target target;
+  Route route = Route::kUnknown;
+  Role role = Role::kApp;
+  Body body;
+
+  void error(int status, std::string_view code, std::string_view message) {
+    set_error(resp, status, code, message);
+  }
+  void bad_body() { error(400, body.code(), body.message()); }
+  void json(int status = 200) {
+    resp.status = status;
+    resp.content_type = "application/json";
+  }
+};
+
+ApiHandler::ApiHandler(ApiOptions options, engine::Engine& engine, store::Store& store,
+                       const Clock& clock)
+    : options_(std::move(options)),
+      engine_(engine),
+      store_(store),
+      clock_(clock),
+      started_(clock.now()) {
+  for (const ApiToken& t : options_.tokens) tokens_[t.token] = t.role;
+}
+
+void ApiHandler::handle(const Request& request, Response& response) {
+  const std::uint64_t t0 = monotonic_ns();
+  Call c{request, response, Target(request.target), Route::kUnknown, Role::kApp, Body()};
+  dispatch(c);
+  metrics_.count_request(c.route, response.status, monotonic_ns() - t0);
+}
+
+void ApiHandler::dispatch(Call& c) {
+  const auto& s = c.target.segments;
+  const std::string_view m = c.req.method;
+  // Route table: which route, which methods, which role.
+  struct Match {
+    Route route;
+    std::string_view method;
+    Role role;
+    bool auth;
+    void (ApiHandler::*fn)(Call&);
+  };
+  std::vector<Match> candidates;
+  auto add = [&](Route r, std::string_view method, Role role, void (ApiHandler::*fn)(Call&),
+                 bool auth = true) { candidates.push_back({r, method, role, auth, fn}); };
+  const std::size_t n = s.size();
+  if (n == 1 && s[0] == "healthz") add(Route::kHealthz, "GET", Role::kApp, &ApiHandler::healthz, false);
+  else if (n == 1 && s[0] == "metrics") add(Route::kMetrics, "GET", Role::kApp, &ApiHandler::metrics_text, false);
+  else if (n >= 2 && s[0] == "v1") {
+    if (n == 2 && s[1] == "status") add(Route::kStatus, "GET", Role::kAdmin, &ApiHandler::status);
+    else if (n == 3 && s[1] == "login" && s[2] == "attempt")
+      add(Route::kLoginAttempt, "POST", Role::kApp, nullptr);
+    else if (n == 3 && s[1] == "login" && s[2] == "result")
+      add(Route::kLoginResult, "POST", Role::kApp, nullptr);
+    else if (n == 2 && s[1] == "events") add(Route::kEvents, "POST", Role::kApp, &ApiHandler::events);
+    else if (s[1] == "accounts" && n == 3) add(Route::kAccount, "GET", Role::kApp, &ApiHandler::account_get);
+    else if (s[1] == "accounts" && n == 4) {
+      if (s[3] == "activity") add(Route::kAccountActivity, "GET", Role::kApp, &ApiHandler::account_activity);
+      else if (s[3] == "lock") add(Route::kAccountLock, "POST", Role::kAdmin, &ApiHandler::account_lock);
+      else if (s[3] == "unlock") add(Route::kAccountUnlock, "POST", Role::kAdmin, &ApiHandler::account_unlock);
+      else if (s[3] == "contact") add(Route::kAccountContact, "PUT", Role::kApp, &ApiHandler::account_contact);
+    } else if (n == 2 && s[1] == "lists") {
+      add(Route::kLists, "GET", Role::kAdmin, &ApiHandler::lists_get);
+      add(Route::kLists, "POST", Role::kAdmin, &ApiHandler::lists_post);
+    } else if (n == 3 && s[1] == "lists") {
+      add(Route::kListEntry, "DELETE", Role::kAdmin, &ApiHandler::list_delete);
+    } else if (n == 2 && s[1] == "blocked") {
+      add(Route::kBlocked, "GET", Role::kAdmin, &ApiHandler::blocked);
+    } else if (n == 2 && s[1] == "incidents") {
+      add(Route::kIncidents, "GET", Role::kAdmin, &ApiHandler::incidents_list);
+    } else if (n == 3 && s[1] == "incidents" && s[2] == "affected") {
+      add(Route::kIncidentsAffected, "GET", Role::kApp, &ApiHandler::incidents_affected);
+    } else if (n == 3 && s[1] == "incidents") {
+      add(Route::kIncident, "GET", Role::kAdmin, &ApiHandler::incident_get);
+    } else if (n == 4 && s[1] == "incidents" && s[3] == "accounts") {
+      add(Route::kIncidentAccounts, "GET", Role::kAdmin, &ApiHandler::incident_accounts);
+    }
+  }
+  if (candidates.empty()) {
+    c.error(404, "not_found", "no such route: " + std::string(c.req.target.substr(0, 200)));
+    return;
+  }
+  c.route = candidates.front().route;
+  const Match* match = nullptr;
+  for (const Match& cand : candidates)
+    if (cand.method == m || (cand.method == "GET" && m == "HEAD")) match = &cand;
+  if (!match) {
+    std::string allow;
+    for (const Match& cand : candidates) allow += (allow.empty() ? "" : ", ") + std::string(cand.method);
+    c.error(405, "method_not_allowed", std::string(m) + " is not allowed here; use " + allow);
+    c.resp.headers.emplace_back("Allow", allow);
+    return;
+  }
+  if (match->auth) {
+    std::string_view auth = c.req.header("Authorization");
+    if (!auth.starts_with("Bearer ") && !auth.starts_with("bearer ")) {
+      c.error(401, "unauthorized", "missing bearer token (Authorization: Bearer TOKEN)");
+      c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return;
+    }
+    auto it = tokens_.find(std::string(auth.substr(7)));
+    if (it == tokens_.end()) {
+      c.error(401, "unauthorized", "unknown token");
+      c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return;
+    }
+    c.role = it->second;
+    if (match->role == Role::kAdmin && c.role != Role::kAdmin) {
+      c.error(403, "forbidden", "this call needs an admin token");
+      return;
+    }
+  }
+  if (match->route == Route::kLoginAttempt) return login(c, EventType::kLoginAttempt);
+  if (match->route == Route::kLoginResult) return login(c, EventType::kLoginResult);
+  (this->*(match->fn))(c);
+}
+
+void ApiHandler::healthz(Call& c) {
+  c.json();
+  c.resp.body = R"({"status":"ok"})";
+}
+
+void ApiHandler::metrics_text(Call& c) {
+  c.resp.status = 200;
+  c.resp.content_type = "text/plain; version=0.0.4";
+  std::string& out = c.resp.body;
+  metrics_.render(out);
+  const engine::HotStateStats h = engine_.hot_state();
+  char line[1024];
+  std::snprintf(line, sizeof line,
+                "# HELP mamori_hot_state_entries Entries in the hot windows.\n"
+                "# TYPE mamori_hot_state_entries gauge\nmamori_hot_state_entries %zu\n"
+                "# HELP mamori_hot_state_bytes Bytes the hot windows take.\n"
+                "# TYPE mamori_hot_state_bytes gauge\nmamori_hot_state_bytes %zu\n"
+                "# HELP mamori_hot_state_budget_bytes The hot windows' memory budget.\n"
+                "# TYPE mamori_hot_state_budget_bytes gauge\nmamori_hot_state_budget_bytes %zu\n"
+                "# HELP mamori_hot_state_evictions_total Hot-window entries evicted to stay in budget.\n"
+                "# TYPE mamori_hot_state_evictions_total counter\nmamori_hot_state_evictions_total %llu\n",
+                h.entries, h.bytes, h.budget_bytes, (unsigned long long)h.evictions);
+  out += line;
+  std::snprintf(line, sizeof line,
+                "# HELP mamori_blocks Active engine blocks.\n# TYPE mamori_blocks gauge\nmamori_blocks %zu\n"
+                "# HELP mamori_locked_accounts Locked accounts.\n# TYPE mamori_locked_accounts gauge\nmamori_locked_accounts %zu\n"
+                "# HELP mamori_open_incidents Open incidents.\n# TYPE mamori_open_incidents gauge\nmamori_open_incidents %zu\n",
+                engine_.blocks().size(), engine_.locks().size(), engine_.incidents().open_count());
+  out += line;
+}
+
+void ApiHandler::status(Call& c) {
+  const engine::HotStateStats h = engine_.hot_state();
+  const TimePoint t = now();
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("version", options_.version)
+      .field("uptime_s", std::int64_t(std::chrono::duration_cast<std::chrono::seconds>(t - started_).count()))
+      .field("replay", options_.replay);
+  w.key("hot_state").begin_object()
+      .field("entries", std::uint64_t(h.entries))
+      .field("bytes", std::uint64_t(h.bytes))
+      .field("budget_bytes", std::uint64_t(h.budget_bytes))
+      .field("evictions", h.evictions)
+      .end_object();
+  w.field("blocks", std::uint64_t(engine_.blocks().active(t).size()))
+      .field("locked_accounts", std::uint64_t(engine_.locks().size()))
+      .field("list_entries", std::uint64_t(engine_.lists().entries(std::nullopt, t).size()))
+      .field("open_incidents", std::uint64_t(engine_.incidents().open_count()))
+      .end_object();
+}
+
+namespace {
+
+// Reads the common event fields of API.md into `e`. Returns false with the
+// body's error set.
+bool read_common(Body& b, Event& e, bool replay, TimePoint now) {
+  std::string account, ip, time;
+  b.string("account", account, 4096, true);
+  b.string("ip", ip, 64, true);
+  b.string("user_agent", e.user_agent, kMaxUserAgentBytes, false);
+  b.string("device_id", e.device_id, kMaxDeviceIdBytes, false);
+  b.string("protocol", e.protocol, kMaxProtocolBytes, false);
+  b.string("pwhash", e.pwhash, kMaxPwhashBytes, false);
+  b.string("time", time, 64, false);
+  if (!b.ok()) return false;
+  auto a = normalize_account(account);
+  if (!a) return b.fail(a.error().code, a.error().message);
+  e.account = std::move(*a);
+  auto addr = IpAddress::parse(ip);
+  if (!addr) return b.fail(addr.error().code, addr.error().message);
+  e.ip = *addr;
+  if (!valid_protocol(e.protocol))
+    return b.fail("invalid_field", "field 'protocol' must be one lower-case word (web, app, imap, smtp, ...)");
+  if (!is_valid_utf8(e.user_agent) || !is_valid_utf8(e.device_id))
+    return b.fail("invalid_field", "user_agent and device_id must be valid UTF-8");
+  e.time = now;
+  if (!time.empty()) {
+    auto t = parse_rfc3339(time);
+    if (!t) return b.fail(t.error().code, t.error().message);
+    if (replay) e.time = *t;
+  }
+  return true;
+}
+
+}  // namespace
+
+void ApiHandler::login(Call& c, EventType type) {
+  if (!c.body.parse(c.req.body)) return c.bad_body();
+  Event e;
+  e.type = type;
+  read_common(c.body, e, options_.replay, now());
+  if (type == EventType::kLoginResult) {
+    c.body.boolean("success", e.success, true);
+    c.body.boolean("mfa", e.mfa, false);
+  }
+  if (!c.body.ok()) return c.bad_body();
+  engine::Outcome o = engine_.process(e);
+  metrics_.count_decision(o.decision);
+  const Decision& d = o.decision;
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().field("action", to_string(d.action()));
+  if (type == EventType::kLoginAttempt) w.field("delay_ms", d.delay_ms());
+  write_decision_reasons(w, d);
+  w.field("risk", d.risk());
+  if (type == EventType::kLoginResult) {
+    w.field("new_device", false).field("new_location", false).field("notified", false);
+  }
+  w.field("event_id", o.event_id).end_object();
+  c.resp.wait_for = o.ticket;
+}
+
+void ApiHandler::events(Call& c) {
+  if (!c.body.parse(c.req.body)) return c.bad_body();
+  Event e;
+  std::string type;
+  c.body.string("type", type, 64, true);
+  if (!c.body.ok()) return c.bad_body();
+  auto t = account_event_type_from_string(type);
+  if (!t)
+    return c.error(400, "invalid_type",
+                   "unknown event type '" + type.substr(0, 64) +
+                       "'; one of password_changed, email_changed, mfa_enabled, mfa_disabled, "
+                       "challenge_passed, challenge_failed, message_sent, mail_sent, logout");
+  e.type = *t;
+  read_common(c.body, e, options_.replay, now());
+  switch (e.type) {
+    case EventType::kEmailChanged:
+      c.body.string("old_email", e.old_email, kMaxEmailBytes, false);
+      c.body.string("new_email", e.new_email, kMaxEmailBytes, true);
+      break;
+    case EventType::kMessageSent:
+      c.body.string_array("recipients", e.recipients, kMaxRecipients, kMaxRecipientBytes);
+      if (c.body.ok() && e.recipients.empty())
+        c.body.fail("invalid_field", "field 'recipients' must not be empty");
+      e.recipient_count = std::uint32_t(e.recipients.size());
+      break;
+    case EventType::kMailSent: {
+      std::int64_t n = 0;
+      c.body.integer("recipients", n, 0, 1'000'000, true);
+      e.recipient_count = std::uint32_t(n);
+      break;
+    }
+    default:
+      break;
+  }
+  if (!c.body.ok()) return c.bad_body();
+  engine::Outcome o = engine_.process(e);
+  metrics_.count_decision(o.decision);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().field("action", to_string(o.decision.action()));
+  write_decision_reasons(w, o.decision);
+  w.field("event_id", o.event_id).end_object();
+  c.resp.wait_for = o.ticket;
+}
+
+namespace {
+// The account named in the path, decoded and normalized.
+Result<std::string> path_account(std::string_view segment) {
+  auto raw = percent_decode(segment);
+  if (!raw) return make_error("invalid_account", "bad percent escape in the account name");
+  return normalize_account(*raw);
+}
+}  // namespace
+
+void ApiHandler::write_account(Call& c, const std::string& account) {
+  auto v = engine_.account(account);
+  if (!v) return c.error(500, v.error().code, v.error().message);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("account", v->account)
+      .field("status", v->lock ? "locked" : "active")
+      .field("password_reset_required", v->lock && v->lock->password_reset_required);
+  w.key("lock");
+  if (v->lock) {
+    w.begin_object()
+        .field("reason", v->lock->reason)
+        .field("since", format_rfc3339(v->lock->since))
+        .field("by", v->lock->by)
+        .field("password_reset_required", v->lock->password_reset_required)
+        .end_object();
+  } else {
+    w.null();
+  }
+  w.key("mfa").begin_object().field("totp", false).end_object();
+  w.key("contact").begin_object()
+      .field("email", v->contact.email)
+      .field("lang", v->contact.lang)
+      .field("notify", v->contact.notify)
+      .end_object();
+  w.key("devices").begin_array().end_array();
+  w.key("countries").begin_array().end_array();
+  w.key("last_login");
+  if (v->last_login) {
+    w.begin_object()
+        .field("time", format_rfc3339(v->last_login->time))
+        .field("ip", v->last_login->ip.to_string())
+        .field("country", v->last_login->country)
+        .end_object();
+  } else {
+    w.null();
+  }
+  w.end_object();
+}
+
+void ApiHandler::account_get(Call& c) {
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  write_account(c, *a);
+}
+
+void ApiHandler::account_activity(Call& c) {
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  TimePoint since = now() - engine_.config().activity_retention;
+  std::size_t limit = kDefaultActivityLimit;
+  if (auto s = c.target.param("since")) {
+    auto decoded = percent_decode(*s);
+    auto t = decoded ? parse_rfc3339(*decoded) : Result<TimePoint>(decoded.error());
+    if (!t) return c.error(400, "invalid_query", "since must be an RFC 3339 time");
+    since = *t;
+  }
+  if (auto l = c.target.param("limit")) {
+    unsigned long v = 0;
+    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc() || p != l->data() + l->size() || v == 0 || v > kMaxActivityLimit)
+      return c.error(400, "invalid_query", "limit must be between 1 and 1000");
+    limit = v;
+  }
+  auto events = store_.activity(*a, since, limit);
+  if (!events) return c.error(500, events.error().code, events.error().message);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().key("events").begin_array();
+  for (const store::ActivityRecord& r : *events) {
+    w.begin_object()
+        .field("event_id", r.event_id)
+        .field("time", format_rfc3339(r.time))
+        .field("type", to_string(r.type))
+        .field("ip", r.ip.to_string())
+        .field("country", r.country)
+        .field("city", r.city)
+        .field("user_agent", r.user_agent)
+        .field("device_id", r.device_id)
+        .field("protocol", r.protocol);
+    w.key("success");
+    if (r.success) w.value(*r.success);
+    else w.null();
+    w.field("action", to_string(r.action));
+    w.key("reasons").begin_array();
+    for (const auto& reason : r.reasons) w.value(reason);
+    w.end_array().end_object();
+  }
+  w.end_array().end_object();
+}
+
+void ApiHandler::account_lock(Call& c) {
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  if (!c.body.parse(c.req.body)) return c.bad_body();
+  std::string reason;
+  bool reset = false;
+  c.body.string("reason", reason, kMaxReasonBytes, true);
+  c.body.boolean("require_password_reset", reset, false);
+  if (!c.body.ok()) return c.bad_body();
+  if (reason.empty()) return c.error(400, "invalid_field", "field 'reason' must not be empty");
+  const store::WriteTicket t = engine_.lock(*a, reason, reset, "operator", now());
+  write_account(c, *a);
+  c.resp.wait_for = t;
+}
+
+void ApiHandler::account_unlock(Call& c) {
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  std::string note;
+  if (!c.req.body.empty()) {
+    if (!c.body.parse(c.req.body)) return c.bad_body();
+    c.body.string("note", note, kMaxNoteBytes, false);
+    if (!c.body.ok()) return c.bad_body();
+  }
+  const store::WriteTicket t = engine_.unlock(*a, note, now());
+  write_account(c, *a);
+  c.resp.wait_for = t;
+}
+
+void ApiHandler::account_contact(Call& c) {
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  if (!c.body.parse(c.req.body)) return c.bad_body();
+  store::Contact contact;
+  c.body.string("email", contact.email, kMaxEmailBytes, true);
+  c.body.string("lang", contact.lang, 8, false);
+  c.body.boolean("notify", contact.notify, false);
+  if (!c.body.ok()) return c.bad_body();
+  if (contact.email.find('@') == std::string::npos)
+    return c.error(400, "invalid_field", "field 'email' must be an e-mail address");
+  if (contact.lang != "en" && contact.lang != "ja")
+    return c.error(400, "invalid_field", "field 'lang' must be \"en\" or \"ja\"");
+  const store::WriteTicket t = store_.put_contact(*a, contact);
+  if (Status s = store_.wait(t); !s) return c.error(500, s.error().code, s.error().message);
+  write_account(c, *a);
+}
+
+void ApiHandler::lists_get(Call& c) {
+  std::optional<store::ListKind> kind;
+  if (auto k = c.target.param("kind")) {
+    kind = store::list_kind_from_string(*k);
+    if (!kind) return c.error(400, "invalid_kind", "kind must be allow or deny");
+  }
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().key("entries").begin_array();
+  for (const auto& e : engine_.lists().entries(kind, now())) write_list_entry(w, e);
+  w.end_array().end_object();
+}
+
+void ApiHandler::lists_post(Call& c) {
+  if (!c.body.parse(c.req.body)) return c.bad_body();
+  std::string kind_text, target, reason;
+  std::int64_t ttl_s = 0;
+  c.body.string("kind", kind_text, 16, true);
+  c.body.string("target", target, 512, true);
+  c.body.string("reason", reason, kMaxReasonBytes, false);
+  c.body.integer("ttl_s", ttl_s, 1, std::int64_t(100) * 365 * 86400, false);
+  if (!c.body.ok()) return c.bad_body();
+  auto kind = store::list_kind_from_string(kind_text);
+  if (!kind) return c.error(400, "invalid_kind", "kind must be allow or deny");
+  const TimePoint t = now();
+  store::WriteTicket ticket = 0;
+  auto e = engine_.lists().add(*kind, target, reason, std::chrono::seconds(ttl_s), t,
+                               engine_.ids().next(t), ticket);
+  if (!e) return c.error(400, e.error().code, e.error().message);
+  c.json(201);
+  JsonWriter w(c.resp.body);
+  write_list_entry(w, *e);
+  c.resp.wait_for = ticket;
+}
+
+void ApiHandler::list_delete(Call& c) {
+  auto id = percent_decode(c.target.segments[2]);
+  if (!id) return c.error(404, "not_found", "no such list entry");
+  store::WriteTicket ticket = 0;
+  if (Status s = engine_.lists().remove(*id, ticket); !s) return c.error(404, s.error().code, s.error().message);
+  c.json();
+  c.resp.body = R"({"deleted":true})";
+  c.resp.wait_for = ticket;
+}
+
+void ApiHandler::blocked(Call& c) {
+  const TimePoint t = now();
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().key("blocks").begin_array();
+  for (const store::Block& b : engine_.blocks().active(t)) {
+    w.begin_object()
+        .field("scope", b.scope)
+        .field("target", b.key)
+        .field("reason", to_string(b.reason))
+        .field("action", to_string(b.action))
+        .field("since", format_rfc3339(b.since))
+        .field("until", format_rfc3339(b.until));
+    w.key("incident_id");
+    if (b.incident_id.empty()) w.null();
+    else w.value(b.incident_id);
+    w.end_object();
+  }
+  w.end_array().key("locked_accounts").begin_array();
+  auto locks = engine_.locks().all();
+  std::sort(locks.begin(), locks.end(), [](const auto& a, const auto& b) { return a.second.since > b.second.since; });
+  for (const auto& [account, l] : locks) {
+    w.begin_object()
+        .field("account", account)
+        .field("reason", l.reason)
+        .field("since", format_rfc3339(l.since))
+        .field("password_reset_required", l.password_reset_required)
+        .end_object();
+  }
+  w.end_array().end_object();
+}
+
+void ApiHandler::incidents_list(Call& c) {
+  TimePoint since = TimePoint(Duration(0));
+  if (auto s = c.target.param("since")) {
+    auto decoded = percent_decode(*s);
+    auto t = decoded ? parse_rfc3339(*decoded) : Result<TimePoint>(decoded.error());
+    if (!t) return c.error(400, "invalid_query", "since must be an RFC 3339 time");
+    since = *t;
+  }
+  auto list = store_.incidents(since);
+  if (!list) return c.error(500, list.error().code, list.error().message);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().key("incidents").begin_array();
+  for (const auto& i : *list) write_incident(w, i);
+  w.end_array().end_object();
+}
+
+void ApiHandler::incident_get(Call& c) {
+  auto id = percent_decode(c.target.segments[2]);
+  auto i = id ? store_.incident(*id) : Result<std::optional<store::Incident>>(std::nullopt);
+  if (!i) return c.error(500, i.error().code, i.error().message);
+  if (!*i) return c.error(404, "not_found", "no such incident");
+  c.json();
+  JsonWriter w(c.resp.body);
+  write_incident(w, **i);
+}
+
+void ApiHandler::incident_accounts(Call& c) {
+  auto id = percent_decode(c.target.segments[2]);
+  auto i = id ? store_.incident(*id) : Result<std::optional<store::Incident>>(std::nullopt);
+  if (!i) return c.error(500, i.error().code, i.error().message);
+  if (!*i) return c.error(404, "not_found", "no such incident");
+  auto accounts = store_.incident_accounts((*i)->id);
+  if (!accounts) return c.error(500, accounts.error().code, accounts.error().message);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().key("incident");
+  write_incident(w, **i);
+  w.key("accounts").begin_array();
+  for (const auto& a : *accounts) {
+    w.begin_object()
+        .field("account", a.account)
+        .field("first_seen", format_rfc3339(a.first_seen))
+        .field("last_seen", format_rfc3339(a.last_seen))
+        .field("login_succeeded", a.login_succeeded)
+        .end_object();
+  }
+  w.end_array().end_object();
+}
+
+void ApiHandler::incidents_affected(Call& c) {
+  auto raw = c.target.param("account");
+  if (!raw || raw->empty()) return c.error(400, "missing_field", "missing query parameter 'account'");
+  auto decoded = percent_decode(*raw);
+  if (!decoded) return c.error(400, "invalid_account", "bad percent escape in account");
+  auto a = normalize_account(*decoded);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  auto list = store_.incidents_for_account(*a);
+  if (!list) return c.error(500, list.error().code, list.error().message);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().field("affected", !list->empty()).key("incidents").begin_array();
+  for (const auto& i : *list) write_incident(w, i);
+  w.end_array().end_object();
+}
+
+}  // namespace mamori::http

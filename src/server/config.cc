@@ -1,0 +1,250 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace mamori::server {
+
+namespace {
+
+// Reads typed values from one TOML table, remembering the first error.
+class Reader {
+ public:
+  Reader(const toml::table& t, std::string prefix, const std::string& source, std::string& error)
+      : t_(t), prefix_(std::move(prefix)), source_(source), error_(error) {}
+
+  Reader sub(std::string_view name) {
+    known_.insert(std::string(name));
+    static const toml::table kEmpty;
+    const toml::table* s = t_[name].as_table();
+    if (!s && t_.contains(name)) fail(name, "must be a table");
+    return Reader(s ? *s : kEmpty, prefix_ + std::string(name) + ".", source_, error_);
+  }
+
+  template <typename T>
+  void integer(std::string_view key, T& out, std::int64_t min, std::int64_t max) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    auto v = n->value<std::int64_t>();
+    if (!v || !n->is_integer()) return fail(key, "must be an integer", n);
+    if (*v < min || *v > max)
+      return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
+    out = static_cast<T>(*v);
+  }
+  void boolean(std::string_view key, bool& out) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    if (!n->is_boolean()) return fail(key, "must be true or false", n);
+    out = *n->value<bool>();
+  }
+  void string(std::string_view key, std::string& out) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    if (!n->is_string()) return fail(key, "must be a string", n);
+    out = *n->value<std::string>();
+  }
+  void duration(std::string_view key, Duration& out) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    if (n->is_integer()) {
+      out = std::chrono::seconds(*n->value<std::int64_t>());
+    } else if (n->is_string()) {
+      auto d = parse_duration(*n->value<std::string>());
+      if (!d) return fail(key, d.error().message, n);
+      out = *d;
+    } else {
+      return fail(key, "must be a duration such as \"10m\", \"1h\", \"90d\"", n);
+    }
+    if (out.count() <= 0) fail(key, "must be longer than zero", n);
+  }
+
+  void allow(std::string_view key) { known_.insert(std::string(key)); }
+
+  // Reports keys that were never asked for.
+  void reject_unknown() {
+    for (const auto& [k, v] : t_)
+      if (!known_.count(std::string(k.str()))) return fail(k.str(), "is not a known setting", &v);
+  }
+
+  void fail(std::string_view key, const std::string& what, const toml::node* n = nullptr) {
+    if (!error_.empty()) return;
+    std::ostringstream os;
+    os << source_;
+    if (n && n->source().begin) os << ":" << n->source().begin.line;
+    os << ": " << prefix_ << key << " " << what;
+    error_ = os.str();
+  }
+
+  const toml::table& table() const { return t_; }
+
+ private:
+  const toml::table& t_;
+  std::string prefix_;
+  const std::string& source_;
+  std::string& error_;
+  std::set<std::string> known_;
+};
+
+void read_detections(Reader r, engine::EngineConfig& e) {
+  constexpr std::int64_t kMaxCount = 1'000'000;
+  {
+    Reader s = r.sub("brute_force");
+    s.integer("threshold", e.brute_force.threshold, 1, kMaxCount);
+    s.duration("window", e.brute_force.window);
+    s.duration("block", e.brute_force.block);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("account_under_attack");
+    s.integer("threshold", e.account_under_attack.threshold, 1, kMaxCount);
+    s.duration("window", e.account_under_attack.window);
+    s.duration("challenge_for", e.account_under_attack.challenge_for);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("ip_failures");
+    s.integer("threshold", e.ip_failures.threshold, 1, kMaxCount);
+    s.duration("window", e.ip_failures.window);
+    s.integer("delay_ms", e.ip_failures.delay_ms, 0, 60'000);
+    s.integer("deny_threshold", e.ip_failures.deny_threshold, 1, kMaxCount);
+    s.duration("block", e.ip_failures.block);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("credential_stuffing");
+    s.integer("threshold", e.credential_stuffing.threshold, 1, 10'000);
+    s.integer("network_threshold", e.credential_stuffing.network_threshold, 1, 10'000);
+    s.duration("window", e.credential_stuffing.window);
+    s.duration("block", e.credential_stuffing.block);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("password_spray");
+    s.integer("threshold", e.password_spray.threshold, 1, 10'000);
+    s.duration("window", e.password_spray.window);
+    s.duration("block", e.password_spray.block);
+    s.integer("max_sources", e.password_spray.max_sources, 1, 10'000);
+    s.reject_unknown();
+  }
+  r.reject_unknown();
+}
+
+}  // namespace
+
+Status parse_listen(std::string_view text, std::string& host, std::uint16_t& port) {
+  auto bad = [&] {
+    return make_error("invalid_listen", "listen address must be HOST:PORT, e.g. 127.0.0.1:8425 or [::1]:8425, not '" +
+                                            std::string(text) + "'");
+  };
+  std::string_view h, p;
+  if (text.starts_with("[")) {
+    const auto close = text.find("]:");
+    if (close == std::string_view::npos) return bad();
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad();
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (h.empty() || ec != std::errc() || end != p.data() + p.size() || v > 65535) return bad();
+  host = std::string(h);
+  port = static_cast<std::uint16_t>(v);
+  return {};
+}
+
+Result<Config> parse_config(std::string_view text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << source << ":" << e.source().begin.line << ": " << e.description();
+    return make_error("invalid_config", os.str());
+  }
+  Config c;
+  std::string error;
+  Reader r(root, "", source, error);
+  {
+    Reader s = r.sub("server");
+    std::string listen;
+    s.string("listen", listen);
+    if (!listen.empty()) {
+      if (Status st = parse_listen(listen, c.listen_host, c.listen_port); !st)
+        s.fail("listen", st.error().message, s.table().get("listen"));
+    }
+    s.integer("threads", c.threads, 1, 256);
+    s.string("data_dir", c.data_dir);
+    s.boolean("replay", c.replay);
+    s.duration("maintain_every", c.maintain_every);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("state");
+    std::int64_t mb = std::int64_t(c.engine.memory_budget_bytes >> 20);
+    s.integer("memory_budget_mb", mb, 1, 1 << 20);
+    c.engine.memory_budget_bytes = std::size_t(mb) << 20;
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("activity");
+    s.duration("retention", c.engine.activity_retention);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("incidents");
+    s.duration("idle", c.engine.incidents.idle);
+    s.integer("max_accounts", c.engine.incidents.max_accounts, 1, 100'000'000);
+    s.reject_unknown();
+  }
+  read_detections(r.sub("detections"), c.engine);
+  // [[tokens]]
+  r.allow("tokens");
+  if (const toml::node* n = root.get("tokens")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) r.fail("tokens", "must be an array of tables ([[tokens]])", n);
+    for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+      const toml::table* t = (*arr)[i].as_table();
+      if (!t) {
+        r.fail("tokens", "entries must be tables with token and role", &(*arr)[i]);
+        break;
+      }
+      Reader tr(*t, "tokens[" + std::to_string(i) + "].", source, error);
+      http::ApiToken tok;
+      std::string role;
+      tr.string("token", tok.token);
+      tr.string("role", role);
+      tr.reject_unknown();
+      if (tok.token.size() < 8) tr.fail("token", "must be at least 8 characters", t->get("token"));
+      if (role == "admin") tok.role = http::Role::kAdmin;
+      else if (role == "app") tok.role = http::Role::kApp;
+      else tr.fail("role", "must be \"app\" or \"admin\"", t->get("role"));
+      c.tokens.push_back(std::move(tok));
+    }
+  }
+  r.reject_unknown();
+  if (error.empty() && c.engine.ip_failures.deny_threshold < c.engine.ip_failures.threshold)
+    error = source + ": detections.ip_failures.deny_threshold must not be below threshold";
+  if (!error.empty()) return make_error("invalid_config", error);
+  return c;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("invalid_config", path + ": cannot read the config file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace mamori::server

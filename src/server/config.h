@@ -1,0 +1,40 @@
+#ifndef MAMORI_SERVER_CONFIG_H_
+#define MAMORI_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "engine/engine_config.h"
+#include "protocols/http/api_handler.h"
+
+namespace mamori::server {
+
+// Everything mamorid reads from its TOML file (examples/mamori.toml documents
+// every key). Defaults are DESIGN.md's.
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8425;
+  int threads = 2;
+  std::string data_dir = "./data";
+  bool replay = false;
+  std::vector<http::ApiToken> tokens;
+  engine::EngineConfig engine;
+  Duration maintain_every = std::chrono::seconds(60);
+};
+
+// Reads and validates a config file. Fails with code `invalid_config` and a
+// message naming the file, the line and the key (unknown keys are errors, so
+// that a typo does not silently leave a default in place).
+Result<Config> load_config(const std::string& path);
+// Same, from text (`source` names it in messages).
+Result<Config> parse_config(std::string_view text, const std::string& source);
+
+// Parses "HOST:PORT", "[v6]:PORT". Fails with `invalid_listen`.
+Status parse_listen(std::string_view text, std::string& host, std::uint16_t& port);
+
+}  // namespace mamori::server
+
+#endif  // MAMORI_SERVER_CONFIG_H_

@@ -1,0 +1,190 @@
+#include "server/daemon.h"
+
+#include <signal.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "engine/engine.h"
+#include "protocols/http/api_handler.h"
+#include "protocols/http/server.h"
+#include "server/config.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace mamori::server {
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: mamorid [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--replay]
+
+mamorid answers login, account-change and send events with a decision
+(allow, delay, challenge, deny, lock) over HTTP/JSON. See README.md.
+
+  --config FILE       TOML config (examples/mamori.toml documents every key).
+                      Without it, the built-in defaults are used.
+  --listen HOST:PORT  address to serve on (default 127.0.0.1:8425)
+  --data-dir DIR      where the durable store lives (default ./data)
+  --replay            honour the events' "time" field: recorded traffic
+                      replays with its own times (windows, expiries)
+  --check-config      load and validate the config, then exit
+  -h, --help          this text
+  --version           print the version
+
+Flags override the config file. SIGTERM or SIGINT shut down cleanly.
+)";
+
+constexpr const char* kVersion = "0.1.0";
+
+// The latest event time seen, as "now" for maintenance in replay mode.
+class ReplayAwareClock final : public Clock {
+ public:
+  TimePoint now() const override { return system_.now(); }
+
+ private:
+  SystemClock system_;
+};
+
+}  // namespace
+
+int run_daemon(const std::vector<std::string>& args) {
+  std::string config_path, listen, data_dir;
+  bool replay = false, check_only = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "mamorid: %s needs a value\n%s", a.c_str(), kUsage);
+        return false;
+      }
+      out = args[++i];
+      return true;
+    };
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("mamorid %s\n", kVersion);
+      return 0;
+    } else if (a == "--config") {
+      if (!value(config_path)) return 2;
+    } else if (a == "--listen") {
+      if (!value(listen)) return 2;
+    } else if (a == "--data-dir") {
+      if (!value(data_dir)) return 2;
+    } else if (a == "--replay") {
+      replay = true;
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else {
+      std::fprintf(stderr, "mamorid: unknown argument '%s'\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+  }
+
+  Config config;
+  if (!config_path.empty()) {
+    auto c = load_config(config_path);
+    if (!c) {
+      log_error("bad config: " + c.error().message);
+      return 1;
+    }
+    config = std::move(*c);
+  }
+  if (!listen.empty()) {
+    if (Status s = parse_listen(listen, config.listen_host, config.listen_port); !s) {
+      log_error("--listen: " + s.error().message);
+      return 2;
+    }
+  }
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (replay) config.replay = true;
+  if (check_only) {
+    std::printf("config ok\n");
+    return 0;
+  }
+  if (config.tokens.empty())
+    log_warn("no [[tokens]] configured: every /v1 call will be refused with 401");
+
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto store = store::SqliteStore::open(config.data_dir);
+  if (!store) {
+    log_error(store.error().message);
+    return 1;
+  }
+  ReplayAwareClock clock;
+  std::random_device rd;
+  engine::Engine engine(config.engine, **store, rd());
+  if (Status s = engine.load(clock.now()); !s) {
+    log_error("loading state from " + config.data_dir + ": " + s.error().message);
+    return 1;
+  }
+  log_info("state loaded from " + config.data_dir + ": " + std::to_string(engine.locks().size()) +
+           " locked accounts, " + std::to_string(engine.lists().entries(std::nullopt, clock.now()).size()) +
+           " list entries, " + std::to_string(engine.blocks().size()) + " blocks, " +
+           std::to_string(engine.incidents().open_count()) + " open incidents");
+
+  http::ApiOptions api;
+  api.tokens = config.tokens;
+  api.replay = config.replay;
+  api.version = kVersion;
+  http::ApiHandler handler(api, engine, **store, clock);
+  store::Store& st = **store;
+  http::ServerOptions options;
+  options.host = config.listen_host;
+  options.port = config.listen_port;
+  options.threads = config.threads;
+  http::Server server(options, handler, [&st](std::uint64_t ticket, std::function<void()> ready) {
+    st.on_committed(ticket, [ready = std::move(ready)](const Status&) { ready(); });
+  });
+  if (Status s = server.start(); !s) {
+    log_error(s.error().message);
+    return 1;
+  }
+  log_info(std::string("mamorid ") + kVersion + " listening on http://" +
+           (config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]"
+                                                               : config.listen_host) +
+           ":" + std::to_string(server.port()) + " with " + std::to_string(config.threads) +
+           " threads" + (config.replay ? " (replay mode: event times drive the windows)" : ""));
+
+  // Maintenance: expiries and pruning, every maintain_every.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread maintenance([&] {
+    std::unique_lock lock(mu);
+    while (!cv.wait_for(lock, config.maintain_every, [&] { return stopping; })) {
+      lock.unlock();
+      engine.maintain(clock.now());
+      lock.lock();
+    }
+  });
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log_info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  maintenance.join();
+  server.stop();
+  const store::WriteTicket last = st.committed();
+  store->reset();  // drains the writer: everything queued is committed
+  log_info("stopped cleanly (last write " + std::to_string(last) + " committed)");
+  return 0;
+}
+
+}  // namespace mamori::server
