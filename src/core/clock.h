@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,6 +46,30 @@ class ManualClock final : public Clock {
 // Nanoseconds of a monotonic clock, for measuring how long something took
 // (never for event times).
 std::uint64_t monotonic_ns();
+
+// The clock of replay mode: the latest event time observed, or `fallback`'s
+// time before the first event. Maintenance and reads (list expiry, blocks)
+// then follow the recorded traffic's time. Thread-safe.
+class ReplayClock final : public Clock {
+ public:
+  explicit ReplayClock(const Clock& fallback) : fallback_(fallback) {}
+  TimePoint now() const override {
+    const std::int64_t ms = latest_.load(std::memory_order_relaxed);
+    return ms == kNone ? fallback_.now() : TimePoint(Duration(ms));
+  }
+  void observe(TimePoint t) {
+    const std::int64_t ms = t.time_since_epoch().count();
+    std::int64_t cur = latest_.load(std::memory_order_relaxed);
+    while ((cur == kNone || ms > cur) &&
+           !latest_.compare_exchange_weak(cur, ms, std::memory_order_relaxed)) {
+    }
+  }
+
+ private:
+  static constexpr std::int64_t kNone = INT64_MIN;
+  const Clock& fallback_;
+  std::atomic<std::int64_t> latest_{kNone};
+};
 
 inline std::int64_t to_unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
 inline TimePoint from_unix_ms(std::int64_t ms) { return TimePoint(Duration(ms)); }

@@ -40,15 +40,6 @@ Flags override the config file. SIGTERM or SIGINT shut down cleanly.
 
 constexpr const char* kVersion = "0.1.0";
 
-// The latest event time seen, as "now" for maintenance in replay mode.
-class ReplayAwareClock final : public Clock {
- public:
-  TimePoint now() const override { return system_.now(); }
-
- private:
-  SystemClock system_;
-};
-
 }  // namespace
 
 int run_daemon(const std::vector<std::string>& args) {
@@ -123,7 +114,11 @@ int run_daemon(const std::vector<std::string>& args) {
     log_error(store.error().message);
     return 1;
   }
-  ReplayAwareClock clock;
+  // Live: the system clock. Replay: the latest event time seen, so expiries
+  // and maintenance follow the recorded traffic.
+  SystemClock system_clock;
+  ReplayClock replay_clock(system_clock);
+  const Clock& clock = config.replay ? static_cast<const Clock&>(replay_clock) : system_clock;
   std::random_device rd;
   engine::Engine engine(config.engine, **store, rd());
   if (Status s = engine.load(clock.now()); !s) {
@@ -138,6 +133,7 @@ int run_daemon(const std::vector<std::string>& args) {
   http::ApiOptions api;
   api.tokens = config.tokens;
   api.replay = config.replay;
+  if (config.replay) api.replay_clock = &replay_clock;
   api.version = kVersion;
   http::ApiHandler handler(api, engine, **store, clock);
   store::Store& st = **store;

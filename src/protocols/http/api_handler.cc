@@ -409,7 +409,7 @@ namespace {
 
 // Reads the common event fields of API.md into `e`. Returns false with the
 // body's error set.
-bool read_common(Body& b, Event& e, bool replay, TimePoint now) {
+bool read_common(Body& b, Event& e, bool replay, ReplayClock* replay_clock, TimePoint now) {
   std::string account, ip, time;
   b.string("account", account, 4096, true);
   b.string("ip", ip, 64, true);
@@ -435,6 +435,7 @@ bool read_common(Body& b, Event& e, bool replay, TimePoint now) {
     if (!t) return b.fail(t.error().code, t.error().message);
     if (replay) e.time = *t;
   }
+  if (replay_clock) replay_clock->observe(e.time);
   return true;
 }
 
@@ -444,7 +445,7 @@ void ApiHandler::login(Call& c, EventType type) {
   if (!c.body.parse(c.req.body)) return c.bad_body();
   Event e;
   e.type = type;
-  read_common(c.body, e, options_.replay, now());
+  read_common(c.body, e, options_.replay, options_.replay_clock, now());
   if (type == EventType::kLoginResult) {
     c.body.boolean("success", e.success, true);
     c.body.boolean("mfa", e.mfa, false);
@@ -479,7 +480,7 @@ void ApiHandler::events(Call& c) {
                        "'; one of password_changed, email_changed, mfa_enabled, mfa_disabled, "
                        "challenge_passed, challenge_failed, message_sent, mail_sent, logout");
   e.type = *t;
-  read_common(c.body, e, options_.replay, now());
+  read_common(c.body, e, options_.replay, options_.replay_clock, now());
   switch (e.type) {
     case EventType::kEmailChanged:
       c.body.string("old_email", e.old_email, kMaxEmailBytes, false);

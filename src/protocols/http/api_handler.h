@@ -23,6 +23,7 @@ struct ApiToken {
 struct ApiOptions {
   std::vector<ApiToken> tokens;
   bool replay = false;  // honour the events' "time" field
+  ReplayClock* replay_clock = nullptr;  // replay mode: told every event time
   std::string version = "0.1.0";
 };
 
