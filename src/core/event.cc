@@ -58,7 +58,7 @@ Result<std::string> normalize_account(std::string_view raw) {
   std::string_view s = raw.substr(b, e - b);
   if (s.empty()) return make_error("invalid_account", "account is empty");
   if (s.size() > kMaxAccountBytes)
-    return make_error("invalid_account", "account is longer than 256 bytes");
+    return make_error("field_too_long", "field 'account' is longer than 256 bytes");
   if (!is_valid_utf8(s)) return make_error("invalid_account", "account is not valid UTF-8");
   std::string out(s);
   for (char& c : out) {

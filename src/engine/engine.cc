@@ -127,6 +127,16 @@ void Engine::check_blocks(Context& c) {
 
 void Engine::apply(Context& c, Finding& f) {
   const TimePoint now = c.e.time;
+  c.d().add(f.action, f.reason, f.risk);
+  if (f.action == Action::kDelay) c.d().set_delay_ms(config_.ip_failures.delay_ms);
+  // A source over its threshold reports again on every failure. While its
+  // block has more than half of its time left, record the touch only: no
+  // new block write, no incident re-open.
+  if (auto active = blocks_.find(f.block, now);
+      active && active->reason == f.reason && active->until - now > f.block_for / 2) {
+    touch_incident(c, *active);
+    return;
+  }
   store::Block b;
   b.scope = std::string(to_string(f.block.scope));
   b.key = f.target;
@@ -153,8 +163,6 @@ void Engine::apply(Context& c, Finding& f) {
     c.wrote(put_block(BlockKey::ip_deny(ip), std::move(ib)));
   }
   c.wrote(put_block(f.block, std::move(b)));
-  c.d().add(f.action, f.reason, f.risk);
-  if (f.action == Action::kDelay) c.d().set_delay_ms(config_.ip_failures.delay_ms);
 }
 
 void Engine::on_failure(Context& c) {

@@ -1,0 +1,820 @@
+#include "cli/commands.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <iterator>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/http_client.h"
+#include "cli/table.h"
+#include "core/result.h"
+
+#ifndef MAMORI_VERSION
+#define MAMORI_VERSION "0.1.0"
+#endif
+
+namespace mamori::cli {
+namespace {
+
+namespace json = boost::json;
+
+// ---- help texts -------------------------------------------------------------
+
+constexpr std::string_view kMainHelp =
+    R"HELP(mamori - operate a mamorid server through its HTTP API
+
+usage: mamori [--server URL] [--token TOKEN] [--json] COMMAND [ARGS...]
+
+commands:
+  status                           server health and counters
+  lists ls [--kind allow|deny]     allow and deny list entries
+  lists add allow|deny TARGET [--reason TEXT] [--ttl DURATION]
+                                   add a list entry (TARGET: IP, CIDR, account:NAME, country:CC)
+  lists rm ID                      delete a list entry
+  account show NAME                an account's status, lock, devices and last login
+  account lock NAME --reason TEXT [--require-password-reset]
+                                   lock an account
+  account unlock NAME [--note TEXT]
+                                   unlock an account (also lifts its send throttles)
+  activity NAME [--since RFC3339] [--limit N]
+                                   an account's recent events, newest first
+  incidents [ID] [--since RFC3339] incidents, or one incident with the accounts it touched
+  blocked                          what the engine blocks on its own now, and locked accounts
+  help [COMMAND]                   this text, or a command's
+
+options (accepted before or after the command):
+  --server URL    the server; default $MAMORI_SERVER, else http://127.0.0.1:8425.
+                  Only http:// URLs: https:// is not supported yet.
+  --token TOKEN   API token (most commands need an admin token); default $MAMORI_TOKEN.
+                  Prefer the variable: other local users can see command lines.
+  --json          print the server's JSON answer instead of a table
+  -h, --help      this help; after a command, that command's help
+  --version       print the version
+
+exit status:
+  0  success
+  1  the server refused the request; its error is printed as
+     "mamori: MESSAGE (CODE, HTTP STATUS)"
+  2  usage error, server not reachable, or an answer that is not mamori's API
+)HELP";
+
+constexpr std::string_view kListsHelp =
+    R"HELP(usage: mamori lists ls|add|rm ...
+
+  lists ls [--kind allow|deny]
+  lists add allow|deny TARGET [--reason TEXT] [--ttl DURATION]
+  lists rm ID
+
+Run 'mamori lists SUBCOMMAND --help' for details.
+)HELP";
+
+constexpr std::string_view kAccountHelp =
+    R"HELP(usage: mamori account show|lock|unlock NAME ...
+
+  account show NAME
+  account lock NAME --reason TEXT [--require-password-reset]
+  account unlock NAME [--note TEXT]
+
+Run 'mamori account SUBCOMMAND --help' for details.
+)HELP";
+
+// ---- reading the server's JSON ---------------------------------------------
+
+const json::value* field(const json::value& v, std::string_view key) {
+  const json::object* o = v.if_object();
+  return o ? o->if_contains(key) : nullptr;
+}
+
+const json::value* field(const json::value* v, std::string_view key) {
+  return v ? field(*v, key) : nullptr;
+}
+
+std::string format_number(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", d);
+  return buf;
+}
+
+// A JSON value as table text: missing, null and "" become `none`; booleans
+// "yes"/"no"; arrays are joined with ", ".
+std::string text(const json::value* v, std::string_view none = "-") {
+  if (v == nullptr || v->is_null()) return std::string(none);
+  switch (v->kind()) {
+    case json::kind::string: {
+      const json::string& s = v->get_string();
+      return s.empty() ? std::string(none) : std::string(s.data(), s.size());
+    }
+    case json::kind::bool_:
+      return v->get_bool() ? "yes" : "no";
+    case json::kind::int64:
+      return std::to_string(v->get_int64());
+    case json::kind::uint64:
+      return std::to_string(v->get_uint64());
+    case json::kind::double_:
+      return format_number(v->get_double());
+    case json::kind::array: {
+      std::string out;
+      for (const json::value& e : v->get_array()) {
+        if (!out.empty()) out += ", ";
+        out += text(&e, "null");
+      }
+      return out.empty() ? std::string(none) : out;
+    }
+    default:
+      return json::serialize(*v);
+  }
+}
+
+const json::array& array_or_empty(const json::value* v) {
+  static const json::array kEmpty;
+  return v && v->is_array() ? v->get_array() : kEmpty;
+}
+
+std::string on_off(const json::value* v) {
+  if (v == nullptr || !v->is_bool()) return text(v);
+  return v->get_bool() ? "on" : "off";
+}
+
+// "203.0.113.7, 198.51.100.0/24, +5 more"
+std::string first_few(const json::value* v, std::size_t shown) {
+  const json::array& a = array_or_empty(v);
+  if (a.size() <= shown) return text(v);
+  std::string out;
+  for (std::size_t i = 0; i < shown; ++i) out += text(&a[i], "null") + ", ";
+  return out + "+" + std::to_string(a.size() - shown) + " more";
+}
+
+std::string format_uptime(const json::value* v) {
+  if (v == nullptr || !v->is_number()) return text(v);
+  boost::system::error_code ec;
+  auto s = v->to_number<std::int64_t>(ec);
+  if (ec || s < 0) return text(v);
+  std::string out;
+  const std::int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+  if (d) out += std::to_string(d) + "d ";
+  if (d || h) out += std::to_string(h) + "h ";
+  if (d || h || m) out += std::to_string(m) + "m ";
+  return out + std::to_string(sec) + "s";
+}
+
+std::string format_bytes(const json::value* v) {
+  if (v == nullptr || !v->is_number()) return text(v);
+  boost::system::error_code ec;
+  double b = v->to_number<double>(ec);
+  if (ec) return text(v);
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  std::size_t unit = 0;
+  while (b >= 1024 && unit + 1 < std::size(kUnits)) b /= 1024, ++unit;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", b, kUnits[unit]);
+  return buf;
+}
+
+// ---- commands ---------------------------------------------------------------
+
+struct Command;
+
+// A successful (2xx) answer: the parsed JSON and the body as received.
+struct Reply {
+  json::value value;
+  std::string raw;
+};
+
+// What a command runs with: the client, the output streams and the options.
+class Context {
+ public:
+  Context(const Command& command, ServerUrl server, std::string token, bool json_output,
+          std::ostream& out, std::ostream& err)
+      : command_(command),
+        have_token_(!token.empty()),
+        client_(std::move(server), std::move(token)),
+        json_output(json_output),
+        out(out),
+        err(err) {}
+
+  // Sends one request. A 2xx answer with a JSON body is a Reply; anything
+  // else is an Error whose code is `refused` (the server's error answer) or
+  // `unreachable` / `bad_response`, with a ready-to-print message.
+  Result<Reply> call(std::string_view method, const std::string& target,
+                     const json::object* body = nullptr);
+
+  // Prints `e` and returns its exit code.
+  int fail(const Error& e) const;
+
+  // Prints a usage error for this command and returns kExitUsage.
+  int usage_error(const std::string& message) const;
+
+  // With --json prints the answer unchanged; returns whether it did.
+  bool print_json(const Reply& r) const;
+
+ private:
+  const Command& command_;
+  bool have_token_;
+  HttpClient client_;
+
+ public:
+  const bool json_output;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+using Handler = std::function<int(Context&, const Args&)>;
+
+struct Command {
+  std::string_view name;   // "lists add"
+  std::string_view usage;  // after "mamori "
+  std::string_view help;   // more lines for `--help`
+  std::vector<FlagSpec> flags;
+  std::size_t min_positional;
+  std::size_t max_positional;
+  Handler handler;
+};
+
+Result<Reply> Context::call(std::string_view method, const std::string& target,
+                            const json::object* body) {
+  std::optional<std::string> payload;
+  if (body) payload = json::serialize(*body);
+  auto r = client_.request(method, target, std::move(payload));
+  const std::string server = client_.server().to_string();
+  if (!r) return make_error("unreachable", "cannot reach " + server + ": " + r.error().message);
+
+  boost::system::error_code ec;
+  json::value value = json::parse(r->body, ec);
+  if (r->status >= 400) {
+    const json::value* error = field(value, "error");
+    const json::value* code = field(error, "code");
+    const json::value* message = field(error, "message");
+    std::string line;
+    if (!ec && code && code->is_string() && message && message->is_string()) {
+      line = sanitize_for_terminal(text(message)) + " (" + sanitize_for_terminal(text(code)) +
+             ", HTTP " + std::to_string(r->status) + ")";
+    } else {
+      line = "the server answered HTTP " + std::to_string(r->status) +
+             (r->reason.empty() ? "" : " " + sanitize_for_terminal(r->reason));
+    }
+    if (r->status == 401 && !have_token_) {
+      line += "\nmamori: no token given: set MAMORI_TOKEN or use --token";
+    }
+    return make_error("refused", std::move(line));
+  }
+  if (r->status < 200 || r->status >= 300) {
+    return make_error("bad_response",
+                      "unexpected answer HTTP " + std::to_string(r->status) + " from " + server);
+  }
+  if (ec) {
+    return make_error("bad_response",
+                      "unexpected answer from " + server + ": not JSON (" + ec.message() + ")");
+  }
+  return Reply{std::move(value), std::move(r->body)};
+}
+
+int Context::fail(const Error& e) const {
+  err << "mamori: " << e.message << "\n";
+  return e.code == "refused" ? kExitRefused : kExitUsage;
+}
+
+int Context::usage_error(const std::string& message) const {
+  err << "mamori: " << sanitize_for_terminal(message) << "\nusage: mamori " << command_.usage
+      << "\nRun 'mamori " << command_.name << " --help' for more.\n";
+  return kExitUsage;
+}
+
+bool Context::print_json(const Reply& r) const {
+  if (!json_output) return false;
+  std::string_view body = r.raw;
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+  out << body << "\n";
+  return true;
+}
+
+// Prints `table`, or `empty_text` when it has no rows.
+void print_table(std::ostream& out, const Table& table, std::string_view empty_text) {
+  if (table.empty()) {
+    out << empty_text << "\n";
+  } else {
+    out << table.render();
+  }
+}
+
+// -- status
+
+int cmd_status(Context& ctx, const Args&) {
+  auto health = ctx.call("GET", "/healthz");
+  if (!health) return ctx.fail(health.error());
+  auto status = ctx.call("GET", "/v1/status");
+  if (!status) return ctx.fail(status.error());
+  if (ctx.json_output) {
+    const auto trimmed = [](std::string_view s) {
+      while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+      return s;
+    };
+    ctx.out << "{\"healthz\":" << trimmed(health->raw) << ",\"status\":" << trimmed(status->raw)
+            << "}\n";
+    return kExitOk;
+  }
+  const json::value& s = status->value;
+  const json::value* hot = field(s, "hot_state");
+  const std::string hot_text = text(field(hot, "entries")) + " entries, " +
+                               format_bytes(field(hot, "bytes")) + " of " +
+                               format_bytes(field(hot, "budget_bytes")) + ", " +
+                               text(field(hot, "evictions")) + " evictions";
+  ctx.out << render_fields({
+      {"health", text(field(health->value, "status"))},
+      {"version", text(field(s, "version"))},
+      {"uptime", format_uptime(field(s, "uptime_s"))},
+      {"replay", on_off(field(s, "replay"))},
+      {"hot state", hot_text},
+      {"blocks", text(field(s, "blocks"))},
+      {"locked accounts", text(field(s, "locked_accounts"))},
+      {"list entries", text(field(s, "list_entries"))},
+      {"open incidents", text(field(s, "open_incidents"))},
+  });
+  return kExitOk;
+}
+
+// -- lists
+
+Table list_entries_table(const json::array& entries) {
+  Table table({"id", "kind", "target", "reason", "created", "expires"});
+  table.set_max_width(3, 48);
+  for (const json::value& e : entries) {
+    table.add_row({text(field(e, "id")), text(field(e, "kind")), text(field(e, "target")),
+                   text(field(e, "reason")), text(field(e, "created")),
+                   text(field(e, "expires"), "never")});
+  }
+  return table;
+}
+
+Status check_kind(const std::string& kind) {
+  if (kind == "allow" || kind == "deny") return {};
+  return make_error("usage", "list kind must be 'allow' or 'deny', not '" + kind + "'");
+}
+
+int cmd_lists_ls(Context& ctx, const Args& args) {
+  std::string target = "/v1/lists";
+  if (auto kind = args.get("kind")) {
+    if (Status st = check_kind(*kind); !st) return ctx.usage_error(st.error().message);
+    target += "?kind=" + percent_encode(*kind);
+  }
+  auto r = ctx.call("GET", target);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  print_table(ctx.out, list_entries_table(array_or_empty(field(r->value, "entries"))),
+              "No list entries.");
+  return kExitOk;
+}
+
+int cmd_lists_add(Context& ctx, const Args& args) {
+  const std::string& kind = args.positional[0];
+  if (Status st = check_kind(kind); !st) return ctx.usage_error(st.error().message);
+  json::object body;
+  body["kind"] = kind;
+  body["target"] = args.positional[1];
+  body["reason"] = args.get("reason").value_or("");
+  if (auto ttl = args.get("ttl")) {
+    auto seconds = parse_duration_seconds(*ttl);
+    if (!seconds) return ctx.usage_error(seconds.error().message);
+    body["ttl_s"] = *seconds;
+  }
+  auto r = ctx.call("POST", "/v1/lists", &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  json::array one;
+  one.push_back(r->value);
+  ctx.out << list_entries_table(one).render();
+  return kExitOk;
+}
+
+int cmd_lists_rm(Context& ctx, const Args& args) {
+  const std::string& id = args.positional[0];
+  auto r = ctx.call("DELETE", "/v1/lists/" + percent_encode(id));
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  ctx.out << "Deleted list entry " << sanitize_for_terminal(id) << ".\n";
+  return kExitOk;
+}
+
+// -- accounts
+
+std::string account_path(const std::string& name) { return "/v1/accounts/" + percent_encode(name); }
+
+void print_account(std::ostream& out, const json::value& a) {
+  const json::value* lock = field(a, "lock");
+  const json::value* contact = field(a, "contact");
+  const json::value* last = field(a, "last_login");
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"account", text(field(a, "account"))},
+      {"status", text(field(a, "status"))},
+  };
+  if (lock && lock->is_object()) {
+    rows.push_back({"lock reason", text(field(lock, "reason"))});
+    rows.push_back({"locked since", text(field(lock, "since"))});
+    if (field(lock, "by")) rows.push_back({"locked by", text(field(lock, "by"))});
+  }
+  rows.push_back({"password reset required", text(field(a, "password_reset_required"))});
+  rows.push_back({"two-factor (TOTP)", on_off(field(field(a, "mfa"), "totp"))});
+  std::string contact_text = text(field(contact, "email"), "no email");
+  if (field(contact, "lang")) contact_text += ", lang " + text(field(contact, "lang"));
+  if (field(contact, "notify")) contact_text += ", notify " + on_off(field(contact, "notify"));
+  rows.push_back({"contact", contact_text});
+  if (last && last->is_object()) {
+    rows.push_back({"last login", text(field(last, "time")) + " from " + text(field(last, "ip")) +
+                                      " (" + text(field(last, "country")) + ")"});
+  } else {
+    rows.push_back({"last login", "never"});
+  }
+  rows.push_back({"countries", text(field(a, "countries"))});
+  out << render_fields(rows);
+
+  const json::array& devices = array_or_empty(field(a, "devices"));
+  if (!devices.empty()) {
+    Table table({"device id", "user agent", "first seen", "last seen"});
+    table.set_max_width(0, 32);
+    table.set_max_width(1, 60);
+    for (const json::value& d : devices) {
+      table.add_row({text(field(d, "device_id")), text(field(d, "user_agent")),
+                     text(field(d, "first_seen")), text(field(d, "last_seen"))});
+    }
+    out << "\n" << table.render();
+  }
+}
+
+int cmd_account_show(Context& ctx, const Args& args) {
+  auto r = ctx.call("GET", account_path(args.positional[0]));
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  print_account(ctx.out, r->value);
+  return kExitOk;
+}
+
+int cmd_account_lock(Context& ctx, const Args& args) {
+  auto reason = args.get("reason");
+  if (!reason || reason->empty()) return ctx.usage_error("account lock needs --reason TEXT");
+  json::object body;
+  body["reason"] = *reason;
+  body["require_password_reset"] = args.has("require-password-reset");
+  auto r = ctx.call("POST", account_path(args.positional[0]) + "/lock", &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  print_account(ctx.out, r->value);
+  return kExitOk;
+}
+
+int cmd_account_unlock(Context& ctx, const Args& args) {
+  json::object body;
+  if (auto note = args.get("note")) body["note"] = *note;
+  auto r = ctx.call("POST", account_path(args.positional[0]) + "/unlock", &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  print_account(ctx.out, r->value);
+  return kExitOk;
+}
+
+// -- activity
+
+std::string success_text(const json::value* v) {
+  if (v && v->is_bool()) return v->get_bool() ? "ok" : "failed";
+  return text(v);
+}
+
+int cmd_activity(Context& ctx, const Args& args) {
+  const std::string& name = args.positional[0];
+  std::string query;
+  if (auto since = args.get("since")) query += "since=" + percent_encode(*since);
+  if (auto limit = args.get("limit")) {
+    auto n = parse_positive_int(*limit);
+    if (!n) return ctx.usage_error("--limit: " + n.error().message);
+    query += std::string(query.empty() ? "" : "&") + "limit=" + std::to_string(*n);
+  }
+  auto r = ctx.call("GET", account_path(name) + "/activity" + (query.empty() ? "" : "?" + query));
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+
+  Table table({"time", "type", "success", "action", "reasons", "ip", "country", "city", "protocol",
+               "device", "user agent"});
+  table.set_max_width(4, 40);
+  table.set_max_width(7, 20);
+  table.set_max_width(9, 20);
+  table.set_max_width(10, 40);
+  for (const json::value& e : array_or_empty(field(r->value, "events"))) {
+    table.add_row({text(field(e, "time")), text(field(e, "type")),
+                   success_text(field(e, "success")), text(field(e, "action")),
+                   text(field(e, "reasons")), text(field(e, "ip")), text(field(e, "country")),
+                   text(field(e, "city")), text(field(e, "protocol")), text(field(e, "device_id")),
+                   text(field(e, "user_agent"))});
+  }
+  print_table(ctx.out, table, "No activity for " + sanitize_for_terminal(name) + ".");
+  return kExitOk;
+}
+
+// -- incidents and blocks
+
+std::vector<std::pair<std::string, std::string>> incident_fields(const json::value& i) {
+  return {
+      {"incident", text(field(i, "id"))},
+      {"kind", text(field(i, "kind"))},
+      {"started", text(field(i, "started"))},
+      {"last seen", text(field(i, "last_seen"))},
+      {"sources", text(field(i, "sources"))},
+      {"accounts targeted", text(field(i, "accounts_targeted"))},
+      {"accounts compromised", text(field(i, "accounts_compromised"))},
+  };
+}
+
+int cmd_incidents(Context& ctx, const Args& args) {
+  if (!args.positional.empty()) {
+    if (args.has("since")) return ctx.usage_error("--since applies to the incident list only");
+    auto r = ctx.call("GET", "/v1/incidents/" + percent_encode(args.positional[0]) + "/accounts");
+    if (!r) return ctx.fail(r.error());
+    if (ctx.print_json(*r)) return kExitOk;
+    if (const json::value* incident = field(r->value, "incident")) {
+      ctx.out << render_fields(incident_fields(*incident)) << "\n";
+    }
+    Table table({"account", "first seen", "last seen", "login succeeded"});
+    for (const json::value& a : array_or_empty(field(r->value, "accounts"))) {
+      table.add_row({text(field(a, "account")), text(field(a, "first_seen")),
+                     text(field(a, "last_seen")), text(field(a, "login_succeeded"))});
+    }
+    print_table(ctx.out, table, "No accounts recorded.");
+    return kExitOk;
+  }
+
+  std::string target = "/v1/incidents";
+  if (auto since = args.get("since")) target += "?since=" + percent_encode(*since);
+  auto r = ctx.call("GET", target);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  Table table({"id", "kind", "started", "last seen", "sources", "targeted", "compromised"});
+  for (const json::value& i : array_or_empty(field(r->value, "incidents"))) {
+    table.add_row({text(field(i, "id")), text(field(i, "kind")), text(field(i, "started")),
+                   text(field(i, "last_seen")), first_few(field(i, "sources"), 3),
+                   text(field(i, "accounts_targeted")), text(field(i, "accounts_compromised"))});
+  }
+  print_table(ctx.out, table, "No incidents.");
+  return kExitOk;
+}
+
+int cmd_blocked(Context& ctx, const Args&) {
+  auto r = ctx.call("GET", "/v1/blocked");
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+
+  Table blocks({"scope", "target", "reason", "action", "since", "until", "incident"});
+  for (const json::value& b : array_or_empty(field(r->value, "blocks"))) {
+    blocks.add_row({text(field(b, "scope")), text(field(b, "target")), text(field(b, "reason")),
+                    text(field(b, "action")), text(field(b, "since")), text(field(b, "until")),
+                    text(field(b, "incident_id"))});
+  }
+  Table locked({"account", "reason", "since", "password reset"});
+  locked.set_max_width(1, 48);
+  for (const json::value& a : array_or_empty(field(r->value, "locked_accounts"))) {
+    locked.add_row({text(field(a, "account")), text(field(a, "reason")), text(field(a, "since")),
+                    text(field(a, "password_reset_required"))});
+  }
+  ctx.out << "Blocks:\n";
+  print_table(ctx.out, blocks, "none");
+  ctx.out << "\nLocked accounts:\n";
+  print_table(ctx.out, locked, "none");
+  return kExitOk;
+}
+
+// ---- the command table and dispatch -----------------------------------------
+
+const std::vector<FlagSpec> kGlobalFlags = {
+    {"server", true}, {"token", true}, {"json", false}, {"help", false}, {"version", false},
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands = {
+      {"status",
+       "status",
+       "Shows GET /healthz and GET /v1/status: version, uptime, hot-state memory and\n"
+       "how many blocks, locked accounts, list entries and open incidents there are.\n"
+       "With --json prints {\"healthz\": ..., \"status\": ...} holding both answers.\n",
+       {},
+       0,
+       0,
+       cmd_status},
+      {"lists ls",
+       "lists ls [--kind allow|deny]",
+       "Lists allow and deny entries (both unless --kind is given). EXPIRES is\n"
+       "'never' for entries without a time to live.\n",
+       {{"kind", true}},
+       0,
+       0,
+       cmd_lists_ls},
+      {"lists add",
+       "lists add allow|deny TARGET [--reason TEXT] [--ttl DURATION]",
+       "Adds an allow or deny entry and prints it. TARGET is an IP address\n"
+       "(203.0.113.5), a CIDR (198.51.100.0/24, 2001:db8::/32), account:NAME or\n"
+       "country:CC. --ttl makes the entry expire: a number with a unit s, m, h, d or w\n"
+       "(90s, 10m, 1h, 7d, 1h30m); without it the entry stays until removed.\n",
+       {{"reason", true}, {"ttl", true}},
+       2,
+       2,
+       cmd_lists_add},
+      {"lists rm",
+       "lists rm ID",
+       "Deletes the list entry with this ID (see 'mamori lists ls').\n",
+       {},
+       1,
+       1,
+       cmd_lists_rm},
+      {"account show",
+       "account show NAME",
+       "Shows an account: status, lock, second factor, contact, last login,\n"
+       "countries and devices. An account never seen shows the defaults.\n",
+       {},
+       1,
+       1,
+       cmd_account_show},
+      {"account lock",
+       "account lock NAME --reason TEXT [--require-password-reset]",
+       "Locks an account: its logins are denied until it is unlocked (or, with\n"
+       "--require-password-reset, until the app reports a password change).\n",
+       {{"reason", true}, {"require-password-reset", false}},
+       1,
+       1,
+       cmd_account_lock},
+      {"account unlock",
+       "account unlock NAME [--note TEXT]",
+       "Unlocks an account and lifts the engine's blocks and send throttles on it.\n"
+       "--note is kept with the unlock for the record.\n",
+       {{"note", true}},
+       1,
+       1,
+       cmd_account_unlock},
+      {"activity",
+       "activity NAME [--since RFC3339] [--limit N]",
+       "Shows an account's recorded events, newest first: login results, account\n"
+       "events and login attempts that were not allowed. --since takes an RFC 3339\n"
+       "time (2024-05-01T00:00:00Z); --limit caps the number (server default 100).\n",
+       {{"since", true}, {"limit", true}},
+       1,
+       1,
+       cmd_activity},
+      {"incidents",
+       "incidents [ID] [--since RFC3339]",
+       "Without ID lists incidents, newest first (--since: only those seen since\n"
+       "then). With ID shows that incident and every account it touched, with\n"
+       "whether a login from the incident's sources succeeded.\n",
+       {{"since", true}},
+       0,
+       1,
+       cmd_incidents},
+      {"blocked",
+       "blocked",
+       "Shows what the engine blocks on its own now (IPs, networks, account/IP\n"
+       "pairs, password hashes; why and until when) and the locked accounts.\n",
+       {},
+       0,
+       0,
+       cmd_blocked},
+  };
+  return kCommands;
+}
+
+const Command* find_command(std::string_view name) {
+  for (const Command& c : commands()) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+bool is_group(std::string_view word) { return word == "lists" || word == "account"; }
+
+std::string_view group_help(std::string_view word) {
+  return word == "lists" ? kListsHelp : kAccountHelp;
+}
+
+void print_command_help(std::ostream& out, const Command& c) {
+  out << "usage: mamori " << c.usage << "\n\n"
+      << c.help << "\nGlobal options --server, --token and --json apply; see 'mamori --help'.\n";
+}
+
+int general_usage_error(std::ostream& err, const std::string& message) {
+  err << "mamori: " << message
+      << "\nusage: mamori [--server URL] [--token TOKEN] [--json] COMMAND [ARGS...]\n"
+         "Run 'mamori --help' for the commands.\n";
+  return kExitUsage;
+}
+
+bool asks_for_help(std::span<const std::string> args) {
+  for (const std::string& a : args) {
+    if (a == "--") return false;
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
+// `mamori help [WORDS...]`
+int run_help(std::span<const std::string> words, std::ostream& out, std::ostream& err) {
+  if (words.empty()) {
+    out << kMainHelp;
+    return kExitOk;
+  }
+  std::string name = words[0];
+  if (words.size() > 1) name += " " + words[1];
+  if (const Command* c = find_command(name)) {
+    print_command_help(out, *c);
+    return kExitOk;
+  }
+  if (is_group(words[0]) && words.size() == 1) {
+    out << group_help(words[0]);
+    return kExitOk;
+  }
+  return general_usage_error(err, "no help for unknown command '" + name + "'");
+}
+
+}  // namespace
+
+int run_cli(std::span<const std::string> args, const Environment& env, std::ostream& out,
+            std::ostream& err) {
+  auto leading = parse_args(args, kGlobalFlags, /*stop_at_positional=*/true);
+  if (!leading) return general_usage_error(err, leading.error().message);
+  if (leading->has("version")) {
+    out << "mamori " << MAMORI_VERSION << "\n";
+    return kExitOk;
+  }
+  const std::vector<std::string>& words = leading->positional;
+  if (leading->has("help")) return run_help(words, out, err);
+  if (words.empty()) return general_usage_error(err, "no command given");
+  if (words[0] == "help") return run_help(std::span(words).subspan(1), out, err);
+
+  // Find the command: one word, or a group word and a subcommand.
+  std::string name = words[0];
+  std::size_t used = 1;
+  if (is_group(words[0])) {
+    if (words.size() < 2 || words[1] == "--help" || words[1] == "-h") {
+      if (words.size() >= 2) {
+        out << group_help(words[0]);
+        return kExitOk;
+      }
+      err << "mamori: '" << words[0] << "' needs a subcommand\n" << group_help(words[0]);
+      return kExitUsage;
+    }
+    if (words[1].starts_with("-")) {
+      err << "mamori: '" << words[0] << "' needs a subcommand before options\n"
+          << group_help(words[0]);
+      return kExitUsage;
+    }
+    name += " " + words[1];
+    used = 2;
+  }
+  const Command* command = find_command(name);
+  if (command == nullptr) {
+    return general_usage_error(err, "unknown command '" + sanitize_for_terminal(name) + "'");
+  }
+
+  std::span<const std::string> rest = std::span(words).subspan(used);
+  std::vector<FlagSpec> specs = command->flags;
+  specs.insert(specs.end(), kGlobalFlags.begin(), kGlobalFlags.end());
+  auto parsed = parse_args(rest, specs);
+  if (!parsed || parsed->has("help")) {
+    if (parsed || asks_for_help(rest)) {
+      print_command_help(out, *command);
+      return kExitOk;
+    }
+  }
+  const auto usage_error = [&](const std::string& message) {
+    err << "mamori: " << sanitize_for_terminal(message) << "\nusage: mamori " << command->usage
+        << "\nRun 'mamori " << command->name << " --help' for more.\n";
+    return kExitUsage;
+  };
+  if (!parsed) return usage_error(parsed.error().message);
+  if (parsed->has("version")) {
+    out << "mamori " << MAMORI_VERSION << "\n";
+    return kExitOk;
+  }
+  const std::size_t n = parsed->positional.size();
+  if (n < command->min_positional) return usage_error("missing arguments");
+  if (n > command->max_positional) {
+    return usage_error("unexpected argument '" + parsed->positional[command->max_positional] + "'");
+  }
+
+  // Options after the command win over those before it, which win over the environment.
+  const auto option = [&](std::string_view key, const std::optional<std::string>& fallback) {
+    if (auto v = parsed->get(key)) return v;
+    if (auto v = leading->get(key)) return v;
+    return fallback;
+  };
+  const std::string server_text = option("server", env.server).value_or(kDefaultServer);
+  auto server = parse_server_url(server_text);
+  if (!server) {
+    err << "mamori: " << sanitize_for_terminal(server.error().message) << "\n";
+    return kExitUsage;
+  }
+  const std::string token = option("token", env.token).value_or("");
+  const bool json_output = leading->has("json") || parsed->has("json");
+
+  Context ctx(*command, std::move(*server), token, json_output, out, err);
+  return command->handler(ctx, *parsed);
+}
+
+}  // namespace mamori::cli

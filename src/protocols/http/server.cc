@@ -1,0 +1,822 @@
+#include "protocols/http/server.h"
+
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/status.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+namespace mamori::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using boost::system::error_code;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kMaxHeaders = 64;            // Header views handed to the handler
+constexpr std::size_t kReadSize = 4096;            // bytes asked of each read
+constexpr std::size_t kFlushBytes = 64 * 1024;     // pipelined answers batched up to this
+constexpr std::size_t kTailBytes = 16 * 1024;      // bigger bodies are written, not copied
+constexpr std::size_t kKeepCapacity = 256 * 1024;  // per-connection strings shrink above this
+constexpr std::chrono::seconds kLinger{2};         // drain time before closing after an error
+
+std::string size_text(std::size_t n) {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + " MiB";
+  if (n >= 1024 && n % 1024 == 0) return std::to_string(n / 1024) + " KiB";
+  return std::to_string(n) + " bytes";
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
+}
+
+bool has_crlf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void reset(Response& r) {
+  r.status = 200;
+  r.content_type = "application/json";
+  r.body.clear();
+  r.headers.clear();
+  r.wait_for = 0;
+}
+
+template <typename String>
+void trim_capacity(String& s) {
+  if (s.capacity() > kKeepCapacity) String().swap(s);
+}
+
+// Parses one request into connection-owned storage: the request line and the
+// header fields are copied into `head` (the parser's views point into the read
+// buffer, which moves as more arrives), the body is appended to `body`. Beast's
+// header_limit only bounds the unparsed part of the header, so the total is
+// bounded here. One parser per request (Beast parsers are single-use).
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  struct Slice {
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+  };
+  struct Field {
+    Slice name;
+    Slice value;
+  };
+
+  RequestParser(std::string& head, std::string& body, std::size_t max_header_bytes)
+      : head_(head), body_(body), max_header_bytes_(max_header_bytes) {}
+
+  std::string_view view(Slice s) const { return std::string_view(head_).substr(s.offset, s.size); }
+  Slice method() const { return method_; }
+  Slice target() const { return target_; }
+  const Field* fields() const { return fields_.data(); }
+  std::size_t field_count() const { return field_count_; }
+  int version() const { return version_; }
+  bool too_many_fields() const { return too_many_fields_; }
+  bool expects_continue() const { return expect_continue_; }
+  bool continue_sent = false;
+
+ private:
+  bool fits(std::size_t more) const { return head_.size() + more <= max_header_bytes_; }
+
+  Slice store(std::string_view s) {
+    Slice slice{static_cast<std::uint32_t>(head_.size()), static_cast<std::uint32_t>(s.size())};
+    head_.append(s);
+    return slice;
+  }
+
+  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target,
+                       int version, error_code& ec) override {
+    if (!fits(method.size() + target.size() + 12)) {  // "M T HTTP/1.1\r\n"
+      ec = bhttp::error::header_limit;
+      return;
+    }
+    method_ = store({method.data(), method.size()});
+    target_ = store({target.data(), target.size()});
+    version_ = version;
+  }
+
+  void on_response_impl(int, beast::string_view, int, error_code& ec) override {
+    ec = bhttp::error::bad_version;  // unreachable for a request parser
+  }
+
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     error_code& ec) override {
+    if (field_count_ == kMaxHeaders) {
+      too_many_fields_ = true;
+      ec = bhttp::error::header_limit;
+      return;
+    }
+    if (!fits(name_string.size() + value.size() + 4)) {  // "N: V\r\n"
+      ec = bhttp::error::header_limit;
+      return;
+    }
+    if (name == bhttp::field::expect && iequals({value.data(), value.size()}, "100-continue"))
+      expect_continue_ = true;
+    Field& f = fields_[field_count_++];
+    f.name = store({name_string.data(), name_string.size()});
+    f.value = store({value.data(), value.size()});
+  }
+
+  void on_header_impl(error_code&) override {}
+
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         error_code&) override {
+    // The parser has checked the length against body_limit already.
+    if (content_length) body_.reserve(static_cast<std::size_t>(*content_length));
+  }
+
+  std::size_t on_body_impl(beast::string_view data, error_code&) override {
+    body_.append(data.data(), data.size());
+    return data.size();
+  }
+
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data, error_code&) override {
+    body_.append(data.data(), data.size());
+    return data.size();
+  }
+
+  void on_finish_impl(error_code&) override {}
+
+  std::string& head_;
+  std::string& body_;
+  const std::size_t max_header_bytes_;
+  Slice method_;
+  Slice target_;
+  int version_ = 11;
+  std::array<Field, kMaxHeaders> fields_;
+  std::size_t field_count_ = 0;
+  bool too_many_fields_ = false;
+  bool expect_continue_ = false;
+};
+
+// Lets `ready` callbacks post to a worker's event loop for as long as it
+// exists; stop() detaches it under the lock.
+struct Gate {
+  std::mutex mu;
+  asio::io_context* ioc = nullptr;
+};
+
+class Connection;
+
+}  // namespace
+
+namespace detail {
+
+// One event loop, its listening socket and the connections it owns. All
+// members but `gate` are used only on the worker thread (or after it joined).
+class ServerWorker {
+ public:
+  ServerWorker(const ServerOptions& options, Handler& handler, const CommitWaiter& waiter)
+      : options(options), handler(handler), waiter(waiter), ioc(1), acceptor(ioc), sweep(ioc),
+        accept_retry(ioc), gate(std::make_shared<Gate>()) {
+    gate->ioc = &ioc;
+  }
+
+  void start();
+  void run();
+  void remove(Connection& c);
+  SteadyClock::time_point idle_deadline() const;
+
+  const ServerOptions& options;
+  Handler& handler;
+  const CommitWaiter& waiter;
+
+  asio::io_context ioc;  // declared first: destroyed last, after every socket
+  tcp::acceptor acceptor;
+  asio::steady_timer sweep;
+  asio::steady_timer accept_retry;
+  std::shared_ptr<Gate> gate;
+  std::vector<std::shared_ptr<Connection>> connections;  // owners; Connection::slot_ indexes
+  std::thread thread;
+
+ private:
+  void accept();
+  void on_accept(const error_code& ec, tcp::socket socket);
+  void schedule_sweep();
+  SteadyClock::duration sweep_interval() const;
+
+  bool accept_error_logged_ = false;
+};
+
+}  // namespace detail
+
+namespace {
+
+using Worker = detail::ServerWorker;
+
+// One client connection. Lives on one worker thread; owned by the worker's
+// `connections` list from accept to close(), and by its pending operations.
+//
+// Half-duplex: read and parse, answer every complete request already
+// buffered (pipelining) into `out_`, write, then read again. A response that
+// waits for a commit stops parsing until it is written.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Worker& worker, tcp::socket socket) : w_(worker), socket_(std::move(socket)) {}
+
+  std::size_t slot = 0;  // index in Worker::connections
+
+  void start() {
+    new_parser();
+    guarded([&] { process(); });
+  }
+
+  // Closes the socket if a read, write or linger has run past its deadline;
+  // the pending operation then fails and close() runs.
+  void expire(SteadyClock::time_point now) {
+    if (state_ == State::kReading ? now < request_deadline_
+                                  : (state_ != State::kWriting && state_ != State::kLingering) ||
+                                        now < deadline_)
+      return;
+    error_code ec;
+    socket_.close(ec);
+  }
+
+  void on_commit_ready(std::uint64_t seq) {
+    if (closed_ || !waiting_ || seq != wait_seq_) return;
+    if (writing_) {  // earlier answers are still going out: on_written continues
+      commit_ready_ = true;
+      return;
+    }
+    guarded([&] {
+      finish_commit();
+      process();
+    });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    state_ = State::kClosed;
+    error_code ec;
+    socket_.close(ec);
+    w_.remove(*this);  // may drop the last owner but the caller's
+  }
+
+ private:
+  enum class State { kIdle, kReading, kWriting, kWaiting, kLingering, kClosed };
+  // What to do once the answers in out_ are written.
+  enum class Next { kRead, kMore, kWaitCommit, kClose };
+  enum class WriteResult { kDone, kPending, kFailed };
+
+  template <typename F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mamori http: connection closed after an exception: %s\n", e.what());
+      close();
+    }
+  }
+
+  void new_parser() {
+    request_deadline_ = w_.idle_deadline();
+    head_.clear();
+    body_.clear();
+    trim_capacity(body_);
+    parser_.emplace(head_, body_, w_.options.max_header_bytes);
+    parser_->eager(true);
+    parser_->body_limit(static_cast<std::uint64_t>(w_.options.max_body_bytes));
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+        w_.options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  }
+
+  // Drives the connection until it waits for I/O or a commit.
+  void process() {
+    for (;;) {
+      Next next = parse_and_answer();
+      if (out_off_ < out_.size() || tail_off_ < tail_.size()) {
+        WriteResult r = write_now();
+        if (r == WriteResult::kFailed) return close();
+        if (r == WriteResult::kPending) {
+          after_write_ = next;
+          return;
+        }
+      }
+      if (!proceed(next)) return;
+    }
+  }
+
+  // Acts on `next` once out_ is empty; true when process() should go on.
+  bool proceed(Next next) {
+    switch (next) {
+      case Next::kMore:
+        return true;
+      case Next::kRead:
+        read_more();
+        return false;
+      case Next::kWaitCommit:
+        state_ = State::kWaiting;
+        return false;
+      case Next::kClose:
+        linger();
+        return false;
+    }
+    return false;
+  }
+
+  // Parses buffered bytes and answers each complete request into out_.
+  Next parse_and_answer() {
+    if (closing_) return Next::kClose;
+    if (waiting_) return Next::kWaitCommit;
+    for (;;) {
+      error_code ec;
+      if (buffer_.size() == 0) {
+        ec = bhttp::error::need_more;
+      } else {
+        std::size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (!ec && !parser_->is_done() && buffer_.size() == 0) ec = bhttp::error::need_more;
+      }
+      if (ec == bhttp::error::need_more) {
+        if (parser_->is_header_done() && parser_->expects_continue() && parser_->version() >= 11 &&
+            !parser_->continue_sent) {
+          out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+          parser_->continue_sent = true;
+        }
+        return Next::kRead;
+      }
+      if (ec) {
+        protocol_error(ec);
+        return Next::kClose;
+      }
+      if (!parser_->is_done()) continue;
+
+      Next next = answer();
+      if (next != Next::kMore) return next;
+      new_parser();
+      if (out_.size() - out_off_ >= kFlushBytes || !tail_.empty()) return Next::kMore;
+    }
+  }
+
+  // Calls the handler for the complete request in parser_.
+  Next answer() {
+    const RequestParser& p = *parser_;
+    std::array<Header, kMaxHeaders> headers;
+    const std::size_t n = p.field_count();
+    for (std::size_t i = 0; i < n; ++i)
+      headers[i] = Header{p.view(p.fields()[i].name), p.view(p.fields()[i].value)};
+    Request request{p.view(p.method()), p.view(p.target()), body_,
+                    std::span<const Header>(headers.data(), n)};
+    Framing framing{request.method == "HEAD", p.keep_alive(), p.version() < 11};
+
+    reset(response_);
+    try {
+      w_.handler.handle(request, response_);
+    } catch (const std::exception& e) {
+      reset(response_);
+      set_error(response_, 500, "internal_error", "internal error while handling the request");
+      std::fprintf(stderr, "mamori http: handler threw on %.*s %.*s: %s\n",
+                   static_cast<int>(request.method.size()), request.method.data(),
+                   static_cast<int>(std::min<std::size_t>(request.target.size(), 200)),
+                   request.target.data(), e.what());
+    }
+
+    if (response_.wait_for != 0 && w_.waiter) {
+      pending_ = std::move(response_);
+      pending_framing_ = framing;
+      waiting_ = true;
+      const std::uint64_t seq = ++wait_seq_;
+      std::function<void()> ready = [gate = w_.gate, weak = weak_from_this(), seq] {
+        std::lock_guard<std::mutex> lock(gate->mu);
+        if (gate->ioc == nullptr) return;  // server stopped
+        asio::post(*gate->ioc, [weak, seq] {
+          if (auto c = weak.lock()) c->on_commit_ready(seq);
+        });
+      };
+      try {
+        w_.waiter(pending_.wait_for, std::move(ready));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "mamori http: commit waiter threw: %s\n", e.what());
+        waiting_ = false;
+        reset(pending_);
+        set_error(pending_, 500, "internal_error", "internal error while committing the request");
+        append_response(pending_, framing);
+        return framing.keep_alive ? Next::kMore : Next::kClose;
+      }
+      return Next::kWaitCommit;
+    }
+    append_response(response_, framing);
+    return framing.keep_alive ? Next::kMore : Next::kClose;
+  }
+
+  void finish_commit() {
+    waiting_ = false;
+    append_response(pending_, pending_framing_);
+    if (!pending_framing_.keep_alive) closing_ = true;
+    new_parser();
+  }
+
+  void protocol_error(const error_code& ec) {
+    Response r;
+    if (ec == bhttp::error::body_limit) {
+      set_error(r, 413, "body_too_large",
+                "request body is larger than the " + size_text(w_.options.max_body_bytes) +
+                    " limit");
+    } else if (ec == bhttp::error::header_limit) {
+      set_error(r, 431, "headers_too_large",
+                parser_->too_many_fields()
+                    ? "request has more than " + std::to_string(kMaxHeaders) + " header fields"
+                    : "request header is larger than the " +
+                          size_text(w_.options.max_header_bytes) + " limit");
+    } else {
+      set_error(r, 400, "bad_request", "malformed HTTP request: " + ec.message());
+    }
+    append_response(r, Framing{false, false, false});
+    closing_ = true;
+  }
+
+  struct Framing {
+    bool head = false;        // HEAD: no body
+    bool keep_alive = true;   // otherwise `Connection: close` and close after
+    bool http10 = false;      // HTTP/1.0 keep-alive is announced explicitly
+  };
+
+  void append_response(Response& r, const Framing& f) {
+    int status = r.status;
+    if (status < 100 || status > 999) status = 500;
+    const bool bodiless = status < 200 || status == 204 || status == 304;
+    out_ += "HTTP/1.1 ";
+    append_number(out_, static_cast<std::uint64_t>(status));
+    out_ += ' ';
+    beast::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    out_.append(reason.data(), reason.size());
+    out_ += "\r\nServer: mamori\r\n";
+    if (!r.content_type.empty() && !has_crlf(r.content_type)) {
+      out_ += "Content-Type: ";
+      out_ += r.content_type;
+      out_ += "\r\n";
+    }
+    if (!bodiless) {
+      out_ += "Content-Length: ";
+      append_number(out_, r.body.size());
+      out_ += "\r\n";
+    }
+    for (const auto& [name, value] : r.headers) {
+      if (name.empty() || has_crlf(name) || has_crlf(value) || iequals(name, "Content-Length") ||
+          iequals(name, "Transfer-Encoding") || iequals(name, "Connection"))
+        continue;
+      out_ += name;
+      out_ += ": ";
+      out_ += value;
+      out_ += "\r\n";
+    }
+    if (!f.keep_alive)
+      out_ += "Connection: close\r\n";
+    else if (f.http10)
+      out_ += "Connection: keep-alive\r\n";
+    out_ += "\r\n";
+    if (bodiless || f.head) return;
+    if (r.body.size() >= kTailBytes && tail_.empty()) {
+      tail_ = std::move(r.body);  // written from its own buffer, not copied
+      tail_off_ = 0;
+    } else {
+      out_ += r.body;
+    }
+  }
+
+  std::array<asio::const_buffer, 2> pending_output() const {
+    return {asio::buffer(out_.data() + out_off_, out_.size() - out_off_),
+            asio::buffer(tail_.data() + tail_off_, tail_.size() - tail_off_)};
+  }
+
+  void consumed_output(std::size_t n) {
+    std::size_t from_out = std::min(n, out_.size() - out_off_);
+    out_off_ += from_out;
+    tail_off_ += n - from_out;
+  }
+
+  void clear_output() {
+    out_.clear();
+    out_off_ = 0;
+    tail_.clear();
+    tail_off_ = 0;
+    trim_capacity(out_);
+    trim_capacity(tail_);
+  }
+
+  // Writes out_ and tail_ without waiting if the socket takes it all (the
+  // usual case), otherwise starts an asynchronous write of the rest.
+  WriteResult write_now() {
+    for (;;) {
+      auto bufs = pending_output();
+      if (asio::buffer_size(bufs) == 0) {
+        clear_output();
+        return WriteResult::kDone;
+      }
+      error_code ec;
+      std::size_t n = socket_.write_some(bufs, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) return WriteResult::kFailed;
+      consumed_output(n);
+    }
+    writing_ = true;
+    state_ = State::kWriting;
+    deadline_ = w_.idle_deadline();
+    asio::async_write(socket_, pending_output(),
+                      [self = shared_from_this()](const error_code& ec, std::size_t) {
+                        self->on_written(ec);
+                      });
+    return WriteResult::kPending;
+  }
+
+  void on_written(const error_code& ec) {
+    writing_ = false;
+    if (ec || closed_) return close();
+    guarded([&] {
+      clear_output();
+      if (after_write_ == Next::kWaitCommit && commit_ready_) {
+        commit_ready_ = false;
+        finish_commit();
+        process();
+        return;
+      }
+      if (proceed(after_write_)) process();
+    });
+  }
+
+  void read_more() {
+    state_ = State::kReading;
+    socket_.async_read_some(buffer_.prepare(kReadSize),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                              self->on_read(ec, n);
+                            });
+  }
+
+  void on_read(const error_code& ec, std::size_t n) {
+    if (ec || closed_) return close();  // EOF, reset, timeout: nothing left to answer
+    buffer_.commit(n);
+    guarded([&] { process(); });
+  }
+
+  // Closes gracefully after a final answer: no more sending, then read and
+  // drop whatever the client still sends (e.g. the rest of a too-large body)
+  // until it closes or kLinger passes, so that the answer is not destroyed by
+  // a TCP reset.
+  void linger() {
+    state_ = State::kLingering;
+    deadline_ = SteadyClock::now() + kLinger;
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    buffer_.clear();
+    drain();
+  }
+
+  void drain() {
+    socket_.async_read_some(buffer_.prepare(kReadSize),
+                            [self = shared_from_this()](const error_code& ec, std::size_t) {
+                              if (ec || self->closed_) return self->close();
+                              self->drain();
+                            });
+  }
+
+  Worker& w_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;  // reused across requests
+  std::optional<RequestParser> parser_;
+  std::string head_;  // request line and fields of the request being parsed
+  std::string body_;  // its body
+  Response response_;  // reused across requests
+  Response pending_;   // held for a commit
+  Framing pending_framing_;
+  std::string out_;  // answers ready to write
+  std::size_t out_off_ = 0;
+  std::string tail_;  // one large body written after out_
+  std::size_t tail_off_ = 0;
+  State state_ = State::kIdle;
+  Next after_write_ = Next::kRead;
+  // A request must arrive in full within the idle timeout from when the
+  // connection became idle: partial reads do not extend it (slow loris).
+  SteadyClock::time_point request_deadline_ = SteadyClock::time_point::max();
+  SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // write or linger
+  std::uint64_t wait_seq_ = 0;
+  bool writing_ = false;
+  bool waiting_ = false;
+  bool commit_ready_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+namespace detail {
+
+SteadyClock::time_point ServerWorker::idle_deadline() const {
+  if (options.idle_timeout.count() <= 0) return SteadyClock::time_point::max();
+  return SteadyClock::now() + options.idle_timeout;
+}
+
+SteadyClock::duration ServerWorker::sweep_interval() const {
+  using std::chrono::milliseconds;
+  milliseconds interval{1000};
+  if (options.idle_timeout.count() > 0)
+    interval = std::clamp<milliseconds>(
+        std::chrono::duration_cast<milliseconds>(options.idle_timeout) / 4, milliseconds{50},
+        milliseconds{1000});
+  return interval;
+}
+
+void ServerWorker::start() {
+  accept();
+  schedule_sweep();
+}
+
+void ServerWorker::run() {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mamori http: worker event loop caught an exception: %s\n", e.what());
+    }
+  }
+}
+
+void ServerWorker::accept() {
+  acceptor.async_accept(
+      [this](const error_code& ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+}
+
+void ServerWorker::on_accept(const error_code& ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+  if (ec) {
+    if (!accept_error_logged_) {
+      std::fprintf(stderr, "mamori http: accept failed: %s\n", ec.message().c_str());
+      accept_error_logged_ = true;
+    }
+    // Out of descriptors or memory: back off instead of spinning.
+    accept_retry.expires_after(std::chrono::milliseconds(100));
+    accept_retry.async_wait([this](const error_code& e) {
+      if (!e) accept();
+    });
+    return;
+  }
+  accept_error_logged_ = false;
+  error_code opt_ec;
+  socket.set_option(tcp::no_delay(true), opt_ec);
+  socket.non_blocking(true, opt_ec);
+  if (!opt_ec) {
+    auto c = std::make_shared<Connection>(*this, std::move(socket));
+    c->slot = connections.size();
+    connections.push_back(c);
+    c->start();
+  }
+  accept();
+}
+
+void ServerWorker::remove(Connection& c) {
+  std::size_t i = c.slot;
+  if (i >= connections.size() || connections[i].get() != &c) return;
+  if (i + 1 != connections.size()) {
+    std::swap(connections[i], connections.back());
+    connections[i]->slot = i;
+  }
+  connections.pop_back();
+}
+
+void ServerWorker::schedule_sweep() {
+  sweep.expires_after(sweep_interval());
+  sweep.async_wait([this](const error_code& ec) {
+    if (ec) return;
+    const auto now = SteadyClock::now();
+    for (const auto& c : connections) c->expire(now);
+    schedule_sweep();
+  });
+}
+
+}  // namespace detail
+
+Server::Server(ServerOptions options, Handler& handler, CommitWaiter waiter)
+    : options_(std::move(options)), handler_(handler), waiter_(std::move(waiter)) {}
+
+Server::~Server() { stop(); }
+
+Status Server::start() {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  std::string host = options_.host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                            std::to_string(options_.port);
+  auto fail = [&](const std::string& why) -> Status {
+    return make_error("listen_failed", where + ": " + why);
+  };
+  if (started_) return fail("server already started");
+  if (options_.threads < 1) return fail("threads must be at least 1");
+
+  // Resolve.
+  error_code ec;
+  tcp::endpoint endpoint;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, options_.port);
+  } else {
+    asio::io_context ioc;
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(host, std::to_string(options_.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) return fail(ec ? ec.message() : "name resolves to no address");
+    endpoint = results.begin()->endpoint();
+  }
+
+  // SO_REUSEPORT would let us join another process already listening on the
+  // port with it. A socket without it cannot bind there: probe with one.
+  {
+    asio::io_context ioc;
+    tcp::acceptor probe(ioc);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (!ec && endpoint.port() == 0) endpoint.port(probe.local_endpoint(ec).port());
+    if (ec) return fail(ec.message());
+  }
+
+  std::vector<std::unique_ptr<detail::ServerWorker>> workers;
+  for (int i = 0; i < options_.threads; ++i) {
+    auto w = std::make_unique<detail::ServerWorker>(options_, handler_, waiter_);
+    tcp::acceptor& a = w->acceptor;
+    a.open(endpoint.protocol(), ec);
+    if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        ec = error_code(errno, boost::system::system_category());
+    }
+    if (!ec) a.bind(endpoint, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail(ec.message());
+    workers.push_back(std::move(w));
+  }
+
+  workers_ = std::move(workers);
+  try {
+    for (auto& w : workers_) {
+      w->start();
+      detail::ServerWorker* worker = w.get();
+      w->thread = std::thread([worker] { worker->run(); });
+    }
+  } catch (const std::system_error& e) {
+    shutdown_workers();
+    return fail(std::string("cannot start worker threads: ") + e.what());
+  }
+  port_ = endpoint.port();
+  started_ = true;
+  return Status();
+}
+
+void Server::stop() {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  shutdown_workers();
+}
+
+void Server::shutdown_workers() {
+  for (auto& w : workers_) {
+    std::lock_guard<std::mutex> gate_lock(w->gate->mu);
+    w->gate->ioc = nullptr;
+  }
+  for (auto& w : workers_) w->ioc.stop();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+  for (auto& w : workers_) {
+    error_code ec;
+    w->acceptor.close(ec);
+    w->connections.clear();
+  }
+  // Destroying each io_context destroys the handlers still queued, and with
+  // them the last references to their connections.
+  workers_.clear();
+}
+
+}  // namespace mamori::http

@@ -1,0 +1,1010 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace mamori::store {
+
+namespace {
+
+// ---- schema ----
+
+// kMigrations[v] takes the schema from version v to v + 1.
+constexpr std::array<const char*, SqliteStore::kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE accounts (
+  account TEXT NOT NULL PRIMARY KEY,
+  locked INTEGER NOT NULL DEFAULT 0,
+  lock_reason TEXT NOT NULL DEFAULT '',
+  lock_since_ms INTEGER NOT NULL DEFAULT 0,
+  lock_password_reset INTEGER NOT NULL DEFAULT 0,
+  lock_by TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL DEFAULT '',
+  lang TEXT NOT NULL DEFAULT 'en',
+  notify INTEGER NOT NULL DEFAULT 1,
+  has_last_login INTEGER NOT NULL DEFAULT 0,
+  last_login_ms INTEGER NOT NULL DEFAULT 0,
+  last_login_ip TEXT NOT NULL DEFAULT '',
+  last_login_country TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX accounts_locked ON accounts(account) WHERE locked = 1;
+
+CREATE TABLE activity (
+  seq INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  type TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  country TEXT NOT NULL,
+  city TEXT NOT NULL,
+  user_agent TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  protocol TEXT NOT NULL,
+  success INTEGER,
+  action TEXT NOT NULL,
+  reasons TEXT NOT NULL
+);
+CREATE INDEX activity_account_time ON activity(account, time_ms);
+CREATE INDEX activity_time ON activity(time_ms);
+
+CREATE TABLE list_entries (
+  id TEXT NOT NULL PRIMARY KEY,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE incidents (
+  id TEXT NOT NULL PRIMARY KEY,
+  kind TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  sources TEXT NOT NULL,
+  accounts_targeted INTEGER NOT NULL,
+  accounts_compromised INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX incidents_last_seen ON incidents(last_seen_ms);
+
+CREATE TABLE incident_accounts (
+  incident_id TEXT NOT NULL,
+  account TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  login_succeeded INTEGER NOT NULL,
+  PRIMARY KEY (incident_id, account)
+) WITHOUT ROWID;
+CREATE INDEX incident_accounts_account ON incident_accounts(account);
+
+CREATE TABLE blocks (
+  scope TEXT NOT NULL,
+  block_key TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  action TEXT NOT NULL,
+  since_ms INTEGER NOT NULL,
+  until_ms INTEGER NOT NULL,
+  incident_id TEXT NOT NULL,
+  PRIMARY KEY (scope, block_key)
+) WITHOUT ROWID;
+CREATE INDEX blocks_until ON blocks(until_ms);
+)sql",
+};
+
+// ---- writer statements ----
+
+enum WriterStmt : int {
+  kBegin,
+  kCommit,
+  kRollback,
+  kInsertActivity,
+  kPutLock,
+  kClearLock,
+  kPutContact,
+  kPutLastLogin,
+  kPutListEntry,
+  kDeleteListEntry,
+  kPutIncident,
+  kPutIncidentAccount,
+  kPutBlock,
+  kDeleteBlock,
+  kPruneActivity,
+  kPruneBlocks,
+  kWriterStmtCount
+};
+
+constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+    "INSERT INTO activity (event_id, time_ms, account, type, ip, country, city, user_agent,"
+    " device_id, protocol, success, action, reasons)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO accounts (account, locked, lock_reason, lock_since_ms, lock_password_reset,"
+    " lock_by) VALUES (?1, 1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT (account) DO UPDATE SET locked = 1, lock_reason = excluded.lock_reason,"
+    " lock_since_ms = excluded.lock_since_ms,"
+    " lock_password_reset = excluded.lock_password_reset, lock_by = excluded.lock_by",
+    "UPDATE accounts SET locked = 0, lock_reason = '', lock_since_ms = 0,"
+    " lock_password_reset = 0, lock_by = '' WHERE account = ?",
+    "INSERT INTO accounts (account, email, lang, notify) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (account) DO UPDATE SET email = excluded.email, lang = excluded.lang,"
+    " notify = excluded.notify",
+    "INSERT INTO accounts (account, has_last_login, last_login_ms, last_login_ip,"
+    " last_login_country) VALUES (?1, 1, ?2, ?3, ?4)"
+    " ON CONFLICT (account) DO UPDATE SET has_last_login = 1,"
+    " last_login_ms = excluded.last_login_ms, last_login_ip = excluded.last_login_ip,"
+    " last_login_country = excluded.last_login_country",
+    "INSERT OR REPLACE INTO list_entries (id, kind, target, reason, created_ms, expires_ms)"
+    " VALUES (?, ?, ?, ?, ?, ?)",
+    "DELETE FROM list_entries WHERE id = ?",
+    "INSERT OR REPLACE INTO incidents (id, kind, started_ms, last_seen_ms, sources,"
+    " accounts_targeted, accounts_compromised) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO incident_accounts (incident_id, account, first_seen_ms, last_seen_ms,"
+    " login_succeeded) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (incident_id, account) DO UPDATE SET"
+    " first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),"
+    " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
+    " login_succeeded = (login_succeeded OR excluded.login_succeeded)",
+    "INSERT OR REPLACE INTO blocks (scope, block_key, reason, action, since_ms, until_ms,"
+    " incident_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "DELETE FROM blocks WHERE scope = ? AND block_key = ?",
+    "DELETE FROM activity WHERE time_ms < ?",
+    "DELETE FROM blocks WHERE until_ms < ?",
+};
+
+// ---- read statements ----
+
+enum ReadStmt : int {
+  kAccount,
+  kLockedAccounts,
+  kActivity,
+  kActivitySince,
+  kListEntries,
+  kIncidents,
+  kIncident,
+  kIncidentAccounts,
+  kIncidentsForAccount,
+  kBlocks,
+  kReadStmtCount
+};
+
+#define MAMORI_ACCOUNT_COLUMNS                                                              \
+  "account, locked, lock_reason, lock_since_ms, lock_password_reset, lock_by, email, lang," \
+  " notify, has_last_login, last_login_ms, last_login_ip, last_login_country"
+#define MAMORI_ACTIVITY_COLUMNS                                                           \
+  "event_id, time_ms, account, type, ip, country, city, user_agent, device_id, protocol," \
+  " success, action, reasons"
+#define MAMORI_INCIDENT_COLUMNS(p)                                                 \
+  p "id, " p "kind, " p "started_ms, " p "last_seen_ms, " p "sources, " p          \
+    "accounts_targeted, " p "accounts_compromised"
+
+constexpr std::array<const char*, kReadStmtCount> kReadSql = {
+    "SELECT " MAMORI_ACCOUNT_COLUMNS " FROM accounts WHERE account = ?",
+    "SELECT " MAMORI_ACCOUNT_COLUMNS " FROM accounts WHERE locked = 1 ORDER BY account",
+    "SELECT " MAMORI_ACTIVITY_COLUMNS " FROM activity WHERE account = ? AND time_ms >= ?"
+    " ORDER BY time_ms DESC, seq DESC LIMIT ?",
+    "SELECT " MAMORI_ACTIVITY_COLUMNS " FROM activity WHERE time_ms >= ?"
+    " ORDER BY time_ms, seq LIMIT ?",
+    "SELECT id, kind, target, reason, created_ms, expires_ms FROM list_entries"
+    " ORDER BY created_ms, id",
+    "SELECT " MAMORI_INCIDENT_COLUMNS("") " FROM incidents WHERE last_seen_ms >= ?"
+    " ORDER BY last_seen_ms DESC, id",
+    "SELECT " MAMORI_INCIDENT_COLUMNS("") " FROM incidents WHERE id = ?",
+    "SELECT account, first_seen_ms, last_seen_ms, login_succeeded FROM incident_accounts"
+    " WHERE incident_id = ? ORDER BY first_seen_ms, account",
+    "SELECT " MAMORI_INCIDENT_COLUMNS("i.") " FROM incidents i"
+    " JOIN incident_accounts a ON a.incident_id = i.id WHERE a.account = ?"
+    " ORDER BY i.last_seen_ms DESC, i.id",
+    "SELECT scope, block_key, reason, action, since_ms, until_ms, incident_id FROM blocks"
+    " WHERE until_ms > ? ORDER BY since_ms, scope, block_key",
+};
+
+#undef MAMORI_ACCOUNT_COLUMNS
+#undef MAMORI_ACTIVITY_COLUMNS
+#undef MAMORI_INCIDENT_COLUMNS
+
+// ---- errors ----
+
+std::string db_message(sqlite3* db, int rc) {
+  const char* msg = db != nullptr ? sqlite3_errmsg(db) : nullptr;
+  return msg != nullptr ? std::string(msg) : std::string(sqlite3_errstr(rc));
+}
+
+Error open_error(const std::string& path, const std::string& what) {
+  return make_error("store_open_failed", "cannot open store " + path + ": " + what);
+}
+
+Error write_error(sqlite3* db, int rc, std::string_view doing) {
+  return make_error("store_write_failed",
+                    "store commit failed (" + std::string(doing) + "): " + db_message(db, rc));
+}
+
+Error read_error(std::string what) { return make_error("store_read_failed", std::move(what)); }
+
+Error read_error(sqlite3* db, int rc) {
+  return read_error("store read failed: " + db_message(db, rc));
+}
+
+// ---- values <-> text ----
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += ',';
+    out += parts[i];
+  }
+  return out;
+}
+
+std::vector<std::string> split(std::string_view s) {
+  std::vector<std::string> out;
+  if (s.empty()) return out;
+  for (;;) {
+    const size_t comma = s.find(',');
+    out.emplace_back(s.substr(0, comma));
+    if (comma == std::string_view::npos) return out;
+    s.remove_prefix(comma + 1);
+  }
+}
+
+std::optional<Action> action_from_string(std::string_view s) {
+  for (int i = 0; i < kActionCount; ++i)
+    if (to_string(static_cast<Action>(i)) == s) return static_cast<Action>(i);
+  return std::nullopt;
+}
+
+// Binds parameters left to right; remembers the first failure. Text is bound
+// without a copy: the caller keeps it alive until the statement is reset and
+// its bindings cleared.
+class Binder {
+ public:
+  explicit Binder(sqlite3_stmt* st) : st_(st) {}
+  Binder& text(std::string_view s) {
+    const char* data = s.data() != nullptr ? s.data() : "";
+    return check(sqlite3_bind_text64(st_, next_++, data, s.size(), SQLITE_STATIC, SQLITE_UTF8));
+  }
+  Binder& int64(std::int64_t v) { return check(sqlite3_bind_int64(st_, next_++, v)); }
+  Binder& time(TimePoint t) { return int64(to_unix_ms(t)); }
+  Binder& boolean(bool b) { return int64(b ? 1 : 0); }
+  Binder& null() { return check(sqlite3_bind_null(st_, next_++)); }
+  int rc() const { return rc_; }
+
+ private:
+  Binder& check(int rc) {
+    if (rc_ == SQLITE_OK) rc_ = rc;
+    return *this;
+  }
+  sqlite3_stmt* st_;
+  int next_ = 1;
+  int rc_ = SQLITE_OK;
+};
+
+// Reads the columns of the current row left to right.
+class Row {
+ public:
+  explicit Row(sqlite3_stmt* st) : st_(st) {}
+  std::string text() {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, next_));
+    const int n = sqlite3_column_bytes(st_, next_++);
+    return p != nullptr ? std::string(p, static_cast<size_t>(n)) : std::string();
+  }
+  std::int64_t int64() { return sqlite3_column_int64(st_, next_++); }
+  TimePoint time() { return from_unix_ms(int64()); }
+  bool boolean() { return int64() != 0; }
+  bool next_is_null() const { return sqlite3_column_type(st_, next_) == SQLITE_NULL; }
+  void skip() { ++next_; }
+
+ private:
+  sqlite3_stmt* st_;
+  int next_ = 0;
+};
+
+// Resets a statement and clears its bindings when leaving a scope.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(sqlite3_stmt* st) : st_(st) {}
+  ~ResetOnExit() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  sqlite3_stmt* st_;
+};
+
+std::int64_t limit_param(std::size_t limit) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(limit > kMax ? kMax : limit);
+}
+
+// ---- rows -> records ----
+
+Result<AccountRecord> read_account(sqlite3_stmt* st) {
+  Row row(st);
+  AccountRecord a;
+  a.account = row.text();
+  const bool locked = row.boolean();
+  LockInfo lock;
+  lock.reason = row.text();
+  lock.since = row.time();
+  lock.password_reset_required = row.boolean();
+  lock.by = row.text();
+  if (locked) a.lock = std::move(lock);
+  a.contact.email = row.text();
+  a.contact.lang = row.text();
+  a.contact.notify = row.boolean();
+  const bool has_last_login = row.boolean();
+  LastLogin login;
+  login.time = row.time();
+  const std::string ip = row.text();
+  login.country = row.text();
+  if (has_last_login) {
+    auto parsed = IpAddress::parse(ip);
+    if (!parsed) return read_error("bad last login ip '" + ip + "' for account " + a.account);
+    login.ip = *parsed;
+    a.last_login = std::move(login);
+  }
+  return a;
+}
+
+Result<ActivityRecord> read_activity(sqlite3_stmt* st) {
+  Row row(st);
+  ActivityRecord r;
+  r.event_id = row.text();
+  r.time = row.time();
+  r.account = row.text();
+  const std::string type = row.text();
+  auto t = event_type_from_string(type);
+  if (!t) return read_error("unknown event type '" + type + "' in activity");
+  r.type = *t;
+  const std::string ip = row.text();
+  auto parsed = IpAddress::parse(ip);
+  if (!parsed) return read_error("bad ip '" + ip + "' in activity");
+  r.ip = *parsed;
+  r.country = row.text();
+  r.city = row.text();
+  r.user_agent = row.text();
+  r.device_id = row.text();
+  r.protocol = row.text();
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    r.success = row.boolean();
+  }
+  const std::string action = row.text();
+  auto a = action_from_string(action);
+  if (!a) return read_error("unknown action '" + action + "' in activity");
+  r.action = *a;
+  r.reasons = split(row.text());
+  return r;
+}
+
+Result<ListEntry> read_list_entry(sqlite3_stmt* st) {
+  Row row(st);
+  ListEntry e;
+  e.id = row.text();
+  const std::string kind = row.text();
+  auto k = list_kind_from_string(kind);
+  if (!k) return read_error("unknown list kind '" + kind + "' in list entry " + e.id);
+  e.kind = *k;
+  e.target = row.text();
+  e.reason = row.text();
+  e.created = row.time();
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    e.expires = row.time();
+  }
+  return e;
+}
+
+Result<Incident> read_incident(sqlite3_stmt* st) {
+  Row row(st);
+  Incident i;
+  i.id = row.text();
+  const std::string kind = row.text();
+  auto k = incident_kind_from_string(kind);
+  if (!k) return read_error("unknown incident kind '" + kind + "' in incident " + i.id);
+  i.kind = *k;
+  i.started = row.time();
+  i.last_seen = row.time();
+  i.sources = split(row.text());
+  i.accounts_targeted = row.int64();
+  i.accounts_compromised = row.int64();
+  return i;
+}
+
+Result<IncidentAccount> read_incident_account(sqlite3_stmt* st) {
+  Row row(st);
+  IncidentAccount a;
+  a.account = row.text();
+  a.first_seen = row.time();
+  a.last_seen = row.time();
+  a.login_succeeded = row.boolean();
+  return a;
+}
+
+Result<Block> read_block(sqlite3_stmt* st) {
+  Row row(st);
+  Block b;
+  b.scope = row.text();
+  b.key = row.text();
+  const std::string reason = row.text();
+  auto r = reason_from_string(reason);
+  if (!r) return read_error("unknown reason '" + reason + "' in block " + b.scope + " " + b.key);
+  b.reason = *r;
+  const std::string action = row.text();
+  auto a = action_from_string(action);
+  if (!a) return read_error("unknown action '" + action + "' in block " + b.scope + " " + b.key);
+  b.action = *a;
+  b.since = row.time();
+  b.until = row.time();
+  b.incident_id = row.text();
+  return b;
+}
+
+// Steps `st` to the end, appending each row read by `read_row` to `out`.
+template <typename T, typename ReadRow>
+Status collect(sqlite3_stmt* st, std::vector<T>& out, ReadRow read_row) {
+  for (;;) {
+    const int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) return {};
+    if (rc != SQLITE_ROW) return read_error(sqlite3_db_handle(st), rc);
+    Result<T> r = read_row(st);
+    if (!r) return r.error();
+    out.push_back(std::move(*r));
+  }
+}
+
+// ---- connections ----
+
+void close_db(sqlite3* db) {
+  if (db != nullptr) sqlite3_close_v2(db);
+}
+
+// Opens a connection to `path` for use by one thread at a time.
+Result<sqlite3*> open_db(const std::string& path, int flags, std::chrono::milliseconds busy) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_message(db, rc);
+    close_db(db);
+    return open_error(path, msg);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, static_cast<int>(busy.count()));
+  return db;
+}
+
+// Runs one statement with no parameters; returns its single-value result (as
+// text) when it has one.
+Result<std::string> exec_value(sqlite3* db, const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+  if (rc != SQLITE_OK) return make_error("sqlite", db_message(db, rc));
+  std::string value;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_count(st) > 0 && sqlite3_column_type(st, 0) != SQLITE_NULL)
+      value = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  std::string msg = rc == SQLITE_DONE ? std::string() : db_message(db, rc);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return make_error("sqlite", msg);
+  return value;
+}
+
+Status exec_script(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return {};
+  std::string msg = err != nullptr ? std::string(err) : db_message(db, rc);
+  sqlite3_free(err);
+  return make_error("sqlite", msg);
+}
+
+// WAL, synchronous=NORMAL, then the schema created or upgraded to
+// kSchemaVersion in one transaction.
+Status prepare_database(sqlite3* db, const std::string& path) {
+  auto mode = exec_value(db, "PRAGMA journal_mode=WAL");
+  if (!mode) return open_error(path, mode.error().message);
+  if (*mode != "wal") return open_error(path, "cannot switch to WAL mode (mode is " + *mode + ")");
+  if (auto s = exec_script(db, "PRAGMA synchronous=NORMAL"); !s)
+    return open_error(path, s.error().message);
+
+  if (auto s = exec_script(db, "BEGIN IMMEDIATE"); !s) return open_error(path, s.error().message);
+  auto fail = [&](const std::string& msg) -> Status {
+    (void)exec_script(db, "ROLLBACK");  // the open fails anyway; its result adds nothing
+    return open_error(path, msg);
+  };
+  auto version_text = exec_value(db, "PRAGMA user_version");
+  if (!version_text) return fail(version_text.error().message);
+  const int version = std::atoi(version_text->c_str());
+  if (version > SqliteStore::kSchemaVersion) {
+    return fail("schema version " + std::to_string(version) + " is newer than this build's " +
+                std::to_string(SqliteStore::kSchemaVersion));
+  }
+  for (int v = version; v < SqliteStore::kSchemaVersion; ++v) {
+    if (auto s = exec_script(db, kMigrations[static_cast<size_t>(v)]); !s)
+      return fail("schema upgrade to version " + std::to_string(v + 1) + ": " +
+                  s.error().message);
+  }
+  if (version != SqliteStore::kSchemaVersion) {
+    const std::string set = "PRAGMA user_version=" + std::to_string(SqliteStore::kSchemaVersion);
+    if (auto s = exec_script(db, set.c_str()); !s) return fail(s.error().message);
+  }
+  if (auto s = exec_script(db, "COMMIT"); !s) return fail(s.error().message);
+  return {};
+}
+
+template <size_t N>
+Status prepare_all(sqlite3* db, const std::array<const char*, N>& sql, sqlite3_stmt** out) {
+  for (size_t i = 0; i < N; ++i) {
+    const int rc = sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &out[i], nullptr);
+    if (rc != SQLITE_OK) return make_error("sqlite", db_message(db, rc) + " in: " + sql[i]);
+  }
+  return {};
+}
+
+// ---- queued operations ----
+
+struct AppendActivityOp { ActivityRecord r; };
+struct PutLockOp { std::string account; LockInfo lock; };
+struct ClearLockOp { std::string account; };
+struct PutContactOp { std::string account; Contact contact; };
+struct PutLastLoginOp { std::string account; LastLogin login; };
+struct PutListEntryOp { ListEntry e; };
+struct DeleteListEntryOp { std::string id; };
+struct PutIncidentOp { Incident i; };
+struct PutIncidentAccountOp { std::string incident_id; IncidentAccount a; };
+struct PutBlockOp { Block b; };
+struct DeleteBlockOp { std::string scope, key; };
+struct PruneOp { TimePoint before; };
+
+}  // namespace
+
+// ---- private types ----
+
+struct SqliteStore::PendingWrite {
+  using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
+                          PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
+                          PutBlockOp, DeleteBlockOp, PruneOp>;
+  WriteTicket ticket;
+  Op op;
+};
+
+struct SqliteStore::ReadConnection {
+  sqlite3* db = nullptr;
+  std::array<sqlite3_stmt*, kReadStmtCount> stmts{};
+
+  ReadConnection() = default;
+  ReadConnection(const ReadConnection&) = delete;
+  ReadConnection& operator=(const ReadConnection&) = delete;
+  ~ReadConnection() {
+    for (sqlite3_stmt* st : stmts) sqlite3_finalize(st);
+    close_db(db);
+  }
+};
+
+// ---- open / close ----
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_dir) {
+  return open(data_dir, SqliteStoreOptions{});
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_dir,
+                                                       const SqliteStoreOptions& options) {
+  if (sqlite3_threadsafe() == 0)
+    return open_error(data_dir, "sqlite3 was built without thread support");
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return open_error(data_dir, "cannot create directory: " + ec.message());
+  const std::string path = (std::filesystem::path(data_dir) / "mamori.db").string();
+
+  auto db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout);
+  if (!db) return db.error();
+  if (Status s = prepare_database(*db, path); !s) {
+    close_db(*db);
+    return s.error();
+  }
+  // The store owns the connection from here; its destructor closes it.
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, options, *db));
+  if (Status s = prepare_all(*db, kWriterSql, store->writer_stmts_.data()); !s)
+    return open_error(path, s.error().message);
+  // A first read connection, so a database readers cannot use fails here.
+  Status probe = store->with_read_stmt(kIncident, [](sqlite3_stmt*) { return Status{}; });
+  if (!probe) return open_error(path, probe.error().message);
+  store->writer_thread_ = std::thread([s = store.get()] { s->writer_loop(); });
+  return store;
+}
+
+SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* writer_db)
+    : path_(std::move(path)),
+      options_(options),
+      writer_db_(writer_db),
+      writer_stmts_(kWriterStmtCount, nullptr) {}
+
+SqliteStore::~SqliteStore() {
+  if (writer_thread_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_one();
+    writer_thread_.join();
+  }
+  idle_readers_.clear();
+  for (sqlite3_stmt* st : writer_stmts_) sqlite3_finalize(st);
+  close_db(writer_db_);
+}
+
+// ---- writes ----
+
+template <typename Op>
+WriteTicket SqliteStore::enqueue(Op op) {
+  WriteTicket t;
+  bool was_empty;
+  {
+    std::lock_guard lock(mu_);
+    t = next_ticket_++;
+    was_empty = queue_.empty();
+    queue_.push_back(PendingWrite{t, std::move(op)});
+  }
+  // The writer sleeps only while the queue is empty.
+  if (was_empty) work_cv_.notify_one();
+  return t;
+}
+
+WriteTicket SqliteStore::append_activity(ActivityRecord r) {
+  return enqueue(AppendActivityOp{std::move(r)});
+}
+WriteTicket SqliteStore::put_lock(std::string account, LockInfo lock) {
+  return enqueue(PutLockOp{std::move(account), std::move(lock)});
+}
+WriteTicket SqliteStore::clear_lock(std::string account) {
+  return enqueue(ClearLockOp{std::move(account)});
+}
+WriteTicket SqliteStore::put_contact(std::string account, Contact contact) {
+  return enqueue(PutContactOp{std::move(account), std::move(contact)});
+}
+WriteTicket SqliteStore::put_last_login(std::string account, LastLogin login) {
+  return enqueue(PutLastLoginOp{std::move(account), std::move(login)});
+}
+WriteTicket SqliteStore::put_list_entry(ListEntry e) { return enqueue(PutListEntryOp{std::move(e)}); }
+WriteTicket SqliteStore::delete_list_entry(std::string id) {
+  return enqueue(DeleteListEntryOp{std::move(id)});
+}
+WriteTicket SqliteStore::put_incident(Incident i) { return enqueue(PutIncidentOp{std::move(i)}); }
+WriteTicket SqliteStore::put_incident_account(std::string incident_id, IncidentAccount a) {
+  return enqueue(PutIncidentAccountOp{std::move(incident_id), std::move(a)});
+}
+WriteTicket SqliteStore::put_block(Block b) { return enqueue(PutBlockOp{std::move(b)}); }
+WriteTicket SqliteStore::delete_block(std::string scope, std::string key) {
+  return enqueue(DeleteBlockOp{std::move(scope), std::move(key)});
+}
+WriteTicket SqliteStore::prune(TimePoint before) { return enqueue(PruneOp{before}); }
+
+void SqliteStore::writer_loop() {
+  std::vector<PendingWrite> batch;
+  std::vector<std::function<void(const Status&)>> ready;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and everything queued is committed
+      batch.swap(queue_);
+    }
+    const Status status = apply_batch(batch);
+    const WriteTicket first = batch.front().ticket;
+    const WriteTicket last = batch.back().ticket;
+    (status.ok() ? batches_committed_ : batches_failed_).fetch_add(1);
+    {
+      std::lock_guard lock(mu_);
+      if (!status.ok()) {
+        failures_.push_back(FailedBatch{first, last, status.error()});
+        if (failures_.size() > kMaxRememberedFailures) failures_.pop_front();
+      }
+      committed_.store(last, std::memory_order_release);
+      const auto end = callbacks_.upper_bound(last);
+      for (auto it = callbacks_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+      callbacks_.erase(callbacks_.begin(), end);
+    }
+    done_cv_.notify_all();
+    for (auto& done : ready) done(status);
+    ready.clear();
+    batch.clear();  // keeps its capacity for the next swap
+  }
+}
+
+Status SqliteStore::apply_batch(const std::vector<PendingWrite>& batch) {
+  auto run = [&](int which, std::string_view doing) -> Status {
+    sqlite3_stmt* st = writer_stmts_[static_cast<size_t>(which)];
+    const int rc = sqlite3_step(st);
+    Status s;
+    if (rc != SQLITE_DONE) s = write_error(writer_db_, rc, doing);
+    sqlite3_reset(st);
+    return s;
+  };
+  if (Status s = run(kBegin, "begin"); !s) return s;
+  Status s;
+  for (const PendingWrite& w : batch) {
+    s = apply(w);
+    if (!s) break;
+  }
+  if (s) s = run(kCommit, "commit");
+  // A failed COMMIT may leave the transaction open (SQLITE_BUSY); roll it back
+  // so the next batch starts clean.
+  if (!s && sqlite3_get_autocommit(writer_db_) == 0) (void)run(kRollback, "rollback");
+  return s;
+}
+
+Status SqliteStore::apply(const PendingWrite& w) {
+  // Binds one statement with `bind`, runs it to completion, resets it.
+  auto exec = [&](int which, std::string_view doing, auto&& bind) -> Status {
+    sqlite3_stmt* st = writer_stmts_[static_cast<size_t>(which)];
+    ResetOnExit reset(st);
+    Binder b(st);
+    bind(b);
+    if (b.rc() != SQLITE_OK) return write_error(writer_db_, b.rc(), doing);
+    const int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) return write_error(writer_db_, rc, doing);
+    return {};
+  };
+
+  return std::visit(
+      [&](const auto& op) -> Status {
+        using T = std::decay_t<decltype(op)>;
+        if constexpr (std::is_same_v<T, AppendActivityOp>) {
+          const ActivityRecord& r = op.r;
+          const std::string ip = r.ip.to_string();
+          const std::string reasons = join(r.reasons);
+          return exec(kInsertActivity, "append_activity", [&](Binder& b) {
+            b.text(r.event_id).time(r.time).text(r.account).text(to_string(r.type)).text(ip);
+            b.text(r.country).text(r.city).text(r.user_agent).text(r.device_id).text(r.protocol);
+            if (r.success) {
+              b.boolean(*r.success);
+            } else {
+              b.null();
+            }
+            b.text(to_string(r.action)).text(reasons);
+          });
+        } else if constexpr (std::is_same_v<T, PutLockOp>) {
+          return exec(kPutLock, "put_lock", [&](Binder& b) {
+            b.text(op.account).text(op.lock.reason).time(op.lock.since);
+            b.boolean(op.lock.password_reset_required).text(op.lock.by);
+          });
+        } else if constexpr (std::is_same_v<T, ClearLockOp>) {
+          return exec(kClearLock, "clear_lock", [&](Binder& b) { b.text(op.account); });
+        } else if constexpr (std::is_same_v<T, PutContactOp>) {
+          return exec(kPutContact, "put_contact", [&](Binder& b) {
+            b.text(op.account).text(op.contact.email).text(op.contact.lang);
+            b.boolean(op.contact.notify);
+          });
+        } else if constexpr (std::is_same_v<T, PutLastLoginOp>) {
+          const std::string ip = op.login.ip.to_string();
+          return exec(kPutLastLogin, "put_last_login", [&](Binder& b) {
+            b.text(op.account).time(op.login.time).text(ip).text(op.login.country);
+          });
+        } else if constexpr (std::is_same_v<T, PutListEntryOp>) {
+          const ListEntry& e = op.e;
+          return exec(kPutListEntry, "put_list_entry", [&](Binder& b) {
+            b.text(e.id).text(to_string(e.kind)).text(e.target).text(e.reason).time(e.created);
+            if (e.expires) {
+              b.time(*e.expires);
+            } else {
+              b.null();
+            }
+          });
+        } else if constexpr (std::is_same_v<T, DeleteListEntryOp>) {
+          return exec(kDeleteListEntry, "delete_list_entry", [&](Binder& b) { b.text(op.id); });
+        } else if constexpr (std::is_same_v<T, PutIncidentOp>) {
+          const Incident& i = op.i;
+          const std::string sources = join(i.sources);
+          return exec(kPutIncident, "put_incident", [&](Binder& b) {
+            b.text(i.id).text(to_string(i.kind)).time(i.started).time(i.last_seen).text(sources);
+            b.int64(i.accounts_targeted).int64(i.accounts_compromised);
+          });
+        } else if constexpr (std::is_same_v<T, PutIncidentAccountOp>) {
+          return exec(kPutIncidentAccount, "put_incident_account", [&](Binder& b) {
+            b.text(op.incident_id).text(op.a.account).time(op.a.first_seen).time(op.a.last_seen);
+            b.boolean(op.a.login_succeeded);
+          });
+        } else if constexpr (std::is_same_v<T, PutBlockOp>) {
+          const Block& k = op.b;
+          return exec(kPutBlock, "put_block", [&](Binder& b) {
+            b.text(k.scope).text(k.key).text(to_string(k.reason)).text(to_string(k.action));
+            b.time(k.since).time(k.until).text(k.incident_id);
+          });
+        } else if constexpr (std::is_same_v<T, DeleteBlockOp>) {
+          return exec(kDeleteBlock, "delete_block",
+                      [&](Binder& b) { b.text(op.scope).text(op.key); });
+        } else {
+          static_assert(std::is_same_v<T, PruneOp>);
+          if (Status s = exec(kPruneActivity, "prune", [&](Binder& b) { b.time(op.before); }); !s)
+            return s;
+          return exec(kPruneBlocks, "prune", [&](Binder& b) { b.time(op.before); });
+        }
+      },
+      w.op);
+}
+
+// ---- commit notification ----
+
+Status SqliteStore::status_of_locked(WriteTicket t) const {
+  for (auto it = failures_.rbegin(); it != failures_.rend(); ++it) {
+    if (t > it->last) break;
+    if (t >= it->first) return it->error;
+  }
+  return {};
+}
+
+Status SqliteStore::wait(WriteTicket t) {
+  std::unique_lock lock(mu_);
+  if (t >= next_ticket_)
+    return make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
+  done_cv_.wait(lock, [&] { return committed_.load(std::memory_order_relaxed) >= t; });
+  return status_of_locked(t);
+}
+
+void SqliteStore::on_committed(WriteTicket t, std::function<void(const Status&)> done) {
+  Status now;
+  {
+    std::lock_guard lock(mu_);
+    if (t >= next_ticket_) {
+      now = make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
+    } else if (committed_.load(std::memory_order_relaxed) < t) {
+      callbacks_.emplace(t, std::move(done));
+      return;
+    } else {
+      now = status_of_locked(t);
+    }
+  }
+  done(now);
+}
+
+// ---- reads ----
+
+Status SqliteStore::with_read_stmt(int which, const std::function<Status(sqlite3_stmt*)>& fn) {
+  std::unique_ptr<ReadConnection> conn;
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      conn = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    }
+  }
+  if (!conn) {
+    auto db = open_db(path_, SQLITE_OPEN_READWRITE, options_.busy_timeout);
+    if (!db) return read_error(db.error().message);
+    conn = std::make_unique<ReadConnection>();
+    conn->db = *db;
+    if (Status s = exec_script(conn->db, "PRAGMA query_only=1"); !s)
+      return read_error("cannot open read connection to " + path_ + ": " + s.error().message);
+    if (Status s = prepare_all(conn->db, kReadSql, conn->stmts.data()); !s)
+      return read_error("cannot prepare read statements on " + path_ + ": " + s.error().message);
+  }
+  Status s;
+  {
+    sqlite3_stmt* st = conn->stmts[static_cast<size_t>(which)];
+    ResetOnExit reset(st);
+    s = fn(st);
+  }
+  std::lock_guard lock(readers_mu_);
+  if (idle_readers_.size() < options_.max_idle_readers) idle_readers_.push_back(std::move(conn));
+  return s;
+}
+
+Result<std::optional<AccountRecord>> SqliteStore::account(std::string_view account) {
+  std::vector<AccountRecord> rows;
+  Status s = with_read_stmt(kAccount, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).text(account).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_account);
+  });
+  if (!s) return s.error();
+  if (rows.empty()) return std::optional<AccountRecord>();
+  return std::optional<AccountRecord>(std::move(rows.front()));
+}
+
+Result<std::vector<AccountRecord>> SqliteStore::locked_accounts() {
+  std::vector<AccountRecord> rows;
+  Status s = with_read_stmt(kLockedAccounts,
+                            [&](sqlite3_stmt* st) { return collect(st, rows, read_account); });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<std::vector<ActivityRecord>> SqliteStore::activity(std::string_view account,
+                                                          TimePoint since, std::size_t limit) {
+  std::vector<ActivityRecord> rows;
+  Status s = with_read_stmt(kActivity, [&](sqlite3_stmt* st) -> Status {
+    const int rc = Binder(st).text(account).time(since).int64(limit_param(limit)).rc();
+    if (rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_activity);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<std::vector<ActivityRecord>> SqliteStore::activity_since(TimePoint since,
+                                                                std::size_t limit) {
+  std::vector<ActivityRecord> rows;
+  Status s = with_read_stmt(kActivitySince, [&](sqlite3_stmt* st) -> Status {
+    const int rc = Binder(st).time(since).int64(limit_param(limit)).rc();
+    if (rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_activity);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<std::vector<ListEntry>> SqliteStore::list_entries() {
+  std::vector<ListEntry> rows;
+  Status s = with_read_stmt(kListEntries,
+                            [&](sqlite3_stmt* st) { return collect(st, rows, read_list_entry); });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<std::vector<Incident>> SqliteStore::incidents(TimePoint since) {
+  std::vector<Incident> rows;
+  Status s = with_read_stmt(kIncidents, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).time(since).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_incident);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<std::optional<Incident>> SqliteStore::incident(std::string_view id) {
+  std::vector<Incident> rows;
+  Status s = with_read_stmt(kIncident, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).text(id).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_incident);
+  });
+  if (!s) return s.error();
+  if (rows.empty()) return std::optional<Incident>();
+  return std::optional<Incident>(std::move(rows.front()));
+}
+
+Result<std::vector<IncidentAccount>> SqliteStore::incident_accounts(std::string_view id) {
+  std::vector<IncidentAccount> rows;
+  Status s = with_read_stmt(kIncidentAccounts, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).text(id).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_incident_account);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<std::vector<Incident>> SqliteStore::incidents_for_account(std::string_view account) {
+  std::vector<Incident> rows;
+  Status s = with_read_stmt(kIncidentsForAccount, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).text(account).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_incident);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<std::vector<Block>> SqliteStore::blocks(TimePoint now) {
+  std::vector<Block> rows;
+  Status s = with_read_stmt(kBlocks, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).time(now).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_block);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+}  // namespace mamori::store

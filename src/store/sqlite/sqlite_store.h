@@ -1,0 +1,166 @@
+#ifndef MAMORI_STORE_SQLITE_SQLITE_STORE_H_
+#define MAMORI_STORE_SQLITE_SQLITE_STORE_H_
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "store/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace mamori::store {
+
+struct SqliteStoreOptions {
+  // How long a connection waits for a lock held by another connection (a
+  // checkpoint, another process on the same file) before the statement fails.
+  std::chrono::milliseconds busy_timeout{5000};
+  // Idle read connections kept open for reuse; more are opened on demand
+  // while that many readers run at once, and closed when they finish.
+  std::size_t max_idle_readers = 8;
+};
+
+// The embedded durable Store: one SQLite database, `<data_dir>/mamori.db`, in
+// WAL mode with synchronous=NORMAL, so a committed write survives kill -9 of
+// the process (not a power cut before the next checkpoint).
+//
+// Writes are queued and return a ticket at once; one writer thread owns the
+// write connection and commits everything queued so far in one transaction
+// (group commit), then wakes wait()ers and runs on_committed callbacks on its
+// own thread. A batch whose commit fails is rolled back as a whole; its
+// tickets carry an Error with code `store_write_failed` and the writer goes
+// on with the next batch. Reads run on a pool of separate read connections
+// (WAL readers do not block the writer) and see every committed write; they
+// fail with code `store_read_failed`.
+//
+// Thread-safe: every method may be called from any thread. Destruction
+// commits everything already queued and stops the writer; no call may be in
+// flight or follow it.
+class SqliteStore final : public Store {
+ public:
+  // Creates `data_dir` if needed and opens (creating on first use) its
+  // `mamori.db`, creating or checking the schema. Fails with code
+  // `store_open_failed`, naming the path and the cause.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir);
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir,
+                                                   const SqliteStoreOptions& options);
+
+  // The schema this build writes (PRAGMA user_version). Older ones are
+  // upgraded on open; a newer one fails the open.
+  static constexpr int kSchemaVersion = 1;
+  // Failed batches remembered for late wait()/on_committed calls; a ticket of
+  // an older failed batch reads as committed without error.
+  static constexpr std::size_t kMaxRememberedFailures = 1024;
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // ---- writes ----
+  WriteTicket append_activity(ActivityRecord r) override;
+  WriteTicket put_lock(std::string account, LockInfo lock) override;
+  // Changes nothing for an account that has no record.
+  WriteTicket clear_lock(std::string account) override;
+  WriteTicket put_contact(std::string account, Contact contact) override;
+  WriteTicket put_last_login(std::string account, LastLogin login) override;
+  WriteTicket put_list_entry(ListEntry e) override;
+  WriteTicket delete_list_entry(std::string id) override;
+  WriteTicket put_incident(Incident i) override;
+  WriteTicket put_incident_account(std::string incident_id, IncidentAccount a) override;
+  WriteTicket put_block(Block b) override;
+  WriteTicket delete_block(std::string scope, std::string key) override;
+  WriteTicket prune(TimePoint before) override;
+
+  // A ticket this store never issued fails at once with `invalid_ticket`.
+  Status wait(WriteTicket t) override;
+  void on_committed(WriteTicket t, std::function<void(const Status&)> done) override;
+  WriteTicket committed() const override { return committed_.load(std::memory_order_acquire); }
+
+  // Metrics: transactions committed, and transactions that failed.
+  std::uint64_t batches_committed() const { return batches_committed_.load(); }
+  std::uint64_t batches_failed() const { return batches_failed_.load(); }
+
+  // ---- reads ----
+  // Lists come back ordered: locked_accounts by account; list_entries by
+  // creation time; incident_accounts by first_seen; blocks by since.
+  // Strings in `reasons` and `sources` must not contain commas (they are
+  // stored comma-joined).
+  Result<std::optional<AccountRecord>> account(std::string_view account) override;
+  Result<std::vector<AccountRecord>> locked_accounts() override;
+  Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
+                                               std::size_t limit) override;
+  Result<std::vector<ActivityRecord>> activity_since(TimePoint since, std::size_t limit) override;
+  Result<std::vector<ListEntry>> list_entries() override;
+  Result<std::vector<Incident>> incidents(TimePoint since) override;
+  Result<std::optional<Incident>> incident(std::string_view id) override;
+  Result<std::vector<IncidentAccount>> incident_accounts(std::string_view id) override;
+  Result<std::vector<Incident>> incidents_for_account(std::string_view account) override;
+  Result<std::vector<Block>> blocks(TimePoint now) override;
+
+ private:
+  struct PendingWrite;    // a queued operation and its ticket
+  struct ReadConnection;  // a read connection and its prepared statements
+  struct FailedBatch {
+    WriteTicket first = 0, last = 0;
+    Error error;
+  };
+
+  SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* writer_db);
+
+  template <typename Op>
+  WriteTicket enqueue(Op op);
+  void writer_loop();
+  Status apply_batch(const std::vector<PendingWrite>& batch);
+  Status apply(const PendingWrite& w);
+  // The status of committed ticket `t`. REQUIRES: mu_ held.
+  Status status_of_locked(WriteTicket t) const;
+
+  // Runs `fn` with read statement `which` of a pooled connection, then resets
+  // the statement and returns the connection to the pool.
+  Status with_read_stmt(int which, const std::function<Status(sqlite3_stmt*)>& fn);
+
+  const std::string path_;
+  const SqliteStoreOptions options_;
+
+  // Writer: connection and statements used only by writer_thread_ (and by
+  // the constructor/destructor around it).
+  sqlite3* writer_db_ = nullptr;
+  std::vector<sqlite3_stmt*> writer_stmts_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // the writer waits here for work
+  std::condition_variable done_cv_;  // wait()ers wait here for commits
+  std::vector<PendingWrite> queue_;  // guarded by mu_
+  WriteTicket next_ticket_ = 1;      // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  std::multimap<WriteTicket, std::function<void(const Status&)>> callbacks_;  // guarded by mu_
+  std::deque<FailedBatch> failures_;  // guarded by mu_, oldest first
+  std::atomic<WriteTicket> committed_{0};  // written under mu_
+  std::atomic<std::uint64_t> batches_committed_{0};
+  std::atomic<std::uint64_t> batches_failed_{0};
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<ReadConnection>> idle_readers_;  // guarded by readers_mu_
+
+  std::thread writer_thread_;  // last: started once everything above exists
+};
+
+}  // namespace mamori::store
+
+#endif  // MAMORI_STORE_SQLITE_SQLITE_STORE_H_

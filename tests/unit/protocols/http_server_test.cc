@@ -1,0 +1,649 @@
+#include "protocols/http/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "protocols/http/json_writer.h"
+
+namespace mamori::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using HttpResponse = bhttp::response<bhttp::string_body>;
+using std::chrono::steady_clock;
+
+// Echoes the request as JSON. "/throw" throws; "/wait..." asks for commit
+// ticket 7 before its answer is written.
+class EchoHandler final : public Handler {
+ public:
+  void handle(const Request& request, Response& response) override {
+    calls.fetch_add(1);
+    if (request.target == "/throw") throw std::runtime_error("handler failure");
+    JsonWriter w(response.body);
+    w.begin_object()
+        .field("method", request.method)
+        .field("target", request.target)
+        .field("body", request.body)
+        .field("x_test", request.header("X-Test"))
+        .field("header_count", static_cast<std::uint64_t>(request.headers.size()))
+        .end_object();
+    response.headers.emplace_back("X-Echo", "yes");
+    response.headers.emplace_back("X-Injected", "a\r\nSet-Cookie: evil");
+    if (request.target.starts_with("/wait")) response.wait_for = 7;
+  }
+
+  std::atomic<int> calls{0};
+};
+
+// Records every wait; the test decides when to call `ready`.
+class TestWaiter {
+ public:
+  CommitWaiter fn() {
+    return [this](std::uint64_t ticket, std::function<void()> ready) {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.emplace_back(ticket, std::move(ready));
+      cv_.notify_all();
+    };
+  }
+
+  // Blocks until the `i`-th wait (0-based) is registered; nullopt after 10 s.
+  std::optional<std::pair<std::uint64_t, std::function<void()>>> wait_call(std::size_t i) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return calls_.size() > i; }))
+      return std::nullopt;
+    return calls_[i];
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> calls_;
+};
+
+// A blocking loopback client on a plain socket; every receive times out after
+// 10 s so that a broken server fails the test instead of hanging it.
+class Client {
+ public:
+  explicit Client(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return connected_; }
+
+  // Sends all of `data`; false if the connection fails first.
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads one response (the answer to a HEAD when `head`); nullopt on EOF,
+  // error or timeout.
+  std::optional<HttpResponse> read(bool head = false) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.eager(true);
+    parser.body_limit(16 * 1024 * 1024);
+    if (head) parser.skip(true);
+    for (;;) {
+      if (buffer_.size() > 0) {
+        beast::error_code ec;
+        std::size_t used = parser.put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (parser.is_done()) return parser.release();
+        if (ec && ec != bhttp::error::need_more) return std::nullopt;
+        if (!ec && buffer_.size() > 0) continue;
+      }
+      auto space = buffer_.prepare(64 * 1024);
+      ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
+      if (n <= 0) return std::nullopt;
+      buffer_.commit(static_cast<std::size_t>(n));
+    }
+  }
+
+  // True when the server closes the connection (EOF or reset) without sending
+  // anything more.
+  bool closed_by_server() {
+    if (buffer_.size() > 0) return false;
+    char c;
+    ssize_t n = ::recv(fd_, &c, 1, 0);
+    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
+  }
+
+  // Whether bytes arrive within `ms` milliseconds.
+  bool readable_within(int ms) {
+    if (buffer_.size() > 0) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, ms) > 0;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  beast::flat_buffer buffer_;
+};
+
+std::string post(std::string_view target, std::string_view body, std::string_view extra = "") {
+  return std::string("POST ") + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" +
+         std::string(extra) + "Content-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+std::string get(std::string_view target, std::string_view extra = "") {
+  return std::string("GET ") + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" +
+         std::string(extra) + "\r\n";
+}
+
+boost::json::object json_of(const HttpResponse& r) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.body(), ec);
+  if (ec || !v.is_object()) {
+    ADD_FAILURE() << "not a JSON object: " << r.body();
+    return {};
+  }
+  return v.as_object();
+}
+
+std::string str(const boost::json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : "";
+}
+
+// The error code and message of an API error body.
+std::pair<std::string, std::string> error_of(const HttpResponse& r) {
+  auto o = json_of(r);
+  auto it = o.find("error");
+  if (it == o.end() || !it->value().is_object()) return {};
+  return {str(it->value().as_object(), "code"), str(it->value().as_object(), "message")};
+}
+
+ServerOptions test_options() {
+  ServerOptions o;
+  o.port = 0;
+  return o;
+}
+
+// A started server on a free loopback port with an EchoHandler.
+struct Fixture {
+  explicit Fixture(ServerOptions options = test_options(), CommitWaiter waiter = {})
+      : server(std::make_unique<Server>(std::move(options), handler, std::move(waiter))) {
+    Status s = server->start();
+    EXPECT_TRUE(s.ok()) << s.error().code << ": " << s.error().message;
+  }
+  std::uint16_t port() const { return server->port(); }
+
+  EchoHandler handler;
+  std::unique_ptr<Server> server;
+};
+
+TEST(HttpServer, StartOnPortZeroReportsTheBoundPort) {
+  Fixture f;
+  EXPECT_NE(f.port(), 0);
+  Client c(f.port());
+  EXPECT_TRUE(c.connected());
+}
+
+TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
+  Fixture f;
+  Client c(f.port());
+  for (int i = 0; i < 5; ++i) {
+    std::string body = "{\"n\":" + std::to_string(i) + "}";
+    ASSERT_TRUE(c.send(post("/v1/login/attempt", body, "X-Test: hello\r\n")));
+    auto r = c.read();
+    ASSERT_TRUE(r) << "request " << i;
+    EXPECT_EQ(r->result_int(), 200);
+    EXPECT_EQ((*r)[bhttp::field::server], "mamori");
+    EXPECT_EQ((*r)[bhttp::field::content_type], "application/json");
+    EXPECT_EQ((*r)["X-Echo"], "yes");
+    EXPECT_EQ(r->count("X-Injected"), 0u) << "a header value with CRLF must be dropped";
+    EXPECT_EQ(r->count("Set-Cookie"), 0u);
+    EXPECT_TRUE(r->keep_alive());
+    auto o = json_of(*r);
+    EXPECT_EQ(str(o, "method"), "POST");
+    EXPECT_EQ(str(o, "target"), "/v1/login/attempt");
+    EXPECT_EQ(str(o, "body"), body);
+    EXPECT_EQ(str(o, "x_test"), "hello");
+  }
+  EXPECT_EQ(f.handler.calls.load(), 5);
+}
+
+TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send(post("/first", "one") + get("/second") + post("/third", "three")));
+  auto r1 = c.read();
+  auto r2 = c.read();
+  auto r3 = c.read();
+  ASSERT_TRUE(r1 && r2 && r3);
+  EXPECT_EQ(str(json_of(*r1), "target"), "/first");
+  EXPECT_EQ(str(json_of(*r1), "body"), "one");
+  EXPECT_EQ(str(json_of(*r2), "target"), "/second");
+  EXPECT_EQ(str(json_of(*r3), "body"), "three");
+}
+
+TEST(HttpServer, BodyOverTheLimitGets413WithoutCallingTheHandler) {
+  Fixture f;
+  Client c(f.port());
+  std::string body(1024 * 1024, 'x');
+  // The server may answer and close before the whole body is taken.
+  (void)c.send(post("/v1/login/attempt", body));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 413);
+  auto [code, message] = error_of(*r);
+  EXPECT_EQ(code, "body_too_large");
+  EXPECT_NE(message.find("64 KiB"), std::string::npos) << message;
+  EXPECT_FALSE(r->keep_alive());
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, ChunkedBodyOverTheLimitGets413) {
+  Fixture f;
+  Client c(f.port());
+  std::string chunk(40 * 1024, 'y');
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  std::string req = "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  req += size_line + chunk + "\r\n" + size_line + chunk + "\r\n0\r\n\r\n";
+  (void)c.send(req);
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 413);
+  EXPECT_EQ(error_of(*r).first, "body_too_large");
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, ManyLargePipelinedAnswersArriveCompleteAndInOrder) {
+  Fixture f;
+  Client c(f.port());
+  constexpr int kRequests = 40;  // ~2.4 MB each way: more than the socket buffers hold
+  std::atomic<bool> sent{false};
+  std::thread writer([&] {
+    std::string all;
+    for (int i = 0; i < kRequests; ++i)
+      all += post("/p" + std::to_string(i), std::string(60 * 1024, static_cast<char>('a' + i % 26)));
+    sent = c.send(all);
+  });
+  int good = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = c.read();
+    if (!r) break;
+    auto o = json_of(*r);
+    if (str(o, "target") == "/p" + std::to_string(i) &&
+        str(o, "body") == std::string(60 * 1024, static_cast<char>('a' + i % 26)))
+      ++good;
+  }
+  writer.join();
+  EXPECT_TRUE(sent.load());
+  EXPECT_EQ(good, kRequests);
+}
+
+TEST(HttpServer, BodyAtTheLimitIsAccepted) {
+  Fixture f;
+  Client c(f.port());
+  std::string body(64 * 1024, 'z');
+  ASSERT_TRUE(c.send(post("/big", body)));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_EQ(str(json_of(*r), "body"), body);
+}
+
+TEST(HttpServer, GarbageGets400AndClose) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send("\x01\x02 not http at all\r\n\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 400);
+  EXPECT_EQ(error_of(*r).first, "bad_request");
+  EXPECT_EQ((*r)[bhttp::field::content_type], "application/json");
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, GarbageAfterAGoodRequestStillAnswersTheGoodOneFirst) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send(get("/ok") + "BAD REQUEST LINE\r\n\r\n"));
+  auto r1 = c.read();
+  auto r2 = c.read();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(r1->result_int(), 200);
+  EXPECT_EQ(r2->result_int(), 400);
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(HttpServer, HeaderOverTheLimitGets431) {
+  Fixture f;
+  Client c(f.port());
+  (void)c.send(get("/", "X-Big: " + std::string(20 * 1024, 'h') + "\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 431);
+  EXPECT_EQ(error_of(*r).first, "headers_too_large");
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, ManySmallHeaderFieldsOverTheLimitGet431) {
+  ServerOptions o = test_options();
+  o.max_header_bytes = 1024;
+  Fixture f(o);
+  Client c(f.port());
+  std::string fields;
+  for (int i = 0; i < 60; ++i) fields += "X-F" + std::to_string(i) + ": 0123456789\r\n";
+  (void)c.send(get("/", fields));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 431);
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, MoreThan64HeaderFieldsGet431) {
+  Fixture f;
+  Client c(f.port());
+  std::string fields;
+  for (int i = 0; i < 65; ++i) fields += "X-F" + std::to_string(i) + ": v\r\n";
+  (void)c.send(get("/", fields));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 431);
+  EXPECT_EQ(error_of(*r).first, "headers_too_large");
+}
+
+TEST(HttpServer, SixtyFourHeaderFieldsReachTheHandler) {
+  Fixture f;
+  Client c(f.port());
+  std::string fields = "X-Test: last-is-fine\r\n";
+  for (int i = 0; i < 62; ++i) fields += "X-F" + std::to_string(i) + ": v\r\n";
+  // With Host from get(): 64 fields in all.
+  ASSERT_TRUE(c.send(get("/", fields)));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200);
+  auto o = json_of(*r);
+  EXPECT_EQ(o["header_count"].to_number<std::int64_t>(), 64);
+  EXPECT_EQ(str(o, "x_test"), "last-is-fine");
+}
+
+TEST(HttpServer, ConnectionCloseIsHonoured) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send(get("/bye", "Connection: close\r\n")));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_FALSE(r->keep_alive());
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(HttpServer, Http10ClosesUnlessKeepAliveIsAsked) {
+  Fixture f;
+  {
+    Client c(f.port());
+    ASSERT_TRUE(c.send("GET /a HTTP/1.0\r\n\r\n"));
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->result_int(), 200);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    Client c(f.port());
+    ASSERT_TRUE(c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ((*r)[bhttp::field::connection], "keep-alive");
+    ASSERT_TRUE(c.send("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto r2 = c.read();
+    ASSERT_TRUE(r2);
+    EXPECT_EQ(str(json_of(*r2), "target"), "/b");
+  }
+}
+
+TEST(HttpServer, HeadGetsHeadersWithoutBody) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n" + get("/after")));
+  auto r1 = c.read(/*head=*/true);
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->result_int(), 200);
+  EXPECT_NE((*r1)[bhttp::field::content_length], "0");
+  auto r2 = c.read();
+  ASSERT_TRUE(r2) << "a body after the HEAD answer would corrupt this one";
+  EXPECT_EQ(str(json_of(*r2), "target"), "/after");
+  EXPECT_EQ(f.handler.calls.load(), 2);
+}
+
+TEST(HttpServer, ChunkedBodyIsReassembled) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send(
+      "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(str(json_of(*r), "body"), "hello world");
+}
+
+TEST(HttpServer, ExpectContinueGetsAnInterimAnswer) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send(
+      "POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+  auto interim = c.read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->result_int(), 100);
+  ASSERT_TRUE(c.send("data"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_EQ(str(json_of(*r), "body"), "data");
+}
+
+TEST(HttpServer, HandlerExceptionGives500AndKeepsTheConnection) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send(get("/throw")));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 500);
+  EXPECT_EQ(error_of(*r).first, "internal_error");
+  ASSERT_TRUE(c.send(get("/fine")));
+  auto r2 = c.read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->result_int(), 200);
+}
+
+TEST(HttpServer, ResponseWaitsForTheCommitAndKeepsOrder) {
+  TestWaiter waiter;
+  Fixture f(test_options(), waiter.fn());
+  Client c(f.port());
+  ASSERT_TRUE(c.send(post("/wait", "w") + get("/after")));
+  auto call = waiter.wait_call(0);
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->first, 7u);
+  // Held back: nothing written, and the pipelined request not yet handled.
+  EXPECT_FALSE(c.readable_within(200));
+  EXPECT_EQ(f.handler.calls.load(), 1);
+
+  std::atomic<bool> released{false};
+  std::function<void()> ready = call->second;
+  std::thread committer([&] {
+    released = true;
+    ready();
+    ready();  // a second call is ignored
+  });
+  auto r1 = c.read();
+  EXPECT_TRUE(released.load());
+  auto r2 = c.read();
+  committer.join();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(str(json_of(*r1), "target"), "/wait");
+  EXPECT_EQ(str(json_of(*r2), "target"), "/after");
+  EXPECT_EQ(f.handler.calls.load(), 2);
+
+  // The connection goes on as usual.
+  ASSERT_TRUE(c.send(get("/again")));
+  auto r3 = c.read();
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(str(json_of(*r3), "target"), "/again");
+}
+
+TEST(HttpServer, CommitReadyCalledInsideTheWaiterWorks) {
+  Fixture f(test_options(), [](std::uint64_t, std::function<void()> ready) { ready(); });
+  Client c(f.port());
+  ASSERT_TRUE(c.send(get("/wait-inline") + get("/next")));
+  auto r1 = c.read();
+  auto r2 = c.read();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(str(json_of(*r1), "target"), "/wait-inline");
+  EXPECT_EQ(str(json_of(*r2), "target"), "/next");
+}
+
+TEST(HttpServer, WithoutAWaiterWaitForIsWrittenAtOnce) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send(get("/wait")));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200);
+}
+
+TEST(HttpServer, ConcurrentClientsFromSeveralThreads) {
+  ServerOptions o = test_options();
+  o.threads = 4;
+  Fixture f(o);
+  constexpr int kClients = 8;
+  constexpr int kRequests = 100;
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t) {
+    threads.emplace_back([&, t] {
+      Client c(f.port());
+      for (int i = 0; i < kRequests; ++i) {
+        std::string body = "client" + std::to_string(t) + "-" + std::to_string(i);
+        if (!c.send(post("/v1/login/attempt", body))) return;
+        auto r = c.read();
+        if (!r || r->result_int() != 200 || str(json_of(*r), "body") != body) return;
+        ++good;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), kClients * kRequests);
+  EXPECT_EQ(f.handler.calls.load(), kClients * kRequests);
+}
+
+TEST(HttpServer, StopWithOpenConnectionsReturnsPromptly) {
+  TestWaiter waiter;
+  Fixture f(test_options(), waiter.fn());
+  Client idle(f.port());
+  Client partial(f.port());
+  Client waiting(f.port());
+  Client served(f.port());
+  ASSERT_TRUE(partial.send("POST /p HTTP/1.1\r\nHost: t\r\nContent-Le"));
+  ASSERT_TRUE(waiting.send(get("/wait")));
+  ASSERT_TRUE(served.send(get("/ok")));
+  ASSERT_TRUE(served.read());
+  auto call = waiter.wait_call(0);
+  ASSERT_TRUE(call);
+
+  auto t0 = steady_clock::now();
+  f.server->stop();
+  EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(2));
+  f.server->stop();  // idempotent
+
+  EXPECT_TRUE(idle.closed_by_server());
+  EXPECT_TRUE(partial.closed_by_server());
+  EXPECT_TRUE(waiting.closed_by_server());
+  EXPECT_TRUE(served.closed_by_server());
+
+  // A commit that completes after stop() and after destruction is ignored.
+  call->second();
+  f.server.reset();
+  call->second();
+}
+
+TEST(HttpServer, IdleConnectionIsClosedAfterTheTimeout) {
+  ServerOptions o = test_options();
+  o.idle_timeout = std::chrono::seconds(1);
+  Fixture f(o);
+  Client c(f.port());
+  ASSERT_TRUE(c.send(get("/first")));
+  ASSERT_TRUE(c.read());
+  auto t0 = steady_clock::now();
+  EXPECT_TRUE(c.closed_by_server());
+  auto waited = steady_clock::now() - t0;
+  EXPECT_GE(waited, std::chrono::milliseconds(700));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST(HttpServer, SecondServerOnTheSamePortFailsWithListenFailed) {
+  Fixture first;
+  ServerOptions o = test_options();
+  o.port = first.port();
+  EchoHandler handler;
+  Server second(o, handler, {});
+  Status s = second.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "listen_failed");
+  EXPECT_NE(s.error().message.find("127.0.0.1:" + std::to_string(first.port())), std::string::npos)
+      << s.error().message;
+  // The first one still serves.
+  Client c(first.port());
+  ASSERT_TRUE(c.send(get("/still")));
+  EXPECT_TRUE(c.read());
+}
+
+TEST(HttpServer, UnassignableAddressFailsWithListenFailed) {
+  ServerOptions o = test_options();
+  o.host = "192.0.2.1";  // TEST-NET-1: not a local address
+  EchoHandler handler;
+  Server server(o, handler, {});
+  Status s = server.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "listen_failed");
+  EXPECT_NE(s.error().message.find("192.0.2.1:0"), std::string::npos) << s.error().message;
+}
+
+}  // namespace
+}  // namespace mamori::http

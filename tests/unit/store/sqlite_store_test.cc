@@ -1,0 +1,913 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mamori::store {
+namespace {
+
+// A fresh directory under /tmp, removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/mamori_store_test.XXXXXX";
+    const char* made = mkdtemp(tmpl);
+    EXPECT_NE(made, nullptr);
+    path_ = made != nullptr ? made : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string db() const { return path_ + "/mamori.db"; }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<SqliteStore> open_store(const std::string& dir,
+                                        const SqliteStoreOptions& options = {}) {
+  auto r = SqliteStore::open(dir, options);
+  if (!r) {
+    ADD_FAILURE() << r.error().code << ": " << r.error().message;
+    return nullptr;
+  }
+  return std::move(*r);
+}
+
+// A raw connection to the store's file, for what the Store API cannot do:
+// hold the write lock, look at pragmas, tamper with the schema.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+
+  void exec(const char* sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db_, sql, nullptr, nullptr, &err), SQLITE_OK)
+        << sql << ": " << (err != nullptr ? err : "");
+    sqlite3_free(err);
+  }
+  std::string value(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql, -1, &st, nullptr), SQLITE_OK);
+    std::string v;
+    if (sqlite3_step(st) == SQLITE_ROW)
+      v = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return v;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+TimePoint at(std::int64_t ms) { return from_unix_ms(ms); }
+std::int64_t ms(TimePoint t) { return to_unix_ms(t); }
+
+IpAddress ip(std::string_view text) {
+  auto r = IpAddress::parse(text);
+  EXPECT_TRUE(r.ok()) << text;
+  return r.ok() ? *r : IpAddress();
+}
+
+ActivityRecord activity_record(std::string event_id, std::string account, std::int64_t time_ms) {
+  ActivityRecord r;
+  r.event_id = std::move(event_id);
+  r.account = std::move(account);
+  r.time = at(time_ms);
+  r.type = EventType::kLoginResult;
+  r.ip = ip("203.0.113.5");
+  r.protocol = "imap";
+  r.success = false;
+  r.action = Action::kDelay;
+  r.reasons = {"brute_force"};
+  return r;
+}
+
+std::vector<std::string> event_ids(const std::vector<ActivityRecord>& rows) {
+  std::vector<std::string> ids;
+  for (const auto& r : rows) ids.push_back(r.event_id);
+  return ids;
+}
+
+std::vector<std::string> incident_ids(const std::vector<Incident>& rows) {
+  std::vector<std::string> ids;
+  for (const auto& i : rows) ids.push_back(i.id);
+  return ids;
+}
+
+void expect_ok(const Status& s) { EXPECT_TRUE(s.ok()) << s.error().code << ": " << s.error().message; }
+
+// ---- open ----
+
+TEST(SqliteStore, OpenCreatesDirectoryAndWalDatabaseWithSchemaVersion) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/nested/data";
+  {
+    auto store = open_store(dir);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->path(), dir + "/mamori.db");
+    EXPECT_EQ(store->committed(), 0u);
+  }
+  ASSERT_TRUE(std::filesystem::exists(dir + "/mamori.db"));
+  RawDb raw(dir + "/mamori.db");
+  EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.value("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
+}
+
+TEST(SqliteStore, OpenOfUnwritablePathFailsWithStoreOpenFailed) {
+  TempDir tmp;
+  const std::string file = tmp.path() + "/a_file";
+  std::ofstream(file) << "not a directory";
+  auto r = SqliteStore::open(file + "/data");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store_open_failed");
+  EXPECT_NE(r.error().message.find(file + "/data"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteStore, OpenFailsWhenDatabasePathIsADirectory) {
+  TempDir tmp;
+  std::filesystem::create_directory(tmp.db());
+  auto r = SqliteStore::open(tmp.path());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store_open_failed");
+  EXPECT_NE(r.error().message.find(tmp.db()), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteStore, OpenOfCorruptDatabaseFailsWithSqliteMessage) {
+  TempDir tmp;
+  {
+    std::ofstream out(tmp.db());
+    for (int i = 0; i < 200; ++i) out << "this is not an sqlite database file. ";
+  }
+  auto r = SqliteStore::open(tmp.path());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store_open_failed");
+  EXPECT_NE(r.error().message.find(tmp.db()), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("not a database"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteStore, OpenRejectsNewerSchemaVersion) {
+  TempDir tmp;
+  { ASSERT_NE(open_store(tmp.path()), nullptr); }
+  { RawDb(tmp.db()).exec("PRAGMA user_version=99"); }
+  auto r = SqliteStore::open(tmp.path());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store_open_failed");
+  EXPECT_NE(r.error().message.find("newer"), std::string::npos) << r.error().message;
+}
+
+// ---- accounts ----
+
+TEST(SqliteStore, AccountNeverWrittenIsAbsent) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto a = store->account("nobody");
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(a->has_value());
+  auto locked = store->locked_accounts();
+  ASSERT_TRUE(locked.ok());
+  EXPECT_TRUE(locked->empty());
+}
+
+TEST(SqliteStore, LockRoundTripsAndListsLockedAccounts) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_lock("bob", LockInfo{"account_locked", at(2000), true, "operator"});
+  expect_ok(store->wait(store->put_lock("alice", LockInfo{"brute_force", at(1000), false,
+                                                           "brute_force"})));
+  expect_ok(store->wait(store->put_contact("carol", Contact{})));
+
+  auto a = store->account("alice");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a->has_value());
+  const AccountRecord& rec = **a;
+  EXPECT_EQ(rec.account, "alice");
+  ASSERT_TRUE(rec.lock.has_value());
+  EXPECT_EQ(rec.lock->reason, "brute_force");
+  EXPECT_EQ(ms(rec.lock->since), 1000);
+  EXPECT_FALSE(rec.lock->password_reset_required);
+  EXPECT_EQ(rec.lock->by, "brute_force");
+  EXPECT_FALSE(rec.last_login.has_value());
+  EXPECT_EQ(rec.contact.lang, "en");  // defaults for a contact never set
+  EXPECT_TRUE(rec.contact.notify);
+
+  auto locked = store->locked_accounts();
+  ASSERT_TRUE(locked.ok());
+  ASSERT_EQ(locked->size(), 2u);
+  EXPECT_EQ((*locked)[0].account, "alice");
+  EXPECT_EQ((*locked)[1].account, "bob");
+  ASSERT_TRUE((*locked)[1].lock.has_value());
+  EXPECT_TRUE((*locked)[1].lock->password_reset_required);
+  EXPECT_EQ((*locked)[1].lock->by, "operator");
+}
+
+TEST(SqliteStore, ClearLockUnlocksButKeepsContactAndLastLogin) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_contact("alice", Contact{"alice@example.jp", "ja", false});
+  store->put_last_login("alice", LastLogin{at(500), ip("2001:db8::1"), "JP"});
+  store->put_lock("alice", LockInfo{"brute_force", at(1000), true, "brute_force"});
+  store->clear_lock("nobody");  // no record: stays absent
+  expect_ok(store->wait(store->clear_lock("alice")));
+
+  auto a = store->account("alice");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a->has_value());
+  EXPECT_FALSE((*a)->lock.has_value());
+  EXPECT_EQ((*a)->contact.email, "alice@example.jp");
+  EXPECT_EQ((*a)->contact.lang, "ja");
+  EXPECT_FALSE((*a)->contact.notify);
+  ASSERT_TRUE((*a)->last_login.has_value());
+  EXPECT_EQ((*a)->last_login->ip, ip("2001:db8::1"));
+  EXPECT_TRUE(store->locked_accounts()->empty());
+  EXPECT_FALSE(store->account("nobody")->has_value());
+}
+
+TEST(SqliteStore, ContactAndLastLoginRoundTripAndReplace) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_contact("alice", Contact{"old@example.com", "en", true});
+  store->put_contact("alice", Contact{"alice@example.jp", "ja", false});
+  store->put_last_login("alice", LastLogin{at(100), ip("198.51.100.7"), ""});
+  expect_ok(store->wait(store->put_last_login("alice", LastLogin{at(200), ip("203.0.113.9"), "JP"})));
+
+  auto a = store->account("alice");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a->has_value());
+  EXPECT_FALSE((*a)->lock.has_value());
+  EXPECT_EQ((*a)->contact.email, "alice@example.jp");
+  EXPECT_EQ((*a)->contact.lang, "ja");
+  EXPECT_FALSE((*a)->contact.notify);
+  ASSERT_TRUE((*a)->last_login.has_value());
+  EXPECT_EQ(ms((*a)->last_login->time), 200);
+  EXPECT_EQ((*a)->last_login->ip, ip("203.0.113.9"));
+  EXPECT_TRUE((*a)->last_login->ip.is_v4());
+  EXPECT_EQ((*a)->last_login->country, "JP");
+}
+
+// ---- lists ----
+
+TEST(SqliteStore, ListEntriesRoundTripReplaceAndDelete) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_list_entry(ListEntry{"l1", ListKind::kDeny, "203.0.113.0/24", "abuse", at(10), at(99)});
+  store->put_list_entry(ListEntry{"l2", ListKind::kAllow, "account:ops", "", at(20), std::nullopt});
+  store->put_list_entry(ListEntry{"l3", ListKind::kDeny, "country:XX", "", at(30), std::nullopt});
+  store->put_list_entry(ListEntry{"l1", ListKind::kDeny, "2001:db8::/32", "moved", at(5), at(77)});
+  expect_ok(store->wait(store->delete_list_entry("l3")));
+
+  auto entries = store->list_entries();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);
+  const ListEntry& e1 = (*entries)[0];
+  EXPECT_EQ(e1.id, "l1");
+  EXPECT_EQ(e1.kind, ListKind::kDeny);
+  EXPECT_EQ(e1.target, "2001:db8::/32");
+  EXPECT_EQ(e1.reason, "moved");
+  EXPECT_EQ(ms(e1.created), 5);
+  ASSERT_TRUE(e1.expires.has_value());
+  EXPECT_EQ(ms(*e1.expires), 77);
+  const ListEntry& e2 = (*entries)[1];
+  EXPECT_EQ(e2.id, "l2");
+  EXPECT_EQ(e2.kind, ListKind::kAllow);
+  EXPECT_EQ(e2.target, "account:ops");
+  EXPECT_FALSE(e2.expires.has_value());
+}
+
+// ---- activity ----
+
+TEST(SqliteStore, ActivityRoundTripsEveryField) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  ActivityRecord r;
+  r.event_id = "e1";
+  r.time = at(1'700'000'000'123);
+  r.account = "alice";
+  r.type = EventType::kLoginResult;
+  r.ip = ip("2001:db8::42");
+  r.country = "JP";
+  r.city = "東京";
+  r.user_agent = "Mozilla/5.0, with a comma";
+  r.device_id = "dev-1";
+  r.protocol = "web";
+  r.success = true;
+  r.action = Action::kChallenge;
+  r.reasons = {"brute_force", "credential_stuffing"};
+  ActivityRecord bare = activity_record("e2", "alice", 1'700'000'000'000);
+  bare.type = EventType::kPasswordChanged;
+  bare.success = std::nullopt;
+  bare.reasons.clear();
+  bare.action = Action::kAllow;
+  store->append_activity(r);
+  expect_ok(store->wait(store->append_activity(bare)));
+
+  auto rows = store->activity("alice", at(0), 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  const ActivityRecord& got = (*rows)[0];
+  EXPECT_EQ(got.event_id, "e1");
+  EXPECT_EQ(ms(got.time), 1'700'000'000'123);
+  EXPECT_EQ(got.account, "alice");
+  EXPECT_EQ(got.type, EventType::kLoginResult);
+  EXPECT_EQ(got.ip, r.ip);
+  EXPECT_EQ(got.country, "JP");
+  EXPECT_EQ(got.city, "東京");
+  EXPECT_EQ(got.user_agent, r.user_agent);
+  EXPECT_EQ(got.device_id, "dev-1");
+  EXPECT_EQ(got.protocol, "web");
+  EXPECT_EQ(got.success, std::optional<bool>(true));
+  EXPECT_EQ(got.action, Action::kChallenge);
+  EXPECT_EQ(got.reasons, r.reasons);
+  const ActivityRecord& got2 = (*rows)[1];
+  EXPECT_EQ(got2.type, EventType::kPasswordChanged);
+  EXPECT_FALSE(got2.success.has_value());
+  EXPECT_TRUE(got2.reasons.empty());
+  EXPECT_EQ(got2.action, Action::kAllow);
+  EXPECT_EQ(got2.ip, ip("203.0.113.5"));
+}
+
+TEST(SqliteStore, ActivityIsNewestFirstSinceAndLimited) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->append_activity(activity_record("a3", "alice", 300));
+  store->append_activity(activity_record("a1", "alice", 100));
+  store->append_activity(activity_record("b1", "bob", 250));
+  store->append_activity(activity_record("a2", "alice", 200));
+  store->append_activity(activity_record("a4", "alice", 300));  // same time: later write first
+  expect_ok(store->wait(store->append_activity(activity_record("a0", "alice", 50))));
+
+  auto all = store->activity("alice", at(0), 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(event_ids(*all), (std::vector<std::string>{"a4", "a3", "a2", "a1", "a0"}));
+  auto since = store->activity("alice", at(200), 100);
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(event_ids(*since), (std::vector<std::string>{"a4", "a3", "a2"}));
+  auto limited = store->activity("alice", at(0), 2);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(event_ids(*limited), (std::vector<std::string>{"a4", "a3"}));
+  EXPECT_TRUE(store->activity("alice", at(0), 0)->empty());
+  EXPECT_TRUE(store->activity("carol", at(0), 10)->empty());
+}
+
+TEST(SqliteStore, ActivitySinceIsOldestFirstAcrossAccounts) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->append_activity(activity_record("a3", "alice", 300));
+  store->append_activity(activity_record("b1", "bob", 100));
+  store->append_activity(activity_record("a2", "alice", 200));
+  expect_ok(store->wait(store->append_activity(activity_record("c1", "carol", 150))));
+
+  auto rows = store->activity_since(at(150), 100);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(event_ids(*rows), (std::vector<std::string>{"c1", "a2", "a3"}));
+  auto limited = store->activity_since(at(0), 2);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(event_ids(*limited), (std::vector<std::string>{"b1", "c1"}));
+}
+
+// ---- incidents ----
+
+Incident incident(std::string id, std::int64_t started, std::int64_t last_seen) {
+  Incident i;
+  i.id = std::move(id);
+  i.kind = IncidentKind::kCredentialStuffing;
+  i.started = at(started);
+  i.last_seen = at(last_seen);
+  i.sources = {"203.0.113.0/24", "2001:db8::/64"};
+  i.accounts_targeted = 40;
+  i.accounts_compromised = 2;
+  return i;
+}
+
+TEST(SqliteStore, IncidentRoundTripsAndPutReplacesHeader) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_incident(incident("inc1", 100, 200));
+  Incident updated = incident("inc1", 100, 900);
+  updated.kind = IncidentKind::kPasswordSpray;
+  updated.sources = {"198.51.100.1"};
+  updated.accounts_targeted = 500;
+  updated.accounts_compromised = 0;
+  expect_ok(store->wait(store->put_incident(updated)));
+
+  auto got = store->incident("inc1");
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->id, "inc1");
+  EXPECT_EQ((*got)->kind, IncidentKind::kPasswordSpray);
+  EXPECT_EQ(ms((*got)->started), 100);
+  EXPECT_EQ(ms((*got)->last_seen), 900);
+  EXPECT_EQ((*got)->sources, (std::vector<std::string>{"198.51.100.1"}));
+  EXPECT_EQ((*got)->accounts_targeted, 500);
+  EXPECT_EQ((*got)->accounts_compromised, 0);
+  auto missing = store->incident("nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST(SqliteStore, IncidentsAreNewestFirstByLastSeenSince) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_incident(incident("old", 10, 100));
+  store->put_incident(incident("newest", 20, 500));
+  expect_ok(store->wait(store->put_incident(incident("middle", 5, 300))));
+
+  auto all = store->incidents(at(0));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(incident_ids(*all), (std::vector<std::string>{"newest", "middle", "old"}));
+  EXPECT_EQ((*all)[0].sources, (std::vector<std::string>{"203.0.113.0/24", "2001:db8::/64"}));
+  auto recent = store->incidents(at(300));
+  ASSERT_TRUE(recent.ok());
+  EXPECT_EQ(incident_ids(*recent), (std::vector<std::string>{"newest", "middle"}));
+}
+
+TEST(SqliteStore, IncidentAccountUpsertKeepsEarliestLatestAndOrsSuccess) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_incident_account("inc1", IncidentAccount{"alice", at(200), at(300), false});
+  store->put_incident_account("inc1", IncidentAccount{"alice", at(100), at(250), true});
+  store->put_incident_account("inc1", IncidentAccount{"alice", at(150), at(400), false});
+  store->put_incident_account("inc1", IncidentAccount{"bob", at(500), at(500), false});
+  expect_ok(store->wait(store->put_incident_account("inc2", IncidentAccount{"alice", at(1), at(2), false})));
+
+  auto rows = store->incident_accounts("inc1");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].account, "alice");
+  EXPECT_EQ(ms((*rows)[0].first_seen), 100);
+  EXPECT_EQ(ms((*rows)[0].last_seen), 400);
+  EXPECT_TRUE((*rows)[0].login_succeeded);
+  EXPECT_EQ((*rows)[1].account, "bob");
+  EXPECT_FALSE((*rows)[1].login_succeeded);
+  EXPECT_EQ(store->incident_accounts("inc2")->size(), 1u);
+  EXPECT_TRUE(store->incident_accounts("none")->empty());
+}
+
+TEST(SqliteStore, IncidentsForAccountJoinsTouchedAccountsNewestFirst) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_incident(incident("inc_old", 10, 100));
+  store->put_incident(incident("inc_new", 20, 900));
+  store->put_incident(incident("inc_other", 30, 500));
+  store->put_incident_account("inc_old", IncidentAccount{"alice", at(10), at(20), false});
+  store->put_incident_account("inc_new", IncidentAccount{"alice", at(20), at(30), true});
+  expect_ok(store->wait(
+      store->put_incident_account("inc_other", IncidentAccount{"bob", at(30), at(40), false})));
+
+  auto alice = store->incidents_for_account("alice");
+  ASSERT_TRUE(alice.ok());
+  EXPECT_EQ(incident_ids(*alice), (std::vector<std::string>{"inc_new", "inc_old"}));
+  EXPECT_EQ((*alice)[0].accounts_targeted, 40);
+  EXPECT_EQ(incident_ids(*store->incidents_for_account("bob")),
+            (std::vector<std::string>{"inc_other"}));
+  EXPECT_TRUE(store->incidents_for_account("carol")->empty());
+}
+
+// ---- blocks ----
+
+TEST(SqliteStore, BlockRoundTripsAndReplacesSameScopeAndKey) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_block(Block{"ip", "203.0.113.5", Reason::kIpFailures, Action::kDelay, at(100),
+                         at(1000), ""});
+  store->put_block(Block{"account_ip", "alice|203.0.113.5", Reason::kBruteForce, Action::kDeny,
+                         at(150), at(2000), ""});
+  expect_ok(store->wait(store->put_block(Block{"ip", "203.0.113.5", Reason::kCredentialStuffing,
+                                               Action::kDeny, at(200), at(5000), "inc1"})));
+
+  auto rows = store->blocks(at(0));
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  const Block& b1 = (*rows)[0];
+  EXPECT_EQ(b1.scope, "account_ip");
+  EXPECT_EQ(b1.key, "alice|203.0.113.5");
+  EXPECT_EQ(b1.reason, Reason::kBruteForce);
+  EXPECT_EQ(b1.action, Action::kDeny);
+  EXPECT_EQ(ms(b1.since), 150);
+  EXPECT_EQ(ms(b1.until), 2000);
+  EXPECT_EQ(b1.incident_id, "");
+  const Block& b2 = (*rows)[1];
+  EXPECT_EQ(b2.scope, "ip");
+  EXPECT_EQ(b2.reason, Reason::kCredentialStuffing);
+  EXPECT_EQ(ms(b2.since), 200);
+  EXPECT_EQ(ms(b2.until), 5000);
+  EXPECT_EQ(b2.incident_id, "inc1");
+}
+
+TEST(SqliteStore, BlocksReturnsOnlyThoseEndingAfterNowAndDeleteRemoves) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->put_block(Block{"ip", "a", Reason::kIpFailures, Action::kDeny, at(0), at(100), ""});
+  store->put_block(Block{"ip", "b", Reason::kIpFailures, Action::kDeny, at(1), at(200), ""});
+  expect_ok(store->wait(
+      store->put_block(Block{"network", "c", Reason::kIpFailures, Action::kDeny, at(2), at(300), ""})));
+
+  auto at_200 = store->blocks(at(200));  // until > now: "b" has ended exactly now
+  ASSERT_TRUE(at_200.ok());
+  ASSERT_EQ(at_200->size(), 1u);
+  EXPECT_EQ((*at_200)[0].key, "c");
+  EXPECT_EQ(store->blocks(at(99))->size(), 3u);
+
+  expect_ok(store->wait(store->delete_block("ip", "b")));
+  auto left = store->blocks(at(0));
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 2u);
+  EXPECT_EQ((*left)[0].key, "a");
+  EXPECT_EQ((*left)[1].key, "c");
+}
+
+// ---- prune ----
+
+TEST(SqliteStore, PruneDeletesOlderActivityAndEndedBlocks) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  store->append_activity(activity_record("old", "alice", 99));
+  store->append_activity(activity_record("edge", "alice", 100));
+  store->append_activity(activity_record("new", "bob", 150));
+  store->put_block(Block{"ip", "ended", Reason::kIpFailures, Action::kDeny, at(0), at(99), ""});
+  store->put_block(Block{"ip", "edge", Reason::kIpFailures, Action::kDeny, at(0), at(100), ""});
+  store->put_block(Block{"ip", "live", Reason::kIpFailures, Action::kDeny, at(0), at(500), ""});
+  store->put_lock("alice", LockInfo{"brute_force", at(1), false, "brute_force"});
+  expect_ok(store->wait(store->prune(at(100))));
+
+  auto rows = store->activity_since(at(0), 100);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(event_ids(*rows), (std::vector<std::string>{"edge", "new"}));
+  auto blocks = store->blocks(at(0));
+  ASSERT_TRUE(blocks.ok());
+  ASSERT_EQ(blocks->size(), 2u);
+  EXPECT_EQ((*blocks)[0].key, "edge");
+  EXPECT_EQ((*blocks)[1].key, "live");
+  EXPECT_EQ(store->locked_accounts()->size(), 1u);  // prune touches only activity and blocks
+}
+
+// ---- durability ----
+
+TEST(SqliteStore, LockSurvivesReopen) {
+  TempDir tmp;
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_NE(store, nullptr);
+    expect_ok(store->wait(
+        store->put_lock("alice", LockInfo{"account_locked", at(42), true, "operator"})));
+  }
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto a = store->account("alice");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a->has_value());
+  ASSERT_TRUE((*a)->lock.has_value());
+  EXPECT_EQ((*a)->lock->reason, "account_locked");
+  EXPECT_EQ(ms((*a)->lock->since), 42);
+  EXPECT_TRUE((*a)->lock->password_reset_required);
+}
+
+TEST(SqliteStore, ReopenKeepsEveryRecordTypeAndNewTicketsCarryOn) {
+  TempDir tmp;
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_NE(store, nullptr);
+    store->put_lock("alice", LockInfo{"brute_force", at(1), false, "brute_force"});
+    store->put_contact("alice", Contact{"a@example.com", "ja", true});
+    store->put_last_login("alice", LastLogin{at(2), ip("192.0.2.1"), "JP"});
+    store->put_list_entry(ListEntry{"l1", ListKind::kDeny, "192.0.2.0/24", "", at(3), std::nullopt});
+    store->append_activity(activity_record("e1", "alice", 4));
+    store->put_incident(incident("inc1", 5, 6));
+    store->put_incident_account("inc1", IncidentAccount{"alice", at(5), at(6), true});
+    expect_ok(store->wait(store->put_block(
+        Block{"account", "alice", Reason::kBruteForce, Action::kLock, at(7), at(8000), "inc1"})));
+  }
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto a = store->account("alice");
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_TRUE((*a)->lock.has_value());
+  EXPECT_EQ((*a)->contact.email, "a@example.com");
+  ASSERT_TRUE((*a)->last_login.has_value());
+  EXPECT_EQ((*a)->last_login->ip, ip("192.0.2.1"));
+  EXPECT_EQ(store->list_entries()->size(), 1u);
+  EXPECT_EQ(event_ids(*store->activity("alice", at(0), 10)), (std::vector<std::string>{"e1"}));
+  EXPECT_EQ(incident_ids(*store->incidents_for_account("alice")),
+            (std::vector<std::string>{"inc1"}));
+  EXPECT_TRUE(store->incident_accounts("inc1")->at(0).login_succeeded);
+  ASSERT_EQ(store->blocks(at(0))->size(), 1u);
+  EXPECT_EQ(store->blocks(at(0))->at(0).action, Action::kLock);
+  // Tickets are per open store and start again at 1.
+  const WriteTicket t = store->clear_lock("alice");
+  EXPECT_EQ(t, 1u);
+  expect_ok(store->wait(t));
+  EXPECT_TRUE(store->locked_accounts()->empty());
+}
+
+TEST(SqliteStore, DestructorCommitsEverythingQueued) {
+  TempDir tmp;
+  constexpr int kWrites = 500;
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < kWrites; ++i)
+      store->append_activity(activity_record("e" + std::to_string(i), "alice", i));
+  }  // no wait(): destruction must drain the queue
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto rows = store->activity_since(at(0), 10'000);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), static_cast<size_t>(kWrites));
+  EXPECT_EQ(rows->front().event_id, "e0");
+  EXPECT_EQ(rows->back().event_id, "e" + std::to_string(kWrites - 1));
+}
+
+TEST(SqliteStore, CommittedWritesSurviveKill9) {
+  TempDir tmp;
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Child: no gtest assertions here; report trouble through the exit code.
+    auto opened = SqliteStore::open(tmp.path());
+    if (!opened) _exit(2);
+    SqliteStore& store = **opened;
+    store.put_lock("alice", LockInfo{"brute_force", at(1234), true, "brute_force"});
+    store.put_list_entry(ListEntry{"deny1", ListKind::kDeny, "203.0.113.0/24", "abuse", at(1),
+                                   std::nullopt});
+    const WriteTicket t = store.append_activity(activity_record("e1", "alice", 1234));
+    if (!store.wait(t)) _exit(3);
+    raise(SIGKILL);
+    _exit(4);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  ASSERT_EQ(WTERMSIG(status), SIGKILL);
+
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto a = store->account("alice");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a->has_value());
+  ASSERT_TRUE((*a)->lock.has_value());
+  EXPECT_EQ(ms((*a)->lock->since), 1234);
+  EXPECT_TRUE((*a)->lock->password_reset_required);
+  auto entries = store->list_entries();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].id, "deny1");
+  EXPECT_EQ((*entries)[0].target, "203.0.113.0/24");
+  EXPECT_EQ(event_ids(*store->activity("alice", at(0), 10)), (std::vector<std::string>{"e1"}));
+}
+
+// ---- tickets, group commit, callbacks ----
+
+TEST(SqliteStore, TicketsStartAtOneAndIncrease) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->put_contact("a", Contact{}), 1u);
+  EXPECT_EQ(store->put_contact("b", Contact{}), 2u);
+  EXPECT_EQ(store->prune(at(0)), 3u);
+  expect_ok(store->wait(3));
+  EXPECT_EQ(store->committed(), 3u);
+  expect_ok(store->wait(0));  // nothing to wait for
+}
+
+TEST(SqliteStore, WaitOnTicketNeverIssuedFailsAtOnce) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  Status s = store->wait(5);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "invalid_ticket");
+}
+
+TEST(SqliteStore, ConcurrentWritersAllCommitWithUniqueOrderedTickets) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  std::vector<std::vector<WriteTicket>> tickets(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string account = "user" + std::to_string(t);
+      for (int i = 0; i < kPerThread; ++i) {
+        const WriteTicket ticket = store->append_activity(
+            activity_record(account + "_" + std::to_string(i), account, i));
+        tickets[t].push_back(ticket);
+        if (i % 10 == 9 && !store->wait(ticket).ok()) ++failures;
+        // Every ticket up to one that has been waited for reads as committed.
+        if (i % 10 == 9 && store->committed() < ticket) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  std::set<WriteTicket> all;
+  for (const auto& ts : tickets) {
+    EXPECT_TRUE(std::is_sorted(ts.begin(), ts.end()));
+    EXPECT_EQ(std::adjacent_find(ts.begin(), ts.end()), ts.end());
+    all.insert(ts.begin(), ts.end());
+  }
+  constexpr WriteTicket kTotal = kThreads * kPerThread;
+  ASSERT_EQ(all.size(), kTotal);
+  EXPECT_EQ(*all.begin(), 1u);
+  EXPECT_EQ(*all.rbegin(), kTotal);
+  EXPECT_EQ(store->committed(), kTotal);
+  EXPECT_LE(store->batches_committed(), kTotal);
+  EXPECT_EQ(store->batches_failed(), 0u);
+
+  for (int t = 0; t < kThreads; ++t) {
+    auto rows = store->activity("user" + std::to_string(t), at(0), 1000);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), static_cast<size_t>(kPerThread));
+    // Per account, writes landed in the order they were queued.
+    EXPECT_EQ(rows->front().event_id, "user" + std::to_string(t) + "_" + std::to_string(kPerThread - 1));
+  }
+  EXPECT_EQ(store->activity_since(at(0), 100'000)->size(), static_cast<size_t>(kTotal));
+}
+
+TEST(SqliteStore, WritesQueuedWhileWriterIsBusyCommitInOneTransaction) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  RawDb raw(tmp.db());
+  raw.exec("BEGIN IMMEDIATE");  // holds the write lock: the writer waits on it
+  WriteTicket last = 0;
+  for (int i = 0; i < 101; ++i)
+    last = store->append_activity(activity_record("e" + std::to_string(i), "alice", i));
+  EXPECT_EQ(store->committed(), 0u);  // nothing can commit while the lock is held
+  raw.exec("ROLLBACK");
+  expect_ok(store->wait(last));
+  // At most the first write went alone; the other 100 shared a transaction.
+  EXPECT_LE(store->batches_committed(), 2u);
+  EXPECT_EQ(store->activity("alice", at(0), 1000)->size(), 101u);
+}
+
+TEST(SqliteStore, OnCommittedFiresOnWriterThreadWithOkStatus) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  RawDb raw(tmp.db());
+  raw.exec("BEGIN IMMEDIATE");  // keeps the ticket pending while the callback is registered
+  const WriteTicket t = store->put_lock("alice", LockInfo{});
+  std::promise<std::pair<bool, std::thread::id>> fired;
+  store->on_committed(t, [&](const Status& s) {
+    fired.set_value({s.ok(), std::this_thread::get_id()});
+  });
+  raw.exec("ROLLBACK");
+  auto got = fired.get_future().get();
+  EXPECT_TRUE(got.first);
+  EXPECT_NE(got.second, std::this_thread::get_id());
+  EXPECT_GE(store->committed(), t);
+  EXPECT_TRUE(store->account("alice")->has_value());
+}
+
+TEST(SqliteStore, OnCommittedForCommittedTicketCallsBackAtOnceOnCaller) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  const WriteTicket t = store->put_contact("alice", Contact{});
+  expect_ok(store->wait(t));
+  bool called = false;
+  std::thread::id on;
+  store->on_committed(t, [&](const Status& s) {
+    called = s.ok();
+    on = std::this_thread::get_id();
+  });
+  EXPECT_TRUE(called);
+  EXPECT_EQ(on, std::this_thread::get_id());
+}
+
+TEST(SqliteStore, OnCommittedCallbacksAllFireForManyTickets) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  RawDb raw(tmp.db());
+  raw.exec("BEGIN IMMEDIATE");  // every callback is registered before anything commits
+  constexpr int kWrites = 300;
+  std::atomic<int> fired{0};
+  WriteTicket last = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    last = store->append_activity(activity_record("e" + std::to_string(i), "alice", i));
+    store->on_committed(last, [&](const Status& s) {
+      if (s.ok()) fired.fetch_add(1);
+    });
+  }
+  std::promise<void> done;
+  store->on_committed(last, [&](const Status&) { done.set_value(); });
+  raw.exec("ROLLBACK");
+  done.get_future().wait();
+  // Callbacks of one batch run in ticket order, so all earlier ones have run.
+  EXPECT_EQ(fired.load(), kWrites);
+}
+
+TEST(SqliteStore, FailedCommitCarriesStoreWriteFailedAndWriterGoesOn) {
+  TempDir tmp;
+  SqliteStoreOptions options;
+  options.busy_timeout = std::chrono::milliseconds(20);
+  auto store = open_store(tmp.path(), options);
+  ASSERT_NE(store, nullptr);
+  RawDb raw(tmp.db());
+  raw.exec("BEGIN IMMEDIATE");  // the writer's transaction times out on this lock
+  const WriteTicket failed = store->put_lock("alice", LockInfo{"brute_force", at(1), false, "x"});
+  std::promise<Status> callback;
+  store->on_committed(failed, [&](const Status& s) { callback.set_value(s); });
+  Status s = store->wait(failed);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "store_write_failed");
+  Status cs = callback.get_future().get();
+  ASSERT_FALSE(cs.ok());
+  EXPECT_EQ(cs.error().code, "store_write_failed");
+  EXPECT_GE(store->batches_failed(), 1u);
+  raw.exec("ROLLBACK");
+
+  const WriteTicket next = store->put_lock("bob", LockInfo{"brute_force", at(2), false, "x"});
+  expect_ok(store->wait(next));
+  EXPECT_TRUE(store->account("bob")->has_value());
+  EXPECT_FALSE(store->account("alice")->has_value());  // the failed batch left nothing
+  // Asked again later, the failed ticket still reports its error.
+  EXPECT_EQ(store->wait(failed).error().code, "store_write_failed");
+  Status late;
+  store->on_committed(failed, [&](const Status& st) { late = st; });
+  EXPECT_EQ(late.error().code, "store_write_failed");
+}
+
+// ---- reads ----
+
+TEST(SqliteStore, ReadersRunConcurrentlyWithWritesAndSeeCommittedData) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  expect_ok(store->wait(store->put_lock("alice", LockInfo{"brute_force", at(1), false, "x"})));
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::thread writer([&] {
+    for (int i = 0; i < 300; ++i) {
+      const WriteTicket t =
+          store->append_activity(activity_record("e" + std::to_string(i), "alice", i));
+      if (i % 30 == 29) {
+        if (!store->wait(t).ok()) ++errors;
+        // A write that has been waited for is visible to every reader.
+        auto rows = store->activity("alice", at(0), 1000);
+        if (!rows.ok() || rows->size() < static_cast<size_t>(i + 1)) ++errors;
+      }
+    }
+    stop = true;
+  });
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto a = store->account("alice");
+        if (!a.ok() || !a->has_value() || !(*a)->lock.has_value()) ++errors;
+        if (!store->activity("alice", at(0), 50).ok()) ++errors;
+      }
+    });
+  }
+  writer.join();
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(errors.load(), 0);
+}
+
+}  // namespace
+}  // namespace mamori::store
