@@ -184,9 +184,9 @@ enum ReadStmt : int {
 #define MAMORI_ACTIVITY_COLUMNS                                                           \
   "event_id, time_ms, account, type, ip, country, city, user_agent, device_id, protocol," \
   " success, action, reasons"
-#define MAMORI_INCIDENT_COLUMNS(p)                                                 \
-  p "id, " p "kind, " p "started_ms, " p "last_seen_ms, " p "sources, " p          \
-    "accounts_targeted, " p "accounts_compromised"
+#define MAMORI_INCIDENT_COLUMNS(p)                                                                \
+  p "id, " p "kind, " p "started_ms, " p "last_seen_ms, " p "sources, " p "accounts_targeted, " p \
+    "accounts_compromised"
 
 constexpr std::array<const char*, kReadStmtCount> kReadSql = {
     "SELECT " MAMORI_ACCOUNT_COLUMNS " FROM accounts WHERE account = ?",
@@ -537,8 +537,7 @@ Status prepare_database(sqlite3* db, const std::string& path) {
   }
   for (int v = version; v < SqliteStore::kSchemaVersion; ++v) {
     if (auto s = exec_script(db, kMigrations[static_cast<size_t>(v)]); !s)
-      return fail("schema upgrade to version " + std::to_string(v + 1) + ": " +
-                  s.error().message);
+      return fail("schema upgrade to version " + std::to_string(v + 1) + ": " + s.error().message);
   }
   if (version != SqliteStore::kSchemaVersion) {
     const std::string set = "PRAGMA user_version=" + std::to_string(SqliteStore::kSchemaVersion);
@@ -559,18 +558,46 @@ Status prepare_all(sqlite3* db, const std::array<const char*, N>& sql, sqlite3_s
 
 // ---- queued operations ----
 
-struct AppendActivityOp { ActivityRecord r; };
-struct PutLockOp { std::string account; LockInfo lock; };
-struct ClearLockOp { std::string account; };
-struct PutContactOp { std::string account; Contact contact; };
-struct PutLastLoginOp { std::string account; LastLogin login; };
-struct PutListEntryOp { ListEntry e; };
-struct DeleteListEntryOp { std::string id; };
-struct PutIncidentOp { Incident i; };
-struct PutIncidentAccountOp { std::string incident_id; IncidentAccount a; };
-struct PutBlockOp { Block b; };
-struct DeleteBlockOp { std::string scope, key; };
-struct PruneOp { TimePoint before; };
+struct AppendActivityOp {
+  ActivityRecord r;
+};
+struct PutLockOp {
+  std::string account;
+  LockInfo lock;
+};
+struct ClearLockOp {
+  std::string account;
+};
+struct PutContactOp {
+  std::string account;
+  Contact contact;
+};
+struct PutLastLoginOp {
+  std::string account;
+  LastLogin login;
+};
+struct PutListEntryOp {
+  ListEntry e;
+};
+struct DeleteListEntryOp {
+  std::string id;
+};
+struct PutIncidentOp {
+  Incident i;
+};
+struct PutIncidentAccountOp {
+  std::string incident_id;
+  IncidentAccount a;
+};
+struct PutBlockOp {
+  Block b;
+};
+struct DeleteBlockOp {
+  std::string scope, key;
+};
+struct PruneOp {
+  TimePoint before;
+};
 
 }  // namespace
 
@@ -681,7 +708,9 @@ WriteTicket SqliteStore::put_contact(std::string account, Contact contact) {
 WriteTicket SqliteStore::put_last_login(std::string account, LastLogin login) {
   return enqueue(PutLastLoginOp{std::move(account), std::move(login)});
 }
-WriteTicket SqliteStore::put_list_entry(ListEntry e) { return enqueue(PutListEntryOp{std::move(e)}); }
+WriteTicket SqliteStore::put_list_entry(ListEntry e) {
+  return enqueue(PutListEntryOp{std::move(e)});
+}
 WriteTicket SqliteStore::delete_list_entry(std::string id) {
   return enqueue(DeleteListEntryOp{std::move(id)});
 }
@@ -924,8 +953,8 @@ Result<std::vector<AccountRecord>> SqliteStore::locked_accounts() {
   return rows;
 }
 
-Result<std::vector<ActivityRecord>> SqliteStore::activity(std::string_view account,
-                                                          TimePoint since, std::size_t limit) {
+Result<std::vector<ActivityRecord>> SqliteStore::activity(std::string_view account, TimePoint since,
+                                                          std::size_t limit) {
   std::vector<ActivityRecord> rows;
   Status s = with_read_stmt(kActivity, [&](sqlite3_stmt* st) -> Status {
     const int rc = Binder(st).text(account).time(since).int64(limit_param(limit)).rc();

@@ -1,7 +1,6 @@
 #ifndef MAMORI_STORE_SQLITE_SQLITE_STORE_H_
 #define MAMORI_STORE_SQLITE_SQLITE_STORE_H_
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -150,7 +149,7 @@ class SqliteStore final : public Store {
   WriteTicket next_ticket_ = 1;      // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
   std::multimap<WriteTicket, std::function<void(const Status&)>> callbacks_;  // guarded by mu_
-  std::deque<FailedBatch> failures_;  // guarded by mu_, oldest first
+  std::deque<FailedBatch> failures_;       // guarded by mu_, oldest first
   std::atomic<WriteTicket> committed_{0};  // written under mu_
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> batches_failed_{0};

@@ -119,7 +119,9 @@ std::vector<std::string> incident_ids(const std::vector<Incident>& rows) {
   return ids;
 }
 
-void expect_ok(const Status& s) { EXPECT_TRUE(s.ok()) << s.error().code << ": " << s.error().message; }
+void expect_ok(const Status& s) {
+  EXPECT_TRUE(s.ok()) << s.error().code << ": " << s.error().message;
+}
 
 // ---- open ----
 
@@ -199,8 +201,8 @@ TEST(SqliteStore, LockRoundTripsAndListsLockedAccounts) {
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
   store->put_lock("bob", LockInfo{"account_locked", at(2000), true, "operator"});
-  expect_ok(store->wait(store->put_lock("alice", LockInfo{"brute_force", at(1000), false,
-                                                           "brute_force"})));
+  expect_ok(store->wait(
+      store->put_lock("alice", LockInfo{"brute_force", at(1000), false, "brute_force"})));
   expect_ok(store->wait(store->put_contact("carol", Contact{})));
 
   auto a = store->account("alice");
@@ -257,7 +259,8 @@ TEST(SqliteStore, ContactAndLastLoginRoundTripAndReplace) {
   store->put_contact("alice", Contact{"old@example.com", "en", true});
   store->put_contact("alice", Contact{"alice@example.jp", "ja", false});
   store->put_last_login("alice", LastLogin{at(100), ip("198.51.100.7"), ""});
-  expect_ok(store->wait(store->put_last_login("alice", LastLogin{at(200), ip("203.0.113.9"), "JP"})));
+  expect_ok(
+      store->wait(store->put_last_login("alice", LastLogin{at(200), ip("203.0.113.9"), "JP"})));
 
   auto a = store->account("alice");
   ASSERT_TRUE(a.ok());
@@ -279,7 +282,8 @@ TEST(SqliteStore, ListEntriesRoundTripReplaceAndDelete) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  store->put_list_entry(ListEntry{"l1", ListKind::kDeny, "203.0.113.0/24", "abuse", at(10), at(99)});
+  store->put_list_entry(
+      ListEntry{"l1", ListKind::kDeny, "203.0.113.0/24", "abuse", at(10), at(99)});
   store->put_list_entry(ListEntry{"l2", ListKind::kAllow, "account:ops", "", at(20), std::nullopt});
   store->put_list_entry(ListEntry{"l3", ListKind::kDeny, "country:XX", "", at(30), std::nullopt});
   store->put_list_entry(ListEntry{"l1", ListKind::kDeny, "2001:db8::/32", "moved", at(5), at(77)});
@@ -463,7 +467,8 @@ TEST(SqliteStore, IncidentAccountUpsertKeepsEarliestLatestAndOrsSuccess) {
   store->put_incident_account("inc1", IncidentAccount{"alice", at(100), at(250), true});
   store->put_incident_account("inc1", IncidentAccount{"alice", at(150), at(400), false});
   store->put_incident_account("inc1", IncidentAccount{"bob", at(500), at(500), false});
-  expect_ok(store->wait(store->put_incident_account("inc2", IncidentAccount{"alice", at(1), at(2), false})));
+  expect_ok(store->wait(
+      store->put_incident_account("inc2", IncidentAccount{"alice", at(1), at(2), false})));
 
   auto rows = store->incident_accounts("inc1");
   ASSERT_TRUE(rows.ok());
@@ -505,8 +510,8 @@ TEST(SqliteStore, BlockRoundTripsAndReplacesSameScopeAndKey) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  store->put_block(Block{"ip", "203.0.113.5", Reason::kIpFailures, Action::kDelay, at(100),
-                         at(1000), ""});
+  store->put_block(
+      Block{"ip", "203.0.113.5", Reason::kIpFailures, Action::kDelay, at(100), at(1000), ""});
   store->put_block(Block{"account_ip", "alice|203.0.113.5", Reason::kBruteForce, Action::kDeny,
                          at(150), at(2000), ""});
   expect_ok(store->wait(store->put_block(Block{"ip", "203.0.113.5", Reason::kCredentialStuffing,
@@ -537,8 +542,8 @@ TEST(SqliteStore, BlocksReturnsOnlyThoseEndingAfterNowAndDeleteRemoves) {
   ASSERT_NE(store, nullptr);
   store->put_block(Block{"ip", "a", Reason::kIpFailures, Action::kDeny, at(0), at(100), ""});
   store->put_block(Block{"ip", "b", Reason::kIpFailures, Action::kDeny, at(1), at(200), ""});
-  expect_ok(store->wait(
-      store->put_block(Block{"network", "c", Reason::kIpFailures, Action::kDeny, at(2), at(300), ""})));
+  expect_ok(store->wait(store->put_block(
+      Block{"network", "c", Reason::kIpFailures, Action::kDeny, at(2), at(300), ""})));
 
   auto at_200 = store->blocks(at(200));  // until > now: "b" has ended exactly now
   ASSERT_TRUE(at_200.ok());
@@ -609,7 +614,8 @@ TEST(SqliteStore, ReopenKeepsEveryRecordTypeAndNewTicketsCarryOn) {
     store->put_lock("alice", LockInfo{"brute_force", at(1), false, "brute_force"});
     store->put_contact("alice", Contact{"a@example.com", "ja", true});
     store->put_last_login("alice", LastLogin{at(2), ip("192.0.2.1"), "JP"});
-    store->put_list_entry(ListEntry{"l1", ListKind::kDeny, "192.0.2.0/24", "", at(3), std::nullopt});
+    store->put_list_entry(
+        ListEntry{"l1", ListKind::kDeny, "192.0.2.0/24", "", at(3), std::nullopt});
     store->append_activity(activity_record("e1", "alice", 4));
     store->put_incident(incident("inc1", 5, 6));
     store->put_incident_account("inc1", IncidentAccount{"alice", at(5), at(6), true});
@@ -666,8 +672,8 @@ TEST(SqliteStore, CommittedWritesSurviveKill9) {
     if (!opened) _exit(2);
     SqliteStore& store = **opened;
     store.put_lock("alice", LockInfo{"brute_force", at(1234), true, "brute_force"});
-    store.put_list_entry(ListEntry{"deny1", ListKind::kDeny, "203.0.113.0/24", "abuse", at(1),
-                                   std::nullopt});
+    store.put_list_entry(
+        ListEntry{"deny1", ListKind::kDeny, "203.0.113.0/24", "abuse", at(1), std::nullopt});
     const WriteTicket t = store.append_activity(activity_record("e1", "alice", 1234));
     if (!store.wait(t)) _exit(3);
     raise(SIGKILL);
@@ -730,8 +736,8 @@ TEST(SqliteStore, ConcurrentWritersAllCommitWithUniqueOrderedTickets) {
     threads.emplace_back([&, t] {
       const std::string account = "user" + std::to_string(t);
       for (int i = 0; i < kPerThread; ++i) {
-        const WriteTicket ticket = store->append_activity(
-            activity_record(account + "_" + std::to_string(i), account, i));
+        const WriteTicket ticket =
+            store->append_activity(activity_record(account + "_" + std::to_string(i), account, i));
         tickets[t].push_back(ticket);
         if (i % 10 == 9 && !store->wait(ticket).ok()) ++failures;
         // Every ticket up to one that has been waited for reads as committed.
@@ -761,7 +767,8 @@ TEST(SqliteStore, ConcurrentWritersAllCommitWithUniqueOrderedTickets) {
     ASSERT_TRUE(rows.ok());
     ASSERT_EQ(rows->size(), static_cast<size_t>(kPerThread));
     // Per account, writes landed in the order they were queued.
-    EXPECT_EQ(rows->front().event_id, "user" + std::to_string(t) + "_" + std::to_string(kPerThread - 1));
+    EXPECT_EQ(rows->front().event_id,
+              "user" + std::to_string(t) + "_" + std::to_string(kPerThread - 1));
   }
   EXPECT_EQ(store->activity_since(at(0), 100'000)->size(), static_cast<size_t>(kTotal));
 }
