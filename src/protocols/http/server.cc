@@ -197,8 +197,14 @@ namespace detail {
 class ServerWorker {
  public:
   ServerWorker(const ServerOptions& options, Handler& handler, const CommitWaiter& waiter)
-      : options(options), handler(handler), waiter(waiter), ioc(1), acceptor(ioc), sweep(ioc),
-        accept_retry(ioc), gate(std::make_shared<Gate>()) {
+      : options(options),
+        handler(handler),
+        waiter(waiter),
+        ioc(1),
+        acceptor(ioc),
+        sweep(ioc),
+        accept_retry(ioc),
+        gate(std::make_shared<Gate>()) {
     gate->ioc = &ioc;
   }
 
@@ -254,10 +260,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket if a read, write or linger has run past its deadline;
   // the pending operation then fails and close() runs.
   void expire(SteadyClock::time_point now) {
-    if (state_ == State::kReading ? now < request_deadline_
-                                  : (state_ != State::kWriting && state_ != State::kLingering) ||
-                                        now < deadline_)
-      return;
+    SteadyClock::time_point deadline;
+    switch (state_) {
+      case State::kReading:
+        deadline = request_deadline_;
+        break;
+      case State::kWriting:
+      case State::kLingering:
+        deadline = deadline_;
+        break;
+      default:
+        return;  // idle before start, waiting for a commit, or closed
+    }
+    if (now < deadline) return;
     error_code ec;
     socket_.close(ec);
   }
@@ -440,9 +455,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void protocol_error(const error_code& ec) {
     Response r;
     if (ec == bhttp::error::body_limit) {
-      set_error(r, 413, "body_too_large",
-                "request body is larger than the " + size_text(w_.options.max_body_bytes) +
-                    " limit");
+      set_error(
+          r, 413, "body_too_large",
+          "request body is larger than the " + size_text(w_.options.max_body_bytes) + " limit");
     } else if (ec == bhttp::error::header_limit) {
       set_error(r, 431, "headers_too_large",
                 parser_->too_many_fields()
@@ -457,9 +472,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   struct Framing {
-    bool head = false;        // HEAD: no body
-    bool keep_alive = true;   // otherwise `Connection: close` and close after
-    bool http10 = false;      // HTTP/1.0 keep-alive is announced explicitly
+    bool head = false;       // HEAD: no body
+    bool keep_alive = true;  // otherwise `Connection: close` and close after
+    bool http10 = false;     // HTTP/1.0 keep-alive is announced explicitly
   };
 
   void append_response(Response& r, const Framing& f) {
@@ -543,10 +558,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     writing_ = true;
     state_ = State::kWriting;
     deadline_ = w_.idle_deadline();
-    asio::async_write(socket_, pending_output(),
-                      [self = shared_from_this()](const error_code& ec, std::size_t) {
-                        self->on_written(ec);
-                      });
+    asio::async_write(
+        socket_, pending_output(),
+        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_written(ec); });
     return WriteResult::kPending;
   }
 
@@ -567,10 +581,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read_more() {
     state_ = State::kReading;
-    socket_.async_read_some(buffer_.prepare(kReadSize),
-                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                              self->on_read(ec, n);
-                            });
+    socket_.async_read_some(
+        buffer_.prepare(kReadSize),
+        [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(const error_code& ec, std::size_t n) {
@@ -605,8 +618,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket socket_;
   beast::flat_buffer buffer_;  // reused across requests
   std::optional<RequestParser> parser_;
-  std::string head_;  // request line and fields of the request being parsed
-  std::string body_;  // its body
+  std::string head_;   // request line and fields of the request being parsed
+  std::string body_;   // its body
   Response response_;  // reused across requests
   Response pending_;   // held for a commit
   Framing pending_framing_;
@@ -641,9 +654,9 @@ SteadyClock::duration ServerWorker::sweep_interval() const {
   using std::chrono::milliseconds;
   milliseconds interval{1000};
   if (options.idle_timeout.count() > 0)
-    interval = std::clamp<milliseconds>(
-        std::chrono::duration_cast<milliseconds>(options.idle_timeout) / 4, milliseconds{50},
-        milliseconds{1000});
+    interval =
+        std::clamp<milliseconds>(std::chrono::duration_cast<milliseconds>(options.idle_timeout) / 4,
+                                 milliseconds{50}, milliseconds{1000});
   return interval;
 }
 
@@ -725,7 +738,8 @@ Server::~Server() { stop(); }
 Status Server::start() {
   std::lock_guard<std::mutex> lock(lifecycle_mu_);
   std::string host = options_.host;
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   const std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                             std::to_string(options_.port);
   auto fail = [&](const std::string& why) -> Status {
