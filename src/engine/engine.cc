@@ -86,7 +86,41 @@ Status Engine::load(TimePoint now) {
     auto key = block_key_from_record(b);
     if (key) blocks_.put(*key, std::move(b));
   }
-  return incidents_.load(now);
+  if (Status s = incidents_.load(now); !s) return s;
+  auto warmed = warm(now);
+  if (!warmed) return warmed.error();
+  return {};
+}
+
+Result<std::size_t> Engine::warm(TimePoint now, std::size_t max_events) {
+  const Duration longest =
+      std::max({config_.brute_force.window, config_.account_under_attack.window,
+                config_.ip_failures.window, config_.credential_stuffing.window,
+                config_.password_spray.window});
+  auto records = store_.activity_since(now - longest, max_events);
+  if (!records) return records.error();
+  const std::shared_ptr<const ListIndex> index = lists_.index();
+  const ListIndex& lists = *index;
+  std::size_t n = 0;
+  std::vector<Finding> ignored;
+  Event e;
+  e.type = EventType::kLoginResult;
+  for (const store::ActivityRecord& r : *records) {
+    if (r.type != EventType::kLoginResult || !r.success || *r.success) continue;
+    if (lists.match_ip(store::ListKind::kAllow, r.ip, r.time) ||
+        lists.match_account(store::ListKind::kAllow, r.account, r.time))
+      continue;  // not counted live either
+    e.account = r.account;
+    e.ip = r.ip;
+    e.time = r.time;
+    ignored.clear();
+    brute_force_.on_failure(e, ignored);
+    account_under_attack_.on_failure(e, ignored);
+    ip_failures_.on_failure(e, ignored);
+    credential_stuffing_.on_failure(e, ignored);
+    ++n;
+  }
+  return n;
 }
 
 store::WriteTicket Engine::put_block(const BlockKey& key, store::Block b) {

@@ -59,8 +59,18 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Loads locks, lists, active blocks and open incidents from the store.
+  // Loads locks, lists, active blocks and open incidents from the store,
+  // then warms the hot windows from the activity log (see warm()).
   Status load(TimePoint now);
+
+  // Feeds the failed login results of the last longest-window (24 h by
+  // default) from the activity log back into the detectors' windows, so a
+  // restart does not reset the failure counts. Findings are not applied
+  // again (their blocks and incidents were stored). The log keeps no
+  // password hash, so retried identical passwords from before the restart
+  // count once each and password_spray starts afresh. Returns the number of
+  // events replayed.
+  Result<std::size_t> warm(TimePoint now, std::size_t max_events = 2'000'000);
 
   // REQUIRES: e.account normalized, e.time set.
   Outcome process(const Event& e);

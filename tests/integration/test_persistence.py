@@ -190,3 +190,17 @@ def test_state_survives_kill9_under_load(mamorid):
         missing = [x for x in acked_ids if x not in logged_ids]
         assert not missing, "%s: %d acked results missing after kill -9" % (name, len(missing))
     assert_allow(m.attempt("after-crash", "192.0.2.5"))
+
+
+def test_failure_counts_survive_a_restart(make_mamorid):
+    """The hot windows are rebuilt from the activity log at start: nine failures
+    before a kill -9 and one after still make ten."""
+    m = make_mamorid()
+    for i in range(9):
+        r = m.result("warm-alice", "198.51.100.77", False, pwhash="w%d" % i)
+        assert_allow(r, "failure %d" % (i + 1))
+    m.kill9()
+    m.start()
+    r = m.result("warm-alice", "198.51.100.77", False, pwhash="w9")
+    assert_decision(r, "deny", "brute_force", "10th failure, after the restart")
+    assert_allow(m.attempt("warm-alice", "198.51.100.78"), "another IP")
