@@ -1,0 +1,376 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace mamori::server {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+Config parse_ok(std::string_view text) {
+  auto r = parse_config(text, "test.toml");
+  if (!r) {
+    ADD_FAILURE() << r.error().message;
+    return Config{};
+  }
+  return *r;
+}
+
+// The error message of a config that must be rejected.
+std::string parse_error(std::string_view text) {
+  auto r = parse_config(text, "test.toml");
+  if (r.ok()) {
+    ADD_FAILURE() << "accepted:\n" << text;
+    return "";
+  }
+  EXPECT_EQ(r.error().code, "invalid_config");
+  return r.error().message;
+}
+
+// The repository root, from this file's path (tests/unit/server/config_test.cc).
+std::string source_dir() {
+  std::string f = __FILE__;
+  const auto at = f.rfind("/tests/unit/server/");
+  return at == std::string::npos ? "." : f.substr(0, at);
+}
+
+bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
+
+// ---- parse_config ----
+
+TEST(ParseConfig, EmptyFileGivesDesignDefaults) {
+  const Config c = parse_ok("");
+  EXPECT_EQ(c.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 8425);
+  EXPECT_EQ(c.threads, 2);
+  EXPECT_EQ(c.data_dir, "./data");
+  EXPECT_FALSE(c.replay);
+  EXPECT_TRUE(c.tokens.empty());
+  EXPECT_EQ(c.maintain_every, seconds(60));
+  const engine::EngineConfig& e = c.engine;
+  EXPECT_EQ(e.brute_force.threshold, 10u);
+  EXPECT_EQ(e.brute_force.window, hours(1));
+  EXPECT_EQ(e.brute_force.block, hours(1));
+  EXPECT_EQ(e.account_under_attack.threshold, 50u);
+  EXPECT_EQ(e.account_under_attack.window, hours(1));
+  EXPECT_EQ(e.account_under_attack.challenge_for, hours(1));
+  EXPECT_EQ(e.ip_failures.threshold, 100u);
+  EXPECT_EQ(e.ip_failures.window, hours(24));
+  EXPECT_EQ(e.ip_failures.deny_threshold, 200u);
+  EXPECT_EQ(e.ip_failures.delay_ms, 2000u);
+  EXPECT_EQ(e.credential_stuffing.threshold, 20u);
+  EXPECT_EQ(e.credential_stuffing.network_threshold, 100u);
+  EXPECT_EQ(e.credential_stuffing.window, minutes(10));
+  EXPECT_EQ(e.credential_stuffing.block, hours(1));
+  EXPECT_EQ(e.password_spray.threshold, 10u);
+  EXPECT_EQ(e.password_spray.window, hours(1));
+  EXPECT_EQ(e.incidents.idle, hours(1));
+  EXPECT_EQ(e.memory_budget_bytes, std::size_t(256) << 20);
+  EXPECT_EQ(e.activity_retention, hours(24 * 90));
+}
+
+TEST(ParseConfig, ExampleFileParsesToTheDefaults) {
+  const std::string path = source_dir() + "/examples/mamori.toml";
+  std::ifstream in(path);
+  if (!in) GTEST_SKIP() << "no " << path;
+  auto r = load_config(path);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->listen_port, 8425);
+  EXPECT_EQ(r->engine.brute_force.threshold, 10u);
+  EXPECT_EQ(r->engine.credential_stuffing.network_threshold, 100u);
+  EXPECT_EQ(r->tokens.size(), 2u);
+}
+
+TEST(ParseConfig, OverridesEverySection) {
+  const Config c = parse_ok(R"(
+[server]
+listen = "[::1]:9000"
+threads = 8
+data_dir = "/var/lib/mamori"
+replay = true
+maintain_every = "30s"
+
+[state]
+memory_budget_mb = 64
+
+[activity]
+retention = "30d"
+
+[incidents]
+idle = "2h"
+max_accounts = 5000
+
+[detections.brute_force]
+threshold = 5
+window = "30m"
+block = 7200
+
+[detections.account_under_attack]
+threshold = 40
+challenge_for = "3h"
+
+[detections.ip_failures]
+threshold = 50
+deny_threshold = 80
+delay_ms = 500
+
+[detections.credential_stuffing]
+threshold = 15
+network_threshold = 60
+window = "5m"
+
+[detections.password_spray]
+threshold = 7
+max_sources = 16
+
+[[tokens]]
+token = "app-token-0123456789"
+role = "app"
+
+[[tokens]]
+token = "admin-token-0123456789"
+role = "admin"
+)");
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 9000);
+  EXPECT_EQ(c.threads, 8);
+  EXPECT_EQ(c.data_dir, "/var/lib/mamori");
+  EXPECT_TRUE(c.replay);
+  EXPECT_EQ(c.maintain_every, seconds(30));
+  EXPECT_EQ(c.engine.memory_budget_bytes, std::size_t(64) << 20);
+  EXPECT_EQ(c.engine.activity_retention, hours(24 * 30));
+  EXPECT_EQ(c.engine.incidents.idle, hours(2));
+  EXPECT_EQ(c.engine.incidents.max_accounts, 5000u);
+  EXPECT_EQ(c.engine.brute_force.threshold, 5u);
+  EXPECT_EQ(c.engine.brute_force.window, minutes(30));
+  EXPECT_EQ(c.engine.brute_force.block, hours(2));  // a plain integer is seconds
+  EXPECT_EQ(c.engine.account_under_attack.threshold, 40u);
+  EXPECT_EQ(c.engine.account_under_attack.window, hours(1));  // untouched default
+  EXPECT_EQ(c.engine.account_under_attack.challenge_for, hours(3));
+  EXPECT_EQ(c.engine.ip_failures.threshold, 50u);
+  EXPECT_EQ(c.engine.ip_failures.deny_threshold, 80u);
+  EXPECT_EQ(c.engine.ip_failures.delay_ms, 500u);
+  EXPECT_EQ(c.engine.credential_stuffing.threshold, 15u);
+  EXPECT_EQ(c.engine.credential_stuffing.network_threshold, 60u);
+  EXPECT_EQ(c.engine.credential_stuffing.window, minutes(5));
+  EXPECT_EQ(c.engine.password_spray.threshold, 7u);
+  EXPECT_EQ(c.engine.password_spray.max_sources, 16u);
+  ASSERT_EQ(c.tokens.size(), 2u);
+  EXPECT_EQ(c.tokens[0].token, "app-token-0123456789");
+  EXPECT_EQ(c.tokens[0].role, http::Role::kApp);
+  EXPECT_EQ(c.tokens[1].role, http::Role::kAdmin);
+}
+
+TEST(ParseConfig, UnknownKeyIsRejectedNamingFileLineAndKey) {
+  const std::string msg = parse_error(
+      "[server]\n"
+      "threads = 2\n"
+      "\n"
+      "[detections.brute_force]\n"
+      "threshhold = 5\n");
+  EXPECT_TRUE(contains(msg, "test.toml:5")) << msg;
+  EXPECT_TRUE(contains(msg, "detections.brute_force.threshhold")) << msg;
+}
+
+TEST(ParseConfig, UnknownTopLevelKeyIsRejected) {
+  const std::string msg = parse_error("listen = \"127.0.0.1:1\"\n");
+  EXPECT_TRUE(contains(msg, "test.toml:1")) << msg;
+  EXPECT_TRUE(contains(msg, "listen")) << msg;
+}
+
+TEST(ParseConfig, UnknownSectionIsRejected) {
+  const std::string msg = parse_error("\n[sever]\nthreads = 2\n");
+  EXPECT_TRUE(contains(msg, "test.toml:2")) << msg;
+  EXPECT_TRUE(contains(msg, "sever")) << msg;
+}
+
+TEST(ParseConfig, UnknownDetectionIsRejected) {
+  const std::string msg = parse_error("[detections.brute_farce]\nthreshold = 5\n");
+  EXPECT_TRUE(contains(msg, "detections.brute_farce")) << msg;
+}
+
+TEST(ParseConfig, UnknownTokenKeyIsRejected) {
+  const std::string msg = parse_error(
+      "[[tokens]]\n"
+      "token = \"0123456789abcdef\"\n"
+      "role = \"app\"\n"
+      "scope = \"all\"\n");
+  EXPECT_TRUE(contains(msg, "test.toml:4")) << msg;
+  EXPECT_TRUE(contains(msg, "tokens[0].scope")) << msg;
+}
+
+TEST(ParseConfig, BadDurationIsRejected) {
+  const std::string msg =
+      parse_error("[detections.credential_stuffing]\n\nwindow = \"10 minutes\"\n");
+  EXPECT_TRUE(contains(msg, "test.toml:3")) << msg;
+  EXPECT_TRUE(contains(msg, "detections.credential_stuffing.window")) << msg;
+}
+
+TEST(ParseConfig, ZeroOrNegativeDurationIsRejected) {
+  EXPECT_TRUE(contains(parse_error("[detections.brute_force]\nblock = \"0s\"\n"),
+                       "detections.brute_force.block"));
+  EXPECT_TRUE(contains(parse_error("[detections.brute_force]\nblock = -5\n"),
+                       "detections.brute_force.block"));
+  EXPECT_TRUE(contains(parse_error("[server]\nmaintain_every = 0\n"), "server.maintain_every"));
+}
+
+TEST(ParseConfig, DurationOfWrongTypeIsRejected) {
+  EXPECT_TRUE(contains(parse_error("[activity]\nretention = true\n"), "activity.retention"));
+  EXPECT_TRUE(contains(parse_error("[activity]\nretention = 1.5\n"), "activity.retention"));
+}
+
+// A plain number of seconds is held to the same bound as "Ns" (parse_duration
+// refuses more than 2^52 ms), so a huge value cannot overflow the engine's
+// `now + block` arithmetic.
+TEST(ParseConfig, IntegerDurationIsBoundedLikeText) {
+  const std::int64_t too_long_s = ((std::int64_t(1) << 52) / 1000) + 1;
+  ASSERT_FALSE(parse_duration(std::to_string(too_long_s)).ok());
+  const std::string msg =
+      parse_error("[detections.brute_force]\nblock = " + std::to_string(too_long_s) + "\n");
+  EXPECT_TRUE(contains(msg, "detections.brute_force.block")) << msg;
+  parse_error("[detections.brute_force]\nblock = 9223372036854775\n");
+}
+
+TEST(ParseConfig, BadListenIsRejected) {
+  for (const char* listen : {"localhost", "127.0.0.1", ":8425", "127.0.0.1:", "127.0.0.1:99999",
+                             "[::1]", "[::1]8425", "host:http"}) {
+    const std::string msg = parse_error(std::string("[server]\nlisten = \"") + listen + "\"\n");
+    EXPECT_TRUE(contains(msg, "server.listen")) << listen << ": " << msg;
+    EXPECT_TRUE(contains(msg, "test.toml:2")) << listen << ": " << msg;
+  }
+}
+
+TEST(ParseConfig, BadTokenRoleIsRejected) {
+  const std::string msg = parse_error(
+      "[[tokens]]\n"
+      "token = \"0123456789abcdef\"\n"
+      "role = \"root\"\n");
+  EXPECT_TRUE(contains(msg, "tokens[0].role")) << msg;
+  EXPECT_TRUE(contains(msg, "test.toml:3")) << msg;
+}
+
+TEST(ParseConfig, MissingTokenRoleIsRejected) {
+  const std::string msg = parse_error("[[tokens]]\ntoken = \"0123456789abcdef\"\n");
+  EXPECT_TRUE(contains(msg, "tokens[0].role")) << msg;
+}
+
+TEST(ParseConfig, ShortTokenIsRejected) {
+  const std::string msg = parse_error("[[tokens]]\ntoken = \"short\"\nrole = \"app\"\n");
+  EXPECT_TRUE(contains(msg, "tokens[0].token")) << msg;
+}
+
+TEST(ParseConfig, SecondTokenErrorNamesItsIndex) {
+  const std::string msg = parse_error(
+      "[[tokens]]\ntoken = \"0123456789abcdef\"\nrole = \"app\"\n"
+      "[[tokens]]\ntoken = \"fedcba9876543210\"\nrole = \"owner\"\n");
+  EXPECT_TRUE(contains(msg, "tokens[1].role")) << msg;
+  EXPECT_TRUE(contains(msg, "test.toml:6")) << msg;
+}
+
+TEST(ParseConfig, OutOfRangeIntegersAreRejected) {
+  EXPECT_TRUE(contains(parse_error("[server]\nthreads = 0\n"), "server.threads"));
+  EXPECT_TRUE(contains(parse_error("[server]\nthreads = 1000\n"), "server.threads"));
+  EXPECT_TRUE(contains(parse_error("[detections.brute_force]\nthreshold = 0\n"),
+                       "detections.brute_force.threshold"));
+  EXPECT_TRUE(contains(parse_error("[detections.ip_failures]\ndelay_ms = 60001\n"),
+                       "detections.ip_failures.delay_ms"));
+  EXPECT_TRUE(contains(parse_error("[state]\nmemory_budget_mb = 0\n"), "state.memory_budget_mb"));
+}
+
+TEST(ParseConfig, WrongTypesAreRejected) {
+  EXPECT_TRUE(contains(parse_error("[server]\nthreads = \"4\"\n"), "server.threads"));
+  EXPECT_TRUE(contains(parse_error("[server]\nreplay = \"yes\"\n"), "server.replay"));
+  EXPECT_TRUE(contains(parse_error("[server]\ndata_dir = 5\n"), "server.data_dir"));
+  EXPECT_TRUE(contains(parse_error("server = 5\n"), "server"));
+  EXPECT_TRUE(contains(parse_error("tokens = \"abc\"\n"), "tokens"));
+}
+
+TEST(ParseConfig, DenyThresholdBelowDelayThresholdIsRejected) {
+  const std::string msg =
+      parse_error("[detections.ip_failures]\nthreshold = 100\ndeny_threshold = 50\n");
+  EXPECT_TRUE(contains(msg, "deny_threshold")) << msg;
+}
+
+TEST(ParseConfig, TomlSyntaxErrorNamesFileAndLine) {
+  const std::string msg = parse_error("[server]\nthreads = 2\nthreads =\n");
+  EXPECT_TRUE(contains(msg, "test.toml:3")) << msg;
+}
+
+TEST(LoadConfig, MissingFileIsInvalidConfig) {
+  auto r = load_config("/nonexistent/mamori.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_config");
+  EXPECT_TRUE(contains(r.error().message, "/nonexistent/mamori.toml"));
+}
+
+TEST(LoadConfig, ErrorsNameTheFilePath) {
+  char path[] = "/tmp/mamori_config_test.XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string text = "[server]\nthreads = 2\nbogus = 1\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), ssize_t(text.size()));
+  close(fd);
+  auto r = load_config(path);
+  std::remove(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(contains(r.error().message, std::string(path) + ":3")) << r.error().message;
+  EXPECT_TRUE(contains(r.error().message, "server.bogus")) << r.error().message;
+}
+
+// ---- parse_listen ----
+
+TEST(ParseListen, HostAndPort) {
+  std::string host;
+  std::uint16_t port = 0;
+  ASSERT_TRUE(parse_listen("127.0.0.1:8425", host, port).ok());
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 8425);
+  ASSERT_TRUE(parse_listen("0.0.0.0:0", host, port).ok());
+  EXPECT_EQ(host, "0.0.0.0");
+  EXPECT_EQ(port, 0);
+  ASSERT_TRUE(parse_listen("localhost:65535", host, port).ok());
+  EXPECT_EQ(host, "localhost");
+  EXPECT_EQ(port, 65535);
+}
+
+TEST(ParseListen, BracketedIpv6) {
+  std::string host;
+  std::uint16_t port = 0;
+  ASSERT_TRUE(parse_listen("[::1]:8425", host, port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 8425);
+  ASSERT_TRUE(parse_listen("[2001:db8::5]:443", host, port).ok());
+  EXPECT_EQ(host, "2001:db8::5");
+  EXPECT_EQ(port, 443);
+  ASSERT_TRUE(parse_listen("[::]:80", host, port).ok());
+  EXPECT_EQ(host, "::");
+}
+
+TEST(ParseListen, RejectsMalformedWithInvalidListen) {
+  for (const char* bad : {"", "8425", "127.0.0.1", "127.0.0.1:", ":8425", "127.0.0.1:65536",
+                          "127.0.0.1:-1", "127.0.0.1:+80", "127.0.0.1:80x", "127.0.0.1:http",
+                          "[::1]", "[::1]8425", "[]:80", "[::1:80", "127.0.0.1: 80"}) {
+    std::string host = "unchanged";
+    std::uint16_t port = 1;
+    Status s = parse_listen(bad, host, port);
+    EXPECT_FALSE(s.ok()) << "'" << bad << "' accepted";
+    if (!s.ok()) {
+      EXPECT_EQ(s.error().code, "invalid_listen") << bad;
+    }
+    EXPECT_EQ(host, "unchanged") << bad;
+    EXPECT_EQ(port, 1) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace mamori::server

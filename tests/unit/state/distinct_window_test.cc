@@ -1,0 +1,92 @@
+#include "state/distinct_window.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace mamori::state {
+namespace {
+
+constexpr std::int64_t kWindow = 600'000;  // 10 min
+constexpr std::int64_t kT0 = 1'795'435'200'000;
+constexpr std::size_t kNoCap = 1'000;
+
+std::set<std::string> keys(const DistinctWindow& w, std::int64_t now) {
+  std::set<std::string> out;
+  w.for_each(now, kWindow, [&](std::string_view k) { out.emplace(k); });
+  return out;
+}
+
+TEST(DistinctWindow, CountsDistinctKeysOnce) {
+  DistinctWindow w;
+  EXPECT_EQ(w.add("alice", kT0, kWindow, kNoCap), 1u);
+  EXPECT_EQ(w.add("bob", kT0 + 1, kWindow, kNoCap), 2u);
+  EXPECT_EQ(w.add("alice", kT0 + 2, kWindow, kNoCap), 2u);
+  EXPECT_EQ(w.add("carol", kT0 + 3, kWindow, kNoCap), 3u);
+  EXPECT_EQ(w.count(kT0 + 3, kWindow), 3u);
+  EXPECT_EQ(keys(w, kT0 + 3), (std::set<std::string>{"alice", "bob", "carol"}));
+}
+
+TEST(DistinctWindow, ContainsOnlyKeysSeenInWindow) {
+  DistinctWindow w;
+  w.add("alice", kT0, kWindow, kNoCap);
+  EXPECT_TRUE(w.contains("alice", kT0 + 1, kWindow));
+  EXPECT_FALSE(w.contains("bob", kT0 + 1, kWindow));
+  EXPECT_FALSE(w.contains("Alice", kT0 + 1, kWindow));
+  EXPECT_TRUE(w.contains("alice", kT0 + kWindow - 1, kWindow));
+  EXPECT_FALSE(w.contains("alice", kT0 + kWindow, kWindow));
+}
+
+TEST(DistinctWindow, RemembersAtMostCapKeys) {
+  DistinctWindow w;
+  EXPECT_EQ(w.add("a", kT0, kWindow, 2), 1u);
+  EXPECT_EQ(w.add("b", kT0, kWindow, 2), 2u);
+  EXPECT_EQ(w.add("c", kT0, kWindow, 2), 2u);
+  EXPECT_EQ(w.add("d", kT0, kWindow, 2), 2u);
+  EXPECT_TRUE(w.contains("a", kT0, kWindow));
+  EXPECT_TRUE(w.contains("b", kT0, kWindow));
+  EXPECT_FALSE(w.contains("c", kT0, kWindow));
+  EXPECT_FALSE(w.contains("d", kT0, kWindow));
+  EXPECT_EQ(w.count(kT0, kWindow), 2u);
+}
+
+TEST(DistinctWindow, ExpiresKeysOlderThanWindow) {
+  DistinctWindow w;
+  w.add("old", kT0, kWindow, kNoCap);
+  w.add("new", kT0 + 300'000, kWindow, kNoCap);
+  EXPECT_EQ(w.count(kT0 + kWindow - 1, kWindow), 2u);
+  EXPECT_EQ(w.count(kT0 + kWindow, kWindow), 1u);
+  EXPECT_EQ(keys(w, kT0 + kWindow), (std::set<std::string>{"new"}));
+  EXPECT_EQ(w.count(kT0 + 300'000 + kWindow, kWindow), 0u);
+}
+
+TEST(DistinctWindow, ExpiryFreesRoomUnderTheCap) {
+  DistinctWindow w;
+  w.add("a", kT0, kWindow, 2);
+  w.add("b", kT0, kWindow, 2);
+  EXPECT_EQ(w.add("c", kT0 + kWindow, kWindow, 2), 1u);
+  EXPECT_TRUE(w.contains("c", kT0 + kWindow, kWindow));
+  EXPECT_FALSE(w.contains("a", kT0 + kWindow, kWindow));
+}
+
+TEST(DistinctWindow, SeeingAKeyAgainExtendsIt) {
+  DistinctWindow w;
+  w.add("alice", kT0, kWindow, kNoCap);
+  w.add("alice", kT0 + 500'000, kWindow, kNoCap);
+  EXPECT_TRUE(w.contains("alice", kT0 + kWindow + 100'000, kWindow));
+  // A late (older) sighting never moves it back.
+  w.add("alice", kT0 + 100'000, kWindow, kNoCap);
+  EXPECT_TRUE(w.contains("alice", kT0 + kWindow + 100'000, kWindow));
+}
+
+TEST(DistinctWindow, MemoryGrowsWithKeys) {
+  DistinctWindow w;
+  const std::size_t empty = w.memory_bytes();
+  for (int i = 0; i < 100; ++i)
+    w.add("a-rather-long-account-name-" + std::to_string(i), kT0, kWindow, kNoCap);
+  EXPECT_GT(w.memory_bytes(), empty + 100 * 27);
+}
+
+}  // namespace
+}  // namespace mamori::state
