@@ -64,8 +64,8 @@ struct Event {
 
 // Trims ASCII whitespace and lower-cases ASCII letters, so that "Alice " and
 // "alice" are one account. Fails with `invalid_account` when the result is
-// empty, longer than kMaxAccountBytes, not valid UTF-8, or holds control
-// characters; with `field_too_long` when longer than kMaxAccountBytes.
+// empty, not valid UTF-8, or holds control characters, and with
+// `field_too_long` when it is longer than kMaxAccountBytes.
 Result<std::string> normalize_account(std::string_view raw);
 
 // True when `s` is well-formed UTF-8.

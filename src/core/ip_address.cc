@@ -18,7 +18,8 @@ Error bad_ip(std::string_view text) {
 }  // namespace
 
 Result<IpAddress> IpAddress::parse(std::string_view text) {
-  if (text.empty() || text.size() > 45) return bad_ip(text);
+  if (text.empty() || text.size() > 45 || text.find('\0') != std::string_view::npos)
+    return bad_ip(text);
   char buf[46];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/hash.h"
+
 namespace mamori::engine {
 
 namespace {
@@ -10,6 +12,8 @@ std::string source_key(store::IncidentKind kind, std::string_view source) {
 }
 // last_seen alone is rewritten at most this often.
 constexpr Duration kLastSeenPersistEvery = std::chrono::seconds(10);
+// Accounts counted beyond max_accounts per incident (8 bytes each).
+constexpr std::size_t kMaxUnlisted = 16'000'000;
 }  // namespace
 
 Status IncidentTracker::load(TimePoint now) {
@@ -39,14 +43,24 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
                                    TimePoint now, store::WriteTicket& ticket) {
   store::Incident& inc = o.incident;
   bool header_changed = false;
+  if (o.accounts.size() >= config_.max_accounts && !o.accounts.count(std::string(account))) {
+    // Counted, no longer listed. The set of hashes is bounded too: past it,
+    // accounts are no longer counted.
+    if (o.unlisted.size() < kMaxUnlisted && o.unlisted.insert(hash_bytes(account)).second) {
+      inc.accounts_targeted++;
+      header_changed = true;
+    }
+    if (now > inc.last_seen) inc.last_seen = now;
+    if (header_changed || inc.last_seen - o.persisted_last_seen >= kLastSeenPersistEvery) {
+      o.persisted_last_seen = inc.last_seen;
+      ticket = store_.put_incident(inc);
+    }
+    return;
+  }
   auto [it, inserted] = o.accounts.try_emplace(std::string(account));
   store::IncidentAccount& a = it->second;
   if (inserted) {
-    if (o.accounts.size() > config_.max_accounts) {
-      o.accounts.erase(it);
-      inc.accounts_targeted++;  // still counted, no longer listed
-      header_changed = true;
-    } else {
+    {
       a.account = std::string(account);
       a.first_seen = a.last_seen = now;
       a.login_succeeded = succeeded;

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
@@ -52,6 +53,9 @@ class IncidentTracker {
   struct Open {
     store::Incident incident;
     std::unordered_map<std::string, store::IncidentAccount> accounts;
+    // Hashes of the accounts counted beyond max_accounts (not listed), so
+    // each is counted once.
+    std::unordered_set<std::uint64_t> unlisted;
     std::string key;
     TimePoint persisted_last_seen{};
   };

@@ -39,6 +39,20 @@ Result<ListTarget> parse_list_target(std::string_view text) {
   return t;
 }
 
+namespace {
+// Puts entry `i` under `key`; when another entry has the same target, the
+// one that lasts longer (no expiry lasts longest) stands for both.
+template <typename Map, typename Key>
+void index_entry(Map& map, const Key& key, std::size_t i,
+                 const std::vector<store::ListEntry>& entries) {
+  auto [it, inserted] = map.emplace(key, i);
+  if (inserted) return;
+  const auto& old = entries[it->second];
+  const auto& now = entries[i];
+  if (old.expires && (!now.expires || *now.expires > *old.expires)) it->second = i;
+}
+}  // namespace
+
 ListIndex::ListIndex(std::vector<store::ListEntry> entries) : entries_(std::move(entries)) {
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     auto t = parse_list_target(entries_[i].target);
@@ -53,14 +67,14 @@ ListIndex::ListIndex(std::vector<store::ListEntry> entries) : entries_(std::move
           by_len.emplace_back(t->network.prefix(), std::unordered_map<IpAddress, std::size_t>{});
           it = by_len.end() - 1;
         }
-        it->second.emplace(t->network.network(), i);
+        index_entry(it->second, t->network.network(), i, entries_);
         break;
       }
       case ListTarget::Kind::kAccount:
-        k.accounts.emplace(t->account, i);
+        index_entry(k.accounts, t->account, i, entries_);
         break;
       case ListTarget::Kind::kCountry:
-        k.countries.emplace(t->country, i);
+        index_entry(k.countries, t->country, i, entries_);
         break;
     }
   }

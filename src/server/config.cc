@@ -54,7 +54,9 @@ class Reader {
     const toml::node* n = t_.get(key);
     if (!n) return;
     if (n->is_integer()) {
-      out = std::chrono::seconds(*n->value<std::int64_t>());
+      auto d = parse_duration(std::to_string(*n->value<std::int64_t>()));
+      if (!d) return fail(key, d.error().message, n);
+      out = *d;
     } else if (n->is_string()) {
       auto d = parse_duration(*n->value<std::string>());
       if (!d) return fail(key, d.error().message, n);
@@ -179,7 +181,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     Reader s = r.sub("server");
     std::string listen;
     s.string("listen", listen);
-    if (!listen.empty()) {
+    if (s.table().contains("listen")) {
       if (Status st = parse_listen(listen, c.listen_host, c.listen_port); !st)
         s.fail("listen", st.error().message, s.table().get("listen"));
     }

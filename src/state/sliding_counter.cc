@@ -8,7 +8,8 @@ void SlidingCounter::add(std::int64_t now_ms, std::int64_t window_ms, std::uint3
     slices_.fill(0);
     head_ = s;
   } else if (s > head_) {
-    for (std::int64_t i = head_ + 1; i <= s; ++i) slices_[std::size_t(i % kSlices)] = 0;
+    for (std::int64_t i = head_ + 1; i <= s; ++i)
+      slices_[std::size_t(((i % kSlices) + kSlices) % kSlices)] = 0;
     head_ = s;
   } else if (s <= head_ - kSlices) {
     return;  // older than the window
