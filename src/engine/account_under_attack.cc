@@ -3,12 +3,8 @@
 namespace mamori::engine {
 
 void AccountUnderAttack::on_failure(const Event& e, std::vector<Finding>& out) {
-  const std::int64_t now = to_unix_ms(e.time);
-  const std::int64_t window = config_.window.count();
-  const std::uint32_t count = windows_.update(e.account, [&](Window& w) {
-    w.failures.add(now, window);
-    return w.failures.count(now, window);
-  });
+  const std::uint32_t count =
+      windows_.add(e.account, to_unix_ms(e.time), config_.window.count());
   if (count < config_.threshold) return;
   Finding f;
   f.reason = Reason::kAccountUnderAttack;

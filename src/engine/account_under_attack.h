@@ -8,7 +8,7 @@
 #include "engine/engine_config.h"
 #include "engine/finding.h"
 #include "engine/keys.h"
-#include "state/sliding_counter.h"
+#include "state/windowed_counts.h"
 
 namespace mamori::engine {
 
@@ -24,13 +24,8 @@ class AccountUnderAttack {
   void on_failure(const Event& e, std::vector<Finding>& out);
 
  private:
-  struct Window {
-    state::SlidingCounter failures;
-    std::size_t memory_bytes() const { return 0; }
-  };
-
   const AccountUnderAttackConfig config_;
-  state::ShardedLru<std::string, Window, StringHash> windows_;
+  state::WindowedCounts<std::string, StringHash> windows_;
 };
 
 }  // namespace mamori::engine

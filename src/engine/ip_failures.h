@@ -7,7 +7,7 @@
 #include "engine/engine_config.h"
 #include "engine/finding.h"
 #include "engine/keys.h"
-#include "state/sliding_counter.h"
+#include "state/windowed_counts.h"
 
 namespace mamori::engine {
 
@@ -22,13 +22,8 @@ class IpFailures {
   void on_failure(const Event& e, std::vector<Finding>& out);
 
  private:
-  struct Window {
-    state::SlidingCounter failures;
-    std::size_t memory_bytes() const { return 0; }
-  };
-
   const IpFailuresConfig config_;
-  state::ShardedLru<IpAddress, Window> windows_;
+  state::WindowedCounts<IpAddress> windows_;
 };
 
 }  // namespace mamori::engine
