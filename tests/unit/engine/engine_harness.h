@@ -3,6 +3,7 @@
 #ifndef MAMORI_TESTS_UNIT_ENGINE_ENGINE_HARNESS_H_
 #define MAMORI_TESTS_UNIT_ENGINE_ENGINE_HARNESS_H_
 
+#include "testing/temp_dir.h"
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -56,25 +57,7 @@ inline std::string describe(const Decision& d) {
   return std::string(to_string(d.action())) + "[" + reasons_of(d) + "]";
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mamori_engine_test.XXXXXX";
-    const char* made = mkdtemp(tmpl);
-    EXPECT_NE(made, nullptr);
-    path_ = made != nullptr ? made : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using mamori::testing::TempDir;
 
 class EngineHarness {
  public:

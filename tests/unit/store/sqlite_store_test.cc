@@ -1,3 +1,4 @@
+#include "testing/temp_dir.h"
 #include "store/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -20,28 +21,7 @@
 namespace mamori::store {
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mamori_store_test.XXXXXX";
-    const char* made = mkdtemp(tmpl);
-    EXPECT_NE(made, nullptr);
-    path_ = made != nullptr ? made : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string db() const { return path_ + "/mamori.db"; }
-
- private:
-  std::string path_;
-};
+using mamori::testing::TempDir;
 
 std::unique_ptr<SqliteStore> open_store(const std::string& dir,
                                         const SqliteStoreOptions& options = {}) {
