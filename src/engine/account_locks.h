@@ -1,15 +1,12 @@
 #ifndef MAMORI_ENGINE_ACCOUNT_LOCKS_H_
 #define MAMORI_ENGINE_ACCOUNT_LOCKS_H_
 
-#include <array>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
-#include "core/hash.h"
+#include "state/sharded_map.h"
 #include "store/records.h"
 
 namespace mamori::engine {
@@ -26,15 +23,7 @@ class AccountLocks {
   std::size_t size() const;
 
  private:
-  static constexpr std::size_t kShards = 16;
-  struct Shard {
-    mutable std::mutex mu;
-    std::unordered_map<std::string, store::LockInfo> map;
-  };
-  Shard& shard_for(std::string_view a) { return shards_[hash_bytes(a) % kShards]; }
-  const Shard& shard_for(std::string_view a) const { return shards_[hash_bytes(a) % kShards]; }
-
-  std::array<Shard, kShards> shards_;
+  state::ShardedMap<std::string, store::LockInfo> map_;
 };
 
 }  // namespace mamori::engine

@@ -18,77 +18,49 @@ std::optional<BlockScope> block_scope_from_string(std::string_view s) {
 }
 
 std::optional<store::Block> BlockTable::find(const BlockKey& key, TimePoint now) const {
-  const Shard& s = shard_for(key);
-  std::lock_guard lock(s.mu);
-  auto it = s.map.find(key);
-  if (it == s.map.end() || it->second.until <= now) return std::nullopt;
-  return it->second;
+  auto b = map_.find(key);
+  if (!b || b->until <= now) return std::nullopt;
+  return b;
 }
 
 store::Block BlockTable::put(const BlockKey& key, store::Block block) {
-  Shard& s = shard_for(key);
-  std::lock_guard lock(s.mu);
-  auto [it, inserted] = s.map.try_emplace(key, block);
-  if (!inserted) {
-    store::Block& old = it->second;
-    const bool old_active = old.until > block.since;
-    if (block.incident_id.empty() && old_active) block.incident_id = old.incident_id;
-    if (old_active) {
-      block.since = std::min(block.since, old.since);
-      block.until = std::max(block.until, old.until);
+  return *map_.upsert(key, [&](std::optional<store::Block>& slot) {
+    if (slot) {
+      const bool old_active = slot->until > block.since;
+      if (block.incident_id.empty() && old_active) block.incident_id = slot->incident_id;
+      if (old_active) {
+        block.since = std::min(block.since, slot->since);
+        block.until = std::max(block.until, slot->until);
+      }
     }
-    old = std::move(block);
-  }
-  return it->second;
+    slot = std::move(block);
+  });
 }
 
-bool BlockTable::erase(const BlockKey& key) {
-  Shard& s = shard_for(key);
-  std::lock_guard lock(s.mu);
-  return s.map.erase(key) > 0;
-}
+bool BlockTable::erase(const BlockKey& key) { return map_.erase(key); }
 
 std::vector<store::Block> BlockTable::erase_hash(BlockScope scope, std::uint64_t h) {
   std::vector<store::Block> removed;
-  for (Shard& s : shards_) {
-    std::lock_guard lock(s.mu);
-    std::erase_if(s.map, [&](const auto& kv) {
-      if (kv.first.scope != scope || kv.first.h != h) return false;
-      removed.push_back(kv.second);
-      return true;
-    });
-  }
+  map_.erase_if([&](const BlockKey& k, const store::Block&) { return k.scope == scope && k.h == h; },
+                [&](const BlockKey&, const store::Block& b) { removed.push_back(b); });
   return removed;
 }
 
 std::vector<store::Block> BlockTable::active(TimePoint now) const {
   std::vector<store::Block> out;
-  for (const Shard& s : shards_) {
-    std::lock_guard lock(s.mu);
-    for (const auto& [k, b] : s.map)
-      if (b.until > now) out.push_back(b);
-  }
+  map_.for_each([&](const BlockKey&, const store::Block& b) {
+    if (b.until > now) out.push_back(b);
+  });
   std::sort(out.begin(), out.end(),
             [](const store::Block& a, const store::Block& b) { return a.until > b.until; });
   return out;
 }
 
 std::size_t BlockTable::sweep(TimePoint now) {
-  std::size_t n = 0;
-  for (Shard& s : shards_) {
-    std::lock_guard lock(s.mu);
-    n += std::erase_if(s.map, [&](const auto& kv) { return kv.second.until <= now; });
-  }
-  return n;
+  return map_.erase_if([&](const BlockKey&, const store::Block& b) { return b.until <= now; },
+                       [](const BlockKey&, const store::Block&) {});
 }
 
-std::size_t BlockTable::size() const {
-  std::size_t n = 0;
-  for (const Shard& s : shards_) {
-    std::lock_guard lock(s.mu);
-    n += s.map.size();
-  }
-  return n;
-}
+std::size_t BlockTable::size() const { return map_.size(); }
 
 }  // namespace mamori::engine

@@ -1,18 +1,16 @@
 #ifndef MAMORI_ENGINE_BLOCK_TABLE_H_
 #define MAMORI_ENGINE_BLOCK_TABLE_H_
 
-#include <array>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/ip_address.h"
+#include "state/sharded_map.h"
 #include "store/records.h"
 
 namespace mamori::engine {
@@ -87,15 +85,7 @@ class BlockTable {
   std::size_t size() const;
 
  private:
-  static constexpr std::size_t kShards = 16;
-  struct Shard {
-    mutable std::mutex mu;
-    std::unordered_map<BlockKey, store::Block, BlockKeyHash> map;
-  };
-  Shard& shard_for(const BlockKey& k) { return shards_[BlockKeyHash{}(k) % kShards]; }
-  const Shard& shard_for(const BlockKey& k) const { return shards_[BlockKeyHash{}(k) % kShards]; }
-
-  std::array<Shard, kShards> shards_;
+  state::ShardedMap<BlockKey, store::Block, BlockKeyHash> map_;
 };
 
 }  // namespace mamori::engine
