@@ -20,6 +20,7 @@ int risk_of(Reason r) {
 struct Engine::Context {
   const Event& e;
   Outcome& out;
+  Location where;  // e.ip's location (empty without a locator)
   std::shared_ptr<const ListIndex> lists;
   std::optional<store::LockInfo> lock;
   bool allow_listed = false;
@@ -255,7 +256,8 @@ void Engine::record(Context& c) {
 Outcome Engine::process(const Event& e) {
   Outcome out;
   out.event_id = ids_.next(e.time);
-  Context c{e, out, lists_.index(), locks_.find(e.account), false, {}};
+  Context c{e, out, locator_ ? locator_->locate(e.ip) : Location{}, lists_.index(),
+            locks_.find(e.account), false, {}};
   const ListIndex& lists = *c.lists;
   c.allow_listed = lists.match_ip(store::ListKind::kAllow, e.ip, e.time) != nullptr ||
                    lists.match_account(store::ListKind::kAllow, e.account, e.time) != nullptr;

@@ -9,6 +9,7 @@
 
 #include "core/decision.h"
 #include "core/event.h"
+#include "core/location.h"
 #include "engine/account_locks.h"
 #include "engine/account_under_attack.h"
 #include "engine/block_table.h"
@@ -72,6 +73,10 @@ class Engine {
   // events replayed.
   Result<std::size_t> warm(TimePoint now, std::size_t max_events = 2'000'000);
 
+  // Where events come from: GeoIP, when configured. Set before the first
+  // process(); the locator must outlive the engine.
+  void set_locator(const Locator* locator) { locator_ = locator; }
+
   // REQUIRES: e.account normalized, e.time set.
   Outcome process(const Event& e);
 
@@ -117,6 +122,7 @@ class Engine {
   AccountLocks locks_;
   Lists lists_;
   IncidentTracker incidents_;
+  const Locator* locator_ = nullptr;
 };
 
 // Rebuilds the key of a block read back from the store. Fails with
