@@ -1,0 +1,71 @@
+#ifndef MAMORI_ENGINE_EFFECTS_H_
+#define MAMORI_ENGINE_EFFECTS_H_
+
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/decision.h"
+#include "core/event.h"
+#include "core/ip_address.h"
+#include "core/location.h"
+#include "store/store.h"
+
+namespace mamori::engine {
+
+// What an owner notice is about; each kind has a template per language.
+enum class NoticeKind : std::uint8_t {
+  kNewLogin,       // a successful login from a new device or place
+  kAccountLocked,  // the account was locked (sent to the old address after an e-mail change)
+};
+
+// A notice to an account's owner, with the facts of the event behind it.
+struct OwnerNotice {
+  NoticeKind kind = NoticeKind::kNewLogin;
+  std::string account;
+  std::string event_id;
+  TimePoint time{};
+  IpAddress ip;
+  Location where;
+  std::string user_agent;
+  std::string protocol;
+  bool new_device = false, new_location = false;
+  std::vector<Reason> reasons;
+  // Where to send it instead of the contact's address (the old address of an
+  // e-mail change); empty: the account's contact address.
+  std::string to_address;
+};
+
+// A decision above allow, for the operator's webhooks.
+struct Alert {
+  std::string event_id;
+  EventType type = EventType::kLoginAttempt;
+  std::string account;
+  IpAddress ip;
+  Location where;
+  TimePoint time{};
+  Decision decision;
+  std::string incident_id;
+};
+
+// The engine's side effects beyond its own state: owner notices and webhook
+// alerts. Implementations write them to the durable outbox (queued on the
+// store's writer) and deliver them later with retry; the caller waits for the
+// returned ticket before answering, so an acknowledged event's notice is not
+// lost. Thread-safe.
+class Effects {
+ public:
+  virtual ~Effects() = default;
+
+  struct Queued {
+    store::WriteTicket ticket = 0;  // 0: nothing written
+    bool queued = false;            // false: no address, or the owner opted out
+  };
+  virtual Queued notify_owner(const OwnerNotice& notice) = 0;
+  // One outbox entry per configured webhook; none when there are none.
+  virtual store::WriteTicket alert(const Alert& alert) = 0;
+};
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_EFFECTS_H_
