@@ -15,6 +15,7 @@
 #include "engine/block_table.h"
 #include "engine/brute_force.h"
 #include "engine/credential_stuffing.h"
+#include "engine/effects.h"
 #include "engine/engine_config.h"
 #include "engine/id_generator.h"
 #include "engine/incident_tracker.h"
@@ -76,6 +77,9 @@ class Engine {
   // Where events come from: GeoIP, when configured. Set before the first
   // process(); the locator must outlive the engine.
   void set_locator(const Locator* locator) { locator_ = locator; }
+  // Where owner notices and webhook alerts go (the durable outbox); none:
+  // no notices. Set before the first process(); must outlive the engine.
+  void set_effects(Effects* effects) { effects_ = effects; }
 
   // REQUIRES: e.account normalized, e.time set.
   Outcome process(const Event& e);
@@ -123,6 +127,7 @@ class Engine {
   Lists lists_;
   IncidentTracker incidents_;
   const Locator* locator_ = nullptr;
+  Effects* effects_ = nullptr;
 };
 
 // Rebuilds the key of a block read back from the store. Fails with
