@@ -209,6 +209,13 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.integer("max_accounts", c.engine.incidents.max_accounts, 1, 100'000'000);
     s.reject_unknown();
   }
+  {
+    Reader s = r.sub("geoip");
+    s.string("city", c.geoip.city);
+    s.string("asn", c.geoip.asn);
+    s.string("anonymous", c.geoip.anonymous);
+    s.reject_unknown();
+  }
   read_detections(r.sub("detections"), c.engine);
   // [[tokens]]
   r.allow("tokens");

@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "engine/engine_config.h"
+#include "geo/maxmind_locator.h"
 #include "protocols/http/api_handler.h"
 
 namespace mamori::server {
@@ -22,6 +23,7 @@ struct Config {
   bool replay = false;
   std::vector<http::ApiToken> tokens;
   engine::EngineConfig engine;
+  geo::GeoIpPaths geoip;  // none: events have no location
   Duration maintain_every = std::chrono::seconds(60);
 };
 

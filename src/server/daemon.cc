@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "engine/engine.h"
+#include "geo/maxmind_locator.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
 #include "server/config.h"
@@ -35,10 +36,25 @@ mamorid answers login, account-change and send events with a decision
   -h, --help          this text
   --version           print the version
 
-Flags override the config file. SIGTERM or SIGINT shut down cleanly.
+Flags override the config file. SIGTERM or SIGINT shut down cleanly; SIGHUP
+reopens the GeoIP databases (a broken file is refused, the old one stays).
 )";
 
 constexpr const char* kVersion = "0.1.0";
+
+// SIGHUP: reopens the GeoIP databases; a file that fails to load leaves the
+// ones in use in place.
+void reload(geo::MaxmindLocator* locator) {
+  if (!locator) {
+    log_info("SIGHUP: nothing to reload");
+    return;
+  }
+  if (Status s = locator->reload(); !s) {
+    log_error("SIGHUP: " + s.error().message + "; keeping the databases in use");
+    return;
+  }
+  log_info("SIGHUP: geoip reloaded: " + locator->describe());
+}
 
 }  // namespace
 
@@ -94,6 +110,15 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (replay) config.replay = true;
+  std::unique_ptr<geo::MaxmindLocator> locator;
+  if (!config.geoip.empty()) {
+    auto l = geo::MaxmindLocator::open(config.geoip);
+    if (!l) {
+      log_error(l.error().message);
+      return 1;
+    }
+    locator = std::move(*l);
+  }
   if (check_only) {
     std::printf("config ok\n");
     return 0;
@@ -106,6 +131,7 @@ int run_daemon(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -121,6 +147,10 @@ int run_daemon(const std::vector<std::string>& args) {
   const Clock& clock = config.replay ? static_cast<const Clock&>(replay_clock) : system_clock;
   std::random_device rd;
   engine::Engine engine(config.engine, **store, rd());
+  if (locator) {
+    engine.set_locator(locator.get());
+    log_info("geoip: " + locator->describe());
+  }
   if (Status s = engine.load(clock.now()); !s) {
     log_error("loading state from " + config.data_dir + ": " + s.error().message);
     return 1;
@@ -168,7 +198,7 @@ int run_daemon(const std::vector<std::string>& args) {
   });
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) reload(locator.get());
   log_info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
   {
     std::lock_guard lock(mu);
