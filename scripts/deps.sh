@@ -14,6 +14,9 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-requests  # integration tests
   curl
+  libc-ares-dev                            # DNSBL lookups
+  dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
+  dnsmasq-base                             # a real DNS server for the DNSBL tests
 )
 
 missing=()
@@ -28,6 +31,9 @@ echo "deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure the system's mail: it must not (the tests run
+# their own instances from their own config directories).
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done"

@@ -26,8 +26,11 @@ enum class Reason : std::uint8_t {
   kAccountLocked,
   kPasswordReset,
   kOperatorRelease,
+  kMailVolume,
+  kMailGeography,
+  kDnsbl,
 };
-inline constexpr int kReasonCount = 10;
+inline constexpr int kReasonCount = 13;
 
 std::string_view to_string(Reason r);
 std::optional<Reason> reason_from_string(std::string_view s);

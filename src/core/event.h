@@ -60,6 +60,9 @@ struct Event {
   std::string old_email, new_email;       // kEmailChanged
   std::vector<std::string> recipients;    // kMessageSent
   std::uint32_t recipient_count = 0;      // kMessageSent (size of recipients), kMailSent
+  // kMailSent: only ask whether recipient_count more recipients would be
+  // accepted, without counting them (an SMTP RCPT before the message is sent).
+  bool dry_run = false;
 };
 
 // Trims ASCII whitespace and lower-cases ASCII letters, so that "Alice " and

@@ -13,6 +13,9 @@ int risk_of(Reason r) {
     case Reason::kBruteForce: return kRiskBruteForce;
     case Reason::kAccountUnderAttack: return kRiskAccountUnderAttack;
     case Reason::kIpFailures: return kRiskIpFailures;
+    case Reason::kMailGeography: return kRiskMailGeography;
+    case Reason::kMailVolume: return kRiskMailVolume;
+    case Reason::kDnsbl: return kRiskDnsbl;
     default: return 0;
   }
 }
@@ -40,6 +43,8 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
       ip_failures_(config.ip_failures, budget_),
       credential_stuffing_(config.credential_stuffing, budget_),
       password_spray_(config.password_spray, budget_),
+      mail_volume_(config.mail_volume, budget_),
+      mail_geography_(config.mail_geography, budget_),
       lists_(store),
       incidents_(config.incidents, store, ids_) {}
 
@@ -218,8 +223,11 @@ void Engine::on_account_event(Context& c) {
   const Event& e = c.e;
   switch (e.type) {
     case EventType::kMessageSent:
+      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      break;
     case EventType::kMailSent:
       if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      else on_mail_sent(c);
       break;
     case EventType::kPasswordChanged:
       if (c.lock && c.lock->password_reset_required) {
@@ -234,10 +242,43 @@ void Engine::on_account_event(Context& c) {
   }
 }
 
+void Engine::on_mail_sent(Context& c) {
+  const Event& e = c.e;
+  // An allow-listed account (a newsletter sender) has no quota; an
+  // allow-listed IP does not lift it (a web mail front end sends for all).
+  if (c.lists->match_account(store::ListKind::kAllow, e.account, e.time)) return;
+  const MailVolume::Check v =
+      mail_volume_.on_send(e.account, e.time, e.recipient_count, !e.dry_run);
+  if (!v.over) return;
+  c.d().add(Action::kDeny, Reason::kMailVolume, kRiskMailVolume);
+  store::WriteTicket t = 0;
+  incidents_.open(store::IncidentKind::kMailAbuse, e.account, {e.ip.to_string()}, {e.account},
+                  e.time, t);
+  c.wrote(t);
+}
+
+void Engine::on_mail_login(Context& c) {
+  const Event& e = c.e;
+  const MailGeography::Spread s = mail_geography_.on_login(e.account, e.ip, c.where.country, e.time);
+  if (!s.over) return;
+  std::string why = "mail_geography: SMTP AUTH logins from " + std::to_string(s.countries.size()) +
+                    " countries";
+  for (std::size_t i = 0; i < s.countries.size(); ++i) why += (i ? ", " : " (") + s.countries[i];
+  if (!s.countries.empty()) why += ")";
+  why += " and " + std::to_string(s.ips.size()) + " IPs within an hour";
+  c.wrote(lock(e.account, std::move(why), true, "mail_geography", e.time));
+  c.lock = locks_.find(e.account);
+  c.d().add(Action::kLock, Reason::kMailGeography, kRiskMailGeography);
+  store::WriteTicket t = 0;
+  incidents_.open(store::IncidentKind::kMailAbuse, e.account, s.ips, {e.account}, e.time, t);
+  c.wrote(t);
+}
+
 void Engine::record(Context& c) {
   const Event& e = c.e;
   const Decision& d = c.d();
   if (e.type == EventType::kLoginAttempt && d.action() == Action::kAllow) return;
+  if (e.type == EventType::kMailSent && e.dry_run && d.action() == Action::kAllow) return;
   store::ActivityRecord r;
   r.event_id = c.out.event_id;
   r.time = e.time;
@@ -265,6 +306,10 @@ Outcome Engine::process(const Event& e) {
       lists.match_account(store::ListKind::kDeny, e.account, e.time))
     c.d().add(Action::kDeny, Reason::kDenyList, kRiskDenyList);
 
+  const bool login = e.type == EventType::kLoginAttempt || e.type == EventType::kLoginResult;
+  if (login && blocklist_ && !c.allow_listed && !blocklist_->listed(e.ip).empty())
+    c.d().add(Action::kAllow, Reason::kDnsbl, kRiskDnsbl);
+
   switch (e.type) {
     case EventType::kLoginAttempt:
       if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
@@ -276,6 +321,9 @@ Outcome Engine::process(const Event& e) {
         if (!e.success) on_failure(c);
         check_blocks(c);
       }
+      if (e.success && !c.lock && !c.allow_listed && e.protocol == "smtp" &&
+          c.d().action() <= Action::kChallenge)
+        on_mail_login(c);
       if (e.success && c.d().action() <= Action::kChallenge) {
         c.wrote(store_.put_last_login(e.account, store::LastLogin{e.time, e.ip, ""}));
       }
@@ -302,11 +350,29 @@ store::WriteTicket Engine::lock(const std::string& account, std::string reason,
 store::WriteTicket Engine::unlock(const std::string& account, std::string_view, TimePoint) {
   store::WriteTicket t = store_.clear_lock(account);
   locks_.erase(account);
+  // Releasing lifts the send throttle too, and starts the login geography
+  // afresh (the logins that caused a lock would otherwise lock it again).
+  mail_volume_.reset(account);
+  mail_geography_.reset(account);
   const std::uint64_t h = hash_bytes(account);
   for (BlockScope scope : {BlockScope::kAccountIp, BlockScope::kAccount})
     for (const store::Block& b : blocks_.erase_hash(scope, h))
       t = store_.delete_block(b.scope, b.key);
   return t;
+}
+
+Decision Engine::check_inbound(const IpAddress& ip, std::string_view dnsbl_zone,
+                               TimePoint now) const {
+  Decision d;
+  const std::shared_ptr<const ListIndex> lists = lists_.index();
+  if (lists->match_ip(store::ListKind::kDeny, ip, now)) {
+    d.add(Action::kDeny, Reason::kDenyList, kRiskDenyList);
+  } else if (lists->match_ip(store::ListKind::kAllow, ip, now)) {
+    d.add(Action::kAllow, Reason::kAllowList);
+  } else if (!dnsbl_zone.empty()) {
+    d.add(Action::kDeny, Reason::kDnsbl, kRiskDnsbl);
+  }
+  return d;
 }
 
 Result<AccountView> Engine::account(const std::string& name) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/blocklist.h"
 #include "core/decision.h"
 #include "core/event.h"
 #include "core/location.h"
@@ -21,6 +22,8 @@
 #include "engine/incident_tracker.h"
 #include "engine/ip_failures.h"
 #include "engine/lists.h"
+#include "engine/mail_geography.h"
+#include "engine/mail_volume.h"
 #include "engine/password_spray.h"
 #include "state/memory_budget.h"
 #include "store/store.h"
@@ -80,6 +83,17 @@ class Engine {
   // Where owner notices and webhook alerts go (the durable outbox); none:
   // no notices. Set before the first process(); must outlive the engine.
   void set_effects(Effects* effects) { effects_ = effects; }
+  // The DNS blocklists asked about each login's IP (risk only, reason
+  // `dnsbl`); none: no blocklist. Set before the first process(); must
+  // outlive the engine.
+  void set_blocklist(const Blocklist* blocklist) { blocklist_ = blocklist; }
+
+  // The decision for a mail client that has not authenticated (inbound mail
+  // from another server) at `ip`: deny-listed IPs and networks are denied
+  // (`deny_list`), allow-listed ones allowed (`allow_list`), and a client
+  // listed by the DNS blocklist zone `dnsbl_zone` (empty: not listed) is
+  // denied (`dnsbl`). Records nothing: inbound mail is no account's activity.
+  Decision check_inbound(const IpAddress& ip, std::string_view dnsbl_zone, TimePoint now) const;
 
   // REQUIRES: e.account normalized, e.time set.
   Outcome process(const Event& e);
@@ -110,6 +124,8 @@ class Engine {
   void apply(Context& c, Finding& f);
   void on_failure(Context& c);
   void on_account_event(Context& c);
+  void on_mail_login(Context& c);
+  void on_mail_sent(Context& c);
   void record(Context& c);
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
 
@@ -122,12 +138,15 @@ class Engine {
   IpFailures ip_failures_;
   CredentialStuffing credential_stuffing_;
   PasswordSpray password_spray_;
+  MailVolume mail_volume_;
+  MailGeography mail_geography_;
   BlockTable blocks_;
   AccountLocks locks_;
   Lists lists_;
   IncidentTracker incidents_;
   const Locator* locator_ = nullptr;
   Effects* effects_ = nullptr;
+  const Blocklist* blocklist_ = nullptr;
 };
 
 // Rebuilds the key of a block read back from the store. Fails with

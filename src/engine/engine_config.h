@@ -48,6 +48,19 @@ struct PasswordSprayConfig {  // one password hash failing on distinct accounts
   std::uint32_t max_sources = 64;  // source IPs remembered per password hash
 };
 
+struct MailVolumeConfig {  // recipients sent by one SMTP AUTH user (or mail_sent events)
+  std::uint32_t threshold = 300;  // recipients per `window`
+  Duration window = hours(1);
+  std::uint32_t daily_threshold = 1000;  // recipients per `daily_window`
+  Duration daily_window = hours(24);
+};
+
+struct MailGeographyConfig {  // successful SMTP AUTH logins for one mailbox
+  std::uint32_t countries = 3;  // distinct countries within `window`
+  std::uint32_t ips = 10;       // distinct IPs within `window`
+  Duration window = hours(1);
+};
+
 struct IncidentConfig {
   Duration idle = hours(1);  // an incident with no activity for this long is closed
   std::size_t max_accounts = 1'000'000;  // accounts remembered per open incident
@@ -59,6 +72,8 @@ struct EngineConfig {
   IpFailuresConfig ip_failures;
   CredentialStuffingConfig credential_stuffing;
   PasswordSprayConfig password_spray;
+  MailVolumeConfig mail_volume;
+  MailGeographyConfig mail_geography;
   IncidentConfig incidents;
   std::size_t memory_budget_bytes = std::size_t(256) << 20;
   Duration activity_retention = hours(24 * 90);

@@ -36,6 +36,9 @@ inline constexpr int kRiskPasswordSpray = 90;
 inline constexpr int kRiskBruteForce = 80;
 inline constexpr int kRiskAccountUnderAttack = 60;
 inline constexpr int kRiskIpFailures = 50;
+inline constexpr int kRiskMailGeography = 100;
+inline constexpr int kRiskMailVolume = 50;
+inline constexpr int kRiskDnsbl = 30;
 
 int risk_of(Reason r);
 

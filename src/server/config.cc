@@ -135,6 +135,21 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.integer("max_sources", e.password_spray.max_sources, 1, 10'000);
     s.reject_unknown();
   }
+  {
+    Reader s = r.sub("mail_volume");
+    s.integer("threshold", e.mail_volume.threshold, 1, kMaxCount);
+    s.duration("window", e.mail_volume.window);
+    s.integer("daily_threshold", e.mail_volume.daily_threshold, 1, kMaxCount);
+    s.duration("daily_window", e.mail_volume.daily_window);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("mail_geography");
+    s.integer("countries", e.mail_geography.countries, 1, 1000);
+    s.integer("ips", e.mail_geography.ips, 1, 1000);
+    s.duration("window", e.mail_geography.window);
+    s.reject_unknown();
+  }
   r.reject_unknown();
 }
 
@@ -217,6 +232,42 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   read_detections(r.sub("detections"), c.engine);
+  {
+    Reader s = r.sub("postfix");
+    std::string listen;
+    s.string("listen", listen);
+    if (s.table().contains("listen")) {
+      if (Status st = parse_listen(listen, c.postfix_host, c.postfix_port); !st)
+        s.fail("listen", st.error().message, s.table().get("listen"));
+    }
+    s.integer("threads", c.postfix_threads, 1, 64);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("dnsbl");
+    auto strings = [&](std::string_view key, std::vector<std::string>& out) {
+      s.allow(key);
+      const toml::node* n = s.table().get(key);
+      if (!n) return;
+      const toml::array* a = n->as_array();
+      if (!a) return s.fail(key, "must be an array of strings", n);
+      for (const toml::node& item : *a) {
+        if (!item.is_string()) return s.fail(key, "must be an array of strings", &item);
+        out.push_back(*item.value<std::string>());
+      }
+    };
+    strings("zones", c.dnsbl.zones);
+    std::vector<std::string> servers;
+    strings("servers", servers);
+    for (const std::string& sv : servers) c.dnsbl.servers += (c.dnsbl.servers.empty() ? "" : ",") + sv;
+    std::int64_t timeout_ms = c.dnsbl.timeout.count();
+    s.integer("timeout_ms", timeout_ms, 1, 60'000);
+    c.dnsbl.timeout = std::chrono::milliseconds(timeout_ms);
+    s.integer("cache_entries", c.dnsbl.cache_entries, 1, 100'000'000);
+    s.duration("negative_ttl", c.dnsbl.negative_ttl);
+    s.duration("max_ttl", c.dnsbl.max_ttl);
+    s.reject_unknown();
+  }
   // [[tokens]]
   r.allow("tokens");
   if (const toml::node* n = root.get("tokens")) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "dnsbl/dnsbl_resolver.h"
 #include "engine/engine_config.h"
 #include "geo/maxmind_locator.h"
 #include "protocols/http/api_handler.h"
@@ -25,6 +26,11 @@ struct Config {
   engine::EngineConfig engine;
   geo::GeoIpPaths geoip;  // none: events have no location
   Duration maintain_every = std::chrono::seconds(60);
+  // [postfix]: the policy delegation listener; empty host: none.
+  std::string postfix_host;
+  std::uint16_t postfix_port = 0;
+  int postfix_threads = 1;
+  dnsbl::DnsblConfig dnsbl;  // [dnsbl]; no zones: off
 };
 
 // Reads and validates a config file. Fails with code `invalid_config` and a

@@ -14,6 +14,8 @@
 #include "geo/maxmind_locator.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
+#include "protocols/postfix/postfix_policy.h"
+#include "protocols/postfix/postfix_server.h"
 #include "server/config.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -151,6 +153,19 @@ int run_daemon(const std::vector<std::string>& args) {
     engine.set_locator(locator.get());
     log_info("geoip: " + locator->describe());
   }
+  std::unique_ptr<dnsbl::DnsblResolver> blocklists;
+  if (!config.dnsbl.zones.empty()) {
+    auto b = dnsbl::DnsblResolver::start(config.dnsbl, system_clock);
+    if (!b) {
+      log_error(b.error().message);
+      return 1;
+    }
+    blocklists = std::move(*b);
+    engine.set_blocklist(blocklists.get());
+    std::string zones;
+    for (const std::string& z : config.dnsbl.zones) zones += (zones.empty() ? "" : ", ") + z;
+    log_info("dnsbl: " + zones);
+  }
   if (Status s = engine.load(clock.now()); !s) {
     log_error("loading state from " + config.data_dir + ": " + s.error().message);
     return 1;
@@ -165,8 +180,24 @@ int run_daemon(const std::vector<std::string>& args) {
   api.replay = config.replay;
   if (config.replay) api.replay_clock = &replay_clock;
   api.version = kVersion;
-  http::ApiHandler handler(api, engine, **store, clock);
   store::Store& st = **store;
+  auto commit_waiter = [&st](std::uint64_t ticket, std::function<void()> ready) {
+    st.on_committed(ticket, [ready = std::move(ready)](const Status&) { ready(); });
+  };
+  postfix::PostfixPolicy postfix_policy(engine, blocklists.get(), clock);
+  std::unique_ptr<postfix::PostfixServer> postfix_server;
+  if (!config.postfix_host.empty()) {
+    postfix::PostfixServerOptions po;
+    po.host = config.postfix_host;
+    po.port = config.postfix_port;
+    po.threads = config.postfix_threads;
+    postfix_server = std::make_unique<postfix::PostfixServer>(po, postfix_policy, commit_waiter);
+  }
+  api.extra_metrics = [&](std::string& out) {
+    if (postfix_server) postfix_server->render_metrics(out);
+    if (blocklists) blocklists->render_metrics(out);
+  };
+  http::ApiHandler handler(api, engine, **store, clock);
   http::ServerOptions options;
   options.host = config.listen_host;
   options.port = config.listen_port;
@@ -177,6 +208,15 @@ int run_daemon(const std::vector<std::string>& args) {
   if (Status s = server.start(); !s) {
     log_error(s.error().message);
     return 1;
+  }
+  if (postfix_server) {
+    if (Status s = postfix_server->start(); !s) {
+      log_error("postfix policy listener: " + s.error().message);
+      server.stop();
+      return 1;
+    }
+    log_info("postfix policy listener on " + config.postfix_host + ":" +
+             std::to_string(postfix_server->port()));
   }
   log_info(std::string("mamorid ") + kVersion + " listening on http://" +
            (config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]"
@@ -206,6 +246,7 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   cv.notify_all();
   maintenance.join();
+  if (postfix_server) postfix_server->stop();
   server.stop();
   const store::WriteTicket last = st.committed();
   store->reset();  // drains the writer: everything queued is committed

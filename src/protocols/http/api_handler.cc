@@ -255,7 +255,8 @@ ApiHandler::ApiHandler(ApiOptions options, engine::Engine& engine, store::Store&
       engine_(engine),
       store_(store),
       clock_(clock),
-      started_(clock.now()) {
+      started_(clock.now()),
+      dovecot_(engine) {
   for (const ApiToken& t : options_.tokens) tokens_[t.token] = t.role;
 }
 
@@ -283,6 +284,8 @@ void ApiHandler::dispatch(Call& c) {
   const std::size_t n = s.size();
   if (n == 1 && s[0] == "healthz") add(Route::kHealthz, "GET", Role::kApp, &ApiHandler::healthz, false);
   else if (n == 1 && s[0] == "metrics") add(Route::kMetrics, "GET", Role::kApp, &ApiHandler::metrics_text, false);
+  else if (n == 2 && s[0] == "dovecot" && s[1] == "policy")
+    add(Route::kDovecotPolicy, "POST", Role::kApp, &ApiHandler::dovecot_policy);
   else if (n >= 2 && s[0] == "v1") {
     if (n == 2 && s[1] == "status") add(Route::kStatus, "GET", Role::kAdmin, &ApiHandler::status);
     else if (n == 3 && s[1] == "login" && s[2] == "attempt")
@@ -381,6 +384,19 @@ void ApiHandler::metrics_text(Call& c) {
                 "# HELP mamori_open_incidents Open incidents.\n# TYPE mamori_open_incidents gauge\nmamori_open_incidents %zu\n",
                 engine_.blocks().size(), engine_.locks().size(), engine_.incidents().open_count());
   out += line;
+  if (options_.extra_metrics) options_.extra_metrics(out);
+}
+
+// Dovecot's auth policy (auth_policy_server_url = http://HOST:PORT/dovecot/policy?
+// with auth_policy_server_api_header = "Authorization: Bearer TOKEN").
+void ApiHandler::dovecot_policy(Call& c) {
+  auto command = c.target.param("command");
+  auto reply = dovecot_.handle(command ? *command : std::string_view(), c.req.body, now());
+  if (!reply) return c.error(400, reply.error().code, reply.error().message);
+  if (reply->judged) metrics_.count_decision(reply->outcome.decision);
+  c.json();
+  c.resp.body = reply->json();
+  c.resp.wait_for = reply->outcome.ticket;
 }
 
 void ApiHandler::status(Call& c) {

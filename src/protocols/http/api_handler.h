@@ -1,12 +1,14 @@
 #ifndef MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 #define MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
 #include "engine/engine.h"
+#include "protocols/dovecot/dovecot_policy.h"
 #include "protocols/http/api_metrics.h"
 #include "protocols/http/http_types.h"
 #include "store/store.h"
@@ -25,6 +27,8 @@ struct ApiOptions {
   bool replay = false;  // honour the events' "time" field
   ReplayClock* replay_clock = nullptr;  // replay mode: told every event time
   std::string version = "0.1.0";
+  // Appends further metrics (Postfix listener, DNSBL) to /metrics.
+  std::function<void(std::string&)> extra_metrics;
 };
 
 // The v1 HTTP API of API.md: routes, bearer tokens and roles, JSON in and
@@ -61,6 +65,7 @@ class ApiHandler final : public Handler {
   void incident_get(Call& c);
   void incident_accounts(Call& c);
   void incidents_affected(Call& c);
+  void dovecot_policy(Call& c);
 
   TimePoint now() const { return clock_.now(); }
   void write_account(Call& c, const std::string& account);
@@ -72,6 +77,7 @@ class ApiHandler final : public Handler {
   const Clock& clock_;
   ApiMetrics metrics_;
   const TimePoint started_;
+  dovecot::DovecotPolicy dovecot_;
 };
 
 // Decodes %XX escapes of a path segment. Fails on a bad escape.

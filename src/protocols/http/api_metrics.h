@@ -15,9 +15,9 @@ namespace mamori::http {
 enum class Route : std::uint8_t {
   kHealthz, kMetrics, kStatus, kLoginAttempt, kLoginResult, kEvents, kAccount, kAccountActivity,
   kAccountLock, kAccountUnlock, kAccountContact, kLists, kListEntry, kBlocked, kIncidents,
-  kIncident, kIncidentAccounts, kIncidentsAffected, kUnknown,
+  kIncident, kIncidentAccounts, kIncidentsAffected, kDovecotPolicy, kUnknown,
 };
-inline constexpr int kRouteCount = 19;
+inline constexpr int kRouteCount = 20;
 std::string_view to_string(Route r);
 
 // Counters and a latency histogram for /metrics, in Prometheus text format.

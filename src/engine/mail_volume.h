@@ -1,0 +1,50 @@
+#ifndef MAMORI_ENGINE_MAIL_VOLUME_H_
+#define MAMORI_ENGINE_MAIL_VOLUME_H_
+
+#include <cstdint>
+#include <string>
+
+#include "core/clock.h"
+#include "engine/engine_config.h"
+#include "engine/keys.h"
+#include "state/sharded_lru.h"
+#include "state/sliding_counter.h"
+
+namespace mamori::engine {
+
+// mail_volume: recipients sent by one account, against two quotas (by
+// default 300 per hour and 1000 per day). A send that would take the account
+// past either quota is refused whole and not counted, so the owner can still
+// send within the quota once the window moves on. Thread-safe.
+class MailVolume {
+ public:
+  MailVolume(const MailVolumeConfig& config, state::MemoryBudget& budget)
+      : config_(config), windows_(budget) {}
+
+  struct Check {
+    bool over = false;              // `recipients` more would pass a quota
+    std::uint32_t sent = 0;         // recipients counted in `window` (after this send)
+    std::uint32_t sent_daily = 0;   // recipients counted in `daily_window`
+  };
+
+  // A send of `recipients` by `account` at `t`. When it fits both quotas
+  // and `count` is true, the recipients are counted. With `count` false it
+  // only answers whether they would fit (an SMTP RCPT before the message).
+  Check on_send(const std::string& account, TimePoint t, std::uint32_t recipients, bool count);
+
+  // Forgets the account's counts (an operator released it).
+  void reset(const std::string& account) { windows_.erase(account); }
+
+ private:
+  struct Window {
+    state::SlidingCounter hourly, daily;
+    std::size_t memory_bytes() const { return 0; }
+  };
+
+  const MailVolumeConfig config_;
+  state::ShardedLru<std::string, Window, StringHash> windows_;
+};
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_MAIL_VOLUME_H_
