@@ -131,9 +131,14 @@ Result<PolicyReply> DovecotPolicy::handle(std::string_view command, std::string_
   e.time = now;
 
   // Which step of the login this is.
+  // Without a session_id (doveadm auth test, some SASL clients) the
+  // repeated body identifies the login: same login, address, protocol and
+  // password hash.
   Stage before = Stage::kNone;
-  if (!session.empty()) {
-    const std::string key = session + '\n' + e.account;
+  {
+    const std::string key = (session.empty() ? "~" + remote + '\n' + e.protocol + '\n' + e.pwhash
+                                             : session) +
+                            '\n' + e.account;
     sessions_.update(key, [&](Session& s) {
       if (s.stage != Stage::kNone && now - s.seen > kSessionMemory) s.stage = Stage::kNone;
       before = s.stage;

@@ -34,8 +34,10 @@ struct PolicyReply {
 // session_id) the successful login result, so a lock it causes refuses this
 // very login; the report a failed login result, or nothing when the success
 // was already reported or the refusal was the policy's own. Each login is
-// judged once. Without a session_id every allow is an attempt and the report
-// the result.
+// judged once. A login is recognised by Dovecot's session_id and the login
+// name; without a session_id (doveadm auth test, SASL for Postfix) by the
+// login, address, protocol and password hash, so that two identical logins
+// at the same moment from one address may be taken for one.
 //
 // Thread-safe. Sessions are remembered for 10 minutes, at most
 // `max_sessions` of them.

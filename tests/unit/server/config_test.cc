@@ -374,3 +374,58 @@ TEST(ParseListen, RejectsMalformedWithInvalidListen) {
 
 }  // namespace
 }  // namespace mamori::server
+
+namespace mamori::server {
+namespace {
+
+TEST(ParseConfig, MailSections) {
+  const Config c = parse_ok(R"(
+[postfix]
+listen = "127.0.0.1:10040"
+threads = 2
+[dnsbl]
+zones = ["zen.example", "bl.example"]
+servers = ["127.0.0.1:5353", "[::1]:53"]
+timeout_ms = 800
+negative_ttl = "2m"
+[detections.mail_volume]
+threshold = 100
+daily_threshold = 500
+[detections.mail_geography]
+countries = 4
+ips = 20
+window = "2h"
+)");
+  EXPECT_EQ(c.postfix_host, "127.0.0.1");
+  EXPECT_EQ(c.postfix_port, 10040);
+  EXPECT_EQ(c.postfix_threads, 2);
+  EXPECT_EQ(c.dnsbl.zones, (std::vector<std::string>{"zen.example", "bl.example"}));
+  EXPECT_EQ(c.dnsbl.servers, "127.0.0.1:5353,[::1]:53");
+  EXPECT_EQ(c.dnsbl.timeout, std::chrono::milliseconds(800));
+  EXPECT_EQ(c.dnsbl.negative_ttl, minutes(2));
+  EXPECT_EQ(c.engine.mail_volume.threshold, 100u);
+  EXPECT_EQ(c.engine.mail_volume.window, hours(1));
+  EXPECT_EQ(c.engine.mail_volume.daily_threshold, 500u);
+  EXPECT_EQ(c.engine.mail_geography.countries, 4u);
+  EXPECT_EQ(c.engine.mail_geography.ips, 20u);
+  EXPECT_EQ(c.engine.mail_geography.window, hours(2));
+  // Defaults: no Postfix listener, no blocklists, DESIGN.md's quotas.
+  const Config d = parse_ok("");
+  EXPECT_TRUE(d.postfix_host.empty());
+  EXPECT_TRUE(d.dnsbl.zones.empty());
+  EXPECT_EQ(d.engine.mail_volume.threshold, 300u);
+  EXPECT_EQ(d.engine.mail_volume.daily_threshold, 1000u);
+  EXPECT_EQ(d.engine.mail_geography.countries, 3u);
+  EXPECT_EQ(d.engine.mail_geography.ips, 10u);
+}
+
+TEST(ParseConfig, BadMailSettingsAreRejected) {
+  EXPECT_NE(parse_error("[postfix]\nlisten = \"nowhere\"\n").find("postfix.listen"), std::string::npos);
+  EXPECT_NE(parse_error("[dnsbl]\nzones = \"zen.example\"\n").find("dnsbl.zones"), std::string::npos);
+  EXPECT_NE(parse_error("[dnsbl]\ntimeout_ms = 0\n").find("dnsbl.timeout_ms"), std::string::npos);
+  EXPECT_NE(parse_error("[detections.mail_volume]\nthreshold = 0\n").find("mail_volume.threshold"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace mamori::server
