@@ -190,8 +190,8 @@ auth_policy_reject_on_fail = {"yes" if reject_on_fail else "no"}
 
 class Postfix:
     """Postfix's smtpd on a loopback port: SASL through `dovecot`, the policy
-    service at `policy_port` (RCPT and END-OF-MESSAGE), relaying for
-    example.com to a discard transport."""
+    service at `policy_port` (RCPT and END-OF-MESSAGE; none: no policy
+    service), relaying for example.com to a discard transport."""
 
     def __init__(self, dovecot_auth_port, policy_port):
         self.dir = make_workdir("mamori-postfix-")
@@ -200,7 +200,8 @@ class Postfix:
         for p in (etc, spool, data):
             os.makedirs(p)
         shutil.chown(data, "postfix")
-        policy = "check_policy_service inet:127.0.0.1:%d" % policy_port
+        # No policy_port: Postfix alone (a baseline for measurements).
+        policy = "check_policy_service inet:127.0.0.1:%d," % policy_port if policy_port else ""
         with open(os.path.join(etc, "main.cf"), "w") as f:
             f.write(f"""compatibility_level = 3.6
 queue_directory = {spool}
@@ -226,8 +227,8 @@ smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = inet:127.0.0.1:{dovecot_auth_port}
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = {policy}, permit_sasl_authenticated, reject_unauth_destination
-smtpd_end_of_data_restrictions = {policy}
+smtpd_recipient_restrictions = {policy} permit_sasl_authenticated, reject_unauth_destination
+smtpd_end_of_data_restrictions = {policy.rstrip(",")}
 smtpd_policy_service_timeout = 10s
 smtpd_client_connection_rate_limit = 0
 smtpd_error_sleep_time = 0
