@@ -213,10 +213,10 @@ def main():
             for c in (10, 50):
                 print("%-20s %s" % (name, load(build, s.port, c, a.seconds)), flush=True)
         print("## smtp-source -s 10 -m %d through Postfix 3.7 (no AUTH)" % a.messages)
-        dovecot = mail.Dovecot("http://127.0.0.1:%d/dovecot/policy" % m.http, "bench-app-token", {})
+        dovecot = mail.Dovecot.start("http://127.0.0.1:%d/dovecot/policy" % m.http, "bench-app-token", {})
         try:
             for name, s in [("no policy service", None)] + servers:
-                p = mail.Postfix(dovecot.auth_port, s.port if s else None)
+                p = mail.Postfix.start(dovecot.auth_port, s.port if s else None)
                 try:
                     print("%-20s %s" % (name, smtp_source(p.smtp_port, a.messages)), flush=True)
                 finally:

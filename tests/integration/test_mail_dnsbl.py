@@ -29,9 +29,9 @@ def start_host(make_mamorid, dns_port, name, timeout_ms=1000):
     m = make_mamorid(name=name, extra_toml='[postfix]\nlisten = "127.0.0.1:%d"\n\n'
                      '[dnsbl]\nzones = ["%s"]\nservers = ["127.0.0.1:%d"]\ntimeout_ms = %d\n'
                      % (policy_port, ZONE, dns_port, timeout_ms))
-    d = mail.Dovecot(m.url + "/dovecot/policy", APP_TOKEN, {"alice": "wonderland"})
+    d = mail.Dovecot.start(m.url + "/dovecot/policy", APP_TOKEN, {"alice": "wonderland"})
     try:
-        p = mail.Postfix(d.auth_port, policy_port)
+        p = mail.Postfix.start(d.auth_port, policy_port)
     except Exception:
         d.stop()
         raise

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(mail.available() is not None, reason=str(mail.av
 @pytest.fixture
 def dovecot_peer(make_mamorid):
     m = make_mamorid(detections={"brute_force": {"threshold": 3}})
-    d = mail.Dovecot(m.url + "/dovecot/policy", APP_TOKEN,
+    d = mail.Dovecot.start(m.url + "/dovecot/policy", APP_TOKEN,
                      {"alice": "wonderland", "bob": "builder"})
     yield m, d
     d.stop()

@@ -23,9 +23,9 @@ def mail_host(make_mamorid):
     m = make_mamorid(detections={"mail_volume": {"threshold": 5}},
                      extra_toml='[postfix]\nlisten = "127.0.0.1:%d"\n\n[geoip]\ncity = "%s"\n'
                                 % (policy_port, GEOIP_CITY))
-    d = mail.Dovecot(m.url + "/dovecot/policy", APP_TOKEN, USERS)
+    d = mail.Dovecot.start(m.url + "/dovecot/policy", APP_TOKEN, USERS)
     try:
-        p = mail.Postfix(d.auth_port, policy_port)
+        p = mail.Postfix.start(d.auth_port, policy_port)
     except Exception:
         d.stop()
         raise

@@ -69,9 +69,25 @@ def make_workdir(prefix):
     return d
 
 
+def started(make, attempts=3):
+    """make() with a retry: a free port may be taken by another test between
+    choosing it and the server binding it."""
+    for i in range(attempts):
+        try:
+            return make()
+        except RuntimeError:
+            if i == attempts - 1:
+                raise
+
+
 class Dovecot:
     """Dovecot with an IMAP listener, an auth listener for Postfix SASL and
-    the auth policy pointed at `policy_url` with `token`."""
+    the auth policy pointed at `policy_url` with `token`. Use
+    Dovecot.start(...) to retry when a port was taken meanwhile."""
+
+    @classmethod
+    def start(cls, *args, **kwargs):
+        return started(lambda: cls(*args, **kwargs))
 
     def __init__(self, policy_url, token, users, reject_on_fail=False):
         self.dir = make_workdir("mamori-dovecot-")
@@ -141,9 +157,10 @@ auth_policy_reject_on_fail = {"yes" if reject_on_fail else "no"}
         try:
             wait_port(self.imap_port, self.proc, "dovecot")
             wait_port(self.auth_port, self.proc, "dovecot")
-        except Exception:
+        except Exception as e:
+            log = self.read_log()
             self.stop()
-            raise
+            raise RuntimeError("%s:\n%s" % (e, log)) from e
 
     def auth_test(self, user, password, rip, service="imap"):
         """`doveadm auth test` from `rip`: the whole policy sequence of one
@@ -191,7 +208,12 @@ auth_policy_reject_on_fail = {"yes" if reject_on_fail else "no"}
 class Postfix:
     """Postfix's smtpd on a loopback port: SASL through `dovecot`, the policy
     service at `policy_port` (RCPT and END-OF-MESSAGE; none: no policy
-    service), relaying for example.com to a discard transport."""
+    service), relaying for example.com to a discard transport. Use
+    Postfix.start(...) to retry when a port was taken meanwhile."""
+
+    @classmethod
+    def start(cls, *args, **kwargs):
+        return started(lambda: cls(*args, **kwargs))
 
     def __init__(self, dovecot_auth_port, policy_port):
         self.dir = make_workdir("mamori-postfix-")
@@ -263,9 +285,10 @@ postlog   unix-dgram n - n - 1 postlogd
                                      stderr=subprocess.STDOUT)
         try:
             wait_port(self.smtp_port, self.proc, "postfix")
-        except Exception:
+        except Exception as e:
+            log = self.read_log()
             self.stop()
-            raise
+            raise RuntimeError("%s:\n%s" % (e, log)) from e
 
     def master_pid(self):
         try:
@@ -304,14 +327,14 @@ postlog   unix-dgram n - n - 1 postlogd
 
 class Dnsmasq:
     """dnsmasq answering for one DNSBL zone: each name in `listed` (an IP)
-    gets 127.0.0.2, every other name in the zone NXDOMAIN."""
+    gets 127.0.0.2 with a TTL of 300 s, every other name in the zone NXDOMAIN."""
 
     def __init__(self, zone, listed):
         self.dir = make_workdir("mamori-dnsmasq-")
         self.port = free_port(socket.SOCK_DGRAM)
         args = [DNSMASQ, "--keep-in-foreground", "--port=%d" % self.port,
                 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                "--local=/%s/" % zone, "--pid-file=" + os.path.join(self.dir, "pid"),
+                "--local=/%s/" % zone, "--local-ttl=300", "--pid-file=" + os.path.join(self.dir, "pid"),
                 "--log-facility=" + os.path.join(self.dir, "log"), "--log-queries"]
         for ip in listed:
             rev = ".".join(reversed(ip.split(".")))
