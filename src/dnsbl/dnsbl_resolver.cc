@@ -109,7 +109,9 @@ DnsblResolver::~DnsblResolver() {
   }
   if (thread_.joinable()) thread_.join();
   if (channel_) ares_destroy(chan(channel_));  // answers outstanding queries with ARES_EDESTRUCTION
-  for (auto& [ip, p] : in_flight_) finish(p, false);
+  std::vector<std::shared_ptr<Pending>> left;
+  for (auto& [ip, p] : in_flight_) left.push_back(p);
+  for (auto& p : left) finish(p, false);  // finish() erases from in_flight_
   for (Request& r : queue_)
     if (r.done) r.done("");
   if (wake_fd_ >= 0) close(wake_fd_);
@@ -129,8 +131,10 @@ bool DnsblResolver::cached(const IpAddress& ip, std::string& zone) const {
 
 void DnsblResolver::enqueue(Request r) const {
   {
-    std::lock_guard lock(queue_mu_);
+    std::unique_lock lock(queue_mu_);
     if (queue_.size() >= 100'000) {  // the resolver is far behind: fail open at once
+      lock.unlock();
+      metrics_.errors.fetch_add(1, std::memory_order_relaxed);
       if (r.done) r.done("");
       return;
     }

@@ -248,6 +248,9 @@ int run_daemon(const std::vector<std::string>& args) {
   maintenance.join();
   if (postfix_server) postfix_server->stop();
   server.stop();
+  // Lookups still pending answer "not listed" to the stopped listeners.
+  engine.set_blocklist(nullptr);
+  blocklists.reset();
   const store::WriteTicket last = st.committed();
   store->reset();  // drains the writer: everything queued is committed
   log_info("stopped cleanly (last write " + std::to_string(last) + " committed)");
