@@ -26,8 +26,15 @@ enum class Reason : std::uint8_t {
   kAccountLocked,
   kPasswordReset,
   kOperatorRelease,
+  kNewDevice,
+  kNewLocation,
+  kAnonymousNetwork,
+  kImpossibleTravel,
+  kDormantAccount,
+  kRiskyChange,
+  kMessageFanout,
 };
-inline constexpr int kReasonCount = 10;
+inline constexpr int kReasonCount = 17;
 
 std::string_view to_string(Reason r);
 std::optional<Reason> reason_from_string(std::string_view s);

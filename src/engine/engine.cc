@@ -2,6 +2,11 @@
 
 #include <algorithm>
 
+#include "core/log.h"
+#include "engine/device.h"
+#include "engine/login_risk.h"
+#include "engine/profile_update.h"
+
 namespace mamori::engine {
 
 int risk_of(Reason r) {
@@ -13,6 +18,13 @@ int risk_of(Reason r) {
     case Reason::kBruteForce: return kRiskBruteForce;
     case Reason::kAccountUnderAttack: return kRiskAccountUnderAttack;
     case Reason::kIpFailures: return kRiskIpFailures;
+    case Reason::kNewDevice: return kRiskNewDevice;
+    case Reason::kNewLocation: return kRiskNewLocation;
+    case Reason::kAnonymousNetwork: return kRiskAnonymousNetwork;
+    case Reason::kImpossibleTravel: return kRiskImpossibleTravel;
+    case Reason::kDormantAccount: return kRiskDormantAccount;
+    case Reason::kRiskyChange: return kRiskRiskyChange;
+    case Reason::kMessageFanout: return kRiskMessageFanout;
     default: return 0;
   }
 }
@@ -41,7 +53,9 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
       credential_stuffing_(config.credential_stuffing, budget_),
       password_spray_(config.password_spray, budget_),
       lists_(store),
-      incidents_(config.incidents, store, ids_) {}
+      incidents_(config.incidents, store, ids_),
+      profiles_(store, budget_),
+      message_fanout_(config.message_fanout, budget_) {}
 
 Result<BlockKey> block_key_from_record(const store::Block& b) {
   auto scope = block_scope_from_string(b.scope);
@@ -218,20 +232,149 @@ void Engine::on_account_event(Context& c) {
   const Event& e = c.e;
   switch (e.type) {
     case EventType::kMessageSent:
+      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      else on_message(c);
+      break;
     case EventType::kMailSent:
       if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
       break;
     case EventType::kPasswordChanged:
       if (c.lock && c.lock->password_reset_required) {
+        // The owner's reset lifts the lock, unless the change is itself part
+        // of the suspicious session (then only an operator or a passed
+        // challenge does).
+        auto p = profiles_.get(e.account);
+        if (p && suspicious_within(*p, e.time, config_.risky_change.window)) {
+          c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+          break;
+        }
         c.wrote(store_.clear_lock(e.account));
         locks_.erase(e.account);
         c.lock.reset();
         c.d().add(Action::kAllow, Reason::kPasswordReset);
+        break;
       }
+      on_risky_change(c);
+      break;
+    case EventType::kEmailChanged:
+    case EventType::kMfaEnabled:
+    case EventType::kMfaDisabled:
+      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      else on_risky_change(c);
+      break;
+    case EventType::kChallengePassed:
+      on_challenge_passed(c);
       break;
     default:
       break;
   }
+}
+
+// A successful login: its signals against the account's profile, then what
+// the profile learns from it, and the owner's notice.
+void Engine::on_success(Context& c) {
+  const Event& e = c.e;
+  auto loaded = profiles_.get(e.account);
+  if (!loaded) {
+    log_error("profile of " + e.account + ": " + loaded.error().message);
+    return;  // judged on the source-side detections alone
+  }
+  store::AccountProfile& p = *loaded;
+  const std::string key = device_key(e);
+  const LoginAssessment a = assess_login(p, key, c.where, e.time, config_.login_risk);
+  a.add_to(c.d(), e.mfa);
+  c.out.new_device = a.new_device;
+  c.out.new_location = a.new_location;
+  if (a.suspicious && !e.mfa) {
+    mark_suspicious(p, a, key, e, c.where);
+  } else {
+    learn_login(p, key, e, c.where, config_.profiles);
+  }
+  record_success(p, e, c.where);
+  c.wrote(profiles_.put(e.account, std::move(p)));
+  c.wrote(store_.put_last_login(e.account, store::LastLogin{e.time, e.ip, c.where.country}));
+  if (a.notify()) notify_new_login(c);
+}
+
+void Engine::notify_new_login(Context& c) {
+  if (!effects_) return;
+  const Event& e = c.e;
+  OwnerNotice n;
+  n.kind = NoticeKind::kNewLogin;
+  n.account = e.account;
+  n.event_id = c.out.event_id;
+  n.time = e.time;
+  n.ip = e.ip;
+  n.where = c.where;
+  n.user_agent = e.user_agent;
+  n.protocol = e.protocol;
+  n.new_device = c.out.new_device;
+  n.new_location = c.out.new_location;
+  for (int i = 0; i < c.d().reason_count(); ++i) n.reasons.push_back(c.d().reason(i));
+  const Effects::Queued q = effects_->notify_owner(n);
+  c.wrote(q.ticket);
+  c.out.notified = q.queued;
+}
+
+// risky_change: an e-mail, password or second-factor change within the
+// window of a suspicious login that no challenge followed.
+void Engine::on_risky_change(Context& c) {
+  const Event& e = c.e;
+  auto p = profiles_.get(e.account);
+  if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
+  // The lock notice goes to the address the owner had before the change.
+  lock_for(c, Reason::kRiskyChange, e.type == EventType::kEmailChanged ? e.old_email : "");
+}
+
+void Engine::on_message(Context& c) {
+  const Event& e = c.e;
+  if (!message_fanout_.on_message(e)) return;
+  c.d().add(Action::kDeny, Reason::kMessageFanout, kRiskMessageFanout);
+  auto p = profiles_.get(e.account);
+  if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
+  store::WriteTicket t = 0;
+  incidents_.open(store::IncidentKind::kMessageFanout, e.account, {e.ip.to_string()}, {e.account},
+                  e.time, t);
+  c.wrote(t);
+  lock_for(c, Reason::kMessageFanout, "");
+}
+
+void Engine::on_challenge_passed(Context& c) {
+  const Event& e = c.e;
+  auto p = profiles_.get(e.account);
+  if (p && pass_challenge(*p, config_.profiles)) c.wrote(profiles_.put(e.account, std::move(*p)));
+}
+
+// Locks the account on the engine's own finding: password reset required,
+// the owner told (at `notify_address` when given, else the contact's).
+void Engine::lock_for(Context& c, Reason why, const std::string& notify_address) {
+  const Event& e = c.e;
+  store::LockInfo l;
+  l.reason = std::string(to_string(why));
+  l.since = e.time;
+  l.password_reset_required = true;
+  l.by = std::string(to_string(why));
+  locks_.put(e.account, l);
+  c.wrote(store_.put_lock(e.account, l));
+  c.lock = std::move(l);
+  c.d().add(Action::kLock, why, risk_of(why));
+  log_warn("locked account " + e.account + ": " + std::string(to_string(why)) + " from " +
+           e.ip.to_string());
+  if (!effects_) return;
+  OwnerNotice n;
+  n.kind = NoticeKind::kAccountLocked;
+  n.account = e.account;
+  n.event_id = c.out.event_id;
+  n.time = e.time;
+  n.ip = e.ip;
+  n.where = c.where;
+  n.user_agent = e.user_agent;
+  n.protocol = e.protocol;
+  n.reasons.push_back(why);
+  n.to_address = notify_address;
+  const Effects::Queued q = effects_->notify_owner(n);
+  c.wrote(q.ticket);
+  c.out.notified = q.queued;
 }
 
 void Engine::record(Context& c) {
@@ -244,6 +387,8 @@ void Engine::record(Context& c) {
   r.account = e.account;
   r.type = e.type;
   r.ip = e.ip;
+  r.country = c.where.country;
+  r.city = c.where.city;
   r.user_agent = e.user_agent;
   r.device_id = e.device_id;
   r.protocol = e.protocol;
@@ -276,9 +421,7 @@ Outcome Engine::process(const Event& e) {
         if (!e.success) on_failure(c);
         check_blocks(c);
       }
-      if (e.success && c.d().action() <= Action::kChallenge) {
-        c.wrote(store_.put_last_login(e.account, store::LastLogin{e.time, e.ip, ""}));
-      }
+      if (e.success && c.d().action() <= Action::kChallenge) on_success(c);
       break;
     default:
       on_account_event(c);
@@ -306,6 +449,13 @@ store::WriteTicket Engine::unlock(const std::string& account, std::string_view, 
   for (BlockScope scope : {BlockScope::kAccountIp, BlockScope::kAccount})
     for (const store::Block& b : blocks_.erase_hash(scope, h))
       t = store_.delete_block(b.scope, b.key);
+  // Released: send throttles lifted, and the suspicious login behind a lock
+  // no longer counts (its device and place stay unknown).
+  message_fanout_.reset(account);
+  if (auto p = profiles_.get(account); p && p->suspicious_since) {
+    clear_suspicion(*p);
+    t = profiles_.put(account, std::move(*p));
+  }
   return t;
 }
 
@@ -319,6 +469,9 @@ Result<AccountView> Engine::account(const std::string& name) {
     v.last_login = (*rec)->last_login;
   }
   v.lock = locks_.find(name);
+  auto p = profiles_.get(name);
+  if (!p) return p.error();
+  v.profile = std::move(*p);
   return v;
 }
 

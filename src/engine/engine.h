@@ -21,7 +21,9 @@
 #include "engine/incident_tracker.h"
 #include "engine/ip_failures.h"
 #include "engine/lists.h"
+#include "engine/message_fanout.h"
 #include "engine/password_spray.h"
+#include "engine/profile_cache.h"
 #include "state/memory_budget.h"
 #include "store/store.h"
 
@@ -34,6 +36,9 @@ struct Outcome {
   // The last durable write this event caused (activity, blocks, incidents);
   // the caller answers once it is committed. 0: nothing written.
   store::WriteTicket ticket = 0;
+  // Successful logins: what was new to the account, and whether its owner
+  // is being told.
+  bool new_device = false, new_location = false, notified = false;
 };
 
 // What GET /v1/accounts/{account} shows.
@@ -42,6 +47,7 @@ struct AccountView {
   std::optional<store::LockInfo> lock;
   store::Contact contact;
   std::optional<store::LastLogin> last_login;
+  store::AccountProfile profile;
 };
 
 struct HotStateStats {
@@ -110,6 +116,12 @@ class Engine {
   void apply(Context& c, Finding& f);
   void on_failure(Context& c);
   void on_account_event(Context& c);
+  void on_success(Context& c);
+  void on_risky_change(Context& c);
+  void on_message(Context& c);
+  void on_challenge_passed(Context& c);
+  void lock_for(Context& c, Reason why, const std::string& notify_address);
+  void notify_new_login(Context& c);
   void record(Context& c);
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
 
@@ -126,6 +138,8 @@ class Engine {
   AccountLocks locks_;
   Lists lists_;
   IncidentTracker incidents_;
+  ProfileCache profiles_;
+  MessageFanout message_fanout_;
   const Locator* locator_ = nullptr;
   Effects* effects_ = nullptr;
 };

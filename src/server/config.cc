@@ -35,6 +35,16 @@ class Reader {
       return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
     out = static_cast<T>(*v);
   }
+  void number(std::string_view key, double& out, double min, double max) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    if (!n->is_number()) return fail(key, "must be a number", n);
+    const double v = *n->value<double>();
+    if (v < min || v > max)
+      return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
+    out = v;
+  }
   void boolean(std::string_view key, bool& out) {
     known_.insert(std::string(key));
     const toml::node* n = t_.get(key);
@@ -135,6 +145,33 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.integer("max_sources", e.password_spray.max_sources, 1, 10'000);
     s.reject_unknown();
   }
+  {
+    Reader s = r.sub("login_risk");
+    s.integer("challenge_risk", e.login_risk.challenge_risk, 1, 100);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("impossible_travel");
+    s.number("max_speed_kmh", e.login_risk.max_speed_kmh, 1, 1e6);
+    s.number("min_distance_km", e.login_risk.min_distance_km, 0, 20'100);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("dormant_account");
+    s.duration("after", e.login_risk.dormant_after);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("risky_change");
+    s.duration("window", e.risky_change.window);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("message_fanout");
+    s.integer("threshold", e.message_fanout.threshold, 1, 100'000);
+    s.duration("window", e.message_fanout.window);
+    s.reject_unknown();
+  }
   r.reject_unknown();
 }
 
@@ -207,6 +244,13 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     Reader s = r.sub("incidents");
     s.duration("idle", c.engine.incidents.idle);
     s.integer("max_accounts", c.engine.incidents.max_accounts, 1, 100'000'000);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("profiles");
+    s.integer("max_devices", c.engine.profiles.max_devices, 1, 1000);
+    s.integer("max_countries", c.engine.profiles.max_countries, 1, 300);
+    s.integer("max_asns", c.engine.profiles.max_asns, 1, 1000);
     s.reject_unknown();
   }
   {

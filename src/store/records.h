@@ -42,6 +42,43 @@ struct AccountRecord {
   std::optional<LastLogin> last_login;
 };
 
+// A device an account has logged in from: the app's device id, or else a
+// fingerprint of the user agent (browser family and OS).
+struct KnownDevice {
+  std::string key;        // "id:<device_id>" or "ua:<family>/<os>"
+  std::string device_id;  // as the app sent it; may be empty
+  std::string user_agent;  // the latest one seen
+  TimePoint first_seen{}, last_seen{};
+};
+
+// Where and when an account last logged in successfully.
+struct LoginPlace {
+  TimePoint time{};
+  IpAddress ip;
+  std::string country, city;
+  double latitude = 0, longitude = 0;
+  bool has_coordinates = false;
+};
+
+// What mamori knows of an account's habits, to tell a familiar login from a
+// new one. Bounded: the oldest devices and places are dropped beyond the
+// engine's limits.
+struct AccountProfile {
+  std::vector<KnownDevice> devices;     // most recently seen first
+  std::vector<std::string> countries;   // ISO codes, most recently seen first
+  std::vector<std::uint32_t> asns;      // most recently seen first
+  std::optional<LoginPlace> last_success;
+  // The latest suspicious successful login not yet followed by a passed
+  // challenge, with what it would add to the profile once passed.
+  std::optional<TimePoint> suspicious_since;
+  std::string suspicious_reasons;  // comma-separated reason words
+  KnownDevice pending_device;
+  std::string pending_country;
+  std::uint32_t pending_asn = 0;
+
+  bool empty() const { return devices.empty() && countries.empty() && !last_success; }
+};
+
 enum class ListKind : std::uint8_t { kAllow, kDeny };
 std::string_view to_string(ListKind k);
 std::optional<ListKind> list_kind_from_string(std::string_view s);

@@ -36,6 +36,7 @@ class Store {
   virtual WriteTicket clear_lock(std::string account) = 0;
   virtual WriteTicket put_contact(std::string account, Contact contact) = 0;
   virtual WriteTicket put_last_login(std::string account, LastLogin login) = 0;
+  virtual WriteTicket put_profile(std::string account, AccountProfile profile) = 0;
   virtual WriteTicket put_list_entry(ListEntry e) = 0;
   virtual WriteTicket delete_list_entry(std::string id) = 0;
   // Inserts or replaces the incident's header (times, sources, counts).
@@ -60,6 +61,8 @@ class Store {
   // ---- reads ----
   virtual Result<std::optional<AccountRecord>> account(std::string_view account) = 0;
   virtual Result<std::vector<AccountRecord>> locked_accounts() = 0;
+  // The account's profile; an empty one when it has none.
+  virtual Result<AccountProfile> profile(std::string_view account) = 0;
   // Newest first, time >= since, at most `limit`.
   virtual Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
                                                        std::size_t limit) = 0;

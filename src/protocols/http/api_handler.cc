@@ -461,7 +461,9 @@ void ApiHandler::login(Call& c, EventType type) {
   write_decision_reasons(w, d);
   w.field("risk", d.risk());
   if (type == EventType::kLoginResult) {
-    w.field("new_device", false).field("new_location", false).field("notified", false);
+    w.field("new_device", o.new_device)
+        .field("new_location", o.new_location)
+        .field("notified", o.notified);
   }
   w.field("event_id", o.event_id).end_object();
   c.resp.wait_for = o.ticket;
@@ -547,8 +549,19 @@ void ApiHandler::write_account(Call& c, const std::string& account) {
       .field("lang", v->contact.lang)
       .field("notify", v->contact.notify)
       .end_object();
-  w.key("devices").begin_array().end_array();
-  w.key("countries").begin_array().end_array();
+  w.key("devices").begin_array();
+  for (const store::KnownDevice& d : v->profile.devices) {
+    w.begin_object()
+        .field("device_id", d.device_id)
+        .field("user_agent", d.user_agent)
+        .field("first_seen", format_rfc3339(d.first_seen))
+        .field("last_seen", format_rfc3339(d.last_seen))
+        .end_object();
+  }
+  w.end_array();
+  w.key("countries").begin_array();
+  for (const std::string& country : v->profile.countries) w.value(country);
+  w.end_array();
   w.key("last_login");
   if (v->last_login) {
     w.begin_object()

@@ -11,6 +11,8 @@
 #include <utility>
 #include <variant>
 
+#include "store/profile_codec.h"
+
 namespace mamori::store {
 
 namespace {
@@ -98,6 +100,13 @@ CREATE TABLE blocks (
 ) WITHOUT ROWID;
 CREATE INDEX blocks_until ON blocks(until_ms);
 )sql",
+    // 1 -> 2: account profiles (devices, places), encoded by profile_codec.
+    R"sql(
+CREATE TABLE profiles (
+  account TEXT NOT NULL PRIMARY KEY,
+  data TEXT NOT NULL
+);
+)sql",
 };
 
 // ---- writer statements ----
@@ -119,6 +128,7 @@ enum WriterStmt : int {
   kDeleteBlock,
   kPruneActivity,
   kPruneBlocks,
+  kPutProfile,
   kWriterStmtCount
 };
 
@@ -160,6 +170,7 @@ constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
     "DELETE FROM blocks WHERE scope = ? AND block_key = ?",
     "DELETE FROM activity WHERE time_ms < ?",
     "DELETE FROM blocks WHERE until_ms < ?",
+    "INSERT OR REPLACE INTO profiles (account, data) VALUES (?, ?)",
 };
 
 // ---- read statements ----
@@ -175,6 +186,7 @@ enum ReadStmt : int {
   kIncidentAccounts,
   kIncidentsForAccount,
   kBlocks,
+  kProfile,
   kReadStmtCount
 };
 
@@ -207,6 +219,7 @@ constexpr std::array<const char*, kReadStmtCount> kReadSql = {
     " ORDER BY i.last_seen_ms DESC, i.id",
     "SELECT scope, block_key, reason, action, since_ms, until_ms, incident_id FROM blocks"
     " WHERE until_ms > ? ORDER BY since_ms, scope, block_key",
+    "SELECT data FROM profiles WHERE account = ?",
 };
 
 #undef MAMORI_ACCOUNT_COLUMNS
@@ -595,6 +608,10 @@ struct PutBlockOp {
 struct DeleteBlockOp {
   std::string scope, key;
 };
+struct PutProfileOp {
+  std::string account;
+  AccountProfile profile;
+};
 struct PruneOp {
   TimePoint before;
 };
@@ -606,7 +623,7 @@ struct PruneOp {
 struct SqliteStore::PendingWrite {
   using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
                           PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
-                          PutBlockOp, DeleteBlockOp, PruneOp>;
+                          PutBlockOp, DeleteBlockOp, PruneOp, PutProfileOp>;
   WriteTicket ticket;
   Op op;
 };
@@ -707,6 +724,9 @@ WriteTicket SqliteStore::put_contact(std::string account, Contact contact) {
 }
 WriteTicket SqliteStore::put_last_login(std::string account, LastLogin login) {
   return enqueue(PutLastLoginOp{std::move(account), std::move(login)});
+}
+WriteTicket SqliteStore::put_profile(std::string account, AccountProfile profile) {
+  return enqueue(PutProfileOp{std::move(account), std::move(profile)});
 }
 WriteTicket SqliteStore::put_list_entry(ListEntry e) {
   return enqueue(PutListEntryOp{std::move(e)});
@@ -825,6 +845,10 @@ Status SqliteStore::apply(const PendingWrite& w) {
           return exec(kPutLastLogin, "put_last_login", [&](Binder& b) {
             b.text(op.account).time(op.login.time).text(ip).text(op.login.country);
           });
+        } else if constexpr (std::is_same_v<T, PutProfileOp>) {
+          const std::string data = encode_profile(op.profile);
+          return exec(kPutProfile, "put_profile",
+                      [&](Binder& b) { b.text(op.account).text(data); });
         } else if constexpr (std::is_same_v<T, PutListEntryOp>) {
           const ListEntry& e = op.e;
           return exec(kPutListEntry, "put_list_entry", [&](Binder& b) {
@@ -943,6 +967,19 @@ Result<std::optional<AccountRecord>> SqliteStore::account(std::string_view accou
   if (!s) return s.error();
   if (rows.empty()) return std::optional<AccountRecord>();
   return std::optional<AccountRecord>(std::move(rows.front()));
+}
+
+Result<AccountProfile> SqliteStore::profile(std::string_view account) {
+  std::vector<std::string> rows;
+  Status s = with_read_stmt(kProfile, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).text(account).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, [](sqlite3_stmt* row) -> Result<std::string> { return Row(row).text(); });
+  });
+  if (!s) return s.error();
+  if (rows.empty()) return AccountProfile{};
+  auto p = decode_profile(rows.front());
+  if (!p) return read_error("bad profile of account " + std::string(account) + ": " + p.error().message);
+  return p;
 }
 
 Result<std::vector<AccountRecord>> SqliteStore::locked_accounts() {

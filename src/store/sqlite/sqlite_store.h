@@ -60,7 +60,7 @@ class SqliteStore final : public Store {
 
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   // Failed batches remembered for late wait()/on_committed calls; a ticket of
   // an older failed batch reads as committed without error.
   static constexpr std::size_t kMaxRememberedFailures = 1024;
@@ -78,6 +78,7 @@ class SqliteStore final : public Store {
   WriteTicket clear_lock(std::string account) override;
   WriteTicket put_contact(std::string account, Contact contact) override;
   WriteTicket put_last_login(std::string account, LastLogin login) override;
+  WriteTicket put_profile(std::string account, AccountProfile profile) override;
   WriteTicket put_list_entry(ListEntry e) override;
   WriteTicket delete_list_entry(std::string id) override;
   WriteTicket put_incident(Incident i) override;
@@ -102,6 +103,7 @@ class SqliteStore final : public Store {
   // stored comma-joined).
   Result<std::optional<AccountRecord>> account(std::string_view account) override;
   Result<std::vector<AccountRecord>> locked_accounts() override;
+  Result<AccountProfile> profile(std::string_view account) override;
   Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
                                                std::size_t limit) override;
   Result<std::vector<ActivityRecord>> activity_since(TimePoint since, std::size_t limit) override;
