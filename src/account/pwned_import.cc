@@ -425,7 +425,7 @@ Result<PwnedImportStats> import_pwned(const PwnedImportOptions& o) {
       if (have_prev && r < prev) {
         st.input_sorted = false;
         if (Status s = first.flush(); !s) return s.error();
-        buffer.reserve(std::min<std::size_t>(max_buffered, 1 << 20));
+        buffer.reserve(max_buffered);  // once: growing by doubling would overshoot the bound
         buffer.push_back(r);
       } else {
         if (Status s = first.add(r); !s) return s.error();

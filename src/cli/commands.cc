@@ -749,6 +749,10 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
   const std::vector<std::string>& words = leading->positional;
   if (leading->has("help")) return run_help(words, out, err);
   if (words.empty()) return general_usage_error(err, "no command given");
+  if (words[0] == "help" && words.size() >= 2 && words[1] == "pwned") {
+    const std::string help[] = {"--help"};
+    return run_pwned(help, out, err);
+  }
   if (words[0] == "help") return run_help(std::span(words).subspan(1), out, err);
   if (words[0] == "pwned") return run_pwned(std::span(words).subspan(1), out, err);
 
