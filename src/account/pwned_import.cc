@@ -71,19 +71,12 @@ class Writer {
     const auto* b = static_cast<const std::uint8_t*>(p);
     if (buf_.size() + n > kBuf)
       if (Status s = flush(); !s) return s;
+    if (n >= kBuf) return write_all(b, n);  // large writes skip the buffer (no copy)
     buf_.insert(buf_.end(), b, b + n);
     return {};
   }
   Status flush() {
-    std::size_t off = 0;
-    while (off < buf_.size()) {
-      const ssize_t w = ::write(fd_, buf_.data() + off, buf_.size() - off);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        return io_error(path_, "write");
-      }
-      off += std::size_t(w);
-    }
+    if (Status s = write_all(buf_.data(), buf_.size()); !s) return s;
     buf_.clear();
     return {};
   }
@@ -103,6 +96,18 @@ class Writer {
   int fd() const { return fd_; }
 
  private:
+  Status write_all(const std::uint8_t* p, std::size_t n) {
+    std::size_t off = 0;
+    while (off < n) {
+      const ssize_t w = ::write(fd_, p + off, n - off);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return io_error(path_, "write");
+      }
+      off += std::size_t(w);
+    }
+    return {};
+  }
   static constexpr std::size_t kBuf = 1 << 20;
   std::string path_;
   int fd_ = -1;
