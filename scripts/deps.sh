@@ -14,6 +14,8 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-requests  # integration tests
   curl
+  libqrencode-dev libzxcvbn-dev zlib1g-dev    # TOTP QR codes, password strength, gzip input
+  zbar-tools librsvg2-bin                  # QR round-trip test (SVG -> PNG -> decode)
 )
 
 missing=()

@@ -261,6 +261,26 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   read_detections(r.sub("detections"), c.engine);
+  {
+    Reader s = r.sub("totp");
+    s.string("issuer", c.totp.issuer);
+    s.string("key_file", c.totp.key_file);
+    s.integer("max_failures", c.totp.max_failures, 1, 1000);
+    s.duration("failure_window", c.totp.failure_window);
+    s.reject_unknown();
+    if (c.totp.issuer.empty() || c.totp.issuer.size() > 64 ||
+        c.totp.issuer.find(':') != std::string::npos)
+      s.fail("issuer", "must be 1-64 characters without ':'", s.table().get("issuer"));
+  }
+  {
+    Reader s = r.sub("passwords");
+    s.integer("min_score", c.passwords.min_score, 0, 4);
+    s.integer("min_length", c.passwords.min_length, 1, 256);
+    s.boolean("reject_breached", c.passwords.reject_breached);
+    s.boolean("range_public", c.range_public);
+    s.string("pwned_file", c.pwned_file);
+    s.reject_unknown();
+  }
   // [[tokens]]
   r.allow("tokens");
   if (const toml::node* n = root.get("tokens")) {

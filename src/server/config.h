@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "core/result.h"
+#include "account/password_checker.h"
+#include "account/totp_service.h"
 #include "engine/engine_config.h"
 #include "geo/maxmind_locator.h"
 #include "protocols/http/api_handler.h"
@@ -25,6 +27,12 @@ struct Config {
   engine::EngineConfig engine;
   geo::GeoIpPaths geoip;  // none: events have no location
   Duration maintain_every = std::chrono::seconds(60);
+  // [totp]: key_file empty means <data_dir>/totp.key.
+  account::TotpConfig totp;
+  // [passwords]
+  account::PasswordPolicy passwords;
+  bool range_public = false;
+  std::string pwned_file;  // empty: <data_dir>/pwned.bin
 };
 
 // Reads and validates a config file. Fails with code `invalid_config` and a

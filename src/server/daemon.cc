@@ -8,6 +8,12 @@
 #include <random>
 #include <thread>
 
+#include <sodium.h>
+
+#include "account/password_checker.h"
+#include "account/pwned_store.h"
+#include "account/secret_box.h"
+#include "account/totp_service.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "engine/engine.h"
@@ -45,10 +51,7 @@ constexpr const char* kVersion = "0.1.0";
 // SIGHUP: reopens the GeoIP databases; a file that fails to load leaves the
 // ones in use in place.
 void reload(geo::MaxmindLocator* locator) {
-  if (!locator) {
-    log_info("SIGHUP: nothing to reload");
-    return;
-  }
+  if (!locator) return;
   if (Status s = locator->reload(); !s) {
     log_error("SIGHUP: " + s.error().message + "; keeping the databases in use");
     return;
@@ -131,7 +134,7 @@ int run_daemon(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);
+  sigaddset(&stop_signals, SIGHUP);  // reloads GeoIP and the breached-password store
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -160,7 +163,40 @@ int run_daemon(const std::vector<std::string>& args) {
            " list entries, " + std::to_string(engine.blocks().size()) + " blocks, " +
            std::to_string(engine.incidents().open_count()) + " open incidents");
 
+  // Accounts' security features: TOTP (secrets sealed under the key file)
+  // and password checks against the breached-password store.
+  const std::string key_file =
+      config.totp.key_file.empty() ? config.data_dir + "/totp.key" : config.totp.key_file;
+  bool key_created = false;
+  auto box = account::SecretBox::from_key_file(key_file, true, &key_created);
+  if (!box) {
+    log_error(box.error().message);
+    return 1;
+  }
+  if (key_created)
+    log_warn("created TOTP key file " + key_file + " (key " + (*box)->key_id_hex() +
+             "); back it up with the data dir: without it no TOTP secret can be read");
+  account::TotpService totp(config.totp, **store, **box, clock);
+  account::PwnedStoreHolder pwned(config.pwned_file.empty() ? config.data_dir + "/pwned.bin"
+                                                            : config.pwned_file);
+  if (Status s = pwned.reload(); !s) {
+    log_warn(s.error().message + "; password checks run without breach data");
+  } else if (auto p = pwned.get()) {
+    log_info("breached-password store " + p->path() + ": " + std::to_string(p->size()) + " hashes");
+  } else {
+    log_info("no breached-password store at " + pwned.path() +
+             " ('mamori pwned import' makes one); password checks run without breach data");
+  }
+  account::PasswordChecker passwords(config.passwords, &pwned);
+
   http::ApiOptions api;
+  api.totp = &totp;
+  api.passwords = &passwords;
+  api.pwned = &pwned;
+  api.range_public = config.range_public;
+  // Padded range answers all have one line count, drawn per start from
+  // 800-1000 (the range Pwned Passwords pads to).
+  api.range_padding_lines = 800 + int(randombytes_uniform(201));
   api.tokens = config.tokens;
   api.replay = config.replay;
   if (config.replay) api.replay_clock = &replay_clock;
@@ -198,7 +234,19 @@ int run_daemon(const std::vector<std::string>& args) {
   });
 
   int sig = 0;
-  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) reload(locator.get());
+  for (;;) {
+    sigwait(&stop_signals, &sig);
+    if (sig != SIGHUP) break;
+    reload(locator.get());
+    if (Status s = pwned.reload(); !s) {
+      log_error("SIGHUP: " + s.error().message + "; keeping the store loaded before");
+    } else {
+      auto p = pwned.get();
+      log_info("SIGHUP: breached-password store " +
+               (p ? p->path() + " reloaded, " + std::to_string(p->size()) + " hashes"
+                  : pwned.path() + " absent"));
+    }
+  }
   log_info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
   {
     std::lock_guard lock(mu);

@@ -141,6 +141,25 @@ struct Block {
   std::string incident_id;  // empty when none
 };
 
+// One recovery code of a TOTP second factor: its keyed hash (never the code).
+struct TotpRecoveryCode {
+  std::vector<std::uint8_t> hash;
+  std::optional<TimePoint> used;  // none: still usable
+};
+
+// An account's TOTP second factor. The secret is stored sealed (encrypted and
+// authenticated by account/secret_box); the store never sees it in clear.
+struct TotpRecord {
+  std::string account;
+  std::vector<std::uint8_t> sealed_secret;
+  bool confirmed = false;       // false: enrolled, waiting for a first valid code
+  std::int64_t last_step = -1;  // the last time step whose code was accepted
+  TimePoint created{};
+  std::optional<TimePoint> confirmed_at;
+  std::vector<TotpRecoveryCode> recovery_codes;
+  std::vector<TimePoint> recent_failures;  // wrong codes inside the lock-out window, oldest first
+};
+
 }  // namespace mamori::store
 
 #endif  // MAMORI_STORE_RECORDS_H_

@@ -79,6 +79,13 @@ class Store {
   virtual Result<std::vector<Incident>> incidents_for_account(std::string_view account) = 0;
   // Blocks with until > now.
   virtual Result<std::vector<Block>> blocks(TimePoint now) = 0;
+
+  // ---- TOTP second factor ----
+  // Inserts or replaces the account's whole TOTP record (recovery codes too).
+  virtual WriteTicket put_totp(TotpRecord r) = 0;
+  // Deletes the account's TOTP record; nothing when there is none.
+  virtual WriteTicket delete_totp(std::string account) = 0;
+  virtual Result<std::optional<TotpRecord>> totp(std::string_view account) = 0;
 };
 
 }  // namespace mamori::store

@@ -5,6 +5,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "account/password_checker.h"
+#include "account/pwned_store.h"
+#include "account/totp_service.h"
 #include "core/clock.h"
 #include "engine/engine.h"
 #include "protocols/http/api_metrics.h"
@@ -25,6 +28,12 @@ struct ApiOptions {
   bool replay = false;  // honour the events' "time" field
   ReplayClock* replay_clock = nullptr;  // replay mode: told every event time
   std::string version = "0.1.0";
+  // Accounts' security features; a null one answers 503 `feature_unavailable`.
+  account::TotpService* totp = nullptr;
+  const account::PasswordChecker* passwords = nullptr;
+  const account::PwnedStoreHolder* pwned = nullptr;
+  bool range_public = false;    // GET /range/ without a token
+  int range_padding_lines = 900;  // Add-Padding: true pads a range answer to this many lines
 };
 
 // The v1 HTTP API of API.md: routes, bearer tokens and roles, JSON in and
@@ -61,6 +70,14 @@ class ApiHandler final : public Handler {
   void incident_get(Call& c);
   void incident_accounts(Call& c);
   void incidents_affected(Call& c);
+  void totp_enrol(Call& c);
+  void totp_confirm(Call& c);
+  void totp_verify(Call& c);
+  void totp_delete(Call& c);
+  void password_check(Call& c);
+  void pwned_range(Call& c);
+  // Answers a TotpService error with its HTTP status.
+  void totp_error(Call& c, const Error& e);
 
   TimePoint now() const { return clock_.now(); }
   void write_account(Call& c, const std::string& account);

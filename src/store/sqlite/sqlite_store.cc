@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -107,6 +108,20 @@ CREATE TABLE profiles (
   data TEXT NOT NULL
 );
 )sql",
+    // 2 -> 3: TOTP second factors. recovery_codes: "HASHHEX:USED_MS" comma-joined
+    // (USED_MS 0: unused); failures: the wrong codes' times (ms) comma-joined.
+    R"sql(
+CREATE TABLE totp (
+  account TEXT NOT NULL PRIMARY KEY,
+  sealed_secret BLOB NOT NULL,
+  confirmed INTEGER NOT NULL,
+  last_step INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  confirmed_ms INTEGER,
+  recovery_codes TEXT NOT NULL,
+  failures TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 // ---- writer statements ----
@@ -129,6 +144,8 @@ enum WriterStmt : int {
   kPruneActivity,
   kPruneBlocks,
   kPutProfile,
+  kPutTotp,
+  kDeleteTotp,
   kWriterStmtCount
 };
 
@@ -171,6 +188,9 @@ constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
     "DELETE FROM activity WHERE time_ms < ?",
     "DELETE FROM blocks WHERE until_ms < ?",
     "INSERT OR REPLACE INTO profiles (account, data) VALUES (?, ?)",
+    "INSERT OR REPLACE INTO totp (account, sealed_secret, confirmed, last_step, created_ms,"
+    " confirmed_ms, recovery_codes, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "DELETE FROM totp WHERE account = ?",
 };
 
 // ---- read statements ----
@@ -187,6 +207,7 @@ enum ReadStmt : int {
   kIncidentsForAccount,
   kBlocks,
   kProfile,
+  kTotp,
   kReadStmtCount
 };
 
@@ -220,6 +241,8 @@ constexpr std::array<const char*, kReadStmtCount> kReadSql = {
     "SELECT scope, block_key, reason, action, since_ms, until_ms, incident_id FROM blocks"
     " WHERE until_ms > ? ORDER BY since_ms, scope, block_key",
     "SELECT data FROM profiles WHERE account = ?",
+    "SELECT account, sealed_secret, confirmed, last_step, created_ms, confirmed_ms,"
+    " recovery_codes, failures FROM totp WHERE account = ?",
 };
 
 #undef MAMORI_ACCOUNT_COLUMNS
@@ -290,6 +313,10 @@ class Binder {
   Binder& time(TimePoint t) { return int64(to_unix_ms(t)); }
   Binder& boolean(bool b) { return int64(b ? 1 : 0); }
   Binder& null() { return check(sqlite3_bind_null(st_, next_++)); }
+  Binder& blob(const std::vector<std::uint8_t>& v) {
+    return check(sqlite3_bind_blob64(st_, next_++, v.empty() ? "" : static_cast<const void*>(v.data()),
+                                     v.size(), SQLITE_STATIC));
+  }
   int rc() const { return rc_; }
 
  private:
@@ -314,6 +341,11 @@ class Row {
   std::int64_t int64() { return sqlite3_column_int64(st_, next_++); }
   TimePoint time() { return from_unix_ms(int64()); }
   bool boolean() { return int64() != 0; }
+  std::vector<std::uint8_t> blob() {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st_, next_));
+    const int n = sqlite3_column_bytes(st_, next_++);
+    return p != nullptr ? std::vector<std::uint8_t>(p, p + n) : std::vector<std::uint8_t>();
+  }
   bool next_is_null() const { return sqlite3_column_type(st_, next_) == SQLITE_NULL; }
   void skip() { ++next_; }
 
@@ -468,6 +500,66 @@ Result<Block> read_block(sqlite3_stmt* st) {
   return b;
 }
 
+std::string totp_codes_text(const std::vector<TotpRecoveryCode>& codes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::vector<std::string> parts;
+  for (const TotpRecoveryCode& c : codes) {
+    std::string p;
+    for (std::uint8_t b : c.hash) {
+      p += kHex[b >> 4];
+      p += kHex[b & 15];
+    }
+    p += ':' + std::to_string(c.used ? to_unix_ms(*c.used) : 0);
+    parts.push_back(std::move(p));
+  }
+  return join(parts);
+}
+
+std::string times_text(const std::vector<TimePoint>& times) {
+  std::vector<std::string> parts;
+  for (TimePoint t : times) parts.push_back(std::to_string(to_unix_ms(t)));
+  return join(parts);
+}
+
+Result<TotpRecord> read_totp(sqlite3_stmt* st) {
+  Row row(st);
+  TotpRecord r;
+  r.account = row.text();
+  r.sealed_secret = row.blob();
+  r.confirmed = row.boolean();
+  r.last_step = row.int64();
+  r.created = row.time();
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    r.confirmed_at = row.time();
+  }
+  auto bad = [&](const char* what) { return read_error(std::string("bad ") + what + " in totp of " + r.account); };
+  for (const std::string& part : split(row.text())) {
+    const auto colon = part.find(':');
+    if (colon == std::string::npos || colon % 2 != 0) return bad("recovery codes");
+    TotpRecoveryCode c;
+    for (std::size_t i = 0; i < colon; i += 2) {
+      unsigned v = 0;
+      auto [p, ec] = std::from_chars(part.data() + i, part.data() + i + 2, v, 16);
+      if (ec != std::errc() || p != part.data() + i + 2) return bad("recovery codes");
+      c.hash.push_back(std::uint8_t(v));
+    }
+    std::int64_t used = 0;
+    auto [p, ec] = std::from_chars(part.data() + colon + 1, part.data() + part.size(), used);
+    if (ec != std::errc() || p != part.data() + part.size()) return bad("recovery codes");
+    if (used != 0) c.used = from_unix_ms(used);
+    r.recovery_codes.push_back(std::move(c));
+  }
+  for (const std::string& part : split(row.text())) {
+    std::int64_t ms = 0;
+    auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), ms);
+    if (ec != std::errc() || p != part.data() + part.size()) return bad("failures");
+    r.recent_failures.push_back(from_unix_ms(ms));
+  }
+  return r;
+}
+
 // Steps `st` to the end, appending each row read by `read_row` to `out`.
 template <typename T, typename ReadRow>
 Status collect(sqlite3_stmt* st, std::vector<T>& out, ReadRow read_row) {
@@ -615,6 +707,12 @@ struct PutProfileOp {
 struct PruneOp {
   TimePoint before;
 };
+struct PutTotpOp {
+  TotpRecord r;
+};
+struct DeleteTotpOp {
+  std::string account;
+};
 
 }  // namespace
 
@@ -623,7 +721,8 @@ struct PruneOp {
 struct SqliteStore::PendingWrite {
   using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
                           PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
-                          PutBlockOp, DeleteBlockOp, PruneOp, PutProfileOp>;
+                          PutBlockOp, DeleteBlockOp, PruneOp, PutProfileOp, PutTotpOp,
+                          DeleteTotpOp>;
   WriteTicket ticket;
   Op op;
 };
@@ -743,6 +842,10 @@ WriteTicket SqliteStore::delete_block(std::string scope, std::string key) {
   return enqueue(DeleteBlockOp{std::move(scope), std::move(key)});
 }
 WriteTicket SqliteStore::prune(TimePoint before) { return enqueue(PruneOp{before}); }
+WriteTicket SqliteStore::put_totp(TotpRecord r) { return enqueue(PutTotpOp{std::move(r)}); }
+WriteTicket SqliteStore::delete_totp(std::string account) {
+  return enqueue(DeleteTotpOp{std::move(account)});
+}
 
 void SqliteStore::writer_loop() {
   std::vector<PendingWrite> batch;
@@ -882,6 +985,22 @@ Status SqliteStore::apply(const PendingWrite& w) {
         } else if constexpr (std::is_same_v<T, DeleteBlockOp>) {
           return exec(kDeleteBlock, "delete_block",
                       [&](Binder& b) { b.text(op.scope).text(op.key); });
+        } else if constexpr (std::is_same_v<T, PutTotpOp>) {
+          const TotpRecord& r = op.r;
+          const std::string codes = totp_codes_text(r.recovery_codes);
+          const std::string failures = times_text(r.recent_failures);
+          return exec(kPutTotp, "put_totp", [&](Binder& b) {
+            b.text(r.account).blob(r.sealed_secret).boolean(r.confirmed).int64(r.last_step);
+            b.time(r.created);
+            if (r.confirmed_at) {
+              b.time(*r.confirmed_at);
+            } else {
+              b.null();
+            }
+            b.text(codes).text(failures);
+          });
+        } else if constexpr (std::is_same_v<T, DeleteTotpOp>) {
+          return exec(kDeleteTotp, "delete_totp", [&](Binder& b) { b.text(op.account); });
         } else {
           static_assert(std::is_same_v<T, PruneOp>);
           if (Status s = exec(kPruneActivity, "prune", [&](Binder& b) { b.time(op.before); }); !s)
@@ -1071,6 +1190,17 @@ Result<std::vector<Block>> SqliteStore::blocks(TimePoint now) {
   });
   if (!s) return s.error();
   return rows;
+}
+
+Result<std::optional<TotpRecord>> SqliteStore::totp(std::string_view account) {
+  std::vector<TotpRecord> rows;
+  Status s = with_read_stmt(kTotp, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).text(account).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_totp);
+  });
+  if (!s) return s.error();
+  if (rows.empty()) return std::optional<TotpRecord>();
+  return std::optional<TotpRecord>(std::move(rows.front()));
 }
 
 }  // namespace mamori::store

@@ -60,7 +60,7 @@ class SqliteStore final : public Store {
 
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   // Failed batches remembered for late wait()/on_committed calls; a ticket of
   // an older failed batch reads as committed without error.
   static constexpr std::size_t kMaxRememberedFailures = 1024;
@@ -113,6 +113,10 @@ class SqliteStore final : public Store {
   Result<std::vector<IncidentAccount>> incident_accounts(std::string_view id) override;
   Result<std::vector<Incident>> incidents_for_account(std::string_view account) override;
   Result<std::vector<Block>> blocks(TimePoint now) override;
+
+  WriteTicket put_totp(TotpRecord r) override;
+  WriteTicket delete_totp(std::string account) override;
+  Result<std::optional<TotpRecord>> totp(std::string_view account) override;
 
  private:
   struct PendingWrite;    // a queued operation and its ticket
