@@ -98,6 +98,25 @@ CREATE TABLE blocks (
 ) WITHOUT ROWID;
 CREATE INDEX blocks_until ON blocks(until_ms);
 )sql",
+    // 1 -> 2: contacts' time zones; the outbox of notices and webhook alerts.
+    R"sql(
+ALTER TABLE accounts ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE outbox (
+  id TEXT NOT NULL PRIMARY KEY,
+  channel TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL DEFAULT 'pending',
+  done_ms INTEGER
+) WITHOUT ROWID;
+CREATE INDEX outbox_state_next ON outbox(state, next_attempt_ms);
+CREATE INDEX outbox_done ON outbox(done_ms) WHERE state != 'pending';
+)sql",
 };
 
 // ---- writer statements ----
@@ -119,6 +138,11 @@ enum WriterStmt : int {
   kDeleteBlock,
   kPruneActivity,
   kPruneBlocks,
+  kEnqueueOutbox,
+  kOutboxDelivered,
+  kOutboxRetry,
+  kOutboxFailed,
+  kPruneOutbox,
   kWriterStmtCount
 };
 
@@ -136,9 +160,9 @@ constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
     " lock_password_reset = excluded.lock_password_reset, lock_by = excluded.lock_by",
     "UPDATE accounts SET locked = 0, lock_reason = '', lock_since_ms = 0,"
     " lock_password_reset = 0, lock_by = '' WHERE account = ?",
-    "INSERT INTO accounts (account, email, lang, notify) VALUES (?, ?, ?, ?)"
+    "INSERT INTO accounts (account, email, lang, notify, time_zone) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (account) DO UPDATE SET email = excluded.email, lang = excluded.lang,"
-    " notify = excluded.notify",
+    " notify = excluded.notify, time_zone = excluded.time_zone",
     "INSERT INTO accounts (account, has_last_login, last_login_ms, last_login_ip,"
     " last_login_country) VALUES (?1, 1, ?2, ?3, ?4)"
     " ON CONFLICT (account) DO UPDATE SET has_last_login = 1,"
@@ -160,6 +184,15 @@ constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
     "DELETE FROM blocks WHERE scope = ? AND block_key = ?",
     "DELETE FROM activity WHERE time_ms < ?",
     "DELETE FROM blocks WHERE until_ms < ?",
+    "INSERT OR IGNORE INTO outbox (id, channel, destination, payload, created_ms, attempts,"
+    " next_attempt_ms, last_error, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+    "UPDATE outbox SET state = 'delivered', done_ms = ?2, last_error = ''"
+    " WHERE id = ?1 AND state = 'pending'",
+    "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3"
+    " WHERE id = ?1 AND state = 'pending'",
+    "UPDATE outbox SET state = 'failed', attempts = attempts + 1, done_ms = ?2, last_error = ?3"
+    " WHERE id = ?1 AND state = 'pending'",
+    "DELETE FROM outbox WHERE state != 'pending' AND done_ms < ?",
 };
 
 // ---- read statements ----
@@ -175,12 +208,14 @@ enum ReadStmt : int {
   kIncidentAccounts,
   kIncidentsForAccount,
   kBlocks,
+  kDueOutbox,
+  kOutboxCounts,
   kReadStmtCount
 };
 
 #define MAMORI_ACCOUNT_COLUMNS                                                              \
   "account, locked, lock_reason, lock_since_ms, lock_password_reset, lock_by, email, lang," \
-  " notify, has_last_login, last_login_ms, last_login_ip, last_login_country"
+  " notify, has_last_login, last_login_ms, last_login_ip, last_login_country, time_zone"
 #define MAMORI_ACTIVITY_COLUMNS                                                           \
   "event_id, time_ms, account, type, ip, country, city, user_agent, device_id, protocol," \
   " success, action, reasons"
@@ -207,6 +242,11 @@ constexpr std::array<const char*, kReadStmtCount> kReadSql = {
     " ORDER BY i.last_seen_ms DESC, i.id",
     "SELECT scope, block_key, reason, action, since_ms, until_ms, incident_id FROM blocks"
     " WHERE until_ms > ? ORDER BY since_ms, scope, block_key",
+    "SELECT id, channel, destination, payload, created_ms, attempts, next_attempt_ms, last_error,"
+    " state, done_ms FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?"
+    " ORDER BY next_attempt_ms, id LIMIT ?",
+    "SELECT state, channel, count(*), min(next_attempt_ms) FROM outbox"
+    " WHERE state IN ('pending', 'failed') GROUP BY state, channel",
 };
 
 #undef MAMORI_ACCOUNT_COLUMNS
@@ -356,6 +396,7 @@ Result<AccountRecord> read_account(sqlite3_stmt* st) {
     login.ip = *parsed;
     a.last_login = std::move(login);
   }
+  a.contact.time_zone = row.text();
   return a;
 }
 
@@ -453,6 +494,32 @@ Result<Block> read_block(sqlite3_stmt* st) {
   b.until = row.time();
   b.incident_id = row.text();
   return b;
+}
+
+Result<OutboxItem> read_outbox_item(sqlite3_stmt* st) {
+  Row row(st);
+  OutboxItem i;
+  i.id = row.text();
+  const std::string channel = row.text();
+  auto c = outbox_channel_from_string(channel);
+  if (!c) return read_error("unknown channel '" + channel + "' in outbox item " + i.id);
+  i.channel = *c;
+  i.destination = row.text();
+  i.payload = row.text();
+  i.created = row.time();
+  i.attempts = row.int64();
+  i.next_attempt = row.time();
+  i.last_error = row.text();
+  const std::string state = row.text();
+  auto s = outbox_state_from_string(state);
+  if (!s) return read_error("unknown state '" + state + "' in outbox item " + i.id);
+  i.state = *s;
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    i.done = row.time();
+  }
+  return i;
 }
 
 // Steps `st` to the end, appending each row read by `read_row` to `out`.
@@ -598,6 +665,23 @@ struct DeleteBlockOp {
 struct PruneOp {
   TimePoint before;
 };
+struct EnqueueOutboxOp {
+  OutboxItem item;
+};
+struct OutboxDeliveredOp {
+  std::string id;
+  TimePoint when;
+};
+struct OutboxRetryOp {
+  std::string id;
+  TimePoint next_attempt;
+  std::string error;
+};
+struct OutboxFailedOp {
+  std::string id;
+  TimePoint when;
+  std::string error;
+};
 
 }  // namespace
 
@@ -606,7 +690,8 @@ struct PruneOp {
 struct SqliteStore::PendingWrite {
   using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
                           PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
-                          PutBlockOp, DeleteBlockOp, PruneOp>;
+                          PutBlockOp, DeleteBlockOp, PruneOp, EnqueueOutboxOp,
+                          OutboxDeliveredOp, OutboxRetryOp, OutboxFailedOp>;
   WriteTicket ticket;
   Op op;
 };
@@ -723,6 +808,18 @@ WriteTicket SqliteStore::delete_block(std::string scope, std::string key) {
   return enqueue(DeleteBlockOp{std::move(scope), std::move(key)});
 }
 WriteTicket SqliteStore::prune(TimePoint before) { return enqueue(PruneOp{before}); }
+WriteTicket SqliteStore::enqueue_outbox(OutboxItem item) {
+  return enqueue(EnqueueOutboxOp{std::move(item)});
+}
+WriteTicket SqliteStore::outbox_delivered(std::string id, TimePoint when) {
+  return enqueue(OutboxDeliveredOp{std::move(id), when});
+}
+WriteTicket SqliteStore::outbox_retry(std::string id, TimePoint next_attempt, std::string error) {
+  return enqueue(OutboxRetryOp{std::move(id), next_attempt, std::move(error)});
+}
+WriteTicket SqliteStore::outbox_failed(std::string id, TimePoint when, std::string error) {
+  return enqueue(OutboxFailedOp{std::move(id), when, std::move(error)});
+}
 
 void SqliteStore::writer_loop() {
   std::vector<PendingWrite> batch;
@@ -818,7 +915,7 @@ Status SqliteStore::apply(const PendingWrite& w) {
         } else if constexpr (std::is_same_v<T, PutContactOp>) {
           return exec(kPutContact, "put_contact", [&](Binder& b) {
             b.text(op.account).text(op.contact.email).text(op.contact.lang);
-            b.boolean(op.contact.notify);
+            b.boolean(op.contact.notify).text(op.contact.time_zone);
           });
         } else if constexpr (std::is_same_v<T, PutLastLoginOp>) {
           const std::string ip = op.login.ip.to_string();
@@ -858,9 +955,26 @@ Status SqliteStore::apply(const PendingWrite& w) {
         } else if constexpr (std::is_same_v<T, DeleteBlockOp>) {
           return exec(kDeleteBlock, "delete_block",
                       [&](Binder& b) { b.text(op.scope).text(op.key); });
+        } else if constexpr (std::is_same_v<T, EnqueueOutboxOp>) {
+          const OutboxItem& i = op.item;
+          return exec(kEnqueueOutbox, "enqueue_outbox", [&](Binder& b) {
+            b.text(i.id).text(to_string(i.channel)).text(i.destination).text(i.payload);
+            b.time(i.created).int64(i.attempts).time(i.next_attempt).text(i.last_error);
+          });
+        } else if constexpr (std::is_same_v<T, OutboxDeliveredOp>) {
+          return exec(kOutboxDelivered, "outbox_delivered",
+                      [&](Binder& b) { b.text(op.id).time(op.when); });
+        } else if constexpr (std::is_same_v<T, OutboxRetryOp>) {
+          return exec(kOutboxRetry, "outbox_retry",
+                      [&](Binder& b) { b.text(op.id).time(op.next_attempt).text(op.error); });
+        } else if constexpr (std::is_same_v<T, OutboxFailedOp>) {
+          return exec(kOutboxFailed, "outbox_failed",
+                      [&](Binder& b) { b.text(op.id).time(op.when).text(op.error); });
         } else {
           static_assert(std::is_same_v<T, PruneOp>);
           if (Status s = exec(kPruneActivity, "prune", [&](Binder& b) { b.time(op.before); }); !s)
+            return s;
+          if (Status s = exec(kPruneOutbox, "prune", [&](Binder& b) { b.time(op.before); }); !s)
             return s;
           return exec(kPruneBlocks, "prune", [&](Binder& b) { b.time(op.before); });
         }
@@ -1034,6 +1148,44 @@ Result<std::vector<Block>> SqliteStore::blocks(TimePoint now) {
   });
   if (!s) return s.error();
   return rows;
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::due_outbox(TimePoint now, std::size_t limit) {
+  std::vector<OutboxItem> rows;
+  Status s = with_read_stmt(kDueOutbox, [&](sqlite3_stmt* st) -> Status {
+    const int rc = Binder(st).time(now).int64(limit_param(limit)).rc();
+    if (rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_outbox_item);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<OutboxCounts> SqliteStore::outbox_counts() {
+  OutboxCounts counts;
+  Status s = with_read_stmt(kOutboxCounts, [&](sqlite3_stmt* st) -> Status {
+    for (;;) {
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_DONE) return {};
+      if (rc != SQLITE_ROW) return read_error(sqlite3_db_handle(st), rc);
+      Row row(st);
+      const std::string state = row.text();
+      const std::string channel = row.text();
+      const std::int64_t n = row.int64();
+      auto c = outbox_channel_from_string(channel);
+      if (!c) return read_error("unknown channel '" + channel + "' in outbox");
+      const auto i = static_cast<std::size_t>(*c);
+      if (state == "pending") {
+        counts.pending[i] = n;
+        const TimePoint next = row.time();
+        if (!counts.next_attempt || next < *counts.next_attempt) counts.next_attempt = next;
+      } else {
+        counts.failed[i] = n;
+      }
+    }
+  });
+  if (!s) return s.error();
+  return counts;
 }
 
 }  // namespace mamori::store
