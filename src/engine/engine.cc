@@ -25,6 +25,7 @@ struct Engine::Context {
   std::optional<store::LockInfo> lock;
   bool allow_listed = false;
   std::vector<Finding> findings;
+  std::string incident_id;  // the incident this event opened or touched, if any
 
   Decision& d() { return out.decision; }
   void wrote(store::WriteTicket t) { out.ticket = std::max(out.ticket, t); }
@@ -134,6 +135,7 @@ void Engine::touch_incident(Context& c, const store::Block& b) {
   store::WriteTicket t = 0;
   incidents_.touch(b.incident_id, c.e.account, succeeded, c.e.time, t);
   c.wrote(t);
+  c.incident_id = b.incident_id;
 }
 
 void Engine::check_blocks(Context& c) {
@@ -189,6 +191,7 @@ void Engine::apply(Context& c, Finding& f) {
     store::WriteTicket t = 0;
     b.incident_id = incidents_.open(*f.incident, f.target, sources, f.accounts, now, t);
     c.wrote(t);
+    c.incident_id = b.incident_id;
   }
   // A spray also denies each source IP that failed with the password hash.
   for (const IpAddress& ip : f.other_sources) {
@@ -257,7 +260,7 @@ Outcome Engine::process(const Event& e) {
   Outcome out;
   out.event_id = ids_.next(e.time);
   Context c{e, out, locator_ ? locator_->locate(e.ip) : Location{}, lists_.index(),
-            locks_.find(e.account), false, {}};
+            locks_.find(e.account), false, {}, {}};
   const ListIndex& lists = *c.lists;
   c.allow_listed = lists.match_ip(store::ListKind::kAllow, e.ip, e.time) != nullptr ||
                    lists.match_account(store::ListKind::kAllow, e.account, e.time) != nullptr;
@@ -285,18 +288,83 @@ Outcome Engine::process(const Event& e) {
       break;
   }
   record(c);
+  alert_operator(c);
   return out;
 }
 
 store::WriteTicket Engine::lock(const std::string& account, std::string reason,
-                                bool require_password_reset, std::string by, TimePoint now) {
+                                bool require_password_reset, std::string by, TimePoint now,
+                                bool* notified) {
   store::LockInfo l;
   l.reason = std::move(reason);
   l.since = now;
   l.password_reset_required = require_password_reset;
   l.by = std::move(by);
   locks_.put(account, l);
-  return store_.put_lock(account, std::move(l));
+  const store::WriteTicket t = store_.put_lock(account, l);
+  return std::max(t, notify_locked(account, l, now, nullptr, notified));
+}
+
+// ---- effects ----
+
+OwnerNotice Engine::notice_for(const Context& c, NoticeKind kind) const {
+  OwnerNotice n;
+  n.kind = kind;
+  n.account = c.e.account;
+  n.event_id = c.out.event_id;
+  n.time = c.e.time;
+  n.ip = c.e.ip;
+  n.where = c.where;
+  n.user_agent = c.e.user_agent;
+  n.protocol = c.e.protocol;
+  for (int i = 0; i < c.out.decision.reason_count(); ++i)
+    n.reasons.push_back(c.out.decision.reason(i));
+  // A lock caused by an e-mail change goes to the address the owner still reads.
+  if (c.e.type == EventType::kEmailChanged) n.to_address = c.e.old_email;
+  return n;
+}
+
+void Engine::notify_owner(Context& c, const OwnerNotice& notice) {
+  if (effects_ == nullptr) return;
+  const Effects::Queued q = effects_->notify_owner(notice);
+  c.wrote(q.ticket);
+  c.out.notified = c.out.notified || q.queued;
+}
+
+store::WriteTicket Engine::notify_locked(const std::string& account, const store::LockInfo& lock,
+                                         TimePoint now, const Context* cause, bool* notified) {
+  if (notified != nullptr) *notified = false;
+  if (effects_ == nullptr) return 0;
+  OwnerNotice n;
+  if (cause != nullptr) {
+    n = notice_for(*cause, NoticeKind::kAccountLocked);
+  } else {
+    n.kind = NoticeKind::kAccountLocked;
+    n.account = account;
+    n.event_id = ids_.next(now);
+    n.time = now;
+    n.reasons.push_back(Reason::kAccountLocked);
+    n.note = lock.reason;
+  }
+  n.password_reset_required = lock.password_reset_required;
+  const Effects::Queued q = effects_->notify_owner(n);
+  if (notified != nullptr) *notified = q.queued;
+  return q.ticket;
+}
+
+void Engine::alert_operator(Context& c) {
+  const Decision& d = c.out.decision;
+  if (effects_ == nullptr || d.action() == Action::kAllow || !effects_->alerts_enabled()) return;
+  Alert a;
+  a.event_id = c.out.event_id;
+  a.type = c.e.type;
+  a.account = c.e.account;
+  a.ip = c.e.ip;
+  a.where = c.where;
+  a.time = c.e.time;
+  a.decision = d;
+  a.incident_id = c.incident_id;
+  c.wrote(effects_->alert(a));
 }
 
 store::WriteTicket Engine::unlock(const std::string& account, std::string_view, TimePoint) {

@@ -34,6 +34,8 @@ struct Outcome {
   // The last durable write this event caused (activity, blocks, incidents);
   // the caller answers once it is committed. 0: nothing written.
   store::WriteTicket ticket = 0;
+  // An owner notice about this event was queued (API.md's `notified`).
+  bool notified = false;
 };
 
 // What GET /v1/accounts/{account} shows.
@@ -85,8 +87,11 @@ class Engine {
   Outcome process(const Event& e);
 
   // ---- operator actions; each returns the ticket to wait for ----
+  // Also queues the lock notice to the owner; `notified` (when given) says
+  // whether one was queued.
   store::WriteTicket lock(const std::string& account, std::string reason,
-                          bool require_password_reset, std::string by, TimePoint now);
+                          bool require_password_reset, std::string by, TimePoint now,
+                          bool* notified = nullptr);
   store::WriteTicket unlock(const std::string& account, std::string_view note, TimePoint now);
 
   Result<AccountView> account(const std::string& account);
@@ -112,6 +117,17 @@ class Engine {
   void on_account_event(Context& c);
   void record(Context& c);
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
+  // ---- effects (owner notices, webhook alerts); no-ops without effects_ ----
+  // A notice about the event being processed, with its facts filled in.
+  OwnerNotice notice_for(const Context& c, NoticeKind kind) const;
+  // Queues `notice`; the outcome waits for it and reports `notified`.
+  void notify_owner(Context& c, const OwnerNotice& notice);
+  // Queues the lock notice for `account`; `cause` is the event that locked it
+  // (none for an operator's lock). Returns the ticket to wait for, 0: none.
+  store::WriteTicket notify_locked(const std::string& account, const store::LockInfo& lock,
+                                   TimePoint now, const Context* cause, bool* notified);
+  // A webhook alert for every decision above allow.
+  void alert_operator(Context& c);
 
   const EngineConfig config_;
   store::Store& store_;
