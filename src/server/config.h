@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "engine/engine_config.h"
+#include "notify/notify_config.h"
 #include "protocols/http/api_handler.h"
 
 namespace mamori::server {
@@ -23,6 +24,9 @@ struct Config {
   std::vector<http::ApiToken> tokens;
   engine::EngineConfig engine;
   Duration maintain_every = std::chrono::seconds(60);
+  // [notify], [smtp], [[webhooks]]. Secrets given as files (password_file,
+  // secret_file; relative to the config file's directory) are read at load.
+  notify::NotifyConfig notify;
 };
 
 // Reads and validates a config file. Fails with code `invalid_config` and a

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <memory>
 #include <cstdio>
 #include <mutex>
 #include <random>
@@ -11,6 +12,10 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "engine/engine.h"
+#include "notify/dispatcher.h"
+#include "notify/email_channel.h"
+#include "notify/outbox.h"
+#include "notify/webhook_channel.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
 #include "server/config.h"
@@ -130,8 +135,35 @@ int run_daemon(const std::vector<std::string>& args) {
            " list entries, " + std::to_string(engine.blocks().size()) + " blocks, " +
            std::to_string(engine.incidents().open_count()) + " open incidents");
 
+  // Owner notices and webhook alerts: queued in the store's outbox by the
+  // engine, delivered by the dispatcher's thread. Replay mode sends none
+  // (recorded traffic must not mail owners again).
+  const notify::NotifyConfig& nc = config.notify;
+  notify::Outbox outbox(**store, nc, engine.ids(), system_clock);
+  std::unique_ptr<notify::EmailChannel> email;
+  if (nc.smtp.enabled()) email = std::make_unique<notify::EmailChannel>(nc);
+  notify::WebhookChannel webhooks(nc);
+  notify::DispatcherOptions dispatch;
+  dispatch.retry_initial = nc.retry_initial;
+  dispatch.retry_max = nc.retry_max;
+  dispatch.give_up_after = nc.give_up_after;
+  dispatch.seed = rd();
+  notify::Dispatcher dispatcher(**store, system_clock, dispatch, email.get(), &webhooks);
+  outbox.set_on_committed([&dispatcher] { dispatcher.wake(); });
+  if (config.replay) {
+    log_info("replay mode: no owner notices or webhook alerts are sent");
+  } else {
+    engine.set_effects(&outbox);
+    dispatcher.start();
+    log_info("notices: " +
+             (nc.smtp.enabled() ? "e-mail via " + nc.smtp.host + ":" + std::to_string(nc.smtp.port)
+                                : std::string("no [smtp] relay, owner notices are not sent")) +
+             ", " + std::to_string(nc.webhooks.size()) + " webhooks");
+  }
+
   http::ApiOptions api;
   api.tokens = config.tokens;
+  api.more_metrics = [&dispatcher](std::string& out) { dispatcher.render_metrics(out); };
   api.replay = config.replay;
   if (config.replay) api.replay_clock = &replay_clock;
   api.version = kVersion;
@@ -177,6 +209,7 @@ int run_daemon(const std::vector<std::string>& args) {
   cv.notify_all();
   maintenance.join();
   server.stop();
+  dispatcher.stop();  // an item in flight finishes; the rest waits in the outbox
   const store::WriteTicket last = st.committed();
   store->reset();  // drains the writer: everything queued is committed
   log_info("stopped cleanly (last write " + std::to_string(last) + " committed)");

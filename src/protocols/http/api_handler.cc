@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "notify/time_zone.h"
 #include "protocols/http/json_writer.h"
 
 namespace mamori::http {
@@ -381,6 +382,7 @@ void ApiHandler::metrics_text(Call& c) {
                 "# HELP mamori_open_incidents Open incidents.\n# TYPE mamori_open_incidents gauge\nmamori_open_incidents %zu\n",
                 engine_.blocks().size(), engine_.locks().size(), engine_.incidents().open_count());
   out += line;
+  if (options_.more_metrics) options_.more_metrics(out);
 }
 
 void ApiHandler::status(Call& c) {
@@ -461,7 +463,7 @@ void ApiHandler::login(Call& c, EventType type) {
   write_decision_reasons(w, d);
   w.field("risk", d.risk());
   if (type == EventType::kLoginResult) {
-    w.field("new_device", false).field("new_location", false).field("notified", false);
+    w.field("new_device", false).field("new_location", false).field("notified", o.notified);
   }
   w.field("event_id", o.event_id).end_object();
   c.resp.wait_for = o.ticket;
@@ -521,7 +523,7 @@ Result<std::string> path_account(std::string_view segment) {
 }
 }  // namespace
 
-void ApiHandler::write_account(Call& c, const std::string& account) {
+void ApiHandler::write_account(Call& c, const std::string& account, std::optional<bool> notified) {
   auto v = engine_.account(account);
   if (!v) return c.error(500, v.error().code, v.error().message);
   c.json();
@@ -546,6 +548,9 @@ void ApiHandler::write_account(Call& c, const std::string& account) {
       .field("email", v->contact.email)
       .field("lang", v->contact.lang)
       .field("notify", v->contact.notify)
+      .field("time_zone", v->contact.time_zone.empty()
+                              ? notify::default_time_zone(v->contact.lang)
+                              : v->contact.time_zone)
       .end_object();
   w.key("devices").begin_array().end_array();
   w.key("countries").begin_array().end_array();
@@ -559,6 +564,7 @@ void ApiHandler::write_account(Call& c, const std::string& account) {
   } else {
     w.null();
   }
+  if (notified) w.field("notified", *notified);
   w.end_object();
 }
 
@@ -623,8 +629,9 @@ void ApiHandler::account_lock(Call& c) {
   c.body.boolean("require_password_reset", reset, false);
   if (!c.body.ok()) return c.bad_body();
   if (reason.empty()) return c.error(400, "invalid_field", "field 'reason' must not be empty");
-  const store::WriteTicket t = engine_.lock(*a, reason, reset, "operator", now());
-  write_account(c, *a);
+  bool notified = false;
+  const store::WriteTicket t = engine_.lock(*a, reason, reset, "operator", now(), &notified);
+  write_account(c, *a, notified);
   c.resp.wait_for = t;
 }
 
@@ -650,9 +657,16 @@ void ApiHandler::account_contact(Call& c) {
   c.body.string("email", contact.email, kMaxEmailBytes, true);
   c.body.string("lang", contact.lang, 8, false);
   c.body.boolean("notify", contact.notify, false);
+  c.body.string("time_zone", contact.time_zone, 64, false);
   if (!c.body.ok()) return c.bad_body();
-  if (contact.email.find('@') == std::string::npos)
+  if (contact.email.find('@') == std::string::npos ||
+      std::any_of(contact.email.begin(), contact.email.end(),
+                  [](char ch) { return static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f; }))
     return c.error(400, "invalid_field", "field 'email' must be an e-mail address");
+  if (!contact.time_zone.empty()) {
+    if (auto z = notify::find_time_zone(contact.time_zone); !z)
+      return c.error(400, z.error().code, z.error().message);
+  }
   if (contact.lang != "en" && contact.lang != "ja")
     return c.error(400, "invalid_field", "field 'lang' must be \"en\" or \"ja\"");
   const store::WriteTicket t = store_.put_contact(*a, contact);

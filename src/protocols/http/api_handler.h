@@ -1,6 +1,8 @@
 #ifndef MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 #define MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +27,8 @@ struct ApiOptions {
   bool replay = false;  // honour the events' "time" field
   ReplayClock* replay_clock = nullptr;  // replay mode: told every event time
   std::string version = "0.1.0";
+  // Appends more Prometheus text to /metrics (the outbox's); may be empty.
+  std::function<void(std::string&)> more_metrics;
 };
 
 // The v1 HTTP API of API.md: routes, bearer tokens and roles, JSON in and
@@ -63,7 +67,10 @@ class ApiHandler final : public Handler {
   void incidents_affected(Call& c);
 
   TimePoint now() const { return clock_.now(); }
-  void write_account(Call& c, const std::string& account);
+  // The account view; `notified` (a lock's answer) says whether the owner's
+  // notice was queued.
+  void write_account(Call& c, const std::string& account,
+                     std::optional<bool> notified = std::nullopt);
 
   ApiOptions options_;
   std::unordered_map<std::string, Role> tokens_;
