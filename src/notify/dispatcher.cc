@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/log.h"
+#include "notify/webhook_sender.h"
 
 namespace mamori::notify {
 
@@ -14,6 +15,12 @@ constexpr Duration kReadRetry = std::chrono::seconds(5);
 
 std::string_view channel_words(store::OutboxChannel c) {
   return c == store::OutboxChannel::kEmail ? "owner e-mail" : "webhook";
+}
+
+// Where an item goes, as logs show it (webhook URLs without path and query).
+std::string destination(const store::OutboxItem& item) {
+  return item.channel == store::OutboxChannel::kWebhook ? redacted_url(item.destination)
+                                                        : item.destination;
 }
 }  // namespace
 
@@ -32,7 +39,11 @@ Duration retry_delay(const DispatcherOptions& o, std::int64_t failed_attempts, d
 
 Dispatcher::Dispatcher(store::Store& store, const Clock& clock, DispatcherOptions options,
                        Channel* email, Channel* webhook)
-    : store_(store), clock_(clock), options_(options), channels_{email, webhook}, rng_(options.seed) {}
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      channels_{email, webhook},
+      rng_(options.seed) {}
 
 Dispatcher::~Dispatcher() { stop(); }
 
@@ -82,11 +93,11 @@ store::WriteTicket Dispatcher::handle(const store::OutboxItem& item, Pass& pass)
   const auto ch = static_cast<std::size_t>(item.channel);
   const TimePoint now = clock_.now();
   Channel* channel = channels_[ch];
-  const Status s = channel != nullptr
-                       ? channel->deliver(item, now)
-                       : Status(make_error("channel_disabled",
-                                           std::string(channel_words(item.channel)) +
-                                               " delivery is not configured"));
+  const Status s =
+      channel != nullptr
+          ? channel->deliver(item, now)
+          : Status(make_error("channel_disabled", std::string(channel_words(item.channel)) +
+                                                      " delivery is not configured"));
   LogState& log = log_[ch];
   if (s) {
     sent_[ch].fetch_add(1, std::memory_order_relaxed);
@@ -105,7 +116,7 @@ store::WriteTicket Dispatcher::handle(const store::OutboxItem& item, Pass& pass)
     given_up_[ch].fetch_add(1, std::memory_order_relaxed);
     ++pass.given_up;
     log_error("giving up " + std::string(channel_words(item.channel)) + " " + item.id + " to " +
-              item.destination + " after " + std::to_string(attempts) +
+              destination(item) + " after " + std::to_string(attempts) +
               " attempts: " + s.error().message);
     return store_.outbox_failed(item.id, now, s.error().message);
   }
@@ -114,10 +125,9 @@ store::WriteTicket Dispatcher::handle(const store::OutboxItem& item, Pass& pass)
   ++pass.retried;
   const std::uint64_t t = monotonic_ns();
   if (log.last_log_ns == 0 || t - log.last_log_ns >= kLogEveryNs) {
-    std::string line = std::string(channel_words(item.channel)) + " delivery failed (" +
-                       item.id + " to " + item.destination + ", attempt " +
-                       std::to_string(attempts) + ", next in " + format_duration(delay) +
-                       "): " + s.error().message;
+    std::string line = std::string(channel_words(item.channel)) + " delivery failed (" + item.id +
+                       " to " + destination(item) + ", attempt " + std::to_string(attempts) +
+                       ", next in " + format_duration(delay) + "): " + s.error().message;
     if (log.suppressed > 0)
       line += " [" + std::to_string(log.suppressed) + " more failures since the last report]";
     log_warn(line);

@@ -35,8 +35,8 @@ struct DispatcherOptions {
   Duration retry_initial = std::chrono::seconds(5);
   Duration retry_max = std::chrono::minutes(15);
   Duration give_up_after = std::chrono::hours(72);
-  std::size_t batch = 64;   // items read per query
-  std::uint64_t seed = 1;   // of the retry jitter
+  std::size_t batch = 64;  // items read per query
+  std::uint64_t seed = 1;  // of the retry jitter
 };
 
 // How long to wait after the `failed_attempts`-th failure (1 = the first):

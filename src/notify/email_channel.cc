@@ -5,7 +5,9 @@
 namespace mamori::notify {
 
 EmailChannel::EmailChannel(const NotifyConfig& config)
-    : templates_{config.service_name, config.help_url}, from_(config.smtp.from), smtp_(config.smtp) {}
+    : templates_{config.service_name, config.help_url},
+      from_(config.smtp.from),
+      smtp_(config.smtp) {}
 
 Result<std::string> EmailChannel::message_for(const store::OutboxItem& item) const {
   auto facts = decode_notice(item.payload);

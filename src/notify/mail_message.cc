@@ -19,7 +19,8 @@ bool plain_ascii(std::string_view s) {
 }
 
 bool has_line_break(std::string_view s) {
-  return s.find_first_of("\r\n") != std::string_view::npos || s.find('\0') != std::string_view::npos;
+  return s.find_first_of("\r\n") != std::string_view::npos ||
+         s.find('\0') != std::string_view::npos;
 }
 
 // Bytes of encoded-word text per word: 39 bytes are 52 base64 characters, a
@@ -38,15 +39,14 @@ bool valid_addr_spec(std::string_view a) {
     return false;
   return std::all_of(a.begin(), a.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u != 0x7f && c != '<' && c != '>' && c != ',' && c != '"';
+    return u > 0x20 && u < 0x7f && c != '<' && c != '>' && c != ',' && c != '"';
   });
 }
 
 }  // namespace
 
 std::string base64(std::string_view data) {
-  const std::size_t n =
-      sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL);
+  const std::size_t n = sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL);
   std::string out(n, '\0');
   sodium_bin2base64(out.data(), n, reinterpret_cast<const unsigned char*>(data.data()), data.size(),
                     sodium_base64_VARIANT_ORIGINAL);
@@ -149,8 +149,10 @@ Result<std::string> encode_message(const MailMessage& m) {
   std::string body;
   body.reserve(m.body.size() + m.body.size() / 32);
   for (char c : m.body) {
-    if (c == '\n') body += "\r\n";
-    else if (c != '\r') body += c;
+    if (c == '\n')
+      body += "\r\n";
+    else if (c != '\r')
+      body += c;
   }
   const std::string b64 = base64(body);
   for (std::size_t i = 0; i < b64.size(); i += 76) {

@@ -31,7 +31,8 @@ struct MailMessage {
 Result<std::string> encode_message(const MailMessage& m);
 
 // The address inside "Name <addr>" (or the whole text). Fails with
-// `invalid_address`.
+// `invalid_address` (also for a non-ASCII address: mails are sent without
+// SMTPUTF8).
 Result<std::string> mail_address(std::string_view from);
 
 // RFC 2047 encoded words for a header value, folded with CRLF + space; plain

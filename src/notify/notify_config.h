@@ -37,7 +37,7 @@ struct WebhookConfig {
 // Owner notices and webhook alerts (`[notify]`, `[smtp]`, `[[webhooks]]`).
 struct NotifyConfig {
   std::string service_name = "mamori";  // names the service in the mails
-  std::string help_url;  // the operator's page on securing or recovering an account
+  std::string help_url;                 // the operator's page on securing or recovering an account
   // Retries: the n-th failed attempt waits retry_initial * 2^(n-1), at most
   // retry_max, with jitter; an item still undelivered give_up_after its
   // creation is marked failed and logged.

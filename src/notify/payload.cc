@@ -9,13 +9,17 @@ namespace mamori::notify {
 namespace json = boost::json;
 
 namespace {
-std::string ip_text(const IpAddress& ip) { return ip == IpAddress{} ? std::string() : ip.to_string(); }
+std::string ip_text(const IpAddress& ip) {
+  return ip == IpAddress{} ? std::string() : ip.to_string();
+}
 }  // namespace
 
 std::string_view to_string(engine::NoticeKind k) {
   switch (k) {
-    case engine::NoticeKind::kNewLogin: return "new_login";
-    case engine::NoticeKind::kAccountLocked: return "account_locked";
+    case engine::NoticeKind::kNewLogin:
+      return "new_login";
+    case engine::NoticeKind::kAccountLocked:
+      return "account_locked";
   }
   return "new_login";
 }
@@ -65,7 +69,9 @@ std::string encode_notice(const NoticeFacts& f) {
 }
 
 Result<NoticeFacts> decode_notice(std::string_view text) {
-  auto bad = [](std::string why) { return make_error("invalid_payload", "notice payload: " + why); };
+  auto bad = [](std::string why) {
+    return make_error("invalid_payload", "notice payload: " + why);
+  };
   json::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return bad("not a JSON object");
@@ -74,13 +80,17 @@ Result<NoticeFacts> decode_notice(std::string_view text) {
   std::string missing;
   auto str = [&](const char* key, std::string& out) {
     const json::value* p = o.if_contains(key);
-    if (p && p->is_string()) out = std::string(p->get_string());
-    else if (missing.empty()) missing = key;
+    if (p && p->is_string())
+      out = std::string(p->get_string());
+    else if (missing.empty())
+      missing = key;
   };
   auto boolean = [&](const char* key, bool& out) {
     const json::value* p = o.if_contains(key);
-    if (p && p->is_bool()) out = p->get_bool();
-    else if (missing.empty()) missing = key;
+    if (p && p->is_bool())
+      out = p->get_bool();
+    else if (missing.empty())
+      missing = key;
   };
   std::string kind, time;
   str("kind", kind);
@@ -99,9 +109,12 @@ Result<NoticeFacts> decode_notice(std::string_view text) {
   str("lang", f.lang);
   str("time_zone", f.time_zone);
   if (!missing.empty()) return bad("missing or mistyped field '" + missing + "'");
-  if (kind == "new_login") f.kind = engine::NoticeKind::kNewLogin;
-  else if (kind == "account_locked") f.kind = engine::NoticeKind::kAccountLocked;
-  else return bad("unknown kind '" + kind + "'");
+  if (kind == "new_login")
+    f.kind = engine::NoticeKind::kNewLogin;
+  else if (kind == "account_locked")
+    f.kind = engine::NoticeKind::kAccountLocked;
+  else
+    return bad("unknown kind '" + kind + "'");
   auto t = parse_rfc3339(time);
   if (!t) return bad("bad time '" + time + "'");
   f.time = *t;
@@ -130,8 +143,10 @@ std::string encode_alert(const engine::Alert& a) {
   o["action"] = to_string(a.decision.action());
   o["reasons"] = std::move(reasons);
   o["risk"] = a.decision.risk();
-  if (a.incident_id.empty()) o["incident_id"] = nullptr;
-  else o["incident_id"] = a.incident_id;
+  if (a.incident_id.empty())
+    o["incident_id"] = nullptr;
+  else
+    o["incident_id"] = a.incident_id;
   return json::serialize(o);
 }
 

@@ -20,8 +20,8 @@ struct NoticeFacts {
   std::string account;
   std::string event_id;
   TimePoint time{};
-  std::string ip;                // empty: not known (an operator's lock)
-  std::string country, city;     // empty: not known
+  std::string ip;             // empty: not known (an operator's lock)
+  std::string country, city;  // empty: not known
   std::string user_agent, protocol;
   bool new_device = false, new_location = false;
   std::vector<std::string> reasons;  // Reason words ("account_locked", "risky_change", ...)

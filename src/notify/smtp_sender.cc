@@ -52,8 +52,12 @@ Status SmtpSender::send(std::string_view mail_from, std::string_view rcpt_to,
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.timeout.count()));
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp");
   switch (config_.starttls) {
-    case StartTls::kOff: curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE)); break;
-    case StartTls::kTry: curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY)); break;
+    case StartTls::kOff:
+      curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
+      break;
+    case StartTls::kTry:
+      curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+      break;
     case StartTls::kRequire:
       curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
       break;
@@ -69,8 +73,8 @@ Status SmtpSender::send(std::string_view mail_from, std::string_view rcpt_to,
   if (rc != CURLE_OK) {
     std::string what = error[0] != '\0' ? std::string(error) : std::string(curl_easy_strerror(rc));
     if (reply != 0) what += " (last reply " + std::to_string(reply) + ")";
-    return make_error("smtp_failed", "smtp://" + config_.host + ":" + std::to_string(config_.port) +
-                                         ": " + what);
+    return make_error("smtp_failed",
+                      "smtp://" + config_.host + ":" + std::to_string(config_.port) + ": " + what);
   }
   return {};
 }

@@ -101,7 +101,8 @@ RenderedNotice new_login_ja(const NoticeFacts& f, const TemplateOptions& o) {
   } else {
     b += "手順がご不明な場合は、" + o.service_name + "のサポート窓口までお問い合わせください。\n\n";
   }
-  b += "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできません。\n\n";
+  b += "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできません。\n"
+       "\n";
   b += o.service_name + "\n";
   return n;
 }
@@ -119,8 +120,8 @@ RenderedNotice new_login_en(const NoticeFacts& f, const TemplateOptions& o) {
        " we have not seen before.\n\n";
   b += "  When:    " + format_notice_time(f.time, f.time_zone, "en") + "\n";
   b += "  IP:      " + (f.ip.empty() ? std::string("unknown") : f.ip) + "\n";
-  b += "  Where:   " + place(f, false) + (f.city.empty() && f.country.empty() ? "" : " (approximate)") +
-       "\n";
+  b += "  Where:   " + place(f, false) +
+       (f.city.empty() && f.country.empty() ? "" : " (approximate)") + "\n";
   b += "  Device:  " + device(f, false) + "\n\n";
   b += "If this was you, there is nothing to do.\n\n";
   b += "If this was not you, someone else may know your password. Please:\n";
@@ -147,21 +148,25 @@ RenderedNotice locked_ja(const NoticeFacts& f, const TemplateOptions& o) {
   b += "・日時：" + format_notice_time(f.time, f.time_zone, "ja") + "\n";
   b += "・理由：" + reasons_in_words(f, true) + "\n";
   if (!f.note.empty()) b += "・担当者からの連絡事項：" + f.note + "\n";
-  if (!f.ip.empty()) b += "・きっかけとなった接続：IPアドレス " + f.ip + "（" + place(f, true) + "）\n";
+  if (!f.ip.empty())
+    b += "・きっかけとなった接続：IPアドレス " + f.ip + "（" + place(f, true) + "）\n";
   b += "\n■ ロックの解除について\n";
   if (f.password_reset_required) {
     b += "ロックを解除するには、パスワードの再設定が必要です。\n";
     b += o.help_url.empty()
              ? "再設定の手続きは、" + o.service_name + "のサポート窓口までお問い合わせください。\n"
-             : "次のページの手順に沿って、新しいパスワードを設定してください。\n" + o.help_url + "\n";
+             : "次のページの手順に沿って、新しいパスワードを設定してください。\n" + o.help_url +
+                   "\n";
   } else {
     b += o.help_url.empty()
              ? "ロックの解除は、" + o.service_name + "のサポート窓口までお問い合わせください。\n"
-             : "ロックの解除をご希望の場合は、次のページからお手続きください。\n" + o.help_url + "\n";
+             : "ロックの解除をご希望の場合は、次のページからお手続きください。\n" + o.help_url +
+                   "\n";
   }
   b += "\n新しいパスワードには、他のサービスで使っていない、推測されにくいものをお選びください。\n";
   b += "あわせて、2段階認証（認証アプリによる確認コード）の設定をおすすめします。\n\n";
-  b += "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできません。\n\n";
+  b += "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできません。\n"
+       "\n";
   b += o.service_name + "\n";
   return n;
 }
@@ -180,8 +185,9 @@ RenderedNotice locked_en(const NoticeFacts& f, const TemplateOptions& o) {
   b += "\nHow to get back in\n";
   if (f.password_reset_required) {
     b += "You need to reset your password to unlock the account.\n";
-    b += o.help_url.empty() ? "Please contact " + o.service_name + " support to do so.\n"
-                            : "Follow the steps here to choose a new password:\n" + o.help_url + "\n";
+    b += o.help_url.empty()
+             ? "Please contact " + o.service_name + " support to do so.\n"
+             : "Follow the steps here to choose a new password:\n" + o.help_url + "\n";
   } else {
     b += o.help_url.empty() ? "Please contact " + o.service_name + " support to unlock it.\n"
                             : "To have it unlocked, follow the steps here:\n" + o.help_url + "\n";
@@ -214,8 +220,8 @@ std::string format_notice_time(TimePoint t, std::string_view zone_name, std::str
   } else {
     std::snprintf(buf, sizeof buf, "%s, %d %s %04d, %02d:%02d %s",
                   std::string(kWeekdaysEn[std::size_t(l.weekday)]).c_str(), l.day,
-                  std::string(kMonthsEn[std::size_t(l.month - 1)]).c_str(), l.year, l.hour, l.minute,
-                  l.abbreviation.c_str());
+                  std::string(kMonthsEn[std::size_t(l.month - 1)]).c_str(), l.year, l.hour,
+                  l.minute, l.abbreviation.c_str());
   }
   return buf;
 }
@@ -223,8 +229,10 @@ std::string format_notice_time(TimePoint t, std::string_view zone_name, std::str
 RenderedNotice render_notice(const NoticeFacts& f, const TemplateOptions& o) {
   const bool ja = f.lang == "ja";
   switch (f.kind) {
-    case engine::NoticeKind::kNewLogin: return ja ? new_login_ja(f, o) : new_login_en(f, o);
-    case engine::NoticeKind::kAccountLocked: return ja ? locked_ja(f, o) : locked_en(f, o);
+    case engine::NoticeKind::kNewLogin:
+      return ja ? new_login_ja(f, o) : new_login_en(f, o);
+    case engine::NoticeKind::kAccountLocked:
+      return ja ? locked_ja(f, o) : locked_en(f, o);
   }
   return new_login_en(f, o);
 }

@@ -26,6 +26,14 @@ std::string webhook_signature(std::string_view secret, std::int64_t timestamp,
   return std::string("sha256=") + hex;
 }
 
+std::string redacted_url(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "…";
+  const auto path = url.find_first_of("/?#", scheme + 3);
+  if (path == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, path)) + "/…";
+}
+
 WebhookSender::WebhookSender(Duration timeout) : timeout_(timeout) {}
 
 Status WebhookSender::post(const std::string& url, std::string_view secret,
@@ -34,7 +42,8 @@ Status WebhookSender::post(const std::string& url, std::string_view secret,
   CURL* c = curl_.fresh();
   if (c == nullptr) return make_error("webhook_failed", "cannot create a libcurl handle");
   const std::string ts_header = "X-Mamori-Timestamp: " + std::to_string(timestamp);
-  const std::string sig_header = "X-Mamori-Signature: " + webhook_signature(secret, timestamp, body);
+  const std::string sig_header =
+      "X-Mamori-Signature: " + webhook_signature(secret, timestamp, body);
   const std::string id_header = "X-Mamori-Delivery: " + std::string(delivery_id);
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   headers = curl_slist_append(headers, ts_header.c_str());
@@ -61,10 +70,11 @@ Status WebhookSender::post(const std::string& url, std::string_view secret,
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     return make_error("webhook_failed",
-                      url + ": " + (error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc)));
+                      redacted_url(url) + ": " +
+                          (error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc)));
   }
   if (status < 200 || status > 299)
-    return make_error("webhook_failed", url + ": HTTP " + std::to_string(status));
+    return make_error("webhook_failed", redacted_url(url) + ": HTTP " + std::to_string(status));
   return {};
 }
 

@@ -17,6 +17,10 @@ namespace mamori::notify {
 std::string webhook_signature(std::string_view secret, std::int64_t timestamp,
                               std::string_view body);
 
+// `url` without its path and query, which often hold a secret of their own
+// ("https://hooks.example.com/…"): what logs and stored errors show.
+std::string redacted_url(std::string_view url);
+
 // POSTs signed JSON to operators' webhooks over libcurl (http or https, the
 // system's CA store for https). Headers: Content-Type: application/json,
 // X-Mamori-Timestamp, X-Mamori-Signature, X-Mamori-Delivery (the outbox id,

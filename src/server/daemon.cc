@@ -15,6 +15,7 @@
 #include "notify/dispatcher.h"
 #include "notify/email_channel.h"
 #include "notify/outbox.h"
+#include "notify/time_zone.h"
 #include "notify/webhook_channel.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
@@ -139,6 +140,9 @@ int run_daemon(const std::vector<std::string>& args) {
   // engine, delivered by the dispatcher's thread. Replay mode sends none
   // (recorded traffic must not mail owners again).
   const notify::NotifyConfig& nc = config.notify;
+  // Loads the tz database now rather than on the first contact update.
+  if (auto utc = notify::find_time_zone("UTC"); !utc)
+    log_error("the system tz database (tzdata) cannot be read: owners' time zones are refused");
   notify::Outbox outbox(**store, nc, engine.ids(), system_clock);
   std::unique_ptr<notify::EmailChannel> email;
   if (nc.smtp.enabled()) email = std::make_unique<notify::EmailChannel>(nc);

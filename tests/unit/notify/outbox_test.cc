@@ -155,7 +155,8 @@ TEST(Outbox, AlertQueuesOneItemPerWebhook) {
 }
 
 TEST(Outbox, PayloadRoundTripsAndBadPayloadIsRejected) {
-  NoticeFacts f = notice_facts(login_notice("alice"), store::Contact{"a@b.example", "en", true, ""});
+  NoticeFacts f =
+      notice_facts(login_notice("alice"), store::Contact{"a@b.example", "en", true, ""});
   f.reasons = {"risky_change", "new_location"};
   f.note = "ticket \"7\"";
   auto back = decode_notice(encode_notice(f));
@@ -173,7 +174,8 @@ TEST(Outbox, PayloadRoundTripsAndBadPayloadIsRejected) {
 // ---- the engine's triggers ----
 
 struct EngineFixture : Fixture {
-  EngineFixture() : Fixture(config_with(true, {"https://hooks.example/a"})), engine(cfg(), *store, 1) {
+  EngineFixture()
+      : Fixture(config_with(true, {"https://hooks.example/a"})), engine(cfg(), *store, 1) {
     engine.set_effects(&outbox);
   }
   static engine::EngineConfig cfg() {

@@ -98,7 +98,8 @@ TEST(Templates, NewLoginJapanese) {
   EXPECT_TRUE(has(n.body, "・日時：2026年11月24日（火）00:00 JST\n")) << n.body;
   EXPECT_TRUE(has(n.body, "・IPアドレス：203.0.113.5\n"));
   EXPECT_TRUE(has(n.body, "・場所（推定）：Tokyo, JP\n"));
-  EXPECT_TRUE(has(n.body, "・ブラウザ／アプリ：Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/133.0\n"));
+  EXPECT_TRUE(
+      has(n.body, "・ブラウザ／アプリ：Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/133.0\n"));
   EXPECT_TRUE(has(n.body, "パスワードを変更してください"));
   EXPECT_TRUE(has(n.body, "2段階認証"));
   EXPECT_TRUE(has(n.body, "https://shop.example/help/security\n"));
@@ -142,7 +143,8 @@ TEST(Templates, AccountLockedJapanese) {
   const RenderedNotice n = render_notice(locked("ja"), kOptions);
   EXPECT_EQ(n.subject, "【Example Shop】アカウントをロックしました");
   EXPECT_TRUE(has(n.body, "・日時：2026年11月24日（火）00:00 JST\n")) << n.body;
-  EXPECT_TRUE(has(n.body, "・理由：サポート担当者が、お客様のアカウントを保護するためにロックしました\n"));
+  EXPECT_TRUE(
+      has(n.body, "・理由：サポート担当者が、お客様のアカウントを保護するためにロックしました\n"));
   EXPECT_TRUE(has(n.body, "・担当者からの連絡事項：support ticket 42\n"));
   EXPECT_TRUE(has(n.body, "ロックを解除するには、パスワードの再設定が必要です。"));
   EXPECT_TRUE(has(n.body, "https://shop.example/help/security\n"));
@@ -159,12 +161,14 @@ TEST(Templates, AccountLockedEnglishWithCauseAndNoReset) {
   const RenderedNotice n = render_notice(f, kOptions);
   EXPECT_EQ(n.subject, "Your Example Shop account has been locked");
   EXPECT_TRUE(has(n.body, "When:    Monday, 23 November 2026, 15:00 UTC\n")) << n.body;
-  EXPECT_TRUE(has(n.body, "Why:     important settings (e-mail address, password or two-step "
-                          "login) were changed soon after a suspicious login\n"));
+  EXPECT_TRUE(has(n.body,
+                  "Why:     important settings (e-mail address, password or two-step "
+                  "login) were changed soon after a suspicious login\n"));
   EXPECT_TRUE(has(n.body, "Seen from: IP 198.51.100.7 (DE)\n"));
   EXPECT_FALSE(has(n.body, "Note:"));
   EXPECT_FALSE(has(n.body, "reset your password to unlock"));
-  EXPECT_TRUE(has(n.body, "To have it unlocked, follow the steps here:\nhttps://shop.example/help/security\n"));
+  EXPECT_TRUE(has(
+      n.body, "To have it unlocked, follow the steps here:\nhttps://shop.example/help/security\n"));
 }
 
 TEST(Templates, WithoutHelpUrlPointToSupport) {

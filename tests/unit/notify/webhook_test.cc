@@ -24,6 +24,13 @@ TEST(WebhookSignature, ChangesWithBodyTimestampAndSecret) {
   EXPECT_EQ(base.size(), 7u + 64u);
 }
 
+TEST(WebhookSender, RedactedUrlDropsPathAndQuery) {
+  EXPECT_EQ(redacted_url("https://hooks.example.com/services/T000/B000/XXXX"),
+            "https://hooks.example.com/…");
+  EXPECT_EQ(redacted_url("http://127.0.0.1:9000?token=abc"), "http://127.0.0.1:9000/…");
+  EXPECT_EQ(redacted_url("https://hooks.example.com"), "https://hooks.example.com");
+}
+
 TEST(WebhookChannel, UnconfiguredUrlFailsPermanently) {
   NotifyConfig c;
   c.webhooks.push_back({"http://127.0.0.1:9/hook", "0123456789abcdef"});
@@ -52,7 +59,8 @@ TEST(WebhookChannel, ReceiverDownIsATransientErrorWithCurlsReason) {
   const Status s = channel.deliver(item, from_unix_ms(0));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, "webhook_failed");
-  EXPECT_NE(s.error().message.find("http://127.0.0.1:9/hook"), std::string::npos) << s.error().message;
+  EXPECT_EQ(s.error().message.rfind("http://127.0.0.1:9/…: ", 0), 0u) << s.error().message;
+  EXPECT_EQ(s.error().message.find("/hook"), std::string::npos) << "the path may be a secret";
   EXPECT_FALSE(is_permanent_error(s.error()));
 }
 

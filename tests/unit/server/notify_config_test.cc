@@ -130,14 +130,17 @@ TEST(NotifyConfig, BadValuesNameFileLineAndKey) {
             "test.toml:1: webhooks[0].secret (or secret_file) is required");
   EXPECT_EQ(parse_error("[[webhooks]]\nurl = \"https://h.example/a\"\nsecret = \"short\"\n"),
             "test.toml:3: webhooks[0].secret must be at least 16 characters");
-  EXPECT_EQ(parse_error("[[webhooks]]\nurl = \"ftp://h.example/a\"\nsecret = \"0123456789abcdef\"\n"),
-            "test.toml:2: webhooks[0].url must be an http:// or https:// URL");
-  EXPECT_EQ(parse_error("[[webhooks]]\nurl = \"https://h.example/a\"\nsecret = \"0123456789abcdef\"\n"
-                        "[[webhooks]]\nurl = \"https://h.example/a\"\nsecret = \"0123456789abcdef\"\n"),
-            "test.toml:5: webhooks[1].url is configured twice");
-  EXPECT_EQ(parse_error("[[webhooks]]\nurl = \"https://h.example/a\"\nsecret = \"0123456789abcdef\"\n"
-                        "secret_file = \"/x\"\n"),
-            "test.toml:4: webhooks[0].secret_file cannot be given together with secret");
+  EXPECT_EQ(
+      parse_error("[[webhooks]]\nurl = \"ftp://h.example/a\"\nsecret = \"0123456789abcdef\"\n"),
+      "test.toml:2: webhooks[0].url must be an http:// or https:// URL");
+  EXPECT_EQ(
+      parse_error("[[webhooks]]\nurl = \"https://h.example/a\"\nsecret = \"0123456789abcdef\"\n"
+                  "[[webhooks]]\nurl = \"https://h.example/a\"\nsecret = \"0123456789abcdef\"\n"),
+      "test.toml:5: webhooks[1].url is configured twice");
+  EXPECT_EQ(
+      parse_error("[[webhooks]]\nurl = \"https://h.example/a\"\nsecret = \"0123456789abcdef\"\n"
+                  "secret_file = \"/x\"\n"),
+      "test.toml:4: webhooks[0].secret_file cannot be given together with secret");
   const std::string missing = parse_error(
       "[[webhooks]]\nurl = \"https://h.example/a\"\nsecret_file = \"/nonexistent/secret\"\n");
   EXPECT_EQ(missing, "test.toml:3: webhooks[0].secret_file cannot read /nonexistent/secret");

@@ -156,8 +156,9 @@ TEST(OutboxStore, PruneDeletesOldFinishedItemsButNeverPendingOnes) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(tmp.db().c_str(), &db), SQLITE_OK);
     sqlite3_stmt* st = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT group_concat(id, ',') FROM (SELECT id FROM outbox ORDER BY id)",
-                                 -1, &st, nullptr),
+    ASSERT_EQ(sqlite3_prepare_v2(
+                  db, "SELECT group_concat(id, ',') FROM (SELECT id FROM outbox ORDER BY id)", -1,
+                  &st, nullptr),
               SQLITE_OK);
     ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))),
@@ -195,7 +196,8 @@ TEST(OutboxStore, VersionOneDatabaseIsUpgradedKeepingContacts) {
   {
     auto store = open_store(tmp.path());
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store->wait(store->put_contact("alice", Contact{"a@example.jp", "ja", true, ""})).ok());
+    ASSERT_TRUE(
+        store->wait(store->put_contact("alice", Contact{"a@example.jp", "ja", true, ""})).ok());
   }
   {
     // Back to the version 1 schema, as an older mamorid left it.
