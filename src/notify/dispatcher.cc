@@ -141,9 +141,11 @@ store::WriteTicket Dispatcher::handle(const store::OutboxItem& item, Pass& pass)
 
 Dispatcher::Pass Dispatcher::run_once() {
   Pass pass;
+  // Items due at the pass's start: one rescheduled during the pass waits for
+  // the next, so a pass ends even when every attempt fails at once.
+  const TimePoint now = clock_.now();
   for (;;) {
     if (stop_requested_.load()) return pass;
-    const TimePoint now = clock_.now();
     auto due = store_.due_outbox(now, options_.batch);
     if (!due) {
       log_error("outbox read failed: " + due.error().message);

@@ -29,8 +29,10 @@ class ScriptedChannel final : public Channel {
   std::deque<Status> script;  // empty: OK
   std::vector<std::string> attempts;
   std::vector<TimePoint> times;
+  ManualClock* slow_clock = nullptr;  // when set, each delivery takes 10 ms of it
 
   Status deliver(const OutboxItem& item, TimePoint now) override {
+    if (slow_clock != nullptr) slow_clock->advance(std::chrono::milliseconds(10));
     attempts.push_back(item.id);
     times.push_back(now);
     if (script.empty()) return {};
@@ -137,6 +139,18 @@ TEST(Dispatcher, FailedItemsRetryWithBackoffUntilTheyGoThrough) {
   EXPECT_EQ(f.email.attempts.size(), 4u);
   EXPECT_EQ(d.failures(OutboxChannel::kEmail), 3u);
   EXPECT_EQ(d.sent(OutboxChannel::kEmail), 1u);
+}
+
+TEST(Dispatcher, APassTriesEachDueItemOnceEvenWithTinyRetries) {
+  Fixture f;
+  f.options.retry_initial = std::chrono::milliseconds(1);
+  f.options.batch = 8;
+  for (int i = 0; i < 30; ++i) f.enqueue("m" + std::to_string(100 + i));
+  for (int i = 0; i < 1000; ++i) f.email.script.push_back(transient());
+  f.email.slow_clock = &f.clock;  // the clock moves on while the pass runs
+  Dispatcher d(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  EXPECT_EQ(d.run_once().retried, 30u);
+  EXPECT_EQ(f.email.attempts.size(), 30u);
 }
 
 TEST(Dispatcher, GivesUpAfterMaxAgeAndKeepsTheItemAsFailed) {
