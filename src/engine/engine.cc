@@ -37,6 +37,7 @@ struct Engine::Context {
   std::optional<store::LockInfo> lock;
   bool allow_listed = false;
   std::vector<Finding> findings;
+  std::string incident_id;  // the incident this event opened or touched, if any
 
   Decision& d() { return out.decision; }
   void wrote(store::WriteTicket t) { out.ticket = std::max(out.ticket, t); }
@@ -148,6 +149,7 @@ void Engine::touch_incident(Context& c, const store::Block& b) {
   store::WriteTicket t = 0;
   incidents_.touch(b.incident_id, c.e.account, succeeded, c.e.time, t);
   c.wrote(t);
+  c.incident_id = b.incident_id;
 }
 
 void Engine::check_blocks(Context& c) {
@@ -203,6 +205,7 @@ void Engine::apply(Context& c, Finding& f) {
     store::WriteTicket t = 0;
     b.incident_id = incidents_.open(*f.incident, f.target, sources, f.accounts, now, t);
     c.wrote(t);
+    c.incident_id = b.incident_id;
   }
   // A spray also denies each source IP that failed with the password hash.
   for (const IpAddress& ip : f.other_sources) {
@@ -297,23 +300,10 @@ void Engine::on_success(Context& c) {
 }
 
 void Engine::notify_new_login(Context& c) {
-  if (!effects_) return;
-  const Event& e = c.e;
-  OwnerNotice n;
-  n.kind = NoticeKind::kNewLogin;
-  n.account = e.account;
-  n.event_id = c.out.event_id;
-  n.time = e.time;
-  n.ip = e.ip;
-  n.where = c.where;
-  n.user_agent = e.user_agent;
-  n.protocol = e.protocol;
+  OwnerNotice n = notice_for(c, NoticeKind::kNewLogin);
   n.new_device = c.out.new_device;
   n.new_location = c.out.new_location;
-  for (int i = 0; i < c.d().reason_count(); ++i) n.reasons.push_back(c.d().reason(i));
-  const Effects::Queued q = effects_->notify_owner(n);
-  c.wrote(q.ticket);
-  c.out.notified = q.queued;
+  notify_owner(c, n);
 }
 
 // risky_change: an e-mail, password or second-factor change within the
@@ -322,8 +312,9 @@ void Engine::on_risky_change(Context& c) {
   const Event& e = c.e;
   auto p = profiles_.get(e.account);
   if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
-  // The lock notice goes to the address the owner had before the change.
-  lock_for(c, Reason::kRiskyChange, e.type == EventType::kEmailChanged ? e.old_email : "");
+  // The lock notice goes to the address the owner had before an e-mail
+  // change (notice_for).
+  lock_for(c, Reason::kRiskyChange);
 }
 
 void Engine::on_message(Context& c) {
@@ -333,10 +324,10 @@ void Engine::on_message(Context& c) {
   auto p = profiles_.get(e.account);
   if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
   store::WriteTicket t = 0;
-  incidents_.open(store::IncidentKind::kMessageFanout, e.account, {e.ip.to_string()}, {e.account},
-                  e.time, t);
+  c.incident_id = incidents_.open(store::IncidentKind::kMessageFanout, e.account,
+                                  {e.ip.to_string()}, {e.account}, e.time, t);
   c.wrote(t);
-  lock_for(c, Reason::kMessageFanout, "");
+  lock_for(c, Reason::kMessageFanout);
 }
 
 void Engine::on_challenge_passed(Context& c) {
@@ -347,7 +338,7 @@ void Engine::on_challenge_passed(Context& c) {
 
 // Locks the account on the engine's own finding: password reset required,
 // the owner told (at `notify_address` when given, else the contact's).
-void Engine::lock_for(Context& c, Reason why, const std::string& notify_address) {
+void Engine::lock_for(Context& c, Reason why) {
   const Event& e = c.e;
   store::LockInfo l;
   l.reason = std::string(to_string(why));
@@ -356,25 +347,13 @@ void Engine::lock_for(Context& c, Reason why, const std::string& notify_address)
   l.by = std::string(to_string(why));
   locks_.put(e.account, l);
   c.wrote(store_.put_lock(e.account, l));
-  c.lock = std::move(l);
   c.d().add(Action::kLock, why, risk_of(why));
   log_warn("locked account " + e.account + ": " + std::string(to_string(why)) + " from " +
            e.ip.to_string());
-  if (!effects_) return;
-  OwnerNotice n;
-  n.kind = NoticeKind::kAccountLocked;
-  n.account = e.account;
-  n.event_id = c.out.event_id;
-  n.time = e.time;
-  n.ip = e.ip;
-  n.where = c.where;
-  n.user_agent = e.user_agent;
-  n.protocol = e.protocol;
-  n.reasons.push_back(why);
-  n.to_address = notify_address;
-  const Effects::Queued q = effects_->notify_owner(n);
-  c.wrote(q.ticket);
-  c.out.notified = q.queued;
+  bool notified = false;
+  c.wrote(notify_locked(e.account, l, e.time, &c, &notified));
+  c.out.notified = c.out.notified || notified;
+  c.lock = std::move(l);
 }
 
 void Engine::record(Context& c) {
@@ -402,7 +381,7 @@ Outcome Engine::process(const Event& e) {
   Outcome out;
   out.event_id = ids_.next(e.time);
   Context c{e, out, locator_ ? locator_->locate(e.ip) : Location{}, lists_.index(),
-            locks_.find(e.account), false, {}};
+            locks_.find(e.account), false, {}, {}};
   const ListIndex& lists = *c.lists;
   c.allow_listed = lists.match_ip(store::ListKind::kAllow, e.ip, e.time) != nullptr ||
                    lists.match_account(store::ListKind::kAllow, e.account, e.time) != nullptr;
@@ -428,18 +407,83 @@ Outcome Engine::process(const Event& e) {
       break;
   }
   record(c);
+  alert_operator(c);
   return out;
 }
 
 store::WriteTicket Engine::lock(const std::string& account, std::string reason,
-                                bool require_password_reset, std::string by, TimePoint now) {
+                                bool require_password_reset, std::string by, TimePoint now,
+                                bool* notified) {
   store::LockInfo l;
   l.reason = std::move(reason);
   l.since = now;
   l.password_reset_required = require_password_reset;
   l.by = std::move(by);
   locks_.put(account, l);
-  return store_.put_lock(account, std::move(l));
+  const store::WriteTicket t = store_.put_lock(account, l);
+  return std::max(t, notify_locked(account, l, now, nullptr, notified));
+}
+
+// ---- effects ----
+
+OwnerNotice Engine::notice_for(const Context& c, NoticeKind kind) const {
+  OwnerNotice n;
+  n.kind = kind;
+  n.account = c.e.account;
+  n.event_id = c.out.event_id;
+  n.time = c.e.time;
+  n.ip = c.e.ip;
+  n.where = c.where;
+  n.user_agent = c.e.user_agent;
+  n.protocol = c.e.protocol;
+  for (int i = 0; i < c.out.decision.reason_count(); ++i)
+    n.reasons.push_back(c.out.decision.reason(i));
+  // A lock caused by an e-mail change goes to the address the owner still reads.
+  if (c.e.type == EventType::kEmailChanged) n.to_address = c.e.old_email;
+  return n;
+}
+
+void Engine::notify_owner(Context& c, const OwnerNotice& notice) {
+  if (effects_ == nullptr) return;
+  const Effects::Queued q = effects_->notify_owner(notice);
+  c.wrote(q.ticket);
+  c.out.notified = c.out.notified || q.queued;
+}
+
+store::WriteTicket Engine::notify_locked(const std::string& account, const store::LockInfo& lock,
+                                         TimePoint now, const Context* cause, bool* notified) {
+  if (notified != nullptr) *notified = false;
+  if (effects_ == nullptr) return 0;
+  OwnerNotice n;
+  if (cause != nullptr) {
+    n = notice_for(*cause, NoticeKind::kAccountLocked);
+  } else {
+    n.kind = NoticeKind::kAccountLocked;
+    n.account = account;
+    n.event_id = ids_.next(now);
+    n.time = now;
+    n.reasons.push_back(Reason::kAccountLocked);
+    n.note = lock.reason;
+  }
+  n.password_reset_required = lock.password_reset_required;
+  const Effects::Queued q = effects_->notify_owner(n);
+  if (notified != nullptr) *notified = q.queued;
+  return q.ticket;
+}
+
+void Engine::alert_operator(Context& c) {
+  const Decision& d = c.out.decision;
+  if (effects_ == nullptr || d.action() == Action::kAllow || !effects_->alerts_enabled()) return;
+  Alert a;
+  a.event_id = c.out.event_id;
+  a.type = c.e.type;
+  a.account = c.e.account;
+  a.ip = c.e.ip;
+  a.where = c.where;
+  a.time = c.e.time;
+  a.decision = d;
+  a.incident_id = c.incident_id;
+  c.wrote(effects_->alert(a));
 }
 
 store::WriteTicket Engine::unlock(const std::string& account, std::string_view, TimePoint) {

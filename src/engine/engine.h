@@ -91,8 +91,11 @@ class Engine {
   Outcome process(const Event& e);
 
   // ---- operator actions; each returns the ticket to wait for ----
+  // Also queues the lock notice to the owner; `notified` (when given) says
+  // whether one was queued.
   store::WriteTicket lock(const std::string& account, std::string reason,
-                          bool require_password_reset, std::string by, TimePoint now);
+                          bool require_password_reset, std::string by, TimePoint now,
+                          bool* notified = nullptr);
   store::WriteTicket unlock(const std::string& account, std::string_view note, TimePoint now);
 
   Result<AccountView> account(const std::string& account);
@@ -120,10 +123,21 @@ class Engine {
   void on_risky_change(Context& c);
   void on_message(Context& c);
   void on_challenge_passed(Context& c);
-  void lock_for(Context& c, Reason why, const std::string& notify_address);
+  void lock_for(Context& c, Reason why);
   void notify_new_login(Context& c);
   void record(Context& c);
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
+  // ---- effects (owner notices, webhook alerts); no-ops without effects_ ----
+  // A notice about the event being processed, with its facts filled in.
+  OwnerNotice notice_for(const Context& c, NoticeKind kind) const;
+  // Queues `notice`; the outcome waits for it and reports `notified`.
+  void notify_owner(Context& c, const OwnerNotice& notice);
+  // Queues the lock notice for `account`; `cause` is the event that locked it
+  // (none for an operator's lock). Returns the ticket to wait for, 0: none.
+  store::WriteTicket notify_locked(const std::string& account, const store::LockInfo& lock,
+                                   TimePoint now, const Context* cause, bool* notified);
+  // A webhook alert for every decision above allow.
+  void alert_operator(Context& c);
 
   const EngineConfig config_;
   store::Store& store_;

@@ -11,6 +11,7 @@
 #include "account/totp_service.h"
 #include "engine/engine_config.h"
 #include "geo/maxmind_locator.h"
+#include "notify/notify_config.h"
 #include "protocols/http/api_handler.h"
 
 namespace mamori::server {
@@ -33,6 +34,9 @@ struct Config {
   account::PasswordPolicy passwords;
   bool range_public = false;
   std::string pwned_file;  // empty: <data_dir>/pwned.bin
+  // [notify], [smtp], [[webhooks]]. Secrets given as files (password_file,
+  // secret_file; relative to the config file's directory) are read at load.
+  notify::NotifyConfig notify;
 };
 
 // Reads and validates a config file. Fails with code `invalid_config` and a

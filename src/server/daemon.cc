@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <memory>
 #include <cstdio>
 #include <mutex>
 #include <random>
@@ -18,6 +19,11 @@
 #include "core/log.h"
 #include "engine/engine.h"
 #include "geo/maxmind_locator.h"
+#include "notify/dispatcher.h"
+#include "notify/email_channel.h"
+#include "notify/outbox.h"
+#include "notify/time_zone.h"
+#include "notify/webhook_channel.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
 #include "server/config.h"
@@ -188,6 +194,34 @@ int run_daemon(const std::vector<std::string>& args) {
              " ('mamori pwned import' makes one); password checks run without breach data");
   }
   account::PasswordChecker passwords(config.passwords, &pwned);
+  // Owner notices and webhook alerts: queued in the store's outbox by the
+  // engine, delivered by the dispatcher's thread. Replay mode sends none
+  // (recorded traffic must not mail owners again).
+  const notify::NotifyConfig& nc = config.notify;
+  // Loads the tz database now rather than on the first contact update.
+  if (auto utc = notify::find_time_zone("UTC"); !utc)
+    log_error("the system tz database (tzdata) cannot be read: owners' time zones are refused");
+  notify::Outbox outbox(**store, nc, engine.ids(), system_clock);
+  std::unique_ptr<notify::EmailChannel> email;
+  if (nc.smtp.enabled()) email = std::make_unique<notify::EmailChannel>(nc);
+  notify::WebhookChannel webhooks(nc);
+  notify::DispatcherOptions dispatch;
+  dispatch.retry_initial = nc.retry_initial;
+  dispatch.retry_max = nc.retry_max;
+  dispatch.give_up_after = nc.give_up_after;
+  dispatch.seed = rd();
+  notify::Dispatcher dispatcher(**store, system_clock, dispatch, email.get(), &webhooks);
+  outbox.set_on_committed([&dispatcher] { dispatcher.wake(); });
+  if (config.replay) {
+    log_info("replay mode: no owner notices or webhook alerts are sent");
+  } else {
+    engine.set_effects(&outbox);
+    dispatcher.start();
+    log_info("notices: " +
+             (nc.smtp.enabled() ? "e-mail via " + nc.smtp.host + ":" + std::to_string(nc.smtp.port)
+                                : std::string("no [smtp] relay, owner notices are not sent")) +
+             ", " + std::to_string(nc.webhooks.size()) + " webhooks");
+  }
 
   http::ApiOptions api;
   api.totp = &totp;
@@ -198,6 +232,12 @@ int run_daemon(const std::vector<std::string>& args) {
   // 800-1000 (the range Pwned Passwords pads to).
   api.range_padding_lines = 800 + int(randombytes_uniform(201));
   api.tokens = config.tokens;
+  api.more_metrics = [&dispatcher, &outbox](std::string& out) {
+    dispatcher.render_metrics(out);
+    out += "# HELP mamori_alerts_suppressed_total Webhook alerts not sent: they repeated one sent within notify.alert_repeat_window.\n"
+           "# TYPE mamori_alerts_suppressed_total counter\nmamori_alerts_suppressed_total " +
+           std::to_string(outbox.alerts_suppressed()) + "\n";
+  };
   api.replay = config.replay;
   if (config.replay) api.replay_clock = &replay_clock;
   api.version = kVersion;
@@ -255,6 +295,7 @@ int run_daemon(const std::vector<std::string>& args) {
   cv.notify_all();
   maintenance.join();
   server.stop();
+  dispatcher.stop();  // an item in flight finishes; the rest waits in the outbox
   const store::WriteTicket last = st.committed();
   store->reset();  // drains the writer: everything queued is committed
   log_info("stopped cleanly (last write " + std::to_string(last) + " committed)");

@@ -1,6 +1,7 @@
 #ifndef MAMORI_STORE_RECORDS_H_
 #define MAMORI_STORE_RECORDS_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ struct Contact {
   std::string email;
   std::string lang = "en";  // "en" or "ja"
   bool notify = true;
+  std::string time_zone;  // IANA name ("Asia/Tokyo"); empty: by lang (ja: Asia/Tokyo, en: UTC)
 };
 
 struct LastLogin {
@@ -158,6 +160,44 @@ struct TotpRecord {
   std::optional<TimePoint> confirmed_at;
   std::vector<TotpRecoveryCode> recovery_codes;
   std::vector<TimePoint> recent_failures;  // wrong codes inside the lock-out window, oldest first
+};
+
+// ---- outbox: owner notices and webhook alerts waiting for delivery ----
+
+enum class OutboxChannel : std::uint8_t { kEmail, kWebhook };
+inline constexpr int kOutboxChannelCount = 2;
+std::string_view to_string(OutboxChannel c);
+std::optional<OutboxChannel> outbox_channel_from_string(std::string_view s);
+
+enum class OutboxState : std::uint8_t {
+  kPending,    // waiting for its next attempt
+  kDelivered,  // the relay or receiver accepted it
+  kFailed,     // given up after the configured maximum age
+};
+std::string_view to_string(OutboxState s);
+std::optional<OutboxState> outbox_state_from_string(std::string_view s);
+
+// One message to deliver at least once. `payload` is JSON: for e-mail the
+// facts of the notice (rendered into a mail at each attempt, so a fixed
+// template applies to what is still queued); for a webhook the request body.
+struct OutboxItem {
+  std::string id;  // unique; also the Message-ID / delivery id, stable across attempts
+  OutboxChannel channel = OutboxChannel::kEmail;
+  std::string destination;  // e-mail address or webhook URL
+  std::string payload;
+  TimePoint created{};
+  std::int64_t attempts = 0;  // failed attempts so far
+  TimePoint next_attempt{};
+  std::string last_error;  // the last attempt's error; empty when none
+  OutboxState state = OutboxState::kPending;
+  std::optional<TimePoint> done;  // when delivered or given up
+};
+
+// How many outbox items are pending and given up, per channel (index:
+// OutboxChannel). Delivered items are not counted (there may be many).
+struct OutboxCounts {
+  std::array<std::int64_t, kOutboxChannelCount> pending{}, failed{};
+  std::optional<TimePoint> next_attempt;  // the earliest pending item's; none: nothing pending
 };
 
 }  // namespace mamori::store

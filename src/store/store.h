@@ -86,6 +86,19 @@ class Store {
   // Deletes the account's TOTP record; nothing when there is none.
   virtual WriteTicket delete_totp(std::string account) = 0;
   virtual Result<std::optional<TotpRecord>> totp(std::string_view account) = 0;
+  // ---- outbox: notices and alerts delivered at least once ----
+  // Queued writes like the others. `prune` also deletes delivered and failed
+  // items whose `done` is before its cut-off; pending items are never pruned.
+  virtual WriteTicket enqueue_outbox(OutboxItem item) = 0;
+  // Marks a pending item delivered. Changes nothing for an unknown id.
+  virtual WriteTicket outbox_delivered(std::string id, TimePoint when) = 0;
+  // Counts a failed attempt of a pending item and schedules the next one.
+  virtual WriteTicket outbox_retry(std::string id, TimePoint next_attempt, std::string error) = 0;
+  // Gives a pending item up (it stays in the store, state failed, until pruned).
+  virtual WriteTicket outbox_failed(std::string id, TimePoint when, std::string error) = 0;
+  // Pending items with next_attempt <= now, earliest first, at most `limit`.
+  virtual Result<std::vector<OutboxItem>> due_outbox(TimePoint now, std::size_t limit) = 0;
+  virtual Result<OutboxCounts> outbox_counts() = 0;
 };
 
 }  // namespace mamori::store

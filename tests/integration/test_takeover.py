@@ -152,3 +152,114 @@ def test_sighup_reloads_and_keeps_the_old_database_when_the_new_one_is_broken(ma
     assert "geoip reloaded: GeoLite2-Country" in m.read_log()
     assert country_of("81.2.69.160", "a3") == "GB"
     assert m.app("GET", "/v1/accounts/a3/activity").json()["events"][0]["city"] == ""
+
+
+# ---- with the owner's mail: a real SMTP relay receives the notices ----
+
+from peers import SmtpSink  # noqa: E402
+from test_notices import notice_toml, set_contact  # noqa: E402
+
+
+@pytest.fixture
+def sink(tmp_path):
+    s = SmtpSink(tmp_path).start()
+    yield s
+    s.stop()
+
+
+def mails_to(sink, address):
+    return [msg for msg in sink.messages() if msg.envelope["rcpt_tos"] == [address]]
+
+
+def test_S1_owner_mail_has_time_ip_place_and_browser_then_fanout_locks(make_mamorid, sink):
+    # The account's history, recorded 200 days ago, is replayed first (replay sends no mail)...
+    m = make_mamorid(extra_toml=geoip_toml() + notice_toml(sink.port), replay=True)
+    old = datetime.datetime.now(UTC) - datetime.timedelta(days=200)
+    login(m, "mika", TOKYO, old, CHROME_WIN, device_id="pc-1")
+    m.stop()
+    # ... then mamorid runs live.
+    m.replay = False
+    m.start()
+    set_contact(m, "mika", "mika@example.jp", lang="ja", time_zone="Asia/Tokyo")
+
+    before = datetime.datetime.now(UTC)
+    r = m.result("mika", CHANGCHUN, True, user_agent=FIREFOX_LINUX)
+    assert r["action"] == "challenge" and r["notified"] is True, r
+    assert {"new_device", "new_location", "dormant_account"} <= set(r["reasons"])
+
+    [msg] = sink.wait_for(1)
+    assert msg.envelope["rcpt_tos"] == ["mika@example.jp"]
+    assert "新しい環境からのログイン" in str(msg["Subject"])
+    body = msg.get_content()
+    assert "IPアドレス：" + CHANGCHUN in body
+    assert "Changchun, CN" in body
+    assert FIREFOX_LINUX in body
+    # The time in the owner's zone (JST), to the minute of the login.
+    after = datetime.datetime.now(UTC)
+
+    def jst(t):
+        t = t + datetime.timedelta(hours=9)
+        return "%d年%d月%d日" % (t.year, t.month, t.day), t.strftime("%H:%M")
+
+    assert any(day in body and hm in body for day, hm in (jst(before), jst(after))), body
+    assert "JST" in body
+
+    # The intruder messages 100 friends in two minutes: denied from the 30th, and locked.
+    actions = [m.event("message_sent", "mika", CHANGCHUN, recipients=["friend%d" % i])["action"]
+               for i in range(100)]
+    assert actions.count("allow") == 29 and actions[29] == "lock" and set(actions[30:]) == {"deny"}
+    sink.wait_for(2)
+    locked = [x for x in mails_to(sink, "mika@example.jp") if "ロック" in str(x["Subject"])]
+    assert len(locked) == 1
+    assert "多数の相手にメッセージ" in locked[0].get_content()
+
+
+def test_S5_lock_notice_goes_to_the_old_address(make_mamorid, sink):
+    m = make_mamorid(extra_toml=geoip_toml() + notice_toml(sink.port))
+    set_contact(m, "shopper", "owner@example.jp", lang="en", time_zone="Asia/Tokyo")
+    m.result("shopper", TOKYO, True, user_agent=CHROME_WIN)
+    r = m.result("shopper", CHANGCHUN, True, user_agent=FIREFOX_LINUX)
+    assert r["action"] == "challenge" and r["notified"] is True, r
+    # The intruder's change: the app reports it, then would update the contact.
+    r = m.event("email_changed", "shopper", CHANGCHUN, old_email="owner@example.jp",
+                new_email="attacker@example.cn")
+    assert_decision(r, "lock", "risky_change")
+    assert r.get("action") == "lock"
+    set_contact(m, "shopper", "attacker@example.cn", lang="en")
+    sink.wait_for(2)
+    to_owner = mails_to(sink, "owner@example.jp")
+    subjects = sorted(str(x["Subject"]) for x in to_owner)
+    assert subjects == ["New login to your Test Shop account", "Your Test Shop account has been locked"], subjects
+    lock_mail = [x for x in to_owner if "locked" in str(x["Subject"])][0].get_content()
+    assert "changed soon after a suspicious login" in lock_mail
+    assert "reset your password" in lock_mail
+    assert CHANGCHUN in lock_mail
+    assert mails_to(sink, "attacker@example.cn") == []
+    acct = m.app("GET", "/v1/accounts/shopper").json()
+    assert acct["status"] == "locked" and acct["password_reset_required"] is True
+
+
+def test_benign_new_phone_at_home_is_allowed_with_a_notice(make_mamorid, sink):
+    m = make_mamorid(extra_toml=geoip_toml() + notice_toml(sink.port))
+    set_contact(m, "hana", "hana@example.jp", lang="ja")
+    m.result("hana", TOKYO, True, user_agent=CHROME_WIN)
+    iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+              "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
+    r = m.result("hana", "2001:218::7", True, user_agent=iphone)
+    assert r["action"] == "allow" and r["new_device"] and not r["new_location"] and r["notified"], r
+    assert m.event("password_changed", "hana", "2001:218::7")["action"] == "allow"
+    [msg] = sink.wait_for(1)
+    assert "これまでにご利用のない端末" in msg.get_content()
+    assert m.app("GET", "/v1/accounts/hana").json()["status"] == "active"
+
+
+def test_opted_out_owner_gets_no_mail_but_the_login_is_in_the_activity(make_mamorid, sink):
+    m = make_mamorid(extra_toml=geoip_toml() + notice_toml(sink.port))
+    set_contact(m, "quiet", "quiet@example.jp", notify=False)
+    m.result("quiet", TOKYO, True, user_agent=CHROME_WIN)
+    r = m.result("quiet", CHANGCHUN, True, user_agent=FIREFOX_LINUX)
+    assert r["new_location"] is True and r["notified"] is False
+    events = m.app("GET", "/v1/accounts/quiet/activity").json()["events"]
+    assert events[0]["ip"] == CHANGCHUN and events[0]["country"] == "CN"
+    time.sleep(0.5)
+    assert sink.messages() == []

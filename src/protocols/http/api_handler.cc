@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "notify/time_zone.h"
 #include "protocols/http/json_writer.h"
 
 namespace mamori::http {
@@ -393,6 +394,7 @@ void ApiHandler::metrics_text(Call& c) {
                 "# HELP mamori_open_incidents Open incidents.\n# TYPE mamori_open_incidents gauge\nmamori_open_incidents %zu\n",
                 engine_.blocks().size(), engine_.locks().size(), engine_.incidents().open_count());
   out += line;
+  if (options_.more_metrics) options_.more_metrics(out);
 }
 
 void ApiHandler::status(Call& c) {
@@ -535,7 +537,7 @@ Result<std::string> path_account(std::string_view segment) {
 }
 }  // namespace
 
-void ApiHandler::write_account(Call& c, const std::string& account) {
+void ApiHandler::write_account(Call& c, const std::string& account, std::optional<bool> notified) {
   auto v = engine_.account(account);
   if (!v) return c.error(500, v.error().code, v.error().message);
   bool totp_enabled = false;
@@ -566,6 +568,9 @@ void ApiHandler::write_account(Call& c, const std::string& account) {
       .field("email", v->contact.email)
       .field("lang", v->contact.lang)
       .field("notify", v->contact.notify)
+      .field("time_zone", v->contact.time_zone.empty()
+                              ? notify::default_time_zone(v->contact.lang)
+                              : v->contact.time_zone)
       .end_object();
   w.key("devices").begin_array();
   for (const store::KnownDevice& d : v->profile.devices) {
@@ -590,6 +595,7 @@ void ApiHandler::write_account(Call& c, const std::string& account) {
   } else {
     w.null();
   }
+  if (notified) w.field("notified", *notified);
   w.end_object();
 }
 
@@ -654,8 +660,9 @@ void ApiHandler::account_lock(Call& c) {
   c.body.boolean("require_password_reset", reset, false);
   if (!c.body.ok()) return c.bad_body();
   if (reason.empty()) return c.error(400, "invalid_field", "field 'reason' must not be empty");
-  const store::WriteTicket t = engine_.lock(*a, reason, reset, "operator", now());
-  write_account(c, *a);
+  bool notified = false;
+  const store::WriteTicket t = engine_.lock(*a, reason, reset, "operator", now(), &notified);
+  write_account(c, *a, notified);
   c.resp.wait_for = t;
 }
 
@@ -681,9 +688,16 @@ void ApiHandler::account_contact(Call& c) {
   c.body.string("email", contact.email, kMaxEmailBytes, true);
   c.body.string("lang", contact.lang, 8, false);
   c.body.boolean("notify", contact.notify, false);
+  c.body.string("time_zone", contact.time_zone, 64, false);
   if (!c.body.ok()) return c.bad_body();
-  if (contact.email.find('@') == std::string::npos)
+  if (contact.email.find('@') == std::string::npos ||
+      std::any_of(contact.email.begin(), contact.email.end(),
+                  [](char ch) { return static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f; }))
     return c.error(400, "invalid_field", "field 'email' must be an e-mail address");
+  if (!contact.time_zone.empty()) {
+    if (auto z = notify::find_time_zone(contact.time_zone); !z)
+      return c.error(400, z.error().code, z.error().message);
+  }
   if (contact.lang != "en" && contact.lang != "ja")
     return c.error(400, "invalid_field", "field 'lang' must be \"en\" or \"ja\"");
   const store::WriteTicket t = store_.put_contact(*a, contact);

@@ -1,6 +1,8 @@
 #ifndef MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 #define MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,6 +36,8 @@ struct ApiOptions {
   const account::PwnedStoreHolder* pwned = nullptr;
   bool range_public = false;    // GET /range/ without a token
   int range_padding_lines = 900;  // Add-Padding: true pads a range answer to this many lines
+  // Appends more Prometheus text to /metrics (the outbox's); may be empty.
+  std::function<void(std::string&)> more_metrics;
 };
 
 // The v1 HTTP API of API.md: routes, bearer tokens and roles, JSON in and
@@ -80,7 +84,10 @@ class ApiHandler final : public Handler {
   void totp_error(Call& c, const Error& e);
 
   TimePoint now() const { return clock_.now(); }
-  void write_account(Call& c, const std::string& account);
+  // The account view; `notified` (a lock's answer) says whether the owner's
+  // notice was queued.
+  void write_account(Call& c, const std::string& account,
+                     std::optional<bool> notified = std::nullopt);
 
   ApiOptions options_;
   std::unordered_map<std::string, Role> tokens_;

@@ -122,6 +122,25 @@ CREATE TABLE totp (
   failures TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 3 -> 4: contacts' time zones; the outbox of notices and webhook alerts.
+    R"sql(
+ALTER TABLE accounts ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE outbox (
+  id TEXT NOT NULL PRIMARY KEY,
+  channel TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL DEFAULT 'pending',
+  done_ms INTEGER
+) WITHOUT ROWID;
+CREATE INDEX outbox_state_next ON outbox(state, next_attempt_ms);
+CREATE INDEX outbox_done ON outbox(done_ms) WHERE state != 'pending';
+)sql",
 };
 
 // ---- writer statements ----
@@ -146,6 +165,11 @@ enum WriterStmt : int {
   kPutProfile,
   kPutTotp,
   kDeleteTotp,
+  kEnqueueOutbox,
+  kOutboxDelivered,
+  kOutboxRetry,
+  kOutboxFailed,
+  kPruneOutbox,
   kWriterStmtCount
 };
 
@@ -163,9 +187,9 @@ constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
     " lock_password_reset = excluded.lock_password_reset, lock_by = excluded.lock_by",
     "UPDATE accounts SET locked = 0, lock_reason = '', lock_since_ms = 0,"
     " lock_password_reset = 0, lock_by = '' WHERE account = ?",
-    "INSERT INTO accounts (account, email, lang, notify) VALUES (?, ?, ?, ?)"
+    "INSERT INTO accounts (account, email, lang, notify, time_zone) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (account) DO UPDATE SET email = excluded.email, lang = excluded.lang,"
-    " notify = excluded.notify",
+    " notify = excluded.notify, time_zone = excluded.time_zone",
     "INSERT INTO accounts (account, has_last_login, last_login_ms, last_login_ip,"
     " last_login_country) VALUES (?1, 1, ?2, ?3, ?4)"
     " ON CONFLICT (account) DO UPDATE SET has_last_login = 1,"
@@ -191,6 +215,15 @@ constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
     "INSERT OR REPLACE INTO totp (account, sealed_secret, confirmed, last_step, created_ms,"
     " confirmed_ms, recovery_codes, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "DELETE FROM totp WHERE account = ?",
+    "INSERT OR IGNORE INTO outbox (id, channel, destination, payload, created_ms, attempts,"
+    " next_attempt_ms, last_error, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+    "UPDATE outbox SET state = 'delivered', done_ms = ?2, last_error = ''"
+    " WHERE id = ?1 AND state = 'pending'",
+    "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3"
+    " WHERE id = ?1 AND state = 'pending'",
+    "UPDATE outbox SET state = 'failed', attempts = attempts + 1, done_ms = ?2, last_error = ?3"
+    " WHERE id = ?1 AND state = 'pending'",
+    "DELETE FROM outbox WHERE state != 'pending' AND done_ms < ?",
 };
 
 // ---- read statements ----
@@ -208,12 +241,14 @@ enum ReadStmt : int {
   kBlocks,
   kProfile,
   kTotp,
+  kDueOutbox,
+  kOutboxCounts,
   kReadStmtCount
 };
 
 #define MAMORI_ACCOUNT_COLUMNS                                                              \
   "account, locked, lock_reason, lock_since_ms, lock_password_reset, lock_by, email, lang," \
-  " notify, has_last_login, last_login_ms, last_login_ip, last_login_country"
+  " notify, has_last_login, last_login_ms, last_login_ip, last_login_country, time_zone"
 #define MAMORI_ACTIVITY_COLUMNS                                                           \
   "event_id, time_ms, account, type, ip, country, city, user_agent, device_id, protocol," \
   " success, action, reasons"
@@ -243,6 +278,11 @@ constexpr std::array<const char*, kReadStmtCount> kReadSql = {
     "SELECT data FROM profiles WHERE account = ?",
     "SELECT account, sealed_secret, confirmed, last_step, created_ms, confirmed_ms,"
     " recovery_codes, failures FROM totp WHERE account = ?",
+    "SELECT id, channel, destination, payload, created_ms, attempts, next_attempt_ms, last_error,"
+    " state, done_ms FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?"
+    " ORDER BY next_attempt_ms, id LIMIT ?",
+    "SELECT state, channel, count(*), min(next_attempt_ms) FROM outbox"
+    " WHERE state IN ('pending', 'failed') GROUP BY state, channel",
 };
 
 #undef MAMORI_ACCOUNT_COLUMNS
@@ -401,6 +441,7 @@ Result<AccountRecord> read_account(sqlite3_stmt* st) {
     login.ip = *parsed;
     a.last_login = std::move(login);
   }
+  a.contact.time_zone = row.text();
   return a;
 }
 
@@ -560,6 +601,32 @@ Result<TotpRecord> read_totp(sqlite3_stmt* st) {
   return r;
 }
 
+Result<OutboxItem> read_outbox_item(sqlite3_stmt* st) {
+  Row row(st);
+  OutboxItem i;
+  i.id = row.text();
+  const std::string channel = row.text();
+  auto c = outbox_channel_from_string(channel);
+  if (!c) return read_error("unknown channel '" + channel + "' in outbox item " + i.id);
+  i.channel = *c;
+  i.destination = row.text();
+  i.payload = row.text();
+  i.created = row.time();
+  i.attempts = row.int64();
+  i.next_attempt = row.time();
+  i.last_error = row.text();
+  const std::string state = row.text();
+  auto s = outbox_state_from_string(state);
+  if (!s) return read_error("unknown state '" + state + "' in outbox item " + i.id);
+  i.state = *s;
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    i.done = row.time();
+  }
+  return i;
+}
+
 // Steps `st` to the end, appending each row read by `read_row` to `out`.
 template <typename T, typename ReadRow>
 Status collect(sqlite3_stmt* st, std::vector<T>& out, ReadRow read_row) {
@@ -713,6 +780,23 @@ struct PutTotpOp {
 struct DeleteTotpOp {
   std::string account;
 };
+struct EnqueueOutboxOp {
+  OutboxItem item;
+};
+struct OutboxDeliveredOp {
+  std::string id;
+  TimePoint when;
+};
+struct OutboxRetryOp {
+  std::string id;
+  TimePoint next_attempt;
+  std::string error;
+};
+struct OutboxFailedOp {
+  std::string id;
+  TimePoint when;
+  std::string error;
+};
 
 }  // namespace
 
@@ -722,7 +806,8 @@ struct SqliteStore::PendingWrite {
   using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
                           PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
                           PutBlockOp, DeleteBlockOp, PruneOp, PutProfileOp, PutTotpOp,
-                          DeleteTotpOp>;
+                          DeleteTotpOp, EnqueueOutboxOp, OutboxDeliveredOp, OutboxRetryOp,
+                          OutboxFailedOp>;
   WriteTicket ticket;
   Op op;
 };
@@ -846,6 +931,18 @@ WriteTicket SqliteStore::put_totp(TotpRecord r) { return enqueue(PutTotpOp{std::
 WriteTicket SqliteStore::delete_totp(std::string account) {
   return enqueue(DeleteTotpOp{std::move(account)});
 }
+WriteTicket SqliteStore::enqueue_outbox(OutboxItem item) {
+  return enqueue(EnqueueOutboxOp{std::move(item)});
+}
+WriteTicket SqliteStore::outbox_delivered(std::string id, TimePoint when) {
+  return enqueue(OutboxDeliveredOp{std::move(id), when});
+}
+WriteTicket SqliteStore::outbox_retry(std::string id, TimePoint next_attempt, std::string error) {
+  return enqueue(OutboxRetryOp{std::move(id), next_attempt, std::move(error)});
+}
+WriteTicket SqliteStore::outbox_failed(std::string id, TimePoint when, std::string error) {
+  return enqueue(OutboxFailedOp{std::move(id), when, std::move(error)});
+}
 
 void SqliteStore::writer_loop() {
   std::vector<PendingWrite> batch;
@@ -941,7 +1038,7 @@ Status SqliteStore::apply(const PendingWrite& w) {
         } else if constexpr (std::is_same_v<T, PutContactOp>) {
           return exec(kPutContact, "put_contact", [&](Binder& b) {
             b.text(op.account).text(op.contact.email).text(op.contact.lang);
-            b.boolean(op.contact.notify);
+            b.boolean(op.contact.notify).text(op.contact.time_zone);
           });
         } else if constexpr (std::is_same_v<T, PutLastLoginOp>) {
           const std::string ip = op.login.ip.to_string();
@@ -1001,9 +1098,26 @@ Status SqliteStore::apply(const PendingWrite& w) {
           });
         } else if constexpr (std::is_same_v<T, DeleteTotpOp>) {
           return exec(kDeleteTotp, "delete_totp", [&](Binder& b) { b.text(op.account); });
+        } else if constexpr (std::is_same_v<T, EnqueueOutboxOp>) {
+          const OutboxItem& i = op.item;
+          return exec(kEnqueueOutbox, "enqueue_outbox", [&](Binder& b) {
+            b.text(i.id).text(to_string(i.channel)).text(i.destination).text(i.payload);
+            b.time(i.created).int64(i.attempts).time(i.next_attempt).text(i.last_error);
+          });
+        } else if constexpr (std::is_same_v<T, OutboxDeliveredOp>) {
+          return exec(kOutboxDelivered, "outbox_delivered",
+                      [&](Binder& b) { b.text(op.id).time(op.when); });
+        } else if constexpr (std::is_same_v<T, OutboxRetryOp>) {
+          return exec(kOutboxRetry, "outbox_retry",
+                      [&](Binder& b) { b.text(op.id).time(op.next_attempt).text(op.error); });
+        } else if constexpr (std::is_same_v<T, OutboxFailedOp>) {
+          return exec(kOutboxFailed, "outbox_failed",
+                      [&](Binder& b) { b.text(op.id).time(op.when).text(op.error); });
         } else {
           static_assert(std::is_same_v<T, PruneOp>);
           if (Status s = exec(kPruneActivity, "prune", [&](Binder& b) { b.time(op.before); }); !s)
+            return s;
+          if (Status s = exec(kPruneOutbox, "prune", [&](Binder& b) { b.time(op.before); }); !s)
             return s;
           return exec(kPruneBlocks, "prune", [&](Binder& b) { b.time(op.before); });
         }
@@ -1201,6 +1315,44 @@ Result<std::optional<TotpRecord>> SqliteStore::totp(std::string_view account) {
   if (!s) return s.error();
   if (rows.empty()) return std::optional<TotpRecord>();
   return std::optional<TotpRecord>(std::move(rows.front()));
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::due_outbox(TimePoint now, std::size_t limit) {
+  std::vector<OutboxItem> rows;
+  Status s = with_read_stmt(kDueOutbox, [&](sqlite3_stmt* st) -> Status {
+    const int rc = Binder(st).time(now).int64(limit_param(limit)).rc();
+    if (rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_outbox_item);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<OutboxCounts> SqliteStore::outbox_counts() {
+  OutboxCounts counts;
+  Status s = with_read_stmt(kOutboxCounts, [&](sqlite3_stmt* st) -> Status {
+    for (;;) {
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_DONE) return {};
+      if (rc != SQLITE_ROW) return read_error(sqlite3_db_handle(st), rc);
+      Row row(st);
+      const std::string state = row.text();
+      const std::string channel = row.text();
+      const std::int64_t n = row.int64();
+      auto c = outbox_channel_from_string(channel);
+      if (!c) return read_error("unknown channel '" + channel + "' in outbox");
+      const auto i = static_cast<std::size_t>(*c);
+      if (state == "pending") {
+        counts.pending[i] = n;
+        const TimePoint next = row.time();
+        if (!counts.next_attempt || next < *counts.next_attempt) counts.next_attempt = next;
+      } else {
+        counts.failed[i] = n;
+      }
+    }
+  });
+  if (!s) return s.error();
+  return counts;
 }
 
 }  // namespace mamori::store

@@ -60,7 +60,7 @@ class SqliteStore final : public Store {
 
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
   // Failed batches remembered for late wait()/on_committed calls; a ticket of
   // an older failed batch reads as committed without error.
   static constexpr std::size_t kMaxRememberedFailures = 1024;
@@ -86,6 +86,11 @@ class SqliteStore final : public Store {
   WriteTicket put_block(Block b) override;
   WriteTicket delete_block(std::string scope, std::string key) override;
   WriteTicket prune(TimePoint before) override;
+  // Enqueueing an id that exists changes nothing.
+  WriteTicket enqueue_outbox(OutboxItem item) override;
+  WriteTicket outbox_delivered(std::string id, TimePoint when) override;
+  WriteTicket outbox_retry(std::string id, TimePoint next_attempt, std::string error) override;
+  WriteTicket outbox_failed(std::string id, TimePoint when, std::string error) override;
 
   // A ticket this store never issued fails at once with `invalid_ticket`.
   Status wait(WriteTicket t) override;
@@ -113,6 +118,8 @@ class SqliteStore final : public Store {
   Result<std::vector<IncidentAccount>> incident_accounts(std::string_view id) override;
   Result<std::vector<Incident>> incidents_for_account(std::string_view account) override;
   Result<std::vector<Block>> blocks(TimePoint now) override;
+  Result<std::vector<OutboxItem>> due_outbox(TimePoint now, std::size_t limit) override;
+  Result<OutboxCounts> outbox_counts() override;
 
   WriteTicket put_totp(TotpRecord r) override;
   WriteTicket delete_totp(std::string account) override;
