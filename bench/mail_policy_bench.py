@@ -28,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-from peers import mail  # noqa: E402
+import mail_peers as mail  # noqa: E402
 
 
 def wait_tcp(port, what):

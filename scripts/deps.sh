@@ -13,7 +13,12 @@ pkgs=(
   libsodium-dev                            # secrets at rest, hashing
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-requests  # integration tests
+  libcurl4-openssl-dev                     # owner e-mail (SMTP) and webhooks (HTTPS)
+  libhowardhinnant-date-dev tzdata         # owners' time zones in notices
+  python3-aiosmtpd                         # the SMTP relay of the notice tests
   curl
+  libqrencode-dev libzxcvbn-dev zlib1g-dev    # TOTP QR codes, password strength, gzip input
+  zbar-tools librsvg2-bin                  # QR round-trip test (SVG -> PNG -> decode)
   libc-ares-dev                            # DNSBL lookups
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests

@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/http_client.h"
+#include "cli/pwned_command.h"
 #include "cli/table.h"
 #include "core/result.h"
 
@@ -46,6 +47,9 @@ commands:
                                    an account's recent events, newest first
   incidents [ID] [--since RFC3339] incidents, or one incident with the accounts it touched
   blocked                          what the engine blocks on its own now, and locked accounts
+  pwned import FILE [--data-dir DIR]
+                                   build the breached-password store from a Pwned Passwords
+                                   file (local; no server needed; see 'mamori pwned --help')
   help [COMMAND]                   this text, or a command's
 
 options (accepted before or after the command):
@@ -745,7 +749,12 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
   const std::vector<std::string>& words = leading->positional;
   if (leading->has("help")) return run_help(words, out, err);
   if (words.empty()) return general_usage_error(err, "no command given");
+  if (words[0] == "help" && words.size() >= 2 && words[1] == "pwned") {
+    const std::string help[] = {"--help"};
+    return run_pwned(help, out, err);
+  }
   if (words[0] == "help") return run_help(std::span(words).subspan(1), out, err);
+  if (words[0] == "pwned") return run_pwned(std::span(words).subspan(1), out, err);
 
   // Find the command: one word, or a group word and a subcommand.
   std::string name = words[0];

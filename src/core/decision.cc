@@ -8,7 +8,9 @@ constexpr std::array<std::string_view, kActionCount> kActions = {"allow", "delay
 constexpr std::array<std::string_view, kReasonCount> kReasons = {
     "brute_force", "account_under_attack", "ip_failures", "credential_stuffing",
     "password_spray", "deny_list", "allow_list", "account_locked", "password_reset",
-    "operator_release", "mail_volume", "mail_geography", "dnsbl"};
+    "operator_release", "new_device", "new_location", "anonymous_network",
+    "impossible_travel", "dormant_account", "risky_change", "message_fanout",
+    "mail_volume", "mail_geography", "dnsbl"};
 }  // namespace
 
 std::string_view to_string(Action a) { return kActions[static_cast<size_t>(a)]; }

@@ -26,11 +26,18 @@ enum class Reason : std::uint8_t {
   kAccountLocked,
   kPasswordReset,
   kOperatorRelease,
+  kNewDevice,
+  kNewLocation,
+  kAnonymousNetwork,
+  kImpossibleTravel,
+  kDormantAccount,
+  kRiskyChange,
+  kMessageFanout,
   kMailVolume,
   kMailGeography,
   kDnsbl,
 };
-inline constexpr int kReasonCount = 13;
+inline constexpr int kReasonCount = 20;
 
 std::string_view to_string(Reason r);
 std::optional<Reason> reason_from_string(std::string_view s);

@@ -34,6 +34,10 @@ struct OwnerNotice {
   // Where to send it instead of the contact's address (the old address of an
   // e-mail change); empty: the account's contact address.
   std::string to_address;
+  // kAccountLocked: the operator's lock reason, shown to the owner as written
+  // (empty for a detector's lock), and whether a password reset unlocks it.
+  std::string note;
+  bool password_reset_required = false;
 };
 
 // A decision above allow, for the operator's webhooks.
@@ -64,6 +68,9 @@ class Effects {
   virtual Queued notify_owner(const OwnerNotice& notice) = 0;
   // One outbox entry per configured webhook; none when there are none.
   virtual store::WriteTicket alert(const Alert& alert) = 0;
+  // False when alert() would write nothing (no webhooks configured): the
+  // engine then does not build the Alert at all.
+  virtual bool alerts_enabled() const { return true; }
 };
 
 }  // namespace mamori::engine

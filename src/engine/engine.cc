@@ -2,6 +2,11 @@
 
 #include <algorithm>
 
+#include "core/log.h"
+#include "engine/device.h"
+#include "engine/login_risk.h"
+#include "engine/profile_update.h"
+
 namespace mamori::engine {
 
 int risk_of(Reason r) {
@@ -13,6 +18,13 @@ int risk_of(Reason r) {
     case Reason::kBruteForce: return kRiskBruteForce;
     case Reason::kAccountUnderAttack: return kRiskAccountUnderAttack;
     case Reason::kIpFailures: return kRiskIpFailures;
+    case Reason::kNewDevice: return kRiskNewDevice;
+    case Reason::kNewLocation: return kRiskNewLocation;
+    case Reason::kAnonymousNetwork: return kRiskAnonymousNetwork;
+    case Reason::kImpossibleTravel: return kRiskImpossibleTravel;
+    case Reason::kDormantAccount: return kRiskDormantAccount;
+    case Reason::kRiskyChange: return kRiskRiskyChange;
+    case Reason::kMessageFanout: return kRiskMessageFanout;
     case Reason::kMailGeography: return kRiskMailGeography;
     case Reason::kMailVolume: return kRiskMailVolume;
     case Reason::kDnsbl: return kRiskDnsbl;
@@ -28,6 +40,7 @@ struct Engine::Context {
   std::optional<store::LockInfo> lock;
   bool allow_listed = false;
   std::vector<Finding> findings;
+  std::string incident_id;  // the incident this event opened or touched, if any
 
   Decision& d() { return out.decision; }
   void wrote(store::WriteTicket t) { out.ticket = std::max(out.ticket, t); }
@@ -46,7 +59,9 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
       mail_volume_(config.mail_volume, budget_),
       mail_geography_(config.mail_geography, budget_),
       lists_(store),
-      incidents_(config.incidents, store, ids_) {}
+      incidents_(config.incidents, store, ids_),
+      profiles_(store, budget_),
+      message_fanout_(config.message_fanout, budget_) {}
 
 Result<BlockKey> block_key_from_record(const store::Block& b) {
   auto scope = block_scope_from_string(b.scope);
@@ -139,6 +154,7 @@ void Engine::touch_incident(Context& c, const store::Block& b) {
   store::WriteTicket t = 0;
   incidents_.touch(b.incident_id, c.e.account, succeeded, c.e.time, t);
   c.wrote(t);
+  c.incident_id = b.incident_id;
 }
 
 void Engine::check_blocks(Context& c) {
@@ -194,6 +210,7 @@ void Engine::apply(Context& c, Finding& f) {
     store::WriteTicket t = 0;
     b.incident_id = incidents_.open(*f.incident, f.target, sources, f.accounts, now, t);
     c.wrote(t);
+    c.incident_id = b.incident_id;
   }
   // A spray also denies each source IP that failed with the password hash.
   for (const IpAddress& ip : f.other_sources) {
@@ -224,6 +241,7 @@ void Engine::on_account_event(Context& c) {
   switch (e.type) {
     case EventType::kMessageSent:
       if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      else on_message(c);
       break;
     case EventType::kMailSent:
       if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
@@ -231,11 +249,30 @@ void Engine::on_account_event(Context& c) {
       break;
     case EventType::kPasswordChanged:
       if (c.lock && c.lock->password_reset_required) {
+        // The owner's reset lifts the lock, unless the change is itself part
+        // of the suspicious session (then only an operator or a passed
+        // challenge does).
+        auto p = profiles_.get(e.account);
+        if (p && suspicious_within(*p, e.time, config_.risky_change.window)) {
+          c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+          break;
+        }
         c.wrote(store_.clear_lock(e.account));
         locks_.erase(e.account);
         c.lock.reset();
         c.d().add(Action::kAllow, Reason::kPasswordReset);
+        break;
       }
+      on_risky_change(c);
+      break;
+    case EventType::kEmailChanged:
+    case EventType::kMfaEnabled:
+    case EventType::kMfaDisabled:
+      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      else on_risky_change(c);
+      break;
+    case EventType::kChallengePassed:
+      on_challenge_passed(c);
       break;
     default:
       break;
@@ -274,6 +311,89 @@ void Engine::on_mail_login(Context& c) {
   c.wrote(t);
 }
 
+// A successful login: its signals against the account's profile, then what
+// the profile learns from it, and the owner's notice.
+void Engine::on_success(Context& c) {
+  const Event& e = c.e;
+  auto loaded = profiles_.get(e.account);
+  if (!loaded) {
+    log_error("profile of " + e.account + ": " + loaded.error().message);
+    return;  // judged on the source-side detections alone
+  }
+  store::AccountProfile& p = *loaded;
+  const std::string key = device_key(e);
+  const LoginAssessment a = assess_login(p, key, c.where, e.time, config_.login_risk);
+  a.add_to(c.d(), e.mfa);
+  c.out.new_device = a.new_device;
+  c.out.new_location = a.new_location;
+  if (a.suspicious && !e.mfa) {
+    mark_suspicious(p, a, key, e, c.where);
+  } else {
+    learn_login(p, key, e, c.where, config_.profiles);
+  }
+  record_success(p, e, c.where);
+  c.wrote(profiles_.put(e.account, std::move(p)));
+  c.wrote(store_.put_last_login(e.account, store::LastLogin{e.time, e.ip, c.where.country}));
+  if (a.notify()) notify_new_login(c);
+}
+
+void Engine::notify_new_login(Context& c) {
+  OwnerNotice n = notice_for(c, NoticeKind::kNewLogin);
+  n.new_device = c.out.new_device;
+  n.new_location = c.out.new_location;
+  notify_owner(c, n);
+}
+
+// risky_change: an e-mail, password or second-factor change within the
+// window of a suspicious login that no challenge followed.
+void Engine::on_risky_change(Context& c) {
+  const Event& e = c.e;
+  auto p = profiles_.get(e.account);
+  if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
+  // The lock notice goes to the address the owner had before an e-mail
+  // change (notice_for).
+  lock_for(c, Reason::kRiskyChange);
+}
+
+void Engine::on_message(Context& c) {
+  const Event& e = c.e;
+  if (!message_fanout_.on_message(e)) return;
+  c.d().add(Action::kDeny, Reason::kMessageFanout, kRiskMessageFanout);
+  auto p = profiles_.get(e.account);
+  if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
+  store::WriteTicket t = 0;
+  c.incident_id = incidents_.open(store::IncidentKind::kMessageFanout, e.account,
+                                  {e.ip.to_string()}, {e.account}, e.time, t);
+  c.wrote(t);
+  lock_for(c, Reason::kMessageFanout);
+}
+
+void Engine::on_challenge_passed(Context& c) {
+  const Event& e = c.e;
+  auto p = profiles_.get(e.account);
+  if (p && pass_challenge(*p, config_.profiles)) c.wrote(profiles_.put(e.account, std::move(*p)));
+}
+
+// Locks the account on the engine's own finding: password reset required,
+// the owner told (at `notify_address` when given, else the contact's).
+void Engine::lock_for(Context& c, Reason why) {
+  const Event& e = c.e;
+  store::LockInfo l;
+  l.reason = std::string(to_string(why));
+  l.since = e.time;
+  l.password_reset_required = true;
+  l.by = std::string(to_string(why));
+  locks_.put(e.account, l);
+  c.wrote(store_.put_lock(e.account, l));
+  c.d().add(Action::kLock, why, risk_of(why));
+  log_warn("locked account " + e.account + ": " + std::string(to_string(why)) + " from " +
+           e.ip.to_string());
+  bool notified = false;
+  c.wrote(notify_locked(e.account, l, e.time, &c, &notified));
+  c.out.notified = c.out.notified || notified;
+  c.lock = std::move(l);
+}
+
 void Engine::record(Context& c) {
   const Event& e = c.e;
   const Decision& d = c.d();
@@ -285,6 +405,8 @@ void Engine::record(Context& c) {
   r.account = e.account;
   r.type = e.type;
   r.ip = e.ip;
+  r.country = c.where.country;
+  r.city = c.where.city;
   r.user_agent = e.user_agent;
   r.device_id = e.device_id;
   r.protocol = e.protocol;
@@ -298,7 +420,7 @@ Outcome Engine::process(const Event& e) {
   Outcome out;
   out.event_id = ids_.next(e.time);
   Context c{e, out, locator_ ? locator_->locate(e.ip) : Location{}, lists_.index(),
-            locks_.find(e.account), false, {}};
+            locks_.find(e.account), false, {}, {}};
   const ListIndex& lists = *c.lists;
   c.allow_listed = lists.match_ip(store::ListKind::kAllow, e.ip, e.time) != nullptr ||
                    lists.match_account(store::ListKind::kAllow, e.account, e.time) != nullptr;
@@ -324,27 +446,90 @@ Outcome Engine::process(const Event& e) {
       if (e.success && !c.lock && !c.allow_listed && e.protocol == "smtp" &&
           c.d().action() <= Action::kChallenge)
         on_mail_login(c);
-      if (e.success && c.d().action() <= Action::kChallenge) {
-        c.wrote(store_.put_last_login(e.account, store::LastLogin{e.time, e.ip, ""}));
-      }
+      if (e.success && c.d().action() <= Action::kChallenge) on_success(c);
       break;
     default:
       on_account_event(c);
       break;
   }
   record(c);
+  alert_operator(c);
   return out;
 }
 
 store::WriteTicket Engine::lock(const std::string& account, std::string reason,
-                                bool require_password_reset, std::string by, TimePoint now) {
+                                bool require_password_reset, std::string by, TimePoint now,
+                                bool* notified) {
   store::LockInfo l;
   l.reason = std::move(reason);
   l.since = now;
   l.password_reset_required = require_password_reset;
   l.by = std::move(by);
   locks_.put(account, l);
-  return store_.put_lock(account, std::move(l));
+  const store::WriteTicket t = store_.put_lock(account, l);
+  return std::max(t, notify_locked(account, l, now, nullptr, notified));
+}
+
+// ---- effects ----
+
+OwnerNotice Engine::notice_for(const Context& c, NoticeKind kind) const {
+  OwnerNotice n;
+  n.kind = kind;
+  n.account = c.e.account;
+  n.event_id = c.out.event_id;
+  n.time = c.e.time;
+  n.ip = c.e.ip;
+  n.where = c.where;
+  n.user_agent = c.e.user_agent;
+  n.protocol = c.e.protocol;
+  for (int i = 0; i < c.out.decision.reason_count(); ++i)
+    n.reasons.push_back(c.out.decision.reason(i));
+  // A lock caused by an e-mail change goes to the address the owner still reads.
+  if (c.e.type == EventType::kEmailChanged) n.to_address = c.e.old_email;
+  return n;
+}
+
+void Engine::notify_owner(Context& c, const OwnerNotice& notice) {
+  if (effects_ == nullptr) return;
+  const Effects::Queued q = effects_->notify_owner(notice);
+  c.wrote(q.ticket);
+  c.out.notified = c.out.notified || q.queued;
+}
+
+store::WriteTicket Engine::notify_locked(const std::string& account, const store::LockInfo& lock,
+                                         TimePoint now, const Context* cause, bool* notified) {
+  if (notified != nullptr) *notified = false;
+  if (effects_ == nullptr) return 0;
+  OwnerNotice n;
+  if (cause != nullptr) {
+    n = notice_for(*cause, NoticeKind::kAccountLocked);
+  } else {
+    n.kind = NoticeKind::kAccountLocked;
+    n.account = account;
+    n.event_id = ids_.next(now);
+    n.time = now;
+    n.reasons.push_back(Reason::kAccountLocked);
+    n.note = lock.reason;
+  }
+  n.password_reset_required = lock.password_reset_required;
+  const Effects::Queued q = effects_->notify_owner(n);
+  if (notified != nullptr) *notified = q.queued;
+  return q.ticket;
+}
+
+void Engine::alert_operator(Context& c) {
+  const Decision& d = c.out.decision;
+  if (effects_ == nullptr || d.action() == Action::kAllow || !effects_->alerts_enabled()) return;
+  Alert a;
+  a.event_id = c.out.event_id;
+  a.type = c.e.type;
+  a.account = c.e.account;
+  a.ip = c.e.ip;
+  a.where = c.where;
+  a.time = c.e.time;
+  a.decision = d;
+  a.incident_id = c.incident_id;
+  c.wrote(effects_->alert(a));
 }
 
 store::WriteTicket Engine::unlock(const std::string& account, std::string_view, TimePoint) {
@@ -358,6 +543,13 @@ store::WriteTicket Engine::unlock(const std::string& account, std::string_view, 
   for (BlockScope scope : {BlockScope::kAccountIp, BlockScope::kAccount})
     for (const store::Block& b : blocks_.erase_hash(scope, h))
       t = store_.delete_block(b.scope, b.key);
+  // Released: send throttles lifted, and the suspicious login behind a lock
+  // no longer counts (its device and place stay unknown).
+  message_fanout_.reset(account);
+  if (auto p = profiles_.get(account); p && p->suspicious_since) {
+    clear_suspicion(*p);
+    t = profiles_.put(account, std::move(*p));
+  }
   return t;
 }
 
@@ -385,6 +577,9 @@ Result<AccountView> Engine::account(const std::string& name) {
     v.last_login = (*rec)->last_login;
   }
   v.lock = locks_.find(name);
+  auto p = profiles_.get(name);
+  if (!p) return p.error();
+  v.profile = std::move(*p);
   return v;
 }
 

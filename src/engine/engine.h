@@ -22,9 +22,11 @@
 #include "engine/incident_tracker.h"
 #include "engine/ip_failures.h"
 #include "engine/lists.h"
+#include "engine/message_fanout.h"
 #include "engine/mail_geography.h"
 #include "engine/mail_volume.h"
 #include "engine/password_spray.h"
+#include "engine/profile_cache.h"
 #include "state/memory_budget.h"
 #include "store/store.h"
 
@@ -37,6 +39,9 @@ struct Outcome {
   // The last durable write this event caused (activity, blocks, incidents);
   // the caller answers once it is committed. 0: nothing written.
   store::WriteTicket ticket = 0;
+  // Successful logins: what was new to the account, and whether its owner
+  // is being told.
+  bool new_device = false, new_location = false, notified = false;
 };
 
 // What GET /v1/accounts/{account} shows.
@@ -45,6 +50,7 @@ struct AccountView {
   std::optional<store::LockInfo> lock;
   store::Contact contact;
   std::optional<store::LastLogin> last_login;
+  store::AccountProfile profile;
 };
 
 struct HotStateStats {
@@ -99,8 +105,11 @@ class Engine {
   Outcome process(const Event& e);
 
   // ---- operator actions; each returns the ticket to wait for ----
+  // Also queues the lock notice to the owner; `notified` (when given) says
+  // whether one was queued.
   store::WriteTicket lock(const std::string& account, std::string reason,
-                          bool require_password_reset, std::string by, TimePoint now);
+                          bool require_password_reset, std::string by, TimePoint now,
+                          bool* notified = nullptr);
   store::WriteTicket unlock(const std::string& account, std::string_view note, TimePoint now);
 
   Result<AccountView> account(const std::string& account);
@@ -124,10 +133,27 @@ class Engine {
   void apply(Context& c, Finding& f);
   void on_failure(Context& c);
   void on_account_event(Context& c);
+  void on_success(Context& c);
+  void on_risky_change(Context& c);
+  void on_message(Context& c);
+  void on_challenge_passed(Context& c);
+  void lock_for(Context& c, Reason why);
+  void notify_new_login(Context& c);
   void on_mail_login(Context& c);
   void on_mail_sent(Context& c);
   void record(Context& c);
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
+  // ---- effects (owner notices, webhook alerts); no-ops without effects_ ----
+  // A notice about the event being processed, with its facts filled in.
+  OwnerNotice notice_for(const Context& c, NoticeKind kind) const;
+  // Queues `notice`; the outcome waits for it and reports `notified`.
+  void notify_owner(Context& c, const OwnerNotice& notice);
+  // Queues the lock notice for `account`; `cause` is the event that locked it
+  // (none for an operator's lock). Returns the ticket to wait for, 0: none.
+  store::WriteTicket notify_locked(const std::string& account, const store::LockInfo& lock,
+                                   TimePoint now, const Context* cause, bool* notified);
+  // A webhook alert for every decision above allow.
+  void alert_operator(Context& c);
 
   const EngineConfig config_;
   store::Store& store_;
@@ -144,6 +170,8 @@ class Engine {
   AccountLocks locks_;
   Lists lists_;
   IncidentTracker incidents_;
+  ProfileCache profiles_;
+  MessageFanout message_fanout_;
   const Locator* locator_ = nullptr;
   Effects* effects_ = nullptr;
   const Blocklist* blocklist_ = nullptr;

@@ -48,6 +48,29 @@ struct PasswordSprayConfig {  // one password hash failing on distinct accounts
   std::uint32_t max_sources = 64;  // source IPs remembered per password hash
 };
 
+// The signals of a successful login against the account's profile. Each adds
+// its weight (finding.h) to the login's risk; at challenge_risk or more the
+// login is suspicious: it is challenged, and until a challenge is passed a
+// credential change locks the account (risky_change).
+struct LoginRiskConfig {
+  int challenge_risk = 50;
+  double max_speed_kmh = 900;    // impossible_travel: faster than a plane
+  double min_distance_km = 300;  // ... over at least this far (GeoIP is coarse)
+  Duration dormant_after = hours(24 * 180);
+};
+struct RiskyChangeConfig {  // credential change after a suspicious login
+  Duration window = hours(24);
+};
+struct MessageFanoutConfig {  // distinct recipients of in-app messages
+  std::uint32_t threshold = 30;
+  Duration window = minutes(10);
+};
+struct ProfileConfig {  // what an account's profile keeps
+  std::uint32_t max_devices = 20;
+  std::uint32_t max_countries = 30;
+  std::uint32_t max_asns = 30;
+};
+
 struct MailVolumeConfig {  // recipients sent by one SMTP AUTH user (or mail_sent events)
   std::uint32_t threshold = 300;  // recipients per `window`
   Duration window = hours(1);
@@ -75,6 +98,10 @@ struct EngineConfig {
   MailVolumeConfig mail_volume;
   MailGeographyConfig mail_geography;
   IncidentConfig incidents;
+  LoginRiskConfig login_risk;
+  RiskyChangeConfig risky_change;
+  MessageFanoutConfig message_fanout;
+  ProfileConfig profiles;
   std::size_t memory_budget_bytes = std::size_t(256) << 20;
   Duration activity_retention = hours(24 * 90);
 };

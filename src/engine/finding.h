@@ -40,6 +40,26 @@ inline constexpr int kRiskMailGeography = 100;
 inline constexpr int kRiskMailVolume = 50;
 inline constexpr int kRiskDnsbl = 30;
 
+// Weights of a successful login's signals against the account's profile;
+// summed (capped at 100) into the login's risk. Chosen so that one signal
+// that is common in honest use stays under the challenge threshold (50) and
+// any two together reach it:
+// - a new device alone is a new phone or browser, common: notify only;
+// - a new country alone is rare for most owners and the first thing an
+//   intruder abroad changes: challenge;
+// - an anonymous network (VPN, Tor, hosting, proxy) alone is a privacy
+//   habit for some owners: adds risk;
+// - impossible travel cannot be honest unless GeoIP is wrong: challenge;
+// - a dormant account is what intruders pick because nobody watches it:
+//   adds risk.
+inline constexpr int kRiskNewDevice = 25;
+inline constexpr int kRiskNewLocation = 50;
+inline constexpr int kRiskAnonymousNetwork = 30;
+inline constexpr int kRiskImpossibleTravel = 60;
+inline constexpr int kRiskDormantAccount = 25;
+inline constexpr int kRiskRiskyChange = 100;
+inline constexpr int kRiskMessageFanout = 70;
+
 int risk_of(Reason r);
 
 }  // namespace mamori::engine

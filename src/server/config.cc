@@ -1,10 +1,13 @@
 #include "server/config.h"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
+
+#include "notify/mail_message.h"
 
 namespace mamori::server {
 
@@ -34,6 +37,16 @@ class Reader {
     if (*v < min || *v > max)
       return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
     out = static_cast<T>(*v);
+  }
+  void number(std::string_view key, double& out, double min, double max) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    if (!n->is_number()) return fail(key, "must be a number", n);
+    const double v = *n->value<double>();
+    if (v < min || v > max)
+      return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
+    out = v;
   }
   void boolean(std::string_view key, bool& out) {
     known_.insert(std::string(key));
@@ -150,7 +163,136 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.duration("window", e.mail_geography.window);
     s.reject_unknown();
   }
+  {
+    Reader s = r.sub("login_risk");
+    s.integer("challenge_risk", e.login_risk.challenge_risk, 1, 100);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("impossible_travel");
+    s.number("max_speed_kmh", e.login_risk.max_speed_kmh, 1, 1e6);
+    s.number("min_distance_km", e.login_risk.min_distance_km, 0, 20'100);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("dormant_account");
+    s.duration("after", e.login_risk.dormant_after);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("risky_change");
+    s.duration("window", e.risky_change.window);
+    s.reject_unknown();
+  }
+  {
+    Reader s = r.sub("message_fanout");
+    s.integer("threshold", e.message_fanout.threshold, 1, 100'000);
+    s.duration("window", e.message_fanout.window);
+    s.reject_unknown();
+  }
   r.reject_unknown();
+}
+
+// Reads a secret from `key` or from the file named by `file_key` (exactly one
+// of them; the file's trailing newline is dropped; a relative path is taken
+// from the config file's directory).
+void secret(Reader& r, std::string_view key, std::string_view file_key, std::string& out,
+            const std::string& source, bool required) {
+  std::string file;
+  r.string(key, out);
+  r.string(file_key, file);
+  const toml::table& t = r.table();
+  if (t.contains(key) && t.contains(file_key))
+    return r.fail(file_key, "cannot be given together with " + std::string(key), t.get(file_key));
+  if (!file.empty()) {
+    std::filesystem::path p(file);
+    if (p.is_relative()) p = std::filesystem::path(source).parent_path() / p;
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return r.fail(file_key, "cannot read " + p.string(), t.get(file_key));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    if (out.empty()) return r.fail(file_key, p.string() + " is empty", t.get(file_key));
+  }
+  if (required && out.empty()) r.fail(key, "(or " + std::string(file_key) + ") is required", &t);
+}
+
+bool http_url(std::string_view u) {
+  if (!u.starts_with("http://") && !u.starts_with("https://")) return false;
+  return u.find_first_of(" \t\r\n") == std::string_view::npos && u.size() > 8;
+}
+
+void read_notify(Reader& root, const toml::table& doc, notify::NotifyConfig& n,
+                 const std::string& source, std::string& error) {
+  {
+    Reader s = root.sub("notify");
+    s.string("service_name", n.service_name);
+    s.string("help_url", n.help_url);
+    s.duration("retry_initial", n.retry_initial);
+    s.duration("retry_max", n.retry_max);
+    s.duration("give_up_after", n.give_up_after);
+    s.duration("alert_repeat_window", n.alert_repeat_window);
+    s.reject_unknown();
+    const toml::table& t = s.table();
+    if (n.service_name.empty() || n.service_name.find_first_of("\r\n") != std::string::npos)
+      s.fail("service_name", "must be one line of text", t.get("service_name"));
+    if (!n.help_url.empty() && !http_url(n.help_url))
+      s.fail("help_url", "must be an http:// or https:// URL", t.get("help_url"));
+    if (n.retry_max < n.retry_initial)
+      s.fail("retry_max", "must not be below retry_initial", t.get("retry_max"));
+  }
+  {
+    Reader s = root.sub("smtp");
+    notify::SmtpConfig& m = n.smtp;
+    std::string starttls = "try";
+    std::int64_t timeout_ms = m.timeout.count();
+    s.string("host", m.host);
+    s.integer("port", m.port, 1, 65535);
+    s.string("starttls", starttls);
+    s.string("username", m.username);
+    secret(s, "password", "password_file", m.password, source, false);
+    s.string("from", m.from);
+    s.integer("timeout_ms", timeout_ms, 100, 600'000);
+    s.reject_unknown();
+    m.timeout = Duration(timeout_ms);
+    const toml::table& t = s.table();
+    if (starttls == "off") m.starttls = notify::StartTls::kOff;
+    else if (starttls == "try") m.starttls = notify::StartTls::kTry;
+    else if (starttls == "require") m.starttls = notify::StartTls::kRequire;
+    else s.fail("starttls", "must be \"off\", \"try\" or \"require\"", t.get("starttls"));
+    if (!t.empty() && m.host.empty()) s.fail("host", "is required in [smtp]", &t);
+    if (!m.host.empty()) {
+      if (!t.contains("from")) s.fail("from", "is required: the notices' sender address", &t);
+      else if (auto a = notify::mail_address(m.from); !a)
+        s.fail("from", "must be an address or \"Name <address>\"", t.get("from"));
+    }
+    if (!m.username.empty() && m.password.empty())
+      s.fail("password", "(or password_file) is required with username", t.get("username"));
+  }
+  root.allow("webhooks");
+  if (const toml::node* node = doc.get("webhooks")) {
+    const toml::array* arr = node->as_array();
+    if (!arr) root.fail("webhooks", "must be an array of tables ([[webhooks]])", node);
+    for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+      const toml::table* t = (*arr)[i].as_table();
+      if (!t) {
+        root.fail("webhooks", "entries must be tables with url and secret", &(*arr)[i]);
+        break;
+      }
+      Reader wr(*t, "webhooks[" + std::to_string(i) + "].", source, error);
+      notify::WebhookConfig w;
+      wr.string("url", w.url);
+      secret(wr, "secret", "secret_file", w.secret, source, true);
+      wr.reject_unknown();
+      if (!http_url(w.url)) wr.fail("url", "must be an http:// or https:// URL", t->get("url"));
+      if (!w.secret.empty() && w.secret.size() < 16)
+        wr.fail("secret", "must be at least 16 characters", t->get("secret"));
+      for (const notify::WebhookConfig& other : n.webhooks)
+        if (other.url == w.url) wr.fail("url", "is configured twice", t->get("url"));
+      n.webhooks.push_back(std::move(w));
+    }
+  }
 }
 
 }  // namespace
@@ -225,6 +367,13 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   {
+    Reader s = r.sub("profiles");
+    s.integer("max_devices", c.engine.profiles.max_devices, 1, 1000);
+    s.integer("max_countries", c.engine.profiles.max_countries, 1, 300);
+    s.integer("max_asns", c.engine.profiles.max_asns, 1, 1000);
+    s.reject_unknown();
+  }
+  {
     Reader s = r.sub("geoip");
     s.string("city", c.geoip.city);
     s.string("asn", c.geoip.asn);
@@ -268,6 +417,27 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.duration("max_ttl", c.dnsbl.max_ttl);
     s.reject_unknown();
   }
+  {
+    Reader s = r.sub("totp");
+    s.string("issuer", c.totp.issuer);
+    s.string("key_file", c.totp.key_file);
+    s.integer("max_failures", c.totp.max_failures, 1, 1000);
+    s.duration("failure_window", c.totp.failure_window);
+    s.reject_unknown();
+    if (c.totp.issuer.empty() || c.totp.issuer.size() > 64 ||
+        c.totp.issuer.find(':') != std::string::npos)
+      s.fail("issuer", "must be 1-64 characters without ':'", s.table().get("issuer"));
+  }
+  {
+    Reader s = r.sub("passwords");
+    s.integer("min_score", c.passwords.min_score, 0, 4);
+    s.integer("min_length", c.passwords.min_length, 1, 256);
+    s.boolean("reject_breached", c.passwords.reject_breached);
+    s.boolean("range_public", c.range_public);
+    s.string("pwned_file", c.pwned_file);
+    s.reject_unknown();
+  }
+  read_notify(r, root, c.notify, source, error);
   // [[tokens]]
   r.allow("tokens");
   if (const toml::node* n = root.get("tokens")) {

@@ -7,9 +7,12 @@
 #include <vector>
 
 #include "core/result.h"
+#include "account/password_checker.h"
+#include "account/totp_service.h"
 #include "dnsbl/dnsbl_resolver.h"
 #include "engine/engine_config.h"
 #include "geo/maxmind_locator.h"
+#include "notify/notify_config.h"
 #include "protocols/http/api_handler.h"
 
 namespace mamori::server {
@@ -26,6 +29,15 @@ struct Config {
   engine::EngineConfig engine;
   geo::GeoIpPaths geoip;  // none: events have no location
   Duration maintain_every = std::chrono::seconds(60);
+  // [totp]: key_file empty means <data_dir>/totp.key.
+  account::TotpConfig totp;
+  // [passwords]
+  account::PasswordPolicy passwords;
+  bool range_public = false;
+  std::string pwned_file;  // empty: <data_dir>/pwned.bin
+  // [notify], [smtp], [[webhooks]]. Secrets given as files (password_file,
+  // secret_file; relative to the config file's directory) are read at load.
+  notify::NotifyConfig notify;
   // [postfix]: the policy delegation listener; empty host: none.
   std::string postfix_host;
   std::uint16_t postfix_port = 0;

@@ -3,15 +3,27 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <memory>
 #include <cstdio>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include <sodium.h>
+
+#include "account/password_checker.h"
+#include "account/pwned_store.h"
+#include "account/secret_box.h"
+#include "account/totp_service.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "engine/engine.h"
 #include "geo/maxmind_locator.h"
+#include "notify/dispatcher.h"
+#include "notify/email_channel.h"
+#include "notify/outbox.h"
+#include "notify/time_zone.h"
+#include "notify/webhook_channel.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
 #include "protocols/postfix/postfix_policy.h"
@@ -47,10 +59,7 @@ constexpr const char* kVersion = "0.1.0";
 // SIGHUP: reopens the GeoIP databases; a file that fails to load leaves the
 // ones in use in place.
 void reload(geo::MaxmindLocator* locator) {
-  if (!locator) {
-    log_info("SIGHUP: nothing to reload");
-    return;
-  }
+  if (!locator) return;
   if (Status s = locator->reload(); !s) {
     log_error("SIGHUP: " + s.error().message + "; keeping the databases in use");
     return;
@@ -133,7 +142,7 @@ int run_daemon(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);
+  sigaddset(&stop_signals, SIGHUP);  // reloads GeoIP and the breached-password store
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -175,8 +184,75 @@ int run_daemon(const std::vector<std::string>& args) {
            " list entries, " + std::to_string(engine.blocks().size()) + " blocks, " +
            std::to_string(engine.incidents().open_count()) + " open incidents");
 
+  // Accounts' security features: TOTP (secrets sealed under the key file)
+  // and password checks against the breached-password store.
+  const std::string key_file =
+      config.totp.key_file.empty() ? config.data_dir + "/totp.key" : config.totp.key_file;
+  bool key_created = false;
+  auto box = account::SecretBox::from_key_file(key_file, true, &key_created);
+  if (!box) {
+    log_error(box.error().message);
+    return 1;
+  }
+  if (key_created)
+    log_warn("created TOTP key file " + key_file + " (key " + (*box)->key_id_hex() +
+             "); back it up with the data dir: without it no TOTP secret can be read");
+  account::TotpService totp(config.totp, **store, **box, clock);
+  account::PwnedStoreHolder pwned(config.pwned_file.empty() ? config.data_dir + "/pwned.bin"
+                                                            : config.pwned_file);
+  if (Status s = pwned.reload(); !s) {
+    log_warn(s.error().message + "; password checks run without breach data");
+  } else if (auto p = pwned.get()) {
+    log_info("breached-password store " + p->path() + ": " + std::to_string(p->size()) + " hashes");
+  } else {
+    log_info("no breached-password store at " + pwned.path() +
+             " ('mamori pwned import' makes one); password checks run without breach data");
+  }
+  account::PasswordChecker passwords(config.passwords, &pwned);
+  // Owner notices and webhook alerts: queued in the store's outbox by the
+  // engine, delivered by the dispatcher's thread. Replay mode sends none
+  // (recorded traffic must not mail owners again).
+  const notify::NotifyConfig& nc = config.notify;
+  // Loads the tz database now rather than on the first contact update.
+  if (auto utc = notify::find_time_zone("UTC"); !utc)
+    log_error("the system tz database (tzdata) cannot be read: owners' time zones are refused");
+  notify::Outbox outbox(**store, nc, engine.ids(), system_clock);
+  std::unique_ptr<notify::EmailChannel> email;
+  if (nc.smtp.enabled()) email = std::make_unique<notify::EmailChannel>(nc);
+  notify::WebhookChannel webhooks(nc);
+  notify::DispatcherOptions dispatch;
+  dispatch.retry_initial = nc.retry_initial;
+  dispatch.retry_max = nc.retry_max;
+  dispatch.give_up_after = nc.give_up_after;
+  dispatch.seed = rd();
+  notify::Dispatcher dispatcher(**store, system_clock, dispatch, email.get(), &webhooks);
+  outbox.set_on_committed([&dispatcher] { dispatcher.wake(); });
+  if (config.replay) {
+    log_info("replay mode: no owner notices or webhook alerts are sent");
+  } else {
+    engine.set_effects(&outbox);
+    dispatcher.start();
+    log_info("notices: " +
+             (nc.smtp.enabled() ? "e-mail via " + nc.smtp.host + ":" + std::to_string(nc.smtp.port)
+                                : std::string("no [smtp] relay, owner notices are not sent")) +
+             ", " + std::to_string(nc.webhooks.size()) + " webhooks");
+  }
+
   http::ApiOptions api;
+  api.totp = &totp;
+  api.passwords = &passwords;
+  api.pwned = &pwned;
+  api.range_public = config.range_public;
+  // Padded range answers all have one line count, drawn per start from
+  // 800-1000 (the range Pwned Passwords pads to).
+  api.range_padding_lines = 800 + int(randombytes_uniform(201));
   api.tokens = config.tokens;
+  api.more_metrics = [&dispatcher, &outbox](std::string& out) {
+    dispatcher.render_metrics(out);
+    out += "# HELP mamori_alerts_suppressed_total Webhook alerts not sent: they repeated one sent within notify.alert_repeat_window.\n"
+           "# TYPE mamori_alerts_suppressed_total counter\nmamori_alerts_suppressed_total " +
+           std::to_string(outbox.alerts_suppressed()) + "\n";
+  };
   api.replay = config.replay;
   if (config.replay) api.replay_clock = &replay_clock;
   api.version = kVersion;
@@ -193,7 +269,8 @@ int run_daemon(const std::vector<std::string>& args) {
     po.threads = config.postfix_threads;
     postfix_server = std::make_unique<postfix::PostfixServer>(po, postfix_policy, commit_waiter);
   }
-  api.extra_metrics = [&](std::string& out) {
+  api.more_metrics = [&, outbox_metrics = std::move(api.more_metrics)](std::string& out) {
+    if (outbox_metrics) outbox_metrics(out);
     if (postfix_server) postfix_server->render_metrics(out);
     if (blocklists) blocklists->render_metrics(out);
   };
@@ -238,7 +315,19 @@ int run_daemon(const std::vector<std::string>& args) {
   });
 
   int sig = 0;
-  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) reload(locator.get());
+  for (;;) {
+    sigwait(&stop_signals, &sig);
+    if (sig != SIGHUP) break;
+    reload(locator.get());
+    if (Status s = pwned.reload(); !s) {
+      log_error("SIGHUP: " + s.error().message + "; keeping the store loaded before");
+    } else {
+      auto p = pwned.get();
+      log_info("SIGHUP: breached-password store " +
+               (p ? p->path() + " reloaded, " + std::to_string(p->size()) + " hashes"
+                  : pwned.path() + " absent"));
+    }
+  }
   log_info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
   {
     std::lock_guard lock(mu);
@@ -248,6 +337,7 @@ int run_daemon(const std::vector<std::string>& args) {
   maintenance.join();
   if (postfix_server) postfix_server->stop();
   server.stop();
+  dispatcher.stop();  // an item in flight finishes; the rest waits in the outbox
   // Lookups still pending answer "not listed" to the stopped listeners.
   engine.set_blocklist(nullptr);
   blocklists.reset();

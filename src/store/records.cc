@@ -26,4 +26,18 @@ std::optional<IncidentKind> incident_kind_from_string(std::string_view s) {
   return lookup<IncidentKind>(kIncidentKinds, s);
 }
 
+namespace {
+constexpr std::array<std::string_view, kOutboxChannelCount> kOutboxChannels = {"email", "webhook"};
+constexpr std::array<std::string_view, 3> kOutboxStates = {"pending", "delivered", "failed"};
+}  // namespace
+
+std::string_view to_string(OutboxChannel c) { return kOutboxChannels[static_cast<size_t>(c)]; }
+std::optional<OutboxChannel> outbox_channel_from_string(std::string_view s) {
+  return lookup<OutboxChannel>(kOutboxChannels, s);
+}
+std::string_view to_string(OutboxState s) { return kOutboxStates[static_cast<size_t>(s)]; }
+std::optional<OutboxState> outbox_state_from_string(std::string_view s) {
+  return lookup<OutboxState>(kOutboxStates, s);
+}
+
 }  // namespace mamori::store

@@ -1,6 +1,7 @@
 #ifndef MAMORI_STORE_RECORDS_H_
 #define MAMORI_STORE_RECORDS_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ struct Contact {
   std::string email;
   std::string lang = "en";  // "en" or "ja"
   bool notify = true;
+  std::string time_zone;  // IANA name ("Asia/Tokyo"); empty: by lang (ja: Asia/Tokyo, en: UTC)
 };
 
 struct LastLogin {
@@ -40,6 +42,43 @@ struct AccountRecord {
   std::optional<LockInfo> lock;
   Contact contact;
   std::optional<LastLogin> last_login;
+};
+
+// A device an account has logged in from: the app's device id, or else a
+// fingerprint of the user agent (browser family and OS).
+struct KnownDevice {
+  std::string key;        // "id:<device_id>" or "ua:<family>/<os>"
+  std::string device_id;  // as the app sent it; may be empty
+  std::string user_agent;  // the latest one seen
+  TimePoint first_seen{}, last_seen{};
+};
+
+// Where and when an account last logged in successfully.
+struct LoginPlace {
+  TimePoint time{};
+  IpAddress ip;
+  std::string country, city;
+  double latitude = 0, longitude = 0;
+  bool has_coordinates = false;
+};
+
+// What mamori knows of an account's habits, to tell a familiar login from a
+// new one. Bounded: the oldest devices and places are dropped beyond the
+// engine's limits.
+struct AccountProfile {
+  std::vector<KnownDevice> devices;     // most recently seen first
+  std::vector<std::string> countries;   // ISO codes, most recently seen first
+  std::vector<std::uint32_t> asns;      // most recently seen first
+  std::optional<LoginPlace> last_success;
+  // The latest suspicious successful login not yet followed by a passed
+  // challenge, with what it would add to the profile once passed.
+  std::optional<TimePoint> suspicious_since;
+  std::string suspicious_reasons;  // comma-separated reason words
+  KnownDevice pending_device;
+  std::string pending_country;
+  std::uint32_t pending_asn = 0;
+
+  bool empty() const { return devices.empty() && countries.empty() && !last_success; }
 };
 
 enum class ListKind : std::uint8_t { kAllow, kDeny };
@@ -102,6 +141,63 @@ struct Block {
   Action action = Action::kDeny;
   TimePoint since{}, until{};
   std::string incident_id;  // empty when none
+};
+
+// One recovery code of a TOTP second factor: its keyed hash (never the code).
+struct TotpRecoveryCode {
+  std::vector<std::uint8_t> hash;
+  std::optional<TimePoint> used;  // none: still usable
+};
+
+// An account's TOTP second factor. The secret is stored sealed (encrypted and
+// authenticated by account/secret_box); the store never sees it in clear.
+struct TotpRecord {
+  std::string account;
+  std::vector<std::uint8_t> sealed_secret;
+  bool confirmed = false;       // false: enrolled, waiting for a first valid code
+  std::int64_t last_step = -1;  // the last time step whose code was accepted
+  TimePoint created{};
+  std::optional<TimePoint> confirmed_at;
+  std::vector<TotpRecoveryCode> recovery_codes;
+  std::vector<TimePoint> recent_failures;  // wrong codes inside the lock-out window, oldest first
+};
+
+// ---- outbox: owner notices and webhook alerts waiting for delivery ----
+
+enum class OutboxChannel : std::uint8_t { kEmail, kWebhook };
+inline constexpr int kOutboxChannelCount = 2;
+std::string_view to_string(OutboxChannel c);
+std::optional<OutboxChannel> outbox_channel_from_string(std::string_view s);
+
+enum class OutboxState : std::uint8_t {
+  kPending,    // waiting for its next attempt
+  kDelivered,  // the relay or receiver accepted it
+  kFailed,     // given up after the configured maximum age
+};
+std::string_view to_string(OutboxState s);
+std::optional<OutboxState> outbox_state_from_string(std::string_view s);
+
+// One message to deliver at least once. `payload` is JSON: for e-mail the
+// facts of the notice (rendered into a mail at each attempt, so a fixed
+// template applies to what is still queued); for a webhook the request body.
+struct OutboxItem {
+  std::string id;  // unique; also the Message-ID / delivery id, stable across attempts
+  OutboxChannel channel = OutboxChannel::kEmail;
+  std::string destination;  // e-mail address or webhook URL
+  std::string payload;
+  TimePoint created{};
+  std::int64_t attempts = 0;  // failed attempts so far
+  TimePoint next_attempt{};
+  std::string last_error;  // the last attempt's error; empty when none
+  OutboxState state = OutboxState::kPending;
+  std::optional<TimePoint> done;  // when delivered or given up
+};
+
+// How many outbox items are pending and given up, per channel (index:
+// OutboxChannel). Delivered items are not counted (there may be many).
+struct OutboxCounts {
+  std::array<std::int64_t, kOutboxChannelCount> pending{}, failed{};
+  std::optional<TimePoint> next_attempt;  // the earliest pending item's; none: nothing pending
 };
 
 }  // namespace mamori::store

@@ -36,6 +36,7 @@ class Store {
   virtual WriteTicket clear_lock(std::string account) = 0;
   virtual WriteTicket put_contact(std::string account, Contact contact) = 0;
   virtual WriteTicket put_last_login(std::string account, LastLogin login) = 0;
+  virtual WriteTicket put_profile(std::string account, AccountProfile profile) = 0;
   virtual WriteTicket put_list_entry(ListEntry e) = 0;
   virtual WriteTicket delete_list_entry(std::string id) = 0;
   // Inserts or replaces the incident's header (times, sources, counts).
@@ -60,6 +61,8 @@ class Store {
   // ---- reads ----
   virtual Result<std::optional<AccountRecord>> account(std::string_view account) = 0;
   virtual Result<std::vector<AccountRecord>> locked_accounts() = 0;
+  // The account's profile; an empty one when it has none.
+  virtual Result<AccountProfile> profile(std::string_view account) = 0;
   // Newest first, time >= since, at most `limit`.
   virtual Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
                                                        std::size_t limit) = 0;
@@ -76,6 +79,26 @@ class Store {
   virtual Result<std::vector<Incident>> incidents_for_account(std::string_view account) = 0;
   // Blocks with until > now.
   virtual Result<std::vector<Block>> blocks(TimePoint now) = 0;
+
+  // ---- TOTP second factor ----
+  // Inserts or replaces the account's whole TOTP record (recovery codes too).
+  virtual WriteTicket put_totp(TotpRecord r) = 0;
+  // Deletes the account's TOTP record; nothing when there is none.
+  virtual WriteTicket delete_totp(std::string account) = 0;
+  virtual Result<std::optional<TotpRecord>> totp(std::string_view account) = 0;
+  // ---- outbox: notices and alerts delivered at least once ----
+  // Queued writes like the others. `prune` also deletes delivered and failed
+  // items whose `done` is before its cut-off; pending items are never pruned.
+  virtual WriteTicket enqueue_outbox(OutboxItem item) = 0;
+  // Marks a pending item delivered. Changes nothing for an unknown id.
+  virtual WriteTicket outbox_delivered(std::string id, TimePoint when) = 0;
+  // Counts a failed attempt of a pending item and schedules the next one.
+  virtual WriteTicket outbox_retry(std::string id, TimePoint next_attempt, std::string error) = 0;
+  // Gives a pending item up (it stays in the store, state failed, until pruned).
+  virtual WriteTicket outbox_failed(std::string id, TimePoint when, std::string error) = 0;
+  // Pending items with next_attempt <= now, earliest first, at most `limit`.
+  virtual Result<std::vector<OutboxItem>> due_outbox(TimePoint now, std::size_t limit) = 0;
+  virtual Result<OutboxCounts> outbox_counts() = 0;
 };
 
 }  // namespace mamori::store

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import APP_TOKEN, SOURCE_DIR
 from helpers import get_json
-from peers import mail
+import mail_peers as mail
 
 pytestmark = pytest.mark.skipif(mail.available() is not None, reason=str(mail.available()))
 

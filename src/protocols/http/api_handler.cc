@@ -1,11 +1,13 @@
 #include "protocols/http/api_handler.h"
 
 #include <simdjson.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 
+#include "notify/time_zone.h"
 #include "protocols/http/json_writer.h"
 
 namespace mamori::http {
@@ -284,6 +286,8 @@ void ApiHandler::dispatch(Call& c) {
   const std::size_t n = s.size();
   if (n == 1 && s[0] == "healthz") add(Route::kHealthz, "GET", Role::kApp, &ApiHandler::healthz, false);
   else if (n == 1 && s[0] == "metrics") add(Route::kMetrics, "GET", Role::kApp, &ApiHandler::metrics_text, false);
+  else if (n == 2 && s[0] == "range")
+    add(Route::kPwnedRange, "GET", Role::kApp, &ApiHandler::pwned_range, !options_.range_public);
   else if (n == 2 && s[0] == "dovecot" && s[1] == "policy")
     add(Route::kDovecotPolicy, "POST", Role::kApp, &ApiHandler::dovecot_policy);
   else if (n >= 2 && s[0] == "v1") {
@@ -299,6 +303,15 @@ void ApiHandler::dispatch(Call& c) {
       else if (s[3] == "lock") add(Route::kAccountLock, "POST", Role::kAdmin, &ApiHandler::account_lock);
       else if (s[3] == "unlock") add(Route::kAccountUnlock, "POST", Role::kAdmin, &ApiHandler::account_unlock);
       else if (s[3] == "contact") add(Route::kAccountContact, "PUT", Role::kApp, &ApiHandler::account_contact);
+      else if (s[3] == "totp") {
+        add(Route::kTotp, "POST", Role::kApp, &ApiHandler::totp_enrol);
+        add(Route::kTotp, "DELETE", Role::kApp, &ApiHandler::totp_delete);
+      }
+    } else if (s[1] == "accounts" && n == 5 && s[3] == "totp") {
+      if (s[4] == "confirm") add(Route::kTotpConfirm, "POST", Role::kApp, &ApiHandler::totp_confirm);
+      else if (s[4] == "verify") add(Route::kTotpVerify, "POST", Role::kApp, &ApiHandler::totp_verify);
+    } else if (n == 3 && s[1] == "passwords" && s[2] == "check") {
+      add(Route::kPasswordCheck, "POST", Role::kApp, &ApiHandler::password_check);
     } else if (n == 2 && s[1] == "lists") {
       add(Route::kLists, "GET", Role::kAdmin, &ApiHandler::lists_get);
       add(Route::kLists, "POST", Role::kAdmin, &ApiHandler::lists_post);
@@ -384,7 +397,7 @@ void ApiHandler::metrics_text(Call& c) {
                 "# HELP mamori_open_incidents Open incidents.\n# TYPE mamori_open_incidents gauge\nmamori_open_incidents %zu\n",
                 engine_.blocks().size(), engine_.locks().size(), engine_.incidents().open_count());
   out += line;
-  if (options_.extra_metrics) options_.extra_metrics(out);
+  if (options_.more_metrics) options_.more_metrics(out);
 }
 
 // Dovecot's auth policy (auth_policy_server_url = http://HOST:PORT/dovecot/policy?
@@ -477,7 +490,9 @@ void ApiHandler::login(Call& c, EventType type) {
   write_decision_reasons(w, d);
   w.field("risk", d.risk());
   if (type == EventType::kLoginResult) {
-    w.field("new_device", false).field("new_location", false).field("notified", false);
+    w.field("new_device", o.new_device)
+        .field("new_location", o.new_location)
+        .field("notified", o.notified);
   }
   w.field("event_id", o.event_id).end_object();
   c.resp.wait_for = o.ticket;
@@ -537,9 +552,15 @@ Result<std::string> path_account(std::string_view segment) {
 }
 }  // namespace
 
-void ApiHandler::write_account(Call& c, const std::string& account) {
+void ApiHandler::write_account(Call& c, const std::string& account, std::optional<bool> notified) {
   auto v = engine_.account(account);
   if (!v) return c.error(500, v.error().code, v.error().message);
+  bool totp_enabled = false;
+  if (options_.totp) {
+    auto e = options_.totp->enabled(account);
+    if (!e) return c.error(500, e.error().code, e.error().message);
+    totp_enabled = *e;
+  }
   c.json();
   JsonWriter w(c.resp.body);
   w.begin_object()
@@ -557,14 +578,28 @@ void ApiHandler::write_account(Call& c, const std::string& account) {
   } else {
     w.null();
   }
-  w.key("mfa").begin_object().field("totp", false).end_object();
+  w.key("mfa").begin_object().field("totp", totp_enabled).end_object();
   w.key("contact").begin_object()
       .field("email", v->contact.email)
       .field("lang", v->contact.lang)
       .field("notify", v->contact.notify)
+      .field("time_zone", v->contact.time_zone.empty()
+                              ? notify::default_time_zone(v->contact.lang)
+                              : v->contact.time_zone)
       .end_object();
-  w.key("devices").begin_array().end_array();
-  w.key("countries").begin_array().end_array();
+  w.key("devices").begin_array();
+  for (const store::KnownDevice& d : v->profile.devices) {
+    w.begin_object()
+        .field("device_id", d.device_id)
+        .field("user_agent", d.user_agent)
+        .field("first_seen", format_rfc3339(d.first_seen))
+        .field("last_seen", format_rfc3339(d.last_seen))
+        .end_object();
+  }
+  w.end_array();
+  w.key("countries").begin_array();
+  for (const std::string& country : v->profile.countries) w.value(country);
+  w.end_array();
   w.key("last_login");
   if (v->last_login) {
     w.begin_object()
@@ -575,6 +610,7 @@ void ApiHandler::write_account(Call& c, const std::string& account) {
   } else {
     w.null();
   }
+  if (notified) w.field("notified", *notified);
   w.end_object();
 }
 
@@ -639,8 +675,9 @@ void ApiHandler::account_lock(Call& c) {
   c.body.boolean("require_password_reset", reset, false);
   if (!c.body.ok()) return c.bad_body();
   if (reason.empty()) return c.error(400, "invalid_field", "field 'reason' must not be empty");
-  const store::WriteTicket t = engine_.lock(*a, reason, reset, "operator", now());
-  write_account(c, *a);
+  bool notified = false;
+  const store::WriteTicket t = engine_.lock(*a, reason, reset, "operator", now(), &notified);
+  write_account(c, *a, notified);
   c.resp.wait_for = t;
 }
 
@@ -666,9 +703,16 @@ void ApiHandler::account_contact(Call& c) {
   c.body.string("email", contact.email, kMaxEmailBytes, true);
   c.body.string("lang", contact.lang, 8, false);
   c.body.boolean("notify", contact.notify, false);
+  c.body.string("time_zone", contact.time_zone, 64, false);
   if (!c.body.ok()) return c.bad_body();
-  if (contact.email.find('@') == std::string::npos)
+  if (contact.email.find('@') == std::string::npos ||
+      std::any_of(contact.email.begin(), contact.email.end(),
+                  [](char ch) { return static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f; }))
     return c.error(400, "invalid_field", "field 'email' must be an e-mail address");
+  if (!contact.time_zone.empty()) {
+    if (auto z = notify::find_time_zone(contact.time_zone); !z)
+      return c.error(400, z.error().code, z.error().message);
+  }
   if (contact.lang != "en" && contact.lang != "ja")
     return c.error(400, "invalid_field", "field 'lang' must be \"en\" or \"ja\"");
   const store::WriteTicket t = store_.put_contact(*a, contact);
@@ -817,6 +861,234 @@ void ApiHandler::incidents_affected(Call& c) {
   w.begin_object().field("affected", !list->empty()).key("incidents").begin_array();
   for (const auto& i : *list) write_incident(w, i);
   w.end_array().end_object();
+}
+
+// ---- second factor (TOTP) ----
+
+namespace {
+
+// The optional common fields of a TOTP call, for the event it feeds the
+// engine: where the code came from. Without `ip`, the unspecified address.
+bool read_totp_context(Body& b, Event& e, const std::string& account, TimePoint now) {
+  std::string ip;
+  b.string("ip", ip, 64, false);
+  b.string("user_agent", e.user_agent, kMaxUserAgentBytes, false);
+  b.string("device_id", e.device_id, kMaxDeviceIdBytes, false);
+  b.string("protocol", e.protocol, kMaxProtocolBytes, false);
+  if (!b.ok()) return false;
+  if (!ip.empty()) {
+    auto addr = IpAddress::parse(ip);
+    if (!addr) return b.fail(addr.error().code, addr.error().message);
+    e.ip = *addr;
+  }
+  if (!valid_protocol(e.protocol))
+    return b.fail("invalid_field", "field 'protocol' must be one lower-case word (web, app, imap, smtp, ...)");
+  if (!is_valid_utf8(e.user_agent) || !is_valid_utf8(e.device_id))
+    return b.fail("invalid_field", "user_agent and device_id must be valid UTF-8");
+  e.account = account;
+  e.time = now;
+  return true;
+}
+
+constexpr std::size_t kMaxCodeBytes = 64;
+
+}  // namespace
+
+void ApiHandler::totp_error(Call& c, const Error& e) {
+  int status = 500;
+  if (e.code == "totp_not_enabled") status = 404;
+  else if (e.code == "totp_already_enabled") status = 409;
+  else if (e.code == "too_many_attempts") status = 429;
+  else if (e.code == "invalid_code") status = 400;
+  c.error(status, e.code, e.message);
+}
+
+void ApiHandler::totp_enrol(Call& c) {
+  if (!options_.totp) return c.error(503, "feature_unavailable", "TOTP is not configured");
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  if (!c.req.body.empty()) {
+    if (!c.body.parse(c.req.body)) return c.bad_body();
+  }
+  auto e = options_.totp->enrol(*a);
+  if (!e) return totp_error(c, e.error());
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("account", *a)
+      .field("secret", e->secret_base32)
+      .field("otpauth_uri", e->otpauth_uri)
+      .field("qr_svg", e->qr_svg)
+      .field("confirmed", false)
+      .end_object();
+  c.resp.headers.emplace_back("Cache-Control", "no-store");
+  c.resp.wait_for = e->ticket;
+}
+
+void ApiHandler::totp_confirm(Call& c) { totp_verify(c); }
+
+void ApiHandler::totp_verify(Call& c) {
+  if (!options_.totp) return c.error(503, "feature_unavailable", "TOTP is not configured");
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  if (!c.body.parse(c.req.body)) return c.bad_body();
+  std::string code;
+  Event e;
+  c.body.string("code", code, kMaxCodeBytes, true);
+  read_totp_context(c.body, e, *a, now());
+  if (!c.body.ok()) return c.bad_body();
+  const bool confirming = c.route == Route::kTotpConfirm;
+  auto r = confirming ? options_.totp->confirm(*a, code) : options_.totp->verify(*a, code);
+  sodium_memzero(code.data(), code.size());
+  if (!r) return totp_error(c, r.error());
+  // Findings for the engine: a wrong code is a failed challenge; a first
+  // confirmed code turns the second factor on.
+  e.type = !r->ok ? EventType::kChallengeFailed
+                  : (confirming ? EventType::kMfaEnabled : EventType::kChallengePassed);
+  engine::Outcome o = engine_.process(e);
+  metrics_.count_decision(o.decision);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().field("ok", r->ok);
+  if (r->ok) {
+    w.field("method", r->method_or_reason);
+  } else {
+    w.field("reason", r->method_or_reason);
+  }
+  if (confirming && r->ok) {
+    w.key("recovery_codes").begin_array();
+    for (const std::string& rc : r->recovery_codes) w.value(rc);
+    w.end_array();
+  }
+  w.field("recovery_codes_left", r->recovery_codes_left).field("event_id", o.event_id).end_object();
+  if (confirming && r->ok) c.resp.headers.emplace_back("Cache-Control", "no-store");
+  c.resp.wait_for = std::max<std::uint64_t>(r->ticket, o.ticket);
+}
+
+void ApiHandler::totp_delete(Call& c) {
+  if (!options_.totp) return c.error(503, "feature_unavailable", "TOTP is not configured");
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  std::optional<std::string> code;
+  Event e;
+  e.account = *a;
+  e.time = now();
+  if (!c.req.body.empty()) {
+    if (!c.body.parse(c.req.body)) return c.bad_body();
+    std::string text;
+    c.body.string("code", text, kMaxCodeBytes, false);
+    read_totp_context(c.body, e, *a, now());
+    if (!c.body.ok()) return c.bad_body();
+    if (c.body.has("code")) code = std::move(text);
+  }
+  if (c.role != Role::kAdmin && !code)
+    return c.error(403, "forbidden",
+                   "removing a second factor with an app token needs field 'code': a current "
+                   "TOTP code or an unused recovery code (admin tokens need none)");
+  if (c.role == Role::kAdmin) code.reset();
+  auto r = options_.totp->remove(*a, code);
+  if (!r) return totp_error(c, r.error());
+  e.type = r->ok ? EventType::kMfaDisabled : EventType::kChallengeFailed;
+  engine::Outcome o = engine_.process(e);
+  metrics_.count_decision(o.decision);
+  c.resp.wait_for = std::max<std::uint64_t>(r->ticket, o.ticket);
+  if (!r->ok)
+    return c.error(403, "wrong_code",
+                   "the code is neither a current TOTP code nor an unused recovery code (" +
+                       r->method_or_reason + "); the second factor stays");
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().field("ok", true).field("deleted", true).field("event_id", o.event_id).end_object();
+}
+
+// ---- passwords ----
+
+void ApiHandler::password_check(Call& c) {
+  if (!options_.passwords) return c.error(503, "feature_unavailable", "password checks are not configured");
+  // The request body holds the password: wipe it (and our copy) whatever the outcome.
+  struct WipeBody {
+    std::string_view body;
+    std::string& copy;
+    ~WipeBody() {
+      // The transport owns a mutable buffer behind this view and drops it after the call.
+      sodium_memzero(const_cast<char*>(body.data()), body.size());
+      sodium_memzero(copy.data(), copy.size());
+    }
+  };
+  std::string password;
+  WipeBody wipe{c.req.body, password};
+  if (!c.body.parse(c.req.body)) return c.bad_body();
+  std::string account;
+  std::vector<std::string> inputs;
+  c.body.string("password", password, account::PasswordChecker::kMaxPasswordBytes, true);
+  c.body.string("account", account, kMaxAccountBytes, false);
+  if (c.body.has("user_inputs"))
+    c.body.string_array("user_inputs", inputs, account::PasswordChecker::kMaxUserInputs, 256);
+  if (!c.body.ok()) return c.bad_body();
+  if (password.empty()) return c.error(400, "invalid_field", "field 'password' must not be empty");
+  if (!is_valid_utf8(password)) return c.error(400, "invalid_field", "field 'password' must be valid UTF-8");
+  const account::PasswordVerdict v = options_.passwords->check(password, account, inputs);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("score", v.score)
+      .field("guesses_log10", v.guesses_log10)
+      .field("breached", v.breached)
+      .field("breach_count", std::uint64_t(v.breach_count))
+      .field("acceptable", v.acceptable);
+  w.key("feedback").begin_array();
+  for (const std::string& f : v.feedback) w.value(f);
+  w.end_array().end_object();
+}
+
+void ApiHandler::pwned_range(Call& c) {
+  const std::string_view prefix = c.target.segments[1];
+  auto hex = [](char ch) {
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+  };
+  if (prefix.size() != 5 || !std::all_of(prefix.begin(), prefix.end(), hex))
+    return c.error(400, "invalid_prefix",
+                   "the range prefix must be the first 5 hex digits of a SHA-1 hash");
+  auto store = options_.pwned ? options_.pwned->get() : nullptr;
+  if (!store)
+    return c.error(503, "feature_unavailable",
+                   "no breached-password store is loaded (run 'mamori pwned import')");
+  std::uint32_t bucket = 0;
+  std::from_chars(prefix.data(), prefix.data() + 5, bucket, 16);
+  std::vector<account::PwnedRangeEntry> entries = store->range(bucket);
+  std::string_view pad = c.req.header("Add-Padding");
+  const bool padding = pad.size() == 4 && (pad[0] == 't' || pad[0] == 'T') &&
+                       (pad[1] == 'r' || pad[1] == 'R') && (pad[2] == 'u' || pad[2] == 'U') &&
+                       (pad[3] == 'e' || pad[3] == 'E');
+  if (padding && entries.size() < std::size_t(options_.range_padding_lines)) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::vector<std::string> seen;
+    seen.reserve(entries.size());
+    for (const auto& e : entries) seen.push_back(e.suffix);
+    std::sort(seen.begin(), seen.end());
+    while (entries.size() < std::size_t(options_.range_padding_lines)) {
+      std::uint8_t rnd[18];
+      randombytes_buf(rnd, sizeof rnd);
+      std::string s(35, '0');
+      for (std::size_t i = 0; i < 35; ++i) s[i] = kHex[(rnd[i / 2] >> ((i % 2) * 4)) & 15];
+      auto it = std::lower_bound(seen.begin(), seen.end(), s);
+      if (it != seen.end() && *it == s) continue;  // already a line (real or padding)
+      seen.insert(it, s);
+      entries.push_back(account::PwnedRangeEntry{std::move(s), 0});
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& x, const auto& y) { return x.suffix < y.suffix; });
+  }
+  c.resp.status = 200;
+  c.resp.content_type = "text/plain";
+  std::string& out = c.resp.body;
+  out.reserve(entries.size() * 42);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out += "\r\n";
+    out += entries[i].suffix;
+    out += ':';
+    out += std::to_string(entries[i].count);
+  }
 }
 
 }  // namespace mamori::http

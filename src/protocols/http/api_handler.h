@@ -2,10 +2,14 @@
 #define MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "account/password_checker.h"
+#include "account/pwned_store.h"
+#include "account/totp_service.h"
 #include "core/clock.h"
 #include "engine/engine.h"
 #include "protocols/dovecot/dovecot_policy.h"
@@ -27,8 +31,14 @@ struct ApiOptions {
   bool replay = false;  // honour the events' "time" field
   ReplayClock* replay_clock = nullptr;  // replay mode: told every event time
   std::string version = "0.1.0";
-  // Appends further metrics (Postfix listener, DNSBL) to /metrics.
-  std::function<void(std::string&)> extra_metrics;
+  // Accounts' security features; a null one answers 503 `feature_unavailable`.
+  account::TotpService* totp = nullptr;
+  const account::PasswordChecker* passwords = nullptr;
+  const account::PwnedStoreHolder* pwned = nullptr;
+  bool range_public = false;    // GET /range/ without a token
+  int range_padding_lines = 900;  // Add-Padding: true pads a range answer to this many lines
+  // Appends more Prometheus text to /metrics (the outbox's); may be empty.
+  std::function<void(std::string&)> more_metrics;
 };
 
 // The v1 HTTP API of API.md: routes, bearer tokens and roles, JSON in and
@@ -65,10 +75,21 @@ class ApiHandler final : public Handler {
   void incident_get(Call& c);
   void incident_accounts(Call& c);
   void incidents_affected(Call& c);
+  void totp_enrol(Call& c);
+  void totp_confirm(Call& c);
+  void totp_verify(Call& c);
+  void totp_delete(Call& c);
+  void password_check(Call& c);
+  void pwned_range(Call& c);
+  // Answers a TotpService error with its HTTP status.
+  void totp_error(Call& c, const Error& e);
   void dovecot_policy(Call& c);
 
   TimePoint now() const { return clock_.now(); }
-  void write_account(Call& c, const std::string& account);
+  // The account view; `notified` (a lock's answer) says whether the owner's
+  // notice was queued.
+  void write_account(Call& c, const std::string& account,
+                     std::optional<bool> notified = std::nullopt);
 
   ApiOptions options_;
   std::unordered_map<std::string, Role> tokens_;

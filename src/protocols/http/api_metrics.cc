@@ -10,7 +10,9 @@ constexpr std::array<std::string_view, kRouteCount> kRoutes = {
     "login_result",     "events",           "account",         "account_activity",
     "account_lock",     "account_unlock",   "account_contact", "lists",
     "list_entry",       "blocked",          "incidents",       "incident",
-    "incident_accounts", "incidents_affected", "dovecot_policy", "unknown"};
+    "incident_accounts", "incidents_affected", "totp",          "totp_confirm",
+    "totp_verify",      "passwords_check",  "pwned_range",     "dovecot_policy",
+    "unknown"};
 constexpr auto kRelaxed = std::memory_order_relaxed;
 }  // namespace
 

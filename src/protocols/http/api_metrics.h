@@ -15,9 +15,12 @@ namespace mamori::http {
 enum class Route : std::uint8_t {
   kHealthz, kMetrics, kStatus, kLoginAttempt, kLoginResult, kEvents, kAccount, kAccountActivity,
   kAccountLock, kAccountUnlock, kAccountContact, kLists, kListEntry, kBlocked, kIncidents,
-  kIncident, kIncidentAccounts, kIncidentsAffected, kDovecotPolicy, kUnknown,
+  kIncident, kIncidentAccounts, kIncidentsAffected,
+  kTotp, kTotpConfirm, kTotpVerify, kPasswordCheck, kPwnedRange,
+  kDovecotPolicy,
+  kUnknown,
 };
-inline constexpr int kRouteCount = 20;
+inline constexpr int kRouteCount = 25;
 std::string_view to_string(Route r);
 
 // Counters and a latency histogram for /metrics, in Prometheus text format.
@@ -29,8 +32,8 @@ class ApiMetrics {
   // Appends the metrics text (without hot-state gauges, which the caller adds).
   void render(std::string& out) const;
 
-  static constexpr std::array<int, 11> kStatuses = {200, 201, 400, 401, 403, 404,
-                                                    405, 413, 429, 500, 503};
+  static constexpr std::array<int, 12> kStatuses = {200, 201, 400, 401, 403, 404,
+                                                    405, 409, 413, 429, 500, 503};
   static constexpr std::array<double, 12> kBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
                                                       0.0025,  0.005,  0.01,    0.025,  0.05,
                                                       0.1,     1.0};

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -10,6 +11,8 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+
+#include "store/profile_codec.h"
 
 namespace mamori::store {
 
@@ -98,6 +101,46 @@ CREATE TABLE blocks (
 ) WITHOUT ROWID;
 CREATE INDEX blocks_until ON blocks(until_ms);
 )sql",
+    // 1 -> 2: account profiles (devices, places), encoded by profile_codec.
+    R"sql(
+CREATE TABLE profiles (
+  account TEXT NOT NULL PRIMARY KEY,
+  data TEXT NOT NULL
+);
+)sql",
+    // 2 -> 3: TOTP second factors. recovery_codes: "HASHHEX:USED_MS" comma-joined
+    // (USED_MS 0: unused); failures: the wrong codes' times (ms) comma-joined.
+    R"sql(
+CREATE TABLE totp (
+  account TEXT NOT NULL PRIMARY KEY,
+  sealed_secret BLOB NOT NULL,
+  confirmed INTEGER NOT NULL,
+  last_step INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  confirmed_ms INTEGER,
+  recovery_codes TEXT NOT NULL,
+  failures TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
+    // 3 -> 4: contacts' time zones; the outbox of notices and webhook alerts.
+    R"sql(
+ALTER TABLE accounts ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE outbox (
+  id TEXT NOT NULL PRIMARY KEY,
+  channel TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL DEFAULT 'pending',
+  done_ms INTEGER
+) WITHOUT ROWID;
+CREATE INDEX outbox_state_next ON outbox(state, next_attempt_ms);
+CREATE INDEX outbox_done ON outbox(done_ms) WHERE state != 'pending';
+)sql",
 };
 
 // ---- writer statements ----
@@ -119,6 +162,14 @@ enum WriterStmt : int {
   kDeleteBlock,
   kPruneActivity,
   kPruneBlocks,
+  kPutProfile,
+  kPutTotp,
+  kDeleteTotp,
+  kEnqueueOutbox,
+  kOutboxDelivered,
+  kOutboxRetry,
+  kOutboxFailed,
+  kPruneOutbox,
   kWriterStmtCount
 };
 
@@ -136,9 +187,9 @@ constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
     " lock_password_reset = excluded.lock_password_reset, lock_by = excluded.lock_by",
     "UPDATE accounts SET locked = 0, lock_reason = '', lock_since_ms = 0,"
     " lock_password_reset = 0, lock_by = '' WHERE account = ?",
-    "INSERT INTO accounts (account, email, lang, notify) VALUES (?, ?, ?, ?)"
+    "INSERT INTO accounts (account, email, lang, notify, time_zone) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (account) DO UPDATE SET email = excluded.email, lang = excluded.lang,"
-    " notify = excluded.notify",
+    " notify = excluded.notify, time_zone = excluded.time_zone",
     "INSERT INTO accounts (account, has_last_login, last_login_ms, last_login_ip,"
     " last_login_country) VALUES (?1, 1, ?2, ?3, ?4)"
     " ON CONFLICT (account) DO UPDATE SET has_last_login = 1,"
@@ -160,6 +211,19 @@ constexpr std::array<const char*, kWriterStmtCount> kWriterSql = {
     "DELETE FROM blocks WHERE scope = ? AND block_key = ?",
     "DELETE FROM activity WHERE time_ms < ?",
     "DELETE FROM blocks WHERE until_ms < ?",
+    "INSERT OR REPLACE INTO profiles (account, data) VALUES (?, ?)",
+    "INSERT OR REPLACE INTO totp (account, sealed_secret, confirmed, last_step, created_ms,"
+    " confirmed_ms, recovery_codes, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "DELETE FROM totp WHERE account = ?",
+    "INSERT OR IGNORE INTO outbox (id, channel, destination, payload, created_ms, attempts,"
+    " next_attempt_ms, last_error, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+    "UPDATE outbox SET state = 'delivered', done_ms = ?2, last_error = ''"
+    " WHERE id = ?1 AND state = 'pending'",
+    "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3"
+    " WHERE id = ?1 AND state = 'pending'",
+    "UPDATE outbox SET state = 'failed', attempts = attempts + 1, done_ms = ?2, last_error = ?3"
+    " WHERE id = ?1 AND state = 'pending'",
+    "DELETE FROM outbox WHERE state != 'pending' AND done_ms < ?",
 };
 
 // ---- read statements ----
@@ -175,12 +239,16 @@ enum ReadStmt : int {
   kIncidentAccounts,
   kIncidentsForAccount,
   kBlocks,
+  kProfile,
+  kTotp,
+  kDueOutbox,
+  kOutboxCounts,
   kReadStmtCount
 };
 
 #define MAMORI_ACCOUNT_COLUMNS                                                              \
   "account, locked, lock_reason, lock_since_ms, lock_password_reset, lock_by, email, lang," \
-  " notify, has_last_login, last_login_ms, last_login_ip, last_login_country"
+  " notify, has_last_login, last_login_ms, last_login_ip, last_login_country, time_zone"
 #define MAMORI_ACTIVITY_COLUMNS                                                           \
   "event_id, time_ms, account, type, ip, country, city, user_agent, device_id, protocol," \
   " success, action, reasons"
@@ -207,6 +275,14 @@ constexpr std::array<const char*, kReadStmtCount> kReadSql = {
     " ORDER BY i.last_seen_ms DESC, i.id",
     "SELECT scope, block_key, reason, action, since_ms, until_ms, incident_id FROM blocks"
     " WHERE until_ms > ? ORDER BY since_ms, scope, block_key",
+    "SELECT data FROM profiles WHERE account = ?",
+    "SELECT account, sealed_secret, confirmed, last_step, created_ms, confirmed_ms,"
+    " recovery_codes, failures FROM totp WHERE account = ?",
+    "SELECT id, channel, destination, payload, created_ms, attempts, next_attempt_ms, last_error,"
+    " state, done_ms FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?"
+    " ORDER BY next_attempt_ms, id LIMIT ?",
+    "SELECT state, channel, count(*), min(next_attempt_ms) FROM outbox"
+    " WHERE state IN ('pending', 'failed') GROUP BY state, channel",
 };
 
 #undef MAMORI_ACCOUNT_COLUMNS
@@ -277,6 +353,10 @@ class Binder {
   Binder& time(TimePoint t) { return int64(to_unix_ms(t)); }
   Binder& boolean(bool b) { return int64(b ? 1 : 0); }
   Binder& null() { return check(sqlite3_bind_null(st_, next_++)); }
+  Binder& blob(const std::vector<std::uint8_t>& v) {
+    return check(sqlite3_bind_blob64(st_, next_++, v.empty() ? "" : static_cast<const void*>(v.data()),
+                                     v.size(), SQLITE_STATIC));
+  }
   int rc() const { return rc_; }
 
  private:
@@ -301,6 +381,11 @@ class Row {
   std::int64_t int64() { return sqlite3_column_int64(st_, next_++); }
   TimePoint time() { return from_unix_ms(int64()); }
   bool boolean() { return int64() != 0; }
+  std::vector<std::uint8_t> blob() {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st_, next_));
+    const int n = sqlite3_column_bytes(st_, next_++);
+    return p != nullptr ? std::vector<std::uint8_t>(p, p + n) : std::vector<std::uint8_t>();
+  }
   bool next_is_null() const { return sqlite3_column_type(st_, next_) == SQLITE_NULL; }
   void skip() { ++next_; }
 
@@ -356,6 +441,7 @@ Result<AccountRecord> read_account(sqlite3_stmt* st) {
     login.ip = *parsed;
     a.last_login = std::move(login);
   }
+  a.contact.time_zone = row.text();
   return a;
 }
 
@@ -453,6 +539,92 @@ Result<Block> read_block(sqlite3_stmt* st) {
   b.until = row.time();
   b.incident_id = row.text();
   return b;
+}
+
+std::string totp_codes_text(const std::vector<TotpRecoveryCode>& codes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::vector<std::string> parts;
+  for (const TotpRecoveryCode& c : codes) {
+    std::string p;
+    for (std::uint8_t b : c.hash) {
+      p += kHex[b >> 4];
+      p += kHex[b & 15];
+    }
+    p += ':' + std::to_string(c.used ? to_unix_ms(*c.used) : 0);
+    parts.push_back(std::move(p));
+  }
+  return join(parts);
+}
+
+std::string times_text(const std::vector<TimePoint>& times) {
+  std::vector<std::string> parts;
+  for (TimePoint t : times) parts.push_back(std::to_string(to_unix_ms(t)));
+  return join(parts);
+}
+
+Result<TotpRecord> read_totp(sqlite3_stmt* st) {
+  Row row(st);
+  TotpRecord r;
+  r.account = row.text();
+  r.sealed_secret = row.blob();
+  r.confirmed = row.boolean();
+  r.last_step = row.int64();
+  r.created = row.time();
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    r.confirmed_at = row.time();
+  }
+  auto bad = [&](const char* what) { return read_error(std::string("bad ") + what + " in totp of " + r.account); };
+  for (const std::string& part : split(row.text())) {
+    const auto colon = part.find(':');
+    if (colon == std::string::npos || colon % 2 != 0) return bad("recovery codes");
+    TotpRecoveryCode c;
+    for (std::size_t i = 0; i < colon; i += 2) {
+      unsigned v = 0;
+      auto [p, ec] = std::from_chars(part.data() + i, part.data() + i + 2, v, 16);
+      if (ec != std::errc() || p != part.data() + i + 2) return bad("recovery codes");
+      c.hash.push_back(std::uint8_t(v));
+    }
+    std::int64_t used = 0;
+    auto [p, ec] = std::from_chars(part.data() + colon + 1, part.data() + part.size(), used);
+    if (ec != std::errc() || p != part.data() + part.size()) return bad("recovery codes");
+    if (used != 0) c.used = from_unix_ms(used);
+    r.recovery_codes.push_back(std::move(c));
+  }
+  for (const std::string& part : split(row.text())) {
+    std::int64_t ms = 0;
+    auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), ms);
+    if (ec != std::errc() || p != part.data() + part.size()) return bad("failures");
+    r.recent_failures.push_back(from_unix_ms(ms));
+  }
+  return r;
+}
+
+Result<OutboxItem> read_outbox_item(sqlite3_stmt* st) {
+  Row row(st);
+  OutboxItem i;
+  i.id = row.text();
+  const std::string channel = row.text();
+  auto c = outbox_channel_from_string(channel);
+  if (!c) return read_error("unknown channel '" + channel + "' in outbox item " + i.id);
+  i.channel = *c;
+  i.destination = row.text();
+  i.payload = row.text();
+  i.created = row.time();
+  i.attempts = row.int64();
+  i.next_attempt = row.time();
+  i.last_error = row.text();
+  const std::string state = row.text();
+  auto s = outbox_state_from_string(state);
+  if (!s) return read_error("unknown state '" + state + "' in outbox item " + i.id);
+  i.state = *s;
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    i.done = row.time();
+  }
+  return i;
 }
 
 // Steps `st` to the end, appending each row read by `read_row` to `out`.
@@ -595,8 +767,35 @@ struct PutBlockOp {
 struct DeleteBlockOp {
   std::string scope, key;
 };
+struct PutProfileOp {
+  std::string account;
+  AccountProfile profile;
+};
 struct PruneOp {
   TimePoint before;
+};
+struct PutTotpOp {
+  TotpRecord r;
+};
+struct DeleteTotpOp {
+  std::string account;
+};
+struct EnqueueOutboxOp {
+  OutboxItem item;
+};
+struct OutboxDeliveredOp {
+  std::string id;
+  TimePoint when;
+};
+struct OutboxRetryOp {
+  std::string id;
+  TimePoint next_attempt;
+  std::string error;
+};
+struct OutboxFailedOp {
+  std::string id;
+  TimePoint when;
+  std::string error;
 };
 
 }  // namespace
@@ -606,7 +805,9 @@ struct PruneOp {
 struct SqliteStore::PendingWrite {
   using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
                           PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
-                          PutBlockOp, DeleteBlockOp, PruneOp>;
+                          PutBlockOp, DeleteBlockOp, PruneOp, PutProfileOp, PutTotpOp,
+                          DeleteTotpOp, EnqueueOutboxOp, OutboxDeliveredOp, OutboxRetryOp,
+                          OutboxFailedOp>;
   WriteTicket ticket;
   Op op;
 };
@@ -708,6 +909,9 @@ WriteTicket SqliteStore::put_contact(std::string account, Contact contact) {
 WriteTicket SqliteStore::put_last_login(std::string account, LastLogin login) {
   return enqueue(PutLastLoginOp{std::move(account), std::move(login)});
 }
+WriteTicket SqliteStore::put_profile(std::string account, AccountProfile profile) {
+  return enqueue(PutProfileOp{std::move(account), std::move(profile)});
+}
 WriteTicket SqliteStore::put_list_entry(ListEntry e) {
   return enqueue(PutListEntryOp{std::move(e)});
 }
@@ -723,6 +927,22 @@ WriteTicket SqliteStore::delete_block(std::string scope, std::string key) {
   return enqueue(DeleteBlockOp{std::move(scope), std::move(key)});
 }
 WriteTicket SqliteStore::prune(TimePoint before) { return enqueue(PruneOp{before}); }
+WriteTicket SqliteStore::put_totp(TotpRecord r) { return enqueue(PutTotpOp{std::move(r)}); }
+WriteTicket SqliteStore::delete_totp(std::string account) {
+  return enqueue(DeleteTotpOp{std::move(account)});
+}
+WriteTicket SqliteStore::enqueue_outbox(OutboxItem item) {
+  return enqueue(EnqueueOutboxOp{std::move(item)});
+}
+WriteTicket SqliteStore::outbox_delivered(std::string id, TimePoint when) {
+  return enqueue(OutboxDeliveredOp{std::move(id), when});
+}
+WriteTicket SqliteStore::outbox_retry(std::string id, TimePoint next_attempt, std::string error) {
+  return enqueue(OutboxRetryOp{std::move(id), next_attempt, std::move(error)});
+}
+WriteTicket SqliteStore::outbox_failed(std::string id, TimePoint when, std::string error) {
+  return enqueue(OutboxFailedOp{std::move(id), when, std::move(error)});
+}
 
 void SqliteStore::writer_loop() {
   std::vector<PendingWrite> batch;
@@ -818,13 +1038,17 @@ Status SqliteStore::apply(const PendingWrite& w) {
         } else if constexpr (std::is_same_v<T, PutContactOp>) {
           return exec(kPutContact, "put_contact", [&](Binder& b) {
             b.text(op.account).text(op.contact.email).text(op.contact.lang);
-            b.boolean(op.contact.notify);
+            b.boolean(op.contact.notify).text(op.contact.time_zone);
           });
         } else if constexpr (std::is_same_v<T, PutLastLoginOp>) {
           const std::string ip = op.login.ip.to_string();
           return exec(kPutLastLogin, "put_last_login", [&](Binder& b) {
             b.text(op.account).time(op.login.time).text(ip).text(op.login.country);
           });
+        } else if constexpr (std::is_same_v<T, PutProfileOp>) {
+          const std::string data = encode_profile(op.profile);
+          return exec(kPutProfile, "put_profile",
+                      [&](Binder& b) { b.text(op.account).text(data); });
         } else if constexpr (std::is_same_v<T, PutListEntryOp>) {
           const ListEntry& e = op.e;
           return exec(kPutListEntry, "put_list_entry", [&](Binder& b) {
@@ -858,9 +1082,42 @@ Status SqliteStore::apply(const PendingWrite& w) {
         } else if constexpr (std::is_same_v<T, DeleteBlockOp>) {
           return exec(kDeleteBlock, "delete_block",
                       [&](Binder& b) { b.text(op.scope).text(op.key); });
+        } else if constexpr (std::is_same_v<T, PutTotpOp>) {
+          const TotpRecord& r = op.r;
+          const std::string codes = totp_codes_text(r.recovery_codes);
+          const std::string failures = times_text(r.recent_failures);
+          return exec(kPutTotp, "put_totp", [&](Binder& b) {
+            b.text(r.account).blob(r.sealed_secret).boolean(r.confirmed).int64(r.last_step);
+            b.time(r.created);
+            if (r.confirmed_at) {
+              b.time(*r.confirmed_at);
+            } else {
+              b.null();
+            }
+            b.text(codes).text(failures);
+          });
+        } else if constexpr (std::is_same_v<T, DeleteTotpOp>) {
+          return exec(kDeleteTotp, "delete_totp", [&](Binder& b) { b.text(op.account); });
+        } else if constexpr (std::is_same_v<T, EnqueueOutboxOp>) {
+          const OutboxItem& i = op.item;
+          return exec(kEnqueueOutbox, "enqueue_outbox", [&](Binder& b) {
+            b.text(i.id).text(to_string(i.channel)).text(i.destination).text(i.payload);
+            b.time(i.created).int64(i.attempts).time(i.next_attempt).text(i.last_error);
+          });
+        } else if constexpr (std::is_same_v<T, OutboxDeliveredOp>) {
+          return exec(kOutboxDelivered, "outbox_delivered",
+                      [&](Binder& b) { b.text(op.id).time(op.when); });
+        } else if constexpr (std::is_same_v<T, OutboxRetryOp>) {
+          return exec(kOutboxRetry, "outbox_retry",
+                      [&](Binder& b) { b.text(op.id).time(op.next_attempt).text(op.error); });
+        } else if constexpr (std::is_same_v<T, OutboxFailedOp>) {
+          return exec(kOutboxFailed, "outbox_failed",
+                      [&](Binder& b) { b.text(op.id).time(op.when).text(op.error); });
         } else {
           static_assert(std::is_same_v<T, PruneOp>);
           if (Status s = exec(kPruneActivity, "prune", [&](Binder& b) { b.time(op.before); }); !s)
+            return s;
+          if (Status s = exec(kPruneOutbox, "prune", [&](Binder& b) { b.time(op.before); }); !s)
             return s;
           return exec(kPruneBlocks, "prune", [&](Binder& b) { b.time(op.before); });
         }
@@ -943,6 +1200,19 @@ Result<std::optional<AccountRecord>> SqliteStore::account(std::string_view accou
   if (!s) return s.error();
   if (rows.empty()) return std::optional<AccountRecord>();
   return std::optional<AccountRecord>(std::move(rows.front()));
+}
+
+Result<AccountProfile> SqliteStore::profile(std::string_view account) {
+  std::vector<std::string> rows;
+  Status s = with_read_stmt(kProfile, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).text(account).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, [](sqlite3_stmt* row) -> Result<std::string> { return Row(row).text(); });
+  });
+  if (!s) return s.error();
+  if (rows.empty()) return AccountProfile{};
+  auto p = decode_profile(rows.front());
+  if (!p) return read_error("bad profile of account " + std::string(account) + ": " + p.error().message);
+  return p;
 }
 
 Result<std::vector<AccountRecord>> SqliteStore::locked_accounts() {
@@ -1034,6 +1304,55 @@ Result<std::vector<Block>> SqliteStore::blocks(TimePoint now) {
   });
   if (!s) return s.error();
   return rows;
+}
+
+Result<std::optional<TotpRecord>> SqliteStore::totp(std::string_view account) {
+  std::vector<TotpRecord> rows;
+  Status s = with_read_stmt(kTotp, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = Binder(st).text(account).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_totp);
+  });
+  if (!s) return s.error();
+  if (rows.empty()) return std::optional<TotpRecord>();
+  return std::optional<TotpRecord>(std::move(rows.front()));
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::due_outbox(TimePoint now, std::size_t limit) {
+  std::vector<OutboxItem> rows;
+  Status s = with_read_stmt(kDueOutbox, [&](sqlite3_stmt* st) -> Status {
+    const int rc = Binder(st).time(now).int64(limit_param(limit)).rc();
+    if (rc != SQLITE_OK) return read_error(nullptr, rc);
+    return collect(st, rows, read_outbox_item);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<OutboxCounts> SqliteStore::outbox_counts() {
+  OutboxCounts counts;
+  Status s = with_read_stmt(kOutboxCounts, [&](sqlite3_stmt* st) -> Status {
+    for (;;) {
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_DONE) return {};
+      if (rc != SQLITE_ROW) return read_error(sqlite3_db_handle(st), rc);
+      Row row(st);
+      const std::string state = row.text();
+      const std::string channel = row.text();
+      const std::int64_t n = row.int64();
+      auto c = outbox_channel_from_string(channel);
+      if (!c) return read_error("unknown channel '" + channel + "' in outbox");
+      const auto i = static_cast<std::size_t>(*c);
+      if (state == "pending") {
+        counts.pending[i] = n;
+        const TimePoint next = row.time();
+        if (!counts.next_attempt || next < *counts.next_attempt) counts.next_attempt = next;
+      } else {
+        counts.failed[i] = n;
+      }
+    }
+  });
+  if (!s) return s.error();
+  return counts;
 }
 
 }  // namespace mamori::store

@@ -60,7 +60,7 @@ class SqliteStore final : public Store {
 
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 4;
   // Failed batches remembered for late wait()/on_committed calls; a ticket of
   // an older failed batch reads as committed without error.
   static constexpr std::size_t kMaxRememberedFailures = 1024;
@@ -78,6 +78,7 @@ class SqliteStore final : public Store {
   WriteTicket clear_lock(std::string account) override;
   WriteTicket put_contact(std::string account, Contact contact) override;
   WriteTicket put_last_login(std::string account, LastLogin login) override;
+  WriteTicket put_profile(std::string account, AccountProfile profile) override;
   WriteTicket put_list_entry(ListEntry e) override;
   WriteTicket delete_list_entry(std::string id) override;
   WriteTicket put_incident(Incident i) override;
@@ -85,6 +86,11 @@ class SqliteStore final : public Store {
   WriteTicket put_block(Block b) override;
   WriteTicket delete_block(std::string scope, std::string key) override;
   WriteTicket prune(TimePoint before) override;
+  // Enqueueing an id that exists changes nothing.
+  WriteTicket enqueue_outbox(OutboxItem item) override;
+  WriteTicket outbox_delivered(std::string id, TimePoint when) override;
+  WriteTicket outbox_retry(std::string id, TimePoint next_attempt, std::string error) override;
+  WriteTicket outbox_failed(std::string id, TimePoint when, std::string error) override;
 
   // A ticket this store never issued fails at once with `invalid_ticket`.
   Status wait(WriteTicket t) override;
@@ -102,6 +108,7 @@ class SqliteStore final : public Store {
   // stored comma-joined).
   Result<std::optional<AccountRecord>> account(std::string_view account) override;
   Result<std::vector<AccountRecord>> locked_accounts() override;
+  Result<AccountProfile> profile(std::string_view account) override;
   Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
                                                std::size_t limit) override;
   Result<std::vector<ActivityRecord>> activity_since(TimePoint since, std::size_t limit) override;
@@ -111,6 +118,12 @@ class SqliteStore final : public Store {
   Result<std::vector<IncidentAccount>> incident_accounts(std::string_view id) override;
   Result<std::vector<Incident>> incidents_for_account(std::string_view account) override;
   Result<std::vector<Block>> blocks(TimePoint now) override;
+  Result<std::vector<OutboxItem>> due_outbox(TimePoint now, std::size_t limit) override;
+  Result<OutboxCounts> outbox_counts() override;
+
+  WriteTicket put_totp(TotpRecord r) override;
+  WriteTicket delete_totp(std::string account) override;
+  Result<std::optional<TotpRecord>> totp(std::string_view account) override;
 
  private:
   struct PendingWrite;    // a queued operation and its ticket

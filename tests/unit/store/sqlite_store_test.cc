@@ -213,7 +213,7 @@ TEST(SqliteStore, ClearLockUnlocksButKeepsContactAndLastLogin) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  store->put_contact("alice", Contact{"alice@example.jp", "ja", false});
+  store->put_contact("alice", Contact{"alice@example.jp", "ja", false, ""});
   store->put_last_login("alice", LastLogin{at(500), ip("2001:db8::1"), "JP"});
   store->put_lock("alice", LockInfo{"brute_force", at(1000), true, "brute_force"});
   store->clear_lock("nobody");  // no record: stays absent
@@ -236,8 +236,8 @@ TEST(SqliteStore, ContactAndLastLoginRoundTripAndReplace) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  store->put_contact("alice", Contact{"old@example.com", "en", true});
-  store->put_contact("alice", Contact{"alice@example.jp", "ja", false});
+  store->put_contact("alice", Contact{"old@example.com", "en", true, "Europe/Berlin"});
+  store->put_contact("alice", Contact{"alice@example.jp", "ja", false, "Asia/Tokyo"});
   store->put_last_login("alice", LastLogin{at(100), ip("198.51.100.7"), ""});
   expect_ok(
       store->wait(store->put_last_login("alice", LastLogin{at(200), ip("203.0.113.9"), "JP"})));
@@ -249,6 +249,7 @@ TEST(SqliteStore, ContactAndLastLoginRoundTripAndReplace) {
   EXPECT_EQ((*a)->contact.email, "alice@example.jp");
   EXPECT_EQ((*a)->contact.lang, "ja");
   EXPECT_FALSE((*a)->contact.notify);
+  EXPECT_EQ((*a)->contact.time_zone, "Asia/Tokyo");
   ASSERT_TRUE((*a)->last_login.has_value());
   EXPECT_EQ(ms((*a)->last_login->time), 200);
   EXPECT_EQ((*a)->last_login->ip, ip("203.0.113.9"));
@@ -592,7 +593,7 @@ TEST(SqliteStore, ReopenKeepsEveryRecordTypeAndNewTicketsCarryOn) {
     auto store = open_store(tmp.path());
     ASSERT_NE(store, nullptr);
     store->put_lock("alice", LockInfo{"brute_force", at(1), false, "brute_force"});
-    store->put_contact("alice", Contact{"a@example.com", "ja", true});
+    store->put_contact("alice", Contact{"a@example.com", "ja", true, ""});
     store->put_last_login("alice", LastLogin{at(2), ip("192.0.2.1"), "JP"});
     store->put_list_entry(
         ListEntry{"l1", ListKind::kDeny, "192.0.2.0/24", "", at(3), std::nullopt});

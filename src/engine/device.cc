@@ -1,0 +1,83 @@
+#include "engine/device.h"
+
+#include <array>
+#include <utility>
+
+namespace mamori::engine {
+
+namespace {
+
+bool has(std::string_view ua, std::string_view token) { return ua.find(token) != ua.npos; }
+
+// Ordered: the first token found wins, so browsers that also carry
+// "Chrome" or "Safari" in their user agent (Edge, Opera, Samsung, ...) are
+// tested before the ones they imitate.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kFamilies = {{
+    {"Edg/", "Edge"},
+    {"EdgA/", "Edge"},
+    {"EdgiOS/", "Edge"},
+    {"OPR/", "Opera"},
+    {"SamsungBrowser/", "Samsung Internet"},
+    {"YaBrowser/", "Yandex"},
+    {"Firefox/", "Firefox"},
+    {"FxiOS/", "Firefox"},
+    {"CriOS/", "Chrome"},
+    {"Thunderbird/", "Thunderbird"},
+    {"Chrome/", "Chrome"},
+    {"Chromium/", "Chromium"},
+    {"Safari/", "Safari"},
+    {"curl/", "curl"},
+}};
+
+constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kSystems = {{
+    {"Windows", "Windows"},
+    {"iPhone", "iOS"},
+    {"iPad", "iPadOS"},
+    {"Android", "Android"},
+    {"CrOS", "ChromeOS"},
+    {"Mac OS X", "macOS"},
+    {"Macintosh", "macOS"},
+    {"Linux", "Linux"},
+    {"Darwin", "macOS"},
+}};
+
+}  // namespace
+
+UserAgentSummary summarize_user_agent(std::string_view ua) {
+  UserAgentSummary s;
+  for (const auto& [token, family] : kFamilies) {
+    if (has(ua, token)) {
+      s.family = family;
+      break;
+    }
+  }
+  for (const auto& [token, os] : kSystems) {
+    if (has(ua, token)) {
+      s.os = os;
+      break;
+    }
+  }
+  return s;
+}
+
+std::string device_key(const Event& e) {
+  if (!e.device_id.empty()) return "id:" + e.device_id;
+  if (e.user_agent.empty()) return "";
+  const UserAgentSummary s = summarize_user_agent(e.user_agent);
+  if (s.family == "Other" && s.os == "Other") {
+    // An app's own user agent ("MailClient/2.1"): its name up to the version.
+    const std::string_view name = std::string_view(e.user_agent).substr(0, e.user_agent.find('/'));
+    return "ua:" + std::string(name.substr(0, 64));
+  }
+  return "ua:" + std::string(s.family) + "/" + std::string(s.os);
+}
+
+std::string describe_user_agent(std::string_view ua) {
+  if (ua.empty()) return "";
+  const UserAgentSummary s = summarize_user_agent(ua);
+  if (s.family == "Other" && s.os == "Other") return std::string(ua.substr(0, 120));
+  if (s.os == "Other") return std::string(s.family);
+  return std::string(s.family) + " on " + std::string(s.os);
+}
+
+}  // namespace mamori::engine

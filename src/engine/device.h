@@ -1,0 +1,30 @@
+#ifndef MAMORI_ENGINE_DEVICE_H_
+#define MAMORI_ENGINE_DEVICE_H_
+
+#include <string>
+#include <string_view>
+
+#include "core/event.h"
+
+namespace mamori::engine {
+
+// A user agent reduced to what stays the same across browser updates: the
+// browser or app family and the operating system ("Chrome", "Windows").
+// Version numbers are dropped so an update is not a new device.
+struct UserAgentSummary {
+  std::string_view family = "Other";
+  std::string_view os = "Other";
+};
+UserAgentSummary summarize_user_agent(std::string_view user_agent);
+
+// The key that identifies the event's device in the account's profile:
+// "id:<device_id>" when the app sent one, otherwise "ua:<family>/<os>" from
+// the user agent; "" when there is neither (nothing to compare).
+std::string device_key(const Event& e);
+
+// "Chrome on Windows" for notices and the console.
+std::string describe_user_agent(std::string_view user_agent);
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_DEVICE_H_

@@ -1,0 +1,20 @@
+#include "engine/message_fanout.h"
+
+#include <algorithm>
+
+#include "core/clock.h"
+
+namespace mamori::engine {
+
+bool MessageFanout::on_message(const Event& e) {
+  const std::int64_t now = to_unix_ms(e.time);
+  const std::int64_t window = config_.window.count();
+  const std::size_t cap = std::max<std::size_t>(config_.threshold, 1);
+  return by_account_.update(e.account, [&](Window& w) {
+    std::size_t n = w.recipients.count(now, window);
+    for (const std::string& r : e.recipients) n = w.recipients.add(r, now, window, cap);
+    return n >= config_.threshold;
+  });
+}
+
+}  // namespace mamori::engine

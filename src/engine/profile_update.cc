@@ -1,0 +1,92 @@
+#include "engine/profile_update.h"
+
+#include <algorithm>
+
+namespace mamori::engine {
+
+namespace {
+
+// Moves `v` to the front of `list` (adding it), keeping at most `max`.
+template <typename T>
+void remember_front(std::vector<T>& list, const T& v, std::size_t max) {
+  auto it = std::find(list.begin(), list.end(), v);
+  if (it != list.end()) list.erase(it);
+  list.insert(list.begin(), v);
+  if (list.size() > max) list.resize(max);
+}
+
+void learn_device(store::AccountProfile& p, const store::KnownDevice& seen, std::size_t max) {
+  if (seen.key.empty()) return;
+  auto it = std::find_if(p.devices.begin(), p.devices.end(),
+                         [&](const store::KnownDevice& d) { return d.key == seen.key; });
+  store::KnownDevice d = seen;
+  if (it != p.devices.end()) {
+    d.first_seen = std::min(it->first_seen, seen.first_seen);
+    if (d.user_agent.empty()) d.user_agent = it->user_agent;
+    p.devices.erase(it);
+  }
+  p.devices.insert(p.devices.begin(), std::move(d));
+  if (p.devices.size() > max) p.devices.resize(max);
+}
+
+store::KnownDevice device_of(std::string_view key, const Event& e) {
+  store::KnownDevice d;
+  d.key = std::string(key);
+  d.device_id = e.device_id;
+  d.user_agent = e.user_agent;
+  d.first_seen = d.last_seen = e.time;
+  return d;
+}
+
+}  // namespace
+
+void learn_login(store::AccountProfile& p, std::string_view device_key, const Event& e,
+                 const Location& where, const ProfileConfig& limits) {
+  learn_device(p, device_of(device_key, e), limits.max_devices);
+  if (!where.country.empty()) remember_front(p.countries, where.country, limits.max_countries);
+  if (where.asn != 0) remember_front(p.asns, where.asn, limits.max_asns);
+}
+
+void record_success(store::AccountProfile& p, const Event& e, const Location& where) {
+  store::LoginPlace l;
+  l.time = e.time;
+  l.ip = e.ip;
+  l.country = where.country;
+  l.city = where.city;
+  l.latitude = where.latitude;
+  l.longitude = where.longitude;
+  l.has_coordinates = where.has_coordinates;
+  p.last_success = std::move(l);
+}
+
+void mark_suspicious(store::AccountProfile& p, const LoginAssessment& a, std::string_view device_key,
+                     const Event& e, const Location& where) {
+  p.suspicious_since = e.time;
+  p.suspicious_reasons = a.reasons();
+  p.pending_device = device_of(device_key, e);
+  p.pending_country = where.country;
+  p.pending_asn = where.asn;
+}
+
+bool pass_challenge(store::AccountProfile& p, const ProfileConfig& limits) {
+  if (!p.suspicious_since) return false;
+  learn_device(p, p.pending_device, limits.max_devices);
+  if (!p.pending_country.empty()) remember_front(p.countries, p.pending_country, limits.max_countries);
+  if (p.pending_asn != 0) remember_front(p.asns, p.pending_asn, limits.max_asns);
+  clear_suspicion(p);
+  return true;
+}
+
+void clear_suspicion(store::AccountProfile& p) {
+  p.suspicious_since.reset();
+  p.suspicious_reasons.clear();
+  p.pending_device = {};
+  p.pending_country.clear();
+  p.pending_asn = 0;
+}
+
+bool suspicious_within(const store::AccountProfile& p, TimePoint now, Duration window) {
+  return p.suspicious_since && now - *p.suspicious_since < window;
+}
+
+}  // namespace mamori::engine

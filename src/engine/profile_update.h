@@ -1,0 +1,43 @@
+#ifndef MAMORI_ENGINE_PROFILE_UPDATE_H_
+#define MAMORI_ENGINE_PROFILE_UPDATE_H_
+
+#include <string_view>
+
+#include "core/event.h"
+#include "core/location.h"
+#include "engine/engine_config.h"
+#include "engine/login_risk.h"
+#include "store/records.h"
+
+namespace mamori::engine {
+
+// Pure updates of an account's profile; each keeps it within `limits`
+// (the least recently seen device, country or ASN is dropped first).
+
+// The login's device, country and ASN become known.
+void learn_login(store::AccountProfile& p, std::string_view device_key, const Event& e,
+                 const Location& where, const ProfileConfig& limits);
+
+// The login succeeded from `where`: it is the last successful login.
+void record_success(store::AccountProfile& p, const Event& e, const Location& where);
+
+// A suspicious login: remembered (with what it would teach the profile)
+// until a challenge is passed; its device and place stay unknown meanwhile.
+void mark_suspicious(store::AccountProfile& p, const LoginAssessment& a, std::string_view device_key,
+                     const Event& e, const Location& where);
+
+// A passed challenge: the suspicious login's device and place become known
+// and the suspicion is cleared. Returns false when nothing was pending.
+bool pass_challenge(store::AccountProfile& p, const ProfileConfig& limits);
+
+// Forgets the pending suspicious login without learning from it (an
+// operator released the account).
+void clear_suspicion(store::AccountProfile& p);
+
+// True while a suspicious login of less than `window` ago awaits a passed
+// challenge.
+bool suspicious_within(const store::AccountProfile& p, TimePoint now, Duration window);
+
+}  // namespace mamori::engine
+
+#endif  // MAMORI_ENGINE_PROFILE_UPDATE_H_

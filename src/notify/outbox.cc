@@ -1,0 +1,59 @@
+#include "notify/outbox.h"
+
+#include "core/log.h"
+#include "notify/payload.h"
+
+namespace mamori::notify {
+
+Outbox::Outbox(store::Store& store, const NotifyConfig& config, engine::IdGenerator& ids,
+               const Clock& clock)
+    : store_(store),
+      ids_(ids),
+      clock_(clock),
+      email_enabled_(config.smtp.enabled()),
+      throttle_(config.alert_repeat_window) {
+  for (const WebhookConfig& w : config.webhooks) webhook_urls_.push_back(w.url);
+}
+
+store::WriteTicket Outbox::put(store::OutboxChannel channel, std::string destination,
+                               std::string payload) {
+  const TimePoint now = clock_.now();
+  store::OutboxItem item;
+  item.id = ids_.next(now);
+  item.channel = channel;
+  item.destination = std::move(destination);
+  item.payload = std::move(payload);
+  item.created = now;
+  item.next_attempt = now;
+  const store::WriteTicket t = store_.enqueue_outbox(std::move(item));
+  if (on_committed_) store_.on_committed(t, [wake = on_committed_](const Status&) { wake(); });
+  return t;
+}
+
+engine::Effects::Queued Outbox::notify_owner(const engine::OwnerNotice& notice) {
+  if (!email_enabled_) return {};
+  auto account = store_.account(notice.account);
+  if (!account) {
+    log_error("owner notice for " + notice.account + " not queued: " + account.error().message);
+    return {};
+  }
+  const store::Contact contact = *account ? (*account)->contact : store::Contact{};
+  if (!contact.notify) return {};
+  std::string to = notice.to_address.empty() ? contact.email : notice.to_address;
+  if (to.empty()) return {};
+  Queued q;
+  q.ticket = put(store::OutboxChannel::kEmail, std::move(to),
+                 encode_notice(notice_facts(notice, contact)));
+  q.queued = true;
+  return q;
+}
+
+store::WriteTicket Outbox::alert(const engine::Alert& alert) {
+  if (webhook_urls_.empty() || !throttle_.admit(alert)) return 0;
+  const std::string body = encode_alert(alert);
+  store::WriteTicket t = 0;
+  for (const std::string& url : webhook_urls_) t = put(store::OutboxChannel::kWebhook, url, body);
+  return t;
+}
+
+}  // namespace mamori::notify

@@ -1,0 +1,62 @@
+#ifndef MAMORI_NOTIFY_OUTBOX_H_
+#define MAMORI_NOTIFY_OUTBOX_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "engine/effects.h"
+#include "engine/id_generator.h"
+#include "notify/alert_throttle.h"
+#include "notify/notify_config.h"
+#include "store/store.h"
+
+namespace mamori::notify {
+
+// The engine's Effects: writes owner notices and webhook alerts to the
+// store's durable outbox (queued on its writer; the caller waits for the
+// returned ticket before answering), from where the Dispatcher delivers them.
+//
+// notify_owner reads the account's contact (notices are rare) and queues one
+// `email` item to `to_address` or the contact's address, with the notice's
+// facts, the owner's language and time zone; nothing is queued (queued=false)
+// when there is no address, the owner opted out (`notify: false`), e-mail is
+// not configured (no `[smtp] host`), or the contact cannot be read (logged).
+// alert queues one `webhook` item per configured webhook, unless it repeats
+// an alert sent within `alert_repeat_window` (AlertThrottle).
+// Thread-safe; the store, the id generator and the clock must outlive it.
+class Outbox final : public engine::Effects {
+ public:
+  Outbox(store::Store& store, const NotifyConfig& config, engine::IdGenerator& ids,
+         const Clock& clock);
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  Queued notify_owner(const engine::OwnerNotice& notice) override;
+  store::WriteTicket alert(const engine::Alert& alert) override;
+  bool alerts_enabled() const override { return !webhook_urls_.empty(); }
+
+  // `committed` runs once each item this outbox queued is committed (on the
+  // store's writer thread: it must not block); the daemon wakes the
+  // Dispatcher with it. Set before the first item is queued.
+  void set_on_committed(std::function<void()> committed) { on_committed_ = std::move(committed); }
+  // Alerts not sent because they repeated a recent one.
+  std::uint64_t alerts_suppressed() const { return throttle_.suppressed(); }
+
+ private:
+  store::WriteTicket put(store::OutboxChannel channel, std::string destination,
+                         std::string payload);
+
+  store::Store& store_;
+  engine::IdGenerator& ids_;
+  const Clock& clock_;
+  const bool email_enabled_;
+  std::vector<std::string> webhook_urls_;
+  std::function<void()> on_committed_;
+  AlertThrottle throttle_;
+};
+
+}  // namespace mamori::notify
+
+#endif  // MAMORI_NOTIFY_OUTBOX_H_
