@@ -303,9 +303,7 @@ void Engine::on_mail_login(Context& c) {
   for (std::size_t i = 0; i < s.countries.size(); ++i) why += (i ? ", " : " (") + s.countries[i];
   if (!s.countries.empty()) why += ")";
   why += " and " + std::to_string(s.ips.size()) + " IPs within an hour";
-  c.wrote(lock(e.account, std::move(why), true, "mail_geography", e.time));
-  c.lock = locks_.find(e.account);
-  c.d().add(Action::kLock, Reason::kMailGeography, kRiskMailGeography);
+  lock_for(c, Reason::kMailGeography, std::move(why));
   store::WriteTicket t = 0;
   incidents_.open(store::IncidentKind::kMailAbuse, e.account, s.ips, {e.account}, e.time, t);
   c.wrote(t);
@@ -375,11 +373,12 @@ void Engine::on_challenge_passed(Context& c) {
 }
 
 // Locks the account on the engine's own finding: password reset required,
-// the owner told (at `notify_address` when given, else the contact's).
-void Engine::lock_for(Context& c, Reason why) {
+// the owner told (notice_for picks the address). `detail` is the lock's
+// reason as stored and shown to operators; empty: the reason's word.
+void Engine::lock_for(Context& c, Reason why, std::string detail) {
   const Event& e = c.e;
   store::LockInfo l;
-  l.reason = std::string(to_string(why));
+  l.reason = detail.empty() ? std::string(to_string(why)) : std::move(detail);
   l.since = e.time;
   l.password_reset_required = true;
   l.by = std::string(to_string(why));

@@ -137,7 +137,7 @@ class Engine {
   void on_risky_change(Context& c);
   void on_message(Context& c);
   void on_challenge_passed(Context& c);
-  void lock_for(Context& c, Reason why);
+  void lock_for(Context& c, Reason why, std::string detail = "");
   void notify_new_login(Context& c);
   void on_mail_login(Context& c);
   void on_mail_sent(Context& c);

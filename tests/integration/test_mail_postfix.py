@@ -9,6 +9,8 @@ import pytest
 from conftest import APP_TOKEN, SOURCE_DIR
 from helpers import get_json
 import mail_peers as mail
+from peers import SmtpSink, wait_until
+from test_notices import notice_toml, set_contact
 
 pytestmark = pytest.mark.skipif(mail.available() is not None, reason=str(mail.available()))
 
@@ -17,12 +19,21 @@ USERS = {"sender@example.test": "s3nd", "box@example.test": "b0x", "carol@exampl
 
 
 @pytest.fixture
-def mail_host(make_mamorid):
-    """mamorid (quota 5 recipients an hour, GeoIP test data) + Dovecot + Postfix."""
+def sink(tmp_path):
+    """The relay that receives owner notices (not the Postfix under test)."""
+    s = SmtpSink(tmp_path).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def mail_host(make_mamorid, sink):
+    """mamorid (quota 5 recipients an hour, GeoIP test data, owner notices to
+    `sink`) + Dovecot + Postfix."""
     policy_port = mail.free_port()
     m = make_mamorid(detections={"mail_volume": {"threshold": 5}},
                      extra_toml='[postfix]\nlisten = "127.0.0.1:%d"\n\n[geoip]\ncity = "%s"\n'
-                                % (policy_port, GEOIP_CITY))
+                                % (policy_port, GEOIP_CITY) + notice_toml(sink.port))
     d = mail.Dovecot.start(m.url + "/dovecot/policy", APP_TOKEN, USERS)
     try:
         p = mail.Postfix.start(d.auth_port, policy_port)
@@ -91,9 +102,10 @@ def test_S3_a_mailbox_over_its_quota_is_deferred_until_released(mail_host):
     s.quit()
 
 
-def test_S2_smtp_auth_from_three_countries_locks_the_mailbox(mail_host):
+def test_S2_smtp_auth_from_three_countries_locks_the_mailbox(mail_host, sink):
     m, d, p = mail_host
     box = "box@example.test"
+    set_contact(m, box, "owner@home.example", lang="en")
     # The owner's session, authenticated through Postfix (SASL via Dovecot).
     owner = smtp(p, "127.0.0.50", box, "b0x")
     assert send(owner, box, ["friend@example.com"]) == {}
@@ -110,6 +122,12 @@ def test_S2_smtp_auth_from_three_countries_locks_the_mailbox(mail_host):
     assert acct["status"] == "locked" and acct["password_reset_required"] is True, acct
     assert acct["lock"]["by"] == "mail_geography", acct
     assert "US" in acct["lock"]["reason"] and "CN" in acct["lock"]["reason"], acct
+    # The owner is told, at the contact address, in words.
+    locked = wait_until(lambda: [x for x in sink.messages() if "locked" in str(x["Subject"])],
+                        30, "the owner's lock notice")
+    assert [x.envelope["rcpt_tos"] for x in locked] == [["owner@home.example"]]
+    body = locked[0].get_content()
+    assert "logged into from several countries" in body and "reset your password" in body, body
 
     # The session that was already authenticated can no longer send.
     with pytest.raises(smtplib.SMTPRecipientsRefused) as e:
