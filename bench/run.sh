@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs the micro benchmarks (make bench). HTTP load against nginx comes with
-# the performance work.
+# Runs the micro benchmarks (make bench); with MAMORI_BENCH_HTTP=1 also the
+# HTTP load bench against nginx (bench/http.sh, or make bench-http).
 set -euo pipefail
 BUILD=${1:-build}
 "$BUILD/bench/engine_bench" --benchmark_min_time=1
 "$BUILD/bench/hot_state_memory" 1000000 1024
+if [ "${MAMORI_BENCH_HTTP:-0}" = 1 ]; then
+  "$(dirname "$0")/http.sh" "$BUILD"
+fi
