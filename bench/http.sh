@@ -85,6 +85,15 @@ peak_rss_kb() {
   done
   echo "$total"
 }
+# CPU time in clock ticks (user + system) of a process and its children.
+cpu_ticks() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 start_nginx() {  # THREADS -> sets SERVER_PID, URL
@@ -150,12 +159,23 @@ load() {
     | awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7, $8}'
 }
 
+# measure PID URL PATH MODE SECONDS [CONNECTIONS]: load plus the server's CPU
+# time per answered request (microseconds), appended as an eighth field.
+measure() {
+  local pid=$1 c0 c1 r
+  shift
+  c0=$(cpu_ticks "$pid")
+  r=$(load "$@")
+  c1=$(cpu_ticks "$pid")
+  echo "$r $(awk -v t=$(( (c1 - c0) * TICK_US )) -v n="${r%% *}" 'BEGIN {printf "%.1f", n ? t / n : 0}')"
+}
+
 fmt_ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
 
 ROWS=()
-row() {  # target threads path rps p50_us p99_us ratio rss_kb
-  ROWS+=("$(printf '%-8s %7s  %-18s %9s %9s %9s %7s %10s' "$1" "$2" "$3" "$4" "$(fmt_ms "$5")" \
-    "$(fmt_ms "$6")" "$7" "$(awk -v k="$8" 'BEGIN {printf "%.1f", k / 1024}')")")
+row() {  # target threads path rps p50_us p99_us ratio rss_kb cpu_us_per_request
+  ROWS+=("$(printf '%-8s %7s  %-15s %9s %8s %8s %6s %9s %8s' "$1" "$2" "$3" "$4" "$(fmt_ms "$5")" \
+    "$(fmt_ms "$6")" "$7" "$(awk -v k="$8" 'BEGIN {printf "%.1f", k / 1024}')" "$9")")
 }
 
 check_errors() {  # label result
@@ -175,19 +195,19 @@ for n in $THREADS; do
   MAMORID_PID=$SERVER_PID MAMORID_URL=$URL
   for path in /v1/login/attempt /v1/login/result; do
     load "$NGINX_URL" "$path" mix 2 >/dev/null
-    ng=$(load "$NGINX_URL" "$path" mix "$DURATION")
+    ng=$(measure "$NGINX_PID" "$NGINX_URL" "$path" mix "$DURATION")
     load "$MAMORID_URL" "$path" mix 2 >/dev/null
-    ma=$(load "$MAMORID_URL" "$path" mix "$DURATION")
+    ma=$(measure "$MAMORID_PID" "$MAMORID_URL" "$path" mix "$DURATION")
     check_errors "nginx $path" "$ng"
     check_errors "mamorid $path" "$ma"
-    read -r _ _ ng_rps ng_p50 ng_p99 _ _ <<<"$ng"
-    read -r _ _ ma_rps ma_p50 ma_p99 _ _ <<<"$ma"
+    read -r _ _ ng_rps ng_p50 ng_p99 _ _ ng_cpu <<<"$ng"
+    read -r _ _ ma_rps ma_p50 ma_p99 _ _ ma_cpu <<<"$ma"
     MAX_RPS[$n$path]=$ma_rps
     P50[$n$path]=$ma_p50
-    row nginx "$n" "${path##*/}" "$ng_rps" "$ng_p50" "$ng_p99" "1.00" "$(peak_rss_kb "$NGINX_PID")"
+    row nginx "$n" "${path##*/}" "$ng_rps" "$ng_p50" "$ng_p99" "1.00" "$(peak_rss_kb "$NGINX_PID")" "$ng_cpu"
     row mamorid "$n" "${path##*/}" "$ma_rps" "$ma_p50" "$ma_p99" \
       "$(awk -v a="$ma_rps" -v b="$ng_rps" 'BEGIN {printf "%.2f", a / b}')" \
-      "$(peak_rss_kb "$MAMORID_PID")"
+      "$(peak_rss_kb "$MAMORID_PID")" "$ma_cpu"
   done
   if [ "$PACED" = 1 ]; then
     # Half of the maximum rate: each connection pauses 2 ms after every
@@ -197,11 +217,11 @@ for n in $THREADS; do
       half=$(( ${MAX_RPS[$n$path]} / 2 ))
       conns=$(( (half * (2000 + ${P50[$n$path]}) + 999999) / 1000000 ))
       [ "$conns" -ge 1 ] || conns=1
-      pa=$(MAMORI_BENCH_DELAY_MS=2 load "$MAMORID_URL" "$path" mix "$DURATION" "$conns")
+      pa=$(MAMORI_BENCH_DELAY_MS=2 measure "$MAMORID_PID" "$MAMORID_URL" "$path" mix "$DURATION" "$conns")
       check_errors "mamorid paced $path" "$pa"
-      read -r _ _ pa_rps pa_p50 pa_p99 _ _ <<<"$pa"
+      read -r _ _ pa_rps pa_p50 pa_p99 _ _ pa_cpu <<<"$pa"
       row "mamorid" "$n" "${path##*/} @half" "$pa_rps" "$pa_p50" "$pa_p99" "paced" \
-        "$(peak_rss_kb "$MAMORID_PID")"
+        "$(peak_rss_kb "$MAMORID_PID")" "$pa_cpu"
     done
   fi
   stop "$NGINX_PID"
@@ -210,8 +230,8 @@ done
 
 echo
 echo "load after: $(uptime)"
-printf '%-8s %7s  %-18s %9s %9s %9s %7s %10s\n' target threads call "req/s" "p50 ms" "p99 ms" \
-  "ratio" "peak MiB"
+printf '%-8s %7s  %-15s %9s %8s %8s %6s %9s %8s\n' target threads call "req/s" "p50 ms" "p99 ms" \
+  "ratio" "peak MiB" "CPU us/req"
 printf '%s\n' "${ROWS[@]}"
 
 if [ "$IPS" -gt 0 ]; then
