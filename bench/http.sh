@@ -11,7 +11,7 @@
 #   CONNECTIONS [64]     keep-alive connections per run
 #   THREADS ["1 2"]      server worker counts to measure
 #   IPS [10000000]       distinct source IPs for the "IPs seen" phase (0: skip)
-#   HOT_STATE_MB [3072]  mamorid's hot-state budget (state.memory_budget_mb)
+#   HOT_STATE_MB [4096]  mamorid's hot-state budget (state.memory_budget_mb)
 #   PACED [1]            0: skip the half-rate latency runs
 #
 # Pinning (the machine may have only 2 cores): the servers run on core 0 for
@@ -29,7 +29,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS-"1 2"}
 IPS=${IPS:-10000000}
-HOT_STATE_MB=${HOT_STATE_MB:-3072}
+HOT_STATE_MB=${HOT_STATE_MB:-4096}
 PACED=${PACED:-1}
 APP_TOKEN=bench-app-token
 ADMIN_TOKEN=bench-admin-token
@@ -179,7 +179,7 @@ row() {  # target threads path rps p50_us p99_us ratio rss_kb cpu_us_per_request
 }
 
 check_errors() {  # label result
-  read -r _ _ _ _ _ non2xx errors <<<"$2"
+  read -r _ _ _ _ _ non2xx errors _ <<<"$2"
   if [ "$non2xx" != 0 ] || [ "$errors" != 0 ]; then
     echo "warning: $1: $non2xx non-2xx answers, $errors socket errors" >&2
   fi

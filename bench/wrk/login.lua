@@ -15,8 +15,8 @@
 local path, token, mode = "/v1/login/attempt", "", "mix"
 local pause = tonumber(os.getenv("MAMORI_BENCH_DELAY_MS") or "0") or 0
 local counter = 0
-local thread_no = 0
 local base = 0
+-- thread_no: a global, set per thread by setup() (a local here would hide it)
 
 local user_agents = {
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
@@ -27,13 +27,11 @@ local user_agents = {
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67",
 }
 
-local threads = {}
 local next_thread = 0
 
 function setup(thread)
   thread:set("thread_no", next_thread)
   next_thread = next_thread + 1
-  table.insert(threads, thread)
 end
 
 function init(args)
@@ -42,8 +40,9 @@ function init(args)
   mode = args[3] or mode
   -- Distinct per run and per thread, so accounts and IPs do not repeat
   -- across threads or runs against the same server.
-  base = (tonumber(os.getenv("MAMORI_BENCH_BASE") or "0") or 0) + thread_no * 2^28
-  math.randomseed(os.time() + thread_no * 7919)
+  local t = thread_no or 0
+  base = (tonumber(os.getenv("MAMORI_BENCH_BASE") or "0") or 0) + t * 2^28
+  math.randomseed(os.time() + t * 7919)
 end
 
 -- wrk runs LuaJIT (Lua 5.1): no integer operators, so bytes by division.
