@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test bench sanitize clean
+.PHONY: all deps build run test bench bench-http sanitize clean
 
 all: build
 
@@ -27,6 +27,10 @@ sanitize:
 
 bench: build
 	@bench/run.sh $(BUILD)
+
+# HTTP load against nginx on the same cores (installs nginx-light and wrk).
+bench-http: build
+	@bench/http.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-sanitize

@@ -2,6 +2,7 @@
 # Installs the Debian packages mamori needs to build, test and run, if any are
 # missing. Idempotent: does nothing when everything is present.
 #   scripts/deps.sh           build + test dependencies
+#   scripts/deps.sh bench     also the HTTP load bench's peers (bench/http.sh)
 set -euo pipefail
 
 pkgs=(
@@ -23,6 +24,14 @@ pkgs=(
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests
 )
+# Optional groups, named on the command line.
+bench_pkgs=(nginx-light wrk)   # bench/http.sh: the ceiling server and the load generator
+for group in "$@"; do
+  case "$group" in
+    bench) pkgs+=("${bench_pkgs[@]}") ;;
+    *) echo "deps: unknown group '$group' (known: bench)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -9,7 +9,7 @@ void BruteForce::on_failure(const Event& e, std::vector<Finding>& out) {
   const std::int64_t window = config_.window.count();
   const std::uint32_t fp =
       e.pwhash.empty() ? 0 : std::uint32_t(hash_bytes(e.pwhash)) | 1u;
-  const std::uint32_t count = windows_.update(AccountIpKey{e.account, e.ip}, [&](Window& w) {
+  const std::uint32_t count = windows_.update(AccountIpKeyHash::of(e.account, e.ip), [&](Window& w) {
     if (w.failures.empty(now, window)) w.recent_pwhashes.fill(0);
     const bool retried = fp != 0 && std::find(w.recent_pwhashes.begin(), w.recent_pwhashes.end(),
                                               fp) != w.recent_pwhashes.end();

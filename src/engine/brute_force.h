@@ -8,6 +8,7 @@
 #include "engine/engine_config.h"
 #include "engine/finding.h"
 #include "engine/keys.h"
+#include "state/clock_map.h"
 #include "state/sliding_counter.h"
 
 namespace mamori::engine {
@@ -33,7 +34,7 @@ class BruteForce {
   };
 
   const BruteForceConfig config_;
-  state::ShardedLru<AccountIpKey, Window, AccountIpKeyHash> windows_;
+  state::ClockMap<Window> windows_;  // by fingerprint of (account, IP)
 };
 
 }  // namespace mamori::engine

@@ -21,12 +21,12 @@ Finding CredentialStuffing::make_finding(BlockKey block, std::string source, con
 void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
   const std::int64_t now = to_unix_ms(e.time);
   const std::int64_t window = config_.window.count();
-  by_ip_.update(e.ip, [&](Window& w) {
+  by_ip_.update(e.ip.hash(), [&](Window& w) {
     if (w.accounts.add(e.account, now, window, config_.threshold) >= config_.threshold)
       out.push_back(make_finding(BlockKey::ip_deny(e.ip), e.ip.to_string(), w, now));
   });
   const IpAddress net = e.ip.aggregate_network();
-  by_network_.update(net, [&](Window& w) {
+  by_network_.update(net.hash(), [&](Window& w) {
     if (w.accounts.add(e.account, now, window, config_.network_threshold) >=
         config_.network_threshold) {
       out.push_back(make_finding(BlockKey::network(e.ip),

@@ -7,6 +7,7 @@
 #include "engine/engine_config.h"
 #include "engine/finding.h"
 #include "engine/keys.h"
+#include "state/clock_map.h"
 #include "state/distinct_window.h"
 
 namespace mamori::engine {
@@ -32,8 +33,8 @@ class CredentialStuffing {
                        std::int64_t now) const;
 
   const CredentialStuffingConfig config_;
-  state::ShardedLru<IpAddress, Window> by_ip_;
-  state::ShardedLru<IpAddress, Window> by_network_;
+  state::ClockMap<Window> by_ip_;       // by IpAddress::hash()
+  state::ClockMap<Window> by_network_;  // by the network address's hash()
 };
 
 }  // namespace mamori::engine

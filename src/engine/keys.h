@@ -19,8 +19,9 @@ struct AccountIpKey {
 };
 
 struct AccountIpKeyHash {
-  std::size_t operator()(const AccountIpKey& k) const {
-    return hash_combine(hash_bytes(k.account), k.ip.hash());
+  std::size_t operator()(const AccountIpKey& k) const { return of(k.account, k.ip); }
+  static std::uint64_t of(std::string_view account, const IpAddress& ip) {
+    return hash_combine(hash_bytes(account), ip.hash());
   }
 };
 

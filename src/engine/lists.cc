@@ -54,22 +54,16 @@ void index_entry(Map& map, const Key& key, std::size_t i,
 }  // namespace
 
 ListIndex::ListIndex(std::vector<store::ListEntry> entries) : entries_(std::move(entries)) {
+  std::vector<std::pair<Cidr, std::size_t>> networks[2];
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     auto t = parse_list_target(entries_[i].target);
     if (!t) continue;  // written by an older version; ignored, still listed
-    PerKind& k = kinds_[static_cast<int>(entries_[i].kind)];
+    const int kind = static_cast<int>(entries_[i].kind);
+    PerKind& k = kinds_[kind];
     switch (t->kind) {
-      case ListTarget::Kind::kNetwork: {
-        auto& by_len = t->network.network().is_v4() ? k.v4 : k.v6;
-        auto it = std::find_if(by_len.begin(), by_len.end(),
-                               [&](const auto& p) { return p.first == t->network.prefix(); });
-        if (it == by_len.end()) {
-          by_len.emplace_back(t->network.prefix(), std::unordered_map<IpAddress, std::size_t>{});
-          it = by_len.end() - 1;
-        }
-        index_entry(it->second, t->network.network(), i, entries_);
+      case ListTarget::Kind::kNetwork:
+        networks[kind].emplace_back(t->network, i);
         break;
-      }
       case ListTarget::Kind::kAccount:
         index_entry(k.accounts, t->account, i, entries_);
         break;
@@ -78,11 +72,15 @@ ListIndex::ListIndex(std::vector<store::ListEntry> entries) : entries_(std::move
         break;
     }
   }
-  // Most specific first.
-  for (PerKind& k : kinds_) {
-    for (auto* v : {&k.v4, &k.v6})
-      std::sort(v->begin(), v->end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  }
+  // When two entries have the same target, the one that lasts longer (no
+  // expiry lasts longest) stands for both.
+  auto lasts_longer = [&](std::size_t later, std::size_t earlier) {
+    const auto& old = entries_[earlier];
+    const auto& now = entries_[later];
+    return old.expires && (!now.expires || *now.expires > *old.expires);
+  };
+  for (int kind = 0; kind < 2; ++kind)
+    kinds_[kind].networks = state::NetworkTable<std::size_t>(std::move(networks[kind]), lasts_longer);
 }
 
 const store::ListEntry* ListIndex::active(std::size_t i, TimePoint now) const {
@@ -92,13 +90,12 @@ const store::ListEntry* ListIndex::active(std::size_t i, TimePoint now) const {
 
 const store::ListEntry* ListIndex::match_ip(store::ListKind kind, const IpAddress& ip,
                                             TimePoint now) const {
-  const PerKind& k = kinds_[static_cast<int>(kind)];
-  for (const auto& [prefix, nets] : ip.is_v4() ? k.v4 : k.v6) {
-    auto it = nets.find(ip.masked(prefix));
-    if (it != nets.end())
-      if (const auto* e = active(it->second, now)) return e;
-  }
-  return nullptr;
+  const store::ListEntry* match = nullptr;
+  kinds_[static_cast<int>(kind)].networks.find(ip, [&](std::size_t i) {
+    match = active(i, now);
+    return match != nullptr;
+  });
+  return match;
 }
 
 const store::ListEntry* ListIndex::match_account(store::ListKind kind, std::string_view account,

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/ip_address.h"
 #include "core/result.h"
+#include "state/network_table.h"
 #include "store/records.h"
 #include "store/store.h"
 
@@ -30,9 +31,9 @@ struct ListTarget {
 // Parses and normalizes a target. Fails with `invalid_target`.
 Result<ListTarget> parse_list_target(std::string_view text);
 
-// An immutable index of list entries for fast matching: exact addresses and
-// networks per prefix length, accounts, countries. Lookups cost one hash
-// probe per distinct prefix length present. Thread-safe (read-only).
+// An immutable index of list entries for fast matching: addresses and
+// networks in a NetworkTable (a binary search, whatever the prefix lengths),
+// accounts and countries in hash maps. Thread-safe (read-only).
 class ListIndex {
  public:
   explicit ListIndex(std::vector<store::ListEntry> entries);
@@ -47,8 +48,7 @@ class ListIndex {
 
  private:
   struct PerKind {
-    // (prefix length in the address's family, family) -> masked network -> entry index
-    std::vector<std::pair<int, std::unordered_map<IpAddress, std::size_t>>> v4, v6;
+    state::NetworkTable<std::size_t> networks;  // -> entry index
     std::unordered_map<std::string, std::size_t> accounts, countries;
   };
   const store::ListEntry* active(std::size_t i, TimePoint now) const;

@@ -1,44 +1,100 @@
 #include "state/distinct_window.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 
 namespace mamori::state {
 
-void DistinctWindow::expire(std::int64_t now_ms, std::int64_t window_ms) {
-  std::erase_if(items_, [&](const Item& i) { return i.last_ms <= now_ms - window_ms; });
+void DistinctWindow::release() {
+  std::free(buf_);
+  buf_ = nullptr;
 }
 
-std::size_t DistinctWindow::add(std::string_view key, std::int64_t now_ms, std::int64_t window_ms,
-                                std::size_t cap) {
+void DistinctWindow::expire(std::int64_t now_ms, std::int64_t window_ms) {
+  if (buf_ == nullptr) return;
+  Header& h = *header();
+  char* out = records();
+  const char* p = records();
+  const char* end = p + h.used;
+  std::uint32_t kept = 0;
+  while (p < end) {
+    std::int64_t last_ms;
+    std::uint32_t len;
+    std::memcpy(&last_ms, p, 8);
+    std::memcpy(&len, p + 8, 4);
+    const std::size_t size = kRecordHead + len;
+    if (last_ms > now_ms - window_ms) {
+      if (out != p) std::memmove(out, p, size);
+      out += size;
+      ++kept;
+    }
+    p += size;
+  }
+  if (kept == 0) return release();
+  h.used = std::uint32_t(out - records());
+  h.count = kept;
+}
+
+std::size_t DistinctWindow::add(std::string_view key, std::int64_t now_ms,
+                                std::int64_t window_ms, std::size_t cap) {
   expire(now_ms, window_ms);
-  for (Item& i : items_) {
-    if (i.key == key) {
-      i.last_ms = std::max(i.last_ms, now_ms);
-      return items_.size();
+  if (buf_ != nullptr) {
+    char* found = nullptr;
+    for_each_record([&](const char* rec, std::int64_t, std::string_view k) {
+      if (found == nullptr && k == key) found = const_cast<char*>(rec);
+    });
+    if (found != nullptr) {
+      std::int64_t last_ms;
+      std::memcpy(&last_ms, found, 8);
+      last_ms = std::max(last_ms, now_ms);
+      std::memcpy(found, &last_ms, 8);
+      return header()->count;
     }
   }
-  if (items_.size() < cap) items_.push_back(Item{std::string(key), now_ms});
-  return items_.size();
+  const std::size_t count = buf_ == nullptr ? 0 : header()->count;
+  if (count >= cap) return count;
+  const std::size_t need = kRecordHead + key.size();
+  const std::size_t used = buf_ == nullptr ? 0 : header()->used;
+  const std::size_t capacity = buf_ == nullptr ? 0 : header()->capacity;
+  if (used + need > capacity) {
+    // Exact for the first key (most windows hold one), then by half again.
+    const std::size_t grown = buf_ == nullptr ? need : std::max(used + need, capacity * 3 / 2);
+    char* b = static_cast<char*>(std::realloc(buf_, sizeof(Header) + grown));
+    if (b == nullptr) throw std::bad_alloc();
+    if (buf_ == nullptr) *reinterpret_cast<Header*>(b) = Header{0, 0, 0};
+    buf_ = b;
+    header()->capacity = std::uint32_t(grown);
+  }
+  Header& h = *header();
+  char* rec = records() + h.used;
+  const std::uint32_t len = std::uint32_t(key.size());
+  std::memcpy(rec, &now_ms, 8);
+  std::memcpy(rec + 8, &len, 4);
+  std::memcpy(rec + kRecordHead, key.data(), key.size());
+  h.used += std::uint32_t(need);
+  return ++h.count;
 }
 
 std::size_t DistinctWindow::count(std::int64_t now_ms, std::int64_t window_ms) const {
-  return std::size_t(std::count_if(items_.begin(), items_.end(), [&](const Item& i) {
-    return i.last_ms > now_ms - window_ms;
-  }));
+  std::size_t n = 0;
+  for_each_record([&](const char*, std::int64_t last_ms, std::string_view) {
+    if (last_ms > now_ms - window_ms) ++n;
+  });
+  return n;
 }
 
 bool DistinctWindow::contains(std::string_view key, std::int64_t now_ms,
                               std::int64_t window_ms) const {
-  return std::any_of(items_.begin(), items_.end(), [&](const Item& i) {
-    return i.key == key && i.last_ms > now_ms - window_ms;
+  bool found = false;
+  for_each_record([&](const char*, std::int64_t last_ms, std::string_view k) {
+    if (!found && k == key && last_ms > now_ms - window_ms) found = true;
   });
+  return found;
 }
 
 std::size_t DistinctWindow::memory_bytes() const {
-  std::size_t n = items_.capacity() * sizeof(Item);
-  for (const Item& i : items_)
-    if (i.key.size() > 15) n += i.key.capacity() + 1;
-  return n;
+  return buf_ == nullptr ? 0 : sizeof(Header) + header()->capacity;
 }
 
 }  // namespace mamori::state

@@ -2,18 +2,34 @@
 #define MAMORI_STATE_DISTINCT_WINDOW_H_
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <utility>
 
 namespace mamori::state {
 
 // The distinct keys (account names, IPs) seen within a sliding window,
 // remembered up to a cap: a detector that fires at N distinct keys needs at
 // most N of them, and keeps their names for the incident it opens.
-// Thread-compatible. Memory: about 40 bytes per remembered key.
+// Thread-compatible. Movable, not copyable. Memory: 8 bytes inline; the keys
+// live in one heap block (a 12-byte header, then 12 bytes plus the key's
+// length per key), freed when the window empties.
 class DistinctWindow {
  public:
+  DistinctWindow() = default;
+  DistinctWindow(DistinctWindow&& o) noexcept : buf_(std::exchange(o.buf_, nullptr)) {}
+  DistinctWindow& operator=(DistinctWindow&& o) noexcept {
+    if (this != &o) {
+      release();
+      buf_ = std::exchange(o.buf_, nullptr);
+    }
+    return *this;
+  }
+  DistinctWindow(const DistinctWindow&) = delete;
+  DistinctWindow& operator=(const DistinctWindow&) = delete;
+  ~DistinctWindow() { release(); }
+
   // Records `key` as seen at `now_ms`; keys older than the window are dropped
   // first. A new key beyond `cap` is not remembered. Returns the number of
   // distinct keys within the window (at most cap).
@@ -24,20 +40,45 @@ class DistinctWindow {
 
   template <typename F>
   void for_each(std::int64_t now_ms, std::int64_t window_ms, F&& f) const {
-    for (const Item& i : items_)
-      if (i.last_ms > now_ms - window_ms) f(std::string_view(i.key));
+    for_each_record([&](const char*, std::int64_t last_ms, std::string_view key) {
+      if (last_ms > now_ms - window_ms) f(key);
+    });
   }
 
   std::size_t memory_bytes() const;
 
  private:
-  struct Item {
-    std::string key;
-    std::int64_t last_ms;
+  // The heap block: this header, then records of an 8-byte time (ms), a
+  // 4-byte length and the key's bytes, unaligned.
+  struct Header {
+    std::uint32_t used;      // bytes of records
+    std::uint32_t capacity;  // bytes for records
+    std::uint32_t count;     // records
   };
-  void expire(std::int64_t now_ms, std::int64_t window_ms);
+  static constexpr std::size_t kRecordHead = 12;
 
-  std::vector<Item> items_;
+  Header* header() const { return reinterpret_cast<Header*>(buf_); }
+  char* records() const { return buf_ + sizeof(Header); }
+
+  template <typename F>
+  void for_each_record(F&& f) const {
+    if (buf_ == nullptr) return;
+    const char* p = records();
+    const char* end = p + header()->used;
+    while (p < end) {
+      std::int64_t last_ms;
+      std::uint32_t len;
+      std::memcpy(&last_ms, p, 8);
+      std::memcpy(&len, p + 8, 4);
+      f(p, last_ms, std::string_view(p + kRecordHead, len));
+      p += kRecordHead + len;
+    }
+  }
+
+  void expire(std::int64_t now_ms, std::int64_t window_ms);
+  void release();
+
+  char* buf_ = nullptr;
 };
 
 }  // namespace mamori::state

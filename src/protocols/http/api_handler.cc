@@ -3,7 +3,10 @@
 #include <simdjson.h>
 #include <sodium.h>
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 
@@ -169,8 +172,10 @@ void write_list_entry(JsonWriter& w, const store::ListEntry& e) {
 
 // Splits "/a/b?x=1&y=2" into path segments and query pairs (raw, not decoded).
 struct Target {
-  std::vector<std::string_view> segments;
-  std::vector<std::pair<std::string_view, std::string_view>> query;
+  // Inline capacity for every route's path and a typical query: no
+  // allocation per request.
+  boost::container::small_vector<std::string_view, 8> segments;
+  boost::container::small_vector<std::pair<std::string_view, std::string_view>, 4> query;
   bool trailing_slash = false;
 
   explicit Target(std::string_view t) {
@@ -280,7 +285,17 @@ void ApiHandler::dispatch(Call& c) {
     bool auth;
     void (ApiHandler::*fn)(Call&);
   };
-  std::vector<Match> candidates;
+  // At most two methods share a path; a fixed array keeps the request path
+  // free of allocations.
+  struct Candidates {
+    std::array<Match, 2> items;
+    std::size_t count = 0;
+    void push_back(const Match& m) { items[count++] = m; }
+    bool empty() const { return count == 0; }
+    const Match& front() const { return items[0]; }
+    const Match* begin() const { return items.data(); }
+    const Match* end() const { return items.data() + count; }
+  } candidates;
   auto add = [&](Route r, std::string_view method, Role role, void (ApiHandler::*fn)(Call&),
                  bool auth = true) { candidates.push_back({r, method, role, auth, fn}); };
   const std::size_t n = s.size();
@@ -351,7 +366,7 @@ void ApiHandler::dispatch(Call& c) {
       c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
       return;
     }
-    auto it = tokens_.find(std::string(auth.substr(7)));
+    auto it = tokens_.find(auth.substr(7));
     if (it == tokens_.end()) {
       c.error(401, "unauthorized", "unknown token");
       c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");

@@ -92,7 +92,11 @@ class ApiHandler final : public Handler {
                      std::optional<bool> notified = std::nullopt);
 
   ApiOptions options_;
-  std::unordered_map<std::string, Role> tokens_;
+  struct TokenHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Role, TokenHash, std::equal_to<>> tokens_;
   engine::Engine& engine_;
   store::Store& store_;
   const Clock& clock_;

@@ -848,6 +848,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
   }
   // The store owns the connection from here; its destructor closes it.
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, options, *db));
+  // The writer's page cache (32 MiB) holds the index pages that every batch
+  // touches; checkpoints every 8192 pages (32 MiB of WAL) write a page
+  // changed by many batches back once.
+  if (Status s = exec_script(*db, "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=8192"); !s)
+    return open_error(path, s.error().message);
   if (Status s = prepare_all(*db, kWriterSql, store->writer_stmts_.data()); !s)
     return open_error(path, s.error().message);
   // A first read connection, so a database readers cannot use fails here.

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# HTTP load bench: mamorid's login calls against nginx answering a fixed JSON
+# body on the same cores (the ceiling), side by side in one run, then p99 at
+# half of mamorid's own maximum rate, then the rate and memory once 10 million
+# distinct source IPs have been seen.
+#
+#   bench/http.sh [BUILD=build]        (also: make bench-http)
+#
+# Environment (defaults in brackets):
+#   DURATION [10]        seconds per measured run (after a 2 s warm-up)
+#   CONNECTIONS [64]     keep-alive connections per run
+#   THREADS ["1 2"]      server worker counts to measure
+#   IPS [10000000]       distinct source IPs for the "IPs seen" phase (0: skip)
+#   HOT_STATE_MB [4096]  mamorid's hot-state budget (state.memory_budget_mb)
+#   PACED [1]            0: skip the half-rate latency runs
+#
+# Pinning (the machine may have only 2 cores): the servers run on core 0 for
+# one worker and cores 0-1 for two; wrk runs on the last core. With two
+# workers on a 2-core machine wrk shares core 1 with a server worker, for
+# nginx and mamorid alike, so the ratio stays fair but both absolute figures
+# are lower than on a machine with a spare core for the load generator.
+# mamorid's store writer thread shares the server's cores.
+#
+# Every server started here is stopped by PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS-"1 2"}
+IPS=${IPS:-10000000}
+HOT_STATE_MB=${HOT_STATE_MB:-4096}
+PACED=${PACED:-1}
+APP_TOKEN=bench-app-token
+ADMIN_TOKEN=bench-admin-token
+
+scripts/deps.sh bench
+[ -x "$BUILD/mamorid" ] || make build BUILD="$BUILD"
+
+NCPU=$(nproc)
+LAST=$((NCPU - 1))
+WORK=$(mktemp -d /tmp/mamori-http-bench-XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_ready() {  # URL PID
+  for _ in $(seq 1 200); do
+    kill -0 "$2" 2>/dev/null || { echo "server $2 exited; see $WORK" >&2; return 1; }
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.05
+  done
+  echo "server $2 not ready at $1" >&2
+  return 1
+}
+
+stop() {  # PID
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  forget "$1"
+}
+forget() {  # PID: no longer ours to stop
+  local rest=()
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || rest+=("$p"); done
+  PIDS=("${rest[@]}")
+}
+
+cores_for() { [ "$1" -ge "$NCPU" ] && echo "0-$LAST" || echo "0-$(($1 - 1))"; }
+
+# Peak RSS in KiB (VmHWM) of a process and its children.
+peak_rss_kb() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '/^VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+# CPU time in clock ticks (user + system) of a process and its children.
+cpu_ticks() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+start_nginx() {  # THREADS -> sets SERVER_PID, URL
+  local n=$1 dir="$WORK/nginx-$1" port
+  port=$(free_port)
+  mkdir -p "$dir/logs"
+  cat >"$dir/nginx.conf" <<EOF
+worker_processes $n;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  server {
+    listen 127.0.0.1:$port reuseport;
+    location / {
+      default_type application/json;
+      return 200 '{"action":"allow"}';
+    }
+  }
+}
+EOF
+  taskset -c "$(cores_for "$n")" nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  URL="http://127.0.0.1:$port"
+  wait_ready "$URL/" "$SERVER_PID"
+}
+
+start_mamorid() {  # THREADS -> sets SERVER_PID, URL
+  local n=$1 dir="$WORK/mamorid-$1-$RANDOM" port
+  port=$(free_port)
+  mkdir -p "$dir"
+  cat >"$dir/mamori.toml" <<EOF
+[server]
+listen = "127.0.0.1:$port"
+data_dir = "$dir/data"
+threads = $n
+
+[[tokens]]
+token = "$ADMIN_TOKEN"
+role = "admin"
+
+[[tokens]]
+token = "$APP_TOKEN"
+role = "app"
+
+[state]
+memory_budget_mb = $HOT_STATE_MB
+EOF
+  taskset -c "$(cores_for "$n")" "$BUILD/mamorid" --config "$dir/mamori.toml" >"$dir/log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  URL="http://127.0.0.1:$port"
+  wait_ready "$URL/healthz" "$SERVER_PID"
+}
+
+# load URL PATH MODE SECONDS [CONNECTIONS] -> prints "requests duration_us rps p50_us p99_us non2xx errors"
+load() {
+  local c=${5:-$CONNECTIONS}
+  taskset -c "$LAST" wrk -t1 -c"$c" -d"$4"s -s bench/wrk/login.lua "$1" -- "$2" "$APP_TOKEN" "$3" \
+    | awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7, $8}'
+}
+
+# measure PID URL PATH MODE SECONDS [CONNECTIONS]: load plus the server's CPU
+# time per answered request (microseconds), appended as an eighth field.
+measure() {
+  local pid=$1 c0 c1 r
+  shift
+  c0=$(cpu_ticks "$pid")
+  r=$(load "$@")
+  c1=$(cpu_ticks "$pid")
+  echo "$r $(awk -v t=$(( (c1 - c0) * TICK_US )) -v n="${r%% *}" 'BEGIN {printf "%.1f", n ? t / n : 0}')"
+}
+
+fmt_ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
+
+ROWS=()
+row() {  # target threads path rps p50_us p99_us ratio rss_kb cpu_us_per_request
+  ROWS+=("$(printf '%-8s %7s  %-15s %9s %8s %8s %6s %9s %8s' "$1" "$2" "$3" "$4" "$(fmt_ms "$5")" \
+    "$(fmt_ms "$6")" "$7" "$(awk -v k="$8" 'BEGIN {printf "%.1f", k / 1024}')" "$9")")
+}
+
+check_errors() {  # label result
+  read -r _ _ _ _ _ non2xx errors _ <<<"$2"
+  if [ "$non2xx" != 0 ] || [ "$errors" != 0 ]; then
+    echo "warning: $1: $non2xx non-2xx answers, $errors socket errors" >&2
+  fi
+}
+
+declare -A MAX_RPS P50
+echo "load before: $(uptime)"
+echo "cores: $NCPU; servers on $(cores_for 1) (1 worker) / $(cores_for 2) (2 workers), wrk on core $LAST; $CONNECTIONS connections, ${DURATION}s per run"
+for n in $THREADS; do
+  start_nginx "$n"
+  NGINX_PID=$SERVER_PID NGINX_URL=$URL
+  start_mamorid "$n"
+  MAMORID_PID=$SERVER_PID MAMORID_URL=$URL
+  for path in /v1/login/attempt /v1/login/result; do
+    load "$NGINX_URL" "$path" mix 2 >/dev/null
+    ng=$(measure "$NGINX_PID" "$NGINX_URL" "$path" mix "$DURATION")
+    load "$MAMORID_URL" "$path" mix 2 >/dev/null
+    ma=$(measure "$MAMORID_PID" "$MAMORID_URL" "$path" mix "$DURATION")
+    check_errors "nginx $path" "$ng"
+    check_errors "mamorid $path" "$ma"
+    read -r _ _ ng_rps ng_p50 ng_p99 _ _ ng_cpu <<<"$ng"
+    read -r _ _ ma_rps ma_p50 ma_p99 _ _ ma_cpu <<<"$ma"
+    MAX_RPS[$n$path]=$ma_rps
+    P50[$n$path]=$ma_p50
+    row nginx "$n" "${path##*/}" "$ng_rps" "$ng_p50" "$ng_p99" "1.00" "$(peak_rss_kb "$NGINX_PID")" "$ng_cpu"
+    row mamorid "$n" "${path##*/}" "$ma_rps" "$ma_p50" "$ma_p99" \
+      "$(awk -v a="$ma_rps" -v b="$ng_rps" 'BEGIN {printf "%.2f", a / b}')" \
+      "$(peak_rss_kb "$MAMORID_PID")" "$ma_cpu"
+  done
+  if [ "$PACED" = 1 ]; then
+    # Half of the maximum rate: each connection pauses 2 ms after every
+    # answer, with as many connections as that rate needs (wrk has no fixed
+    # rate mode, and wrk2 is not packaged in Debian).
+    for path in /v1/login/attempt /v1/login/result; do
+      half=$(( ${MAX_RPS[$n$path]} / 2 ))
+      conns=$(( (half * (2000 + ${P50[$n$path]}) + 999999) / 1000000 ))
+      [ "$conns" -ge 1 ] || conns=1
+      pa=$(MAMORI_BENCH_DELAY_MS=2 measure "$MAMORID_PID" "$MAMORID_URL" "$path" mix "$DURATION" "$conns")
+      check_errors "mamorid paced $path" "$pa"
+      read -r _ _ pa_rps pa_p50 pa_p99 _ _ pa_cpu <<<"$pa"
+      row "mamorid" "$n" "${path##*/} @half" "$pa_rps" "$pa_p50" "$pa_p99" "paced" \
+        "$(peak_rss_kb "$MAMORID_PID")" "$pa_cpu"
+    done
+  fi
+  stop "$NGINX_PID"
+  stop "$MAMORID_PID"
+done
+
+echo
+echo "load after: $(uptime)"
+printf '%-8s %7s  %-15s %9s %8s %8s %6s %9s %8s\n' target threads call "req/s" "p50 ms" "p99 ms" \
+  "ratio" "peak MiB" "CPU us/req"
+printf '%s\n' "${ROWS[@]}"
+
+if [ "$IPS" -gt 0 ]; then
+  echo
+  echo "== $IPS distinct source IPs seen (1 worker, hot-state budget $HOT_STATE_MB MiB) =="
+  start_mamorid 1
+  cold=$(load "$URL" /v1/login/result mix "$DURATION")
+  read -r _ _ cold_rps cold_p50 cold_p99 _ _ <<<"$cold"
+  rss_cold=$(rss_kb "$SERVER_PID")
+  t0=$(date +%s)
+  # Two wrk threads (one per core when there are two) of unique failing IPs;
+  # each stops after its share, and wrk is told to report (SIGINT) once
+  # mamorid has answered them all.
+  results() {
+    curl -s "$URL/metrics" | awk '/^mamori_http_requests_total\{route="login_result"/ {n += $2} END {print n + 0}'
+  }
+  before=$(results)
+  MAMORI_BENCH_LIMIT=$((IPS / 2)) MAMORI_BENCH_BASE=$((1 << 30)) \
+    wrk -t2 -c"$CONNECTIONS" -d36000s -s bench/wrk/login.lua "$URL" -- /v1/login/result \
+    "$APP_TOKEN" unique >"$WORK/preload.out" &
+  WRK_PID=$!
+  PIDS+=("$WRK_PID")
+  while [ $(( $(results) - before )) -lt $(( IPS / 2 * 2 )) ]; do
+    kill -0 "$WRK_PID" 2>/dev/null || break
+    sleep 1
+  done
+  kill -INT "$WRK_PID" 2>/dev/null || true
+  wait "$WRK_PID" || true
+  forget "$WRK_PID"
+  t1=$(date +%s)
+  status=$(curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/v1/status")
+  warm=$(load "$URL" /v1/login/result mix "$DURATION")
+  read -r _ _ warm_rps warm_p50 warm_p99 _ _ <<<"$warm"
+  rss_warm=$(rss_kb "$SERVER_PID")
+  hwm=$(peak_rss_kb "$SERVER_PID")
+  /usr/bin/python3 - "$status" "$IPS" "$rss_cold" "$rss_warm" "$hwm" "$cold_rps" "$warm_rps" \
+    "$cold_p99" "$warm_p99" "$((t1 - t0))" <<'PY'
+import json, sys
+s = json.loads(sys.argv[1])["hot_state"]
+ips, rss_cold, rss_warm, hwm = (int(x) for x in sys.argv[2:6])
+cold, warm, cold_p99, warm_p99, secs = (float(x) for x in sys.argv[6:11])
+print(f"preload               {ips} failed logins from distinct IPs in {secs:.0f} s ({ips / max(secs, 1):.0f}/s)")
+print(f"hot-state entries     {s['entries']}")
+print(f"hot-state bytes       {s['bytes']} ({s['bytes'] / 2**20:.0f} MiB; budget {s['budget_bytes'] / 2**20:.0f} MiB)")
+print(f"evictions             {s['evictions']}")
+print(f"bytes per tracked IP  {s['bytes'] / ips:.0f} (hot state's own count)")
+print(f"RSS                   cold {rss_cold / 1024:.0f} MiB, after {rss_warm / 1024:.0f} MiB, peak {hwm / 1024:.0f} MiB")
+print(f"RSS growth per IP     {(rss_warm - rss_cold) * 1024 / ips:.0f} bytes")
+print(f"login/result req/s    cold {cold:.0f}, after {warm:.0f} ({warm / cold:.2f}x); p99 cold {cold_p99 / 1000:.2f} ms, after {warm_p99 / 1000:.2f} ms")
+PY
+  stop "$SERVER_PID"
+fi
