@@ -313,25 +313,39 @@ void Engine::on_mail_login(Context& c) {
 // the profile learns from it, and the owner's notice.
 void Engine::on_success(Context& c) {
   const Event& e = c.e;
-  auto loaded = profiles_.get(e.account);
-  if (!loaded) {
-    log_error("profile of " + e.account + ": " + loaded.error().message);
+  const std::string key = device_key(e);
+  LoginAssessment a;
+  auto written = profiles_.modify(e.account, [&](store::AccountProfile& p, TimePoint& persisted) {
+    a = assess_login(p, key, c.where, e.time, config_.login_risk);
+    const bool was_empty = p.empty();
+    const std::size_t devices = p.devices.size(), countries = p.countries.size(),
+                      asns = p.asns.size();
+    const bool was_suspicious = p.suspicious_since.has_value();
+    if (a.suspicious && !e.mfa) {
+      mark_suspicious(p, a, key, e, c.where);
+    } else {
+      learn_login(p, key, e, c.where, config_.profiles);
+    }
+    record_success(p, e, c.where);
+    // What the profile learnt is written at once; the times of a familiar
+    // login (last seen, last success) at most every profile_persist_every,
+    // so a busy account does not cost a store write per login.
+    const bool learnt = was_empty || p.devices.size() != devices ||
+                        p.countries.size() != countries || p.asns.size() != asns ||
+                        p.suspicious_since.has_value() || was_suspicious || a.new_device ||
+                        a.new_location;
+    if (!learnt && e.time - persisted < config_.profiles.persist_every) return false;
+    persisted = e.time;
+    return true;
+  });
+  if (!written) {
+    log_error("profile of " + e.account + ": " + written.error().message);
     return;  // judged on the source-side detections alone
   }
-  store::AccountProfile& p = *loaded;
-  const std::string key = device_key(e);
-  const LoginAssessment a = assess_login(p, key, c.where, e.time, config_.login_risk);
+  c.wrote(*written);
   a.add_to(c.d(), e.mfa);
   c.out.new_device = a.new_device;
   c.out.new_location = a.new_location;
-  if (a.suspicious && !e.mfa) {
-    mark_suspicious(p, a, key, e, c.where);
-  } else {
-    learn_login(p, key, e, c.where, config_.profiles);
-  }
-  record_success(p, e, c.where);
-  c.wrote(profiles_.put(e.account, std::move(p)));
-  c.wrote(store_.put_last_login(e.account, store::LastLogin{e.time, e.ip, c.where.country}));
   if (a.notify()) notify_new_login(c);
 }
 
@@ -579,6 +593,9 @@ Result<AccountView> Engine::account(const std::string& name) {
   auto p = profiles_.get(name);
   if (!p) return p.error();
   v.profile = std::move(*p);
+  // The profile keeps the last successful login (the accounts table's copy
+  // is from before profiles).
+  if (const auto& l = v.profile.last_success) v.last_login = store::LastLogin{l->time, l->ip, l->country};
   return v;
 }
 

@@ -69,6 +69,9 @@ struct ProfileConfig {  // what an account's profile keeps
   std::uint32_t max_devices = 20;
   std::uint32_t max_countries = 30;
   std::uint32_t max_asns = 30;
+  // The times of a familiar login are written at most this often (what a
+  // login teaches the profile is written at once).
+  Duration persist_every = hours(1);
 };
 
 struct MailVolumeConfig {  // recipients sent by one SMTP AUTH user (or mail_sent events)

@@ -15,19 +15,31 @@ std::size_t ProfileCache::Entry::memory_bytes() const {
 
 Result<store::AccountProfile> ProfileCache::get(const std::string& account) {
   store::AccountProfile out;
-  if (cache_.read(account, [&](const Entry& e) { out = e.profile; })) return out;
+  bool loaded = false;
+  if (cache_.read(account, [&](const Entry& e) {
+        loaded = e.loaded;
+        if (loaded) out = e.profile;
+      }) &&
+      loaded)
+    return out;
   auto stored = store_.profile(account);
   if (!stored) return stored.error();
   // Another thread may have cached a newer one meanwhile: keep that.
   cache_.update(account, [&](Entry& e) {
-    if (e.profile.empty()) e.profile = *stored;
+    if (!e.loaded) {
+      e.profile = *stored;
+      e.loaded = true;
+    }
     out = e.profile;
   });
   return out;
 }
 
 store::WriteTicket ProfileCache::put(const std::string& account, store::AccountProfile profile) {
-  cache_.update(account, [&](Entry& e) { e.profile = profile; });
+  cache_.update(account, [&](Entry& e) {
+    e.profile = profile;
+    e.loaded = true;
+  });
   return store_.put_profile(account, std::move(profile));
 }
 

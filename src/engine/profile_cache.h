@@ -1,6 +1,7 @@
 #ifndef MAMORI_ENGINE_PROFILE_CACHE_H_
 #define MAMORI_ENGINE_PROFILE_CACHE_H_
 
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -26,15 +27,51 @@ class ProfileCache {
   Result<store::AccountProfile> get(const std::string& account);
   store::WriteTicket put(const std::string& account, store::AccountProfile profile);
 
+  // Runs f(store::AccountProfile&, TimePoint& persisted) on the cached
+  // profile in place (read from the store first when not cached), under the
+  // shard's lock: f must not block. `persisted` is when the profile was last
+  // queued to the store by this cache ({} if never). When f returns true the
+  // profile is queued to the store and `persisted` should be set by f.
+  // Returns the write's ticket (0: nothing written), or the store's read
+  // error.
+  template <typename F>
+  Result<store::WriteTicket> modify(const std::string& account, F&& f);
+
  private:
   struct Entry {
     store::AccountProfile profile;
+    bool loaded = false;  // false: a fresh slot, the store not read yet
+    TimePoint persisted{};
     std::size_t memory_bytes() const;
   };
 
   store::Store& store_;
   state::ShardedLru<std::string, Entry> cache_;
 };
+
+template <typename F>
+Result<store::WriteTicket> ProfileCache::modify(const std::string& account, F&& f) {
+  std::optional<store::AccountProfile> stored;
+  // Twice at most: the entry may be evicted between the store read and the
+  // update that uses it.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<store::AccountProfile> to_write;
+    bool done = cache_.update(account, [&](Entry& e) {
+      if (!e.loaded) {
+        if (!stored) return false;
+        e.profile = *stored;
+        e.loaded = true;
+      }
+      if (f(e.profile, e.persisted)) to_write = e.profile;
+      return true;
+    });
+    if (done) return to_write ? store_.put_profile(account, std::move(*to_write)) : 0;
+    auto r = store_.profile(account);
+    if (!r) return r.error();
+    stored = std::move(*r);
+  }
+  return make_error("store_read_failed", "profile of " + account + " evicted while loading");
+}
 
 }  // namespace mamori::engine
 

@@ -371,6 +371,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.integer("max_devices", c.engine.profiles.max_devices, 1, 1000);
     s.integer("max_countries", c.engine.profiles.max_countries, 1, 300);
     s.integer("max_asns", c.engine.profiles.max_asns, 1, 1000);
+    s.duration("persist_every", c.engine.profiles.persist_every);
     s.reject_unknown();
   }
   {

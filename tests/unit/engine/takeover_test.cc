@@ -274,6 +274,25 @@ TEST_F(Takeover, ProfilesSurviveARestart) {
                   Action::kLock, Reason::kRiskyChange);
 }
 
+TEST_F(Takeover, AFamiliarLoginsTimesAreWrittenHourlyWhatIsLearntAtOnce) {
+  login("ken", kTokyo, kT0, kChromeWindows);
+  login("ken", kTokyo, kT0 + minutes(10), kChromeWindows);  // familiar: not written
+  h_.sync();
+  auto stored = h_.store().profile("ken");
+  ASSERT_TRUE(stored && stored->last_success);
+  EXPECT_EQ(stored->last_success->time, kT0);
+  // The engine's own view is current.
+  EXPECT_EQ(h_.engine().account("ken")->last_login->time, kT0 + minutes(10));
+
+  login("ken", "2001:218::7", kT0 + minutes(20), kSafariIphone);  // a new device: written
+  login("ken", kTokyo, kT0 + minutes(90), kChromeWindows);         // an hour on: written
+  h_.sync();
+  stored = h_.store().profile("ken");
+  ASSERT_TRUE(stored && stored->last_success);
+  EXPECT_EQ(stored->devices.size(), 2u);
+  EXPECT_EQ(stored->last_success->time, kT0 + minutes(90));
+}
+
 TEST_F(Takeover, AccountViewShowsDevicesCountriesAndTheLastLogin) {
   login("eri", kTokyo, kT0 - hours(2), kChromeWindows);
   login("eri", "2001:218::9", kT0, kSafariIphone);
