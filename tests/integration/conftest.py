@@ -36,6 +36,18 @@ def toml_value(v):
     return '"%s"' % v
 
 
+def terminate(proc, timeout=15, sig=signal.SIGTERM):
+    """Stops a peer process by PID: `sig`, then SIGKILL after `timeout` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Mamorid:
     """One mamorid process with its own data dir and config.
 

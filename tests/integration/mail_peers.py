@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import time
 
+from conftest import terminate
+
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
 POSTFIX = "/usr/sbin/postfix"
@@ -194,13 +196,7 @@ auth_policy_reject_on_fail = {"yes" if reject_on_fail else "no"}
             return ""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 15)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -366,11 +362,5 @@ class Dnsmasq:
             return []
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 10)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -7,14 +7,13 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import socket
 import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import free_port
+from conftest import free_port, terminate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -54,13 +53,7 @@ class SmtpSink:
         return self
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 10)
         self.proc = None
 
     def records(self):

@@ -451,6 +451,16 @@ void ApiHandler::status(Call& c) {
 
 namespace {
 
+// Checks the fields that describe the client (protocol, user agent, device
+// id) once read. Returns false with the body's error set.
+bool check_client_fields(Body& b, const Event& e) {
+  if (!valid_protocol(e.protocol))
+    return b.fail("invalid_field", "field 'protocol' must be one lower-case word (web, app, imap, smtp, ...)");
+  if (!is_valid_utf8(e.user_agent) || !is_valid_utf8(e.device_id))
+    return b.fail("invalid_field", "user_agent and device_id must be valid UTF-8");
+  return true;
+}
+
 // Reads the common event fields of API.md into `e`. Returns false with the
 // body's error set.
 bool read_common(Body& b, Event& e, bool replay, ReplayClock* replay_clock, TimePoint now) {
@@ -469,10 +479,7 @@ bool read_common(Body& b, Event& e, bool replay, ReplayClock* replay_clock, Time
   auto addr = IpAddress::parse(ip);
   if (!addr) return b.fail(addr.error().code, addr.error().message);
   e.ip = *addr;
-  if (!valid_protocol(e.protocol))
-    return b.fail("invalid_field", "field 'protocol' must be one lower-case word (web, app, imap, smtp, ...)");
-  if (!is_valid_utf8(e.user_agent) || !is_valid_utf8(e.device_id))
-    return b.fail("invalid_field", "user_agent and device_id must be valid UTF-8");
+  if (!check_client_fields(b, e)) return false;
   e.time = now;
   if (!time.empty()) {
     auto t = parse_rfc3339(time);
@@ -896,10 +903,7 @@ bool read_totp_context(Body& b, Event& e, const std::string& account, TimePoint 
     if (!addr) return b.fail(addr.error().code, addr.error().message);
     e.ip = *addr;
   }
-  if (!valid_protocol(e.protocol))
-    return b.fail("invalid_field", "field 'protocol' must be one lower-case word (web, app, imap, smtp, ...)");
-  if (!is_valid_utf8(e.user_agent) || !is_valid_utf8(e.device_id))
-    return b.fail("invalid_field", "user_agent and device_id must be valid UTF-8");
+  if (!check_client_fields(b, e)) return false;
   e.account = account;
   e.time = now;
   return true;
