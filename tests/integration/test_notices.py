@@ -6,7 +6,6 @@ import zoneinfo
 
 import pytest
 
-from conftest import ADMIN_TOKEN
 from helpers import assert_error, get_json, metric_sum, parse_metrics, parse_time
 from peers import SmtpSink, wait_until
 

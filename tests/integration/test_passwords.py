@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import APP_TOKEN, MAMORI_CLI, SOURCE_DIR
+from conftest import MAMORI_CLI, SOURCE_DIR
 from helpers import assert_error
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "scripts"))

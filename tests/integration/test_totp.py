@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import ADMIN_TOKEN, APP_TOKEN, Mamorid
+from conftest import APP_TOKEN
 from helpers import activity, assert_error, get_json
 
 ISSUER = "Example Shop"
