@@ -12,6 +12,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/log.h"
 #include "store/profile_codec.h"
 
 namespace mamori::store {
@@ -849,10 +850,29 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
   // The store owns the connection from here; its destructor closes it.
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, options, *db));
   // The writer's page cache (32 MiB) holds the index pages that every batch
-  // touches; checkpoints every 8192 pages (32 MiB of WAL) write a page
-  // changed by many batches back once.
-  if (Status s = exec_script(*db, "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=8192"); !s)
+  // touches. The writer never checkpoints (a checkpoint's writes and fsync
+  // would stall every commit behind it): checkpoint_loop does, passively.
+  if (Status s = exec_script(*db, "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0"); !s)
     return open_error(path, s.error().message);
+  auto checkpointer = open_db(path, SQLITE_OPEN_READWRITE, options.busy_timeout);
+  if (!checkpointer) return checkpointer.error();
+  store->checkpoint_thread_ =
+      std::thread([s = store.get(), c = *checkpointer] { s->checkpoint_loop(c); });
+  // After each commit: wake the checkpointer once the WAL is long enough.
+  sqlite3_wal_hook(
+      *db,
+      [](void* arg, sqlite3*, const char*, int pages) {
+        auto* s = static_cast<SqliteStore*>(arg);
+        if (pages < s->options_.checkpoint_pages) return SQLITE_OK;
+        {
+          std::lock_guard lock(s->checkpoint_mu_);
+          if (s->checkpoint_wanted_) return SQLITE_OK;
+          s->checkpoint_wanted_ = true;
+        }
+        s->checkpoint_cv_.notify_one();
+        return SQLITE_OK;
+      },
+      store.get());
   if (Status s = prepare_all(*db, kWriterSql, store->writer_stmts_.data()); !s)
     return open_error(path, s.error().message);
   // A first read connection, so a database readers cannot use fails here.
@@ -868,7 +888,33 @@ SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* 
       writer_db_(writer_db),
       writer_stmts_(kWriterStmtCount, nullptr) {}
 
+void SqliteStore::checkpoint_loop(sqlite3* db) {
+  std::unique_lock lock(checkpoint_mu_);
+  for (;;) {
+    checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
+    if (checkpoint_stopping_) break;
+    lock.unlock();
+    int wal_frames = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                             &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log_warn("store checkpoint of " + path_ + " failed: " + sqlite3_errstr(rc));
+    lock.lock();
+    checkpoint_wanted_ = false;
+  }
+  lock.unlock();
+  close_db(db);
+}
+
 SqliteStore::~SqliteStore() {
+  if (checkpoint_thread_.joinable()) {
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stopping_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    checkpoint_thread_.join();
+  }
   if (writer_thread_.joinable()) {
     {
       std::lock_guard lock(mu_);

@@ -31,6 +31,11 @@ struct SqliteStoreOptions {
   // Idle read connections kept open for reuse; more are opened on demand
   // while that many readers run at once, and closed when they finish.
   std::size_t max_idle_readers = 8;
+  // The WAL is copied back into the database by a thread of its own (a
+  // passive checkpoint: it never blocks the writer) once it holds this many
+  // pages, so commits do not stall on a checkpoint's writes and fsync; a page
+  // changed by many commits meanwhile is written back once.
+  int checkpoint_pages = 8192;  // 32 MiB of 4 KiB pages
 };
 
 // The embedded durable Store: one SQLite database, `<data_dir>/mamori.db`, in
@@ -169,6 +174,13 @@ class SqliteStore final : public Store {
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConnection>> idle_readers_;  // guarded by readers_mu_
+
+  void checkpoint_loop(sqlite3* db);
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_stopping_ = false;  // guarded by checkpoint_mu_
+  bool checkpoint_wanted_ = false;    // guarded by checkpoint_mu_
+  std::thread checkpoint_thread_;
 
   std::thread writer_thread_;  // last: started once everything above exists
 };
