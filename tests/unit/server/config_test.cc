@@ -1,4 +1,5 @@
 #include "server/config.h"
+#include "testing/config_parsing.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -15,25 +16,8 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-Config parse_ok(std::string_view text) {
-  auto r = parse_config(text, "test.toml");
-  if (!r) {
-    ADD_FAILURE() << r.error().message;
-    return Config{};
-  }
-  return *r;
-}
-
-// The error message of a config that must be rejected.
-std::string parse_error(std::string_view text) {
-  auto r = parse_config(text, "test.toml");
-  if (r.ok()) {
-    ADD_FAILURE() << "accepted:\n" << text;
-    return "";
-  }
-  EXPECT_EQ(r.error().code, "invalid_config");
-  return r.error().message;
-}
+using mamori::testing::parse_error;
+using mamori::testing::parse_ok;
 
 // The repository root, from this file's path (tests/unit/server/config_test.cc).
 std::string source_dir() {

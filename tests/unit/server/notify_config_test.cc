@@ -7,6 +7,7 @@
 #include <string>
 
 #include "server/config.h"
+#include "testing/config_parsing.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::server {
@@ -16,24 +17,8 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-Config parse_ok(std::string_view text, const std::string& source = "test.toml") {
-  auto r = parse_config(text, source);
-  if (!r) {
-    ADD_FAILURE() << r.error().message;
-    return Config{};
-  }
-  return *r;
-}
-
-std::string parse_error(std::string_view text) {
-  auto r = parse_config(text, "test.toml");
-  if (r.ok()) {
-    ADD_FAILURE() << "accepted:\n" << text;
-    return "";
-  }
-  EXPECT_EQ(r.error().code, "invalid_config");
-  return r.error().message;
-}
+using mamori::testing::parse_error;
+using mamori::testing::parse_ok;
 
 TEST(NotifyConfig, DefaultsSendNothing) {
   const Config c = parse_ok("");
