@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "state/memory_budget.h"
+#include "state/shard_util.h"
 
 namespace mamori::state {
 
@@ -116,14 +117,7 @@ class ShardedLru {
     return n;
   }
 
-  std::size_t size() const {
-    std::size_t n = 0;
-    for (const Shard& s : shards_) {
-      std::lock_guard lock(s.mu);
-      n += s.map.size();
-    }
-    return n;
-  }
+  std::size_t size() const { return total_entries(shards_); }
 
  private:
   struct Node {

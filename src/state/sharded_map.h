@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "state/shard_util.h"
+
 namespace mamori::state {
 
 // A hash map split into shards with a mutex each, for state that must never
@@ -85,14 +87,7 @@ class ShardedMap {
     }
   }
 
-  std::size_t size() const {
-    std::size_t n = 0;
-    for (const Shard& s : shards_) {
-      std::lock_guard lock(s.mu);
-      n += s.map.size();
-    }
-    return n;
-  }
+  std::size_t size() const { return total_entries(shards_); }
 
  private:
   struct Shard {
