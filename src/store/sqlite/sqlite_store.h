@@ -31,10 +31,11 @@ struct SqliteStoreOptions {
   // Idle read connections kept open for reuse; more are opened on demand
   // while that many readers run at once, and closed when they finish.
   std::size_t max_idle_readers = 8;
-  // The WAL is copied back into the database by a thread of its own (a
-  // passive checkpoint: it never blocks the writer) once it holds this many
-  // pages, so commits do not stall on a checkpoint's writes and fsync; a page
-  // changed by many commits meanwhile is written back once.
+  // The WAL is copied back into the database by a thread of its own once it
+  // holds this many pages: passively first (commits go on), then the frames
+  // committed meanwhile with commits held back briefly, so the log starts
+  // over and stays near this size. A page changed by many commits meanwhile
+  // is written back once.
   int checkpoint_pages = 8192;  // 32 MiB of 4 KiB pages
 };
 
@@ -105,6 +106,11 @@ class SqliteStore final : public Store {
   // Metrics: transactions committed, and transactions that failed.
   std::uint64_t batches_committed() const { return batches_committed_.load(); }
   std::uint64_t batches_failed() const { return batches_failed_.load(); }
+  // Checkpoints that copied the WAL into the database and let it start over.
+  std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
+  // Appends the store's metrics (Prometheus text): writes queued, commits
+  // (by result) and checkpoints.
+  void render_metrics(std::string& out) const;
 
   // ---- reads ----
   // Lists come back ordered: locked_accounts by account; list_entries by
@@ -160,7 +166,7 @@ class SqliteStore final : public Store {
   sqlite3* writer_db_ = nullptr;
   std::vector<sqlite3_stmt*> writer_stmts_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable work_cv_;  // the writer waits here for work
   std::condition_variable done_cv_;  // wait()ers wait here for commits
   std::vector<PendingWrite> queue_;  // guarded by mu_
@@ -175,11 +181,18 @@ class SqliteStore final : public Store {
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConnection>> idle_readers_;  // guarded by readers_mu_
 
+  // Passive checkpoint passes before the writer takes over, and the frames
+  // a pass may leave for it.
+  static constexpr int kCheckpointPasses = 4;
+  static constexpr int kCheckpointTail = 256;
   void checkpoint_loop(sqlite3* db);
+  void finish_checkpoint();
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
   bool checkpoint_stopping_ = false;  // guarded by checkpoint_mu_
   bool checkpoint_wanted_ = false;    // guarded by checkpoint_mu_
+  std::atomic<bool> restart_wanted_{false};  // a passive pass is done; the writer finishes
+  std::atomic<std::uint64_t> checkpoints_{0};
   std::thread checkpoint_thread_;
 
   std::thread writer_thread_;  // last: started once everything above exists
