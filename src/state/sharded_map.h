@@ -2,14 +2,13 @@
 #define MAMORI_STATE_SHARDED_MAP_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <utility>
-
-#include "state/shard_util.h"
 
 namespace mamori::state {
 
@@ -35,10 +34,15 @@ class ShardedMap {
     if (it != s.map.end()) slot = std::move(it->second);
     f(slot);
     if (slot) {
-      if (it != s.map.end()) it->second = *slot;
-      else s.map.emplace(key, *slot);
+      if (it != s.map.end()) {
+        it->second = *slot;
+      } else {
+        s.map.emplace(key, *slot);
+        count_.fetch_add(1, std::memory_order_relaxed);
+      }
     } else if (it != s.map.end()) {
       s.map.erase(it);
+      count_.fetch_sub(1, std::memory_order_relaxed);
     }
     return slot;
   }
@@ -59,7 +63,9 @@ class ShardedMap {
   bool erase(const Key& key) {
     Shard& s = shard_for(key);
     std::lock_guard lock(s.mu);
-    return s.map.erase(key) > 0;
+    if (s.map.erase(key) == 0) return false;
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    return true;
   }
 
   // Removes the entries for which pred(key, value) holds; calls
@@ -75,6 +81,7 @@ class ShardedMap {
         return true;
       });
     }
+    count_.fetch_sub(n, std::memory_order_relaxed);
     return n;
   }
 
@@ -87,7 +94,9 @@ class ShardedMap {
     }
   }
 
-  std::size_t size() const { return total_entries(shards_); }
+  // Kept as a counter, so that asking costs no lock (the login path asks
+  // whether any account is locked at all).
+  std::size_t size() const { return count_.load(std::memory_order_relaxed); }
 
  private:
   struct Shard {
@@ -98,6 +107,7 @@ class ShardedMap {
   const Shard& shard_for(const Key& k) const { return shards_[Hash{}(k) % kShards]; }
 
   std::array<Shard, kShards> shards_;
+  std::atomic<std::size_t> count_{0};
 };
 
 }  // namespace mamori::state
