@@ -1,7 +1,7 @@
 #ifndef MAMORI_ENGINE_BRUTE_FORCE_H_
 #define MAMORI_ENGINE_BRUTE_FORCE_H_
 
-#include <array>
+#include <cstdint>
 #include <vector>
 
 #include "core/event.h"
@@ -26,12 +26,16 @@ class BruteForce {
   void on_failure(const Event& e, std::vector<Finding>& out);
 
  private:
+  // 40 bytes: one is kept per (account, IP) that failed, so an attack from
+  // millions of addresses costs this per address.
   struct Window {
     state::SlidingCounter failures;
-    std::array<std::uint32_t, 8> recent_pwhashes{};  // fingerprints, 0 = empty
-    std::uint8_t next = 0;
+    // The last kRecent distinct wrong passwords: 16-bit fingerprints of their
+    // pwhash (never 0), newest in the low bits.
+    std::uint64_t recent_pwhashes = 0;
     std::size_t memory_bytes() const { return 0; }
   };
+  static constexpr int kRecent = 4;
 
   const BruteForceConfig config_;
   state::ClockMap<Window> windows_;  // by fingerprint of (account, IP)

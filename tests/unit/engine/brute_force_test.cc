@@ -93,6 +93,19 @@ TEST(BruteForce, RetriedSamePasswordCountsOnce) {
                   Reason::kBruteForce);
 }
 
+TEST(BruteForce, RetriesOfAnyOfTheLastFourPasswordsCountOnce) {
+  EngineHarness h;
+  for (int i = 0; i < 4; ++i) EXPECT_ALLOWED(h.fail("alice", kAttacker, kT0 + seconds(i), pw(i)));
+  // The user retries each of them, newest first: none counts again.
+  for (int i = 3; i >= 0; --i)
+    EXPECT_ALLOWED(h.fail("alice", kAttacker, kT0 + seconds(10 - i), pw(i))) << "retry " << i;
+  for (int i = 4; i < 9; ++i)
+    EXPECT_ALLOWED(h.fail("alice", kAttacker, kT0 + seconds(20 + i), pw(i)));
+  // Nine distinct so far; pw(0) is five passwords back and counts again.
+  EXPECT_DECISION(h.fail("alice", kAttacker, kT0 + seconds(40), pw(0)), Action::kDeny,
+                  Reason::kBruteForce);
+}
+
 TEST(BruteForce, FailuresWithoutPwhashEachCount) {
   EngineHarness h;
   for (int i = 0; i < 9; ++i) EXPECT_ALLOWED(h.fail("alice", kAttacker, kT0 + seconds(i)));
