@@ -280,9 +280,12 @@ int run_daemon(const std::vector<std::string>& args) {
   options.host = config.listen_host;
   options.port = config.listen_port;
   options.threads = config.threads;
-  http::Server server(options, handler, [&st](std::uint64_t ticket, std::function<void()> ready) {
-    st.on_committed(ticket, [ready = std::move(ready)](const Status&) { ready(); });
-  });
+  http::Server server(options, handler,
+                      [&st](std::uint64_t ticket, std::function<void(std::uint64_t)> ready) {
+                        st.on_committed(ticket, [&st, ready = std::move(ready)](const Status&) {
+                          ready(st.committed());
+                        });
+                      });
   if (Status s = server.start(); !s) {
     log_error(s.error().message);
     return 1;

@@ -51,9 +51,12 @@ class Handler {
   virtual void handle(const Request& request, Response& response) = 0;
 };
 
-// Arranges for `ready` to be called once write ticket `ticket` is durable.
-// `ready` may run on any thread and must not block.
-using CommitWaiter = std::function<void(std::uint64_t ticket, std::function<void()> ready)>;
+// Arranges for `ready(committed)` to be called once write ticket `ticket` is
+// durable; `committed` is the highest durable ticket then (>= ticket), so one
+// call releases every answer waiting for a ticket up to it. `ready` may run on
+// any thread and must not block.
+using CommitWaiter =
+    std::function<void(std::uint64_t ticket, std::function<void(std::uint64_t committed)> ready)>;
 
 }  // namespace mamori::http
 

@@ -17,6 +17,8 @@
 #include <boost/beast/http/status.hpp>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
+#include <deque>
 #include <cstdio>
 #include <exception>
 #include <limits>
@@ -213,6 +215,12 @@ class ServerWorker {
   void remove(Connection& c);
   SteadyClock::time_point idle_deadline() const;
 
+  // Holds `c`'s answer `seq` until ticket `ticket` is committed. One waiter
+  // call is out at a time, for the oldest held answer; when it reports, every
+  // held answer up to the committed ticket is released at once (a commit
+  // carries many requests' writes), and the next oldest is watched.
+  void hold(std::uint64_t ticket, std::weak_ptr<Connection> c, std::uint64_t seq);
+
   const ServerOptions& options;
   Handler& handler;
   const CommitWaiter& waiter;
@@ -230,6 +238,17 @@ class ServerWorker {
   void on_accept(const error_code& ec, tcp::socket socket);
   void schedule_sweep();
   SteadyClock::duration sweep_interval() const;
+  void watch_commits();
+  void release(std::uint64_t committed, std::uint64_t watch);
+
+  struct HeldAnswer {
+    std::uint64_t ticket;
+    std::weak_ptr<Connection> connection;
+    std::uint64_t seq;
+  };
+  std::deque<HeldAnswer> held_;  // in the order the requests were answered
+  std::uint64_t watch_ = 0;      // the waiter call out for held_.front(); 0: none
+  std::uint64_t watches_ = 0;
 
   bool accept_error_logged_ = false;
 };
@@ -287,6 +306,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       finish_commit();
       process();
     });
+  }
+
+  // The commit could not be waited for: the held answer becomes a 500.
+  void on_commit_failed(std::uint64_t seq) {
+    if (closed_ || !waiting_ || seq != wait_seq_) return;
+    reset(pending_);
+    set_error(pending_, 500, "internal_error", "internal error while committing the request");
+    on_commit_ready(seq);
   }
 
   void close() {
@@ -421,24 +448,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       pending_ = std::move(response_);
       pending_framing_ = framing;
       waiting_ = true;
-      const std::uint64_t seq = ++wait_seq_;
-      std::function<void()> ready = [gate = w_.gate, weak = weak_from_this(), seq] {
-        std::lock_guard<std::mutex> lock(gate->mu);
-        if (gate->ioc == nullptr) return;  // server stopped
-        asio::post(*gate->ioc, [weak, seq] {
-          if (auto c = weak.lock()) c->on_commit_ready(seq);
-        });
-      };
-      try {
-        w_.waiter(pending_.wait_for, std::move(ready));
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "mamori http: commit waiter threw: %s\n", e.what());
-        waiting_ = false;
-        reset(pending_);
-        set_error(pending_, 500, "internal_error", "internal error while committing the request");
-        append_response(pending_, framing);
-        return framing.keep_alive ? Next::kMore : Next::kClose;
-      }
+      w_.hold(pending_.wait_for, weak_from_this(), ++wait_seq_);
       return Next::kWaitCommit;
     }
     append_response(response_, framing);
@@ -716,6 +726,42 @@ void ServerWorker::remove(Connection& c) {
     connections[i]->slot = i;
   }
   connections.pop_back();
+}
+
+void ServerWorker::hold(std::uint64_t ticket, std::weak_ptr<Connection> c, std::uint64_t seq) {
+  held_.push_back(HeldAnswer{ticket, std::move(c), seq});
+  watch_commits();
+}
+
+void ServerWorker::watch_commits() {
+  if (watch_ != 0 || held_.empty()) return;
+  const std::uint64_t watch = watch_ = ++watches_;
+  try {
+    waiter(held_.front().ticket, [gate = gate, this, watch](std::uint64_t committed) {
+      std::lock_guard<std::mutex> lock(gate->mu);
+      if (gate->ioc == nullptr) return;  // server stopped
+      asio::post(*gate->ioc, [this, committed, watch] { release(committed, watch); });
+    });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mamori http: commit waiter threw: %s\n", e.what());
+    watch_ = 0;
+    std::deque<HeldAnswer> failed;
+    failed.swap(held_);
+    for (const HeldAnswer& h : failed)
+      if (auto c = h.connection.lock()) c->on_commit_failed(h.seq);
+  }
+}
+
+void ServerWorker::release(std::uint64_t committed, std::uint64_t watch) {
+  if (watch == watch_) watch_ = 0;  // an extra call of an older watch changes nothing else
+  // In order: an answer behind one whose ticket is not yet committed waits
+  // for that one (each request's tickets are newer than the one before).
+  while (!held_.empty() && held_.front().ticket <= committed) {
+    const HeldAnswer h = std::move(held_.front());
+    held_.pop_front();
+    if (auto c = h.connection.lock()) c->on_commit_ready(h.seq);  // may hold another answer
+  }
+  watch_commits();
 }
 
 void ServerWorker::schedule_sweep() {

@@ -68,17 +68,19 @@ class EchoHandler final : public Handler {
 class TestWaiter {
  public:
   CommitWaiter fn() {
-    return [this](std::uint64_t ticket, std::function<void()> ready) {
+    return [this](std::uint64_t ticket, std::function<void(std::uint64_t)> ready) {
       std::lock_guard<std::mutex> lock(mu_);
       calls_.emplace_back(ticket, std::move(ready));
       cv_.notify_all();
     };
   }
 
-  // Blocks until the `i`-th wait (0-based) is registered; nullopt after 10 s.
-  std::optional<std::pair<std::uint64_t, std::function<void()>>> wait_call(std::size_t i) {
+  // Blocks until the `i`-th wait (0-based) is registered; nullopt after
+  // `within` (10 s).
+  std::optional<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> wait_call(
+      std::size_t i, std::chrono::milliseconds within = std::chrono::seconds(10)) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return calls_.size() > i; }))
+    if (!cv_.wait_for(lock, within, [&] { return calls_.size() > i; }))
       return std::nullopt;
     return calls_[i];
   }
@@ -86,7 +88,7 @@ class TestWaiter {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::pair<std::uint64_t, std::function<void()>>> calls_;
+  std::vector<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> calls_;
 };
 
 // A blocking loopback client on a plain socket; every receive times out after
@@ -512,11 +514,11 @@ TEST(HttpServer, ResponseWaitsForTheCommitAndKeepsOrder) {
   EXPECT_EQ(f.handler.calls.load(), 1);
 
   std::atomic<bool> released{false};
-  std::function<void()> ready = call->second;
+  std::function<void(std::uint64_t)> ready = call->second;
   std::thread committer([&] {
     released = true;
-    ready();
-    ready();  // a second call is ignored
+    ready(7);
+    ready(7);  // a second call is ignored
   });
   auto r1 = c.read();
   EXPECT_TRUE(released.load());
@@ -534,8 +536,34 @@ TEST(HttpServer, ResponseWaitsForTheCommitAndKeepsOrder) {
   EXPECT_EQ(str(json_of(*r3), "target"), "/again");
 }
 
+TEST(HttpServer, OneCommitReleasesEveryAnswerWaitingUpToIt) {
+  TestWaiter waiter;
+  ServerOptions o = test_options();
+  o.threads = 1;  // the clients share one worker
+  Fixture f(o, waiter.fn());
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<Client>(f.port()));
+    ASSERT_TRUE(clients.back()->send(post("/wait", "w")));
+  }
+  auto call = waiter.wait_call(0);
+  ASSERT_TRUE(call);
+  while (f.handler.calls.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // The worker watches the oldest held answer only.
+  EXPECT_FALSE(waiter.wait_call(1, std::chrono::milliseconds(200)));
+  for (auto& c : clients) EXPECT_FALSE(c->readable_within(50));
+  call->second(7);  // one commit carried all three requests' writes
+  for (auto& c : clients) {
+    auto r = c->read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(str(json_of(*r), "target"), "/wait");
+  }
+  EXPECT_FALSE(waiter.wait_call(1, std::chrono::milliseconds(50)));
+}
+
 TEST(HttpServer, CommitReadyCalledInsideTheWaiterWorks) {
-  Fixture f(test_options(), [](std::uint64_t, std::function<void()> ready) { ready(); });
+  Fixture f(test_options(),
+            [](std::uint64_t t, std::function<void(std::uint64_t)> ready) { ready(t); });
   Client c(f.port());
   ASSERT_TRUE(c.send(get("/wait-inline") + get("/next")));
   auto r1 = c.read();
@@ -604,9 +632,9 @@ TEST(HttpServer, StopWithOpenConnectionsReturnsPromptly) {
   EXPECT_TRUE(served.closed_by_server());
 
   // A commit that completes after stop() and after destruction is ignored.
-  call->second();
+  call->second(7);
   f.server.reset();
-  call->second();
+  call->second(7);
 }
 
 TEST(HttpServer, IdleConnectionIsClosedAfterTheTimeout) {
