@@ -817,15 +817,46 @@ struct SqliteStore::PendingWrite {
   Op op;
 };
 
+// A read connection keeps its read transaction (its snapshot) from one read
+// to the next for as long as nothing was committed meanwhile: beginning and
+// ending one costs two file-lock calls and the WAL index lookups, more than a
+// profile read itself.
 struct SqliteStore::ReadConnection {
   sqlite3* db = nullptr;
   std::array<sqlite3_stmt*, kReadStmtCount> stmts{};
+  sqlite3_stmt* begin = nullptr;  // BEGIN (deferred: the snapshot is taken by the first read)
+  sqlite3_stmt* end = nullptr;    // COMMIT
+  bool in_snapshot = false;
+  WriteTicket snapshot = 0;  // committed() just before the snapshot began
+
+  // Reads that see every write committed up to `committed`.
+  Status use_snapshot(WriteTicket committed) {
+    if (in_snapshot && snapshot == committed) return {};
+    end_snapshot();
+    const int rc = sqlite3_step(begin);
+    sqlite3_reset(begin);
+    if (rc != SQLITE_DONE) return read_error(db, rc);
+    in_snapshot = true;
+    snapshot = committed;
+    return {};
+  }
+  void end_snapshot() {
+    if (!in_snapshot) return;
+    in_snapshot = false;
+    (void)sqlite3_step(end);
+    sqlite3_reset(end);
+    // A failed COMMIT of a read transaction leaves it open; roll it back.
+    if (sqlite3_get_autocommit(db) == 0) (void)sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
 
   ReadConnection() = default;
   ReadConnection(const ReadConnection&) = delete;
   ReadConnection& operator=(const ReadConnection&) = delete;
   ~ReadConnection() {
+    end_snapshot();
     for (sqlite3_stmt* st : stmts) sqlite3_finalize(st);
+    sqlite3_finalize(begin);
+    sqlite3_finalize(end);
     close_db(db);
   }
 };
@@ -976,14 +1007,26 @@ void SqliteStore::render_metrics(std::string& out) const {
 // for RESTART starves on the write lock); the log would grow with every
 // commit.
 void SqliteStore::finish_checkpoint() {
+  // A reader's snapshot keeps the frames after it in the log: one taken
+  // during the pass would stop the next commit from starting the log over.
+  end_idle_snapshots();
   int log_frames = 0, copied = 0;
   const int rc = sqlite3_wal_checkpoint_v2(writer_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                            &log_frames, &copied);
+  end_idle_snapshots();
   if (rc == SQLITE_OK) {
     checkpoints_.fetch_add(1, std::memory_order_relaxed);
   } else if (rc != SQLITE_BUSY) {
     log_warn("store checkpoint of " + path_ + " failed: " + sqlite3_errstr(rc));
   }
+}
+
+// After a commit every snapshot is stale (the next read on its connection
+// would end it anyway); ending the idle ones here lets go of the WAL frames
+// they hold.
+void SqliteStore::end_idle_snapshots() {
+  std::lock_guard lock(readers_mu_);
+  for (auto& r : idle_readers_) r->end_snapshot();
 }
 
 SqliteStore::~SqliteStore() {
@@ -1111,7 +1154,11 @@ void SqliteStore::writer_loop() {
     for (auto& done : ready) done(status);
     ready.clear();
     batch.clear();  // keeps its capacity for the next swap
-    if (restart_wanted_.exchange(false, std::memory_order_acq_rel)) finish_checkpoint();
+    if (restart_wanted_.exchange(false, std::memory_order_acq_rel)) {
+      finish_checkpoint();
+    } else {
+      end_idle_snapshots();
+    }
   }
 }
 
@@ -1318,13 +1365,18 @@ Status SqliteStore::with_read_stmt(int which, const std::function<Status(sqlite3
       return read_error("cannot open read connection to " + path_ + ": " + s.error().message);
     if (Status s = prepare_all(conn->db, kReadSql, conn->stmts.data()); !s)
       return read_error("cannot prepare read statements on " + path_ + ": " + s.error().message);
+    if (sqlite3_prepare_v2(conn->db, "BEGIN", -1, &conn->begin, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(conn->db, "COMMIT", -1, &conn->end, nullptr) != SQLITE_OK)
+      return read_error("cannot prepare read transactions on " + path_ + ": " +
+                        sqlite3_errmsg(conn->db));
   }
-  Status s;
-  {
+  Status s = conn->use_snapshot(committed());
+  if (s) {
     sqlite3_stmt* st = conn->stmts[static_cast<size_t>(which)];
     ResetOnExit reset(st);
     s = fn(st);
   }
+  if (!s) conn->end_snapshot();  // the next read starts afresh
   std::lock_guard lock(readers_mu_);
   if (idle_readers_.size() < options_.max_idle_readers) idle_readers_.push_back(std::move(conn));
   return s;

@@ -187,6 +187,7 @@ class SqliteStore final : public Store {
   static constexpr int kCheckpointTail = 256;
   void checkpoint_loop(sqlite3* db);
   void finish_checkpoint();
+  void end_idle_snapshots();
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
   bool checkpoint_stopping_ = false;  // guarded by checkpoint_mu_
