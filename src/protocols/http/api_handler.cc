@@ -11,7 +11,7 @@
 #include <cstdio>
 
 #include "notify/time_zone.h"
-#include "protocols/http/json_writer.h"
+#include "core/json_writer.h"
 
 namespace mamori::http {
 

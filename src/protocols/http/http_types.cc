@@ -2,7 +2,7 @@
 
 #include <strings.h>
 
-#include "protocols/http/json_writer.h"
+#include "core/json_writer.h"
 
 namespace mamori::http {
 

@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "protocols/http/json_writer.h"
+#include "core/json_writer.h"
 
 namespace mamori::http {
 namespace {

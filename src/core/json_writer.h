@@ -1,11 +1,11 @@
-#ifndef MAMORI_PROTOCOLS_HTTP_JSON_WRITER_H_
-#define MAMORI_PROTOCOLS_HTTP_JSON_WRITER_H_
+#ifndef MAMORI_CORE_JSON_WRITER_H_
+#define MAMORI_CORE_JSON_WRITER_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace mamori::http {
+namespace mamori {
 
 // Appends compact JSON to a caller-owned string. The caller writes a
 // well-formed sequence (key before each value inside objects); commas are
@@ -47,6 +47,6 @@ class JsonWriter {
   bool first_ = true;
 };
 
-}  // namespace mamori::http
+}  // namespace mamori
 
-#endif  // MAMORI_PROTOCOLS_HTTP_JSON_WRITER_H_
+#endif  // MAMORI_CORE_JSON_WRITER_H_

@@ -1,9 +1,9 @@
-#include "protocols/http/json_writer.h"
+#include "core/json_writer.h"
 
 #include <cmath>
-#include <cstdio>
+#include <charconv>
 
-namespace mamori::http {
+namespace mamori {
 
 JsonWriter& JsonWriter::value(double d) {
   sep();
@@ -11,9 +11,9 @@ JsonWriter& JsonWriter::value(double d) {
     out_ += "null";
     return *this;
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", d);
-  out_ += buf;
+  char buf[32];  // the shortest text that reads back as the same double
+  const auto r = std::to_chars(buf, buf + sizeof buf, d);
+  out_.append(buf, r.ptr);
   return *this;
 }
 
@@ -57,4 +57,4 @@ void JsonWriter::append_string(std::string_view s) {
   out_ += '"';
 }
 
-}  // namespace mamori::http
+}  // namespace mamori

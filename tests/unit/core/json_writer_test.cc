@@ -1,0 +1,49 @@
+#include "core/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace mamori {
+namespace {
+
+TEST(JsonWriter, WritesNestedValuesWithCommasInPlace) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object()
+      .field("a", std::int64_t(-3))
+      .field("b", true)
+      .key("c")
+      .begin_array()
+      .value("x")
+      .null()
+      .value(std::uint64_t(18446744073709551615u))
+      .end_array()
+      .field("d", "")
+      .end_object();
+  EXPECT_EQ(out, R"({"a":-3,"b":true,"c":["x",null,18446744073709551615],"d":""})");
+}
+
+TEST(JsonWriter, DoublesReadBackExactlyAndNonFiniteOnesAreNull) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_array()
+      .value(43.8801)
+      .value(-122.41941550000001)
+      .value(0.1)
+      .value(std::numeric_limits<double>::infinity())
+      .value(std::numeric_limits<double>::quiet_NaN())
+      .end_array();
+  EXPECT_EQ(out, "[43.8801,-122.41941550000001,0.1,null,null]");
+}
+
+TEST(JsonWriter, EscapesQuotesControlCharactersAndReplacesInvalidUtf8) {
+  std::string out;
+  JsonWriter(out).value("a\"b\\c\nd\x01 \xe3\x81\x82 \xff end");
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\u0001 \xe3\x81\x82 \xef\xbf\xbd end\"");
+}
+
+}  // namespace
+}  // namespace mamori
