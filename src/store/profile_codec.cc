@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_writer.h"
+
 namespace mamori::store {
 
 namespace json = boost::json;
@@ -13,9 +15,14 @@ std::int64_t ms(TimePoint t) {
 }
 TimePoint from_ms(std::int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
 
-json::object encode_device(const KnownDevice& d) {
-  return {{"k", d.key}, {"i", d.device_id}, {"u", d.user_agent}, {"f", ms(d.first_seen)},
-          {"l", ms(d.last_seen)}};
+void write_device(JsonWriter& w, const KnownDevice& d) {
+  w.begin_object()
+      .field("k", d.key)
+      .field("i", d.device_id)
+      .field("u", d.user_agent)
+      .field("f", ms(d.first_seen))
+      .field("l", ms(d.last_seen))
+      .end_object();
 }
 
 // Readers that throw on a wrong type; decode_profile turns that into an Error.
@@ -44,34 +51,37 @@ KnownDevice decode_device(const json::object& o) {
 
 }  // namespace
 
+// Written straight into the string (no document is built): it runs for every
+// profile write.
 std::string encode_profile(const AccountProfile& p) {
-  json::object o;
-  json::array devices;
-  for (const KnownDevice& d : p.devices) devices.push_back(encode_device(d));
-  o["d"] = std::move(devices);
-  json::array countries;
-  for (const std::string& c : p.countries) countries.push_back(json::string(c));
-  o["c"] = std::move(countries);
-  json::array asns;
-  for (std::uint32_t a : p.asns) asns.push_back(a);
-  o["a"] = std::move(asns);
+  std::string out;
+  out.reserve(128 + p.devices.size() * 160);
+  JsonWriter w(out);
+  w.begin_object().key("d").begin_array();
+  for (const KnownDevice& d : p.devices) write_device(w, d);
+  w.end_array().key("c").begin_array();
+  for (const std::string& c : p.countries) w.value(c);
+  w.end_array().key("a").begin_array();
+  for (std::uint32_t a : p.asns) w.value(std::uint64_t(a));
+  w.end_array();
   if (p.last_success) {
     const LoginPlace& l = *p.last_success;
-    json::object lo{{"t", ms(l.time)}, {"ip", l.ip.to_string()}, {"c", l.country}, {"ci", l.city}};
-    if (l.has_coordinates) {
-      lo["lat"] = l.latitude;
-      lo["lon"] = l.longitude;
-    }
-    o["ls"] = std::move(lo);
+    w.key("ls")
+        .begin_object()
+        .field("t", ms(l.time))
+        .field("ip", l.ip.to_string())
+        .field("c", l.country)
+        .field("ci", l.city);
+    if (l.has_coordinates) w.field("lat", l.latitude).field("lon", l.longitude);
+    w.end_object();
   }
   if (p.suspicious_since) {
-    o["ss"] = ms(*p.suspicious_since);
-    o["sr"] = p.suspicious_reasons;
-    o["pd"] = encode_device(p.pending_device);
-    o["pc"] = p.pending_country;
-    o["pa"] = p.pending_asn;
+    w.field("ss", ms(*p.suspicious_since)).field("sr", p.suspicious_reasons).key("pd");
+    write_device(w, p.pending_device);
+    w.field("pc", p.pending_country).field("pa", std::uint64_t(p.pending_asn));
   }
-  return json::serialize(o);
+  w.end_object();
+  return out;
 }
 
 Result<AccountProfile> decode_profile(std::string_view text) {
