@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test bench bench-http sanitize clean
+.PHONY: all deps build run test bench bench-http sanitize tsan clean
 
 all: build
 
@@ -25,6 +25,10 @@ test: build
 sanitize:
 	@$(MAKE) test BUILD=build-sanitize CMAKE_FLAGS="-DMAMORI_SANITIZE=address,undefined -DMAMORI_BENCH=OFF"
 
+# ThreadSanitizer build and test run in build-tsan/ (a data race fails the test).
+tsan:
+	@$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DMAMORI_SANITIZE=thread -DMAMORI_BENCH=OFF"
+
 bench: build
 	@bench/run.sh $(BUILD)
 
@@ -33,4 +37,4 @@ bench-http: build
 	@bench/http.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-sanitize
+	rm -rf $(BUILD) build-sanitize build-tsan
