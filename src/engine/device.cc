@@ -1,6 +1,7 @@
 #include "engine/device.h"
 
 #include <array>
+#include <functional>
 #include <utility>
 
 namespace mamori::engine {
@@ -41,9 +42,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kSystems 
     {"Darwin", "macOS"},
 }};
 
-}  // namespace
-
-UserAgentSummary summarize_user_agent(std::string_view ua) {
+UserAgentSummary search_user_agent(std::string_view ua) {
   UserAgentSummary s;
   for (const auto& [token, family] : kFamilies) {
     if (has(ua, token)) {
@@ -58,6 +57,42 @@ UserAgentSummary summarize_user_agent(std::string_view ua) {
     }
   }
   return s;
+}
+
+// The user agents last summarized on this thread, by hash. A service sees few
+// distinct user agents at a time, so most logins find theirs here instead of
+// running the 23 substring searches (measured: a sixth of a login result's
+// engine time). Summaries point into the tables above, so they stay valid.
+class SummaryMemo {
+ public:
+  static constexpr std::size_t kSlots = 64;
+  static constexpr std::size_t kMaxLength = 512;  // longer ones are not kept
+
+  UserAgentSummary get(std::string_view ua) {
+    if (ua.size() > kMaxLength) return search_user_agent(ua);
+    Slot& slot = slots_[std::hash<std::string_view>{}(ua) % kSlots];
+    if (!slot.used || slot.ua != ua) {
+      slot.summary = search_user_agent(ua);
+      slot.ua.assign(ua);
+      slot.used = true;
+    }
+    return slot.summary;
+  }
+
+ private:
+  struct Slot {
+    std::string ua;
+    UserAgentSummary summary;
+    bool used = false;
+  };
+  std::array<Slot, kSlots> slots_;
+};
+
+}  // namespace
+
+UserAgentSummary summarize_user_agent(std::string_view ua) {
+  thread_local SummaryMemo memo;
+  return memo.get(ua);
 }
 
 std::string device_key(const Event& e) {

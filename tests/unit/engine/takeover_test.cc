@@ -330,6 +330,26 @@ TEST(Device, UserAgentFamiliesIgnoreVersions) {
   EXPECT_EQ(device_key(Event{}), "");
 }
 
+// Summaries are remembered per thread by the user agent's hash: many user
+// agents sharing the memo's 64 slots, asked in turn, still get their own.
+TEST(Device, SummariesStayRightWhenManyUserAgentsShareTheMemo) {
+  const std::string systems[] = {"Windows NT 10.0; Win64; x64", "X11; Linux x86_64",
+                                 "iPhone; CPU iPhone OS 17_4 like Mac OS X", "Linux; Android 14"};
+  const std::string_view os[] = {"Windows", "Linux", "iOS", "Android"};
+  const std::string browsers[] = {"Chrome/124.0.", "Firefox/125.", "Edg/131.0.", "OPR/99."};
+  const std::string_view family[] = {"Chrome", "Firefox", "Edge", "Opera"};
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 400; ++i) {
+      const std::string ua = "Mozilla/5.0 (" + systems[i % 4] + ") " + browsers[(i / 4) % 4] +
+                             std::to_string(i);
+      const UserAgentSummary s = summarize_user_agent(ua);
+      EXPECT_EQ(s.family, family[(i / 4) % 4]) << ua;
+      EXPECT_EQ(s.os, os[i % 4]) << ua;
+    }
+  }
+  EXPECT_EQ(summarize_user_agent(std::string(600, 'x') + " Firefox/1 (Windows)").family, "Firefox");
+}
+
 TEST(ImpossibleTravel, DistanceTokyoLondonIsAbout9560Km) {
   EXPECT_NEAR(distance_km(35.685, 139.753, 51.51, -0.09), 9560, 30);
   EXPECT_NEAR(distance_km(10, 20, 10, 20), 0, 1e-9);
