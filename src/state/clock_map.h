@@ -26,6 +26,10 @@ namespace mamori::state {
 // one being written. Used for hot windows, which may be forgotten under
 // memory pressure; never for blocks, locks or list entries.
 //
+// A full table grows by half (not doubling), so a table is between 7/12 and
+// 7/8 full once past its initial size: the slack a table carries is at most
+// 5/7 of its entries' slots, rather than 9/7 with doubling.
+//
 // Keys are kept as 63-bit fingerprints (the top bit is CLOCK's "used"
 // mark): two keys with the same fingerprint share an entry; with a
 // well-mixed hash and ten million entries the chance that any two do is
@@ -140,7 +144,7 @@ class ClockMap {
   };
   struct Shard {
     mutable std::mutex mu;
-    std::vector<Slot> slots;  // size: a power of two
+    std::vector<Slot> slots;  // at least kInitialSlots
     std::size_t used = 0;
     std::size_t hand = 0;   // the CLOCK hand
     std::size_t bytes = 0;  // slots plus the values' heap
@@ -152,22 +156,26 @@ class ClockMap {
   }
   Shard& shard_for(std::uint64_t key) { return shards_[key % kShards]; }
   const Shard& shard_for(std::uint64_t key) const { return shards_[key % kShards]; }
+  // The key's first slot: its high bits scaled to the table's size (the low
+  // bits chose the shard).
   static std::size_t home(const Shard& s, std::uint64_t key) {
-    return std::size_t(key / kShards) & (s.slots.size() - 1);
+    return std::size_t((static_cast<unsigned __int128>(key << 1) * s.slots.size()) >> 64);
+  }
+  static std::size_t next(const Shard& s, std::size_t i) {
+    return i + 1 == s.slots.size() ? 0 : i + 1;
   }
 
   // The slot holding `key`, or the empty slot where it would go.
   static std::size_t find(const Shard& s, std::uint64_t key) {
-    const std::size_t mask = s.slots.size() - 1;
     std::size_t i = home(s, key);
-    while (s.slots[i].key != 0 && s.slots[i].fingerprint() != key) i = (i + 1) & mask;
+    while (s.slots[i].key != 0 && s.slots[i].fingerprint() != key) i = next(s, i);
     return i;
   }
 
   // Makes room for one more entry (growing or evicting) and places `key`.
   std::size_t insert(Shard& s, std::uint64_t key) {
     if ((s.used + 1) * 8 > s.slots.size() * 7) {
-      const std::size_t grow_bytes = s.slots.size() * sizeof(Slot);
+      const std::size_t grow_bytes = s.slots.size() / 2 * sizeof(Slot);
       if (budget_.used() + grow_bytes <= budget_.limit()) {
         grow(s);
       } else {
@@ -182,16 +190,15 @@ class ClockMap {
   }
 
   void grow(Shard& s) {
-    std::vector<Slot> old(s.slots.size() * 2);
+    std::vector<Slot> old(s.slots.size() + s.slots.size() / 2);
     old.swap(s.slots);
-    const std::size_t mask = s.slots.size() - 1;
     for (Slot& slot : old) {
       if (slot.key == 0) continue;
       std::size_t i = home(s, slot.fingerprint());
-      while (s.slots[i].key != 0) i = (i + 1) & mask;
+      while (s.slots[i].key != 0) i = next(s, i);
       s.slots[i] = std::move(slot);
     }
-    const std::size_t added = old.size() * sizeof(Slot);
+    const std::size_t added = (s.slots.size() - old.size()) * sizeof(Slot);
     s.bytes += added;
     budget_.add(std::int64_t(added));
     s.hand = 0;
@@ -211,7 +218,6 @@ class ClockMap {
   // Evicts the next entry in CLOCK order other than `keep`. Returns false if
   // there is none.
   bool evict_one(Shard& s, std::uint64_t keep) {
-    const std::size_t mask = s.slots.size() - 1;
     for (std::size_t step = 0; step < 2 * s.slots.size() + 1; ++step) {
       Slot& slot = s.slots[s.hand];
       if (slot.key != 0 && slot.fingerprint() != keep) {
@@ -222,20 +228,19 @@ class ClockMap {
         }
         slot.key &= ~kReferenced;
       }
-      s.hand = (s.hand + 1) & mask;
+      s.hand = next(s, s.hand);
     }
     return false;
   }
 
   // Empties slot i, shifting back the entries after it that probed past it.
   void remove(Shard& s, std::size_t i) {
-    const std::size_t mask = s.slots.size() - 1;
     const std::size_t heap = s.slots[i].value.memory_bytes();
     s.bytes -= heap;
     budget_.add(-std::int64_t(heap));
     budget_.add_entries(-1);
     --s.used;
-    for (std::size_t j = (i + 1) & mask; s.slots[j].key != 0; j = (j + 1) & mask) {
+    for (std::size_t j = next(s, i); s.slots[j].key != 0; j = next(s, j)) {
       const std::size_t h = home(s, s.slots[j].fingerprint());
       // Entry j may move to i if its home is not in (i, j] (cyclically).
       const bool stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
