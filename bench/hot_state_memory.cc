@@ -1,9 +1,11 @@
 // Memory of the hot state under an attack from many distinct addresses:
 // feeds N failed logins, each from a new IP on one of 1,000 accounts, through
 // the engine and prints the hot state's own accounting (entries, bytes per
-// tracked IP, evictions) and the process's peak RSS.
+// tracked IP, evictions) and the process's peak RSS. The IPs are 7 apart
+// (about 36 in each /24: "clustered", the default) or each in a /24 of its
+// own ("spread", a botnet's addresses).
 //
-//   ./build/bench/hot_state_memory [N=1000000] [budget_mb=1024]
+//   ./build/bench/hot_state_memory [N=1000000] [budget_mb=1024] [clustered|spread]
 
 #include <sys/resource.h>
 
@@ -20,6 +22,13 @@ using namespace mamori;
 int main(int argc, char** argv) {
   const long n = argc > 1 ? std::atol(argv[1]) : 1'000'000;
   const long budget_mb = argc > 2 ? std::atol(argv[2]) : 1024;
+  const std::string layout = argc > 3 ? argv[3] : "clustered";
+  if (layout != "clustered" && layout != "spread") {
+    std::fprintf(stderr, "hot_state_memory: the layout is clustered or spread, not %s\n",
+                 layout.c_str());
+    return 2;
+  }
+  const std::uint32_t step = layout == "spread" ? 256 : 7;
   char tmpl[] = "/tmp/mamori-mem-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   struct rusage before {};
@@ -35,7 +44,7 @@ int main(int argc, char** argv) {
     e.success = false;
     for (long i = 0; i < n; ++i) {
       e.account = "user" + std::to_string(i % 1000);
-      e.ip = IpAddress::from_v4(std::uint32_t(0x01000000 + i * 7));
+      e.ip = IpAddress::from_v4(std::uint32_t(0x01000000 + std::uint64_t(i) * step));
       e.time = from_unix_ms(1'800'000'000'000 + i);
       (void)engine.process(e);
       if (i % 200'000 == 0 && i > 0) {
@@ -47,7 +56,7 @@ int main(int argc, char** argv) {
     const auto h = engine.hot_state();
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("distinct IPs          %ld\n", n);
+    std::printf("distinct IPs          %ld (%s)\n", n, layout.c_str());
     std::printf("hot-state entries     %zu\n", h.entries);
     std::printf("hot-state bytes       %zu (budget %zu)\n", h.bytes, h.budget_bytes);
     std::printf("bytes per tracked IP  %.0f\n", double(h.bytes) / double(n));

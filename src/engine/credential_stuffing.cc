@@ -1,8 +1,11 @@
 #include "engine/credential_stuffing.h"
 
+#include <algorithm>
+
 namespace mamori::engine {
 
-Finding CredentialStuffing::make_finding(BlockKey block, std::string source, const Window& w,
+Finding CredentialStuffing::make_finding(BlockKey block, std::string source,
+                                         const state::DistinctWindow& accounts,
                                          std::int64_t now) const {
   Finding f;
   f.reason = Reason::kCredentialStuffing;
@@ -13,26 +16,81 @@ Finding CredentialStuffing::make_finding(BlockKey block, std::string source, con
   f.risk = kRiskCredentialStuffing;
   f.incident = store::IncidentKind::kCredentialStuffing;
   f.source = std::move(source);
-  w.accounts.for_each(now, config_.window.count(),
-                      [&](std::string_view a) { f.accounts.emplace_back(a); });
+  accounts.for_each(now, config_.window.count(),
+                    [&](std::string_view a) { f.accounts.emplace_back(a); });
   return f;
+}
+
+Finding CredentialStuffing::network_finding(const Event& e, const state::DistinctWindow& accounts,
+                                            std::int64_t now) const {
+  const IpAddress net = e.ip.aggregate_network();
+  return make_finding(BlockKey::network(e.ip), Cidr(net, e.ip.aggregate_prefix()).to_string(),
+                      accounts, now);
+}
+
+CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(NetworkWindow& w,
+                                                                   const Event& e,
+                                                                   std::uint64_t ip,
+                                                                   std::size_t ip_count,
+                                                                   const Carried* carried) const {
+  const std::int64_t now = to_unix_ms(e.time);
+  const std::int64_t window = config_.window.count();
+  // A new window, or one whose accounts all expired: this IP is its only one.
+  if (w.only_ip == 0 && w.accounts.empty()) w.only_ip = ip;
+  if (w.only_ip == ip) return {ip_count, true, 0};
+  if (w.only_ip != 0) {
+    if (carried == nullptr) return {0, false, w.only_ip};
+    // Another thread may have copied them meanwhile (only_ip is 0 then), or
+    // the window restarted with another IP: then its accounts are not here.
+    if (carried->from == w.only_ip) {
+      for (const auto& [account, seen] : carried->accounts)
+        w.accounts.add(account, seen, window, config_.network_threshold);
+    }
+    w.only_ip = 0;
+  }
+  return {w.accounts.add(e.account, now, window, config_.network_threshold), false, 0};
 }
 
 void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
   const std::int64_t now = to_unix_ms(e.time);
   const std::int64_t window = config_.window.count();
-  by_ip_.update(e.ip.hash(), [&](Window& w) {
-    if (w.accounts.add(e.account, now, window, config_.threshold) >= config_.threshold)
-      out.push_back(make_finding(BlockKey::ip_deny(e.ip), e.ip.to_string(), w, now));
+  const std::uint64_t ip = e.ip.hash();
+  // The IP's window stands for its network while it is the network's only
+  // failing IP, so it keeps up to the network's threshold of accounts too.
+  const std::size_t cap = std::max(config_.threshold, config_.network_threshold);
+  std::size_t ip_count = 0;
+  by_ip_.update(ip, [&](Window& w) {
+    ip_count = w.accounts.add(e.account, now, window, cap);
+    if (ip_count >= config_.threshold)
+      out.push_back(make_finding(BlockKey::ip_deny(e.ip), e.ip.to_string(), w.accounts, now));
   });
-  const IpAddress net = e.ip.aggregate_network();
-  by_network_.update(net.hash(), [&](Window& w) {
-    if (w.accounts.add(e.account, now, window, config_.network_threshold) >=
-        config_.network_threshold) {
-      out.push_back(make_finding(BlockKey::network(e.ip),
-                                 Cidr(net, e.ip.aggregate_prefix()).to_string(), w, now));
-    }
-  });
+
+  const std::uint64_t net = e.ip.aggregate_network().hash();
+  bool found = false;  // the network's finding, made under its lock
+  auto take = [&](const Carried* carried) {
+    return by_network_.update(net, [&](NetworkWindow& w) {
+      const NetworkStep step = add_to_network(w, e, ip, ip_count, carried);
+      if (step.carry_from == 0 && !step.alone && step.count >= config_.network_threshold) {
+        out.push_back(network_finding(e, w.accounts, now));
+        found = true;
+      }
+      return step;
+    });
+  };
+  NetworkStep step = take(nullptr);
+  if (step.carry_from != 0) {
+    // A second IP of the network: copy the first one's accounts, read
+    // without holding the network's lock.
+    Carried carried{step.carry_from, {}};
+    by_ip_.read(step.carry_from, [&](const Window& w) {
+      w.accounts.for_each_seen(now, window, [&](std::string_view a, std::int64_t seen) {
+        carried.accounts.emplace_back(a, seen);
+      });
+    });
+    step = take(&carried);
+  }
+  if (found || !step.alone || step.count < config_.network_threshold) return;
+  by_ip_.read(ip, [&](const Window& w) { out.push_back(network_finding(e, w.accounts, now)); });
 }
 
 }  // namespace mamori::engine

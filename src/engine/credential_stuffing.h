@@ -1,6 +1,9 @@
 #ifndef MAMORI_ENGINE_CREDENTIAL_STUFFING_H_
 #define MAMORI_ENGINE_CREDENTIAL_STUFFING_H_
 
+#include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/event.h"
@@ -16,6 +19,12 @@ namespace mamori::engine {
 // from one network (/24 for IPv4, /64 for IPv6, to catch low-and-slow runs
 // spread over many addresses). At the threshold the source is denied for
 // `block` and an incident is opened with the accounts it touched.
+//
+// Memory: a network from which one IP only has failed counts from that IP's
+// window and copies none of its accounts; when a second IP of the network
+// fails, the first one's accounts (those still within the window) are copied
+// into the network's window. An attack from millions of addresses in
+// distinct networks then costs one account list per IP, not two.
 // Thread-safe.
 class CredentialStuffing {
  public:
@@ -29,12 +38,34 @@ class CredentialStuffing {
     state::DistinctWindow accounts;
     std::size_t memory_bytes() const { return accounts.memory_bytes(); }
   };
-  Finding make_finding(BlockKey block, std::string source, const Window& w,
+  struct NetworkWindow {
+    // While one IP only has failed: its hash (its accounts are in by_ip_,
+    // not here). 0: `accounts` holds the accounts of all the network's IPs.
+    std::uint64_t only_ip = 0;
+    state::DistinctWindow accounts;
+    std::size_t memory_bytes() const { return accounts.memory_bytes(); }
+  };
+  // The accounts of the IP that was its network's only one, to copy over.
+  struct Carried {
+    std::uint64_t from = 0;  // that IP's hash
+    std::vector<std::pair<std::string, std::int64_t>> accounts;  // name, last seen
+  };
+  // How the network's window took the failure.
+  struct NetworkStep {
+    std::size_t count = 0;         // distinct accounts from the network
+    bool alone = false;            // from its only IP: count is that IP's
+    std::uint64_t carry_from = 0;  // not 0: nothing done, that IP's accounts needed
+  };
+  NetworkStep add_to_network(NetworkWindow& w, const Event& e, std::uint64_t ip,
+                             std::size_t ip_count, const Carried* carried) const;
+  Finding network_finding(const Event& e, const state::DistinctWindow& accounts,
+                          std::int64_t now) const;
+  Finding make_finding(BlockKey block, std::string source, const state::DistinctWindow& accounts,
                        std::int64_t now) const;
 
   const CredentialStuffingConfig config_;
-  state::ClockMap<Window> by_ip_;       // by IpAddress::hash()
-  state::ClockMap<Window> by_network_;  // by the network address's hash()
+  state::ClockMap<Window> by_ip_;                // by IpAddress::hash()
+  state::ClockMap<NetworkWindow> by_network_;  // by the network address's hash()
 };
 
 }  // namespace mamori::engine

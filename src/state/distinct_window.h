@@ -44,6 +44,15 @@ class DistinctWindow {
       if (last_ms > now_ms - window_ms) f(key);
     });
   }
+  // f(key, last_ms) for each key within the window, with when it was last seen.
+  template <typename F>
+  void for_each_seen(std::int64_t now_ms, std::int64_t window_ms, F&& f) const {
+    for_each_record([&](const char*, std::int64_t last_ms, std::string_view key) {
+      if (last_ms > now_ms - window_ms) f(key, last_ms);
+    });
+  }
+  // True when no key is remembered (none added, or all expired at an add).
+  bool empty() const { return buf_ == nullptr; }
 
   std::size_t memory_bytes() const;
 

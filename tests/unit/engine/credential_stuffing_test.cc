@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "engine/credential_stuffing.h"
 #include "engine/engine.h"
 #include "engine_harness.h"
 
@@ -184,6 +185,76 @@ TEST(CredentialStuffing, SpreadOverTwoNetworksStaysBelowNetworkThreshold) {
     EXPECT_ALLOWED(h.fail(user(100 + i), "198.51.101." + std::to_string(i + 1), kT0 + seconds(i)));
   }
   EXPECT_TRUE(h.incidents().empty());
+}
+
+// A network is counted from its first IP's window alone until a second IP
+// of it fails; the second one carries the first one's accounts over.
+EngineConfig network_only(std::uint32_t network_threshold) {
+  EngineConfig cfg;
+  cfg.credential_stuffing.threshold = 1000;  // no IP is denied on its own
+  cfg.credential_stuffing.network_threshold = network_threshold;
+  return cfg;
+}
+
+TEST(CredentialStuffing, ASecondIpOfTheNetworkCountsTheFirstOnesAccountsToo) {
+  EngineHarness h(network_only(100));
+  for (int i = 0; i < 60; ++i)
+    EXPECT_ALLOWED(h.fail(user(i), "198.51.100.7", kT0 + seconds(i)));
+  for (int i = 60; i < 99; ++i)
+    EXPECT_ALLOWED(h.fail(user(i), "198.51.100.8", kT0 + seconds(i))) << "account " << i + 1;
+  EXPECT_DECISION(h.fail(user(99), "198.51.100.9", kT0 + seconds(99)), Action::kDeny,
+                  Reason::kCredentialStuffing);
+  const auto incidents = h.incidents();
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_EQ(incidents[0].sources, std::vector<std::string>{"198.51.100.0/24"});
+  EXPECT_EQ(h.incident_account_names(incidents[0].id), users(100));
+}
+
+TEST(CredentialStuffing, OneIpAloneReachingTheNetworkThresholdDeniesTheNetwork) {
+  EngineHarness h(network_only(50));
+  stuff(h, "198.51.100.7", 49);
+  EXPECT_DECISION(h.fail(user(49), "198.51.100.7", kT0 + seconds(49)), Action::kDeny,
+                  Reason::kCredentialStuffing);
+  const auto incidents = h.incidents();
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_EQ(incidents[0].sources, std::vector<std::string>{"198.51.100.0/24"});
+  EXPECT_EQ(h.incident_account_names(incidents[0].id), users(50));
+  // The whole network is denied, not only the IP.
+  EXPECT_DECISION(h.attempt("fresh", "198.51.100.200", kT0 + minutes(1)), Action::kDeny,
+                  Reason::kCredentialStuffing);
+}
+
+TEST(CredentialStuffing, TheFirstIpsAccountsOutsideTheWindowAreNotCarriedOver) {
+  EngineHarness h(network_only(100));
+  stuff(h, "198.51.100.7", 60);
+  // 11 minutes later: the first IP's failures are past the 10-minute window.
+  for (int i = 60; i < 120; ++i)
+    EXPECT_ALLOWED(h.fail(user(i), "198.51.100.8", kT0 + minutes(11) + seconds(i)));
+  EXPECT_TRUE(h.incidents().empty());
+}
+
+// A network seen from one IP only keeps no copy of that IP's accounts: with
+// long account names, the hot state stays well below what two copies cost.
+TEST(CredentialStuffing, ANetworkSeenFromOneIpKeepsNoCopyOfItsAccounts) {
+  state::MemoryBudget budget(std::size_t(1) << 30);
+  CredentialStuffingConfig cfg;
+  CredentialStuffing detector(cfg, budget);
+  constexpr std::size_t kIps = 20'000;
+  std::vector<Finding> findings;
+  Event e;
+  e.type = EventType::kLoginResult;
+  e.success = false;
+  for (std::size_t i = 0; i < kIps; ++i) {
+    e.account = "a-rather-long-account-name-" + std::to_string(100000 + i) + "@example.com";
+    e.ip = IpAddress::from_v4(std::uint32_t(0x0a000000 + (i << 8)));  // one per /24
+    e.time = kT0 + Duration(std::int64_t(i));
+    detector.on_failure(e, findings);
+  }
+  EXPECT_TRUE(findings.empty());
+  // Each account's record takes 12 + 12 + 45 bytes of heap: 69 with one copy,
+  // 138 with two. The slots of both tables (16 and 24 bytes, at least 7/12
+  // full) add at most 69 more; two copies would need at least 138 + 32 * 8/7.
+  EXPECT_LT(budget.used(), kIps * 155);
 }
 
 TEST(CredentialStuffing, UsesConfiguredThresholds) {
