@@ -5,8 +5,8 @@
 namespace mamori::engine {
 
 Finding CredentialStuffing::make_finding(BlockKey block, std::string source,
-                                         const state::DistinctWindow& accounts,
-                                         std::int64_t now) const {
+                                         const state::DistinctWindow& accounts, std::int64_t now,
+                                         std::size_t limit) const {
   Finding f;
   f.reason = Reason::kCredentialStuffing;
   f.action = Action::kDeny;
@@ -16,8 +16,9 @@ Finding CredentialStuffing::make_finding(BlockKey block, std::string source,
   f.risk = kRiskCredentialStuffing;
   f.incident = store::IncidentKind::kCredentialStuffing;
   f.source = std::move(source);
-  accounts.for_each(now, config_.window.count(),
-                    [&](std::string_view a) { f.accounts.emplace_back(a); });
+  accounts.for_each(now, config_.window.count(), [&](std::string_view a) {
+    if (f.accounts.size() < limit) f.accounts.emplace_back(a);
+  });
   return f;
 }
 
@@ -25,7 +26,7 @@ Finding CredentialStuffing::network_finding(const Event& e, const state::Distinc
                                             std::int64_t now) const {
   const IpAddress net = e.ip.aggregate_network();
   return make_finding(BlockKey::network(e.ip), Cidr(net, e.ip.aggregate_prefix()).to_string(),
-                      accounts, now);
+                      accounts, now, config_.network_threshold);
 }
 
 CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(NetworkWindow& w,
@@ -61,8 +62,12 @@ void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
   std::size_t ip_count = 0;
   by_ip_.update(ip, [&](Window& w) {
     ip_count = w.accounts.add(e.account, now, window, cap);
-    if (ip_count >= config_.threshold)
-      out.push_back(make_finding(BlockKey::ip_deny(e.ip), e.ip.to_string(), w.accounts, now));
+    // The IP's finding lists the first `threshold` accounts, as it did when
+    // the window kept no more.
+    if (ip_count >= config_.threshold) {
+      out.push_back(make_finding(BlockKey::ip_deny(e.ip), e.ip.to_string(), w.accounts, now,
+                                 config_.threshold));
+    }
   });
 
   const std::uint64_t net = e.ip.aggregate_network().hash();

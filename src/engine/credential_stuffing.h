@@ -60,8 +60,9 @@ class CredentialStuffing {
                              std::size_t ip_count, const Carried* carried) const;
   Finding network_finding(const Event& e, const state::DistinctWindow& accounts,
                           std::int64_t now) const;
+  // The finding for `source`, listing at most `limit` of its accounts.
   Finding make_finding(BlockKey block, std::string source, const state::DistinctWindow& accounts,
-                       std::int64_t now) const;
+                       std::int64_t now, std::size_t limit) const;
 
   const CredentialStuffingConfig config_;
   state::ClockMap<Window> by_ip_;                // by IpAddress::hash()
