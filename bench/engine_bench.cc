@@ -58,8 +58,8 @@ std::vector<Event> make_events(std::size_t n, EventType type) {
     Event& e = out[i];
     e.type = type;
     e.account = "user" + std::to_string(rng() % 10 == 0 ? rng() % 1000 : i) + "@example.com";
-    e.ip = rng() % 4 == 0 ? *IpAddress::parse("2001:db8:" + std::to_string(rng() % 9000) + "::" +
-                                              std::to_string(rng() % 9000))
+    e.ip = rng() % 4 == 0 ? *IpAddress::parse("2001:db8:" + std::to_string(rng() % 9000) +
+                                              "::" + std::to_string(rng() % 9000))
                           : IpAddress::from_v4(std::uint32_t(0x0a000000 + rng() % 0xffffff));
     e.user_agent = uas[i % 3];
     e.success = rng() % 10 != 0;

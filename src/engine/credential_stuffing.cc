@@ -29,8 +29,7 @@ Finding CredentialStuffing::network_finding(const Event& e, const state::Distinc
                       accounts, now, config_.network_threshold);
 }
 
-CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(NetworkWindow& w,
-                                                                   const Event& e,
+CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(NetworkWindow& w, const Event& e,
                                                                    std::uint64_t ip,
                                                                    std::size_t ip_count,
                                                                    const Carried* carried) const {

@@ -47,7 +47,7 @@ class CredentialStuffing {
   };
   // The accounts of the IP that was its network's only one, to copy over.
   struct Carried {
-    std::uint64_t from = 0;  // that IP's hash
+    std::uint64_t from = 0;                                      // that IP's hash
     std::vector<std::pair<std::string, std::int64_t>> accounts;  // name, last seen
   };
   // How the network's window took the failure.
@@ -65,7 +65,7 @@ class CredentialStuffing {
                        std::int64_t now, std::size_t limit) const;
 
   const CredentialStuffingConfig config_;
-  state::ClockMap<Window> by_ip_;                // by IpAddress::hash()
+  state::ClockMap<Window> by_ip_;              // by IpAddress::hash()
   state::ClockMap<NetworkWindow> by_network_;  // by the network address's hash()
 };
 

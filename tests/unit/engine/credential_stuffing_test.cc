@@ -1,10 +1,11 @@
+#include "engine/credential_stuffing.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <set>
 #include <string>
 
-#include "engine/credential_stuffing.h"
 #include "engine/engine.h"
 #include "engine_harness.h"
 
@@ -198,8 +199,7 @@ EngineConfig network_only(std::uint32_t network_threshold) {
 
 TEST(CredentialStuffing, ASecondIpOfTheNetworkCountsTheFirstOnesAccountsToo) {
   EngineHarness h(network_only(100));
-  for (int i = 0; i < 60; ++i)
-    EXPECT_ALLOWED(h.fail(user(i), "198.51.100.7", kT0 + seconds(i)));
+  for (int i = 0; i < 60; ++i) EXPECT_ALLOWED(h.fail(user(i), "198.51.100.7", kT0 + seconds(i)));
   for (int i = 60; i < 99; ++i)
     EXPECT_ALLOWED(h.fail(user(i), "198.51.100.8", kT0 + seconds(i))) << "account " << i + 1;
   EXPECT_DECISION(h.fail(user(99), "198.51.100.9", kT0 + seconds(99)), Action::kDeny,

@@ -114,7 +114,8 @@ TEST(ClockMap, TablesStayAtLeastSevenTwelfthsFull) {
   // Shards fill unevenly by a few percent.
   EXPECT_LT(worst, 12.0 / 7.0 * 1.05);
   EXPECT_EQ(m.size(), 300'000u);
-  for (std::uint64_t i = 0; i < 300'000; i += 997) EXPECT_TRUE(m.read(mix64(i), [](const Counter&) {}));
+  for (std::uint64_t i = 0; i < 300'000; i += 997)
+    EXPECT_TRUE(m.read(mix64(i), [](const Counter&) {}));
 }
 
 // CLOCK: an entry used again since the hand last passed survives the next
