@@ -35,18 +35,22 @@ CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(NetworkWindow
                                                                    const Carried* carried) const {
   const std::int64_t now = to_unix_ms(e.time);
   const std::int64_t window = config_.window.count();
+  std::uint64_t only = w.accounts.mark();
   // A new window, or one whose accounts all expired: this IP is its only one.
-  if (w.only_ip == 0 && w.accounts.empty()) w.only_ip = ip;
-  if (w.only_ip == ip) return {ip_count, true, 0};
-  if (w.only_ip != 0) {
-    if (carried == nullptr) return {0, false, w.only_ip};
-    // Another thread may have copied them meanwhile (only_ip is 0 then), or
-    // the window restarted with another IP: then its accounts are not here.
-    if (carried->from == w.only_ip) {
+  if (only == 0 && w.accounts.empty()) {
+    w.accounts.set_mark(ip);
+    only = ip;
+  }
+  if (only == ip) return {ip_count, true, 0};
+  if (only != 0) {
+    if (carried == nullptr) return {0, false, only};
+    // Another thread may have copied them meanwhile (the mark is gone then),
+    // or the window restarted with another IP: then its accounts are not
+    // here. Adding a key drops the mark.
+    if (carried->from == only) {
       for (const auto& [account, seen] : carried->accounts)
         w.accounts.add(account, seen, window, config_.network_threshold);
     }
-    w.only_ip = 0;
   }
   return {w.accounts.add(e.account, now, window, config_.network_threshold), false, 0};
 }
@@ -54,12 +58,12 @@ CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(NetworkWindow
 void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
   const std::int64_t now = to_unix_ms(e.time);
   const std::int64_t window = config_.window.count();
-  const std::uint64_t ip = e.ip.hash();
+  const std::uint64_t ip = ip_key(e.ip);
   // The IP's window stands for its network while it is the network's only
   // failing IP, so it keeps up to the network's threshold of accounts too.
   const std::size_t cap = std::max(config_.threshold, config_.network_threshold);
   std::size_t ip_count = 0;
-  by_ip_.update(ip, [&](Window& w) {
+  by_ip_.update(ip, [&](FailingIp& w) {
     ip_count = w.accounts.add(e.account, now, window, cap);
     // The IP's finding lists the first `threshold` accounts, as it did when
     // the window kept no more.
@@ -86,7 +90,7 @@ void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
     // A second IP of the network: copy the first one's accounts, read
     // without holding the network's lock.
     Carried carried{step.carry_from, {}};
-    by_ip_.read(step.carry_from, [&](const Window& w) {
+    by_ip_.read(step.carry_from, [&](const FailingIp& w) {
       w.accounts.for_each_seen(now, window, [&](std::string_view a, std::int64_t seen) {
         carried.accounts.emplace_back(a, seen);
       });
@@ -94,7 +98,7 @@ void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
     step = take(&carried);
   }
   if (found || !step.alone || step.count < config_.network_threshold) return;
-  by_ip_.read(ip, [&](const Window& w) { out.push_back(network_finding(e, w.accounts, now)); });
+  by_ip_.read(ip, [&](const FailingIp& w) { out.push_back(network_finding(e, w.accounts, now)); });
 }
 
 }  // namespace mamori::engine

@@ -8,6 +8,7 @@
 
 #include "core/event.h"
 #include "engine/engine_config.h"
+#include "engine/failing_ips.h"
 #include "engine/finding.h"
 #include "engine/keys.h"
 #include "state/clock_map.h"
@@ -24,24 +25,22 @@ namespace mamori::engine {
 // window and copies none of its accounts; when a second IP of the network
 // fails, the first one's accounts (those still within the window) are copied
 // into the network's window. An attack from millions of addresses in
-// distinct networks then costs one account list per IP, not two.
+// distinct networks then costs one account list per IP, not two, and a
+// network's entry holds only that IP's hash (8 bytes) until then.
+// An IP's accounts live in its FailingIp entry, shared with ip_failures.
 // Thread-safe.
 class CredentialStuffing {
  public:
-  CredentialStuffing(const CredentialStuffingConfig& config, state::MemoryBudget& budget)
-      : config_(config), by_ip_(budget), by_network_(budget) {}
+  CredentialStuffing(const CredentialStuffingConfig& config, FailingIps& ips,
+                     state::MemoryBudget& budget)
+      : config_(config), by_ip_(ips), by_network_(budget) {}
 
   void on_failure(const Event& e, std::vector<Finding>& out);
 
  private:
-  struct Window {
-    state::DistinctWindow accounts;
-    std::size_t memory_bytes() const { return accounts.memory_bytes(); }
-  };
   struct NetworkWindow {
-    // While one IP only has failed: its hash (its accounts are in by_ip_,
-    // not here). 0: `accounts` holds the accounts of all the network's IPs.
-    std::uint64_t only_ip = 0;
+    // The accounts of all the network's IPs; while one IP only has failed,
+    // none, and that IP's key in by_ip_ as the window's mark.
     state::DistinctWindow accounts;
     std::size_t memory_bytes() const { return accounts.memory_bytes(); }
   };
@@ -56,6 +55,11 @@ class CredentialStuffing {
     bool alone = false;            // from its only IP: count is that IP's
     std::uint64_t carry_from = 0;  // not 0: nothing done, that IP's accounts needed
   };
+  // The IP's key in by_ip_, as a network window's mark keeps it (63 bits,
+  // never 0: the same entry as its full hash, see ClockMap).
+  static std::uint64_t ip_key(const IpAddress& ip) {
+    return state::DistinctWindow::as_mark(ip.hash());
+  }
   NetworkStep add_to_network(NetworkWindow& w, const Event& e, std::uint64_t ip,
                              std::size_t ip_count, const Carried* carried) const;
   Finding network_finding(const Event& e, const state::DistinctWindow& accounts,
@@ -65,7 +69,7 @@ class CredentialStuffing {
                        std::int64_t now, std::size_t limit) const;
 
   const CredentialStuffingConfig config_;
-  state::ClockMap<Window> by_ip_;              // by IpAddress::hash()
+  FailingIps& by_ip_;                          // by IpAddress::hash()
   state::ClockMap<NetworkWindow> by_network_;  // by the network address's hash()
 };
 

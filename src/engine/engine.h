@@ -18,6 +18,7 @@
 #include "engine/credential_stuffing.h"
 #include "engine/effects.h"
 #include "engine/engine_config.h"
+#include "engine/failing_ips.h"
 #include "engine/id_generator.h"
 #include "engine/incident_tracker.h"
 #include "engine/ip_failures.h"
@@ -161,6 +162,7 @@ class Engine {
   state::MemoryBudget budget_;
   BruteForce brute_force_;
   AccountUnderAttack account_under_attack_;
+  FailingIps failing_ips_;  // ip_failures' and credential_stuffing's per-IP entries
   IpFailures ip_failures_;
   CredentialStuffing credential_stuffing_;
   PasswordSpray password_spray_;

@@ -3,7 +3,12 @@
 namespace mamori::engine {
 
 void IpFailures::on_failure(const Event& e, std::vector<Finding>& out) {
-  const std::uint32_t count = windows_.add(e.ip, to_unix_ms(e.time), config_.window.count());
+  const std::int64_t now = to_unix_ms(e.time);
+  const std::int64_t window = config_.window.count();
+  const std::uint32_t count = ips_.update(e.ip.hash(), [&](FailingIp& ip) {
+    ip.failures.add(now, window);
+    return ip.failures.count(now, window);
+  });
   if (count < config_.threshold) return;
   Finding f;
   f.reason = Reason::kIpFailures;

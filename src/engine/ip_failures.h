@@ -5,25 +5,25 @@
 
 #include "core/event.h"
 #include "engine/engine_config.h"
+#include "engine/failing_ips.h"
 #include "engine/finding.h"
 #include "engine/keys.h"
-#include "state/windowed_counts.h"
 
 namespace mamori::engine {
 
 // ip_failures: failed logins from one IP over all accounts. From `threshold`
 // its attempts are delayed (tarpit), from `deny_threshold` denied, each for
-// `block`. Thread-safe.
+// `block`. The counts live in the IP's FailingIp entry, shared with
+// credential_stuffing. Thread-safe.
 class IpFailures {
  public:
-  IpFailures(const IpFailuresConfig& config, state::MemoryBudget& budget)
-      : config_(config), windows_(budget) {}
+  IpFailures(const IpFailuresConfig& config, FailingIps& ips) : config_(config), ips_(ips) {}
 
   void on_failure(const Event& e, std::vector<Finding>& out);
 
  private:
   const IpFailuresConfig config_;
-  state::WindowedCounts<IpAddress> windows_;
+  FailingIps& ips_;
 };
 
 }  // namespace mamori::engine

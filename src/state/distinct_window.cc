@@ -7,12 +7,12 @@
 namespace mamori::state {
 
 void DistinctWindow::release() {
-  std::free(buf_);
-  buf_ = nullptr;
+  std::free(buf());
+  word_ = 0;
 }
 
 void DistinctWindow::expire(std::int64_t now_ms, std::int64_t window_ms) {
-  if (buf_ == nullptr) return;
+  if (buf() == nullptr) return;
   Header& h = *header();
   char* out = records();
   const char* p = records();
@@ -36,10 +36,10 @@ void DistinctWindow::expire(std::int64_t now_ms, std::int64_t window_ms) {
   h.count = kept;
 }
 
-std::size_t DistinctWindow::add(std::string_view key, std::int64_t now_ms,
-                                std::int64_t window_ms, std::size_t cap) {
+std::size_t DistinctWindow::add(std::string_view key, std::int64_t now_ms, std::int64_t window_ms,
+                                std::size_t cap) {
   expire(now_ms, window_ms);
-  if (buf_ != nullptr) {
+  if (buf() != nullptr) {
     char* found = nullptr;
     for_each_record([&](const char* rec, std::int64_t, std::string_view k) {
       if (found == nullptr && k == key) found = const_cast<char*>(rec);
@@ -52,18 +52,19 @@ std::size_t DistinctWindow::add(std::string_view key, std::int64_t now_ms,
       return header()->count;
     }
   }
-  const std::size_t count = buf_ == nullptr ? 0 : header()->count;
+  char* const old = buf();
+  const std::size_t count = old == nullptr ? 0 : header()->count;
   if (count >= cap) return count;
   const std::size_t need = kRecordHead + key.size();
-  const std::size_t used = buf_ == nullptr ? 0 : header()->used;
-  const std::size_t capacity = buf_ == nullptr ? 0 : header()->capacity;
+  const std::size_t used = old == nullptr ? 0 : header()->used;
+  const std::size_t capacity = old == nullptr ? 0 : header()->capacity;
   if (used + need > capacity) {
     // Exact for the first key (most windows hold one), then by half again.
-    const std::size_t grown = buf_ == nullptr ? need : std::max(used + need, capacity * 3 / 2);
-    char* b = static_cast<char*>(std::realloc(buf_, sizeof(Header) + grown));
+    const std::size_t grown = old == nullptr ? need : std::max(used + need, capacity * 3 / 2);
+    char* b = static_cast<char*>(std::realloc(old, sizeof(Header) + grown));
     if (b == nullptr) throw std::bad_alloc();
-    if (buf_ == nullptr) *reinterpret_cast<Header*>(b) = Header{0, 0, 0};
-    buf_ = b;
+    if (old == nullptr) *reinterpret_cast<Header*>(b) = Header{0, 0, 0};
+    word_ = reinterpret_cast<std::uintptr_t>(b);
     header()->capacity = std::uint32_t(grown);
   }
   Header& h = *header();
@@ -94,7 +95,7 @@ bool DistinctWindow::contains(std::string_view key, std::int64_t now_ms,
 }
 
 std::size_t DistinctWindow::memory_bytes() const {
-  return buf_ == nullptr ? 0 : sizeof(Header) + header()->capacity;
+  return buf() == nullptr ? 0 : sizeof(Header) + header()->capacity;
 }
 
 }  // namespace mamori::state

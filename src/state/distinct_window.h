@@ -15,14 +15,18 @@ namespace mamori::state {
 // Thread-compatible. Movable, not copyable. Memory: 8 bytes inline; the keys
 // live in one heap block (a 12-byte header, then 12 bytes plus the key's
 // length per key), freed when the window empties.
+//
+// While it holds no key, a window can carry a mark instead: a value its
+// owner keeps in the same 8 bytes (credential_stuffing keeps a network's only
+// IP there). Adding a key drops the mark.
 class DistinctWindow {
  public:
   DistinctWindow() = default;
-  DistinctWindow(DistinctWindow&& o) noexcept : buf_(std::exchange(o.buf_, nullptr)) {}
+  DistinctWindow(DistinctWindow&& o) noexcept : word_(std::exchange(o.word_, 0)) {}
   DistinctWindow& operator=(DistinctWindow&& o) noexcept {
     if (this != &o) {
       release();
-      buf_ = std::exchange(o.buf_, nullptr);
+      word_ = std::exchange(o.word_, 0);
     }
     return *this;
   }
@@ -52,7 +56,17 @@ class DistinctWindow {
     });
   }
   // True when no key is remembered (none added, or all expired at an add).
-  bool empty() const { return buf_ == nullptr; }
+  bool empty() const { return buf() == nullptr; }
+
+  // The mark, or 0 when there is none.
+  std::uint64_t mark() const { return (word_ & 1) != 0 ? word_ >> 1 : 0; }
+  // Sets the mark to as_mark(mark). REQUIRES: empty()
+  void set_mark(std::uint64_t mark) { word_ = (as_mark(mark) << 1) | 1; }
+  // The mark kept for `value`: its low 63 bits, 1 for 0.
+  static constexpr std::uint64_t as_mark(std::uint64_t value) {
+    value &= ~(std::uint64_t{1} << 63);
+    return value == 0 ? 1 : value;
+  }
 
   std::size_t memory_bytes() const;
 
@@ -66,12 +80,14 @@ class DistinctWindow {
   };
   static constexpr std::size_t kRecordHead = 12;
 
-  Header* header() const { return reinterpret_cast<Header*>(buf_); }
-  char* records() const { return buf_ + sizeof(Header); }
+  // The heap block, or null when there is none (no key, or a mark).
+  char* buf() const { return (word_ & 1) != 0 ? nullptr : reinterpret_cast<char*>(word_); }
+  Header* header() const { return reinterpret_cast<Header*>(buf()); }
+  char* records() const { return buf() + sizeof(Header); }
 
   template <typename F>
   void for_each_record(F&& f) const {
-    if (buf_ == nullptr) return;
+    if (buf() == nullptr) return;
     const char* p = records();
     const char* end = p + header()->used;
     while (p < end) {
@@ -87,7 +103,9 @@ class DistinctWindow {
   void expire(std::int64_t now_ms, std::int64_t window_ms);
   void release();
 
-  char* buf_ = nullptr;
+  // The heap block's address (malloc aligns it, so its low bit is 0), or
+  // the mark shifted left with the low bit set, or 0.
+  std::uintptr_t word_ = 0;
 };
 
 }  // namespace mamori::state

@@ -51,16 +51,18 @@ TEST(HotState, EvictionForgetsWindowsButNeverBlocksLocksOrListEntries) {
   // window one failure short of its threshold.
   for (int i = 0; i < 10; ++i)
     h.fail("alice", "203.0.113.5", kT0 + seconds(i), "pw" + std::to_string(i));
-  for (int i = 0; i < 20; ++i) h.fail("victim" + std::to_string(i), "203.0.113.9", kT0 + seconds(i));
-  for (int i = 0; i < 9; ++i) h.fail("bob", "203.0.113.6", kT0 + seconds(i), "b" + std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    h.fail("victim" + std::to_string(i), "203.0.113.9", kT0 + seconds(i));
+  for (int i = 0; i < 9; ++i)
+    h.fail("bob", "203.0.113.6", kT0 + seconds(i), "b" + std::to_string(i));
   ASSERT_TRUE(decided(h.attempt("alice", "203.0.113.5", kT0 + seconds(30)), Action::kDeny,
                       Reason::kBruteForce));
   ASSERT_TRUE(decided(h.attempt("anyone", "203.0.113.9", kT0 + seconds(30)), Action::kDeny,
                       Reason::kCredentialStuffing));
 
-  // 8,000 failures from distinct addresses (distinct /24s) on distinct
+  // 20,000 failures from distinct addresses (distinct /24s) on distinct
   // accounts: several times what the budget holds.
-  for (int i = 0; i < 8000; ++i) {
+  for (int i = 0; i < 20000; ++i) {
     const std::string from = "10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1";
     h.fail("user" + std::to_string(i), from, kT0 + seconds(40) + milliseconds(i));
     const HotStateStats s = h.engine().hot_state();
@@ -79,7 +81,8 @@ TEST(HotState, EvictionForgetsWindowsButNeverBlocksLocksOrListEntries) {
   EXPECT_DECISION(h.attempt("frank", "198.51.100.77", later), Action::kDeny, Reason::kDenyList);
   EXPECT_DECISION(h.attempt("mallory", "192.0.2.201", later), Action::kDeny, Reason::kDenyList);
   // The allow-listed address is still never counted: 30 failures, still allowed.
-  for (int i = 0; i < 30; ++i) h.fail("erin", "192.0.2.7", later + seconds(i), "e" + std::to_string(i));
+  for (int i = 0; i < 30; ++i)
+    h.fail("erin", "192.0.2.7", later + seconds(i), "e" + std::to_string(i));
   EXPECT_ALLOWED(h.attempt("erin", "192.0.2.7", later + minutes(1)));
 }
 

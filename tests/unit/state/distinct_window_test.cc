@@ -88,5 +88,40 @@ TEST(DistinctWindow, MemoryGrowsWithKeys) {
   EXPECT_GT(w.memory_bytes(), empty + 100 * 27);
 }
 
+// A window without keys can carry a mark in its own 8 bytes: no heap until a
+// key is added, which drops the mark.
+TEST(DistinctWindow, AnEmptyWindowCarriesAMarkUntilAKeyIsAdded) {
+  DistinctWindow w;
+  EXPECT_EQ(w.mark(), 0u);
+  w.set_mark(0x1234'5678'9abc'def0);
+  EXPECT_EQ(w.mark(), 0x1234'5678'9abc'def0u);
+  EXPECT_TRUE(w.empty());
+  EXPECT_EQ(w.memory_bytes(), 0u);
+  EXPECT_EQ(w.count(kT0, kWindow), 0u);
+  EXPECT_FALSE(w.contains("alice", kT0, kWindow));
+
+  DistinctWindow moved = std::move(w);
+  EXPECT_EQ(moved.mark(), 0x1234'5678'9abc'def0u);
+  EXPECT_EQ(w.mark(), 0u);
+
+  EXPECT_EQ(moved.add("alice", kT0, kWindow, kNoCap), 1u);
+  EXPECT_EQ(moved.mark(), 0u);
+  EXPECT_FALSE(moved.empty());
+  EXPECT_EQ(keys(moved, kT0), (std::set<std::string>{"alice"}));
+  // Emptied by expiry: no keys, and no mark either.
+  EXPECT_EQ(moved.add("bob", kT0 + kWindow * 2, kWindow, 0), 0u);
+  EXPECT_TRUE(moved.empty());
+  EXPECT_EQ(moved.mark(), 0u);
+}
+
+TEST(DistinctWindow, MarksKeepTheLow63BitsAndNeverZero) {
+  EXPECT_EQ(DistinctWindow::as_mark(0), 1u);
+  EXPECT_EQ(DistinctWindow::as_mark(std::uint64_t{1} << 63), 1u);
+  EXPECT_EQ(DistinctWindow::as_mark(~std::uint64_t{0}), ~std::uint64_t{0} >> 1);
+  DistinctWindow w;
+  w.set_mark(~std::uint64_t{0});
+  EXPECT_EQ(w.mark(), ~std::uint64_t{0} >> 1);
+}
+
 }  // namespace
 }  // namespace mamori::state
