@@ -19,16 +19,18 @@ namespace mamori::state {
 // (8 bytes + sizeof(Value)) plus the heap its value owns.
 //
 // Memory: the tables and the values' heap count against a shared
-// MemoryBudget. A table grows (doubles) only while the budget allows it;
+// MemoryBudget. A table grows (by a quarter, below) only while the budget allows it;
 // otherwise, and whenever the budget is exceeded, the shard being written
 // evicts entries in CLOCK order (an approximation of least recently used: an
 // entry used since the hand last passed it gets a second chance), never the
 // one being written. Used for hot windows, which may be forgotten under
 // memory pressure; never for blocks, locks or list entries.
 //
-// A full table grows by half (not doubling), so a table is between 7/12 and
-// 7/8 full once past its initial size: the slack a table carries is at most
-// 5/7 of its entries' slots, rather than 9/7 with doubling.
+// A full table grows by a quarter (not doubling), so a table is between 7/10
+// and 7/8 full once past its initial size: the slack a table carries is at
+// most 3/7 of its entries' slots, rather than 9/7 with doubling. The price:
+// growing by a quarter moves each entry about four times over the table's
+// growth, against once with doubling.
 //
 // Keys are kept as 63-bit fingerprints (the top bit is CLOCK's "used"
 // mark): two keys with the same fingerprint share an entry; with a
@@ -175,7 +177,7 @@ class ClockMap {
   // Makes room for one more entry (growing or evicting) and places `key`.
   std::size_t insert(Shard& s, std::uint64_t key) {
     if ((s.used + 1) * 8 > s.slots.size() * 7) {
-      const std::size_t grow_bytes = s.slots.size() / 2 * sizeof(Slot);
+      const std::size_t grow_bytes = s.slots.size() / 4 * sizeof(Slot);
       if (budget_.used() + grow_bytes <= budget_.limit()) {
         grow(s);
       } else {
@@ -190,7 +192,7 @@ class ClockMap {
   }
 
   void grow(Shard& s) {
-    std::vector<Slot> old(s.slots.size() + s.slots.size() / 2);
+    std::vector<Slot> old(s.slots.size() + s.slots.size() / 4);
     old.swap(s.slots);
     for (Slot& slot : old) {
       if (slot.key == 0) continue;
