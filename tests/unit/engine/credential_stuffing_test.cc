@@ -22,6 +22,15 @@ std::set<std::string> users(int n) {
   return out;
 }
 
+// Exactly one incident: the /24 198.51.100.0, listing accounts user0 to
+// user(n - 1).
+void expect_one_network_incident(EngineHarness& h, int n) {
+  const auto incidents = h.incidents();
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_EQ(incidents[0].sources, std::vector<std::string>{"198.51.100.0/24"});
+  EXPECT_EQ(h.incident_account_names(incidents[0].id), users(n));
+}
+
 // One failure for each of `n` accounts from `from`, one per second from `start`.
 Decision stuff(EngineHarness& h, const char* from, int n, TimePoint start = kT0) {
   Decision last;
@@ -204,10 +213,7 @@ TEST(CredentialStuffing, ASecondIpOfTheNetworkCountsTheFirstOnesAccountsToo) {
     EXPECT_ALLOWED(h.fail(user(i), "198.51.100.8", kT0 + seconds(i))) << "account " << i + 1;
   EXPECT_DECISION(h.fail(user(99), "198.51.100.9", kT0 + seconds(99)), Action::kDeny,
                   Reason::kCredentialStuffing);
-  const auto incidents = h.incidents();
-  ASSERT_EQ(incidents.size(), 1u);
-  EXPECT_EQ(incidents[0].sources, std::vector<std::string>{"198.51.100.0/24"});
-  EXPECT_EQ(h.incident_account_names(incidents[0].id), users(100));
+  expect_one_network_incident(h, 100);
 }
 
 TEST(CredentialStuffing, OneIpAloneReachingTheNetworkThresholdDeniesTheNetwork) {
@@ -215,10 +221,7 @@ TEST(CredentialStuffing, OneIpAloneReachingTheNetworkThresholdDeniesTheNetwork) 
   stuff(h, "198.51.100.7", 49);
   EXPECT_DECISION(h.fail(user(49), "198.51.100.7", kT0 + seconds(49)), Action::kDeny,
                   Reason::kCredentialStuffing);
-  const auto incidents = h.incidents();
-  ASSERT_EQ(incidents.size(), 1u);
-  EXPECT_EQ(incidents[0].sources, std::vector<std::string>{"198.51.100.0/24"});
-  EXPECT_EQ(h.incident_account_names(incidents[0].id), users(50));
+  expect_one_network_incident(h, 50);
   // The whole network is denied, not only the IP.
   EXPECT_DECISION(h.attempt("fresh", "198.51.100.200", kT0 + minutes(1)), Action::kDeny,
                   Reason::kCredentialStuffing);
