@@ -210,18 +210,23 @@ for n in $THREADS; do
       "$(peak_rss_kb "$MAMORID_PID")" "$ma_cpu"
   done
   if [ "$PACED" = 1 ]; then
-    # Half of the maximum rate: each connection pauses 2 ms after every
-    # answer, with as many connections as that rate needs (wrk has no fixed
-    # rate mode, and wrk2 is not packaged in Debian).
+    # Half of mamorid's maximum rate: each connection pauses 2 ms on average
+    # after every answer (drawn at random, see bench/wrk/login.lua), with as
+    # many connections as that rate needs (wrk has no fixed rate mode, and
+    # wrk2 is not packaged in Debian). nginx gets the same paced load, as
+    # the reference for what the machine adds to the latency.
     for path in /v1/login/attempt /v1/login/result; do
       half=$(( ${MAX_RPS[$n$path]} / 2 ))
       conns=$(( (half * (2000 + ${P50[$n$path]}) + 999999) / 1000000 ))
       [ "$conns" -ge 1 ] || conns=1
-      pa=$(MAMORI_BENCH_DELAY_MS=2 measure "$MAMORID_PID" "$MAMORID_URL" "$path" mix "$DURATION" "$conns")
-      check_errors "mamorid paced $path" "$pa"
-      read -r _ _ pa_rps pa_p50 pa_p99 _ _ pa_cpu <<<"$pa"
-      row "mamorid" "$n" "${path##*/} @half" "$pa_rps" "$pa_p50" "$pa_p99" "paced" \
-        "$(peak_rss_kb "$MAMORID_PID")" "$pa_cpu"
+      for target in nginx mamorid; do
+        if [ "$target" = nginx ]; then pid=$NGINX_PID url=$NGINX_URL; else pid=$MAMORID_PID url=$MAMORID_URL; fi
+        pa=$(MAMORI_BENCH_DELAY_MS=2 measure "$pid" "$url" "$path" mix "$DURATION" "$conns")
+        check_errors "$target paced $path" "$pa"
+        read -r _ _ pa_rps pa_p50 pa_p99 _ _ pa_cpu <<<"$pa"
+        row "$target" "$n" "${path##*/} @half" "$pa_rps" "$pa_p50" "$pa_p99" "paced" \
+          "$(peak_rss_kb "$pid")" "$pa_cpu"
+      done
     done
   fi
   stop "$NGINX_PID"

@@ -6,8 +6,9 @@
 --                failures, 3 in 4 IPv4, real browser user agents, a pwhash
 --        unique: every request a failed login from a new source IP on one of
 --                1,000 accounts (fills the hot state: one tracked IP each)
--- Environment: MAMORI_BENCH_DELAY_MS pauses each connection this long after a
--- response (paced load); MAMORI_BENCH_BASE offsets the generated accounts and
+-- Environment: MAMORI_BENCH_DELAY_MS pauses each connection this long on
+-- average after a response (paced load; each pause drawn uniformly from 0 to
+-- twice that, in whole milliseconds, wrk's timer resolution); MAMORI_BENCH_BASE offsets the generated accounts and
 -- IPs (unique mode: a run starting where the previous one ended);
 -- MAMORI_BENCH_LIMIT stops each thread after that many requests.
 -- done() prints one line: RESULT requests duration_us rps p50_us p99_us non2xx errors
@@ -93,8 +94,12 @@ function request()
   }, body)
 end
 
+-- A fixed pause would keep the connections in step: they all start together,
+-- so each would send its next request in the same millisecond, and the
+-- server would see bursts of every connection at once rather than the rate
+-- asked for. Random pauses spread them out like independent clients.
 if pause > 0 then
-  function delay() return pause end
+  function delay() return math.random(0, 2 * pause) end
 end
 
 -- MAMORI_BENCH_LIMIT: each thread stops after this many requests.
