@@ -1,34 +1,68 @@
 #include "engine/profile_cache.h"
 
+#include <cstring>
+#include <new>
+
+#include "core/hash.h"
+
 namespace mamori::engine {
 
-std::size_t ProfileCache::Entry::memory_bytes() const {
-  const store::AccountProfile& p = profile;
-  std::size_t n = p.devices.capacity() * sizeof(store::KnownDevice) +
+void ProfileCache::Entry::Delete::operator()(Entry* e) const {
+  e->~Entry();
+  ::operator delete(e);
+}
+
+ProfileCache::EntryPtr ProfileCache::make_entry(std::string_view account) {
+  void* mem = ::operator new(sizeof(Entry) + account.size());
+  EntryPtr e(new (mem) Entry());
+  e->name_size = static_cast<std::uint32_t>(account.size());
+  std::memcpy(reinterpret_cast<char*>(e.get() + 1), account.data(), account.size());
+  remeasure(*e);
+  return e;
+}
+
+void ProfileCache::remeasure(Entry& e) {
+  const store::AccountProfile& p = e.profile;
+  std::size_t n = sizeof(Entry) + e.name_size +
+                  p.devices.capacity() * sizeof(store::KnownDevice) +
                   p.countries.capacity() * sizeof(std::string) +
-                  p.asns.capacity() * sizeof(std::uint32_t) +
-                  (p.last_success ? sizeof(store::LoginPlace) : 0) + p.suspicious_reasons.capacity();
-  for (const store::KnownDevice& d : p.devices)
-    n += d.key.capacity() + d.device_id.capacity() + d.user_agent.capacity();
-  return n;
+                  p.asns.capacity() * sizeof(std::uint32_t) + p.suspicious_reasons.capacity();
+  auto device_bytes = [](const store::KnownDevice& d) {
+    return d.key.capacity() + d.device_id.capacity() + d.user_agent.capacity();
+  };
+  for (const store::KnownDevice& d : p.devices) n += device_bytes(d);
+  n += device_bytes(p.pending_device) + p.pending_country.capacity();
+  if (p.last_success) n += p.last_success->country.capacity() + p.last_success->city.capacity();
+  e.bytes = n;
+}
+
+std::uint64_t ProfileCache::fingerprint(std::string_view account) { return hash_bytes(account); }
+
+ProfileCache::Entry& ProfileCache::entry_for(Slot& s, std::string_view account) {
+  if (!s.entry || s.entry->name() != account) s.entry = make_entry(account);
+  return *s.entry;
 }
 
 Result<store::AccountProfile> ProfileCache::get(const std::string& account) {
+  const std::uint64_t key = key_of_(account);
   store::AccountProfile out;
   bool loaded = false;
-  if (cache_.read(account, [&](const Entry& e) {
-        loaded = e.loaded;
-        if (loaded) out = e.profile;
-      }) &&
-      loaded)
-    return out;
+  cache_.read(key, [&](const Slot& s) {
+    if (s.entry && s.entry->loaded && s.entry->name() == account) {
+      out = s.entry->profile;
+      loaded = true;
+    }
+  });
+  if (loaded) return out;
   auto stored = store_.profile(account);
   if (!stored) return stored.error();
   // Another thread may have cached a newer one meanwhile: keep that.
-  cache_.update(account, [&](Entry& e) {
+  cache_.update(key, [&](Slot& s) {
+    Entry& e = entry_for(s, account);
     if (!e.loaded) {
       e.profile = *stored;
       e.loaded = true;
+      remeasure(e);
     }
     out = e.profile;
   });
@@ -36,9 +70,11 @@ Result<store::AccountProfile> ProfileCache::get(const std::string& account) {
 }
 
 store::WriteTicket ProfileCache::put(const std::string& account, store::AccountProfile profile) {
-  cache_.update(account, [&](Entry& e) {
+  cache_.update(key_of_(account), [&](Slot& s) {
+    Entry& e = entry_for(s, account);
     e.profile = profile;
     e.loaded = true;
+    remeasure(e);
   });
   return store_.put_profile(account, std::move(profile));
 }

@@ -1,25 +1,40 @@
 #ifndef MAMORI_ENGINE_PROFILE_CACHE_H_
 #define MAMORI_ENGINE_PROFILE_CACHE_H_
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
+#include "state/clock_map.h"
 #include "state/memory_budget.h"
-#include "state/sharded_lru.h"
 #include "store/store.h"
 
 namespace mamori::engine {
 
 // Account profiles for the login path: the recently used ones in memory
-// (within the hot-state budget, least recently used evicted), the rest read
-// from the store on demand. put() updates both; the store is the durable
-// copy. A profile whose write is still queued stays cached, so a login right
-// after another sees it.
+// (within the hot-state budget, evicted in CLOCK order), the rest read from
+// the store on demand. put() updates both; the store is the durable copy. A
+// profile whose write is still queued stays cached, so a login right after
+// another sees it.
+//
+// The table is a ClockMap keyed by the account's fingerprint; each slot
+// points to one allocation holding the profile and, right after it, the
+// account's name. A lookup touches the slot and that allocation only, and
+// the name tells apart two accounts whose fingerprints collide (they then
+// take turns in the slot, each read from the store when the other had it).
 // Thread-safe. No shard lock is held while the store is read.
 class ProfileCache {
  public:
-  ProfileCache(store::Store& store, state::MemoryBudget& budget) : store_(store), cache_(budget) {}
+  // The table's key of an account: its fingerprint (tests pass one that
+  // collides on purpose).
+  using KeyFunction = std::uint64_t (*)(std::string_view account);
+
+  ProfileCache(store::Store& store, state::MemoryBudget& budget,
+               KeyFunction key_of = &fingerprint)
+      : store_(store), key_of_(key_of), cache_(budget) {}
   ProfileCache(const ProfileCache&) = delete;
   ProfileCache& operator=(const ProfileCache&) = delete;
 
@@ -37,32 +52,64 @@ class ProfileCache {
   template <typename F>
   Result<store::WriteTicket> modify(const std::string& account, F&& f);
 
+  std::size_t size() const { return cache_.size(); }
+
  private:
+  // One allocation: the entry, then its account's name (name_size bytes).
   struct Entry {
     store::AccountProfile profile;
-    bool loaded = false;  // false: a fresh slot, the store not read yet
     TimePoint persisted{};
-    std::size_t memory_bytes() const;
+    bool loaded = false;  // false: the store not read yet
+    std::uint32_t name_size = 0;
+    // What the entry, its name and the profile's heap take, measured after
+    // each change (remeasure) so the table reads it without a walk.
+    std::size_t bytes = 0;
+
+    std::string_view name() const {
+      return {reinterpret_cast<const char*>(this + 1), name_size};
+    }
+    struct Delete {
+      void operator()(Entry* e) const;
+    };
   };
+  using EntryPtr = std::unique_ptr<Entry, Entry::Delete>;
+  static EntryPtr make_entry(std::string_view account);
+
+  struct Slot {
+    EntryPtr entry;
+    std::size_t memory_bytes() const { return entry ? entry->bytes : 0; }
+  };
+  // Sets e.bytes from the profile as it is now.
+  static void remeasure(Entry& e);
+
+  static std::uint64_t fingerprint(std::string_view account);
+  // The slot's entry for `account`: a fresh one (not loaded) when the slot
+  // is new or held another account.
+  static Entry& entry_for(Slot& s, std::string_view account);
 
   store::Store& store_;
-  state::ShardedLru<std::string, Entry> cache_;
+  const KeyFunction key_of_;
+  state::ClockMap<Slot> cache_;
 };
 
 template <typename F>
 Result<store::WriteTicket> ProfileCache::modify(const std::string& account, F&& f) {
+  const std::uint64_t key = key_of_(account);
   std::optional<store::AccountProfile> stored;
   // Twice at most: the entry may be evicted between the store read and the
   // update that uses it.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::optional<store::AccountProfile> to_write;
-    bool done = cache_.update(account, [&](Entry& e) {
+    bool done = cache_.update(key, [&](Slot& s) {
+      Entry& e = entry_for(s, account);
       if (!e.loaded) {
         if (!stored) return false;
         e.profile = *stored;
         e.loaded = true;
+        remeasure(e);
       }
       if (f(e.profile, e.persisted)) to_write = e.profile;
+      remeasure(e);
       return true;
     });
     if (done) return to_write ? store_.put_profile(account, std::move(*to_write)) : 0;

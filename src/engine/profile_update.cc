@@ -6,27 +6,50 @@ namespace mamori::engine {
 
 namespace {
 
-// Moves `v` to the front of `list` (adding it), keeping at most `max`.
+// Moves `v` to the front of `list` (adding it), keeping at most `max`. A
+// value already listed is rotated into place: nothing is copied or allocated.
 template <typename T>
 void remember_front(std::vector<T>& list, const T& v, std::size_t max) {
   auto it = std::find(list.begin(), list.end(), v);
-  if (it != list.end()) list.erase(it);
+  if (it != list.end()) {
+    std::rotate(list.begin(), it, it + 1);
+    return;
+  }
   list.insert(list.begin(), v);
   if (list.size() > max) list.resize(max);
 }
 
-void learn_device(store::AccountProfile& p, const store::KnownDevice& seen, std::size_t max) {
-  if (seen.key.empty()) return;
+// The device with `key` was seen: it moves to the front of the list with
+// this sighting's id, user agent (an empty one keeps the known one) and last
+// time; its first time stays the earliest. A known device is updated in
+// place (the familiar login allocates nothing); a new one is added, and the
+// least recently seen dropped beyond `max`.
+void learn_device(store::AccountProfile& p, std::string_view key, std::string_view device_id,
+                  std::string_view user_agent, TimePoint first_seen, TimePoint last_seen,
+                  std::size_t max) {
+  if (key.empty()) return;
   auto it = std::find_if(p.devices.begin(), p.devices.end(),
-                         [&](const store::KnownDevice& d) { return d.key == seen.key; });
-  store::KnownDevice d = seen;
-  if (it != p.devices.end()) {
-    d.first_seen = std::min(it->first_seen, seen.first_seen);
-    if (d.user_agent.empty()) d.user_agent = it->user_agent;
-    p.devices.erase(it);
+                         [&](const store::KnownDevice& d) { return d.key == key; });
+  if (it == p.devices.end()) {
+    store::KnownDevice d;
+    d.key = std::string(key);
+    d.device_id = std::string(device_id);
+    d.user_agent = std::string(user_agent);
+    d.first_seen = first_seen;
+    d.last_seen = last_seen;
+    p.devices.insert(p.devices.begin(), std::move(d));
+    if (p.devices.size() > max) p.devices.resize(max);
+    return;
   }
-  p.devices.insert(p.devices.begin(), std::move(d));
-  if (p.devices.size() > max) p.devices.resize(max);
+  it->first_seen = std::min(it->first_seen, first_seen);
+  it->last_seen = last_seen;
+  if (it->device_id != device_id) it->device_id.assign(device_id);
+  if (!user_agent.empty() && it->user_agent != user_agent) it->user_agent.assign(user_agent);
+  std::rotate(p.devices.begin(), it, it + 1);
+}
+
+void learn_device(store::AccountProfile& p, const store::KnownDevice& seen, std::size_t max) {
+  learn_device(p, seen.key, seen.device_id, seen.user_agent, seen.first_seen, seen.last_seen, max);
 }
 
 store::KnownDevice device_of(std::string_view key, const Event& e) {
@@ -42,13 +65,14 @@ store::KnownDevice device_of(std::string_view key, const Event& e) {
 
 void learn_login(store::AccountProfile& p, std::string_view device_key, const Event& e,
                  const Location& where, const ProfileConfig& limits) {
-  learn_device(p, device_of(device_key, e), limits.max_devices);
+  learn_device(p, device_key, e.device_id, e.user_agent, e.time, e.time, limits.max_devices);
   if (!where.country.empty()) remember_front(p.countries, where.country, limits.max_countries);
   if (where.asn != 0) remember_front(p.asns, where.asn, limits.max_asns);
 }
 
 void record_success(store::AccountProfile& p, const Event& e, const Location& where) {
-  store::LoginPlace l;
+  // Assigned in place: the strings keep their buffers from the last login.
+  store::LoginPlace& l = p.last_success ? *p.last_success : p.last_success.emplace();
   l.time = e.time;
   l.ip = e.ip;
   l.country = where.country;
@@ -56,7 +80,6 @@ void record_success(store::AccountProfile& p, const Event& e, const Location& wh
   l.latitude = where.latitude;
   l.longitude = where.longitude;
   l.has_coordinates = where.has_coordinates;
-  p.last_success = std::move(l);
 }
 
 void mark_suspicious(store::AccountProfile& p, const LoginAssessment& a, std::string_view device_key,

@@ -394,5 +394,62 @@ TEST(ProfileUpdate, OldestDevicesAndCountriesAreDroppedBeyondTheLimits) {
   EXPECT_EQ(p.countries, (std::vector<std::string>{"JP", "US"}));
 }
 
+TEST(ProfileUpdate, ASeenDeviceMovesToTheFrontWithItsNewSightingAndItsFirstTime) {
+  ProfileConfig limits;
+  store::AccountProfile p;
+  auto login = [&](const std::string& id, const std::string& ua, TimePoint t,
+                   const std::string& country) {
+    Event e;
+    e.time = t;
+    e.device_id = id;
+    e.user_agent = ua;
+    Location where;
+    where.country = country;
+    learn_login(p, "id:" + id, e, where, limits);
+  };
+  login("a", "UA-1", kT0, "JP");
+  login("b", "UA-2", kT0 + minutes(1), "KR");
+  login("c", "UA-3", kT0 + minutes(2), "US");
+  login("a", "UA-1b", kT0 + minutes(3), "JP");
+  ASSERT_EQ(p.devices.size(), 3u);
+  EXPECT_EQ(p.devices[0].key, "id:a");
+  EXPECT_EQ(p.devices[1].key, "id:c");
+  EXPECT_EQ(p.devices[2].key, "id:b");
+  EXPECT_EQ(p.devices[0].first_seen, kT0);
+  EXPECT_EQ(p.devices[0].last_seen, kT0 + minutes(3));
+  EXPECT_EQ(p.devices[0].user_agent, "UA-1b");
+  EXPECT_EQ(p.countries, (std::vector<std::string>{"JP", "US", "KR"}));
+  // A sighting without a user agent keeps the one known.
+  login("c", "", kT0 + minutes(4), "US");
+  EXPECT_EQ(p.devices[0].key, "id:c");
+  EXPECT_EQ(p.devices[0].user_agent, "UA-3");
+  EXPECT_EQ(p.devices[0].first_seen, kT0 + minutes(2));
+  EXPECT_EQ(p.countries, (std::vector<std::string>{"US", "JP", "KR"}));
+}
+
+TEST(ProfileUpdate, ASecondSuccessReplacesTheLastSuccessInPlace) {
+  store::AccountProfile p;
+  Event e;
+  e.time = kT0;
+  e.ip = *IpAddress::parse("192.0.2.1");
+  Location tokyo;
+  tokyo.country = "JP";
+  tokyo.city = "Tokyo Metropolis, Chiyoda";
+  tokyo.latitude = 35.685;
+  tokyo.has_coordinates = true;
+  record_success(p, e, tokyo);
+  e.time = kT0 + minutes(5);
+  e.ip = *IpAddress::parse("2001:db8::1");
+  Location nowhere;  // no place known for this IP
+  record_success(p, e, nowhere);
+  ASSERT_TRUE(p.last_success.has_value());
+  EXPECT_EQ(p.last_success->time, kT0 + minutes(5));
+  EXPECT_EQ(p.last_success->ip, *IpAddress::parse("2001:db8::1"));
+  EXPECT_EQ(p.last_success->country, "");
+  EXPECT_EQ(p.last_success->city, "");
+  EXPECT_FALSE(p.last_success->has_coordinates);
+  EXPECT_EQ(p.last_success->latitude, 0);
+}
+
 }  // namespace
 }  // namespace mamori::engine::testing
