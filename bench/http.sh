@@ -243,6 +243,18 @@ if [ "$IPS" -gt 0 ]; then
   echo
   echo "== $IPS distinct source IPs seen (1 worker, hot-state budget $HOT_STATE_MB MiB) =="
   start_mamorid 1
+  # Both rates are measured after the page cache's dirty pages are written
+  # out (sync), so the second one does not pay for writing back what the
+  # preload wrote: the comparison is of the state's size, not of a disk
+  # backlog. How much was dirty, and how long sync took, are printed.
+  quiesce() {  # -> "MiB_dirty seconds"
+    local dirty t0
+    dirty=$(awk '/^(Dirty|Writeback):/ {kb += $2} END {printf "%.0f", kb / 1024}' /proc/meminfo)
+    t0=$(date +%s.%N)
+    sync
+    echo "$dirty $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')"
+  }
+  q_cold=$(quiesce)
   cold=$(load "$URL" /v1/login/result mix "$DURATION")
   read -r _ _ cold_rps cold_p50 cold_p99 _ _ <<<"$cold"
   rss_cold=$(rss_kb "$SERVER_PID")
@@ -268,16 +280,18 @@ if [ "$IPS" -gt 0 ]; then
   forget "$WRK_PID"
   t1=$(date +%s)
   status=$(curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/v1/status")
+  q_warm=$(quiesce)
   warm=$(load "$URL" /v1/login/result mix "$DURATION")
   read -r _ _ warm_rps warm_p50 warm_p99 _ _ <<<"$warm"
   rss_warm=$(rss_kb "$SERVER_PID")
   hwm=$(peak_rss_kb "$SERVER_PID")
   /usr/bin/python3 - "$status" "$IPS" "$rss_cold" "$rss_warm" "$hwm" "$cold_rps" "$warm_rps" \
-    "$cold_p99" "$warm_p99" "$((t1 - t0))" <<'PY'
+    "$cold_p99" "$warm_p99" "$((t1 - t0))" $q_cold $q_warm <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])["hot_state"]
 ips, rss_cold, rss_warm, hwm = (int(x) for x in sys.argv[2:6])
 cold, warm, cold_p99, warm_p99, secs = (float(x) for x in sys.argv[6:11])
+dirty_cold, sync_cold, dirty_warm, sync_warm = (float(x) for x in sys.argv[11:15])
 print(f"preload               {ips} failed logins from distinct IPs in {secs:.0f} s ({ips / max(secs, 1):.0f}/s)")
 print(f"hot-state entries     {s['entries']}")
 print(f"hot-state bytes       {s['bytes']} ({s['bytes'] / 2**20:.0f} MiB; budget {s['budget_bytes'] / 2**20:.0f} MiB)")
@@ -285,6 +299,7 @@ print(f"evictions             {s['evictions']}")
 print(f"bytes per tracked IP  {s['bytes'] / ips:.0f} (hot state's own count)")
 print(f"RSS                   cold {rss_cold / 1024:.0f} MiB, after {rss_warm / 1024:.0f} MiB, peak {hwm / 1024:.0f} MiB")
 print(f"RSS growth per IP     {(rss_warm - rss_cold) * 1024 / ips:.0f} bytes")
+print(f"sync before the runs  cold: {dirty_cold:.0f} MiB dirty, {sync_cold:.1f} s; after: {dirty_warm:.0f} MiB dirty, {sync_warm:.1f} s")
 print(f"login/result req/s    cold {cold:.0f}, after {warm:.0f} ({warm / cold:.2f}x); p99 cold {cold_p99 / 1000:.2f} ms, after {warm_p99 / 1000:.2f} ms")
 PY
   stop "$SERVER_PID"
