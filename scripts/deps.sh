@@ -11,6 +11,7 @@ pkgs=(
   libsimdjson-dev                          # request JSON parsing
   libtomlplusplus-dev                      # config
   libsqlite3-dev                           # embedded durable store
+  libjemalloc-dev                          # mamorid's allocator
   libsodium-dev                            # secrets at rest, hashing
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-requests  # integration tests
