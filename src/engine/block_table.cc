@@ -18,6 +18,7 @@ std::optional<BlockScope> block_scope_from_string(std::string_view s) {
 }
 
 std::optional<store::Block> BlockTable::find(const BlockKey& key, TimePoint now) const {
+  if (count(key.scope).load(std::memory_order_relaxed) == 0) return std::nullopt;
   auto b = map_.find(key);
   if (!b || b->until <= now) return std::nullopt;
   return b;
@@ -25,6 +26,7 @@ std::optional<store::Block> BlockTable::find(const BlockKey& key, TimePoint now)
 
 store::Block BlockTable::put(const BlockKey& key, store::Block block) {
   return *map_.upsert(key, [&](std::optional<store::Block>& slot) {
+    if (!slot) count(key.scope).fetch_add(1, std::memory_order_relaxed);
     if (slot) {
       const bool old_active = slot->until > block.since;
       if (block.incident_id.empty() && old_active) block.incident_id = slot->incident_id;
@@ -37,12 +39,17 @@ store::Block BlockTable::put(const BlockKey& key, store::Block block) {
   });
 }
 
-bool BlockTable::erase(const BlockKey& key) { return map_.erase(key); }
+bool BlockTable::erase(const BlockKey& key) {
+  if (!map_.erase(key)) return false;
+  count(key.scope).fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
 
 std::vector<store::Block> BlockTable::erase_hash(BlockScope scope, std::uint64_t h) {
   std::vector<store::Block> removed;
   map_.erase_if([&](const BlockKey& k, const store::Block&) { return k.scope == scope && k.h == h; },
                 [&](const BlockKey&, const store::Block& b) { removed.push_back(b); });
+  count(scope).fetch_sub(std::int64_t(removed.size()), std::memory_order_relaxed);
   return removed;
 }
 
@@ -58,9 +65,16 @@ std::vector<store::Block> BlockTable::active(TimePoint now) const {
 
 std::size_t BlockTable::sweep(TimePoint now) {
   return map_.erase_if([&](const BlockKey&, const store::Block& b) { return b.until <= now; },
-                       [](const BlockKey&, const store::Block&) {});
+                       [&](const BlockKey& k, const store::Block&) {
+                         count(k.scope).fetch_sub(1, std::memory_order_relaxed);
+                       });
 }
 
 std::size_t BlockTable::size() const { return map_.size(); }
+
+std::size_t BlockTable::size(BlockScope scope) const {
+  const std::int64_t n = count(scope).load(std::memory_order_relaxed);
+  return n < 0 ? 0 : std::size_t(n);
+}
 
 }  // namespace mamori::engine

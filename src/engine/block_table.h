@@ -1,6 +1,8 @@
 #ifndef MAMORI_ENGINE_BLOCK_TABLE_H_
 #define MAMORI_ENGINE_BLOCK_TABLE_H_
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -62,7 +64,9 @@ struct BlockKeyHash {
 
 // The blocks the engine set on its own, each until a time. Never evicted (an
 // active block must not be forgotten under memory pressure); expired blocks
-// are dropped by sweep(). Thread-safe: sharded, one mutex per shard.
+// are dropped by sweep(). Thread-safe: sharded, one mutex per shard. Each
+// scope's blocks are counted, so a lookup in a scope that has none (most
+// scopes, most of the time) takes no lock and touches no table.
 class BlockTable {
  public:
   BlockTable() = default;
@@ -83,9 +87,18 @@ class BlockTable {
   std::vector<store::Block> active(TimePoint now) const;
   std::size_t sweep(TimePoint now);
   std::size_t size() const;
+  // Blocks held in `scope` (active or not yet swept).
+  std::size_t size(BlockScope scope) const;
 
  private:
+  static constexpr std::size_t kScopeCount = 6;
+  std::atomic<std::int64_t>& count(BlockScope scope) const {
+    return counts_[static_cast<std::size_t>(scope)];
+  }
+
   state::ShardedMap<BlockKey, store::Block, BlockKeyHash> map_;
+  // Per scope, changed under the shard lock of the entry added or removed.
+  mutable std::array<std::atomic<std::int64_t>, kScopeCount> counts_{};
 };
 
 }  // namespace mamori::engine

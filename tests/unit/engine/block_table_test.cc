@@ -1,0 +1,66 @@
+// The engine's blocks: found while active, counted per scope through every
+// change (a scope counted empty is not looked up at all).
+#include "engine/block_table.h"
+
+#include <gtest/gtest.h>
+
+#include "engine_harness.h"
+
+namespace mamori::engine::testing {
+namespace {
+
+store::Block block_until(TimePoint until, std::string incident = "") {
+  store::Block b;
+  b.since = kT0;
+  b.until = until;
+  b.incident_id = std::move(incident);
+  return b;
+}
+
+TEST(BlockTable, EachScopeCountsItsBlocksThroughPutEraseSweepAndEraseHash) {
+  BlockTable t;
+  const IpAddress a = ip("198.51.100.7"), b = ip("203.0.113.9");
+  EXPECT_EQ(t.size(BlockScope::kIp), 0u);
+  EXPECT_FALSE(t.find(BlockKey::ip_deny(a), kT0));
+
+  t.put(BlockKey::ip_deny(a), block_until(kT0 + minutes(10), "inc-1"));
+  t.put(BlockKey::ip_deny(a), block_until(kT0 + minutes(20)));  // extends: still one
+  t.put(BlockKey::account_ip("alice", a), block_until(kT0 + minutes(5)));
+  t.put(BlockKey::account_ip("alice", b), block_until(kT0 + hours(1)));
+  t.put(BlockKey::account("bob"), block_until(kT0 + minutes(5)));
+  EXPECT_EQ(t.size(BlockScope::kIp), 1u);
+  EXPECT_EQ(t.size(BlockScope::kAccountIp), 2u);
+  EXPECT_EQ(t.size(BlockScope::kAccount), 1u);
+  EXPECT_EQ(t.size(BlockScope::kNetwork), 0u);
+  EXPECT_EQ(t.size(), 4u);
+
+  auto found = t.find(BlockKey::ip_deny(a), kT0 + minutes(15));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->incident_id, "inc-1");  // kept by the extension
+  EXPECT_FALSE(t.find(BlockKey::ip_deny(b), kT0));
+  EXPECT_FALSE(t.find(BlockKey::network(a), kT0));
+
+  EXPECT_TRUE(t.erase(BlockKey::account("bob")));
+  EXPECT_FALSE(t.erase(BlockKey::account("bob")));
+  EXPECT_EQ(t.size(BlockScope::kAccount), 0u);
+  EXPECT_FALSE(t.find(BlockKey::account("bob"), kT0));
+
+  // Sweeping at +30 min drops the ip block and alice's block from a.
+  EXPECT_EQ(t.sweep(kT0 + minutes(30)), 2u);
+  EXPECT_EQ(t.size(BlockScope::kIp), 0u);
+  EXPECT_EQ(t.size(BlockScope::kAccountIp), 1u);
+  EXPECT_TRUE(t.find(BlockKey::account_ip("alice", b), kT0 + minutes(30)));
+
+  const auto removed = t.erase_hash(BlockScope::kAccountIp, BlockKey::account_ip("alice", b).h);
+  EXPECT_EQ(removed.size(), 1u);
+  EXPECT_EQ(t.size(BlockScope::kAccountIp), 0u);
+  EXPECT_EQ(t.size(), 0u);
+
+  // Counted from empty again: a new block is found.
+  t.put(BlockKey::ip_deny(b), block_until(kT0 + hours(1)));
+  EXPECT_TRUE(t.find(BlockKey::ip_deny(b), kT0 + minutes(59)));
+  EXPECT_FALSE(t.find(BlockKey::ip_deny(b), kT0 + hours(1)));  // ends at `until`
+}
+
+}  // namespace
+}  // namespace mamori::engine::testing
