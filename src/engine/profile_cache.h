@@ -106,7 +106,6 @@ Result<store::WriteTicket> ProfileCache::modify(const std::string& account, F&& 
         if (!stored) return false;
         e.profile = *stored;
         e.loaded = true;
-        remeasure(e);
       }
       if (f(e.profile, e.persisted)) to_write = e.profile;
       remeasure(e);
