@@ -1,5 +1,7 @@
 #include "core/ip_address.h"
 
+#include <arpa/inet.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -36,6 +38,19 @@ TEST(IpAddress, ParsesAndFormatsV4) {
   EXPECT_EQ(a.to_string(), "192.0.2.1");
   EXPECT_EQ(ip("0.0.0.0").to_string(), "0.0.0.0");
   EXPECT_EQ(ip("255.255.255.255").to_string(), "255.255.255.255");
+}
+
+TEST(IpAddress, FormatsEveryV4AddressAsInetNtopDoes) {
+  EXPECT_EQ(ip("10.20.30.40").to_string(), "10.20.30.40");
+  std::uint32_t x = 0x12345678u;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 1664525u + 1013904223u;  // a spread of values, every octet width
+    const std::uint32_t v = i < 256 ? std::uint32_t(i) * 0x01010101u : x;
+    const std::uint32_t be = htonl(v);
+    char want[INET_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET, &be, want, sizeof want), nullptr);
+    ASSERT_EQ(IpAddress::from_v4(v).to_string(), want);
+  }
 }
 
 TEST(IpAddress, FromV4MatchesParsedV4) {
