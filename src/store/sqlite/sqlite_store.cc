@@ -982,11 +982,7 @@ void SqliteStore::checkpoint_loop(sqlite3* db) {
 }
 
 void SqliteStore::render_metrics(std::string& out) const {
-  WriteTicket queued;
-  {
-    std::lock_guard lock(mu_);
-    queued = next_ticket_ - 1;
-  }
+  const WriteTicket queued = issued_.load(std::memory_order_relaxed);
   out += "# HELP mamori_store_writes_total Writes queued for the store.\n"
          "# TYPE mamori_store_writes_total counter\nmamori_store_writes_total " +
          std::to_string(queued) +
@@ -1040,7 +1036,7 @@ SqliteStore::~SqliteStore() {
   }
   if (writer_thread_.joinable()) {
     {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(queue_mu_);
       stopping_ = true;
     }
     work_cv_.notify_one();
@@ -1058,8 +1054,9 @@ WriteTicket SqliteStore::enqueue(Op op) {
   WriteTicket t;
   bool was_empty;
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(queue_mu_);
     t = next_ticket_++;
+    issued_.store(t, std::memory_order_release);
     was_empty = queue_.empty();
     queue_.push_back(PendingWrite{t, std::move(op)});
   }
@@ -1130,7 +1127,7 @@ void SqliteStore::writer_loop() {
   std::vector<std::function<void(const Status&)>> ready;
   for (;;) {
     {
-      std::unique_lock lock(mu_);
+      std::unique_lock lock(queue_mu_);
       work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping, and everything queued is committed
       batch.swap(queue_);
@@ -1322,9 +1319,9 @@ Status SqliteStore::status_of_locked(WriteTicket t) const {
 }
 
 Status SqliteStore::wait(WriteTicket t) {
-  std::unique_lock lock(mu_);
-  if (t >= next_ticket_)
+  if (t > issued_.load(std::memory_order_acquire))
     return make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
+  std::unique_lock lock(mu_);
   done_cv_.wait(lock, [&] { return committed_.load(std::memory_order_relaxed) >= t; });
   return status_of_locked(t);
 }
@@ -1333,7 +1330,7 @@ void SqliteStore::on_committed(WriteTicket t, std::function<void(const Status&)>
   Status now;
   {
     std::lock_guard lock(mu_);
-    if (t >= next_ticket_) {
+    if (t > issued_.load(std::memory_order_acquire)) {
       now = make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
     } else if (committed_.load(std::memory_order_relaxed) < t) {
       callbacks_.emplace(t, std::move(done));

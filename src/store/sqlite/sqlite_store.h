@@ -166,12 +166,19 @@ class SqliteStore final : public Store {
   sqlite3* writer_db_ = nullptr;
   std::vector<sqlite3_stmt*> writer_stmts_;
 
-  mutable std::mutex mu_;
+  // The queue, between the threads that enqueue and the writer, under a
+  // lock of its own: enqueueing never waits for the writer publishing a
+  // commit or for a thread registering a callback.
+  std::mutex queue_mu_;
   std::condition_variable work_cv_;  // the writer waits here for work
+  std::vector<PendingWrite> queue_;  // guarded by queue_mu_
+  WriteTicket next_ticket_ = 1;      // guarded by queue_mu_
+  bool stopping_ = false;            // guarded by queue_mu_
+  std::atomic<WriteTicket> issued_{0};  // the last ticket handed out
+
+  // What the writer publishes after each commit.
+  mutable std::mutex mu_;
   std::condition_variable done_cv_;  // wait()ers wait here for commits
-  std::vector<PendingWrite> queue_;  // guarded by mu_
-  WriteTicket next_ticket_ = 1;      // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
   std::multimap<WriteTicket, std::function<void(const Status&)>> callbacks_;  // guarded by mu_
   std::deque<FailedBatch> failures_;       // guarded by mu_, oldest first
   std::atomic<WriteTicket> committed_{0};  // written under mu_
