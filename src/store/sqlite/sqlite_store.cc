@@ -1055,7 +1055,7 @@ WriteTicket SqliteStore::enqueue(Op op) {
   bool was_empty;
   {
     std::lock_guard lock(queue_mu_);
-    t = next_ticket_++;
+    t = issued_.load(std::memory_order_relaxed) + 1;
     issued_.store(t, std::memory_order_release);
     was_empty = queue_.empty();
     queue_.push_back(PendingWrite{t, std::move(op)});

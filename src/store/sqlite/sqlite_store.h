@@ -172,9 +172,10 @@ class SqliteStore final : public Store {
   std::mutex queue_mu_;
   std::condition_variable work_cv_;  // the writer waits here for work
   std::vector<PendingWrite> queue_;  // guarded by queue_mu_
-  WriteTicket next_ticket_ = 1;      // guarded by queue_mu_
   bool stopping_ = false;            // guarded by queue_mu_
-  std::atomic<WriteTicket> issued_{0};  // the last ticket handed out
+  // The last ticket handed out: advanced under queue_mu_, read without it
+  // by wait() and on_committed() to reject tickets never issued.
+  std::atomic<WriteTicket> issued_{0};
 
   // What the writer publishes after each commit.
   mutable std::mutex mu_;
