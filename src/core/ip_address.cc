@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
 
 #include "core/hash.h"
 
@@ -78,7 +77,10 @@ std::string IpAddress::to_string() const {
     char* p = buf;
     for (int i = 12; i < 16; ++i) {
       if (i > 12) *p++ = '.';
-      p = std::to_chars(p, buf + sizeof buf, unsigned{b_[i]}).ptr;
+      const unsigned v = b_[i];
+      if (v >= 100) *p++ = char('0' + v / 100);
+      if (v >= 10) *p++ = char('0' + v / 10 % 10);
+      *p++ = char('0' + v % 10);
     }
     return std::string(buf, p);
   }
