@@ -7,7 +7,7 @@ void PasswordSpray::on_failure(const Event& e, std::vector<Finding>& out) {
   const std::int64_t now = to_unix_ms(e.time);
   const std::int64_t window = config_.window.count();
   const std::string ip = e.ip.to_string();
-  windows_.update(e.pwhash, [&](Window& w) {
+  windows_.update(StringHash{}(e.pwhash), [&](Window& w) {
     w.sources.add(ip, now, window, config_.max_sources);
     if (w.accounts.add(e.account, now, window, config_.threshold) < config_.threshold) return;
     Finding f;

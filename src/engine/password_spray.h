@@ -8,6 +8,7 @@
 #include "engine/engine_config.h"
 #include "engine/finding.h"
 #include "engine/keys.h"
+#include "state/clock_map.h"
 #include "state/distinct_window.h"
 
 namespace mamori::engine {
@@ -32,7 +33,8 @@ class PasswordSpray {
   };
 
   const PasswordSprayConfig config_;
-  state::ShardedLru<std::string, Window, StringHash> windows_;
+  // Keyed by the password hash's fingerprint, like the other hot windows.
+  state::ClockMap<Window> windows_;
 };
 
 }  // namespace mamori::engine
