@@ -70,13 +70,15 @@ Result<store::AccountProfile> ProfileCache::get(const std::string& account) {
 }
 
 store::WriteTicket ProfileCache::put(const std::string& account, store::AccountProfile profile) {
+  store::WriteTicket written = 0;
   cache_.update(key_of_(account), [&](Slot& s) {
     Entry& e = entry_for(s, account);
-    e.profile = profile;
+    written = store_.put_profile(account, profile);
+    e.profile = std::move(profile);
     e.loaded = true;
     remeasure(e);
   });
-  return store_.put_profile(account, std::move(profile));
+  return written;
 }
 
 }  // namespace mamori::engine

@@ -25,7 +25,8 @@ namespace mamori::engine {
 // account's name. A lookup touches the slot and that allocation only, and
 // the name tells apart two accounts whose fingerprints collide (they then
 // take turns in the slot, each read from the store when the other had it).
-// Thread-safe. No shard lock is held while the store is read.
+// Thread-safe. No shard lock is held while the store is read; a write is
+// queued (encoded) under the account's shard lock.
 class ProfileCache {
  public:
   // The table's key of an account: its fingerprint (tests pass one that
@@ -46,7 +47,9 @@ class ProfileCache {
   // profile in place (read from the store first when not cached), under the
   // shard's lock: f must not block. `persisted` is when the profile was last
   // queued to the store by this cache ({} if never). When f returns true the
-  // profile is queued to the store and `persisted` should be set by f.
+  // profile is queued to the store and `persisted` should be set by f. The
+  // store encodes it under the same lock (no copy of the profile), so the
+  // writes of one account are queued in the order of its updates.
   // Returns the write's ticket (0: nothing written), or the store's read
   // error.
   template <typename F>
@@ -99,19 +102,19 @@ Result<store::WriteTicket> ProfileCache::modify(const std::string& account, F&& 
   // Twice at most: the entry may be evicted between the store read and the
   // update that uses it.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::optional<store::AccountProfile> to_write;
+    store::WriteTicket written = 0;
     bool done = cache_.update(key, [&](Slot& s) {
       Entry& e = entry_for(s, account);
       if (!e.loaded) {
         if (!stored) return false;
-        e.profile = *stored;
+        e.profile = std::move(*stored);
         e.loaded = true;
       }
-      if (f(e.profile, e.persisted)) to_write = e.profile;
+      if (f(e.profile, e.persisted)) written = store_.put_profile(account, e.profile);
       remeasure(e);
       return true;
     });
-    if (done) return to_write ? store_.put_profile(account, std::move(*to_write)) : 0;
+    if (done) return written;
     auto r = store_.profile(account);
     if (!r) return r.error();
     stored = std::move(*r);

@@ -36,7 +36,8 @@ class Store {
   virtual WriteTicket clear_lock(std::string account) = 0;
   virtual WriteTicket put_contact(std::string account, Contact contact) = 0;
   virtual WriteTicket put_last_login(std::string account, LastLogin login) = 0;
-  virtual WriteTicket put_profile(std::string account, AccountProfile profile) = 0;
+  // The profile is encoded before this returns: the caller keeps it.
+  virtual WriteTicket put_profile(std::string account, const AccountProfile& profile) = 0;
   virtual WriteTicket put_list_entry(ListEntry e) = 0;
   virtual WriteTicket delete_list_entry(std::string id) = 0;
   // Inserts or replaces the incident's header (times, sources, counts).

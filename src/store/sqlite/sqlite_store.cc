@@ -774,7 +774,7 @@ struct DeleteBlockOp {
 };
 struct PutProfileOp {
   std::string account;
-  AccountProfile profile;
+  std::string data;  // encode_profile's text, made by the caller's thread
 };
 struct PruneOp {
   TimePoint before;
@@ -1080,8 +1080,8 @@ WriteTicket SqliteStore::put_contact(std::string account, Contact contact) {
 WriteTicket SqliteStore::put_last_login(std::string account, LastLogin login) {
   return enqueue(PutLastLoginOp{std::move(account), std::move(login)});
 }
-WriteTicket SqliteStore::put_profile(std::string account, AccountProfile profile) {
-  return enqueue(PutProfileOp{std::move(account), std::move(profile)});
+WriteTicket SqliteStore::put_profile(std::string account, const AccountProfile& profile) {
+  return enqueue(PutProfileOp{std::move(account), encode_profile(profile)});
 }
 WriteTicket SqliteStore::put_list_entry(ListEntry e) {
   return enqueue(PutListEntryOp{std::move(e)});
@@ -1229,9 +1229,8 @@ Status SqliteStore::apply(const PendingWrite& w) {
             b.text(op.account).time(op.login.time).text(ip).text(op.login.country);
           });
         } else if constexpr (std::is_same_v<T, PutProfileOp>) {
-          const std::string data = encode_profile(op.profile);
           return exec(kPutProfile, "put_profile",
-                      [&](Binder& b) { b.text(op.account).text(data); });
+                      [&](Binder& b) { b.text(op.account).text(op.data); });
         } else if constexpr (std::is_same_v<T, PutListEntryOp>) {
           const ListEntry& e = op.e;
           return exec(kPutListEntry, "put_list_entry", [&](Binder& b) {

@@ -84,7 +84,7 @@ class SqliteStore final : public Store {
   WriteTicket clear_lock(std::string account) override;
   WriteTicket put_contact(std::string account, Contact contact) override;
   WriteTicket put_last_login(std::string account, LastLogin login) override;
-  WriteTicket put_profile(std::string account, AccountProfile profile) override;
+  WriteTicket put_profile(std::string account, const AccountProfile& profile) override;
   WriteTicket put_list_entry(ListEntry e) override;
   WriteTicket delete_list_entry(std::string id) override;
   WriteTicket put_incident(Incident i) override;
@@ -168,8 +168,10 @@ class SqliteStore final : public Store {
 
   // The queue, between the threads that enqueue and the writer, under a
   // lock of its own: enqueueing never waits for the writer publishing a
-  // commit or for a thread registering a callback.
-  std::mutex queue_mu_;
+  // commit or for a thread registering a callback. The queue and the commit
+  // state below start on cache lines of their own: request threads write
+  // the one, the writer the other, on every request and every commit.
+  alignas(64) std::mutex queue_mu_;
   std::condition_variable work_cv_;  // the writer waits here for work
   std::vector<PendingWrite> queue_;  // guarded by queue_mu_
   bool stopping_ = false;            // guarded by queue_mu_
@@ -178,7 +180,7 @@ class SqliteStore final : public Store {
   std::atomic<WriteTicket> issued_{0};
 
   // What the writer publishes after each commit.
-  mutable std::mutex mu_;
+  alignas(64) mutable std::mutex mu_;
   std::condition_variable done_cv_;  // wait()ers wait here for commits
   std::multimap<WriteTicket, std::function<void(const Status&)>> callbacks_;  // guarded by mu_
   std::deque<FailedBatch> failures_;       // guarded by mu_, oldest first
