@@ -356,6 +356,11 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   {
+    Reader s = r.sub("store");
+    s.integer("checkpoint_mb", c.store_checkpoint_mb, 1, 4096);
+    s.reject_unknown();
+  }
+  {
     Reader s = r.sub("activity");
     s.duration("retention", c.engine.activity_retention);
     s.reject_unknown();

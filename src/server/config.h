@@ -29,6 +29,8 @@ struct Config {
   engine::EngineConfig engine;
   geo::GeoIpPaths geoip;  // none: events have no location
   Duration maintain_every = std::chrono::seconds(60);
+  // [store]: WAL size (MiB of 4 KiB pages) that starts a checkpoint.
+  int store_checkpoint_mb = 32;
   // [totp]: key_file empty means <data_dir>/totp.key.
   account::TotpConfig totp;
   // [passwords]

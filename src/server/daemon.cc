@@ -146,7 +146,9 @@ int run_daemon(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto store = store::SqliteStore::open(config.data_dir);
+  store::SqliteStoreOptions store_options;
+  store_options.checkpoint_pages = config.store_checkpoint_mb * 256;  // 4 KiB pages
+  auto store = store::SqliteStore::open(config.data_dir, store_options);
   if (!store) {
     log_error(store.error().message);
     return 1;

@@ -41,6 +41,7 @@ TEST(ParseConfig, EmptyFileGivesDesignDefaults) {
   EXPECT_FALSE(c.replay);
   EXPECT_TRUE(c.tokens.empty());
   EXPECT_EQ(c.maintain_every, seconds(60));
+  EXPECT_EQ(c.store_checkpoint_mb, 32);
   const engine::EngineConfig& e = c.engine;
   EXPECT_EQ(e.brute_force.threshold, 10u);
   EXPECT_EQ(e.brute_force.window, hours(1));
@@ -72,6 +73,7 @@ TEST(ParseConfig, ExampleFileParsesToTheDefaults) {
   EXPECT_EQ(r->listen_port, 8425);
   EXPECT_EQ(r->engine.brute_force.threshold, 10u);
   EXPECT_EQ(r->engine.credential_stuffing.network_threshold, 100u);
+  EXPECT_EQ(r->store_checkpoint_mb, 32);
   EXPECT_EQ(r->tokens.size(), 2u);
 }
 
@@ -86,6 +88,9 @@ maintain_every = "30s"
 
 [state]
 memory_budget_mb = 64
+
+[store]
+checkpoint_mb = 4
 
 [activity]
 retention = "30d"
@@ -132,6 +137,7 @@ role = "admin"
   EXPECT_TRUE(c.replay);
   EXPECT_EQ(c.maintain_every, seconds(30));
   EXPECT_EQ(c.engine.memory_budget_bytes, std::size_t(64) << 20);
+  EXPECT_EQ(c.store_checkpoint_mb, 4);
   EXPECT_EQ(c.engine.activity_retention, hours(24 * 30));
   EXPECT_EQ(c.engine.incidents.idle, hours(2));
   EXPECT_EQ(c.engine.incidents.max_accounts, 5000u);
@@ -269,6 +275,8 @@ TEST(ParseConfig, OutOfRangeIntegersAreRejected) {
   EXPECT_TRUE(contains(parse_error("[detections.ip_failures]\ndelay_ms = 60001\n"),
                        "detections.ip_failures.delay_ms"));
   EXPECT_TRUE(contains(parse_error("[state]\nmemory_budget_mb = 0\n"), "state.memory_budget_mb"));
+  EXPECT_TRUE(contains(parse_error("[store]\ncheckpoint_mb = 0\n"), "store.checkpoint_mb"));
+  EXPECT_TRUE(contains(parse_error("[store]\ncheckpoint_mb = 5000\n"), "store.checkpoint_mb"));
 }
 
 TEST(ParseConfig, WrongTypesAreRejected) {
