@@ -16,6 +16,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "store/profile_codec.h"
 
@@ -918,11 +919,36 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
       store.get());
   if (Status s = prepare_all(*db, kWriterSql, store->writer_stmts_.data()); !s)
     return open_error(path, s.error().message);
+  if (Status s = store->fill_profile_filter(); !s) return open_error(path, s.error().message);
   // A first read connection, so a database readers cannot use fails here.
   Status probe = store->with_read_stmt(kIncident, [](sqlite3_stmt*) { return Status{}; });
   if (!probe) return open_error(path, probe.error().message);
   store->writer_thread_ = std::thread([s = store.get()] { s->writer_loop(); });
   return store;
+}
+
+// On the writer's connection, before the writer thread starts.
+Status SqliteStore::fill_profile_filter() {
+  auto rows = exec_value(writer_db_, "SELECT count(*) FROM profiles");
+  if (!rows) return rows.error();
+  const auto count = std::size_t(std::stoull(*rows));
+  profile_filter_ = std::make_unique<BloomFilter>(std::max(kMinProfileFilter, 2 * count));
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(writer_db_, "SELECT account FROM profiles", -1, &st, nullptr);
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      profile_filter_->add(hash_bytes(
+          std::string_view(text ? text : "", std::size_t(sqlite3_column_bytes(st, 0)))));
+    }
+  }
+  Status s;
+  if (rc != SQLITE_DONE) s = make_error("sqlite", "reading profile accounts: " + db_message(writer_db_, rc));
+  sqlite3_finalize(st);
+  if (s && count > 0)
+    log_info("store: " + std::to_string(count) + " profiles indexed (" +
+             std::to_string(profile_filter_->memory_bytes() >> 10) + " KiB filter)");
+  return s;
 }
 
 SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* writer_db)
@@ -993,7 +1019,12 @@ void SqliteStore::render_metrics(std::string& out) const {
          std::to_string(batches_failed()) +
          "\n# HELP mamori_store_checkpoints_total WAL checkpoints that let the log start over.\n"
          "# TYPE mamori_store_checkpoints_total counter\nmamori_store_checkpoints_total " +
-         std::to_string(checkpoints()) + "\n";
+         std::to_string(checkpoints()) +
+         "\n# HELP mamori_store_profile_reads_skipped_total Profile reads answered without a "
+         "query (the account never had a profile).\n"
+         "# TYPE mamori_store_profile_reads_skipped_total counter\n"
+         "mamori_store_profile_reads_skipped_total " +
+         std::to_string(profile_reads_skipped()) + "\n";
 }
 
 // On the writer's thread, between batches, after the checkpoint thread's
@@ -1081,6 +1112,7 @@ WriteTicket SqliteStore::put_last_login(std::string account, LastLogin login) {
   return enqueue(PutLastLoginOp{std::move(account), std::move(login)});
 }
 WriteTicket SqliteStore::put_profile(std::string account, const AccountProfile& profile) {
+  profile_filter_->add(hash_bytes(account));
   return enqueue(PutProfileOp{std::move(account), encode_profile(profile)});
 }
 WriteTicket SqliteStore::put_list_entry(ListEntry e) {
@@ -1390,6 +1422,10 @@ Result<std::optional<AccountRecord>> SqliteStore::account(std::string_view accou
 }
 
 Result<AccountProfile> SqliteStore::profile(std::string_view account) {
+  if (!profile_filter_->may_contain(hash_bytes(account))) {
+    profile_reads_skipped_.fetch_add(1, std::memory_order_relaxed);
+    return AccountProfile{};
+  }
   std::vector<std::string> rows;
   Status s = with_read_stmt(kProfile, [&](sqlite3_stmt* st) -> Status {
     if (int rc = Binder(st).text(account).rc(); rc != SQLITE_OK) return read_error(nullptr, rc);

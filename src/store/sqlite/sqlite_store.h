@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/bloom_filter.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -108,8 +109,12 @@ class SqliteStore final : public Store {
   std::uint64_t batches_failed() const { return batches_failed_.load(); }
   // Checkpoints that copied the WAL into the database and let it start over.
   std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
+  // profile() calls answered without a query: the account never had a profile.
+  std::uint64_t profile_reads_skipped() const {
+    return profile_reads_skipped_.load(std::memory_order_relaxed);
+  }
   // Appends the store's metrics (Prometheus text): writes queued, commits
-  // (by result) and checkpoints.
+  // (by result), checkpoints and profile reads skipped.
   void render_metrics(std::string& out) const;
 
   // ---- reads ----
@@ -187,6 +192,17 @@ class SqliteStore final : public Store {
   std::atomic<WriteTicket> committed_{0};  // written under mu_
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> batches_failed_{0};
+
+  // Which accounts have a stored profile, approximately: filled from the
+  // table at open (sized for twice its rows, at least kMinProfileFilter) and
+  // on every put_profile, before the write is queued. profile() of an
+  // account it rules out returns the empty profile without a query: the
+  // first login of an account costs no read. Profiles are never deleted, so
+  // the filter never rules out a stored one.
+  static constexpr std::size_t kMinProfileFilter = 1 << 20;
+  Status fill_profile_filter();
+  std::unique_ptr<BloomFilter> profile_filter_;
+  std::atomic<std::uint64_t> profile_reads_skipped_{0};
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConnection>> idle_readers_;  // guarded by readers_mu_
