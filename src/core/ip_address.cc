@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-
 #include "core/hash.h"
 
 namespace mamori {

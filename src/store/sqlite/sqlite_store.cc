@@ -938,12 +938,13 @@ Status SqliteStore::fill_profile_filter() {
   if (rc == SQLITE_OK) {
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-      profile_filter_->add(hash_bytes(
-          std::string_view(text ? text : "", std::size_t(sqlite3_column_bytes(st, 0)))));
+      profile_filter_->add(
+          hash_bytes(std::string_view(text ? text : "", std::size_t(sqlite3_column_bytes(st, 0)))));
     }
   }
   Status s;
-  if (rc != SQLITE_DONE) s = make_error("sqlite", "reading profile accounts: " + db_message(writer_db_, rc));
+  if (rc != SQLITE_DONE)
+    s = make_error("sqlite", "reading profile accounts: " + db_message(writer_db_, rc));
   sqlite3_finalize(st);
   if (s && count > 0)
     log_info("store: " + std::to_string(count) + " profiles indexed (" +
@@ -1009,22 +1010,23 @@ void SqliteStore::checkpoint_loop(sqlite3* db) {
 
 void SqliteStore::render_metrics(std::string& out) const {
   const WriteTicket queued = issued_.load(std::memory_order_relaxed);
-  out += "# HELP mamori_store_writes_total Writes queued for the store.\n"
-         "# TYPE mamori_store_writes_total counter\nmamori_store_writes_total " +
-         std::to_string(queued) +
-         "\n# HELP mamori_store_commits_total Store transactions (group commits), by result.\n"
-         "# TYPE mamori_store_commits_total counter\n"
-         "mamori_store_commits_total{result=\"ok\"} " +
-         std::to_string(batches_committed()) + "\nmamori_store_commits_total{result=\"failed\"} " +
-         std::to_string(batches_failed()) +
-         "\n# HELP mamori_store_checkpoints_total WAL checkpoints that let the log start over.\n"
-         "# TYPE mamori_store_checkpoints_total counter\nmamori_store_checkpoints_total " +
-         std::to_string(checkpoints()) +
-         "\n# HELP mamori_store_profile_reads_skipped_total Profile reads answered without a "
-         "query (the account never had a profile).\n"
-         "# TYPE mamori_store_profile_reads_skipped_total counter\n"
-         "mamori_store_profile_reads_skipped_total " +
-         std::to_string(profile_reads_skipped()) + "\n";
+  out +=
+      "# HELP mamori_store_writes_total Writes queued for the store.\n"
+      "# TYPE mamori_store_writes_total counter\nmamori_store_writes_total " +
+      std::to_string(queued) +
+      "\n# HELP mamori_store_commits_total Store transactions (group commits), by result.\n"
+      "# TYPE mamori_store_commits_total counter\n"
+      "mamori_store_commits_total{result=\"ok\"} " +
+      std::to_string(batches_committed()) + "\nmamori_store_commits_total{result=\"failed\"} " +
+      std::to_string(batches_failed()) +
+      "\n# HELP mamori_store_checkpoints_total WAL checkpoints that let the log start over.\n"
+      "# TYPE mamori_store_checkpoints_total counter\nmamori_store_checkpoints_total " +
+      std::to_string(checkpoints()) +
+      "\n# HELP mamori_store_profile_reads_skipped_total Profile reads answered without a "
+      "query (the account never had a profile).\n"
+      "# TYPE mamori_store_profile_reads_skipped_total counter\n"
+      "mamori_store_profile_reads_skipped_total " +
+      std::to_string(profile_reads_skipped()) + "\n";
 }
 
 // On the writer's thread, between batches, after the checkpoint thread's

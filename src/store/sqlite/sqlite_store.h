@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/result.h"
 #include "core/bloom_filter.h"
+#include "core/result.h"
 #include "store/store.h"
 
 struct sqlite3;
