@@ -53,15 +53,17 @@ class BloomFilter {
   static constexpr unsigned kProbes = 7;
 
   std::atomic<std::uint64_t>* block_of(std::uint64_t fp) const {
-    // The high half picks the block (multiply-shift: no division), the low
-    // half's 9-bit slices the bits within it.
+    // The high half picks the block (multiply-shift: no division);
+    // for_each_bit takes the bits within it from the whole fingerprint.
     const std::size_t b = std::size_t((fp >> 32) * blocks_ >> 32);  // blocks_ < 2^32
     return &words_[b * kWordsPerBlock];
   }
   // f(word, mask) for each probe; stops (returning false) at f's first false.
   template <typename F>
   static bool for_each_bit(std::uint64_t fp, F&& f) {
-    std::uint64_t bits = fp * 0x9e3779b97f4a7c15ULL;  // spread the low half over 63 bits
+    // Seven 9-bit slices of the fingerprint times an odd constant (remixed,
+    // so they do not repeat the bits that chose the block).
+    std::uint64_t bits = fp * 0x9e3779b97f4a7c15ULL;
     for (unsigned i = 0; i < kProbes; ++i, bits >>= 9) {
       const unsigned bit = unsigned(bits & 511);
       if (!f(bit / 64, std::uint64_t{1} << (bit % 64))) return false;

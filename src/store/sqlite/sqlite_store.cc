@@ -379,10 +379,12 @@ class Binder {
 class Row {
  public:
   explicit Row(sqlite3_stmt* st) : st_(st) {}
-  std::string text() {
+  std::string text() { return std::string(text_view()); }
+  // Valid until the statement steps on.
+  std::string_view text_view() {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, next_));
     const int n = sqlite3_column_bytes(st_, next_++);
-    return p != nullptr ? std::string(p, static_cast<size_t>(n)) : std::string();
+    return p != nullptr ? std::string_view(p, static_cast<size_t>(n)) : std::string_view();
   }
   std::int64_t int64() { return sqlite3_column_int64(st_, next_++); }
   TimePoint time() { return from_unix_ms(int64()); }
@@ -633,17 +635,27 @@ Result<OutboxItem> read_outbox_item(sqlite3_stmt* st) {
   return i;
 }
 
-// Steps `st` to the end, appending each row read by `read_row` to `out`.
-template <typename T, typename ReadRow>
-Status collect(sqlite3_stmt* st, std::vector<T>& out, ReadRow read_row) {
+// Steps `st` to the end, calling on_row(st) for each row; stops at the
+// first error, its own or on_row's.
+template <typename OnRow>
+Status for_each_row(sqlite3_stmt* st, OnRow on_row) {
   for (;;) {
     const int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) return {};
     if (rc != SQLITE_ROW) return read_error(sqlite3_db_handle(st), rc);
-    Result<T> r = read_row(st);
+    if (Status s = on_row(st); !s) return s;
+  }
+}
+
+// Steps `st` to the end, appending each row read by `read_row` to `out`.
+template <typename T, typename ReadRow>
+Status collect(sqlite3_stmt* st, std::vector<T>& out, ReadRow read_row) {
+  return for_each_row(st, [&](sqlite3_stmt* row) -> Status {
+    Result<T> r = read_row(row);
     if (!r) return r.error();
     out.push_back(std::move(*r));
-  }
+    return {};
+  });
 }
 
 // ---- connections ----
@@ -934,17 +946,13 @@ Status SqliteStore::fill_profile_filter() {
   const auto count = std::size_t(std::stoull(*rows));
   profile_filter_ = std::make_unique<BloomFilter>(std::max(kMinProfileFilter, 2 * count));
   sqlite3_stmt* st = nullptr;
-  int rc = sqlite3_prepare_v2(writer_db_, "SELECT account FROM profiles", -1, &st, nullptr);
-  if (rc == SQLITE_OK) {
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-      profile_filter_->add(
-          hash_bytes(std::string_view(text ? text : "", std::size_t(sqlite3_column_bytes(st, 0)))));
-    }
-  }
-  Status s;
-  if (rc != SQLITE_DONE)
-    s = make_error("sqlite", "reading profile accounts: " + db_message(writer_db_, rc));
+  if (int rc = sqlite3_prepare_v2(writer_db_, "SELECT account FROM profiles", -1, &st, nullptr);
+      rc != SQLITE_OK)
+    return read_error(writer_db_, rc);
+  const Status s = for_each_row(st, [&](sqlite3_stmt* row) {
+    profile_filter_->add(hash_bytes(Row(row).text_view()));
+    return Status{};
+  });
   sqlite3_finalize(st);
   if (s && count > 0)
     log_info("store: " + std::to_string(count) + " profiles indexed (" +
