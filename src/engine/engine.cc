@@ -413,21 +413,26 @@ void Engine::record(Context& c) {
   const Decision& d = c.d();
   if (e.type == EventType::kLoginAttempt && d.action() == Action::kAllow) return;
   if (e.type == EventType::kMailSent && e.dry_run && d.action() == Action::kAllow) return;
-  store::ActivityRecord r;
-  r.event_id = c.out.event_id;
+  // Built in this thread's scratch record, whose strings keep their buffers
+  // from the last event: the store copies the fields into its queue.
+  thread_local store::ActivityRecord r;
+  r.event_id.assign(c.out.event_id);
   r.time = e.time;
-  r.account = e.account;
+  r.account.assign(e.account);
   r.type = e.type;
   r.ip = e.ip;
-  r.country = c.where.country;
-  r.city = c.where.city;
-  r.user_agent = e.user_agent;
-  r.device_id = e.device_id;
-  r.protocol = e.protocol;
+  r.country.assign(c.where.country);
+  r.city.assign(c.where.city);
+  r.user_agent.assign(e.user_agent);
+  r.device_id.assign(e.device_id);
+  r.protocol.assign(e.protocol);
+  r.success.reset();
   if (e.type == EventType::kLoginResult) r.success = e.success;
   r.action = d.action();
-  for (int i = 0; i < d.reason_count(); ++i) r.reasons.emplace_back(to_string(d.reason(i)));
-  c.wrote(store_.append_activity(std::move(r)));
+  r.reasons.resize(static_cast<std::size_t>(d.reason_count()));
+  for (int i = 0; i < d.reason_count(); ++i)
+    r.reasons[std::size_t(i)].assign(to_string(d.reason(i)));
+  c.wrote(store_.append_activity(r));
 }
 
 Outcome Engine::process(const Event& e) {

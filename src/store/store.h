@@ -31,7 +31,7 @@ class Store {
   virtual ~Store() = default;
 
   // ---- writes (queued; never block on I/O) ----
-  virtual WriteTicket append_activity(ActivityRecord r) = 0;
+  virtual WriteTicket append_activity(const ActivityRecord& r) = 0;
   virtual WriteTicket put_lock(std::string account, LockInfo lock) = 0;
   virtual WriteTicket clear_lock(std::string account) = 0;
   virtual WriteTicket put_contact(std::string account, Contact contact) = 0;

@@ -748,8 +748,51 @@ Status prepare_all(sqlite3* db, const std::array<const char*, N>& sql, sqlite3_s
 
 // ---- queued operations ----
 
+// An activity record as queued: its text fields in one buffer (one
+// allocation, freed by the writer, instead of one per field), the rest by
+// value. `reasons` is stored comma-joined, as the column holds it.
 struct AppendActivityOp {
-  ActivityRecord r;
+  enum Field : std::size_t {
+    kEventId,
+    kAccount,
+    kCountry,
+    kCity,
+    kUserAgent,
+    kDeviceId,
+    kProtocol,
+    kReasons,
+    kFields
+  };
+  std::string text;
+  std::array<std::uint32_t, kFields> end{};  // where each field ends in `text`
+  TimePoint time{};
+  IpAddress ip;
+  EventType type = EventType::kLoginAttempt;
+  std::optional<bool> success;
+  Action action = Action::kAllow;
+
+  explicit AppendActivityOp(const ActivityRecord& r)
+      : time(r.time), ip(r.ip), type(r.type), success(r.success), action(r.action) {
+    const std::array<std::string_view, kReasons> fields = {
+        r.event_id, r.account, r.country, r.city, r.user_agent, r.device_id, r.protocol};
+    std::size_t size = r.reasons.size();
+    for (std::string_view f : fields) size += f.size();
+    for (const std::string& reason : r.reasons) size += reason.size();
+    text.reserve(size);
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      text += fields[i];
+      end[i] = static_cast<std::uint32_t>(text.size());
+    }
+    for (std::size_t i = 0; i < r.reasons.size(); ++i) {
+      if (i > 0) text += ',';
+      text += r.reasons[i];
+    }
+    end[kReasons] = static_cast<std::uint32_t>(text.size());
+  }
+  std::string_view field(Field f) const {
+    const std::uint32_t begin = f == 0 ? 0 : end[f - 1];
+    return std::string_view(text).substr(begin, end[f] - begin);
+  }
 };
 struct PutLockOp {
   std::string account;
@@ -1106,8 +1149,8 @@ WriteTicket SqliteStore::enqueue(Op op) {
   return t;
 }
 
-WriteTicket SqliteStore::append_activity(ActivityRecord r) {
-  return enqueue(AppendActivityOp{std::move(r)});
+WriteTicket SqliteStore::append_activity(const ActivityRecord& r) {
+  return enqueue(AppendActivityOp(r));
 }
 WriteTicket SqliteStore::put_lock(std::string account, LockInfo lock) {
   return enqueue(PutLockOp{std::move(account), std::move(lock)});
@@ -1240,18 +1283,19 @@ Status SqliteStore::apply(const PendingWrite& w) {
       [&](const auto& op) -> Status {
         using T = std::decay_t<decltype(op)>;
         if constexpr (std::is_same_v<T, AppendActivityOp>) {
-          const ActivityRecord& r = op.r;
-          const std::string ip = r.ip.to_string();
-          const std::string reasons = join(r.reasons);
+          using F = AppendActivityOp;
+          const std::string ip = op.ip.to_string();
           return exec(kInsertActivity, "append_activity", [&](Binder& b) {
-            b.text(r.event_id).time(r.time).text(r.account).text(to_string(r.type)).text(ip);
-            b.text(r.country).text(r.city).text(r.user_agent).text(r.device_id).text(r.protocol);
-            if (r.success) {
-              b.boolean(*r.success);
+            b.text(op.field(F::kEventId)).time(op.time).text(op.field(F::kAccount));
+            b.text(to_string(op.type)).text(ip).text(op.field(F::kCountry));
+            b.text(op.field(F::kCity)).text(op.field(F::kUserAgent));
+            b.text(op.field(F::kDeviceId)).text(op.field(F::kProtocol));
+            if (op.success) {
+              b.boolean(*op.success);
             } else {
               b.null();
             }
-            b.text(to_string(r.action)).text(reasons);
+            b.text(to_string(op.action)).text(op.field(F::kReasons));
           });
         } else if constexpr (std::is_same_v<T, PutLockOp>) {
           return exec(kPutLock, "put_lock", [&](Binder& b) {

@@ -79,7 +79,7 @@ class SqliteStore final : public Store {
   const std::string& path() const { return path_; }
 
   // ---- writes ----
-  WriteTicket append_activity(ActivityRecord r) override;
+  WriteTicket append_activity(const ActivityRecord& r) override;
   WriteTicket put_lock(std::string account, LockInfo lock) override;
   // Changes nothing for an account that has no record.
   WriteTicket clear_lock(std::string account) override;
