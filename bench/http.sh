@@ -257,6 +257,10 @@ if [ "$IPS" -gt 0 ]; then
   q_cold=$(quiesce)
   cold=$(load "$URL" /v1/login/result mix "$DURATION")
   read -r _ _ cold_rps cold_p50 cold_p99 _ _ <<<"$cold"
+  # Attempts (allowed ones write nothing) show the hot state's own cost
+  # apart from the store's, whose tables grow with the preload.
+  cold_a=$(load "$URL" /v1/login/attempt mix "$DURATION")
+  read -r _ _ cold_a_rps _ cold_a_p99 _ _ <<<"$cold_a"
   rss_cold=$(rss_kb "$SERVER_PID")
   t0=$(date +%s)
   # Two wrk threads (one per core when there are two) of unique failing IPs;
@@ -283,15 +287,19 @@ if [ "$IPS" -gt 0 ]; then
   q_warm=$(quiesce)
   warm=$(load "$URL" /v1/login/result mix "$DURATION")
   read -r _ _ warm_rps warm_p50 warm_p99 _ _ <<<"$warm"
+  warm_a=$(load "$URL" /v1/login/attempt mix "$DURATION")
+  read -r _ _ warm_a_rps _ warm_a_p99 _ _ <<<"$warm_a"
   rss_warm=$(rss_kb "$SERVER_PID")
   hwm=$(peak_rss_kb "$SERVER_PID")
   /usr/bin/python3 - "$status" "$IPS" "$rss_cold" "$rss_warm" "$hwm" "$cold_rps" "$warm_rps" \
-    "$cold_p99" "$warm_p99" "$((t1 - t0))" $q_cold $q_warm <<'PY'
+    "$cold_p99" "$warm_p99" "$((t1 - t0))" $q_cold $q_warm \
+    "$cold_a_rps" "$warm_a_rps" "$cold_a_p99" "$warm_a_p99" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])["hot_state"]
 ips, rss_cold, rss_warm, hwm = (int(x) for x in sys.argv[2:6])
 cold, warm, cold_p99, warm_p99, secs = (float(x) for x in sys.argv[6:11])
 dirty_cold, sync_cold, dirty_warm, sync_warm = (float(x) for x in sys.argv[11:15])
+cold_a, warm_a, cold_a_p99, warm_a_p99 = (float(x) for x in sys.argv[15:19])
 print(f"preload               {ips} failed logins from distinct IPs in {secs:.0f} s ({ips / max(secs, 1):.0f}/s)")
 print(f"hot-state entries     {s['entries']}")
 print(f"hot-state bytes       {s['bytes']} ({s['bytes'] / 2**20:.0f} MiB; budget {s['budget_bytes'] / 2**20:.0f} MiB)")
@@ -301,6 +309,7 @@ print(f"RSS                   cold {rss_cold / 1024:.0f} MiB, after {rss_warm / 
 print(f"RSS growth per IP     {(rss_warm - rss_cold) * 1024 / ips:.0f} bytes")
 print(f"sync before the runs  cold: {dirty_cold:.0f} MiB dirty, {sync_cold:.1f} s; after: {dirty_warm:.0f} MiB dirty, {sync_warm:.1f} s")
 print(f"login/result req/s    cold {cold:.0f}, after {warm:.0f} ({warm / cold:.2f}x); p99 cold {cold_p99 / 1000:.2f} ms, after {warm_p99 / 1000:.2f} ms")
+print(f"login/attempt req/s   cold {cold_a:.0f}, after {warm_a:.0f} ({warm_a / cold_a:.2f}x); p99 cold {cold_a_p99 / 1000:.2f} ms, after {warm_a_p99 / 1000:.2f} ms")
 PY
   stop "$SERVER_PID"
 fi
