@@ -20,8 +20,17 @@ JsonWriter& JsonWriter::value(double d) {
 void JsonWriter::append_string(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out_ += '"';
+  // Printable ASCII other than '"' and '\\' goes out as it is.
+  auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; };
   size_t i = 0;
   while (i < s.size()) {
+    // A run of plain characters (a user agent, an account name: often the
+    // whole string) is appended at once.
+    size_t end = i;
+    while (end < s.size() && plain(static_cast<unsigned char>(s[end]))) ++end;
+    out_.append(s.data() + i, end - i);
+    i = end;
+    if (i == s.size()) break;
     const unsigned char c = s[i];
     if (c >= 0x80) {
       // Copy a valid UTF-8 sequence whole; replace anything else.

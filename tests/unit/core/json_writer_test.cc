@@ -45,5 +45,21 @@ TEST(JsonWriter, EscapesQuotesControlCharactersAndReplacesInvalidUtf8) {
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\u0001 \xe3\x81\x82 \xef\xbf\xbd end\"");
 }
 
+// Plain runs are copied whole: the escapes at either end of a string, an
+// empty string and one with nothing to escape come out right too.
+TEST(JsonWriter, StringsThatStartOrEndWithAnEscapeOrHaveNone) {
+  auto json = [](std::string_view s) {
+    std::string out;
+    JsonWriter(out).value(s);
+    return out;
+  };
+  EXPECT_EQ(json(""), "\"\"");
+  EXPECT_EQ(json("Mozilla/5.0 (X11; Linux x86_64) ~\x7f"),
+            "\"Mozilla/5.0 (X11; Linux x86_64) ~\x7f\"");
+  EXPECT_EQ(json("\"quoted\""), "\"\\\"quoted\\\"\"");
+  EXPECT_EQ(json("\t\x1f"), "\"\\t\\u001f\"");
+  EXPECT_EQ(json("\xc3\xa9t\xc3\xa9"), "\"\xc3\xa9t\xc3\xa9\"");
+}
+
 }  // namespace
 }  // namespace mamori
