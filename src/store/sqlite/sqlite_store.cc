@@ -319,12 +319,17 @@ Error read_error(sqlite3* db, int rc) {
 
 // ---- values <-> text ----
 
-std::string join(const std::vector<std::string>& parts) {
-  std::string out;
+// Appends `parts` comma-joined to `out`.
+void append_joined(std::string& out, const std::vector<std::string>& parts) {
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) out += ',';
     out += parts[i];
   }
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  append_joined(out, parts);
   return out;
 }
 
@@ -783,10 +788,7 @@ struct AppendActivityOp {
       text += fields[i];
       end[i] = static_cast<std::uint32_t>(text.size());
     }
-    for (std::size_t i = 0; i < r.reasons.size(); ++i) {
-      if (i > 0) text += ',';
-      text += r.reasons[i];
-    }
+    append_joined(text, r.reasons);
     end[kReasons] = static_cast<std::uint32_t>(text.size());
   }
   std::string_view field(Field f) const {
