@@ -10,36 +10,27 @@
 
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "engine/engine.h"
-#include "store/sqlite/sqlite_store.h"
+#include "temp_store.h"
 
 namespace {
 
 using namespace mamori;
 
+// The engine on a store of its own (members are destroyed in reverse: the
+// engine before its store).
 struct Fixture {
-  std::string dir;
-  std::unique_ptr<store::SqliteStore> store;
+  bench::TempStore temp;
   std::unique_ptr<engine::Engine> engine;
 
   explicit Fixture(engine::EngineConfig config = {}) {
-    char tmpl[] = "/tmp/mamori-bench-XXXXXX";
-    dir = mkdtemp(tmpl);
-    store = std::move(*store::SqliteStore::open(dir));
-    engine = std::make_unique<engine::Engine>(config, *store, 1);
+    engine = std::make_unique<engine::Engine>(config, *temp.store, 1);
     (void)engine->load(from_unix_ms(1'800'000'000'000));
-  }
-  ~Fixture() {
-    engine.reset();
-    store.reset();
-    std::filesystem::remove_all(dir);
   }
 };
 
@@ -47,12 +38,6 @@ struct Fixture {
 // browser user agents.
 std::vector<Event> make_events(std::size_t n, EventType type) {
   std::mt19937_64 rng(42);
-  const char* uas[] = {
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/124.0 Safari/537.36",
-      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-      "Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-      "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"};
   std::vector<Event> out(n);
   for (std::size_t i = 0; i < n; ++i) {
     Event& e = out[i];
@@ -61,7 +46,7 @@ std::vector<Event> make_events(std::size_t n, EventType type) {
     e.ip = rng() % 4 == 0 ? *IpAddress::parse("2001:db8:" + std::to_string(rng() % 9000) +
                                               "::" + std::to_string(rng() % 9000))
                           : IpAddress::from_v4(std::uint32_t(0x0a000000 + rng() % 0xffffff));
-    e.user_agent = uas[i % 3];
+    e.user_agent = bench::kBrowserUserAgents[i % 3];
     e.success = rng() % 10 != 0;
     e.pwhash = std::to_string(rng());
     e.time = from_unix_ms(1'800'000'000'000 + std::int64_t(i));
@@ -77,7 +62,7 @@ void run_events(benchmark::State& state, EventType type) {
   for (auto _ : state) {
     const engine::Outcome out = f.engine->process(events[i++ & (events.size() - 1)]);
     benchmark::DoNotOptimize(out);
-    if ((i & 4095) == 0 && out.ticket != 0) (void)f.store->wait(out.ticket);
+    if ((i & 4095) == 0 && out.ticket != 0) (void)f.temp.store->wait(out.ticket);
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -102,7 +87,7 @@ void BM_CredentialStuffingWave(benchmark::State& state) {
     e.time = from_unix_ms(1'800'000'000'000 + i++);
     const engine::Outcome out = f.engine->process(e);
     benchmark::DoNotOptimize(out);
-    if ((i & 4095) == 0 && out.ticket != 0) (void)f.store->wait(out.ticket);
+    if ((i & 4095) == 0 && out.ticket != 0) (void)f.temp.store->wait(out.ticket);
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -17,32 +17,14 @@
 
 #include <charconv>
 #include <chrono>
-#include <cstdlib>
 #include <ctime>
-#include <filesystem>
-#include <memory>
 #include <string>
 
-#include "store/sqlite/sqlite_store.h"
+#include "temp_store.h"
 
 namespace {
 
 using namespace mamori;
-
-struct Fixture {
-  std::string dir;
-  std::unique_ptr<store::SqliteStore> store;
-
-  Fixture() {
-    char tmpl[] = "/tmp/mamori-store-bench-XXXXXX";
-    dir = mkdtemp(tmpl);
-    store = std::move(*store::SqliteStore::open(dir));
-  }
-  ~Fixture() {
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
-};
 
 double process_cpu_seconds() {
   timespec ts{};
@@ -50,9 +32,7 @@ double process_cpu_seconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-constexpr const char* kUserAgent =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0 Safari/537.36";
+constexpr const char* kUserAgent = bench::kBrowserUserAgents[0];
 
 // "user<n>@example.com" in `out`, reusing its buffer.
 void set_account(std::string& out, std::uint64_t n) {
@@ -92,7 +72,7 @@ store::AccountProfile first_login_profile(TimePoint t) {
 enum Rows { kActivity = 1, kProfile = 2, kBoth = kActivity | kProfile };
 
 void run_rows(benchmark::State& state, int rows) {
-  Fixture f;
+  bench::TempStore f;
   const auto group = static_cast<std::size_t>(state.range(0));
   store::ActivityRecord record = result_record();
   const TimePoint start = from_unix_ms(1'800'000'000'000);

@@ -1,0 +1,42 @@
+#ifndef MAMORI_BENCH_TEMP_STORE_H_
+#define MAMORI_BENCH_TEMP_STORE_H_
+
+// What the micro benchmarks share: the real embedded store in a directory of
+// its own, removed afterwards, and the user agents of real browsers.
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace mamori::bench {
+
+struct TempStore {
+  std::string dir;
+  std::unique_ptr<store::SqliteStore> store;
+
+  TempStore() {
+    char tmpl[] = "/tmp/mamori-bench-XXXXXX";
+    dir = mkdtemp(tmpl);
+    store = std::move(*store::SqliteStore::open(dir));
+  }
+  ~TempStore() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  TempStore(const TempStore&) = delete;
+  TempStore& operator=(const TempStore&) = delete;
+};
+
+inline constexpr const char* kBrowserUserAgents[] = {
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"};
+
+}  // namespace mamori::bench
+
+#endif  // MAMORI_BENCH_TEMP_STORE_H_
