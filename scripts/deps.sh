@@ -22,6 +22,7 @@ pkgs=(
   libqrencode-dev libzxcvbn-dev zlib1g-dev    # TOTP QR codes, password strength, gzip input
   zbar-tools librsvg2-bin                  # QR round-trip test (SVG -> PNG -> decode)
   libc-ares-dev                            # DNSBL lookups
+  libmaxminddb-dev                         # GeoIP (country, city, ASN, anonymous networks)
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests
 )
