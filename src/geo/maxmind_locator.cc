@@ -1,9 +1,14 @@
 #include "geo/maxmind_locator.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -36,6 +41,57 @@ bool type_fits(Kind k, std::string_view type) {
   return false;
 }
 
+// Closes a file descriptor at scope exit.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Copies the file at `path` into a sealed anonymous memory file and returns
+// that file's descriptor: a file replaced, rewritten or truncated in place
+// after this (`cp new.mmdb old.mmdb` truncates first) cannot change what the
+// daemon maps, so a lookup never reads past a shrunk mapping (SIGBUS). The
+// copy is refused when the file changes while it is read.
+Result<int> private_copy(const std::string& path) {
+  Fd src{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (src.fd < 0) return make_error("io", errno_text());
+  struct stat before {};
+  if (::fstat(src.fd, &before) != 0) return make_error("io", errno_text());
+  if (!S_ISREG(before.st_mode)) return make_error("io", "not a regular file");
+  Fd mem{::memfd_create("mamori-geoip", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+  if (mem.fd < 0) return make_error("io", "memfd_create: " + errno_text());
+  std::vector<char> buf(1 << 20);
+  off_t copied = 0;
+  for (;;) {
+    const ssize_t n = ::read(src.fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error("io", errno_text());
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(mem.fd, buf.data() + done, std::size_t(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return make_error("io", "copying into memory: " + errno_text());
+      done += w;
+    }
+    copied += n;
+  }
+  struct stat after {};
+  if (::fstat(src.fd, &after) != 0) return make_error("io", errno_text());
+  if (copied != before.st_size || after.st_size != before.st_size ||
+      after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+      after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)
+    return make_error("io", "the file changed while it was read (being written?); try again");
+  if (::fcntl(mem.fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    return make_error("io", "sealing the copy: " + errno_text());
+  const int fd = mem.fd;
+  mem.fd = -1;
+  return fd;
+}
+
 // One open MMDB file. Not copyable: it owns the mapping.
 class Mmdb {
  public:
@@ -51,7 +107,13 @@ class Mmdb {
       return make_error("invalid_geoip", "geoip " + std::string(kind_name(kind)) + " database " +
                                              path + ": " + why);
     };
-    const int s = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db_);
+    auto copy = private_copy(path);
+    if (!copy) return fail(copy.error().message);
+    Fd mem{*copy};
+    // libmaxminddb maps the copy through its /proc path and closes its own
+    // descriptor; the mapping keeps the memory once ours is closed too.
+    const std::string copy_path = "/proc/self/fd/" + std::to_string(mem.fd);
+    const int s = MMDB_open(copy_path.c_str(), MMDB_MODE_MMAP, &db_);
     if (s != MMDB_SUCCESS) {
       std::string why = MMDB_strerror(s);
       if (s == MMDB_IO_ERROR) why += std::string(" (") + std::strerror(errno) + ")";

@@ -20,10 +20,13 @@ struct GeoIpPaths {
   bool empty() const { return city.empty() && asn.empty() && anonymous.empty(); }
 };
 
-// A set of opened databases; immutable once built. Opens every file with
-// mmap, checks its type, and reads every record of its data section once, so
-// a corrupt file is refused when it is loaded rather than when an address
-// happens to hit the bad record.
+// A set of opened databases; immutable once built. Copies every file into
+// sealed memory of the process's own (a memfd, as large as the file: about
+// 60 MiB for GeoLite2-City) and maps that, so a file replaced or truncated in
+// place afterwards changes nothing until the next reload; checks its type,
+// and reads every record of its data section once, so a corrupt file is
+// refused when it is loaded rather than when an address happens to hit the
+// bad record.
 class GeoIpDatabases;
 
 // The Locator over MaxMind DB files. reload() opens a fresh set from the same

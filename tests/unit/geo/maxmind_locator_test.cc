@@ -34,6 +34,35 @@ TEST(MaxmindLocator, CityDatabaseGivesCountryCityZoneAndCoordinates) {
   EXPECT_EQ(l->locate(ip("81.2.69.160")).city, "London");
 }
 
+// `cp new.mmdb old.mmdb` truncates the file the daemon loaded before it
+// writes the new one: lookups meanwhile must go on from what was loaded.
+TEST(MaxmindLocator, FileTruncatedOrRewrittenInPlaceChangesNothingUntilReload) {
+  mamori::testing::TempDir tmp;
+  const std::string city = tmp.path() + "/city.mmdb";
+  std::filesystem::copy_file(kData + "GeoLite2-City-Test.mmdb", city);
+  auto l = MaxmindLocator::open({city, "", ""});
+  ASSERT_TRUE(l) << l.error().message;
+  { std::ofstream truncate(city, std::ios::trunc | std::ios::binary); }
+  EXPECT_EQ(std::filesystem::file_size(city), 0u);
+  for (int i = 0; i < 256; ++i) (void)(*l)->locate(ip("175.16.199." + std::to_string(i)));
+  EXPECT_EQ((*l)->locate(ip("81.2.69.160")).city, "London");
+  // Half a file (a copy in progress) is refused and the loaded one stays.
+  {
+    std::ifstream in(kData + "GeoLite2-City-Test.mmdb", std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream out(city, std::ios::trunc | std::ios::binary);
+    out.write(all.data(), std::streamsize(all.size() / 2));
+  }
+  Status half = (*l)->reload();
+  EXPECT_FALSE(half.ok());
+  EXPECT_NE(half.error().message.find(city), std::string::npos) << half.error().message;
+  EXPECT_EQ((*l)->locate(ip("175.16.199.7")).country, "CN");
+  std::filesystem::copy_file(kData + "GeoLite2-City-Test.mmdb", city,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE((*l)->reload().ok());
+  EXPECT_EQ((*l)->locate(ip("175.16.199.7")).city, "Changchun");
+}
+
 TEST(MaxmindLocator, Ipv6NetworksAreFound) {
   auto l = all_three();
   const Location jp = l->locate(ip("2001:240::1"));
