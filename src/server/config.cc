@@ -1,17 +1,30 @@
 #include "server/config.h"
 
+#include <toml++/toml.h>
+
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "notify/mail_message.h"
 
 namespace mamori::server {
 
 namespace {
+
+constexpr Duration kMaxDuration = std::chrono::hours(24 * 3650);
+// Windows, blocks and challenge times of detections.
+constexpr Duration kMinWindow = std::chrono::seconds(1);
+constexpr Duration kMaxWindow = std::chrono::hours(24 * 365);
+
+std::string number_text(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
 
 // Reads typed values from one TOML table, remembering the first error.
 class Reader {
@@ -44,8 +57,11 @@ class Reader {
     if (!n) return;
     if (!n->is_number()) return fail(key, "must be a number", n);
     const double v = *n->value<double>();
-    if (v < min || v > max)
-      return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
+    // NaN compares false with everything: ask for the range, not its complement.
+    if (!std::isfinite(v) || !(v >= min && v <= max))
+      return fail(
+          key, "must be a finite number between " + number_text(min) + " and " + number_text(max),
+          n);
     out = v;
   }
   void boolean(std::string_view key, bool& out) {
@@ -62,7 +78,10 @@ class Reader {
     if (!n->is_string()) return fail(key, "must be a string", n);
     out = *n->value<std::string>();
   }
-  void duration(std::string_view key, Duration& out) {
+  // Durations lie between `min` and `max`: by default above zero and at most
+  // ten years; settings for which less or more is absurd narrow it.
+  void duration(std::string_view key, Duration& out, Duration min = Duration(1),
+                Duration max = kMaxDuration) {
     known_.insert(std::string(key));
     const toml::node* n = t_.get(key);
     if (!n) return;
@@ -77,7 +96,9 @@ class Reader {
     } else {
       return fail(key, "must be a duration such as \"10m\", \"1h\", \"90d\"", n);
     }
-    if (out.count() <= 0) fail(key, "must be longer than zero", n);
+    if (out.count() <= 0) return fail(key, "must be longer than zero", n);
+    if (out < min || out > max)
+      fail(key, "must be between " + format_duration(min) + " and " + format_duration(max), n);
   }
 
   void allow(std::string_view key) { known_.insert(std::string(key)); }
@@ -112,55 +133,55 @@ void read_detections(Reader r, engine::EngineConfig& e) {
   {
     Reader s = r.sub("brute_force");
     s.integer("threshold", e.brute_force.threshold, 1, kMaxCount);
-    s.duration("window", e.brute_force.window);
-    s.duration("block", e.brute_force.block);
+    s.duration("window", e.brute_force.window, kMinWindow, kMaxWindow);
+    s.duration("block", e.brute_force.block, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
     Reader s = r.sub("account_under_attack");
     s.integer("threshold", e.account_under_attack.threshold, 1, kMaxCount);
-    s.duration("window", e.account_under_attack.window);
-    s.duration("challenge_for", e.account_under_attack.challenge_for);
+    s.duration("window", e.account_under_attack.window, kMinWindow, kMaxWindow);
+    s.duration("challenge_for", e.account_under_attack.challenge_for, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
     Reader s = r.sub("ip_failures");
     s.integer("threshold", e.ip_failures.threshold, 1, kMaxCount);
-    s.duration("window", e.ip_failures.window);
+    s.duration("window", e.ip_failures.window, kMinWindow, kMaxWindow);
     s.integer("delay_ms", e.ip_failures.delay_ms, 0, 60'000);
     s.integer("deny_threshold", e.ip_failures.deny_threshold, 1, kMaxCount);
-    s.duration("block", e.ip_failures.block);
+    s.duration("block", e.ip_failures.block, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
     Reader s = r.sub("credential_stuffing");
     s.integer("threshold", e.credential_stuffing.threshold, 1, 10'000);
     s.integer("network_threshold", e.credential_stuffing.network_threshold, 1, 10'000);
-    s.duration("window", e.credential_stuffing.window);
-    s.duration("block", e.credential_stuffing.block);
+    s.duration("window", e.credential_stuffing.window, kMinWindow, kMaxWindow);
+    s.duration("block", e.credential_stuffing.block, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
     Reader s = r.sub("password_spray");
     s.integer("threshold", e.password_spray.threshold, 1, 10'000);
-    s.duration("window", e.password_spray.window);
-    s.duration("block", e.password_spray.block);
+    s.duration("window", e.password_spray.window, kMinWindow, kMaxWindow);
+    s.duration("block", e.password_spray.block, kMinWindow, kMaxWindow);
     s.integer("max_sources", e.password_spray.max_sources, 1, 10'000);
     s.reject_unknown();
   }
   {
     Reader s = r.sub("mail_volume");
     s.integer("threshold", e.mail_volume.threshold, 1, kMaxCount);
-    s.duration("window", e.mail_volume.window);
+    s.duration("window", e.mail_volume.window, kMinWindow, kMaxWindow);
     s.integer("daily_threshold", e.mail_volume.daily_threshold, 1, kMaxCount);
-    s.duration("daily_window", e.mail_volume.daily_window);
+    s.duration("daily_window", e.mail_volume.daily_window, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
     Reader s = r.sub("mail_geography");
     s.integer("countries", e.mail_geography.countries, 1, 1000);
     s.integer("ips", e.mail_geography.ips, 1, 1000);
-    s.duration("window", e.mail_geography.window);
+    s.duration("window", e.mail_geography.window, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
@@ -176,18 +197,18 @@ void read_detections(Reader r, engine::EngineConfig& e) {
   }
   {
     Reader s = r.sub("dormant_account");
-    s.duration("after", e.login_risk.dormant_after);
+    s.duration("after", e.login_risk.dormant_after, kMinWindow);
     s.reject_unknown();
   }
   {
     Reader s = r.sub("risky_change");
-    s.duration("window", e.risky_change.window);
+    s.duration("window", e.risky_change.window, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
     Reader s = r.sub("message_fanout");
     s.integer("threshold", e.message_fanout.threshold, 1, 100'000);
-    s.duration("window", e.message_fanout.window);
+    s.duration("window", e.message_fanout.window, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   r.reject_unknown();
@@ -345,7 +366,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.integer("threads", c.threads, 1, 256);
     s.string("data_dir", c.data_dir);
     s.boolean("replay", c.replay);
-    s.duration("maintain_every", c.maintain_every);
+    s.duration("maintain_every", c.maintain_every, std::chrono::seconds(1), std::chrono::hours(1));
     s.reject_unknown();
   }
   {
@@ -462,6 +483,9 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       tr.string("role", role);
       tr.reject_unknown();
       if (tok.token.size() < 8) tr.fail("token", "must be at least 8 characters", t->get("token"));
+      for (const http::ApiToken& earlier : c.tokens)
+        if (earlier.token == tok.token)
+          tr.fail("token", "is given twice (each token has one role)", t->get("token"));
       if (role == "admin") tok.role = http::Role::kAdmin;
       else if (role == "app") tok.role = http::Role::kApp;
       else tr.fail("role", "must be \"app\" or \"admin\"", t->get("role"));

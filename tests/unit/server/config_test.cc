@@ -214,6 +214,37 @@ TEST(ParseConfig, ZeroOrNegativeDurationIsRejected) {
   EXPECT_TRUE(contains(parse_error("[server]\nmaintain_every = 0\n"), "server.maintain_every"));
 }
 
+TEST(ParseConfig, NanInfinityAndOutOfRangeNumbersAreRejectedWithTheLine) {
+  for (const char* v : {"nan", "+nan", "inf", "-inf", "-900.0", "0.0"}) {
+    const std::string msg =
+        parse_error(std::string("[detections.impossible_travel]\nmax_speed_kmh = ") + v + "\n");
+    EXPECT_TRUE(contains(msg, "test.toml:2")) << v << ": " << msg;
+    EXPECT_TRUE(contains(msg, "detections.impossible_travel.max_speed_kmh")) << v << ": " << msg;
+  }
+}
+
+TEST(ParseConfig, AbsurdIntervalsAreRejected) {
+  const std::string every = parse_error("[server]\nmaintain_every = \"1ms\"\n");
+  EXPECT_TRUE(contains(every, "test.toml:2")) << every;
+  EXPECT_TRUE(contains(every, "between 1s and 1h")) << every;
+  EXPECT_TRUE(
+      contains(parse_error("[server]\nmaintain_every = \"2d\"\n"), "server.maintain_every"));
+  EXPECT_TRUE(contains(parse_error("[detections.brute_force]\nwindow = \"500ms\"\n"),
+                       "detections.brute_force.window"));
+  EXPECT_TRUE(contains(parse_error("[detections.brute_force]\nblock = \"400d\"\n"),
+                       "detections.brute_force.block"));
+  EXPECT_TRUE(contains(parse_error("[activity]\nretention = \"4000d\"\n"), "activity.retention"));
+}
+
+TEST(ParseConfig, OneTokenUnderTwoRolesIsRejected) {
+  const std::string msg = parse_error(
+      "[[tokens]]\ntoken = \"same-token-123\"\nrole = \"app\"\n"
+      "[[tokens]]\ntoken = \"same-token-123\"\nrole = \"admin\"\n");
+  EXPECT_TRUE(contains(msg, "test.toml:5")) << msg;
+  EXPECT_TRUE(contains(msg, "tokens[1].token")) << msg;
+  EXPECT_TRUE(contains(msg, "twice")) << msg;
+}
+
 TEST(ParseConfig, DurationOfWrongTypeIsRejected) {
   EXPECT_TRUE(contains(parse_error("[activity]\nretention = true\n"), "activity.retention"));
   EXPECT_TRUE(contains(parse_error("[activity]\nretention = 1.5\n"), "activity.retention"));
