@@ -890,9 +890,10 @@ TEST(SqliteStore, WalIsCheckpointedAndWrapsUnderContinuousWrites) {
   expect_ok(store->wait(last));
   EXPECT_GT(store->checkpoints(), 0u);
   // Without a checkpoint that lets it start over, the log of these 80 small
-  // commits grows past 60 MiB; with one, it stays at a few MiB (how many
-  // depends on how far the checkpoint thread lags behind the writer).
-  EXPECT_LT(largest_wal, std::uintmax_t{20} << 20);
+  // commits grows past 60 MiB; with one, it stays at a few MiB, how many
+  // depending on how far the checkpoint thread lags behind the writer (up
+  // to 26 MiB seen with the machine's cores busy with other work).
+  EXPECT_LT(largest_wal, std::uintmax_t{40} << 20);
   EXPECT_GT(std::filesystem::file_size(tmp.db()), std::uintmax_t{1} << 20);
   EXPECT_EQ(store->activity_since(at(0), 100'000)->size(), 40'000u);
 }
