@@ -13,6 +13,13 @@ void AccountLocks::put(const std::string& account, store::LockInfo lock_info) {
 
 bool AccountLocks::erase(const std::string& account) { return map_.erase(account); }
 
+void AccountLocks::revert(const std::string& account, const std::optional<store::LockInfo>& after,
+                          const std::optional<store::LockInfo>& before) {
+  map_.upsert(account, [&](std::optional<store::LockInfo>& slot) {
+    if (slot == after) slot = before;
+  });
+}
+
 std::vector<std::pair<std::string, store::LockInfo>> AccountLocks::all() const {
   std::vector<std::pair<std::string, store::LockInfo>> out;
   map_.for_each([&](const std::string& a, const store::LockInfo& l) { out.emplace_back(a, l); });

@@ -19,6 +19,11 @@ class AccountLocks {
   std::optional<store::LockInfo> find(std::string_view account) const;
   void put(const std::string& account, store::LockInfo lock);
   bool erase(const std::string& account);
+  // Undoes a change whose write was not stored: sets the account's lock back
+  // to `before` (none: unlocked) if it is still `after`; a later change is
+  // left alone.
+  void revert(const std::string& account, const std::optional<store::LockInfo>& after,
+              const std::optional<store::LockInfo>& before);
   std::vector<std::pair<std::string, store::LockInfo>> all() const;
   std::size_t size() const;
 

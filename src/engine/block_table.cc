@@ -24,8 +24,10 @@ std::optional<store::Block> BlockTable::find(const BlockKey& key, TimePoint now)
   return b;
 }
 
-store::Block BlockTable::put(const BlockKey& key, store::Block block) {
+store::Block BlockTable::put(const BlockKey& key, store::Block block,
+                             std::optional<store::Block>* before) {
   return *map_.upsert(key, [&](std::optional<store::Block>& slot) {
+    if (before != nullptr) *before = slot;
     if (!slot) count(key.scope).fetch_add(1, std::memory_order_relaxed);
     if (slot) {
       const bool old_active = slot->until > block.since;
@@ -36,6 +38,16 @@ store::Block BlockTable::put(const BlockKey& key, store::Block block) {
       }
     }
     slot = std::move(block);
+  });
+}
+
+void BlockTable::revert(const BlockKey& key, const std::optional<store::Block>& after,
+                        const std::optional<store::Block>& before) {
+  map_.upsert(key, [&](std::optional<store::Block>& slot) {
+    if (slot != after) return;
+    if (slot && !before) count(key.scope).fetch_sub(1, std::memory_order_relaxed);
+    if (!slot && before) count(key.scope).fetch_add(1, std::memory_order_relaxed);
+    slot = before;
   });
 }
 

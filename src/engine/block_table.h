@@ -77,8 +77,14 @@ class BlockTable {
   std::optional<store::Block> find(const BlockKey& key, TimePoint now) const;
   // Sets or extends a block. An existing block's incident id is kept when the
   // new one has none, and its end is never moved earlier.
-  // Returns the block as stored.
-  store::Block put(const BlockKey& key, store::Block block);
+  // Returns the block as stored; `before` (when given) gets the block it
+  // replaced, if any.
+  store::Block put(const BlockKey& key, store::Block block,
+                   std::optional<store::Block>* before = nullptr);
+  // Undoes a change whose write was not stored: sets `key`'s block back to
+  // `before` (none: no block) if it is still `after`.
+  void revert(const BlockKey& key, const std::optional<store::Block>& after,
+              const std::optional<store::Block>& before);
   bool erase(const BlockKey& key);
   // Removes the blocks whose key hash is `h` in `scope` (e.g. all of one
   // account's per-IP blocks). Returns the removed blocks.

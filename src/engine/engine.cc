@@ -43,7 +43,8 @@ struct Engine::Context {
   std::string incident_id;  // the incident this event opened or touched, if any
 
   Decision& d() { return out.decision; }
-  void wrote(store::WriteTicket t) { out.ticket = std::max(out.ticket, t); }
+  void wrote(store::WriteTicket t) { out.writes.add(t); }
+  void wrote(const store::WriteSpan& s) { out.writes.add(s); }
 };
 
 Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id_seed)
@@ -62,7 +63,32 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
       lists_(store),
       incidents_(config.incidents, store, ids_),
       profiles_(store, budget_),
-      message_fanout_(config.message_fanout, budget_) {}
+      message_fanout_(config.message_fanout, budget_) {
+  failure_listener_ = store_.on_failed_commit([this](const store::WriteSpan& failed, const Error&) {
+    profiles_.forget(failed);
+    incidents_.rewrite_after_failure();
+  });
+}
+
+Engine::~Engine() { store_.remove_failure_listener(failure_listener_); }
+
+void Engine::revert_lock_if_not_stored(store::WriteTicket t, const std::string& account,
+                                       std::optional<store::LockInfo> after,
+                                       std::optional<store::LockInfo> before) {
+  store_.on_committed(
+      t, [this, account, after = std::move(after), before = std::move(before)](const Status& s) {
+        if (!s) locks_.revert(account, after, before);
+      });
+}
+
+void Engine::revert_block_if_not_stored(store::WriteTicket t, const BlockKey& key,
+                                        std::optional<store::Block> after,
+                                        std::optional<store::Block> before) {
+  store_.on_committed(
+      t, [this, key, after = std::move(after), before = std::move(before)](const Status& s) {
+        if (!s) blocks_.revert(key, after, before);
+      });
+}
 
 Result<BlockKey> block_key_from_record(const store::Block& b) {
   auto scope = block_scope_from_string(b.scope);
@@ -146,7 +172,11 @@ Result<std::size_t> Engine::warm(TimePoint now, std::size_t max_events) {
 }
 
 store::WriteTicket Engine::put_block(const BlockKey& key, store::Block b) {
-  return store_.put_block(blocks_.put(key, std::move(b)));
+  std::optional<store::Block> before;
+  store::Block stored = blocks_.put(key, std::move(b), &before);
+  const store::WriteTicket t = store_.put_block(stored);
+  revert_block_if_not_stored(t, key, std::move(stored), std::move(before));
+  return t;
 }
 
 void Engine::touch_incident(Context& c, const store::Block& b) {
@@ -258,8 +288,10 @@ void Engine::on_account_event(Context& c) {
           c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
           break;
         }
-        c.wrote(store_.clear_lock(e.account));
         locks_.erase(e.account);
+        const store::WriteTicket t = store_.clear_lock(e.account);
+        revert_lock_if_not_stored(t, e.account, std::nullopt, c.lock);
+        c.wrote(t);
         c.lock.reset();
         c.d().add(Action::kAllow, Reason::kPasswordReset);
         break;
@@ -398,7 +430,9 @@ void Engine::lock_for(Context& c, Reason why, std::string detail) {
   l.password_reset_required = true;
   l.by = std::string(to_string(why));
   locks_.put(e.account, l);
-  c.wrote(store_.put_lock(e.account, l));
+  const store::WriteTicket t = store_.put_lock(e.account, l);
+  revert_lock_if_not_stored(t, e.account, l, c.lock);
+  c.wrote(t);
   c.d().add(Action::kLock, why, risk_of(why));
   log_warn("locked account " + e.account + ": " + std::string(to_string(why)) + " from " +
            e.ip.to_string());
@@ -476,17 +510,22 @@ Outcome Engine::process(const Event& e) {
   return out;
 }
 
-store::WriteTicket Engine::lock(const std::string& account, std::string reason,
-                                bool require_password_reset, std::string by, TimePoint now,
-                                bool* notified) {
+store::WriteSpan Engine::lock(const std::string& account, std::string reason,
+                              bool require_password_reset, std::string by, TimePoint now,
+                              bool* notified) {
   store::LockInfo l;
   l.reason = std::move(reason);
   l.since = now;
   l.password_reset_required = require_password_reset;
   l.by = std::move(by);
+  const std::optional<store::LockInfo> before = locks_.find(account);
   locks_.put(account, l);
+  store::WriteSpan writes;
   const store::WriteTicket t = store_.put_lock(account, l);
-  return std::max(t, notify_locked(account, l, now, nullptr, notified));
+  revert_lock_if_not_stored(t, account, l, before);
+  writes.add(t);
+  writes.add(notify_locked(account, l, now, nullptr, notified));
+  return writes;
 }
 
 // ---- effects ----
@@ -551,25 +590,34 @@ void Engine::alert_operator(Context& c) {
   c.wrote(effects_->alert(a));
 }
 
-store::WriteTicket Engine::unlock(const std::string& account, std::string_view, TimePoint) {
-  store::WriteTicket t = store_.clear_lock(account);
+store::WriteSpan Engine::unlock(const std::string& account, std::string_view, TimePoint) {
+  store::WriteSpan writes;
+  const std::optional<store::LockInfo> before = locks_.find(account);
   locks_.erase(account);
+  const store::WriteTicket cleared = store_.clear_lock(account);
+  revert_lock_if_not_stored(cleared, account, std::nullopt, before);
+  writes.add(cleared);
   // Releasing lifts the send throttle too, and starts the login geography
   // afresh (the logins that caused a lock would otherwise lock it again).
   mail_volume_.reset(account);
   mail_geography_.reset(account);
   const std::uint64_t h = hash_bytes(account);
-  for (BlockScope scope : {BlockScope::kAccountIp, BlockScope::kAccount})
-    for (const store::Block& b : blocks_.erase_hash(scope, h))
-      t = store_.delete_block(b.scope, b.key);
+  for (BlockScope scope : {BlockScope::kAccountIp, BlockScope::kAccount}) {
+    for (store::Block& b : blocks_.erase_hash(scope, h)) {
+      const store::WriteTicket t = store_.delete_block(b.scope, b.key);
+      if (auto key = block_key_from_record(b))
+        revert_block_if_not_stored(t, *key, std::nullopt, std::move(b));
+      writes.add(t);
+    }
+  }
   // Released: send throttles lifted, and the suspicious login behind a lock
   // no longer counts (its device and place stay unknown).
   message_fanout_.reset(account);
   if (auto p = profiles_.get(account); p && p->suspicious_since) {
     clear_suspicion(*p);
-    t = profiles_.put(account, std::move(*p));
+    writes.add(profiles_.put(account, std::move(*p)));
   }
-  return t;
+  return writes;
 }
 
 Decision Engine::check_inbound(const IpAddress& ip, std::string_view dnsbl_zone,

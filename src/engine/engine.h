@@ -37,9 +37,10 @@ namespace mamori::engine {
 struct Outcome {
   Decision decision;
   std::string event_id;
-  // The last durable write this event caused (activity, blocks, incidents);
-  // the caller answers once it is committed. 0: nothing written.
-  store::WriteTicket ticket = 0;
+  // The durable writes this event caused (activity, blocks, incidents,
+  // notices); the caller answers once they are committed, and answers "not
+  // stored" when status() says a commit among them failed.
+  store::WriteSpan writes;
   // Successful logins: what was new to the account, and whether its owner
   // is being told.
   bool new_device = false, new_location = false, notified = false;
@@ -68,6 +69,7 @@ struct HotStateStats {
 class Engine {
  public:
   Engine(const EngineConfig& config, store::Store& store, std::uint32_t id_seed);
+  ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -105,13 +107,12 @@ class Engine {
   // REQUIRES: e.account normalized, e.time set.
   Outcome process(const Event& e);
 
-  // ---- operator actions; each returns the ticket to wait for ----
+  // ---- operator actions; each returns the writes to wait for ----
   // Also queues the lock notice to the owner; `notified` (when given) says
   // whether one was queued.
-  store::WriteTicket lock(const std::string& account, std::string reason,
-                          bool require_password_reset, std::string by, TimePoint now,
-                          bool* notified = nullptr);
-  store::WriteTicket unlock(const std::string& account, std::string_view note, TimePoint now);
+  store::WriteSpan lock(const std::string& account, std::string reason, bool require_password_reset,
+                        std::string by, TimePoint now, bool* notified = nullptr);
+  store::WriteSpan unlock(const std::string& account, std::string_view note, TimePoint now);
 
   Result<AccountView> account(const std::string& account);
 
@@ -144,6 +145,16 @@ class Engine {
   void on_mail_sent(Context& c);
   void record(Context& c);
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
+  // ---- the in-memory mirrors of durable records (locks, blocks) ----
+  // A change whose write the store fails to commit is set back, so memory
+  // never enforces or shows what a restart would not have. Profiles and
+  // incidents are mended through the store's failure listener instead.
+  void revert_lock_if_not_stored(store::WriteTicket t, const std::string& account,
+                                 std::optional<store::LockInfo> after,
+                                 std::optional<store::LockInfo> before);
+  void revert_block_if_not_stored(store::WriteTicket t, const BlockKey& key,
+                                  std::optional<store::Block> after,
+                                  std::optional<store::Block> before);
   // ---- effects (owner notices, webhook alerts); no-ops without effects_ ----
   // A notice about the event being processed, with its facts filled in.
   OwnerNotice notice_for(const Context& c, NoticeKind kind) const;
@@ -158,6 +169,7 @@ class Engine {
 
   const EngineConfig config_;
   store::Store& store_;
+  std::uint64_t failure_listener_ = 0;
   IdGenerator ids_;
   state::MemoryBudget budget_;
   BruteForce brute_force_;

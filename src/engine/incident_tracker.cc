@@ -133,10 +133,23 @@ bool IncidentTracker::touch(const std::string& id, std::string_view account, boo
   return true;
 }
 
+void IncidentTracker::rewrite_after_failure() {
+  std::lock_guard lock(mu_);
+  for (auto& [id, o] : by_id_) o->rewrite = true;
+}
+
+void IncidentTracker::write_all_locked(Open& o) {
+  o.rewrite = false;
+  store_.put_incident(o.incident);
+  for (const auto& [name, a] : o.accounts) store_.put_incident_account(o.incident.id, a);
+  o.persisted_last_seen = o.incident.last_seen;
+}
+
 void IncidentTracker::sweep(TimePoint now) {
   std::lock_guard lock(mu_);
   for (auto it = by_id_.begin(); it != by_id_.end();) {
     Open& o = *it->second;
+    if (o.rewrite) write_all_locked(o);
     if (now - o.incident.last_seen < config_.idle) {
       ++it;
       continue;

@@ -45,7 +45,12 @@ class IncidentTracker {
   // login to it succeeded. Returns false when the incident is not open.
   bool touch(const std::string& id, std::string_view account, bool succeeded, TimePoint now,
              store::WriteTicket& ticket);
-  // Closes incidents idle at `now`.
+  // A commit failed: every open incident is written again in full (header
+  // and accounts) at the next sweep, so the store ends up with what memory
+  // recorded once commits succeed again. (The rewrite is idempotent.)
+  void rewrite_after_failure();
+  // Closes incidents idle at `now`; writes again those rewrite_after_failure
+  // marked.
   void sweep(TimePoint now);
   std::size_t open_count() const;
 
@@ -58,7 +63,10 @@ class IncidentTracker {
     std::unordered_set<std::uint64_t> unlisted;
     std::string key;
     TimePoint persisted_last_seen{};
+    bool rewrite = false;  // a commit failed since the incident's last full write
   };
+  // Queues the whole incident again. REQUIRES: mu_ held.
+  void write_all_locked(Open& o);
   // REQUIRES: mu_ held.
   void touch_locked(Open& o, std::string_view account, bool succeeded, TimePoint now,
                     store::WriteTicket& ticket);

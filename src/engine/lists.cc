@@ -136,23 +136,51 @@ Result<store::ListEntry> Lists::add(store::ListKind kind, std::string_view targe
   e.reason = std::move(reason);
   e.created = now;
   if (ttl.count() > 0) e.expires = now + ttl;
-  std::lock_guard lock(write_mu_);
-  std::vector<store::ListEntry> all = index_.load()->entries();
-  all.push_back(e);
-  ticket = store_.put_list_entry(e);
-  index_.store(std::make_shared<const ListIndex>(std::move(all)));
+  {
+    std::lock_guard lock(write_mu_);
+    std::vector<store::ListEntry> all = index_.load()->entries();
+    all.push_back(e);
+    ticket = store_.put_list_entry(e);
+    index_.store(std::make_shared<const ListIndex>(std::move(all)));
+  }
+  undo_if_not_stored(ticket, e.id, std::nullopt);
   return e;
 }
 
 Status Lists::remove(std::string_view id, store::WriteTicket& ticket) {
-  std::lock_guard lock(write_mu_);
-  std::vector<store::ListEntry> all = index_.load()->entries();
-  auto it = std::find_if(all.begin(), all.end(), [&](const auto& e) { return e.id == id; });
-  if (it == all.end()) return make_error("not_found", "no list entry with id '" + std::string(id) + "'");
-  all.erase(it);
-  ticket = store_.delete_list_entry(std::string(id));
-  index_.store(std::make_shared<const ListIndex>(std::move(all)));
+  std::optional<store::ListEntry> removed;
+  {
+    std::lock_guard lock(write_mu_);
+    std::vector<store::ListEntry> all = index_.load()->entries();
+    auto it = std::find_if(all.begin(), all.end(), [&](const auto& e) { return e.id == id; });
+    if (it == all.end())
+      return make_error("not_found", "no list entry with id '" + std::string(id) + "'");
+    removed = std::move(*it);
+    all.erase(it);
+    ticket = store_.delete_list_entry(std::string(id));
+    index_.store(std::make_shared<const ListIndex>(std::move(all)));
+  }
+  undo_if_not_stored(ticket, std::string(id), std::move(removed));
   return {};
+}
+
+void Lists::undo_if_not_stored(store::WriteTicket t, std::string id,
+                               std::optional<store::ListEntry> removed) {
+  store_.on_committed(
+      t, [this, id = std::move(id), removed = std::move(removed)](const Status& s) mutable {
+        if (s) return;
+        std::lock_guard lock(write_mu_);
+        std::vector<store::ListEntry> all = index_.load()->entries();
+        auto it = std::find_if(all.begin(), all.end(), [&](const auto& e) { return e.id == id; });
+        if (removed) {
+          if (it != all.end()) return;  // put back already
+          all.push_back(std::move(*removed));
+        } else {
+          if (it == all.end()) return;  // removed since
+          all.erase(it);
+        }
+        index_.store(std::make_shared<const ListIndex>(std::move(all)));
+      });
 }
 
 std::vector<store::ListEntry> Lists::entries(std::optional<store::ListKind> kind,

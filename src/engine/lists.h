@@ -59,7 +59,9 @@ class ListIndex {
 
 // The allow and deny lists: the durable copy in the store and a ListIndex
 // snapshot that readers use without locks. Changes (rare) rebuild the
-// snapshot. Thread-safe.
+// snapshot. A change whose write the store fails to commit is taken back
+// from the snapshot, so the lists never hold what a restart would not.
+// Thread-safe. Must outlive the store's pending writes.
 class Lists {
  public:
   explicit Lists(store::Store& store);
@@ -79,6 +81,11 @@ class Lists {
   std::size_t sweep(TimePoint now);
 
  private:
+  // Sets the snapshot back when a change's write failed: drops the entry
+  // `id` added, or puts back the entry `removed`.
+  void undo_if_not_stored(store::WriteTicket t, std::string id,
+                          std::optional<store::ListEntry> removed);
+
   store::Store& store_;
   std::mutex write_mu_;
   std::atomic<std::shared_ptr<const ListIndex>> index_;

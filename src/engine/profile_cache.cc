@@ -73,12 +73,18 @@ store::WriteTicket ProfileCache::put(const std::string& account, store::AccountP
   store::WriteTicket written = 0;
   cache_.update(key_of_(account), [&](Slot& s) {
     Entry& e = entry_for(s, account);
-    written = store_.put_profile(account, profile);
+    e.written = written = store_.put_profile(account, profile);
     e.profile = std::move(profile);
     e.loaded = true;
     remeasure(e);
   });
   return written;
+}
+
+void ProfileCache::forget(const store::WriteSpan& failed) {
+  cache_.erase_if([&](const Slot& s) {
+    return s.entry && s.entry->written >= failed.first && s.entry->written <= failed.last;
+  });
 }
 
 }  // namespace mamori::engine

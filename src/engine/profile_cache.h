@@ -57,12 +57,19 @@ class ProfileCache {
 
   std::size_t size() const { return cache_.size(); }
 
+  // Drops the cached profiles whose last write is among `failed` (a commit
+  // that failed): the next read takes the stored one, so the cache never
+  // shows what the store lost. Profiles written later stay (their newer
+  // write carries the whole profile).
+  void forget(const store::WriteSpan& failed);
+
  private:
   // One allocation: the entry, then its account's name (name_size bytes).
   struct Entry {
     store::AccountProfile profile;
     TimePoint persisted{};
-    bool loaded = false;  // false: the store not read yet
+    store::WriteTicket written = 0;  // the last write of the profile; 0: none
+    bool loaded = false;             // false: the store not read yet
     std::uint32_t name_size = 0;
     // What the entry, its name and the profile's heap take, measured after
     // each change (remeasure) so the table reads it without a walk.
@@ -110,7 +117,7 @@ Result<store::WriteTicket> ProfileCache::modify(const std::string& account, F&& 
         e.profile = std::move(*stored);
         e.loaded = true;
       }
-      if (f(e.profile, e.persisted)) written = store_.put_profile(account, e.profile);
+      if (f(e.profile, e.persisted)) e.written = written = store_.put_profile(account, e.profile);
       remeasure(e);
       return true;
     });

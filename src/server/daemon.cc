@@ -1,15 +1,15 @@
 #include "server/daemon.h"
 
 #include <signal.h>
+#include <sodium.h>
 
 #include <condition_variable>
-#include <memory>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
-
-#include <sodium.h>
 
 #include "account/password_checker.h"
 #include "account/pwned_store.h"
@@ -55,6 +55,61 @@ reopens the GeoIP databases (a broken file is refused, the old one stays).
 )";
 
 constexpr const char* kVersion = "0.1.0";
+
+// The TOTP key file: configured, or beside the database.
+std::string totp_key_file(const Config& config) {
+  return config.totp.key_file.empty() ? config.data_dir + "/totp.key" : config.totp.key_file;
+}
+
+// A data dir from before the store kept an id (mamori.id) whose database was
+// emptied or deleted: the TOTP key the daemon made beside it shows that it
+// held one. (With mamori.id, the store itself refuses.)
+Status check_database_not_lost(const Config& config) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir(config.data_dir);
+  const fs::path db = dir / "mamori.db", key = dir / "totp.key";
+  const bool have_db = fs::exists(db, ec) && fs::file_size(db, ec) > 0;
+  if (have_db || fs::exists(dir / "mamori.id", ec) || !fs::exists(key, ec)) return {};
+  return make_error("store_open_failed",
+                    "cannot open store " + db.string() + ": the database is " +
+                        (fs::exists(db, ec) ? "empty (0 bytes)" : "missing") + ", but " +
+                        key.string() +
+                        " shows this data dir held one. Restore mamori.db from a backup, or "
+                        "move the key file away to start with an empty store");
+}
+
+// --check-config: what start would refuse, short of binding the ports and
+// taking the data dir (a running daemon holds it). Prints what was checked.
+int check_config(const Config& config) {
+  auto refuse = [](const std::string& what) {
+    std::fprintf(stderr, "mamorid: %s\n", what.c_str());
+    return 1;
+  };
+  if (Status s = check_database_not_lost(config); !s) return refuse(s.error().message);
+  if (Status s = store::SqliteStore::check(config.data_dir); !s) return refuse(s.error().message);
+  const std::string key_file = totp_key_file(config);
+  std::error_code ec;
+  if (std::filesystem::exists(key_file, ec)) {
+    if (auto box = account::SecretBox::from_key_file(key_file, false); !box)
+      return refuse(box.error().message);
+  }
+  if (!config.dnsbl.zones.empty()) {
+    SystemClock clock;
+    if (auto b = dnsbl::DnsblResolver::start(config.dnsbl, clock); !b)
+      return refuse(b.error().message);
+  }
+  account::PwnedStoreHolder pwned(config.pwned_file.empty() ? config.data_dir + "/pwned.bin"
+                                                            : config.pwned_file);
+  if (Status s = pwned.reload(); !s)
+    std::fprintf(stderr, "mamorid: warning: %s; password checks would run without breach data\n",
+                 s.error().message.c_str());
+  if (config.tokens.empty())
+    std::fprintf(stderr, "mamorid: warning: no [[tokens]]: every /v1 call would be refused\n");
+  std::printf("config ok (data dir %s, %zu tokens%s)\n", config.data_dir.c_str(),
+              config.tokens.size(), config.geoip.empty() ? "" : ", geoip loaded");
+  return 0;
+}
 
 // SIGHUP: reopens the GeoIP databases; a file that fails to load leaves the
 // ones in use in place.
@@ -130,10 +185,7 @@ int run_daemon(const std::vector<std::string>& args) {
     }
     locator = std::move(*l);
   }
-  if (check_only) {
-    std::printf("config ok\n");
-    return 0;
-  }
+  if (check_only) return check_config(config);
   if (config.tokens.empty())
     log_warn("no [[tokens]] configured: every /v1 call will be refused with 401");
 
@@ -146,6 +198,10 @@ int run_daemon(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  if (Status s = check_database_not_lost(config); !s) {
+    log_error(s.error().message);
+    return 1;
+  }
   store::SqliteStoreOptions store_options;
   store_options.checkpoint_pages = config.store_checkpoint_mb * 256;  // 4 KiB pages
   auto store = store::SqliteStore::open(config.data_dir, store_options);
@@ -188,8 +244,7 @@ int run_daemon(const std::vector<std::string>& args) {
 
   // Accounts' security features: TOTP (secrets sealed under the key file)
   // and password checks against the breached-password store.
-  const std::string key_file =
-      config.totp.key_file.empty() ? config.data_dir + "/totp.key" : config.totp.key_file;
+  const std::string key_file = totp_key_file(config);
   bool key_created = false;
   auto box = account::SecretBox::from_key_file(key_file, true, &key_created);
   if (!box) {
@@ -259,8 +314,10 @@ int run_daemon(const std::vector<std::string>& args) {
   if (config.replay) api.replay_clock = &replay_clock;
   api.version = kVersion;
   store::Store& st = **store;
-  auto commit_waiter = [&st](std::uint64_t ticket, std::function<void()> ready) {
-    st.on_committed(ticket, [ready = std::move(ready)](const Status&) { ready(); });
+  auto commit_waiter = [&st](const store::WriteSpan& writes, std::function<void(bool)> ready) {
+    st.on_committed(writes.last, [&st, writes, ready = std::move(ready)](const Status&) {
+      ready(st.status(writes).ok());
+    });
   };
   postfix::PostfixPolicy postfix_policy(engine, blocklists.get(), clock);
   std::unique_ptr<postfix::PostfixServer> postfix_server;
@@ -282,12 +339,15 @@ int run_daemon(const std::vector<std::string>& args) {
   options.host = config.listen_host;
   options.port = config.listen_port;
   options.threads = config.threads;
-  http::Server server(options, handler,
-                      [&st](std::uint64_t ticket, std::function<void(std::uint64_t)> ready) {
-                        st.on_committed(ticket, [&st, ready = std::move(ready)](const Status&) {
-                          ready(st.committed());
-                        });
-                      });
+  http::CommitWaiter http_waiter{
+      [&st](std::uint64_t ticket, std::function<void(std::uint64_t)> ready) {
+        st.on_committed(ticket,
+                        [&st, ready = std::move(ready)](const Status&) { ready(st.committed()); });
+      },
+      [&st](std::uint64_t first, std::uint64_t last) {
+        return st.status(store::WriteSpan{first, last}).ok();
+      }};
+  http::Server server(options, handler, http_waiter);
   if (Status s = server.start(); !s) {
     log_error(s.error().message);
     return 1;

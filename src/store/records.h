@@ -22,6 +22,8 @@ struct LockInfo {
   TimePoint since{};
   bool password_reset_required = false;
   std::string by;  // "operator" or the detector that locked it
+
+  friend bool operator==(const LockInfo&, const LockInfo&) = default;
 };
 
 struct Contact {
@@ -141,6 +143,8 @@ struct Block {
   Action action = Action::kDeny;
   TimePoint since{}, until{};
   std::string incident_id;  // empty when none
+
+  friend bool operator==(const Block&, const Block&) = default;
 };
 
 // One recovery code of a TOTP second factor: its keyed hash (never the code).

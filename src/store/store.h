@@ -17,6 +17,25 @@ namespace mamori::store {
 // were queued; a ticket is committed when it and every earlier write are.
 using WriteTicket = std::uint64_t;
 
+// The writes one answer depends on: every ticket from `first` to `last`
+// (other callers' writes in between included, so a failure among them fails
+// the span too: an answer errs on the side of "not stored"). Empty: nothing
+// was written.
+struct WriteSpan {
+  WriteTicket first = 0, last = 0;
+
+  void add(WriteTicket t) {
+    if (t == 0) return;
+    if (first == 0 || t < first) first = t;
+    if (t > last) last = t;
+  }
+  void add(const WriteSpan& s) {
+    add(s.first);
+    add(s.last);
+  }
+  bool empty() const { return last == 0; }
+};
+
 // The durable store: accounts, locks, contacts, lists, incidents, blocks and
 // the activity log. The engine and the API know only this interface; the
 // embedded backend is SQLite (store/sqlite/), a distributed one may follow.
@@ -50,14 +69,28 @@ class Store {
   // Deletes activity older than `before` and blocks that ended before it.
   virtual WriteTicket prune(TimePoint before) = 0;
 
-  // Blocks until `t` is committed. Returns the error of the commit that
-  // carried it (e.g. disk full), if any.
+  // Blocks until `t` is committed and the on_committed callbacks of its
+  // commit have run. Returns the error of the commit that carried it (e.g.
+  // disk full), if any.
   virtual Status wait(WriteTicket t) = 0;
   // Calls `done` once `t` is committed, on the writer's thread or at once on
   // the caller's if it already is. `done` must not block.
   virtual void on_committed(WriteTicket t, std::function<void(const Status&)> done) = 0;
-  // The highest committed ticket.
+  // The highest ticket whose commit has finished, successfully or not: a
+  // ticket at or below it is durable unless status() says otherwise.
   virtual WriteTicket committed() const = 0;
+  // Whether every write of `span` was stored: ok, or the error of a commit
+  // that failed (code `store_write_failed`). Cheap when no commit failed
+  // lately (no lock). REQUIRES: span.last <= committed().
+  virtual Status status(const WriteSpan& span) const = 0;
+  // Registers `fn`, called on the writer's thread after every commit that
+  // failed, with the tickets it carried and its error, before the waiters of
+  // those writes hear of it. `fn` must not block, write to the store or
+  // remove a listener. Returns the id that removes it.
+  virtual std::uint64_t on_failed_commit(
+      std::function<void(const WriteSpan&, const Error&)> fn) = 0;
+  // Once this returns, the listener is not running and is not called again.
+  virtual void remove_failure_listener(std::uint64_t id) = 0;
 
   // ---- reads ----
   virtual Result<std::optional<AccountRecord>> account(std::string_view account) = 0;

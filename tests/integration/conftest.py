@@ -81,8 +81,11 @@ class Mamorid:
             f.write("\n".join(lines) + "\n")
 
     # ---- process control -------------------------------------------------
-    def start(self, extra_args=()):
-        args = [MAMORID, "--config", self.config_path]
+    def start(self, extra_args=(), wrap=()):
+        """Starts the daemon and waits for /healthz. `wrap` prefixes the command
+        (e.g. nsenter into a mount namespace); it must exec mamorid in place, so
+        that the PID stopped in teardown is the daemon's."""
+        args = list(wrap) + [MAMORID, "--config", self.config_path]
         if self.replay:
             args.append("--replay")
         args += list(extra_args)
@@ -123,6 +126,13 @@ class Mamorid:
     def restart(self):
         self.stop()
         return self.start()
+
+    def read_log_all(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     def read_log(self):
         try:

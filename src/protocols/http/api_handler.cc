@@ -250,6 +250,19 @@ struct ApiHandler::Call {
     set_error(resp, status, code, message);
   }
   void bad_body() { error(400, body.code(), body.message()); }
+  // The answer goes out once `writes` are committed, as 503
+  // `store_unavailable` if one of them was not stored.
+  void wait_for(const store::WriteSpan& writes) {
+    resp.wait_from = writes.first;
+    resp.wait_for = writes.last;
+  }
+  // A write that was waited for here failed to commit.
+  void store_unavailable(const Error& e) {
+    error(503, "store_unavailable",
+          "the request's writes could not be stored (" + e.message +
+              "); nothing of it took effect, try again");
+    resp.headers.emplace_back("Retry-After", "1");
+  }
   void json(int status = 200) {
     resp.status = status;
     resp.content_type = "application/json";
@@ -424,7 +437,7 @@ void ApiHandler::dovecot_policy(Call& c) {
   if (reply->judged) metrics_.count_decision(reply->outcome.decision);
   c.json();
   c.resp.body = reply->json();
-  c.resp.wait_for = reply->outcome.ticket;
+  c.wait_for(reply->outcome.writes);
 }
 
 void ApiHandler::status(Call& c) {
@@ -517,7 +530,7 @@ void ApiHandler::login(Call& c, EventType type) {
         .field("notified", o.notified);
   }
   w.field("event_id", o.event_id).end_object();
-  c.resp.wait_for = o.ticket;
+  c.wait_for(o.writes);
 }
 
 void ApiHandler::events(Call& c) {
@@ -562,7 +575,7 @@ void ApiHandler::events(Call& c) {
   w.begin_object().field("action", to_string(o.decision.action()));
   write_decision_reasons(w, o.decision);
   w.field("event_id", o.event_id).end_object();
-  c.resp.wait_for = o.ticket;
+  c.wait_for(o.writes);
 }
 
 namespace {
@@ -698,9 +711,9 @@ void ApiHandler::account_lock(Call& c) {
   if (!c.body.ok()) return c.bad_body();
   if (reason.empty()) return c.error(400, "invalid_field", "field 'reason' must not be empty");
   bool notified = false;
-  const store::WriteTicket t = engine_.lock(*a, reason, reset, "operator", now(), &notified);
+  const store::WriteSpan writes = engine_.lock(*a, reason, reset, "operator", now(), &notified);
   write_account(c, *a, notified);
-  c.resp.wait_for = t;
+  c.wait_for(writes);
 }
 
 void ApiHandler::account_unlock(Call& c) {
@@ -712,9 +725,9 @@ void ApiHandler::account_unlock(Call& c) {
     c.body.string("note", note, kMaxNoteBytes, false);
     if (!c.body.ok()) return c.bad_body();
   }
-  const store::WriteTicket t = engine_.unlock(*a, note, now());
+  const store::WriteSpan writes = engine_.unlock(*a, note, now());
   write_account(c, *a);
-  c.resp.wait_for = t;
+  c.wait_for(writes);
 }
 
 void ApiHandler::account_contact(Call& c) {
@@ -738,7 +751,7 @@ void ApiHandler::account_contact(Call& c) {
   if (contact.lang != "en" && contact.lang != "ja")
     return c.error(400, "invalid_field", "field 'lang' must be \"en\" or \"ja\"");
   const store::WriteTicket t = store_.put_contact(*a, contact);
-  if (Status s = store_.wait(t); !s) return c.error(500, s.error().code, s.error().message);
+  if (Status s = store_.wait(t); !s) return c.store_unavailable(s.error());
   write_account(c, *a);
 }
 
@@ -981,7 +994,9 @@ void ApiHandler::totp_verify(Call& c) {
   }
   w.field("recovery_codes_left", r->recovery_codes_left).field("event_id", o.event_id).end_object();
   if (confirming && r->ok) c.resp.headers.emplace_back("Cache-Control", "no-store");
-  c.resp.wait_for = std::max<std::uint64_t>(r->ticket, o.ticket);
+  store::WriteSpan writes = o.writes;
+  writes.add(r->ticket);
+  c.wait_for(writes);
 }
 
 void ApiHandler::totp_delete(Call& c) {
@@ -1010,7 +1025,9 @@ void ApiHandler::totp_delete(Call& c) {
   e.type = r->ok ? EventType::kMfaDisabled : EventType::kChallengeFailed;
   engine::Outcome o = engine_.process(e);
   metrics_.count_decision(o.decision);
-  c.resp.wait_for = std::max<std::uint64_t>(r->ticket, o.ticket);
+  store::WriteSpan writes = o.writes;
+  writes.add(r->ticket);
+  c.wait_for(writes);
   if (!r->ok)
     return c.error(403, "wrong_code",
                    "the code is neither a current TOTP code nor an unused recovery code (" +

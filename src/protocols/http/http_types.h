@@ -35,8 +35,11 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   // When non-zero, the transport holds the response back until the durable
-  // store has committed this write ticket (see CommitWaiter).
+  // store has committed this write ticket (see CommitWaiter); if any write
+  // from `wait_from` (0: wait_for itself) to `wait_for` failed to commit,
+  // the response is replaced by 503 `store_unavailable`.
   std::uint64_t wait_for = 0;
+  std::uint64_t wait_from = 0;
 };
 
 // Sets `r` to the API's error shape:
@@ -51,12 +54,21 @@ class Handler {
   virtual void handle(const Request& request, Response& response) = 0;
 };
 
-// Arranges for `ready(committed)` to be called once write ticket `ticket` is
-// durable; `committed` is the highest durable ticket then (>= ticket), so one
-// call releases every answer waiting for a ticket up to it. `ready` may run on
-// any thread and must not block.
-using CommitWaiter =
-    std::function<void(std::uint64_t ticket, std::function<void(std::uint64_t committed)> ready)>;
+// How the transport learns that a response's writes are durable.
+struct CommitWaiter {
+  // Arranges for `ready(committed)` to be called once write ticket `ticket`'s
+  // commit has finished; `committed` is the highest finished ticket then
+  // (>= ticket), so one call releases every answer waiting for a ticket up
+  // to it. `ready` may run on any thread and must not block.
+  std::function<void(std::uint64_t ticket, std::function<void(std::uint64_t committed)> ready)>
+      wait;
+  // Whether every write from `first` to `last` was stored (a finished commit
+  // may have failed). Empty: every finished commit stored its writes.
+  // REQUIRES: `last` at or below a `committed` that `wait` reported.
+  std::function<bool(std::uint64_t first, std::uint64_t last)> stored;
+
+  explicit operator bool() const { return static_cast<bool>(wait); }
+};
 
 }  // namespace mamori::http
 

@@ -69,6 +69,7 @@ void reset(Response& r) {
   r.body.clear();
   r.headers.clear();
   r.wait_for = 0;
+  r.wait_from = 0;
 }
 
 template <typename String>
@@ -219,7 +220,9 @@ class ServerWorker {
   // call is out at a time, for the oldest held answer; when it reports, every
   // held answer up to the committed ticket is released at once (a commit
   // carries many requests' writes), and the next oldest is watched.
-  void hold(std::uint64_t ticket, std::weak_ptr<Connection> c, std::uint64_t seq);
+  // A failed commit among tickets `first` to `ticket` makes the answer a 503.
+  void hold(std::uint64_t first, std::uint64_t ticket, std::weak_ptr<Connection> c,
+            std::uint64_t seq);
 
   const ServerOptions& options;
   Handler& handler;
@@ -242,6 +245,7 @@ class ServerWorker {
   void release(std::uint64_t committed, std::uint64_t watch);
 
   struct HeldAnswer {
+    std::uint64_t first;
     std::uint64_t ticket;
     std::weak_ptr<Connection> connection;
     std::uint64_t seq;
@@ -313,6 +317,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closed_ || !waiting_ || seq != wait_seq_) return;
     reset(pending_);
     set_error(pending_, 500, "internal_error", "internal error while committing the request");
+    on_commit_ready(seq);
+  }
+
+  // The commit finished but did not store the answer's writes: the held
+  // answer becomes a 503 that the client may retry.
+  void on_commit_refused(std::uint64_t seq) {
+    if (closed_ || !waiting_ || seq != wait_seq_) return;
+    reset(pending_);
+    set_error(pending_, 503, "store_unavailable",
+              "the request's writes could not be stored; nothing of it took effect, try again");
+    pending_.headers.emplace_back("Retry-After", "1");
     on_commit_ready(seq);
   }
 
@@ -448,7 +463,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       pending_ = std::move(response_);
       pending_framing_ = framing;
       waiting_ = true;
-      w_.hold(pending_.wait_for, weak_from_this(), ++wait_seq_);
+      w_.hold(pending_.wait_from != 0 ? pending_.wait_from : pending_.wait_for, pending_.wait_for,
+              weak_from_this(), ++wait_seq_);
       return Next::kWaitCommit;
     }
     append_response(response_, framing);
@@ -728,8 +744,9 @@ void ServerWorker::remove(Connection& c) {
   connections.pop_back();
 }
 
-void ServerWorker::hold(std::uint64_t ticket, std::weak_ptr<Connection> c, std::uint64_t seq) {
-  held_.push_back(HeldAnswer{ticket, std::move(c), seq});
+void ServerWorker::hold(std::uint64_t first, std::uint64_t ticket, std::weak_ptr<Connection> c,
+                        std::uint64_t seq) {
+  held_.push_back(HeldAnswer{first, ticket, std::move(c), seq});
   watch_commits();
 }
 
@@ -737,7 +754,7 @@ void ServerWorker::watch_commits() {
   if (watch_ != 0 || held_.empty()) return;
   const std::uint64_t watch = watch_ = ++watches_;
   try {
-    waiter(held_.front().ticket, [gate = gate, this, watch](std::uint64_t committed) {
+    waiter.wait(held_.front().ticket, [gate = gate, this, watch](std::uint64_t committed) {
       std::lock_guard<std::mutex> lock(gate->mu);
       if (gate->ioc == nullptr) return;  // server stopped
       asio::post(*gate->ioc, [this, committed, watch] { release(committed, watch); });
@@ -759,7 +776,13 @@ void ServerWorker::release(std::uint64_t committed, std::uint64_t watch) {
   while (!held_.empty() && held_.front().ticket <= committed) {
     const HeldAnswer h = std::move(held_.front());
     held_.pop_front();
-    if (auto c = h.connection.lock()) c->on_commit_ready(h.seq);  // may hold another answer
+    auto c = h.connection.lock();
+    if (!c) continue;
+    if (waiter.stored && !waiter.stored(h.first, h.ticket)) {
+      c->on_commit_refused(h.seq);
+    } else {
+      c->on_commit_ready(h.seq);  // may hold another answer
+    }
   }
   watch_commits();
 }

@@ -50,10 +50,12 @@ struct ServerOptions {
 // A Handler that throws gets a 500 `internal_error` answer.
 //
 // Commit waits: when the handler sets Response::wait_for and a CommitWaiter is
-// given, the server calls `waiter(wait_for, ready)` and writes the response
-// only once `ready` has been called (from any thread; extra calls and calls
-// after stop() are ignored). The connection reads no further request until
-// then.
+// given, the server calls `waiter.wait(wait_for, ready)` and writes the
+// response only once `ready` has been called (from any thread; extra calls and
+// calls after stop() are ignored). The connection reads no further request
+// until then. When `waiter.stored` says a write from wait_from to wait_for
+// was not stored, the response is replaced by 503 `store_unavailable` with
+// `Retry-After: 1`: no answer claims a write that a failed commit lost.
 //
 // Protocol errors answer with the API's JSON error body and close the
 // connection: malformed HTTP 400 `bad_request`; a body over max_body_bytes

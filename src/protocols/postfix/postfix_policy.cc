@@ -66,24 +66,24 @@ PostfixPolicy::PostfixPolicy(engine::Engine& engine, dnsbl::DnsblResolver* dnsbl
     : engine_(engine), dnsbl_(dnsbl), clock_(clock) {}
 
 void PostfixPolicy::decide(const Attributes& a, ConnectionState& state, Reply reply) {
-  if (a.get("request") != "smtpd_access_policy") return reply("DUNNO", 0);
+  if (a.get("request") != "smtpd_access_policy") return reply("DUNNO", {});
   auto ip = IpAddress::parse(a.get("client_address"));
-  if (!ip) return reply("DUNNO", 0);  // "unknown" clients (local submission)
+  if (!ip) return reply("DUNNO", {});  // "unknown" clients (local submission)
   const TimePoint now = clock_.now();
   const std::string_view sasl = a.get("sasl_username");
   if (sasl.empty()) {
     auto judge = [this, ip = *ip, reply = std::move(reply)](const std::string& zone) {
       const Decision d = engine_.check_inbound(ip, zone, clock_.now());
-      if (d.action() < Action::kDeny) return reply("DUNNO", 0);
+      if (d.action() < Action::kDeny) return reply("DUNNO", {});
       if (d.has(Reason::kDenyList))
-        return reply("REJECT mamori: mail from " + ip.to_string() + " is refused (deny list)", 0);
-      reply("REJECT mamori: client " + ip.to_string() + " is listed by " + printable(zone), 0);
+        return reply("REJECT mamori: mail from " + ip.to_string() + " is refused (deny list)", {});
+      reply("REJECT mamori: client " + ip.to_string() + " is listed by " + printable(zone), {});
     };
     if (dnsbl_) return dnsbl_->check(*ip, std::move(judge));
     return judge("");
   }
   auto account = normalize_account(sasl);
-  if (!account) return reply("DUNNO", 0);
+  if (!account) return reply("DUNNO", {});
   Event e;
   e.type = EventType::kMailSent;
   e.account = std::move(*account);
@@ -105,7 +105,7 @@ void PostfixPolicy::decide(const Attributes& a, ConnectionState& state, Reply re
   }
   engine::Outcome o = engine_.process(e);
   if (!e.dry_run && o.decision.action() < Action::kDeny) state.counted_instance = instance;
-  reply(sender_action(o.decision, e.account, engine_.config().mail_volume), o.ticket);
+  reply(sender_action(o.decision, e.account, engine_.config().mail_volume), o.writes);
 }
 
 }  // namespace mamori::postfix

@@ -49,9 +49,13 @@ class PostfixPolicy {
   // `dnsbl` may be null (no blocklists). Both must outlive this.
   PostfixPolicy(engine::Engine& engine, dnsbl::DnsblResolver* dnsbl, const Clock& clock);
 
-  // The answer: the action text (without "action=") and the store write to
+  // The answer: the action text (without "action=") and the store writes to
   // wait for before answering.
-  using Reply = std::function<void(std::string action, store::WriteTicket ticket)>;
+  using Reply = std::function<void(std::string action, store::WriteSpan writes)>;
+  // The action when those writes could not be stored: Postfix defers the
+  // mail (the client retries) rather than let it pass unrecorded.
+  static constexpr std::string_view kNotStored =
+      "DEFER_IF_PERMIT mamori: temporary failure, try again later";
 
   // Decides one request. `reply` runs once: on this thread, or on the DNSBL
   // resolver's thread when a lookup was needed.

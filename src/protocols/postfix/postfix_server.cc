@@ -94,12 +94,15 @@ struct Session : std::enable_shared_from_this<Session> {
       return close();
     }
     auto self = shared_from_this();
-    server.policy.decide(*attrs, state, [self](std::string action, store::WriteTicket ticket) {
-      auto write = [self, action = std::move(action)]() mutable {
+    server.policy.decide(*attrs, state, [self](std::string action, store::WriteSpan writes) {
+      auto write = [self, action = std::move(action)](bool stored) mutable {
+        if (!stored) action = PostfixPolicy::kNotStored;
         asio::post(self->strand, [self, action = std::move(action)] { self->answer(action); });
       };
-      if (ticket != 0 && self->server.waiter) self->server.waiter(ticket, std::move(write));
-      else write();
+      if (!writes.empty() && self->server.waiter)
+        self->server.waiter(writes, std::move(write));
+      else
+        write(true);
     });
   }
 

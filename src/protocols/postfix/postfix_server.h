@@ -28,8 +28,11 @@ struct PostfixServerOptions {
   std::chrono::seconds idle_timeout{600};
 };
 
-// Waits for a store write to commit, then calls `ready` (any thread).
-using CommitWaiter = std::function<void(std::uint64_t ticket, std::function<void()> ready)>;
+// Waits for store writes to commit, then calls `ready(stored)` (any thread):
+// `stored` is false when a commit among them failed; the request is then
+// answered PostfixPolicy::kNotStored.
+using CommitWaiter =
+    std::function<void(const store::WriteSpan& writes, std::function<void(bool stored)> ready)>;
 
 // The TCP listener for Postfix's policy delegation protocol: name=value
 // lines, an empty line ends a request, the answer is "action=...\n\n"; a

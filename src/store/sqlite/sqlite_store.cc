@@ -8,9 +8,12 @@
 
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <limits>
+#include <random>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -19,6 +22,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "store/profile_codec.h"
+#include "store/sqlite/data_dir_lock.h"
 
 namespace mamori::store {
 
@@ -146,6 +150,13 @@ CREATE TABLE outbox (
 ) WITHOUT ROWID;
 CREATE INDEX outbox_state_next ON outbox(state, next_attempt_ms);
 CREATE INDEX outbox_done ON outbox(done_ms) WHERE state != 'pending';
+)sql",
+    // 5: the data dir's identity (see check_identity).
+    R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 
@@ -742,6 +753,88 @@ Status prepare_database(sqlite3* db, const std::string& path) {
   return {};
 }
 
+// ---- the data dir's identity ----
+//
+// A random id made when the database is created, kept in its `meta` table
+// and in `<data_dir>/mamori.id` beside it. A database that was emptied,
+// deleted or swapped for another one while the rest of the data dir (the
+// id file, the TOTP key) stayed would otherwise start as an empty store
+// without a word: every lock, list entry and TOTP secret gone.
+
+constexpr const char* kIdFile = "mamori.id";
+
+std::string read_id_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return "";
+  char buf[128] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string id(buf, n);
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+Status write_id_file(const std::string& path, const std::string& id) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) return make_error("io", "cannot write " + tmp + ": " + std::strerror(errno));
+  const bool ok =
+      std::fputs((id + "\n").c_str(), f) >= 0 && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0)
+    return make_error("io", "cannot write " + path + ": " + std::strerror(errno));
+  return {};
+}
+
+std::string new_data_dir_id() {
+  std::random_device rd;
+  char out[33];
+  for (int i = 0; i < 4; ++i) std::snprintf(out + 8 * i, 9, "%08x", unsigned(rd()));
+  return std::string(out, 32);
+}
+
+// Before the database is opened (and created if missing): a missing or empty
+// database in a data dir whose id file says it held one is refused.
+Status check_database_present(const std::string& data_dir, const std::string& db_path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool have_db = fs::exists(db_path, ec) && fs::file_size(db_path, ec) > 0;
+  const std::string id_path = (fs::path(data_dir) / kIdFile).string();
+  if (have_db || !fs::exists(id_path, ec)) return {};
+  return open_error(db_path, std::string(fs::exists(db_path, ec) ? "the database is empty (0 bytes)"
+                                                                 : "the database is missing") +
+                                 ", but " + id_path +
+                                 " shows this data dir held one. Restore mamori.db from a "
+                                 "backup, or remove " +
+                                 id_path + " to start with an empty store");
+}
+
+// After the schema is ready: the database's id and the id file agree; a
+// database without one (new, or from before ids) gets one, and so does a
+// data dir without the file.
+Status check_identity(sqlite3* db, const std::string& data_dir, const std::string& db_path) {
+  const std::string id_path = (std::filesystem::path(data_dir) / kIdFile).string();
+  auto stored = exec_value(db, "SELECT value FROM meta WHERE key = 'data_dir_id'");
+  if (!stored) return open_error(db_path, stored.error().message);
+  const std::string file_id = read_id_file(id_path);
+  std::string id = *stored;
+  if (id.empty()) {
+    id = new_data_dir_id();
+    const std::string sql = "INSERT INTO meta (key, value) VALUES ('data_dir_id', '" + id + "')";
+    if (Status s = exec_script(db, sql.c_str()); !s) return open_error(db_path, s.error().message);
+  } else if (!file_id.empty() && file_id != id) {
+    return open_error(db_path, "the database belongs to another data dir (its id is " + id + ", " +
+                                   id_path + " says " + file_id +
+                                   "): it was replaced. Put back this data dir's database, or "
+                                   "remove " +
+                                   id_path + " to adopt this one");
+  }
+  if (file_id != id) {
+    if (Status s = write_id_file(id_path, id); !s) return open_error(db_path, s.error().message);
+  }
+  return {};
+}
+
 template <size_t N>
 Status prepare_all(sqlite3* db, const std::array<const char*, N>& sql, sqlite3_stmt** out) {
   for (size_t i = 0; i < N; ++i) {
@@ -925,6 +1018,52 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
   return open(data_dir, SqliteStoreOptions{});
 }
 
+Status SqliteStore::check(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir(data_dir);
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) return open_error(data_dir, "not a directory");
+    if (::access(data_dir.c_str(), W_OK | X_OK) != 0)
+      return open_error(data_dir, std::string("not writable: ") + std::strerror(errno));
+  } else {
+    fs::path parent = fs::absolute(dir, ec).parent_path();
+    while (!parent.empty() && !fs::exists(parent, ec) && parent != parent.parent_path())
+      parent = parent.parent_path();
+    if (::access(parent.c_str(), W_OK | X_OK) != 0)
+      return open_error(data_dir, "cannot be created: " + parent.string() + " is not writable (" +
+                                      std::strerror(errno) + ")");
+    return {};
+  }
+  const std::string path = (dir / "mamori.db").string();
+  if (Status s = check_database_present(data_dir, path); !s) return s;
+  if (!fs::exists(path, ec) || fs::file_size(path, ec) == 0) return {};
+  auto db = open_db(path, SQLITE_OPEN_READONLY, std::chrono::milliseconds(1000));
+  if (!db) return db.error();
+  auto fail = [&](const std::string& why) -> Status {
+    close_db(*db);
+    return open_error(path, why);
+  };
+  auto version = exec_value(*db, "PRAGMA user_version");
+  if (!version) return fail(version.error().message);
+  if (std::atoi(version->c_str()) > kSchemaVersion)
+    return fail("schema version " + *version + " is newer than this build's " +
+                std::to_string(kSchemaVersion));
+  auto has_meta = exec_value(*db, "SELECT name FROM sqlite_master WHERE name = 'meta'");
+  if (!has_meta) return fail(has_meta.error().message);
+  if (!has_meta->empty()) {
+    auto id = exec_value(*db, "SELECT value FROM meta WHERE key = 'data_dir_id'");
+    if (!id) return fail(id.error().message);
+    const std::string id_path = (dir / kIdFile).string();
+    const std::string file_id = read_id_file(id_path);
+    if (!id->empty() && !file_id.empty() && *id != file_id)
+      return fail("the database belongs to another data dir (its id is " + *id + ", " + id_path +
+                  " says " + file_id + ")");
+  }
+  close_db(*db);
+  return {};
+}
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_dir,
                                                        const SqliteStoreOptions& options) {
   if (sqlite3_threadsafe() == 0)
@@ -933,6 +1072,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return open_error(data_dir, "cannot create directory: " + ec.message());
   const std::string path = (std::filesystem::path(data_dir) / "mamori.db").string();
+  auto claim = DataDirLock::acquire(data_dir);
+  if (!claim) return claim.error();
+  if (Status s = check_database_present(data_dir, path); !s) return s.error();
 
   auto db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout);
   if (!db) return db.error();
@@ -940,8 +1082,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
     close_db(*db);
     return s.error();
   }
+  if (Status s = check_identity(*db, data_dir, path); !s) {
+    close_db(*db);
+    return s.error();
+  }
   // The store owns the connection from here; its destructor closes it.
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, options, *db));
+  store->claim_.emplace(std::move(*claim));
   // The writer's page cache (32 MiB) holds the index pages that every batch
   // touches. The writer never checkpoints (a checkpoint's writes and fsync
   // would stall every commit behind it): checkpoint_loop does, passively.
@@ -1072,6 +1219,13 @@ void SqliteStore::render_metrics(std::string& out) const {
       "mamori_store_commits_total{result=\"ok\"} " +
       std::to_string(batches_committed()) + "\nmamori_store_commits_total{result=\"failed\"} " +
       std::to_string(batches_failed()) +
+      "\n# HELP mamori_store_writes_failed_total Writes whose commit failed (answered as not "
+      "stored).\n# TYPE mamori_store_writes_failed_total "
+      "counter\nmamori_store_writes_failed_total " +
+      std::to_string(writes_failed()) +
+      "\n# HELP mamori_store_available 1 while commits succeed, 0 from a failed commit until the "
+      "next one that succeeds.\n# TYPE mamori_store_available gauge\nmamori_store_available " +
+      (available() ? "1" : "0") +
       "\n# HELP mamori_store_checkpoints_total WAL checkpoints that let the log start over.\n"
       "# TYPE mamori_store_checkpoints_total counter\nmamori_store_checkpoints_total " +
       std::to_string(checkpoints()) +
@@ -1222,21 +1376,40 @@ void SqliteStore::writer_loop() {
     const Status status = apply_batch(batch);
     const WriteTicket first = batch.front().ticket;
     const WriteTicket last = batch.back().ticket;
-    (status.ok() ? batches_committed_ : batches_failed_).fetch_add(1);
+    if (status.ok()) {
+      batches_committed_.fetch_add(1);
+      note_success();
+    } else {
+      note_failure(first, last, status.error());
+    }
     {
       std::lock_guard lock(mu_);
       if (!status.ok()) {
-        failures_.push_back(FailedBatch{first, last, status.error()});
-        if (failures_.size() > kMaxRememberedFailures) failures_.pop_front();
+        if (!failures_.empty() && failures_.back().last + 1 == first) {
+          failures_.back().last = last;
+        } else {
+          failures_.push_back(FailedRun{first, last, status.error()});
+          if (failures_.size() > kMaxRememberedFailures) {
+            forgotten_through_ = failures_.front().last;
+            failures_.pop_front();
+          }
+        }
+        failed_through_.store(last, std::memory_order_release);
       }
       committed_.store(last, std::memory_order_release);
       const auto end = callbacks_.upper_bound(last);
       for (auto it = callbacks_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
       callbacks_.erase(callbacks_.begin(), end);
     }
-    done_cv_.notify_all();
     for (auto& done : ready) done(status);
     ready.clear();
+    {
+      // wait()ers return once the batch's callbacks (which may set memory
+      // back after a failure) have run.
+      std::lock_guard lock(mu_);
+      settled_.store(last, std::memory_order_release);
+    }
+    done_cv_.notify_all();
     batch.clear();  // keeps its capacity for the next swap
     if (restart_wanted_.exchange(false, std::memory_order_acq_rel)) {
       finish_checkpoint();
@@ -1397,20 +1570,83 @@ Status SqliteStore::apply(const PendingWrite& w) {
 
 // ---- commit notification ----
 
-Status SqliteStore::status_of_locked(WriteTicket t) const {
+Status SqliteStore::status_of_locked(WriteTicket first, WriteTicket last) const {
+  if (last == 0) return {};  // nothing written
   for (auto it = failures_.rbegin(); it != failures_.rend(); ++it) {
-    if (t > it->last) break;
-    if (t >= it->first) return it->error;
+    if (first > it->last) break;
+    if (last >= it->first) return it->error;
   }
+  if (first <= forgotten_through_)
+    return make_error("store_write_failed",
+                      "the outcome of write " + std::to_string(first) +
+                          " is no longer known (too many failed commits since)");
   return {};
+}
+
+Status SqliteStore::status(const WriteSpan& span) const {
+  if (span.empty() || span.first > failed_through_.load(std::memory_order_acquire)) return {};
+  std::lock_guard lock(mu_);
+  return status_of_locked(span.first, span.last);
+}
+
+std::uint64_t SqliteStore::on_failed_commit(
+    std::function<void(const WriteSpan&, const Error&)> fn) {
+  std::lock_guard lock(listeners_mu_);
+  failure_listeners_.emplace(++next_listener_, std::move(fn));
+  return next_listener_;
+}
+
+void SqliteStore::remove_failure_listener(std::uint64_t id) {
+  std::lock_guard lock(listeners_mu_);
+  failure_listeners_.erase(id);
+}
+
+void SqliteStore::note_failure(WriteTicket first, WriteTicket last, const Error& error) {
+  const std::uint64_t writes = last - first + 1;
+  batches_failed_.fetch_add(1);
+  writes_failed_.fetch_add(writes);
+  last_commit_ok_.store(false, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(listeners_mu_);
+    for (const auto& [id, fn] : failure_listeners_) fn(WriteSpan{first, last}, error);
+  }
+  const auto now = std::chrono::steady_clock::now();
+  last_failure_ = now;
+  if (!in_burst_) {
+    in_burst_ = true;
+    burst_batches_ = burst_writes_ = 0;
+    burst_started_ = burst_logged_ = now;
+    log_error("store " + path_ + ": " + error.message +
+              "; writes are refused (answered as not stored) until a commit succeeds");
+  } else if (now - burst_logged_ >= std::chrono::minutes(1)) {
+    burst_logged_ = now;
+    log_error("store " + path_ + ": still failing: " + error.message + " (" +
+              std::to_string(burst_batches_ + 1) + " commits, " +
+              std::to_string(burst_writes_ + writes) + " writes refused so far)");
+  }
+  ++burst_batches_;
+  burst_writes_ += writes;
+}
+
+void SqliteStore::note_success() {
+  last_commit_ok_.store(true, std::memory_order_relaxed);
+  if (!in_burst_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_failure_ < kBurstQuiet) return;
+  in_burst_ = false;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(last_failure_ - burst_started_).count();
+  log_info("store " + path_ + ": commits succeed again; " + std::to_string(burst_batches_) +
+           " commits failed (" + std::to_string(burst_writes_) + " writes refused) over " +
+           std::to_string(ms) + " ms");
 }
 
 Status SqliteStore::wait(WriteTicket t) {
   if (t > issued_.load(std::memory_order_acquire))
     return make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
   std::unique_lock lock(mu_);
-  done_cv_.wait(lock, [&] { return committed_.load(std::memory_order_relaxed) >= t; });
-  return status_of_locked(t);
+  done_cv_.wait(lock, [&] { return settled_.load(std::memory_order_relaxed) >= t; });
+  return status_of_locked(t, t);
 }
 
 void SqliteStore::on_committed(WriteTicket t, std::function<void(const Status&)> done) {
@@ -1423,7 +1659,7 @@ void SqliteStore::on_committed(WriteTicket t, std::function<void(const Status&)>
       callbacks_.emplace(t, std::move(done));
       return;
     } else {
-      now = status_of_locked(t);
+      now = status_of_locked(t, t);
     }
   }
   done(now);

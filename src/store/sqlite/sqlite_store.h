@@ -18,6 +18,7 @@
 
 #include "core/bloom_filter.h"
 #include "core/result.h"
+#include "store/sqlite/data_dir_lock.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -49,27 +50,42 @@ struct SqliteStoreOptions {
 // (group commit), then wakes wait()ers and runs on_committed callbacks on its
 // own thread. A batch whose commit fails is rolled back as a whole; its
 // tickets carry an Error with code `store_write_failed` and the writer goes
-// on with the next batch. Reads run on a pool of separate read connections
-// (WAL readers do not block the writer) and see every committed write; they
-// fail with code `store_read_failed`.
+// on with the next batch, so writes succeed again by themselves once the
+// cause is gone (disk space freed, a lock released). The first failure of a
+// run of failed commits is logged with its error, the end of the run with
+// what it cost; `mamori_store_available` says which state the store is in. Reads run on a pool of
+// separate read connections (WAL readers do not block the writer) and see every committed write;
+// they fail with code `store_read_failed`.
 //
 // Thread-safe: every method may be called from any thread. Destruction
 // commits everything already queued and stops the writer; no call may be in
 // flight or follow it.
 class SqliteStore final : public Store {
  public:
-  // Creates `data_dir` if needed and opens (creating on first use) its
-  // `mamori.db`, creating or checking the schema. Fails with code
-  // `store_open_failed`, naming the path and the cause.
+  // Creates `data_dir` if needed, takes its lock (DataDirLock) and opens
+  // (creating on first use) its `mamori.db`, creating or checking the schema
+  // and the data dir's identity: a database that is missing, empty or not
+  // this data dir's while `<data_dir>/mamori.id` says the data dir had one is
+  // refused. Fails with code `data_dir_in_use` (another process has the data
+  // dir) or `store_open_failed`, naming the path and the cause.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir);
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir,
                                                    const SqliteStoreOptions& options);
 
+  // What open() would refuse in `data_dir`, checked without taking the data
+  // dir's lock or changing anything, so it can run beside the daemon that
+  // holds it (mamorid --check-config): the directory usable, the database
+  // present where the data dir had one, not newer than this build, and this
+  // data dir's own. Fails with `store_open_failed`.
+  static Status check(const std::string& data_dir);
+
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
-  static constexpr int kSchemaVersion = 4;
-  // Failed batches remembered for late wait()/on_committed calls; a ticket of
-  // an older failed batch reads as committed without error.
+  static constexpr int kSchemaVersion = 5;
+  // Runs of failed batches (consecutive failed batches make one run)
+  // remembered for late wait(), on_committed() and status() calls; a ticket
+  // older than the oldest run remembered, if a run was forgotten, reads as
+  // failed (its outcome is no longer known).
   static constexpr std::size_t kMaxRememberedFailures = 1024;
 
   ~SqliteStore() override;
@@ -103,10 +119,17 @@ class SqliteStore final : public Store {
   Status wait(WriteTicket t) override;
   void on_committed(WriteTicket t, std::function<void(const Status&)> done) override;
   WriteTicket committed() const override { return committed_.load(std::memory_order_acquire); }
+  Status status(const WriteSpan& span) const override;
+  std::uint64_t on_failed_commit(std::function<void(const WriteSpan&, const Error&)> fn) override;
+  void remove_failure_listener(std::uint64_t id) override;
 
   // Metrics: transactions committed, and transactions that failed.
   std::uint64_t batches_committed() const { return batches_committed_.load(); }
   std::uint64_t batches_failed() const { return batches_failed_.load(); }
+  // Writes carried by the transactions that failed.
+  std::uint64_t writes_failed() const { return writes_failed_.load(); }
+  // False from a failed commit until the next one that succeeds.
+  bool available() const { return last_commit_ok_.load(std::memory_order_relaxed); }
   // Checkpoints that copied the WAL into the database and let it start over.
   std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
   // profile() calls answered without a query: the account never had a profile.
@@ -144,9 +167,9 @@ class SqliteStore final : public Store {
  private:
   struct PendingWrite;    // a queued operation and its ticket
   struct ReadConnection;  // a read connection and its prepared statements
-  struct FailedBatch {
+  struct FailedRun {      // consecutive failed batches
     WriteTicket first = 0, last = 0;
-    Error error;
+    Error error;  // the first batch's
   };
 
   SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* writer_db);
@@ -156,13 +179,24 @@ class SqliteStore final : public Store {
   void writer_loop();
   Status apply_batch(const std::vector<PendingWrite>& batch);
   Status apply(const PendingWrite& w);
-  // The status of committed ticket `t`. REQUIRES: mu_ held.
-  Status status_of_locked(WriteTicket t) const;
+  // The status of committed tickets `first` to `last`. REQUIRES: mu_ held.
+  Status status_of_locked(WriteTicket first, WriteTicket last) const;
+  // Records a failed batch, logs the start of a burst of failures (and once
+  // a minute while it lasts); a successful batch ends the burst once no
+  // commit has failed for kBurstQuiet, and logs what it cost. A disk that is
+  // nearly full lets small commits through between failed big ones: that is
+  // still one burst, one line. REQUIRES: on the writer thread.
+  static constexpr std::chrono::seconds kBurstQuiet{5};
+  void note_failure(WriteTicket first, WriteTicket last, const Error& error);
+  void note_success();
 
   // Runs `fn` with read statement `which` of a pooled connection, then resets
   // the statement and returns the connection to the pool.
   Status with_read_stmt(int which, const std::function<Status(sqlite3_stmt*)>& fn);
 
+  // The data dir's lock, held while the store is open: first, so that it is
+  // released last.
+  std::optional<DataDirLock> claim_;
   const std::string path_;
   const SqliteStoreOptions options_;
 
@@ -188,10 +222,27 @@ class SqliteStore final : public Store {
   alignas(64) mutable std::mutex mu_;
   std::condition_variable done_cv_;  // wait()ers wait here for commits
   std::multimap<WriteTicket, std::function<void(const Status&)>> callbacks_;  // guarded by mu_
-  std::deque<FailedBatch> failures_;       // guarded by mu_, oldest first
+  std::deque<FailedRun> failures_;         // guarded by mu_, oldest first
+  WriteTicket forgotten_through_ = 0;      // guarded by mu_: the last ticket of a run forgotten
   std::atomic<WriteTicket> committed_{0};  // written under mu_
+  // The last ticket whose on_committed callbacks have all run (wait()
+  // returns from then on); written under mu_.
+  std::atomic<WriteTicket> settled_{0};
+  // The last ticket of the newest failed batch, written under mu_: a span
+  // after it was stored without asking failures_.
+  std::atomic<WriteTicket> failed_through_{0};
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> batches_failed_{0};
+  std::atomic<std::uint64_t> writes_failed_{0};
+  std::mutex listeners_mu_;  // held while listeners run
+  std::map<std::uint64_t, std::function<void(const WriteSpan&, const Error&)>>
+      failure_listeners_;            // guarded by listeners_mu_
+  std::uint64_t next_listener_ = 0;  // guarded by listeners_mu_
+  std::atomic<bool> last_commit_ok_{true};
+  // The current burst of failures, on the writer thread only.
+  bool in_burst_ = false;
+  std::uint64_t burst_batches_ = 0, burst_writes_ = 0;
+  std::chrono::steady_clock::time_point burst_started_{}, burst_logged_{}, last_failure_{};
 
   // Which accounts have a stored profile, approximately: filled from the
   // table at open (sized for twice its rows, at least kMinProfileFilter) and

@@ -61,7 +61,8 @@ using mamori::testing::TempDir;
 
 class EngineHarness {
  public:
-  explicit EngineHarness(EngineConfig config = {}) : config_(config) {
+  explicit EngineHarness(EngineConfig config = {}, store::SqliteStoreOptions store_options = {})
+      : config_(config), store_options_(store_options) {
     open_store();
     engine_ = std::make_unique<Engine>(config_, *store_, next_seed());
   }
@@ -74,11 +75,12 @@ class EngineHarness {
 
   Engine& engine() { return *engine_; }
   store::SqliteStore& store() { return *store_; }
+  std::string db_path() const { return dir_.db(); }
   const EngineConfig& config() const { return config_; }
 
   Outcome process(const Event& e) {
     Outcome o = engine_->process(e);
-    note(o.ticket);
+    note(o.writes.last);
     return o;
   }
 
@@ -124,10 +126,10 @@ class EngineHarness {
     return *r;
   }
   void lock(const std::string& account, bool require_password_reset, TimePoint now) {
-    note(engine_->lock(account, "account_locked", require_password_reset, "operator", now));
+    note(engine_->lock(account, "account_locked", require_password_reset, "operator", now).last);
   }
   void unlock(const std::string& account, TimePoint now) {
-    note(engine_->unlock(account, "released", now));
+    note(engine_->unlock(account, "released", now).last);
   }
 
   // Waits until every write made so far is committed.
@@ -197,7 +199,7 @@ class EngineHarness {
 
  private:
   void open_store() {
-    auto r = store::SqliteStore::open(dir_.path());
+    auto r = store::SqliteStore::open(dir_.path(), store_options_);
     if (!r) {
       ADD_FAILURE() << r.error().code << ": " << r.error().message;
       std::abort();
@@ -209,6 +211,7 @@ class EngineHarness {
 
   TempDir dir_;
   EngineConfig config_;
+  store::SqliteStoreOptions store_options_;
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<Engine> engine_;
   store::WriteTicket last_ticket_ = 0;

@@ -202,7 +202,7 @@ TEST(EngineEffects, DecisionsAboveAllowAlertTheWebhooksAndTheAnswerWaitsForIt) {
   EXPECT_EQ(f.fail("alice", kT0 + seconds(1)).decision.action(), Action::kAllow);
   engine::Outcome o = f.fail("alice", kT0 + seconds(2));
   ASSERT_EQ(o.decision.action(), Action::kDeny);
-  ASSERT_TRUE(f.store->wait(o.ticket).ok());
+  ASSERT_TRUE(f.store->wait(o.writes.last).ok());
   auto hooks = f.items(OutboxChannel::kWebhook);
   ASSERT_EQ(hooks.size(), 1u);  // the allowed ones sent nothing
   EXPECT_EQ(hooks[0].destination, "https://hooks.example/a");
@@ -216,10 +216,10 @@ TEST(EngineEffects, OperatorLockNotifiesTheOwnerWithTheReason) {
   EngineFixture f;
   f.contact("alice", store::Contact{"alice@example.jp", "ja", true, ""});
   bool notified = false;
-  const store::WriteTicket t =
+  const store::WriteSpan writes =
       f.engine.lock("alice", "support ticket 42", true, "operator", kT0, &notified);
   EXPECT_TRUE(notified);
-  ASSERT_TRUE(f.store->wait(t).ok());
+  ASSERT_TRUE(f.store->wait(writes.last).ok());
   auto mails = f.items(OutboxChannel::kEmail);
   ASSERT_EQ(mails.size(), 1u);
   auto facts = decode_notice(mails[0].payload);
@@ -230,7 +230,7 @@ TEST(EngineEffects, OperatorLockNotifiesTheOwnerWithTheReason) {
   EXPECT_EQ(facts->reasons, std::vector<std::string>{"account_locked"});
   EXPECT_EQ(facts->ip, "");
   // Without a contact the lock still holds; nobody is told.
-  EXPECT_NE(f.engine.lock("bob", "abuse", false, "operator", kT0, &notified), 0u);
+  EXPECT_FALSE(f.engine.lock("bob", "abuse", false, "operator", kT0, &notified).empty());
   EXPECT_FALSE(notified);
   EXPECT_TRUE(f.engine.locks().find("bob").has_value());
 }
@@ -240,7 +240,7 @@ TEST(EngineEffects, WithoutEffectsNothingIsQueued) {
   auto st = std::move(*store::SqliteStore::open(tmp.path()));
   engine::Engine e(EngineFixture::cfg(), *st, 1);
   bool notified = true;
-  ASSERT_TRUE(st->wait(e.lock("alice", "x", false, "operator", kT0, &notified)).ok());
+  ASSERT_TRUE(st->wait(e.lock("alice", "x", false, "operator", kT0, &notified).last).ok());
   EXPECT_FALSE(notified);
   EXPECT_TRUE(st->due_outbox(kT0 + minutes(1), 10)->empty());
 }

@@ -68,11 +68,21 @@ class EchoHandler final : public Handler {
 class TestWaiter {
  public:
   CommitWaiter fn() {
-    return [this](std::uint64_t ticket, std::function<void(std::uint64_t)> ready) {
-      std::lock_guard<std::mutex> lock(mu_);
-      calls_.emplace_back(ticket, std::move(ready));
-      cv_.notify_all();
-    };
+    return CommitWaiter{[this](std::uint64_t ticket, std::function<void(std::uint64_t)> ready) {
+                          std::lock_guard<std::mutex> lock(mu_);
+                          calls_.emplace_back(ticket, std::move(ready));
+                          cv_.notify_all();
+                        },
+                        [this](std::uint64_t first, std::uint64_t last) {
+                          std::lock_guard<std::mutex> lock(mu_);
+                          return failed_ < first || failed_ > last;
+                        }};
+  }
+
+  // The commit of ticket `t` failed.
+  void fail(std::uint64_t t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = t;
   }
 
   // Blocks until the `i`-th wait (0-based) is registered; nullopt after
@@ -89,6 +99,7 @@ class TestWaiter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> calls_;
+  std::uint64_t failed_ = 0;
 };
 
 // A blocking loopback client on a plain socket; every receive times out after
@@ -536,6 +547,25 @@ TEST(HttpServer, ResponseWaitsForTheCommitAndKeepsOrder) {
   EXPECT_EQ(str(json_of(*r3), "target"), "/again");
 }
 
+TEST(HttpServer, AnswerWhoseWriteFailedToCommitBecomes503AndTheConnectionGoesOn) {
+  TestWaiter waiter;
+  Fixture f(test_options(), waiter.fn());
+  Client c(f.port());
+  ASSERT_TRUE(c.send(post("/wait", "w") + get("/after")));
+  auto call = waiter.wait_call(0);
+  ASSERT_TRUE(call);
+  waiter.fail(7);
+  call->second(7);
+  auto r1 = c.read();
+  auto r2 = c.read();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(r1->result_int(), 503);
+  EXPECT_EQ(error_of(*r1).first, "store_unavailable");
+  EXPECT_EQ((*r1)["Retry-After"], "1");
+  EXPECT_EQ(str(json_of(*r2), "target"), "/after");
+  EXPECT_EQ(r2->result_int(), 200);
+}
+
 TEST(HttpServer, OneCommitReleasesEveryAnswerWaitingUpToIt) {
   TestWaiter waiter;
   ServerOptions o = test_options();
@@ -563,7 +593,8 @@ TEST(HttpServer, OneCommitReleasesEveryAnswerWaitingUpToIt) {
 
 TEST(HttpServer, CommitReadyCalledInsideTheWaiterWorks) {
   Fixture f(test_options(),
-            [](std::uint64_t t, std::function<void(std::uint64_t)> ready) { ready(t); });
+            CommitWaiter{
+                [](std::uint64_t t, std::function<void(std::uint64_t)> ready) { ready(t); }, {}});
   Client c(f.port());
   ASSERT_TRUE(c.send(get("/wait-inline") + get("/next")));
   auto r1 = c.read();

@@ -20,7 +20,7 @@ std::string ask(PostfixPolicy& p, ConnectionState& st, const std::string& text) 
   auto a = Attributes::parse(text);
   EXPECT_TRUE(a.ok());
   std::string out = "(none)";
-  p.decide(*a, st, [&](std::string action, store::WriteTicket) { out = std::move(action); });
+  p.decide(*a, st, [&](std::string action, store::WriteSpan) { out = std::move(action); });
   return out;
 }
 

@@ -1,4 +1,3 @@
-#include "testing/temp_dir.h"
 #include "store/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -13,10 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "testing/temp_dir.h"
 
 namespace mamori::store {
 namespace {
@@ -150,6 +152,63 @@ TEST(SqliteStore, OpenOfCorruptDatabaseFailsWithSqliteMessage) {
   EXPECT_EQ(r.error().code, "store_open_failed");
   EXPECT_NE(r.error().message.find(tmp.db()), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("not a database"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteStore, SecondOpenOfOneDataDirFailsNamingTheHolder) {
+  TempDir tmp;
+  auto first = open_store(tmp.path());
+  ASSERT_NE(first, nullptr);
+  auto second = SqliteStore::open(tmp.path());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, "data_dir_in_use");
+  EXPECT_NE(second.error().message.find("PID " + std::to_string(::getpid())), std::string::npos)
+      << second.error().message;
+  first.reset();
+  EXPECT_NE(open_store(tmp.path()), nullptr) << "the lock goes with the store";
+}
+
+TEST(SqliteStore, EmptiedMissingOrForeignDatabaseIsRefusedWhileTheDataDirRemains) {
+  TempDir tmp, other;
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_NE(store, nullptr);
+    expect_ok(store->wait(store->put_lock("alice", LockInfo{"x", at(1), true, "operator"})));
+  }
+  { ASSERT_NE(open_store(other.path()), nullptr); }
+  ASSERT_TRUE(std::filesystem::exists(tmp.path() + "/mamori.id"));
+  const std::string saved = tmp.path() + "/saved.db";
+  std::filesystem::copy_file(tmp.db(), saved);
+
+  auto refused = [&](const std::string& why) {
+    auto r = SqliteStore::open(tmp.path());
+    EXPECT_FALSE(r.ok()) << why;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, "store_open_failed");
+      EXPECT_NE(r.error().message.find("mamori.id"), std::string::npos) << r.error().message;
+    }
+  };
+  { std::ofstream truncate(tmp.db(), std::ios::trunc); }
+  refused("a 0-byte database");
+  EXPECT_EQ(std::filesystem::file_size(tmp.db()), 0u) << "a refused open changes nothing";
+  std::filesystem::remove(tmp.db());
+  refused("a missing database");
+  EXPECT_FALSE(std::filesystem::exists(tmp.db()));
+  std::filesystem::copy_file(other.db(), tmp.db());
+  refused("another data dir's database");
+
+  // Its own database back: opens with everything in it.
+  std::filesystem::copy_file(saved, tmp.db(), std::filesystem::copy_options::overwrite_existing);
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_TRUE((*store->account("alice"))->lock.has_value());
+  }
+  // The operator's way to start afresh: remove the id file too.
+  std::filesystem::remove(tmp.db());
+  std::filesystem::remove(tmp.path() + "/mamori.id");
+  auto fresh = open_store(tmp.path());
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_FALSE(fresh->account("alice")->has_value());
 }
 
 TEST(SqliteStore, OpenRejectsNewerSchemaVersion) {
@@ -858,6 +917,64 @@ TEST(SqliteStore, FailedCommitCarriesStoreWriteFailedAndWriterGoesOn) {
   Status late;
   store->on_committed(failed, [&](const Status& st) { late = st; });
   EXPECT_EQ(late.error().code, "store_write_failed");
+}
+
+TEST(SqliteStore, SpanFailsWhenAnyOfItsWritesFailedAndAvailabilityReturnsByItself) {
+  TempDir tmp;
+  SqliteStoreOptions options;
+  options.busy_timeout = std::chrono::milliseconds(20);
+  auto store = open_store(tmp.path(), options);
+  ASSERT_NE(store, nullptr);
+  std::vector<WriteSpan> heard;
+  std::mutex heard_mu;
+  const std::uint64_t listener = store->on_failed_commit([&](const WriteSpan& s, const Error& e) {
+    std::lock_guard lock(heard_mu);
+    heard.push_back(s);
+    EXPECT_EQ(e.code, "store_write_failed");
+  });
+  const WriteTicket before = store->put_lock("a", LockInfo{"x", at(1), false, "x"});
+  expect_ok(store->wait(before));
+  EXPECT_TRUE(store->available());
+
+  RawDb raw(tmp.db());
+  raw.exec("BEGIN IMMEDIATE");
+  const WriteTicket f1 = store->put_lock("b", LockInfo{"x", at(1), false, "x"});
+  (void)store->wait(f1);
+  const WriteTicket f2 = store->put_lock("c", LockInfo{"x", at(1), false, "x"});
+  (void)store->wait(f2);
+  EXPECT_FALSE(store->available());
+  raw.exec("ROLLBACK");
+  const WriteTicket after = store->put_lock("d", LockInfo{"x", at(1), false, "x"});
+  expect_ok(store->wait(after));
+  EXPECT_TRUE(store->available()) << "commits succeed again without a restart";
+
+  expect_ok(store->status(WriteSpan{before, before}));
+  expect_ok(store->status(WriteSpan{after, after}));
+  expect_ok(store->status(WriteSpan{}));
+  EXPECT_EQ(store->status(WriteSpan{f1, f1}).error().code, "store_write_failed");
+  EXPECT_EQ(store->status(WriteSpan{f2, f2}).error().code, "store_write_failed");
+  // A span is stored only when all of it is: one failed write in its middle fails it.
+  EXPECT_FALSE(store->status(WriteSpan{before, after}).ok());
+  EXPECT_EQ(store->batches_failed(), 2u);
+  EXPECT_EQ(store->writes_failed(), 2u);
+  {
+    std::lock_guard lock(heard_mu);
+    ASSERT_EQ(heard.size(), 2u);
+    EXPECT_EQ(heard[0].first, f1);
+    EXPECT_EQ(heard[1].last, f2);
+  }
+  std::string metrics;
+  store->render_metrics(metrics);
+  EXPECT_NE(metrics.find("mamori_store_writes_failed_total 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("mamori_store_available 1"), std::string::npos) << metrics;
+
+  // A removed listener hears no more failures.
+  store->remove_failure_listener(listener);
+  raw.exec("BEGIN IMMEDIATE");
+  (void)store->wait(store->put_lock("e", LockInfo{"x", at(1), false, "x"}));
+  raw.exec("ROLLBACK");
+  std::lock_guard lock(heard_mu);
+  EXPECT_EQ(heard.size(), 2u);
 }
 
 // A writer that never pauses still gets its WAL copied into the database and
