@@ -12,6 +12,7 @@
 
 #include "notify/time_zone.h"
 #include "core/json_writer.h"
+#include "protocols/http/url_decode.h"
 
 namespace mamori::http {
 
@@ -170,7 +171,9 @@ void write_list_entry(JsonWriter& w, const store::ListEntry& e) {
   w.end_object();
 }
 
-// Splits "/a/b?x=1&y=2" into path segments and query pairs (raw, not decoded).
+// Splits "/a/b?x=1&y=2" into path segments and query pairs, raw: a segment is
+// decoded with decode_path_segment and a query value with decode_query_value
+// by the route that reads it (after the split, so "%2F" and "%26" stay data).
 struct Target {
   // Inline capacity for every route's path and a typical query: no
   // allocation per request.
@@ -215,28 +218,6 @@ struct Target {
 };
 
 }  // namespace
-
-Result<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size())
-        return make_error("invalid_query", "bad percent escape");
-      unsigned v = 0;
-      auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-      if (ec != std::errc() || p != s.data() + i + 3)
-        return make_error("invalid_query", "bad percent escape");
-      out += char(v);
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 struct ApiHandler::Call {
   const Request& req;
@@ -581,8 +562,8 @@ void ApiHandler::events(Call& c) {
 namespace {
 // The account named in the path, decoded and normalized.
 Result<std::string> path_account(std::string_view segment) {
-  auto raw = percent_decode(segment);
-  if (!raw) return make_error("invalid_account", "bad percent escape in the account name");
+  auto raw = decode_path_segment(segment);
+  if (!raw) return make_error("invalid_account", "account name: " + raw.error().message);
   return normalize_account(*raw);
 }
 }  // namespace
@@ -661,8 +642,9 @@ void ApiHandler::account_activity(Call& c) {
   TimePoint since = now() - engine_.config().activity_retention;
   std::size_t limit = kDefaultActivityLimit;
   if (auto s = c.target.param("since")) {
-    auto decoded = percent_decode(*s);
-    auto t = decoded ? parse_rfc3339(*decoded) : Result<TimePoint>(decoded.error());
+    auto decoded = decode_query_value(*s);
+    if (!decoded) return c.error(400, "invalid_query", "since: " + decoded.error().message);
+    auto t = parse_rfc3339(*decoded);
     if (!t) return c.error(400, "invalid_query", "since must be an RFC 3339 time");
     since = *t;
   }
@@ -791,8 +773,8 @@ void ApiHandler::lists_post(Call& c) {
 }
 
 void ApiHandler::list_delete(Call& c) {
-  auto id = percent_decode(c.target.segments[2]);
-  if (!id) return c.error(404, "not_found", "no such list entry");
+  auto id = decode_path_segment(c.target.segments[2]);
+  if (!id) return c.error(400, id.error().code, "list entry id: " + id.error().message);
   store::WriteTicket ticket = 0;
   if (Status s = engine_.lists().remove(*id, ticket); !s) return c.error(404, s.error().code, s.error().message);
   c.json();
@@ -835,8 +817,9 @@ void ApiHandler::blocked(Call& c) {
 void ApiHandler::incidents_list(Call& c) {
   TimePoint since = TimePoint(Duration(0));
   if (auto s = c.target.param("since")) {
-    auto decoded = percent_decode(*s);
-    auto t = decoded ? parse_rfc3339(*decoded) : Result<TimePoint>(decoded.error());
+    auto decoded = decode_query_value(*s);
+    if (!decoded) return c.error(400, "invalid_query", "since: " + decoded.error().message);
+    auto t = parse_rfc3339(*decoded);
     if (!t) return c.error(400, "invalid_query", "since must be an RFC 3339 time");
     since = *t;
   }
@@ -850,8 +833,9 @@ void ApiHandler::incidents_list(Call& c) {
 }
 
 void ApiHandler::incident_get(Call& c) {
-  auto id = percent_decode(c.target.segments[2]);
-  auto i = id ? store_.incident(*id) : Result<std::optional<store::Incident>>(std::nullopt);
+  auto id = decode_path_segment(c.target.segments[2]);
+  if (!id) return c.error(400, id.error().code, "incident id: " + id.error().message);
+  auto i = store_.incident(*id);
   if (!i) return c.error(500, i.error().code, i.error().message);
   if (!*i) return c.error(404, "not_found", "no such incident");
   c.json();
@@ -860,8 +844,9 @@ void ApiHandler::incident_get(Call& c) {
 }
 
 void ApiHandler::incident_accounts(Call& c) {
-  auto id = percent_decode(c.target.segments[2]);
-  auto i = id ? store_.incident(*id) : Result<std::optional<store::Incident>>(std::nullopt);
+  auto id = decode_path_segment(c.target.segments[2]);
+  if (!id) return c.error(400, id.error().code, "incident id: " + id.error().message);
+  auto i = store_.incident(*id);
   if (!i) return c.error(500, i.error().code, i.error().message);
   if (!*i) return c.error(404, "not_found", "no such incident");
   auto accounts = store_.incident_accounts((*i)->id);
@@ -885,8 +870,8 @@ void ApiHandler::incident_accounts(Call& c) {
 void ApiHandler::incidents_affected(Call& c) {
   auto raw = c.target.param("account");
   if (!raw || raw->empty()) return c.error(400, "missing_field", "missing query parameter 'account'");
-  auto decoded = percent_decode(*raw);
-  if (!decoded) return c.error(400, "invalid_account", "bad percent escape in account");
+  auto decoded = decode_query_value(*raw);
+  if (!decoded) return c.error(400, "invalid_account", "account: " + decoded.error().message);
   auto a = normalize_account(*decoded);
   if (!a) return c.error(400, a.error().code, a.error().message);
   auto list = store_.incidents_for_account(*a);

@@ -105,9 +105,6 @@ class ApiHandler final : public Handler {
   dovecot::DovecotPolicy dovecot_;
 };
 
-// Decodes %XX escapes of a path segment. Fails on a bad escape.
-Result<std::string> percent_decode(std::string_view s);
-
 }  // namespace mamori::http
 
 #endif  // MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
