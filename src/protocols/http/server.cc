@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,14 +19,16 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
-#include <deque>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <optional>
 #include <system_error>
 #include <thread>
 #include <utility>
+
+#include "core/log.h"
 
 namespace mamori::http {
 
@@ -44,6 +47,24 @@ constexpr std::size_t kFlushBytes = 64 * 1024;     // pipelined answers batched 
 constexpr std::size_t kTailBytes = 16 * 1024;      // bigger bodies are written, not copied
 constexpr std::size_t kKeepCapacity = 256 * 1024;  // per-connection strings shrink above this
 constexpr std::chrono::seconds kLinger{2};         // drain time before closing after an error
+constexpr std::chrono::seconds kRefusalLogEvery{10};  // at most one "refused" line this often
+constexpr std::size_t kMaxCodingText = 64;            // of an unsupported coding, in its answer
+
+// Why the transport refused a request (the handler was not called), for the
+// metrics. The order is the label order of render_metrics().
+enum class Rejection : std::uint8_t {
+  kBadRequest,
+  kHeadersTooLarge,
+  kBodyTooLarge,
+  kRequestTooLarge,
+  kChunkLineTooLong,
+  kTransferCoding,
+  kRequestTimeout,
+};
+constexpr std::array<std::string_view, 7> kRejectionLabels = {
+    "bad_request",       "headers_too_large",   "body_too_large",
+    "request_too_large", "chunk_line_too_long", "transfer_coding_not_implemented",
+    "request_timeout"};
 
 std::string size_text(std::size_t n) {
   if (n >= 1024 * 1024 && n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + " MiB";
@@ -61,6 +82,39 @@ bool has_crlf(std::string_view s) { return s.find_first_of("\r\n") != std::strin
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// What a Transfer-Encoding field value asks of the body. Only `chunked`
+// alone is understood: with any other coding (gzip, "chunked, gzip",
+// "gzip, chunked", an unknown name) the body's length or content could not
+// be known, so the request is refused rather than read as something else.
+enum class TransferCoding : std::uint8_t { kChunked, kUnsupported, kMalformed };
+
+// Classifies `value`; for kUnsupported, `unsupported` is the first coding
+// other than chunked.
+TransferCoding classify_transfer_encoding(std::string_view value, std::string_view& unsupported) {
+  std::size_t chunked = 0;
+  bool other = false;
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    const std::string_view item = trim_ows(value.substr(0, comma));
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    if (item.empty()) continue;  // "a, , b": empty list elements are allowed
+    if (iequals(item, "chunked")) {
+      ++chunked;
+    } else if (!other) {
+      other = true;
+      unsupported = item;
+    }
+  }
+  if (other) return TransferCoding::kUnsupported;
+  return chunked == 1 ? TransferCoding::kChunked : TransferCoding::kMalformed;
 }
 
 void reset(Response& r) {
@@ -93,8 +147,12 @@ class RequestParser final : public bhttp::basic_parser<true> {
     Slice value;
   };
 
-  RequestParser(std::string& head, std::string& body, std::size_t max_header_bytes)
-      : head_(head), body_(body), max_header_bytes_(max_header_bytes) {}
+  RequestParser(std::string& head, std::string& body, std::size_t max_header_bytes,
+                std::size_t max_chunk_line_bytes)
+      : head_(head),
+        body_(body),
+        max_header_bytes_(max_header_bytes),
+        max_chunk_line_bytes_(max_chunk_line_bytes) {}
 
   std::string_view view(Slice s) const { return std::string_view(head_).substr(s.offset, s.size); }
   Slice method() const { return method_; }
@@ -104,6 +162,11 @@ class RequestParser final : public bhttp::basic_parser<true> {
   int version() const { return version_; }
   bool too_many_fields() const { return too_many_fields_; }
   bool expects_continue() const { return expect_continue_; }
+  // kUnsupported or kMalformed when a Transfer-Encoding was refused.
+  TransferCoding refused_coding() const { return refused_coding_; }
+  // The coding named in a kUnsupported Transfer-Encoding, cut to 64 bytes.
+  std::string_view unsupported_coding() const { return {coding_.data(), coding_size_}; }
+  bool chunk_line_too_long() const { return chunk_line_too_long_; }
   bool continue_sent = false;
 
  private:
@@ -132,10 +195,23 @@ class RequestParser final : public bhttp::basic_parser<true> {
 
   void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
                      error_code& ec) override {
+    // Trailer fields (after a chunked body) are dropped: the connection
+    // bounds their size, and the handler sees the header fields only.
+    if (is_header_done()) return;
     if (field_count_ == kMaxHeaders) {
       too_many_fields_ = true;
       ec = bhttp::error::header_limit;
       return;
+    }
+    if (name == bhttp::field::transfer_encoding) {
+      std::string_view coding;
+      refused_coding_ = classify_transfer_encoding({value.data(), value.size()}, coding);
+      if (refused_coding_ != TransferCoding::kChunked) {
+        coding_size_ = std::min(coding.size(), coding_.size());
+        std::copy_n(coding.data(), coding_size_, coding_.data());
+        ec = bhttp::error::bad_transfer_encoding;
+        return;
+      }
     }
     if (!fits(name_string.size() + value.size() + 4)) {  // "N: V\r\n"
       ec = bhttp::error::header_limit;
@@ -161,7 +237,17 @@ class RequestParser final : public bhttp::basic_parser<true> {
     return data.size();
   }
 
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  // A whole chunk-size line arrived: its size digits and extensions. (One
+  // still arriving is bounded by the connection, which holds it.)
+  void on_chunk_header_impl(std::uint64_t size, beast::string_view extensions,
+                            error_code& ec) override {
+    std::size_t digits = 1;
+    while (size >>= 4) ++digits;
+    if (digits + extensions.size() > max_chunk_line_bytes_) {
+      chunk_line_too_long_ = true;
+      ec = bhttp::error::bad_chunk_extension;
+    }
+  }
 
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data, error_code&) override {
     body_.append(data.data(), data.size());
@@ -173,6 +259,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
   std::string& head_;
   std::string& body_;
   const std::size_t max_header_bytes_;
+  const std::size_t max_chunk_line_bytes_;
   Slice method_;
   Slice target_;
   int version_ = 11;
@@ -180,6 +267,10 @@ class RequestParser final : public bhttp::basic_parser<true> {
   std::size_t field_count_ = 0;
   bool too_many_fields_ = false;
   bool expect_continue_ = false;
+  TransferCoding refused_coding_ = TransferCoding::kChunked;  // kChunked: none refused
+  std::array<char, kMaxCodingText> coding_;
+  std::size_t coding_size_ = 0;
+  bool chunk_line_too_long_ = false;
 };
 
 // Lets `ready` callbacks post to a worker's event loop for as long as it
@@ -195,14 +286,45 @@ class Connection;
 
 namespace detail {
 
+// The counts the workers share: the connection limit and the metrics.
+// Relaxed atomics, touched once per connection or per refused request.
+struct ServerCounters {
+  std::atomic<std::size_t> open{0};
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> refused_logged{0};    // `refused` when the last line was written
+  std::atomic<std::int64_t> refusal_logged_at{0};  // steady clock, ns; 0: never
+  std::array<std::atomic<std::uint64_t>, kRejectionLabels.size()> rejected{};
+
+  void reject(Rejection r) {
+    rejected[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Counts a connection refused at the limit; logs the number refused since
+  // the last line at most once per kRefusalLogEvery.
+  void refuse(std::size_t limit) {
+    const std::uint64_t total = refused.fetch_add(1, std::memory_order_relaxed) + 1;
+    const std::int64_t now = SteadyClock::now().time_since_epoch().count();
+    std::int64_t last = refusal_logged_at.load(std::memory_order_relaxed);
+    if (last != 0 && now - last < std::chrono::nanoseconds(kRefusalLogEvery).count()) return;
+    if (!refusal_logged_at.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+    const std::uint64_t since = total - refused_logged.exchange(total, std::memory_order_relaxed);
+    log_warn("http: new connections refused: " + std::to_string(limit) +
+             " are open, the server.max_connections limit (" + std::to_string(since) +
+             " refused since the last line, " + std::to_string(total) +
+             " in all; at most one line per " + std::to_string(kRefusalLogEvery.count()) + " s)");
+  }
+};
+
 // One event loop, its listening socket and the connections it owns. All
 // members but `gate` are used only on the worker thread (or after it joined).
 class ServerWorker {
  public:
-  ServerWorker(const ServerOptions& options, Handler& handler, const CommitWaiter& waiter)
+  ServerWorker(const ServerOptions& options, Handler& handler, const CommitWaiter& waiter,
+               ServerCounters& counters)
       : options(options),
         handler(handler),
         waiter(waiter),
+        counters(counters),
         ioc(1),
         acceptor(ioc),
         sweep(ioc),
@@ -215,6 +337,7 @@ class ServerWorker {
   void run();
   void remove(Connection& c);
   SteadyClock::time_point idle_deadline() const;
+  SteadyClock::time_point request_deadline() const;
 
   // Holds `c`'s answer `seq` until ticket `ticket` is committed. One waiter
   // call is out at a time, for the oldest held answer; when it reports, every
@@ -227,6 +350,7 @@ class ServerWorker {
   const ServerOptions& options;
   Handler& handler;
   const CommitWaiter& waiter;
+  ServerCounters& counters;  // the Server's: outlives the worker and every Connection
 
   asio::io_context ioc;  // declared first: destroyed last, after every socket
   tcp::acceptor acceptor;
@@ -271,7 +395,10 @@ using Worker = detail::ServerWorker;
 // waits for a commit stops parsing until it is written.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Worker& worker, tcp::socket socket) : w_(worker), socket_(std::move(socket)) {}
+  // Takes over one of the worker's counted connection slots.
+  Connection(Worker& worker, tcp::socket socket)
+      : w_(worker), counters_(worker.counters), socket_(std::move(socket)) {}
+  ~Connection() { counters_.open.fetch_sub(1, std::memory_order_relaxed); }
 
   std::size_t slot = 0;  // index in Worker::connections
 
@@ -295,7 +422,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       default:
         return;  // idle before start, waiting for a commit, or closed
     }
-    if (now < deadline) return;
+    if (now < deadline || !socket_.is_open()) return;
+    if (state_ == State::kReading && request_started_) counters_.reject(Rejection::kRequestTimeout);
     error_code ec;
     socket_.close(ec);
   }
@@ -358,10 +486,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void new_parser() {
     request_deadline_ = w_.idle_deadline();
+    request_started_ = false;
+    request_bytes_ = 0;
     head_.clear();
     body_.clear();
     trim_capacity(body_);
-    parser_.emplace(head_, body_, w_.options.max_header_bytes);
+    parser_.emplace(head_, body_, w_.options.max_header_bytes, w_.options.max_chunk_line_bytes);
     parser_->eager(true);
     parser_->body_limit(static_cast<std::uint64_t>(w_.options.max_body_bytes));
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
@@ -413,9 +543,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
       } else {
         std::size_t used = parser_->put(buffer_.data(), ec);
         buffer_.consume(used);
+        request_bytes_ += used;
         if (!ec && !parser_->is_done() && buffer_.size() == 0) ec = bhttp::error::need_more;
       }
       if (ec == bhttp::error::need_more) {
+        // Part of a request is in: from now it must arrive within the request
+        // timeout. (Set here, not at the first byte, so that a request read
+        // whole costs no clock call.)
+        if (!request_started_ && (request_bytes_ > 0 || buffer_.size() > 0)) {
+          request_started_ = true;
+          request_deadline_ = w_.request_deadline();
+        }
+        if (std::optional<Rejection> why = check_unparsed()) {
+          reject(*why);
+          return Next::kClose;
+        }
         if (parser_->is_header_done() && parser_->expects_continue() && parser_->version() >= 11 &&
             !parser_->continue_sent) {
           out_ += "HTTP/1.1 100 Continue\r\n\r\n";
@@ -428,6 +570,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         return Next::kClose;
       }
       if (!parser_->is_done()) continue;
+      if (request_bytes_ > w_.options.max_request_bytes) {
+        reject(Rejection::kRequestTooLarge);
+        return Next::kClose;
+      }
 
       Next next = answer();
       if (next != Next::kMore) return next;
@@ -478,20 +624,81 @@ class Connection : public std::enable_shared_from_this<Connection> {
     new_parser();
   }
 
+  // Checks the bytes of the current request that the parser has not taken
+  // yet (it takes them once a line is complete) against the limits.
+  std::optional<Rejection> check_unparsed() const {
+    const std::size_t pending = buffer_.size();
+    if (request_bytes_ + pending > w_.options.max_request_bytes) return Rejection::kRequestTooLarge;
+    if (pending == 0 || !parser_->is_header_done() || !parser_->chunked()) return std::nullopt;
+    // In a chunked body the parser waits for a whole chunk-size line, and
+    // after the last chunk's line for the whole trailer.
+    std::string_view data(static_cast<const char*>(buffer_.data().data()), pending);
+    if (data.starts_with("\r\n")) data.remove_prefix(2);  // ends the chunk before
+    const std::size_t max_line = w_.options.max_chunk_line_bytes;
+    const std::size_t eol = data.substr(0, max_line + 2).find("\r\n");
+    if (eol == std::string_view::npos) {
+      if (data.size() > max_line) return Rejection::kChunkLineTooLong;
+      return std::nullopt;
+    }
+    const std::size_t trailer = data.size() - eol - 2;
+    if (head_.size() + trailer > w_.options.max_header_bytes) return Rejection::kHeadersTooLarge;
+    return std::nullopt;
+  }
+
   void protocol_error(const error_code& ec) {
+    if (ec == bhttp::error::body_limit) return reject(Rejection::kBodyTooLarge);
+    if (ec == bhttp::error::header_limit) return reject(Rejection::kHeadersTooLarge);
+    if (parser_->chunk_line_too_long()) return reject(Rejection::kChunkLineTooLong);
+    if (ec == bhttp::error::bad_transfer_encoding &&
+        parser_->refused_coding() == TransferCoding::kUnsupported)
+      return reject(Rejection::kTransferCoding);
+    reject(Rejection::kBadRequest, ec);
+  }
+
+  // Answers a request the transport refuses and closes after the answer.
+  void reject(Rejection why, const error_code& ec = {}) {
+    counters_.reject(why);
+    const ServerOptions& o = w_.options;
     Response r;
-    if (ec == bhttp::error::body_limit) {
-      set_error(
-          r, 413, "body_too_large",
-          "request body is larger than the " + size_text(w_.options.max_body_bytes) + " limit");
-    } else if (ec == bhttp::error::header_limit) {
-      set_error(r, 431, "headers_too_large",
-                parser_->too_many_fields()
-                    ? "request has more than " + std::to_string(kMaxHeaders) + " header fields"
-                    : "request header is larger than the " +
-                          size_text(w_.options.max_header_bytes) + " limit");
-    } else {
-      set_error(r, 400, "bad_request", "malformed HTTP request: " + ec.message());
+    switch (why) {
+      case Rejection::kBodyTooLarge:
+        set_error(r, 413, "body_too_large",
+                  "request body is larger than the " + size_text(o.max_body_bytes) + " limit");
+        break;
+      case Rejection::kRequestTooLarge:
+        set_error(r, 413, "request_too_large",
+                  "request (header, body and chunk framing) is larger than the " +
+                      size_text(o.max_request_bytes) + " limit");
+        break;
+      case Rejection::kHeadersTooLarge:
+        if (parser_->too_many_fields()) {
+          set_error(r, 431, "headers_too_large",
+                    "request has more than " + std::to_string(kMaxHeaders) + " header fields");
+        } else {
+          set_error(r, 431, "headers_too_large",
+                    std::string(parser_->is_header_done() ? "request header and trailer are"
+                                                          : "request header is") +
+                        " larger than the " + size_text(o.max_header_bytes) + " limit");
+        }
+        break;
+      case Rejection::kChunkLineTooLong:
+        set_error(
+            r, 400, "bad_request",
+            "chunk-size line is longer than the " + size_text(o.max_chunk_line_bytes) + " limit");
+        break;
+      case Rejection::kTransferCoding:
+        set_error(r, 501, "not_implemented",
+                  "transfer coding \"" + std::string(parser_->unsupported_coding()) +
+                      "\" is not supported: only chunked is");
+        break;
+      case Rejection::kBadRequest:
+      case Rejection::kRequestTimeout:
+        set_error(r, 400, "bad_request",
+                  parser_->refused_coding() == TransferCoding::kMalformed
+                      ? std::string("malformed HTTP request: Transfer-Encoding must name chunked "
+                                    "once")
+                      : "malformed HTTP request: " + ec.message());
+        break;
     }
     append_response(r, Framing{false, false, false});
     closing_ = true;
@@ -641,6 +848,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   Worker& w_;
+  detail::ServerCounters& counters_;
   tcp::socket socket_;
   beast::flat_buffer buffer_;  // reused across requests
   std::optional<RequestParser> parser_;
@@ -655,9 +863,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t tail_off_ = 0;
   State state_ = State::kIdle;
   Next after_write_ = Next::kRead;
-  // A request must arrive in full within the idle timeout from when the
-  // connection became idle: partial reads do not extend it (slow loris).
+  // Idle: the idle timeout from when the connection became idle. From a
+  // request's first byte: the request timeout; partial reads do not extend
+  // it (slow loris).
   SteadyClock::time_point request_deadline_ = SteadyClock::time_point::max();
+  bool request_started_ = false;   // part of the current request has arrived
+  std::size_t request_bytes_ = 0;  // taken by the parser for the current request
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // write or linger
   std::uint64_t wait_seq_ = 0;
   bool writing_ = false;
@@ -676,13 +887,18 @@ SteadyClock::time_point ServerWorker::idle_deadline() const {
   return SteadyClock::now() + options.idle_timeout;
 }
 
+SteadyClock::time_point ServerWorker::request_deadline() const {
+  if (options.request_timeout.count() <= 0) return SteadyClock::time_point::max();
+  return SteadyClock::now() + options.request_timeout;
+}
+
 SteadyClock::duration ServerWorker::sweep_interval() const {
   using std::chrono::milliseconds;
   milliseconds interval{1000};
-  if (options.idle_timeout.count() > 0)
-    interval =
-        std::clamp<milliseconds>(std::chrono::duration_cast<milliseconds>(options.idle_timeout) / 4,
-                                 milliseconds{50}, milliseconds{1000});
+  for (milliseconds timeout : {options.idle_timeout, options.request_timeout})
+    if (timeout.count() > 0)
+      interval = std::min(
+          interval, std::clamp<milliseconds>(timeout / 4, milliseconds{50}, milliseconds{1000}));
   return interval;
 }
 
@@ -722,14 +938,23 @@ void ServerWorker::on_accept(const error_code& ec, tcp::socket socket) {
     return;
   }
   accept_error_logged_ = false;
+  if (counters.open.fetch_add(1, std::memory_order_relaxed) >= options.max_connections) {
+    counters.open.fetch_sub(1, std::memory_order_relaxed);
+    counters.refuse(options.max_connections);  // counted before the peer can see the close
+    error_code close_ec;
+    socket.close(close_ec);  // unread
+    return accept();
+  }
   error_code opt_ec;
   socket.set_option(tcp::no_delay(true), opt_ec);
   socket.non_blocking(true, opt_ec);
   if (!opt_ec) {
-    auto c = std::make_shared<Connection>(*this, std::move(socket));
+    auto c = std::make_shared<Connection>(*this, std::move(socket));  // takes the slot
     c->slot = connections.size();
     connections.push_back(c);
     c->start();
+  } else {
+    counters.open.fetch_sub(1, std::memory_order_relaxed);
   }
   accept();
 }
@@ -800,7 +1025,10 @@ void ServerWorker::schedule_sweep() {
 }  // namespace detail
 
 Server::Server(ServerOptions options, Handler& handler, CommitWaiter waiter)
-    : options_(std::move(options)), handler_(handler), waiter_(std::move(waiter)) {}
+    : options_(std::move(options)),
+      handler_(handler),
+      waiter_(std::move(waiter)),
+      counters_(std::make_unique<detail::ServerCounters>()) {}
 
 Server::~Server() { stop(); }
 
@@ -816,6 +1044,7 @@ Status Server::start() {
   };
   if (started_) return fail("server already started");
   if (options_.threads < 1) return fail("threads must be at least 1");
+  if (options_.max_connections < 1) return fail("max_connections must be at least 1");
 
   // Resolve.
   error_code ec;
@@ -846,7 +1075,7 @@ Status Server::start() {
 
   std::vector<std::unique_ptr<detail::ServerWorker>> workers;
   for (int i = 0; i < options_.threads; ++i) {
-    auto w = std::make_unique<detail::ServerWorker>(options_, handler_, waiter_);
+    auto w = std::make_unique<detail::ServerWorker>(options_, handler_, waiter_, *counters_);
     tcp::acceptor& a = w->acceptor;
     a.open(endpoint.protocol(), ec);
     if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -875,6 +1104,33 @@ Status Server::start() {
   port_ = endpoint.port();
   started_ = true;
   return Status();
+}
+
+void Server::render_metrics(std::string& out) const {
+  const detail::ServerCounters& c = *counters_;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "# HELP mamori_http_connections Open HTTP connections.\n"
+                "# TYPE mamori_http_connections gauge\nmamori_http_connections %llu\n",
+                static_cast<unsigned long long>(c.open.load(std::memory_order_relaxed)));
+  out += line;
+  std::snprintf(line, sizeof line,
+                "# HELP mamori_http_connections_refused_total HTTP connections closed unread "
+                "at accept: server.max_connections were open.\n"
+                "# TYPE mamori_http_connections_refused_total counter\n"
+                "mamori_http_connections_refused_total %llu\n",
+                static_cast<unsigned long long>(c.refused.load(std::memory_order_relaxed)));
+  out += line;
+  out +=
+      "# HELP mamori_http_rejected_total HTTP requests refused by the transport before routing "
+      "(malformed, over a limit, timed out), by reason.\n"
+      "# TYPE mamori_http_rejected_total counter\n";
+  for (std::size_t i = 0; i < kRejectionLabels.size(); ++i) {
+    std::snprintf(line, sizeof line, "mamori_http_rejected_total{reason=\"%s\"} %llu\n",
+                  kRejectionLabels[i].data(),
+                  static_cast<unsigned long long>(c.rejected[i].load(std::memory_order_relaxed)));
+    out += line;
+  }
 }
 
 void Server::stop() {

@@ -16,6 +16,7 @@ namespace mamori::http {
 
 namespace detail {
 class ServerWorker;
+struct ServerCounters;
 }  // namespace detail
 
 struct ServerOptions {
@@ -23,18 +24,28 @@ struct ServerOptions {
   std::uint16_t port = 8425;       // 0 picks a free port; see Server::port()
   int threads = 2;                 // worker threads, each with its own acceptor; at least 1
   std::size_t max_body_bytes = 64 * 1024;
-  std::size_t max_header_bytes = 16 * 1024;  // request line plus all header fields
-  // A connection is closed when a request has not fully arrived this long after
-  // the connection became idle, or a response is not taken by the peer in this
-  // time. Zero disables the timeout. Not applied while a response waits for a
-  // commit (Response::wait_for).
-  std::chrono::seconds idle_timeout{60};
+  std::size_t max_header_bytes = 16 * 1024;     // request line, header and trailer fields
+  std::size_t max_chunk_line_bytes = 4 * 1024;  // one chunk-size line with its extensions
+  // Every byte read for one request: request line, header, body, chunk
+  // framing and trailer.
+  std::size_t max_request_bytes = 128 * 1024;
+  // Open connections over all workers; a connection accepted beyond it is
+  // closed at once, unread. At least 1.
+  std::size_t max_connections = 1024;
+  // A connection is closed when no request starts this long after it became
+  // idle, or a response is not taken by the peer in this time. Zero: never.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+  // A request must arrive in full this long after its first byte: a slow
+  // trickle of head, body or chunks does not extend it. Zero: never. Neither
+  // timeout runs while a response waits for a commit (Response::wait_for).
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
 };
 
 // The HTTP/1.1 transport in front of a Handler: keep-alive, pipelining (answers
-// in request order), request size limits and idle timeouts. Routing, auth and
-// metrics are the Handler's job; the server calls it for every well-formed
-// request, whatever the method or target.
+// in request order), limits on every byte it buffers, timeouts and a
+// connection limit. Routing, auth and request metrics are the Handler's job;
+// the server calls it for every well-formed request within the limits,
+// whatever the method or target.
 //
 // Threads: `threads` workers, each running its own event loop and its own
 // listening socket on the same address (SO_REUSEPORT: the kernel spreads
@@ -57,10 +68,30 @@ struct ServerOptions {
 // was not stored, the response is replaced by 503 `store_unavailable` with
 // `Retry-After: 1`: no answer claims a write that a failed commit lost.
 //
+// Limits: every byte the server holds for a connection is bounded. The
+// request head by max_header_bytes and 64 fields; the body by
+// max_body_bytes; a chunk-size line (with extensions) by
+// max_chunk_line_bytes; trailer fields count against max_header_bytes
+// together with the head and are dropped (the handler sees the header
+// fields only); and all of it with the chunk framing by max_request_bytes.
+// Reads are 4 KiB, so the unparsed input of a connection never exceeds its
+// limit by more than that.
+//
 // Protocol errors answer with the API's JSON error body and close the
-// connection: malformed HTTP 400 `bad_request`; a body over max_body_bytes
-// 413 `body_too_large` (the handler is not called); a header over
-// max_header_bytes or with more than 64 fields 431 `headers_too_large`.
+// connection; the handler is not called: malformed HTTP 400 `bad_request`
+// (also a chunk-size line over max_chunk_line_bytes, and a Transfer-Encoding
+// that names chunked twice or no coding); a body over max_body_bytes 413
+// `body_too_large`; a request over max_request_bytes 413
+// `request_too_large`; a head or trailer over max_header_bytes, or a head
+// with more than 64 fields, 431 `headers_too_large`; a Transfer-Encoding
+// other than `chunked` alone (gzip, "chunked, gzip", an unknown coding) 501
+// `not_implemented`, since the body's length could not be known. A request
+// that does not arrive within request_timeout, or a connection idle past
+// idle_timeout, is closed without an answer.
+//
+// Connections: at most max_connections are open; one accepted beyond it is
+// closed before anything is read from it, counted, and logged at most once
+// per 10 s with the number refused since the last line.
 //
 // Not copyable or movable. start() and stop() may be called from any thread
 // but not from a Handler or a CommitWaiter running on a worker thread.
@@ -77,13 +108,18 @@ class Server {
   // Binds, listens and starts the worker threads; connections are accepted
   // from when it returns. Fails with code `listen_failed` and a message
   // "host:port: reason" (address in use, also by another process sharing it
-  // with SO_REUSEPORT; cannot assign address; name not resolved; ...).
+  // with SO_REUSEPORT; cannot assign address; name not resolved; threads or
+  // max_connections below 1; ...).
   // REQUIRES: start() has not succeeded before on this Server.
   Status start();
 
   // The bound port: the one chosen by the kernel when options.port is 0.
   // REQUIRES: start() succeeded.
   std::uint16_t port() const { return port_; }
+
+  // Prometheus text: open connections, connections refused at the limit,
+  // requests refused by the transport by reason. Thread-safe.
+  void render_metrics(std::string& out) const;
 
   // Stops accepting, closes every connection (requests not yet answered get
   // no answer) and joins the worker threads. Idempotent. A Server does not
@@ -96,6 +132,8 @@ class Server {
   const ServerOptions options_;
   Handler& handler_;
   const CommitWaiter waiter_;
+  // Shared by the workers; declared before workers_ so that it outlives them.
+  const std::unique_ptr<detail::ServerCounters> counters_;
 
   std::mutex lifecycle_mu_;  // serializes start() and stop()
   bool started_ = false;

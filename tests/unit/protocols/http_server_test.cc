@@ -682,6 +682,349 @@ TEST(HttpServer, IdleConnectionIsClosedAfterTheTimeout) {
   EXPECT_LT(waited, std::chrono::seconds(5));
 }
 
+// ---- limits on every buffered byte ------------------------------------------
+
+std::string chunked_head(std::string_view target = "/c", std::string_view extra = "") {
+  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) +
+         "Transfer-Encoding: chunked\r\n\r\n";
+}
+
+// The value of one metric line ("name{labels} value") in `text`; -1 if absent.
+long long metric(const std::string& text, const std::string& name) {
+  const std::size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + name.size() + 2));
+}
+
+long long server_metric(const Server& s, const std::string& name) {
+  std::string text = "\n";
+  s.render_metrics(text);
+  return metric(text, name);
+}
+
+TEST(HttpServer, EndlessChunkSizeLineGets400AndClose) {
+  ServerOptions o = test_options();
+  o.max_chunk_line_bytes = 1024;
+  Fixture f(o);
+  Client c(f.port());
+  // A chunk-size line that never ends: hex digits, then extension bytes.
+  (void)c.send(chunked_head() + "1" + std::string(2048, '0'));
+  (void)c.send(";" + std::string(64 * 1024, 'e'));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 400);
+  auto [code, message] = error_of(*r);
+  EXPECT_EQ(code, "bad_request");
+  EXPECT_NE(message.find("chunk-size line is longer than the 1 KiB limit"), std::string::npos)
+      << message;
+  EXPECT_FALSE(r->keep_alive());
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_EQ(f.handler.calls.load(), 0);
+  EXPECT_EQ(server_metric(*f.server, "mamori_http_rejected_total{reason=\"chunk_line_too_long\"}"),
+            1);
+}
+
+TEST(HttpServer, ChunkSizeLineAtTheLimitIsAccepted) {
+  ServerOptions o = test_options();
+  o.max_chunk_line_bytes = 64;
+  Fixture f(o);
+  for (std::size_t line : {64, 65}) {
+    Client c(f.port());
+    // "5;eee...": the size, then one extension, `line` bytes before CRLF.
+    const std::string size_line = "5;" + std::string(line - 2, 'e');
+    // Whether the server reads the line with its CRLF or without, the limit is the same.
+    ASSERT_TRUE(c.send(chunked_head() + size_line));
+    (void)c.send("\r\nhello\r\n0\r\n\r\n");
+    auto r = c.read();
+    ASSERT_TRUE(r) << line;
+    if (line == 64) {
+      EXPECT_EQ(r->result_int(), 200);
+      EXPECT_EQ(str(json_of(*r), "body"), "hello");
+    } else {
+      EXPECT_EQ(r->result_int(), 400);
+      EXPECT_EQ(error_of(*r).first, "bad_request");
+    }
+  }
+  // A complete line over the limit in one piece, and a last chunk's line.
+  for (const std::string& line : {"5;" + std::string(63, 'e') + "\r\nhello\r\n0\r\n\r\n",
+                                  "0;" + std::string(63, 'e') + "\r\n\r\n"}) {
+    Client c(f.port());
+    (void)c.send(chunked_head() + line);
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->result_int(), 400);
+    EXPECT_NE(error_of(*r).second.find("chunk-size line"), std::string::npos);
+  }
+  EXPECT_EQ(f.handler.calls.load(), 1);
+}
+
+TEST(HttpServer, EndlessTrailerLineGets431AndClose) {
+  ServerOptions o = test_options();
+  o.max_header_bytes = 2048;
+  Fixture f(o);
+  Client c(f.port());
+  (void)c.send(chunked_head() + "5\r\nhello\r\n0\r\nX-Trailer: " + std::string(8 * 1024, 't'));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 431);
+  auto [code, message] = error_of(*r);
+  EXPECT_EQ(code, "headers_too_large");
+  EXPECT_NE(message.find("trailer"), std::string::npos) << message;
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, EndlessTrailerOfShortLinesGets431) {
+  ServerOptions o = test_options();
+  o.max_header_bytes = 2048;
+  Fixture f(o);
+  Client c(f.port());
+  std::string trailer;
+  while (trailer.size() < 8 * 1024) trailer += "X-T: 1\r\n";  // never the empty line
+  (void)c.send(chunked_head() + "0\r\n" + trailer);
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 431);
+  EXPECT_EQ(error_of(*r).first, "headers_too_large");
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, TrailerFieldsDoNotReachTheHandler) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(c.send(chunked_head() + "2\r\nok\r\n0\r\nX-Test: from-the-trailer\r\n\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200);
+  auto o = json_of(*r);
+  EXPECT_EQ(str(o, "body"), "ok");
+  EXPECT_EQ(str(o, "x_test"), "");
+  EXPECT_EQ(o["header_count"].to_number<std::int64_t>(), 2);  // Host, Transfer-Encoding
+  // The connection goes on.
+  ASSERT_TRUE(c.send(get("/next")));
+  auto r2 = c.read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(str(json_of(*r2), "target"), "/next");
+}
+
+TEST(HttpServer, RequestOverTheTotalLimitGets413) {
+  // Chunk framing is not body: 200 one-byte chunks with 50-byte extensions
+  // are 200 bytes of body in about 11 KiB.
+  ServerOptions o = test_options();
+  o.max_header_bytes = 1024;
+  o.max_body_bytes = 4 * 1024;
+  o.max_request_bytes = 8 * 1024;
+  Fixture f(o);
+  Client c(f.port());
+  std::string req = chunked_head();
+  for (int i = 0; i < 200; ++i) req += "1;" + std::string(50, 'e') + "\r\nx\r\n";
+  req += "0\r\n\r\n";
+  (void)c.send(req);
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 413);
+  auto [code, message] = error_of(*r);
+  EXPECT_EQ(code, "request_too_large");
+  EXPECT_NE(message.find("8 KiB"), std::string::npos) << message;
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, RequestAtTheTotalLimitIsAccepted) {
+  ServerOptions o = test_options();
+  o.max_body_bytes = 8 * 1024;
+  o.max_request_bytes = 8 * 1024;
+  Fixture f(o);
+  for (std::size_t total : {o.max_request_bytes, o.max_request_bytes + 1}) {
+    // The body that makes the whole request `total` bytes.
+    std::size_t body = total - post("/t", "").size();
+    while (post("/t", std::string(body, 'b')).size() > total) --body;
+    ASSERT_EQ(post("/t", std::string(body, 'b')).size(), total);
+    Client c(f.port());
+    (void)c.send(post("/t", std::string(body, 'b')));
+    auto r = c.read();
+    ASSERT_TRUE(r) << total;
+    if (total == o.max_request_bytes) {
+      EXPECT_EQ(r->result_int(), 200);
+    } else {
+      EXPECT_EQ(r->result_int(), 413);
+      EXPECT_EQ(error_of(*r).first, "request_too_large");
+    }
+  }
+  EXPECT_EQ(f.handler.calls.load(), 1);
+}
+
+TEST(HttpServer, TransferCodingsOtherThanChunkedGet501AndTheBodyIsNotARequest) {
+  for (const char* coding : {"gzip", "chunked, gzip", "gzip, chunked", "deflate", "x-unknown",
+                             "identity", "chunked;ext=1"}) {
+    Fixture f;
+    Client c(f.port());
+    // The "body" is a complete second request: it must not be served.
+    const std::string hidden = get("/smuggled");
+    (void)c.send("POST /outer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: " + std::string(coding) +
+                 "\r\n\r\n" + hidden);
+    auto r = c.read();
+    ASSERT_TRUE(r) << coding;
+    EXPECT_EQ(r->result_int(), 501) << coding;
+    auto [code, message] = error_of(*r);
+    EXPECT_EQ(code, "not_implemented") << coding;
+    EXPECT_NE(message.find("is not supported: only chunked is"), std::string::npos) << message;
+    EXPECT_FALSE(r->keep_alive());
+    EXPECT_TRUE(c.closed_by_server()) << coding;
+    EXPECT_EQ(f.handler.calls.load(), 0) << coding;
+    EXPECT_EQ(
+        server_metric(*f.server,
+                      "mamori_http_rejected_total{reason=\"transfer_coding_not_implemented\"}"),
+        1);
+  }
+}
+
+TEST(HttpServer, UnsupportedCodingIsNamedInTheAnswer) {
+  Fixture f;
+  Client c(f.port());
+  (void)c.send("POST /o HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: br, chunked\r\n\r\n");
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(error_of(*r).second, "transfer coding \"br\" is not supported: only chunked is");
+}
+
+TEST(HttpServer, MalformedTransferEncodingGets400AndClose) {
+  for (const char* extra : {"Transfer-Encoding: chunked, chunked\r\n", "Transfer-Encoding: \r\n",
+                            "Transfer-Encoding: , ,\r\n",
+                            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                            "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n"}) {
+    Fixture f;
+    Client c(f.port());
+    (void)c.send("POST /o HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n" +
+                 get("/smuggled"));
+    auto r = c.read();
+    ASSERT_TRUE(r) << extra;
+    EXPECT_EQ(r->result_int(), 400) << extra;
+    EXPECT_EQ(error_of(*r).first, "bad_request") << extra;
+    EXPECT_TRUE(c.closed_by_server()) << extra;
+    EXPECT_EQ(f.handler.calls.load(), 0) << extra;
+  }
+}
+
+TEST(HttpServer, ChunkedIsMatchedCaseInsensitivelyWithSpaces) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(
+      c.send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:  CHUNKED \r\n\r\n"
+             "2\r\nok\r\n0\r\n\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_EQ(str(json_of(*r), "body"), "ok");
+}
+
+// ---- the connection limit ---------------------------------------------------
+
+// A request answered on `c`: the server has accepted and counted it.
+bool served(Client& c) {
+  if (!c.send(get("/served"))) return false;
+  auto r = c.read();
+  return r && r->result_int() == 200;
+}
+
+TEST(HttpServer, ConnectionsOverTheLimitAreClosedUnread) {
+  ServerOptions o = test_options();
+  o.max_connections = 2;
+  Fixture f(o);
+  auto first = std::make_unique<Client>(f.port());
+  Client second(f.port());
+  ASSERT_TRUE(served(*first));
+  ASSERT_TRUE(served(second));
+  EXPECT_EQ(server_metric(*f.server, "mamori_http_connections"), 2);
+
+  for (int i = 0; i < 3; ++i) {
+    Client extra(f.port());
+    ASSERT_TRUE(extra.connected());  // the kernel accepts; the server closes it
+    (void)extra.send(get("/extra"));
+    EXPECT_TRUE(extra.closed_by_server()) << i;
+  }
+  EXPECT_EQ(server_metric(*f.server, "mamori_http_connections_refused_total"), 3);
+  EXPECT_EQ(f.handler.calls.load(), 2);
+  // The connections within the limit go on.
+  EXPECT_TRUE(served(second));
+
+  // Once one closes, a new connection is served (the server notices the
+  // close asynchronously: retry until a deadline).
+  first.reset();
+  bool again = false;
+  for (auto deadline = steady_clock::now() + std::chrono::seconds(5);
+       !again && steady_clock::now() < deadline;) {
+    Client next(f.port());
+    again = served(next);
+  }
+  EXPECT_TRUE(again);
+}
+
+// ---- the request timeout ----------------------------------------------------
+
+// Sends `piece` every 50 ms until the server closes the connection or 5 s
+// pass; returns how long the server took.
+std::optional<std::chrono::milliseconds> trickle_until_closed(Client& c, const std::string& piece) {
+  const auto t0 = steady_clock::now();
+  while (steady_clock::now() - t0 < std::chrono::seconds(5)) {
+    if (c.readable_within(50)) {
+      if (!c.closed_by_server()) return std::nullopt;  // an answer instead
+      return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t0);
+    }
+    if (!c.send(piece))
+      return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t0);
+  }
+  return std::nullopt;
+}
+
+ServerOptions short_request_timeout() {
+  ServerOptions o = test_options();
+  o.request_timeout = std::chrono::milliseconds(400);
+  o.idle_timeout = std::chrono::seconds(30);
+  return o;
+}
+
+TEST(HttpServer, TrickledHeaderIsCutAtTheRequestTimeout) {
+  Fixture f(short_request_timeout());
+  Client c(f.port());
+  ASSERT_TRUE(c.send("GET /slow HTTP/1.1\r\n"));
+  auto took = trickle_until_closed(c, "X-A: b\r\n");
+  ASSERT_TRUE(took);
+  EXPECT_GE(*took, std::chrono::milliseconds(250));
+  EXPECT_LT(*took, std::chrono::seconds(3));
+  EXPECT_EQ(f.handler.calls.load(), 0);
+  EXPECT_EQ(server_metric(*f.server, "mamori_http_rejected_total{reason=\"request_timeout\"}"), 1);
+}
+
+TEST(HttpServer, TrickledBodyIsCutAtTheRequestTimeout) {
+  Fixture f(short_request_timeout());
+  Client c(f.port());
+  ASSERT_TRUE(c.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 60000\r\n\r\n"));
+  auto took = trickle_until_closed(c, "x");
+  ASSERT_TRUE(took);
+  EXPECT_LT(*took, std::chrono::seconds(3));
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, TrickledChunksAreCutAtTheRequestTimeout) {
+  Fixture f(short_request_timeout());
+  Client c(f.port());
+  ASSERT_TRUE(c.send(chunked_head()));
+  auto took = trickle_until_closed(c, "1\r\nx\r\n");
+  ASSERT_TRUE(took);
+  EXPECT_LT(*took, std::chrono::seconds(3));
+  EXPECT_EQ(f.handler.calls.load(), 0);
+}
+
+TEST(HttpServer, AnIdleConnectionWaitsForTheIdleTimeoutNotTheRequestTimeout) {
+  Fixture f(short_request_timeout());
+  Client c(f.port());
+  ASSERT_TRUE(served(c));
+  EXPECT_FALSE(c.readable_within(1200));  // three request timeouts: still open
+  EXPECT_TRUE(served(c));
+  EXPECT_EQ(server_metric(*f.server, "mamori_http_rejected_total{reason=\"request_timeout\"}"), 0);
+}
+
 TEST(HttpServer, SecondServerOnTheSamePortFailsWithListenFailed) {
   Fixture first;
   ServerOptions o = test_options();
