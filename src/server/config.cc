@@ -316,6 +316,35 @@ void read_notify(Reader& root, const toml::table& doc, notify::NotifyConfig& n,
   }
 }
 
+// The [server] keys of the HTTP listener's limits and timeouts.
+void read_http_limits(Reader& s, http::ServerOptions& o) {
+  constexpr std::int64_t kKiB = 1024, kMiB = 1024 * 1024;
+  s.integer("max_connections", o.max_connections, 1, 1'000'000);
+  s.integer("max_header_bytes", o.max_header_bytes, 1 * kKiB, 1 * kMiB);
+  s.integer("max_body_bytes", o.max_body_bytes, 1 * kKiB, 64 * kMiB);
+  s.integer("max_chunk_line_bytes", o.max_chunk_line_bytes, 64, 64 * kKiB);
+  s.integer("max_request_bytes", o.max_request_bytes, 2 * kKiB, 128 * kMiB);
+  Duration idle = o.idle_timeout, request = o.request_timeout;
+  s.duration("idle_timeout", idle);
+  s.duration("request_timeout", request);
+  const toml::table& t = s.table();
+  for (auto [key, d] : {std::pair{"idle_timeout", idle}, std::pair{"request_timeout", request}})
+    if (d < std::chrono::milliseconds(100) || d > std::chrono::hours(24))
+      s.fail(key, "must be between 100ms and 24h", t.get(key));
+  o.idle_timeout = idle;
+  o.request_timeout = request;
+  if (o.max_request_bytes < o.max_header_bytes + o.max_body_bytes) {
+    const char* key = t.contains("max_request_bytes") ? "max_request_bytes"
+                      : t.contains("max_body_bytes")  ? "max_body_bytes"
+                                                      : "max_header_bytes";
+    s.fail(key,
+           "leaves no room: max_request_bytes (" + std::to_string(o.max_request_bytes) +
+               ") must be at least max_header_bytes + max_body_bytes (" +
+               std::to_string(o.max_header_bytes + o.max_body_bytes) + ")",
+           t.get(key));
+  }
+}
+
 }  // namespace
 
 Status parse_listen(std::string_view text, std::string& host, std::uint16_t& port) {
@@ -367,6 +396,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.string("data_dir", c.data_dir);
     s.boolean("replay", c.replay);
     s.duration("maintain_every", c.maintain_every, std::chrono::seconds(1), std::chrono::hours(1));
+    read_http_limits(s, c.http);
     s.reject_unknown();
   }
   {

@@ -14,6 +14,7 @@
 #include "geo/maxmind_locator.h"
 #include "notify/notify_config.h"
 #include "protocols/http/api_handler.h"
+#include "protocols/http/server.h"
 
 namespace mamori::server {
 
@@ -23,6 +24,9 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8425;
   int threads = 2;
+  // [server]: the HTTP listener's limits and timeouts (its host, port and
+  // threads are the three above).
+  http::ServerOptions http;
   std::string data_dir = "./data";
   bool replay = false;
   std::vector<http::ApiToken> tokens;

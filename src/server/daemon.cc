@@ -2,7 +2,9 @@
 
 #include <signal.h>
 #include <sodium.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -120,6 +122,27 @@ void reload(geo::MaxmindLocator* locator) {
     return;
   }
   log_info("SIGHUP: geoip reloaded: " + locator->describe());
+}
+
+// Raises the soft open-files limit (up to the hard one) so that
+// server.max_connections connections fit beside the daemon's own files:
+// without it the limit would be the descriptors running out, which also
+// stops the store and GeoIP files from opening.
+void raise_open_files_limit(std::size_t max_connections) {
+  constexpr rlim_t kOwnFiles = 256;  // store, GeoIP, Postfix and outbox connections, ...
+  const rlim_t want = static_cast<rlim_t>(max_connections) + kOwnFiles;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+    return;
+  const rlim_t target = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+  if (target > rl.rlim_cur) {
+    rl.rlim_cur = target;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur < want)
+    log_warn("the open-files limit is " + std::to_string(rl.rlim_cur) +
+             ": server.max_connections = " + std::to_string(max_connections) + " needs about " +
+             std::to_string(want) + " (raise LimitNOFILE or ulimit -n, or lower max_connections)");
 }
 
 }  // namespace
@@ -328,14 +351,16 @@ int run_daemon(const std::vector<std::string>& args) {
     po.threads = config.postfix_threads;
     postfix_server = std::make_unique<postfix::PostfixServer>(po, postfix_policy, commit_waiter);
   }
+  const http::Server* http_server = nullptr;  // set once it exists, before it starts
   api.more_metrics = [&, outbox_metrics = std::move(api.more_metrics)](std::string& out) {
     if (outbox_metrics) outbox_metrics(out);
+    if (http_server) http_server->render_metrics(out);
     (*store)->render_metrics(out);
     if (postfix_server) postfix_server->render_metrics(out);
     if (blocklists) blocklists->render_metrics(out);
   };
   http::ApiHandler handler(api, engine, **store, clock);
-  http::ServerOptions options;
+  http::ServerOptions options = config.http;
   options.host = config.listen_host;
   options.port = config.listen_port;
   options.threads = config.threads;
@@ -348,6 +373,8 @@ int run_daemon(const std::vector<std::string>& args) {
         return st.status(store::WriteSpan{first, last}).ok();
       }};
   http::Server server(options, handler, http_waiter);
+  http_server = &server;
+  raise_open_files_limit(options.max_connections);
   if (Status s = server.start(); !s) {
     log_error(s.error().message);
     return 1;

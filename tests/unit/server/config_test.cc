@@ -75,6 +75,14 @@ TEST(ParseConfig, ExampleFileParsesToTheDefaults) {
   EXPECT_EQ(r->engine.credential_stuffing.network_threshold, 100u);
   EXPECT_EQ(r->store_checkpoint_mb, 32);
   EXPECT_EQ(r->tokens.size(), 2u);
+  const http::ServerOptions d;
+  EXPECT_EQ(r->http.max_connections, d.max_connections);
+  EXPECT_EQ(r->http.max_header_bytes, d.max_header_bytes);
+  EXPECT_EQ(r->http.max_body_bytes, d.max_body_bytes);
+  EXPECT_EQ(r->http.max_chunk_line_bytes, d.max_chunk_line_bytes);
+  EXPECT_EQ(r->http.max_request_bytes, d.max_request_bytes);
+  EXPECT_EQ(r->http.idle_timeout, d.idle_timeout);
+  EXPECT_EQ(r->http.request_timeout, d.request_timeout);
 }
 
 TEST(ParseConfig, OverridesEverySection) {
@@ -327,6 +335,67 @@ TEST(ParseConfig, DenyThresholdBelowDelayThresholdIsRejected) {
 TEST(ParseConfig, TomlSyntaxErrorNamesFileAndLine) {
   const std::string msg = parse_error("[server]\nthreads = 2\nthreads =\n");
   EXPECT_TRUE(contains(msg, "test.toml:3")) << msg;
+}
+
+TEST(ParseConfig, HttpLimitsDefaultToTheServersSafeValues) {
+  const Config c = parse_ok("");
+  const http::ServerOptions d;
+  EXPECT_EQ(c.http.max_connections, 1024u);
+  EXPECT_EQ(c.http.max_header_bytes, 16u * 1024);
+  EXPECT_EQ(c.http.max_body_bytes, 64u * 1024);
+  EXPECT_EQ(c.http.max_chunk_line_bytes, 4u * 1024);
+  EXPECT_EQ(c.http.max_request_bytes, 128u * 1024);
+  EXPECT_EQ(c.http.idle_timeout, seconds(60));
+  EXPECT_EQ(c.http.request_timeout, seconds(10));
+  EXPECT_EQ(c.http.max_connections, d.max_connections);
+  EXPECT_EQ(c.http.max_request_bytes, d.max_request_bytes);
+}
+
+TEST(ParseConfig, HttpLimitsAreRead) {
+  const Config c = parse_ok(R"(
+[server]
+max_connections = 50
+max_header_bytes = 8192
+max_body_bytes = 1048576
+max_chunk_line_bytes = 256
+max_request_bytes = 2097152
+idle_timeout = "5m"
+request_timeout = "2500ms"
+)");
+  EXPECT_EQ(c.http.max_connections, 50u);
+  EXPECT_EQ(c.http.max_header_bytes, 8192u);
+  EXPECT_EQ(c.http.max_body_bytes, 1048576u);
+  EXPECT_EQ(c.http.max_chunk_line_bytes, 256u);
+  EXPECT_EQ(c.http.max_request_bytes, 2097152u);
+  EXPECT_EQ(c.http.idle_timeout, minutes(5));
+  EXPECT_EQ(c.http.request_timeout, std::chrono::milliseconds(2500));
+}
+
+TEST(ParseConfig, BadHttpLimitsAreRejectedNamingFileLineAndKey) {
+  struct Case {
+    const char* text;
+    const char* where;  // file:line and key the message must name
+  };
+  for (const Case& k : {
+           Case{"[server]\nmax_connections = 0\n", "test.toml:2: server.max_connections"},
+           Case{"[server]\nmax_connections = \"many\"\n", "test.toml:2: server.max_connections"},
+           Case{"[server]\nmax_header_bytes = 100\n", "test.toml:2: server.max_header_bytes"},
+           Case{"[server]\nmax_body_bytes = -1\n", "test.toml:2: server.max_body_bytes"},
+           Case{"[server]\nmax_chunk_line_bytes = 10\n",
+                "test.toml:2: server.max_chunk_line_bytes"},
+           Case{"[server]\nthreads = 2\nidle_timeout = \"10ms\"\n",
+                "test.toml:3: server.idle_timeout"},
+           Case{"[server]\nrequest_timeout = \"2d\"\n", "test.toml:2: server.request_timeout"},
+           Case{"[server]\nrequest_timeout = \"0s\"\n", "test.toml:2: server.request_timeout"},
+           Case{"[server]\nmax_request_bytes = 65536\n", "test.toml:2: server.max_request_bytes"},
+           // A larger body alone leaves the total below header + body.
+           Case{"[server]\nmax_body_bytes = 1048576\n", "test.toml:2: server.max_body_bytes"},
+       }) {
+    const std::string msg = parse_error(k.text);
+    EXPECT_TRUE(contains(msg, k.where)) << k.text << " -> " << msg;
+  }
+  const std::string msg = parse_error("[server]\nmax_request_bytes = 65536\n");
+  EXPECT_TRUE(contains(msg, "must be at least max_header_bytes + max_body_bytes (81920)")) << msg;
 }
 
 TEST(LoadConfig, MissingFileIsInvalidConfig) {
