@@ -26,13 +26,27 @@ NONCE = "mamori-test-nonce"
 
 
 def available():
-    """None when the peers can run here, else why not."""
+    """None when the peers can run here, else why not. The mail tests fail when
+    they cannot run (scripts/deps.sh installs the peers), unless
+    MAMORI_SKIP_MAIL=1 says to skip them on purpose."""
     for p in (DOVECOT, DOVEADM, POSTFIX, DNSMASQ):
         if not os.path.exists(p):
             return "%s is not installed (scripts/deps.sh installs it)" % p
     if os.geteuid() != 0:
         return "the mail peers need root"
     return None
+
+
+def require_peers():
+    """For a test module's autouse fixture: fails the test when the peers cannot
+    run here, or skips it when MAMORI_SKIP_MAIL=1."""
+    import pytest
+    why = available()
+    if why is None:
+        return
+    if os.environ.get("MAMORI_SKIP_MAIL") == "1":
+        pytest.skip("MAMORI_SKIP_MAIL=1: " + why)
+    pytest.fail("the mail peers cannot run: %s (set MAMORI_SKIP_MAIL=1 to skip on purpose)" % why)
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -311,8 +325,8 @@ postlog   unix-dgram n - n - 1 postlogd
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.send_signal(signal.SIGTERM)
-                self.proc.wait()
+                self.proc.kill()
+                self.proc.wait(timeout=15)
         if pid:  # the master stops its children before it exits
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and os.path.exists("/proc/%d" % pid):
@@ -327,21 +341,34 @@ class Dnsmasq:
 
     def __init__(self, zone, listed):
         self.dir = make_workdir("mamori-dnsmasq-")
-        self.port = free_port(socket.SOCK_DGRAM)
-        args = [DNSMASQ, "--keep-in-foreground", "--port=%d" % self.port,
-                "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                "--local=/%s/" % zone, "--local-ttl=300", "--pid-file=" + os.path.join(self.dir, "pid"),
-                "--log-facility=" + os.path.join(self.dir, "log"), "--log-queries"]
-        for ip in listed:
-            rev = ".".join(reversed(ip.split(".")))
-            args.append("--address=/%s.%s/127.0.0.2" % (rev, zone))
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while not self.answers():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("dnsmasq did not start")
-            time.sleep(0.05)
+        # A free port can be taken by another process before dnsmasq binds it
+        # (parallel test runs): then dnsmasq exits, and another port is tried.
+        why = ""
+        for _ in range(3):
+            self.port = free_port(socket.SOCK_DGRAM)
+            args = [DNSMASQ, "--keep-in-foreground", "--port=%d" % self.port,
+                    "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                    "--local=/%s/" % zone, "--local-ttl=300",
+                    "--pid-file=" + os.path.join(self.dir, "pid"),
+                    "--log-facility=" + os.path.join(self.dir, "log"), "--log-queries"]
+            for ip in listed:
+                rev = ".".join(reversed(ip.split(".")))
+                args.append("--address=/%s.%s/127.0.0.2" % (rev, zone))
+            self.stderr = os.path.join(self.dir, "stderr")
+            with open(self.stderr, "wb") as err:
+                self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+            deadline = time.monotonic() + 10
+            while not self.answers():
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            else:
+                return
+            with open(self.stderr, errors="replace") as f:
+                why = "exit %s: %s" % (self.proc.poll(), f.read().strip()[-500:])
+            terminate(self.proc, 10)
+        self.stop()
+        raise RuntimeError("dnsmasq did not start on three ports (%s)" % why)
 
     def answers(self):
         """True once a query gets any answer."""

@@ -220,10 +220,9 @@ def test_limits_are_inclusive(mamorid):
     assert_allow(ok)
     assert_allow(m.attempt("\u00e9" * 128, "203.0.113.10"))  # 256 bytes
     assert_allow(m.attempt("victim2", "203.0.113.10", time="2024-03-01T10:00:00+09:00"))
-    r = m.event("message_sent", "victim2", "203.0.113.10", recipients=["r"] * 10000)
-    assert r["action"] in ("allow", "deny"), r
-    r = m.event("mail_sent", "victim2", "203.0.113.10", recipients=0)
-    assert r["action"] in ("allow", "deny"), r
+    # 10,000 recipients, all one address: one distinct recipient, under the fan-out limit.
+    assert_allow(m.event("message_sent", "victim2", "203.0.113.10", recipients=["r"] * 10000))
+    assert_allow(m.event("mail_sent", "victim2", "203.0.113.10", recipients=0))
     for ip in ("2001:db8::1", "::ffff:192.0.2.1", "::1", "0.0.0.0"):
         assert_allow(m.attempt("victim3", ip), ip)
     # The rejected requests above did not break the connection or the server.

@@ -10,7 +10,11 @@ from conftest import APP_TOKEN
 from helpers import get_json
 import mail_peers as mail
 
-pytestmark = pytest.mark.skipif(mail.available() is not None, reason=str(mail.available()))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _mail_peers_here():
+    mail.require_peers()
 
 ZONE = "zen.test"
 LISTED = "127.0.0.70"
