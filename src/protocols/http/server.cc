@@ -47,6 +47,7 @@ constexpr std::size_t kFlushBytes = 64 * 1024;     // pipelined answers batched 
 constexpr std::size_t kTailBytes = 16 * 1024;      // bigger bodies are written, not copied
 constexpr std::size_t kKeepCapacity = 256 * 1024;  // per-connection strings shrink above this
 constexpr std::chrono::seconds kLinger{2};         // drain time before closing after an error
+constexpr std::size_t kMaxDrainBytes = 1 << 20;    // and at most this much read while draining
 constexpr std::chrono::seconds kRefusalLogEvery{10};  // at most one "refused" line this often
 constexpr std::size_t kMaxCodingText = 64;            // of an unsupported coding, in its answer
 
@@ -827,11 +828,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Closes gracefully after a final answer: no more sending, then read and
   // drop whatever the client still sends (e.g. the rest of a too-large body)
-  // until it closes or kLinger passes, so that the answer is not destroyed by
-  // a TCP reset.
+  // until it closes, kLinger passes or kMaxDrainBytes were dropped, so that
+  // the answer is not destroyed by a TCP reset (and a client that keeps
+  // sending cannot keep the worker reading for it).
   void linger() {
     state_ = State::kLingering;
     deadline_ = SteadyClock::now() + kLinger;
+    drained_ = 0;
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
@@ -841,11 +844,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void drain() {
     socket_.async_read_some(buffer_.prepare(kReadSize),
-                            [self = shared_from_this()](const error_code& ec, std::size_t) {
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
                               if (ec || self->closed_) return self->close();
+                              self->drained_ += n;
+                              if (self->drained_ > kMaxDrainBytes) return self->close();
                               self->drain();
                             });
   }
+  std::size_t drained_ = 0;  // bytes dropped while lingering
 
   Worker& w_;
   detail::ServerCounters& counters_;

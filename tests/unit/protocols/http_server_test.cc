@@ -294,6 +294,26 @@ TEST(HttpServer, BodyOverTheLimitGets413WithoutCallingTheHandler) {
   EXPECT_EQ(f.handler.calls.load(), 0);
 }
 
+// After an error answer the server drops what the client still sends, but
+// only a bounded amount: a client that keeps sending is cut off, not read
+// for the whole linger time.
+TEST(HttpServer, DrainAfterAnErrorAnswerStopsAfterAMegabyte) {
+  Fixture f;
+  Client c(f.port());
+  ASSERT_TRUE(
+      c.send("POST /v1/login/attempt HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n"));
+  ASSERT_TRUE(c.send(std::string(128 * 1024, 'x')));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 413);
+  // 64 MiB more: far past the drain limit and the socket buffers, sent in
+  // well under the linger time; the connection is closed before it all goes.
+  const std::string chunk(1024 * 1024, 'x');
+  bool all_sent = true;
+  for (int i = 0; i < 64 && all_sent; ++i) all_sent = c.send(chunk);
+  EXPECT_FALSE(all_sent) << "the server read 64 MiB after its error answer";
+}
+
 TEST(HttpServer, ChunkedBodyOverTheLimitGets413) {
   Fixture f;
   Client c(f.port());
