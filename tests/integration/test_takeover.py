@@ -154,6 +154,35 @@ def test_sighup_reloads_and_keeps_the_old_database_when_the_new_one_is_broken(ma
     assert m.app("GET", "/v1/accounts/a3/activity").json()["events"][0]["city"] == ""
 
 
+def test_a_database_truncated_in_place_does_not_stop_lookups(make_mamorid, tmp_path):
+    """`cp new.mmdb city.mmdb` truncates the file mamorid loaded before writing it:
+    the daemon goes on answering from what it loaded, and a reload of the
+    empty or half-written file is refused."""
+    city = tmp_path / "city.mmdb"
+    shutil.copy(os.path.join(GEOIP, "GeoLite2-City-Test.mmdb"), city)
+    m = make_mamorid(extra_toml='[geoip]\ncity = "%s"\n' % city)
+    m.result("t0", "81.2.69.160", True, user_agent=CHROME_WIN)
+    with open(city, "r+b") as f:
+        f.truncate(0)
+    for i in range(50):
+        m.result("t%d" % (i % 5), "175.16.199.%d" % i, True, user_agent=CHROME_WIN)
+    assert m.proc.poll() is None, "mamorid died:\n" + m.read_log()
+    assert m.app("GET", "/v1/accounts/t1").json()["last_login"]["country"] == "CN"
+
+    with open(os.path.join(GEOIP, "GeoLite2-City-Test.mmdb"), "rb") as f:
+        whole = f.read()
+    with open(city, "r+b") as f:  # a copy caught half-way
+        f.write(whole[:len(whole) // 2])
+    m.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "keeping the databases in use" not in m.read_log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "keeping the databases in use" in m.read_log()
+    m.result("t9", "81.2.69.160", True, user_agent=CHROME_WIN)
+    assert m.app("GET", "/v1/accounts/t9").json()["last_login"]["country"] == "GB"
+    assert m.proc.poll() is None
+
+
 # ---- with the owner's mail: a real SMTP relay receives the notices ----
 
 from peers import SmtpSink  # noqa: E402
