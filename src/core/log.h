@@ -1,15 +1,90 @@
 #ifndef MAMORI_CORE_LOG_H_
 #define MAMORI_CORE_LOG_H_
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
 #include <string_view>
+
+#include "core/clock.h"
 
 namespace mamori {
 
+enum class LogLevel : std::uint8_t { kInfo, kWarn, kError };
+
 // One log line to stderr: "2026-11-23T12:00:00.000Z info  message".
 // Thread-safe (one write per line).
+void log_line(LogLevel level, std::string_view message);
 void log_info(std::string_view message);
 void log_warn(std::string_view message);
 void log_error(std::string_view message);
+
+// Rate limit for log lines that clients can cause, one per malformed
+// request or failed connection: without it a flood of bad requests is a
+// flood of log lines. Lines are limited per key, a constant naming the log
+// site ("postfix policy: malformed request"). Of a burst of lines under one
+// key the first `burst` are written, then at most one per `interval`. What
+// was dropped is reported under the key, at the level of its last line, as
+// "KEY: N more like this suppressed": before the next line written for the
+// key, or by flush() when the burst has ended (no line for the key for
+// `interval`). A key quiet for `interval` starts a new burst. So a steady
+// flood costs at most two lines per interval and key.
+//
+// Thread-safe. The sink is called with the limiter's lock held (so a
+// report precedes the line it belongs to): it must not call back into the
+// limiter. Memory: one small record per key; keys beyond kMaxKeys share
+// one record.
+class LogLimiter {
+ public:
+  struct Options {
+    std::size_t burst = 5;
+    Duration interval = std::chrono::seconds(10);
+  };
+  using Sink = std::function<void(LogLevel, std::string_view)>;
+  static constexpr std::size_t kMaxKeys = 256;
+
+  LogLimiter(const Clock& clock, Options options, Sink sink);
+  LogLimiter(const LogLimiter&) = delete;
+  LogLimiter& operator=(const LogLimiter&) = delete;
+
+  // Writes `message` unless over the limit for `key`; true when written.
+  // REQUIRES: `key` names a log site, never client input.
+  bool log(LogLevel level, std::string_view key, std::string_view message);
+
+  // Writes the reports of dropped lines that are due (see above); with
+  // `all`, every pending report (at shutdown).
+  void flush(bool all = false);
+
+  // Lines dropped so far, all keys.
+  std::uint64_t suppressed_total() const;
+
+ private:
+  struct Key {
+    LogLevel level = LogLevel::kWarn;
+    std::size_t written = 0;    // lines written in this burst
+    std::uint64_t dropped = 0;  // lines dropped since the last report
+    TimePoint last_seen{};      // last line, written or dropped
+    TimePoint last_written{};   // last line or report written
+  };
+  void report(const std::string& key, Key& k, TimePoint now);
+
+  const Clock& clock_;
+  const Options options_;
+  const Sink sink_;
+  mutable std::mutex mu_;
+  std::map<std::string, Key, std::less<>> keys_;
+  std::uint64_t suppressed_total_ = 0;
+};
+
+// The daemon's limiter (system clock, stderr, default options).
+void log_warn_limited(std::string_view key, std::string_view message);
+void log_error_limited(std::string_view key, std::string_view message);
+// Writes its due reports; with `all`, every pending one. The daemon calls it
+// every second and at shutdown.
+void flush_limited_logs(bool all = false);
 
 }  // namespace mamori
 
