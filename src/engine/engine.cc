@@ -372,7 +372,8 @@ void Engine::on_success(Context& c) {
     return true;
   });
   if (!written) {
-    log_error("profile of " + e.account + ": " + written.error().message);
+    log_error_limited("profile write failed",
+                      "profile of " + e.account + ": " + written.error().message);
     return;  // judged on the source-side detections alone
   }
   c.wrote(*written);

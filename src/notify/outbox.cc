@@ -34,7 +34,8 @@ engine::Effects::Queued Outbox::notify_owner(const engine::OwnerNotice& notice) 
   if (!email_enabled_) return {};
   auto account = store_.account(notice.account);
   if (!account) {
-    log_error("owner notice for " + notice.account + " not queued: " + account.error().message);
+    log_error_limited("owner notice not queued", "owner notice for " + notice.account +
+                                                     " not queued: " + account.error().message);
     return {};
   }
   const store::Contact contact = *account ? (*account)->contact : store::Contact{};

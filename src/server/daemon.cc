@@ -406,6 +406,16 @@ int run_daemon(const std::vector<std::string>& args) {
       lock.lock();
     }
   });
+  // Rate-limited log lines (malformed requests): report what was dropped
+  // once a burst has ended.
+  std::thread log_flush([&] {
+    std::unique_lock lock(mu);
+    while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+      lock.unlock();
+      flush_limited_logs();
+      lock.lock();
+    }
+  });
 
   int sig = 0;
   for (;;) {
@@ -428,6 +438,7 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   cv.notify_all();
   maintenance.join();
+  log_flush.join();
   if (postfix_server) postfix_server->stop();
   server.stop();
   dispatcher.stop();  // an item in flight finishes; the rest waits in the outbox
@@ -436,6 +447,7 @@ int run_daemon(const std::vector<std::string>& args) {
   blocklists.reset();
   const store::WriteTicket last = st.committed();
   store->reset();  // drains the writer: everything queued is committed
+  flush_limited_logs(/*all=*/true);
   log_info("stopped cleanly (last write " + std::to_string(last) + " committed)");
   return 0;
 }

@@ -480,7 +480,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     try {
       f();
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "mamori http: connection closed after an exception: %s\n", e.what());
+      log_error_limited("http: connection closed after an exception",
+                        std::string("http: connection closed after an exception: ") + e.what());
       close();
     }
   }
@@ -600,10 +601,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } catch (const std::exception& e) {
       reset(response_);
       set_error(response_, 500, "internal_error", "internal error while handling the request");
-      std::fprintf(stderr, "mamori http: handler threw on %.*s %.*s: %s\n",
-                   static_cast<int>(request.method.size()), request.method.data(),
-                   static_cast<int>(std::min<std::size_t>(request.target.size(), 200)),
-                   request.target.data(), e.what());
+      log_error_limited("http: handler threw",
+                        "http: handler threw on " + std::string(request.method) + " " +
+                            std::string(request.target.substr(0, 200)) + ": " + e.what());
     }
 
     if (response_.wait_for != 0 && w_.waiter) {
@@ -919,7 +919,8 @@ void ServerWorker::run() {
       ioc.run();
       return;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "mamori http: worker event loop caught an exception: %s\n", e.what());
+      log_error_limited("http: worker event loop caught an exception",
+                        std::string("http: worker event loop caught an exception: ") + e.what());
     }
   }
 }
@@ -933,7 +934,7 @@ void ServerWorker::on_accept(const error_code& ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
   if (ec) {
     if (!accept_error_logged_) {
-      std::fprintf(stderr, "mamori http: accept failed: %s\n", ec.message().c_str());
+      log_warn_limited("http: accept failed", "http: accept failed: " + ec.message());
       accept_error_logged_ = true;
     }
     // Out of descriptors or memory: back off instead of spinning.
@@ -991,7 +992,8 @@ void ServerWorker::watch_commits() {
       asio::post(*gate->ioc, [this, committed, watch] { release(committed, watch); });
     });
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mamori http: commit waiter threw: %s\n", e.what());
+    log_error_limited("http: commit waiter threw",
+                      std::string("http: commit waiter threw: ") + e.what());
     watch_ = 0;
     std::deque<HeldAnswer> failed;
     failed.swap(held_);

@@ -68,6 +68,12 @@ struct Session : std::enable_shared_from_this<Session> {
                            }));
   }
 
+  std::string peer() const {
+    boost::system::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    return ec ? std::string("an unknown address") : ep.address().to_string();
+  }
+
   void close() {
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -80,8 +86,10 @@ struct Session : std::enable_shared_from_this<Session> {
     if (ec) {
       if (ec == asio::error::not_found) {  // over max_request_bytes
         server.bad_requests.fetch_add(1, std::memory_order_relaxed);
-        log_warn("postfix policy: a request over " + std::to_string(server.options.max_request_bytes) +
-                 " bytes; closing the connection");
+        log_warn_limited("postfix policy: request too long",
+                         "postfix policy: a request over " +
+                             std::to_string(server.options.max_request_bytes) + " bytes from " +
+                             peer() + "; closing the connection");
       }
       return close();
     }
@@ -90,7 +98,9 @@ struct Session : std::enable_shared_from_this<Session> {
     auto attrs = Attributes::parse(text);
     if (!attrs) {
       server.bad_requests.fetch_add(1, std::memory_order_relaxed);
-      log_warn("postfix policy: " + attrs.error().message + "; closing the connection");
+      log_warn_limited("postfix policy: malformed request",
+                       "postfix policy: " + attrs.error().message + " (from " + peer() +
+                           "); closing the connection");
       return close();
     }
     auto self = shared_from_this();
