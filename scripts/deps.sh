@@ -23,6 +23,7 @@ pkgs=(
   zbar-tools librsvg2-bin                  # QR round-trip test (SVG -> PNG -> decode)
   libc-ares-dev                            # DNSBL lookups
   libmaxminddb-dev                         # GeoIP (country, city, ASN, anonymous networks)
+  libutf8proc-dev                          # account names: NFKC, case folding
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests
 )

@@ -65,10 +65,30 @@ struct Event {
   bool dry_run = false;
 };
 
-// Trims ASCII whitespace and lower-cases ASCII letters, so that "Alice " and
-// "alice" are one account. Fails with `invalid_account` when the result is
-// empty, not valid UTF-8, or holds control characters, and with
-// `field_too_long` when it is longer than kMaxAccountBytes.
+// The account key of a name as a client sent it, so that names an
+// application takes for one user are one account to mamori: "Alice ",
+// "ALICE", fullwidth "ＡＬＩＣＥ", "ali<U+200B>ce" and "<U+00A0>alice" all
+// become "alice". Every adapter (HTTP bodies, paths and queries, Dovecot,
+// Postfix, lists' `account:` targets) calls it. In order:
+//   1. White_Space (ASCII spaces, tab, CR, LF, NBSP, ideographic space, ...)
+//      and default-ignorable code points (zero-width space and joiners, soft
+//      hyphen, BOM, variation selectors, ...) are trimmed from both ends;
+//   2. what remains must be at most kMaxAccountBytes bytes, so the work and
+//      memory below are bounded whatever the caller accepted;
+//   3. NFKC, full Unicode case folding (not Turkic: "I" becomes "i", "ı"
+//      stays "ı"; "ß" becomes "ss") and removal of every default-ignorable
+//      code point, i.e. Unicode's NFKC_Casefold (libutf8proc): "é" composed
+//      and e + U+0301 are one name, the Kelvin sign becomes "k", the
+//      ligature "ﬁ" becomes "fi", inner NBSP and ideographic spaces become
+//      U+0020;
+//   4. White_Space is trimmed again, and the result must again be at most
+//      kMaxAccountBytes bytes (NFKC expands some code points up to 18 times).
+// Plain ASCII names take a fast path (trim, A-Z to a-z, one copy) with the
+// same result. The function is idempotent. Fails with `invalid_account` when
+// the name is empty (or only spaces and ignorable code points), not valid
+// UTF-8, or holds a control character (C0, DEL, C1) or a line or paragraph
+// separator, and with `field_too_long` when step 2 or 4 finds it longer than
+// kMaxAccountBytes. Thread-safe; uses at most 8 KiB of stack.
 Result<std::string> normalize_account(std::string_view raw);
 
 // True when `s` is well-formed UTF-8.

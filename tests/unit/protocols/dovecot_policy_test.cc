@@ -108,5 +108,31 @@ TEST(DovecotPolicy, ALockedAccountIsRefusedWithItsMessage) {
             R"({"status":-1,"msg":"mamori: this account is locked; reset your password or contact support"})");
 }
 
+TEST(DovecotPolicy, SpellingsOfOneLoginShareOneBruteForceCount) {
+  EngineHarness h;  // brute_force: 10 failures
+  DovecotPolicy p(h.engine());
+  // alice, fullwidth ａｌｉｃｅ, a zero-width space inside, a no-break space
+  // before, upper case.
+  const char* spellings[] = {"alice", "\uff41\uff4c\uff49\uff43\uff45", "ali\u200bce",
+                             "\u00a0alice", "ALICE"};
+  for (int i = 0; i < 10; ++i) {
+    const std::string login = spellings[i % 5], pw = "f" + std::to_string(i);
+    const std::string session = "s" + std::to_string(i);
+    ASSERT_TRUE(p.handle("allow", body(login, "192.0.2.1", session, pw), kT0 + seconds(i)).ok());
+    ASSERT_TRUE(p.handle("report",
+                         body(login, "192.0.2.1", session, pw,
+                              ",\"success\":false,\"policy_reject\":false"),
+                         kT0 + seconds(i))
+                    .ok());
+  }
+  EXPECT_EQ(results(h, "alice", false), 10u);
+  for (const char* login : spellings) {
+    auto r = p.handle("allow", body(login, "192.0.2.1", std::string("late-") + login),
+                      kT0 + seconds(20));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, -1) << login;
+  }
+}
+
 }  // namespace
 }  // namespace mamori::dovecot

@@ -83,5 +83,30 @@ TEST(PostfixPolicy, LockedSendersAndDenyListedClientsAreRejected) {
   EXPECT_EQ(ask(p, st, req("RCPT", "unknown", "carol")), "DUNNO");
 }
 
+TEST(PostfixPolicy, SpellingsOfOneSaslUsernameAreOneAccount) {
+  engine::EngineConfig config;
+  config.mail_volume.threshold = 4;
+  EngineHarness h(config);
+  TestClock clock;
+  PostfixPolicy p(h.engine(), nullptr, clock);
+  ConnectionState st;
+  // Fullwidth, zero-width space, no-break space, upper case: one sender,
+  // one quota of 4 recipients.
+  const char* spellings[] = {"\uff42\uff4f\uff42", "b\u200bob", "\u00a0bob", "BOB"};
+  int n = 0;
+  for (const char* name : spellings) {
+    const std::string instance = "instance=i" + std::to_string(n++) + "\n";
+    EXPECT_EQ(
+        ask(p, st, req("END-OF-MESSAGE", "192.0.2.1", name, "recipient_count=1\n" + instance)),
+        "DUNNO")
+        << name;
+  }
+  EXPECT_EQ(ask(p, st, req("RCPT", "192.0.2.1", "bob")).rfind("DEFER_IF_PERMIT mamori: bob ", 0),
+            0u);
+  h.lock("bob", true, clock.t);
+  EXPECT_EQ(ask(p, st, req("MAIL", "192.0.2.1", "\uff22\uff2f\uff22")),  // ＢＯＢ
+            "REJECT mamori: account bob is locked; reset the password or contact support");
+}
+
 }  // namespace
 }  // namespace mamori::postfix
