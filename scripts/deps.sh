@@ -3,6 +3,8 @@
 # missing. Idempotent: does nothing when everything is present.
 #   scripts/deps.sh           build + test dependencies
 #   scripts/deps.sh bench     also the HTTP load bench's peers (bench/http.sh)
+#   scripts/deps.sh --list [GROUP...]  prints the packages, one a line, and installs nothing
+#                             (scripts/check_deps.py reads it)
 set -euo pipefail
 
 pkgs=(
@@ -29,12 +31,18 @@ pkgs=(
 )
 # Optional groups, named on the command line.
 bench_pkgs=(nginx-light wrk)   # bench/http.sh: the ceiling server and the load generator
+list=false
 for group in "$@"; do
   case "$group" in
+    --list) list=true ;;
     bench) pkgs+=("${bench_pkgs[@]}") ;;
     *) echo "deps: unknown group '$group' (known: bench)" >&2; exit 2 ;;
   esac
 done
+if $list; then
+  printf '%s\n' "${pkgs[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
