@@ -509,10 +509,15 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       Reader tr(*t, "tokens[" + std::to_string(i) + "].", source, error);
       http::ApiToken tok;
       std::string role;
-      tr.string("token", tok.token);
+      secret(tr, "token", "token_file", tok.token, source, true);
       tr.string("role", role);
       tr.reject_unknown();
-      if (tok.token.size() < 8) tr.fail("token", "must be at least 8 characters", t->get("token"));
+      if (!tok.token.empty() && tok.token.size() < 8) {
+        if (t->contains("token_file"))
+          tr.fail("token_file", "holds a token under 8 characters", t->get("token_file"));
+        else
+          tr.fail("token", "must be at least 8 characters", t->get("token"));
+      }
       for (const http::ApiToken& earlier : c.tokens)
         if (earlier.token == tok.token)
           tr.fail("token", "is given twice (each token has one role)", t->get("token"));

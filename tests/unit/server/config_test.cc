@@ -1,5 +1,4 @@
 #include "server/config.h"
-#include "testing/config_parsing.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -8,6 +7,9 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+
+#include "testing/config_parsing.h"
+#include "testing/temp_dir.h"
 
 namespace mamori::server {
 namespace {
@@ -296,6 +298,41 @@ TEST(ParseConfig, MissingTokenRoleIsRejected) {
 TEST(ParseConfig, ShortTokenIsRejected) {
   const std::string msg = parse_error("[[tokens]]\ntoken = \"short\"\nrole = \"app\"\n");
   EXPECT_TRUE(contains(msg, "tokens[0].token")) << msg;
+}
+
+TEST(ParseConfig, TokenFromAFileRelativeToTheConfig) {
+  mamori::testing::TempDir tmp;
+  std::ofstream(tmp.path() + "/admin.token") << "admin-token-from-a-file\n";
+  const Config c = parse_ok(
+      "[[tokens]]\ntoken_file = \"admin.token\"\nrole = \"admin\"\n"
+      "[[tokens]]\ntoken = \"app-token-inline\"\nrole = \"app\"\n",
+      tmp.path() + "/mamori.toml");
+  ASSERT_EQ(c.tokens.size(), 2u);
+  EXPECT_EQ(c.tokens[0].token, "admin-token-from-a-file");
+  EXPECT_EQ(c.tokens[0].role, http::Role::kAdmin);
+  EXPECT_EQ(c.tokens[1].token, "app-token-inline");
+}
+
+TEST(ParseConfig, BadTokenFilesAreRejectedNamingTheKey) {
+  mamori::testing::TempDir tmp;
+  std::ofstream(tmp.path() + "/short.token") << "short\n";
+  std::ofstream(tmp.path() + "/empty.token") << "\n";
+  auto error = [&](const std::string& text) {
+    auto r = parse_config(text, tmp.path() + "/mamori.toml");
+    return r.ok() ? std::string("(accepted)") : r.error().message;
+  };
+  const std::string src = tmp.path() + "/mamori.toml";
+  EXPECT_EQ(error("[[tokens]]\ntoken_file = \"short.token\"\nrole = \"app\"\n"),
+            src + ":2: tokens[0].token_file holds a token under 8 characters");
+  EXPECT_EQ(error("[[tokens]]\ntoken_file = \"empty.token\"\nrole = \"app\"\n"),
+            src + ":2: tokens[0].token_file " + tmp.path() + "/empty.token is empty");
+  EXPECT_EQ(error("[[tokens]]\ntoken_file = \"none.token\"\nrole = \"app\"\n"),
+            src + ":2: tokens[0].token_file cannot read " + tmp.path() + "/none.token");
+  EXPECT_EQ(error("[[tokens]]\ntoken = \"0123456789abcdef\"\ntoken_file = \"short.token\"\n"
+                  "role = \"app\"\n"),
+            src + ":3: tokens[0].token_file cannot be given together with token");
+  EXPECT_EQ(error("[[tokens]]\nrole = \"app\"\n"),
+            src + ":1: tokens[0].token (or token_file) is required");
 }
 
 TEST(ParseConfig, SecondTokenErrorNamesItsIndex) {
