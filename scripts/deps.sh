@@ -28,6 +28,7 @@ pkgs=(
   libutf8proc-dev                          # account names: NFKC, case folding
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests
+  libsystemd-dev                           # readiness and status to systemd (sd_notify)
 )
 # Optional groups, named on the command line.
 bench_pkgs=(nginx-light wrk)   # bench/http.sh: the ceiling server and the load generator

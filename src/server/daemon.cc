@@ -31,6 +31,7 @@
 #include "protocols/postfix/postfix_policy.h"
 #include "protocols/postfix/postfix_server.h"
 #include "server/config.h"
+#include "server/service_notify.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace mamori::server {
@@ -256,6 +257,7 @@ int run_daemon(const std::vector<std::string>& args) {
     for (const std::string& z : config.dnsbl.zones) zones += (zones.empty() ? "" : ", ") + z;
     log_info("dnsbl: " + zones);
   }
+  notify_status("loading state from " + config.data_dir);
   if (Status s = engine.load(clock.now()); !s) {
     log_error("loading state from " + config.data_dir + ": " + s.error().message);
     return 1;
@@ -388,11 +390,15 @@ int run_daemon(const std::vector<std::string>& args) {
     log_info("postfix policy listener on " + config.postfix_host + ":" +
              std::to_string(postfix_server->port()));
   }
-  log_info(std::string("mamorid ") + kVersion + " listening on http://" +
-           (config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]"
-                                                               : config.listen_host) +
-           ":" + std::to_string(server.port()) + " with " + std::to_string(config.threads) +
-           " threads" + (config.replay ? " (replay mode: event times drive the windows)" : ""));
+  const std::string listening =
+      "listening on http://" +
+      (config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]"
+                                                         : config.listen_host) +
+      ":" + std::to_string(server.port());
+  log_info(std::string("mamorid ") + kVersion + " " + listening + " with " +
+           std::to_string(config.threads) + " threads" +
+           (config.replay ? " (replay mode: event times drive the windows)" : ""));
+  notify_ready(listening);
 
   // Maintenance: expiries and pruning, every maintain_every.
   std::mutex mu;
@@ -421,6 +427,7 @@ int run_daemon(const std::vector<std::string>& args) {
   for (;;) {
     sigwait(&stop_signals, &sig);
     if (sig != SIGHUP) break;
+    notify_reloading("reloading (SIGHUP)");
     reload(locator.get());
     if (Status s = pwned.reload(); !s) {
       log_error("SIGHUP: " + s.error().message + "; keeping the store loaded before");
@@ -430,8 +437,10 @@ int run_daemon(const std::vector<std::string>& args) {
                (p ? p->path() + " reloaded, " + std::to_string(p->size()) + " hashes"
                   : pwned.path() + " absent"));
     }
+    notify_ready(listening + ", reloaded");
   }
   log_info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
+  notify_stopping("shutting down: draining the store's writer");
   {
     std::lock_guard lock(mu);
     stopping = true;
