@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test bench bench-http sanitize tsan clean
+.PHONY: all deps build run test package bench bench-http sanitize tsan clean
 
 all: build
 
@@ -20,6 +20,13 @@ run: build
 
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+# The Debian package $(BUILD)/mamori_VERSION_ARCH.deb from the build, its
+# unit verified with systemd-analyze and the package checked with lintian.
+package: build
+	@scripts/deps.sh package
+	@deb=$$(/usr/bin/python3 scripts/build_deb.py --build-dir $(BUILD) --verify-unit) && \
+	 lintian --fail-on error --display-info "$$deb" && echo "$$deb"
 
 # ASan + UBSan build and test run in build-sanitize/.
 sanitize:

@@ -3,6 +3,7 @@
 # missing. Idempotent: does nothing when everything is present.
 #   scripts/deps.sh           build + test dependencies
 #   scripts/deps.sh bench     also the HTTP load bench's peers (bench/http.sh)
+#   scripts/deps.sh package   also what `make package` checks the .deb with (lintian)
 #   scripts/deps.sh --list [GROUP...]  prints the packages, one a line, and installs nothing
 #                             (scripts/check_deps.py reads it)
 set -euo pipefail
@@ -29,15 +30,19 @@ pkgs=(
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests
   libsystemd-dev                           # readiness and status to systemd (sd_notify)
+  dpkg-dev systemd                         # the .deb (dpkg-shlibdeps) and its unit (systemd-analyze)
+  strace groff-base                        # package test: the unit's system calls, the man pages
 )
 # Optional groups, named on the command line.
 bench_pkgs=(nginx-light wrk)   # bench/http.sh: the ceiling server and the load generator
+package_pkgs=(lintian)         # make package: the .deb's policy check
 list=false
 for group in "$@"; do
   case "$group" in
     --list) list=true ;;
     bench) pkgs+=("${bench_pkgs[@]}") ;;
-    *) echo "deps: unknown group '$group' (known: bench)" >&2; exit 2 ;;
+    package) pkgs+=("${package_pkgs[@]}") ;;
+    *) echo "deps: unknown group '$group' (known: bench, package)" >&2; exit 2 ;;
   esac
 done
 if $list; then
