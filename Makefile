@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test package bench bench-http sanitize tsan clean
+.PHONY: all deps build build-quiet run test package bench bench-http sanitize tsan clean
 
 all: build
 
@@ -15,7 +15,16 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-run: build
+# The daemon and the tool, built with the output kept in $(BUILD)/build.log
+# and shown only when the build fails.
+build-quiet: deps
+	@mkdir -p $(BUILD)
+	@echo "building mamorid and mamori (log: $(BUILD)/build.log) ..."
+	@{ cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) && \
+	   cmake --build $(BUILD) -j$(JOBS) --target mamorid mamori; } >$(BUILD)/build.log 2>&1 || \
+	 { cat $(BUILD)/build.log; echo "the build failed (log: $(BUILD)/build.log)"; exit 1; }
+
+run: build-quiet
 	@scripts/run.sh $(BUILD)
 
 test: build
@@ -23,7 +32,7 @@ test: build
 
 # The Debian package $(BUILD)/mamori_VERSION_ARCH.deb from the build, its
 # unit verified with systemd-analyze and the package checked with lintian.
-package: build
+package: build-quiet
 	@scripts/deps.sh package
 	@deb=$$(/usr/bin/python3 scripts/build_deb.py --build-dir $(BUILD) --verify-unit) && \
 	 lintian --fail-on error --display-info "$$deb" && echo "$$deb"
