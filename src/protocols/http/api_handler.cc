@@ -12,6 +12,7 @@
 
 #include "notify/time_zone.h"
 #include "core/json_writer.h"
+#include "protocols/http/openapi_document.h"
 #include "protocols/http/url_decode.h"
 
 namespace mamori::http {
@@ -301,6 +302,8 @@ void ApiHandler::dispatch(Call& c) {
     add(Route::kDovecotPolicy, "POST", Role::kApp, &ApiHandler::dovecot_policy);
   else if (n >= 2 && s[0] == "v1") {
     if (n == 2 && s[1] == "status") add(Route::kStatus, "GET", Role::kAdmin, &ApiHandler::status);
+    else if (n == 2 && s[1] == "openapi.json")
+      add(Route::kOpenApi, "GET", Role::kApp, &ApiHandler::openapi);
     else if (n == 3 && s[1] == "login" && s[2] == "attempt")
       add(Route::kLoginAttempt, "POST", Role::kApp, nullptr);
     else if (n == 3 && s[1] == "login" && s[2] == "result")
@@ -421,6 +424,12 @@ void ApiHandler::dovecot_policy(Call& c) {
   c.wait_for(reply->outcome.writes);
 }
 
+// The API's own description; any token may read it, as every /v1 call needs one.
+void ApiHandler::openapi(Call& c) {
+  c.json();
+  c.resp.body = openapi_document();
+}
+
 void ApiHandler::status(Call& c) {
   const engine::HotStateStats h = engine_.hot_state();
   const TimePoint t = now();
@@ -455,7 +464,7 @@ bool check_client_fields(Body& b, const Event& e) {
   return true;
 }
 
-// Reads the common event fields of API.md into `e`. Returns false with the
+// Reads the common event fields (docs/openapi.json) into `e`. Returns false with the
 // body's error set.
 bool read_common(Body& b, Event& e, bool replay, ReplayClock* replay_clock, TimePoint now) {
   std::string account, ip, time;

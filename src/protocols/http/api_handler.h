@@ -41,10 +41,10 @@ struct ApiOptions {
   std::function<void(std::string&)> more_metrics;
 };
 
-// The v1 HTTP API of API.md: routes, bearer tokens and roles, JSON in and
-// out. An adapter: it turns requests into Events and engine calls and the
-// answers back into JSON; it holds no policy. Every rejected request is
-// answered before anything changes.
+// The v1 HTTP API of docs/openapi.json: routes, bearer tokens and roles,
+// JSON in and out. An adapter: it turns requests into Events and engine
+// calls and the answers back into JSON; it holds no policy. Every rejected
+// request is answered before anything changes.
 // Thread-safe: handle() runs on every worker thread.
 class ApiHandler final : public Handler {
  public:
@@ -84,6 +84,7 @@ class ApiHandler final : public Handler {
   // Answers a TotpService error with its HTTP status.
   void totp_error(Call& c, const Error& e);
   void dovecot_policy(Call& c);
+  void openapi(Call& c);
 
   TimePoint now() const { return clock_.now(); }
   // The account view; `notified` (a lock's answer) says whether the owner's

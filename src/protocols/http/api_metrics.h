@@ -17,10 +17,10 @@ enum class Route : std::uint8_t {
   kAccountLock, kAccountUnlock, kAccountContact, kLists, kListEntry, kBlocked, kIncidents,
   kIncident, kIncidentAccounts, kIncidentsAffected,
   kTotp, kTotpConfirm, kTotpVerify, kPasswordCheck, kPwnedRange,
-  kDovecotPolicy,
+  kDovecotPolicy, kOpenApi,
   kUnknown,
 };
-inline constexpr int kRouteCount = 25;
+inline constexpr int kRouteCount = 26;
 std::string_view to_string(Route r);
 
 // Counters and a latency histogram for /metrics, in Prometheus text format.
