@@ -18,6 +18,7 @@ pkgs=(
   libsodium-dev                            # secrets at rest, hashing
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-requests  # integration tests
+  python3-jsonschema                       # answers checked against docs/openapi.json
   libcurl4-openssl-dev                     # owner e-mail (SMTP) and webhooks (HTTPS)
   libhowardhinnant-date-dev tzdata         # owners' time zones in notices
   python3-aiosmtpd                         # the SMTP relay of the notice tests

@@ -14,6 +14,8 @@ import time
 import pytest
 import requests
 
+import openapi_check
+
 MAMORID = os.environ.get("MAMORID", os.path.join(os.path.dirname(__file__), "../../build/mamorid"))
 MAMORI_CLI = os.environ.get("MAMORI_CLI", os.path.join(os.path.dirname(__file__), "../../build/mamori"))
 SOURCE_DIR = os.environ.get("MAMORI_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
@@ -64,7 +66,8 @@ class Mamorid:
         self.replay = replay
         self.proc = None
         self.log_path = os.path.join(self.workdir, "mamorid.log")
-        self.session = requests.Session()
+        # Every answer it receives is checked against docs/openapi.json.
+        self.session = openapi_check.attach(requests.Session())
         lines = ["[server]", 'listen = "127.0.0.1:%d"' % self.port,
                  'data_dir = "%s"' % self.data_dir, "threads = 2"]
         for k, v in (server or {}).items():
@@ -203,3 +206,18 @@ def make_mamorid(tmp_path):
 def mamorid(make_mamorid):
     """One started mamorid with the default detections."""
     return make_mamorid()
+
+
+# ---- answers against docs/openapi.json (openapi_check.py) ----------------------------
+@pytest.fixture(autouse=True)
+def openapi_answers():
+    """Fails a test that received an answer docs/openapi.json does not describe, also when
+    the test caught the error and went on."""
+    before = len(openapi_check.failures)
+    yield
+    missed = openapi_check.failures[before:]
+    assert not missed, "answers docs/openapi.json does not describe:\n" + "\n".join(missed)
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(openapi_check.summary())

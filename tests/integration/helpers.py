@@ -5,6 +5,7 @@ import threading
 
 import requests
 
+import openapi_check
 from conftest import ADMIN_TOKEN, APP_TOKEN
 
 UTC = datetime.timezone.utc
@@ -159,7 +160,7 @@ class Sender:
     def session(self):
         s = getattr(self._local, "s", None)
         if s is None:
-            s = self._local.s = requests.Session()
+            s = self._local.s = openapi_check.attach(requests.Session())
         return s
 
     def post(self, path, body, token=APP_TOKEN, timeout=10):

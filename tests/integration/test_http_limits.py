@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 
+import openapi_check
 from conftest import ADMIN_TOKEN, APP_TOKEN
 from helpers import get_json
 
@@ -51,6 +52,7 @@ def exchange(m, data, timeout=10, closed=None):
             out += chunk
     if closed is not None:
         closed[0] = True
+    openapi_check.check_raw(data, out)
     return out
 
 
@@ -148,6 +150,8 @@ def attack(m, head, filler, seconds=3.0, connections=2):
             t.start()
         for t in threads:
             t.join()
+    for _, answer, _ in results:
+        openapi_check.check_raw(head, answer)
     return rss, results
 
 

@@ -4,6 +4,7 @@ percent escape is a 400 that changes nothing."""
 import http.client
 import json
 
+import openapi_check
 from conftest import ADMIN_TOKEN, APP_TOKEN
 from helpers import fail_login, get_json
 
@@ -19,7 +20,9 @@ def raw_request(m, method, path, token=ADMIN_TOKEN, body=None):
             headers["Content-Type"] = "application/json"
         c.request(method, path, body=data, headers=headers)
         r = c.getresponse()
-        return r.status, json.loads(r.read() or b"null")
+        raw = r.read()
+        openapi_check.check(method, path, r.status, {k.lower(): v for k, v in r.getheaders()}, raw)
+        return r.status, json.loads(raw or b"null")
     finally:
         c.close()
 
