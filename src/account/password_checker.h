@@ -16,7 +16,7 @@ struct PasswordPolicy {
   bool reject_breached = true;     // a password seen in a breach is never acceptable
 };
 
-// The verdict on one password (API.md "/v1/passwords/check").
+// The verdict on one password (POST /v1/passwords/check in docs/openapi.json).
 struct PasswordVerdict {
   int score = 0;               // 0 too guessable ... 4 very unguessable
   double guesses_log10 = 0;    // log10 of the estimated guesses

@@ -14,7 +14,7 @@ inline constexpr int kActionCount = 5;
 
 std::string_view to_string(Action a);
 
-// Why. Machine-readable, the words of DESIGN.md's detections table.
+// Why. Machine-readable, the words of docs/design.md's detections table.
 enum class Reason : std::uint8_t {
   kBruteForce,
   kAccountUnderAttack,

@@ -12,7 +12,7 @@
 
 namespace mamori {
 
-// What happened. The wire names (API.md) are given by to_string().
+// What happened. The wire names (docs/openapi.json) are given by to_string().
 enum class EventType : std::uint8_t {
   kLoginAttempt,
   kLoginResult,
@@ -33,7 +33,7 @@ std::string_view to_string(EventType t);
 std::optional<EventType> account_event_type_from_string(std::string_view s);
 std::optional<EventType> event_type_from_string(std::string_view s);
 
-// Field limits of API.md.
+// Field limits of the API's event fields (docs/openapi.json).
 inline constexpr size_t kMaxAccountBytes = 256;
 inline constexpr size_t kMaxUserAgentBytes = 1024;
 inline constexpr size_t kMaxDeviceIdBytes = 128;

@@ -11,7 +11,7 @@ namespace mamori::engine {
 using std::chrono::hours;
 using std::chrono::minutes;
 
-// Every number of DESIGN.md's detections table, with its documented default.
+// Every number of docs/design.md's detections table, with its documented default.
 // The config file's [detections.NAME] sections set them.
 
 struct BruteForceConfig {  // failures for one account from one IP

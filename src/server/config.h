@@ -19,7 +19,7 @@
 namespace mamori::server {
 
 // Everything mamorid reads from its TOML file (examples/mamori.toml documents
-// every key). Defaults are DESIGN.md's.
+// every key). Defaults are docs/design.md's.
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8425;

@@ -96,7 +96,7 @@ struct ListEntry {
   std::optional<TimePoint> expires;  // none: never
 };
 
-// One entry of an account's activity log (API.md "activity").
+// One entry of an account's activity log (docs/openapi.json's ActivityEvent).
 struct ActivityRecord {
   std::string event_id;
   TimePoint time{};

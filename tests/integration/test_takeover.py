@@ -1,4 +1,4 @@
-"""Suspicious logins and takeover clean-up over HTTP (DESIGN.md S1, S5), with places from the
+"""Suspicious logins and takeover clean-up over HTTP (docs/design.md S1, S5), with places from the
 GeoIP test databases in tests/data/geoip: what a login answer, the account view and the
 activity log show, and the locks that follow a suspicious login."""
 import datetime

@@ -169,7 +169,7 @@ TEST(NormalizeAccount, EmptyIsInvalid) {
   expect_invalid("\t\n");
 }
 
-// Longer than kMaxAccountBytes: rejected with API.md's code for an
+// Longer than kMaxAccountBytes: rejected with the API's code for an
 // over-long field.
 void expect_too_long(std::string_view raw) {
   auto r = normalize_account(raw);

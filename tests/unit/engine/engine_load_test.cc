@@ -127,8 +127,8 @@ TEST(EngineLoad, RemovedListEntryStaysRemoved) {
   EXPECT_ALLOWED(h.attempt("alice", "203.0.113.9", kT0 + minutes(2)));
 }
 
-// DESIGN.md, Durability: "Hot windows may lose at most the last second."
-// store.h's activity_since() exists to warm them at start.
+// docs/design.md, Durability: hot windows are rebuilt at start from the failed
+// logins in the activity log; store.h's activity_since() exists for it.
 TEST(EngineLoad, HotWindowsSurviveARestart) {
   EngineHarness h;
   for (int i = 0; i < 9; ++i)

@@ -1,4 +1,4 @@
-// DESIGN.md's incidents, replayed through the engine with event times.
+// docs/design.md's incidents, replayed through the engine with event times.
 #include <gtest/gtest.h>
 
 #include <set>

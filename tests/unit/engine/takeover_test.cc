@@ -1,4 +1,4 @@
-// Account takeover after a successful login (DESIGN.md S1, S5): profile
+// Account takeover after a successful login (docs/design.md S1, S5): profile
 // signals, owner notices, risky changes and message fan-out, with places from
 // the GeoIP test databases (tests/data/geoip/README.md).
 #include <gtest/gtest.h>

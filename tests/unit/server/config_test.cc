@@ -538,7 +538,7 @@ window = "2h"
   EXPECT_EQ(c.engine.mail_geography.countries, 4u);
   EXPECT_EQ(c.engine.mail_geography.ips, 20u);
   EXPECT_EQ(c.engine.mail_geography.window, hours(2));
-  // Defaults: no Postfix listener, no blocklists, DESIGN.md's quotas.
+  // Defaults: no Postfix listener, no blocklists, docs/design.md's quotas.
   const Config d = parse_ok("");
   EXPECT_TRUE(d.postfix_host.empty());
   EXPECT_TRUE(d.dnsbl.zones.empty());
