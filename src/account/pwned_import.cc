@@ -319,24 +319,6 @@ int hexval(char c) {
   return -1;
 }
 
-// "SHA1HEX:COUNT" (CR already stripped) -> Rec.
-bool parse_line(std::string_view line, Rec& r) {
-  if (line.size() < 42 || line[40] != ':') return false;
-  for (int i = 0; i < 20; ++i) {
-    const int a = hexval(line[std::size_t(2 * i)]), b = hexval(line[std::size_t(2 * i + 1)]);
-    if (a < 0 || b < 0) return false;
-    r.hash[std::size_t(i)] = std::uint8_t(a << 4 | b);
-  }
-  std::uint64_t n = 0;
-  for (std::size_t i = 41; i < line.size(); ++i) {
-    const char c = line[i];
-    if (c < '0' || c > '9') return false;
-    n = std::min<std::uint64_t>(n * 10 + std::uint64_t(c - '0'), 0xffffffffu);
-  }
-  r.count = std::uint32_t(n);
-  return true;
-}
-
 // Removes temporary files of imports whose process is gone.
 void remove_stale(const fs::path& dir, const std::string& out_name) {
   std::error_code ec;
@@ -358,6 +340,24 @@ std::string rate(std::uint64_t n, double secs) {
 }
 
 }  // namespace
+
+std::optional<PwnedLine> parse_pwned_line(std::string_view line) {
+  if (line.size() < 42 || line[40] != ':') return std::nullopt;
+  PwnedLine r;
+  for (int i = 0; i < 20; ++i) {
+    const int a = hexval(line[std::size_t(2 * i)]), b = hexval(line[std::size_t(2 * i + 1)]);
+    if (a < 0 || b < 0) return std::nullopt;
+    r.hash[std::size_t(i)] = std::uint8_t(a << 4 | b);
+  }
+  std::uint64_t n = 0;
+  for (std::size_t i = 41; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c < '0' || c > '9') return std::nullopt;
+    n = std::min<std::uint64_t>(n * 10 + std::uint64_t(c - '0'), 0xffffffffu);
+  }
+  r.count = std::uint32_t(n);
+  return r;
+}
 
 Result<PwnedImportStats> import_pwned(const PwnedImportOptions& o) {
   const std::uint64_t t0 = monotonic_ns();
@@ -422,9 +422,12 @@ Result<PwnedImportStats> import_pwned(const PwnedImportOptions& o) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
-    if (!parse_line(line, r))
+    const std::optional<PwnedLine> parsed = parse_pwned_line(line);
+    if (!parsed)
       return import_error(o.input + ":" + std::to_string(line_no) +
                           ": not a Pwned Passwords line (40 hex digits, ':', a count)");
+    r.hash = parsed->hash;
+    r.count = parsed->count;
     ++st.lines;
     if (st.input_sorted) {
       if (have_prev && r < prev) {

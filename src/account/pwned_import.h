@@ -3,8 +3,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "account/sha1.h"
 #include "core/result.h"
 
 namespace mamori::account {
@@ -42,6 +45,18 @@ struct PwnedImportStats {
 // gone) are removed. Fails with `pwned_import_failed`, naming the input line
 // for a malformed one, or the file and cause for I/O errors.
 Result<PwnedImportStats> import_pwned(const PwnedImportOptions& options);
+
+// One line of the Pwned Passwords text: a password's SHA-1 and how often it
+// was seen in breaches.
+struct PwnedLine {
+  Sha1Digest hash{};
+  std::uint32_t count = 0;
+};
+
+// Parses one line as import_pwned reads it, without its line end: 40 hex
+// digits (either case), ':', then one or more decimal digits (a count over
+// 2^32-1 is held at 2^32-1). Anything else, a CR included, is nullopt.
+std::optional<PwnedLine> parse_pwned_line(std::string_view line);
 
 }  // namespace mamori::account
 

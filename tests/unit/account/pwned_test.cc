@@ -2,6 +2,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <random>
@@ -130,6 +131,32 @@ TEST(PwnedImport, ABadLineFailsNamingItAndKeepsTheOldStore) {
   check_store(o.output, set);
   o.input = tmp.path() + "/missing.txt";
   EXPECT_FALSE(import_pwned(o));
+}
+
+TEST(PwnedImport, ParsesALineOfEitherCaseAndHoldsAHugeCount) {
+  const std::string h = hex_upper(Sha1::digest("password"));
+  auto upper = parse_pwned_line(h + ":10434004");
+  ASSERT_TRUE(upper);
+  EXPECT_EQ(upper->hash, Sha1::digest("password"));
+  EXPECT_EQ(upper->count, 10434004u);
+  std::string lower = h;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](char c) { return char(std::tolower(c)); });
+  auto l = parse_pwned_line(lower + ":0");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->hash, upper->hash);
+  EXPECT_EQ(l->count, 0u);
+  EXPECT_EQ(parse_pwned_line(h + ":4294967295")->count, 4294967295u);
+  EXPECT_EQ(parse_pwned_line(h + ":4294967296")->count, 4294967295u);
+  EXPECT_EQ(parse_pwned_line(h + ":99999999999999999999999")->count, 4294967295u);
+}
+
+TEST(PwnedImport, RefusesALineThatIsNotHashColonCount) {
+  const std::string h = hex_upper(Sha1::digest("password"));
+  for (const std::string& bad :
+       {std::string(), h, h + ":", h + ":1\r", h + ": 1", h + ":-1", h + ":1x", h.substr(1) + ":1",
+        h + "0:1", "G" + h.substr(1) + ":1", h.substr(0, 39) + ":" + ":1"})
+    EXPECT_FALSE(parse_pwned_line(bad)) << bad;
 }
 
 TEST(PwnedStore, RefusesFilesThatAreNotStores) {
