@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-quiet run test package bench bench-http sanitize tsan clean
+.PHONY: all deps build build-quiet run test package bench bench-http sanitize tsan fuzz clean
 
 all: build
 
@@ -45,6 +45,16 @@ sanitize:
 tsan:
 	@$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DMAMORI_SANITIZE=thread -DMAMORI_BENCH=OFF"
 
+# libFuzzer targets (fuzz/, clang with ASan + UBSan) built in build-fuzz/ and
+# run FUZZ_SECONDS each (FUZZ_TARGETS: a subset); fuzz/run.sh says more.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/deps.sh fuzz
+	@cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DMAMORI_FUZZ=ON -DBUILD_TESTING=OFF \
+	  -DMAMORI_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build-fuzz --target fuzzers -j$(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh build-fuzz
+
 bench: build
 	@bench/run.sh $(BUILD)
 
@@ -53,4 +63,4 @@ bench-http: build
 	@bench/http.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-sanitize build-tsan
+	rm -rf $(BUILD) build-sanitize build-tsan build-fuzz

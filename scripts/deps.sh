@@ -4,6 +4,7 @@
 #   scripts/deps.sh           build + test dependencies
 #   scripts/deps.sh bench     also the HTTP load bench's peers (bench/http.sh)
 #   scripts/deps.sh package   also what `make package` checks the .deb with (lintian)
+#   scripts/deps.sh fuzz      also clang and its libFuzzer/sanitizer runtimes (make fuzz)
 #   scripts/deps.sh --list [GROUP...]  prints the packages, one a line, and installs nothing
 #                             (scripts/check_deps.py reads it)
 set -euo pipefail
@@ -37,13 +38,17 @@ pkgs=(
 # Optional groups, named on the command line.
 bench_pkgs=(nginx-light wrk)   # bench/http.sh: the ceiling server and the load generator
 package_pkgs=(lintian)         # make package: the .deb's policy check
+# make fuzz: clang 14; libclang-rt-14-dev holds libFuzzer and the ASan/UBSan
+# runtimes (clang-14 only recommends it, and recommends are not installed).
+fuzz_pkgs=(clang libclang-rt-14-dev)
 list=false
 for group in "$@"; do
   case "$group" in
     --list) list=true ;;
     bench) pkgs+=("${bench_pkgs[@]}") ;;
     package) pkgs+=("${package_pkgs[@]}") ;;
-    *) echo "deps: unknown group '$group' (known: bench, package)" >&2; exit 2 ;;
+    fuzz) pkgs+=("${fuzz_pkgs[@]}") ;;
+    *) echo "deps: unknown group '$group' (known: bench, package, fuzz)" >&2; exit 2 ;;
   esac
 done
 if $list; then
