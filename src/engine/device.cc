@@ -10,6 +10,15 @@ namespace {
 
 bool has(std::string_view ua, std::string_view token) { return ua.find(token) != ua.npos; }
 
+// At most `max` bytes of `s`, not ending inside a UTF-8 character: a cut
+// character would be stored replaced (JSON) and the key would then differ.
+std::string_view utf8_prefix(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  for (int k = 0; k < 3 && n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80; ++k) --n;
+  return s.substr(0, n);
+}
+
 // Ordered: the first token found wins, so browsers that also carry
 // "Chrome" or "Safari" in their user agent (Edge, Opera, Samsung, ...) are
 // tested before the ones they imitate.
@@ -102,7 +111,7 @@ std::string device_key(const Event& e) {
   if (s.family == "Other" && s.os == "Other") {
     // An app's own user agent ("MailClient/2.1"): its name up to the version.
     const std::string_view name = std::string_view(e.user_agent).substr(0, e.user_agent.find('/'));
-    return "ua:" + std::string(name.substr(0, 64));
+    return "ua:" + std::string(utf8_prefix(name, 64));
   }
   return "ua:" + std::string(s.family) + "/" + std::string(s.os);
 }
@@ -110,7 +119,7 @@ std::string device_key(const Event& e) {
 std::string describe_user_agent(std::string_view ua) {
   if (ua.empty()) return "";
   const UserAgentSummary s = summarize_user_agent(ua);
-  if (s.family == "Other" && s.os == "Other") return std::string(ua.substr(0, 120));
+  if (s.family == "Other" && s.os == "Other") return std::string(utf8_prefix(ua, 120));
   if (s.os == "Other") return std::string(s.family);
   return std::string(s.family) + " on " + std::string(s.os);
 }

@@ -109,6 +109,20 @@ def test_profiles_survive_a_restart(geo_mamorid):
     assert r["reasons"] == [] and not r["new_device"], r
 
 
+def test_an_app_with_a_long_non_ascii_name_is_the_same_device_after_a_restart(geo_mamorid):
+    # An app is known by its name up to the '/', at most 64 bytes of it: 27 katakana are
+    # 81 bytes, so the cut falls inside a character.
+    app = "メールクライアント" * 3 + "/2.0"
+    m = geo_mamorid
+    first = login(m, "mei", TOKYO, T0, app)
+    assert first["new_device"] is False, first  # the account's first device
+    m.restart()
+    r = login(m, "mei", TOKYO, T0 + datetime.timedelta(hours=1), app)
+    assert r["reasons"] == [] and not r["new_device"], r
+    devices = m.app("GET", "/v1/accounts/mei").json()["devices"]
+    assert len(devices) == 1, devices
+
+
 def run_check(config_path):
     return subprocess.run([MAMORID, "--config", config_path, "--check-config"], capture_output=True,
                           text=True, timeout=30)

@@ -330,6 +330,20 @@ TEST(Device, UserAgentFamiliesIgnoreVersions) {
   EXPECT_EQ(device_key(Event{}), "");
 }
 
+// The 64 bytes kept of an app's name and the 120 of an unknown user agent end
+// at a character: a cut one was stored replaced, and after a restart the
+// device no longer matched its key.
+TEST(Device, AppNamesAndDescriptionsAreCutBetweenCharacters) {
+  const std::string name = "メールクライアント";  // 27 bytes
+  Event app;
+  app.user_agent = name + name + name + "/2.0";
+  EXPECT_EQ(device_key(app), "ua:" + name + name + "メール");  // 63 bytes of the 81
+  EXPECT_TRUE(is_valid_utf8(device_key(app)));
+  const std::string ua = "é" + std::string(117, 'x') + "é and more";  // the second é: bytes 119-120
+  EXPECT_EQ(describe_user_agent(ua), "é" + std::string(117, 'x'));
+  EXPECT_EQ(describe_user_agent(std::string(200, 'x')), std::string(120, 'x'));
+}
+
 // Summaries are remembered per thread by the user agent's hash: many user
 // agents sharing the memo's 64 slots, asked in turn, still get their own.
 TEST(Device, SummariesStayRightWhenManyUserAgentsShareTheMemo) {
