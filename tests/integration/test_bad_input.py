@@ -1,5 +1,6 @@
 """Bad input gets a clear error (status, code, the error body shape) and changes nothing."""
 import json
+import socket
 
 from conftest import ADMIN_TOKEN, APP_TOKEN
 from helpers import activity, assert_allow, assert_error, get_json, list_entries
@@ -227,3 +228,21 @@ def test_limits_are_inclusive(mamorid):
         assert_allow(m.attempt("victim3", ip), ip)
     # The rejected requests above did not break the connection or the server.
     assert_allow(m.attempt("victim3", "192.0.2.3"))
+
+
+def test_a_target_that_is_not_utf8_is_quoted_in_valid_json(mamorid):
+    """The 404 answer quotes the target as sent: bytes there that are not UTF-8 (an overlong
+    form of a backslash here) are replaced, so that the answer stays JSON."""
+    with socket.create_connection(("127.0.0.1", mamorid.port), timeout=10) as s:
+        s.sendall(b"GET /v1/x\xc1\x9c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404 "), head
+    error = json.loads(body.decode("utf-8"))["error"]  # strict UTF-8: an overlong form raises
+    assert error["code"] == "not_found", error
+    assert "/v1/x\ufffd\ufffd" in error["message"], error

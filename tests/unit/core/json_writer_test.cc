@@ -45,6 +45,29 @@ TEST(JsonWriter, EscapesQuotesControlCharactersAndReplacesInvalidUtf8) {
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\u0001 \xe3\x81\x82 \xef\xbf\xbd end\"");
 }
 
+// Sequences that look like UTF-8 but are not (overlong forms, surrogates, code
+// points past U+10FFFF, a truncated one) are replaced byte by byte: copied,
+// they made the whole answer unreadable to a JSON parser.
+TEST(JsonWriter, ReplacesOverlongFormsSurrogatesAndCodePointsPastTheLast) {
+  const std::string r = "\xef\xbf\xbd";
+  auto written = [](std::string_view s) {
+    std::string out;
+    JsonWriter(out).value(s);
+    return out;
+  };
+  EXPECT_EQ(written("\xc1\x9c"), "\"" + r + r + "\"");                  // overlong '\\'
+  EXPECT_EQ(written("\xc0\xaf"), "\"" + r + r + "\"");                  // overlong '/'
+  EXPECT_EQ(written("\xe0\x80\xaf"), "\"" + r + r + r + "\"");          // overlong '/'
+  EXPECT_EQ(written("\xed\xa0\x80"), "\"" + r + r + r + "\"");          // U+D800
+  EXPECT_EQ(written("\xf4\x90\x80\x80"), "\"" + r + r + r + r + "\"");  // U+110000
+  EXPECT_EQ(written("\xe3\x81"), "\"" + r + r + "\"");                  // cut short
+  // The first and last of each length stay.
+  for (std::string_view ok :
+       {"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xef\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80",
+        "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf"})
+    EXPECT_EQ(written(ok), "\"" + std::string(ok) + "\"");
+}
+
 // Plain runs are copied whole: the escapes at either end of a string, an
 // empty string and one with nothing to escape come out right too.
 TEST(JsonWriter, StringsThatStartOrEndWithAnEscapeOrHaveNone) {
