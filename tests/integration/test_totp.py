@@ -4,7 +4,9 @@ import base64
 import hashlib
 import hmac
 import os
+import json
 import shutil
+import socket
 import struct
 import subprocess
 import time
@@ -181,6 +183,40 @@ def test_qr_svg_decodes_to_the_otpauth_uri(m, tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.rstrip("\n") == e["otpauth_uri"]
     assert "Example%20Shop:hanako%20kurosawa%2Bshop%40example.jp?" in e["otpauth_uri"]
+
+
+def read_answers(sock, n):
+    """The status, headers and body of the next `n` answers on `sock` (Content-Length framing)."""
+    data, answers = b"", []
+    while len(answers) < n:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end >= 0:
+            head = data[:head_end].decode("latin-1").split("\r\n")
+            headers = {k.lower(): v for k, v in (h.split(": ", 1) for h in head[1:])}
+            end = head_end + 4 + int(headers["content-length"])
+            if len(data) >= end:
+                answers.append((head[0], headers, data[head_end + 4:end]))
+                data = data[end:]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed after %d answers" % len(answers)
+        data += chunk
+    return answers
+
+
+def test_a_pipelined_request_behind_an_enrolment_is_answered_after_it(m):
+    # The enrolment's answer (over 16 KiB with a long account name's QR code) waits for its
+    # commit; the request pipelined behind it was answered between its header and its body.
+    account = "k" * 250
+    with socket.create_connection(("127.0.0.1", m.port), timeout=10) as s:
+        s.sendall(("POST /v1/accounts/%s/totp HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                   "Content-Length: 0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+                   % (account, APP_TOKEN)).encode())
+        (status1, _, body1), (status2, _, body2) = read_answers(s, 2)
+    assert status1 == "HTTP/1.1 200 OK", status1
+    assert len(body1) > 16 * 1024
+    assert json.loads(body1)["account"] == account
+    assert status2 == "HTTP/1.1 200 OK" and json.loads(body2) == {"status": "ok"}, (status2, body2)
 
 
 def test_secret_is_unreadable_at_rest_and_useless_without_the_key_file(m, make_mamorid, tmp_path):

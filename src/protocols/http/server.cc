@@ -538,6 +538,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Next parse_and_answer() {
     if (closing_) return Next::kClose;
     if (waiting_) return Next::kWaitCommit;
+    if (tail_off_ < tail_.size()) return Next::kMore;  // a held answer's large body goes out first
     for (;;) {
       error_code ec;
       if (buffer_.size() == 0) {

@@ -42,7 +42,7 @@ using HttpResponse = bhttp::response<bhttp::string_body>;
 using std::chrono::steady_clock;
 
 // Echoes the request as JSON. "/throw" throws; "/wait..." asks for commit
-// ticket 7 before its answer is written.
+// ticket 7 before its answer is written; "/wait-big" answers 20 KiB more.
 class EchoHandler final : public Handler {
  public:
   void handle(const Request& request, Response& response) override {
@@ -54,8 +54,9 @@ class EchoHandler final : public Handler {
         .field("target", request.target)
         .field("body", request.body)
         .field("x_test", request.header("X-Test"))
-        .field("header_count", static_cast<std::uint64_t>(request.headers.size()))
-        .end_object();
+        .field("header_count", static_cast<std::uint64_t>(request.headers.size()));
+    if (request.target == "/wait-big") w.field("pad", std::string(20 * 1024, 'p'));
+    w.end_object();
     response.headers.emplace_back("X-Echo", "yes");
     response.headers.emplace_back("X-Injected", "a\r\nSet-Cookie: evil");
     if (request.target.starts_with("/wait")) response.wait_for = 7;
@@ -584,6 +585,25 @@ TEST(HttpServer, AnswerWhoseWriteFailedToCommitBecomes503AndTheConnectionGoesOn)
   EXPECT_EQ((*r1)["Retry-After"], "1");
   EXPECT_EQ(str(json_of(*r2), "target"), "/after");
   EXPECT_EQ(r2->result_int(), 200);
+}
+
+// A held answer large enough to be written from its own buffer comes out
+// whole before the answer to the request pipelined behind it (which was
+// written between its header and its body).
+TEST(HttpServer, ALargeAnswerHeldForACommitIsWrittenWholeBeforeTheNext) {
+  TestWaiter waiter;
+  Fixture f(test_options(), waiter.fn());
+  Client c(f.port());
+  ASSERT_TRUE(c.send(get("/wait-big") + get("/after")));
+  auto call = waiter.wait_call(0);
+  ASSERT_TRUE(call);
+  call->second(7);
+  auto r1 = c.read();
+  auto r2 = c.read();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(str(json_of(*r1), "target"), "/wait-big");
+  EXPECT_EQ(str(json_of(*r1), "pad"), std::string(20 * 1024, 'p'));
+  EXPECT_EQ(str(json_of(*r2), "target"), "/after");
 }
 
 TEST(HttpServer, OneCommitReleasesEveryAnswerWaitingUpToIt) {
