@@ -45,8 +45,10 @@ class Reader {
     known_.insert(std::string(key));
     const toml::node* n = t_.get(key);
     if (!n) return;
+    // Asked of a float, value<int64_t>() converts it, which is undefined
+    // beyond int64's range (1e102): the type is checked first.
+    if (!n->is_integer()) return fail(key, "must be an integer", n);
     auto v = n->value<std::int64_t>();
-    if (!v || !n->is_integer()) return fail(key, "must be an integer", n);
     if (*v < min || *v > max)
       return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
     out = static_cast<T>(*v);

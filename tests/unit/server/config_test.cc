@@ -363,6 +363,16 @@ TEST(ParseConfig, WrongTypesAreRejected) {
   EXPECT_TRUE(contains(parse_error("tokens = \"abc\"\n"), "tokens"));
 }
 
+// A float where an integer belongs is refused before any conversion: 1e102
+// does not fit an int64 (converting it was undefined behaviour).
+TEST(ParseConfig, FloatsForIntegersAreRejectedEvenBeyondInt64) {
+  for (const char* v : {"100E00100", "-1e300", "2.0", "nan", "inf"}) {
+    const std::string msg = parse_error(std::string("[incidents]\nmax_accounts = ") + v + "\n");
+    EXPECT_TRUE(contains(msg, "test.toml:2")) << v << ": " << msg;
+    EXPECT_TRUE(contains(msg, "incidents.max_accounts must be an integer")) << v << ": " << msg;
+  }
+}
+
 TEST(ParseConfig, DenyThresholdBelowDelayThresholdIsRejected) {
   const std::string msg =
       parse_error("[detections.ip_failures]\nthreshold = 100\ndeny_threshold = 50\n");
