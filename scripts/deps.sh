@@ -32,6 +32,7 @@ pkgs=(
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests
   libsystemd-dev                           # readiness and status to systemd (sd_notify)
+  libssl-dev python3-cryptography          # TLS on the HTTP listener and the CLI; the tests' own CA
   dpkg-dev systemd                         # the .deb (dpkg-shlibdeps) and its unit (systemd-analyze)
   strace groff-base                        # package test: the unit's system calls, the man pages
 )

@@ -347,6 +347,30 @@ void read_http_limits(Reader& s, http::ServerOptions& o) {
   }
 }
 
+// [server.tls]: TLS on the HTTP listener. Relative paths are taken from the
+// config file's directory; the files themselves are read when the listener
+// starts (http::make_tls_context), so that a reload reads them again.
+void read_tls(Reader s, http::TlsOptions& tls, const std::string& source) {
+  s.string("cert", tls.cert_file);
+  s.string("key", tls.key_file);
+  s.string("client_ca", tls.client_ca_file);
+  Duration handshake = tls.handshake_timeout;
+  s.duration("handshake_timeout", handshake, std::chrono::milliseconds(100),
+             std::chrono::minutes(10));
+  tls.handshake_timeout = handshake;
+  s.reject_unknown();
+  const toml::table& t = s.table();
+  if (t.empty()) return;
+  if (tls.cert_file.empty())
+    s.fail("cert", "is required in [server.tls]", t.get("cert") ? t.get("cert") : &t);
+  if (tls.key_file.empty())
+    s.fail("key", "is required in [server.tls]", t.get("key") ? t.get("key") : &t);
+  const std::filesystem::path dir = std::filesystem::path(source).parent_path();
+  for (std::string* path : {&tls.cert_file, &tls.key_file, &tls.client_ca_file})
+    if (!path->empty() && std::filesystem::path(*path).is_relative())
+      *path = (dir / *path).string();
+}
+
 }  // namespace
 
 Status parse_listen(std::string_view text, std::string& host, std::uint16_t& port) {
@@ -399,6 +423,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.boolean("replay", c.replay);
     s.duration("maintain_every", c.maintain_every, std::chrono::seconds(1), std::chrono::hours(1));
     read_http_limits(s, c.http);
+    read_tls(s.sub("tls"), c.http.tls, source);
     s.reject_unknown();
   }
   {

@@ -38,7 +38,8 @@ namespace mamori::server {
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: mamorid [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--replay]
+constexpr const char* kUsage =
+    R"(usage: mamorid [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--replay]
 
 mamorid answers login, account-change and send events with a decision
 (allow, delay, challenge, deny, lock) over HTTP/JSON. See README.md.
@@ -54,7 +55,8 @@ mamorid answers login, account-change and send events with a decision
   --version           print the version
 
 Flags override the config file. SIGTERM or SIGINT shut down cleanly; SIGHUP
-reopens the GeoIP databases (a broken file is refused, the old one stays).
+reopens the GeoIP databases and reads the TLS certificate and key again (a
+broken file is refused, the old one stays).
 )";
 
 constexpr const char* kVersion = "0.1.0";
@@ -89,6 +91,10 @@ int check_config(const Config& config) {
     std::fprintf(stderr, "mamorid: %s\n", what.c_str());
     return 1;
   };
+  if (config.http.tls.enabled()) {
+    if (auto tls = http::make_tls_context(config.http.tls); !tls)
+      return refuse(tls.error().message);
+  }
   if (Status s = check_database_not_lost(config); !s) return refuse(s.error().message);
   if (Status s = store::SqliteStore::check(config.data_dir); !s) return refuse(s.error().message);
   const std::string key_file = totp_key_file(config);
@@ -390,8 +396,13 @@ int run_daemon(const std::vector<std::string>& args) {
     log_info("postfix policy listener on " + config.postfix_host + ":" +
              std::to_string(postfix_server->port()));
   }
+  if (options.tls.enabled())
+    log_info("tls: " + server.tls_certificate() +
+             (options.tls.client_ca_file.empty()
+                  ? std::string()
+                  : "; clients need a certificate from " + options.tls.client_ca_file));
   const std::string listening =
-      "listening on http://" +
+      std::string(options.tls.enabled() ? "listening on https://" : "listening on http://") +
       (config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]"
                                                          : config.listen_host) +
       ":" + std::to_string(server.port());
@@ -429,6 +440,12 @@ int run_daemon(const std::vector<std::string>& args) {
     if (sig != SIGHUP) break;
     notify_reloading("reloading (SIGHUP)");
     reload(locator.get());
+    if (options.tls.enabled()) {
+      if (auto tls = server.reload_tls(); !tls)
+        log_error("SIGHUP: " + tls.error().message + "; keeping the certificate in use");
+      else
+        log_info("SIGHUP: tls certificate reloaded: " + *tls);
+    }
     if (Status s = pwned.reload(); !s) {
       log_error("SIGHUP: " + s.error().message + "; keeping the store loaded before");
     } else {

@@ -1,5 +1,7 @@
 #include "protocols/http/server.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <strings.h>
 #include <sys/socket.h>
 
@@ -10,9 +12,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
@@ -20,12 +25,14 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <deque>
 #include <exception>
 #include <limits>
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "core/log.h"
@@ -36,6 +43,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
+using TlsStream = boost::asio::ssl::stream<tcp::socket>;
 using boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -66,6 +74,63 @@ constexpr std::array<std::string_view, 7> kRejectionLabels = {
     "bad_request",       "headers_too_large",   "body_too_large",
     "request_too_large", "chunk_line_too_long", "transfer_coding_not_implemented",
     "request_timeout"};
+
+// Why a TLS handshake failed, for the metrics. The order is the label order.
+enum class HandshakeFailure : std::uint8_t {
+  kTimeout,
+  kPlainHttp,
+  kClosed,
+  kNoClientCertificate,
+  kBadClientCertificate,
+  kProtocolVersion,
+  kNoSharedCipher,
+  kClientAlert,
+  kProtocolError,
+};
+constexpr std::array<std::string_view, 9> kHandshakeFailureLabels = {"timeout",
+                                                                     "plain_http",
+                                                                     "closed",
+                                                                     "no_client_certificate",
+                                                                     "bad_client_certificate",
+                                                                     "protocol_version",
+                                                                     "no_shared_cipher",
+                                                                     "client_alert",
+                                                                     "protocol_error"};
+
+// The reason a handshake ended with `ec` (not a timeout: the caller knows).
+HandshakeFailure classify_handshake_error(const error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+    switch (reason) {
+      case SSL_R_HTTP_REQUEST:
+      case SSL_R_HTTPS_PROXY_REQUEST:
+        return HandshakeFailure::kPlainHttp;
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return HandshakeFailure::kNoClientCertificate;
+      case SSL_R_CERTIFICATE_VERIFY_FAILED:
+        return HandshakeFailure::kBadClientCertificate;
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_VERSION_TOO_LOW:
+      case SSL_R_WRONG_VERSION_NUMBER:
+      case SSL_R_NO_PROTOCOLS_AVAILABLE:
+      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        return HandshakeFailure::kProtocolVersion;
+      case SSL_R_NO_SHARED_CIPHER:
+        return HandshakeFailure::kNoSharedCipher;
+      case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+        return HandshakeFailure::kClosed;
+      default:
+        // An alert the client sent: most often it refused the server's
+        // certificate (unknown CA, wrong name, expired).
+        if (reason >= SSL_AD_REASON_OFFSET) return HandshakeFailure::kClientAlert;
+        return HandshakeFailure::kProtocolError;
+    }
+  }
+  if (ec == asio::ssl::error::stream_truncated || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
+    return HandshakeFailure::kClosed;
+  return HandshakeFailure::kProtocolError;
+}
 
 std::string size_text(std::size_t n) {
   if (n >= 1024 * 1024 && n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + " MiB";
@@ -281,11 +346,54 @@ struct Gate {
   asio::io_context* ioc = nullptr;
 };
 
-class Connection;
+// What a worker needs of a connection, whatever its stream: the sweep and
+// the commit waits call these (once per connection or per held answer; the
+// request path itself is not virtual).
+class ConnectionBase {
+ public:
+  virtual ~ConnectionBase() = default;
+  // Closes the socket if a handshake, read, write or linger has run past its
+  // deadline; the pending operation then fails and the connection closes.
+  virtual void expire(SteadyClock::time_point now) = 0;
+  virtual void on_commit_ready(std::uint64_t seq) = 0;
+  virtual void on_commit_failed(std::uint64_t seq) = 0;
+  virtual void on_commit_refused(std::uint64_t seq) = 0;
+
+  std::size_t slot = 0;  // index in Worker::connections
+};
 
 }  // namespace
 
 namespace detail {
+
+// The TLS context new connections use, replaced by a reload, and the
+// handshake counts. Thread-safe.
+class TlsState {
+ public:
+  explicit TlsState(TlsContext context)
+      : current_(std::make_shared<const TlsContext>(std::move(context))) {}
+
+  std::shared_ptr<const TlsContext> current() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_;
+  }
+  void replace(TlsContext context) {
+    auto next = std::make_shared<const TlsContext>(std::move(context));
+    std::lock_guard<std::mutex> lock(mu_);
+    current_.swap(next);
+  }
+
+  void failed(HandshakeFailure why) {
+    failures[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  std::atomic<std::uint64_t> done{0};
+  std::array<std::atomic<std::uint64_t>, kHandshakeFailureLabels.size()> failures{};
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const TlsContext> current_;
+};
 
 // The counts the workers share: the connection limit and the metrics.
 // Relaxed atomics, touched once per connection or per refused request.
@@ -321,11 +429,12 @@ struct ServerCounters {
 class ServerWorker {
  public:
   ServerWorker(const ServerOptions& options, Handler& handler, const CommitWaiter& waiter,
-               ServerCounters& counters)
+               ServerCounters& counters, TlsState* tls)
       : options(options),
         handler(handler),
         waiter(waiter),
         counters(counters),
+        tls(tls),
         ioc(1),
         acceptor(ioc),
         sweep(ioc),
@@ -336,7 +445,7 @@ class ServerWorker {
 
   void start();
   void run();
-  void remove(Connection& c);
+  void remove(ConnectionBase& c);
   SteadyClock::time_point idle_deadline() const;
   SteadyClock::time_point request_deadline() const;
 
@@ -345,25 +454,28 @@ class ServerWorker {
   // held answer up to the committed ticket is released at once (a commit
   // carries many requests' writes), and the next oldest is watched.
   // A failed commit among tickets `first` to `ticket` makes the answer a 503.
-  void hold(std::uint64_t first, std::uint64_t ticket, std::weak_ptr<Connection> c,
+  void hold(std::uint64_t first, std::uint64_t ticket, std::weak_ptr<ConnectionBase> c,
             std::uint64_t seq);
 
   const ServerOptions& options;
   Handler& handler;
   const CommitWaiter& waiter;
   ServerCounters& counters;  // the Server's: outlives the worker and every Connection
+  TlsState* const tls;       // the Server's; null without TLS
 
   asio::io_context ioc;  // declared first: destroyed last, after every socket
   tcp::acceptor acceptor;
   asio::steady_timer sweep;
   asio::steady_timer accept_retry;
   std::shared_ptr<Gate> gate;
-  std::vector<std::shared_ptr<Connection>> connections;  // owners; Connection::slot_ indexes
+  std::vector<std::shared_ptr<ConnectionBase>> connections;  // owners; ConnectionBase::slot indexes
   std::thread thread;
 
  private:
   void accept();
   void on_accept(const error_code& ec, tcp::socket socket);
+  template <typename C, typename... Args>
+  void adopt(tcp::socket socket, Args&&... args);
   void schedule_sweep();
   SteadyClock::duration sweep_interval() const;
   void watch_commits();
@@ -372,7 +484,7 @@ class ServerWorker {
   struct HeldAnswer {
     std::uint64_t first;
     std::uint64_t ticket;
-    std::weak_ptr<Connection> connection;
+    std::weak_ptr<ConnectionBase> connection;
     std::uint64_t seq;
   };
   std::deque<HeldAnswer> held_;  // in the order the requests were answered
@@ -388,34 +500,49 @@ namespace {
 
 using Worker = detail::ServerWorker;
 
-// One client connection. Lives on one worker thread; owned by the worker's
-// `connections` list from accept to close(), and by its pending operations.
+// One client connection over `Stream`: a tcp::socket, or a TlsStream over
+// one. Lives on one worker thread; owned by the worker's `connections` list
+// from accept to close(), and by its pending operations.
 //
 // Half-duplex: read and parse, answer every complete request already
 // buffered (pipelining) into `out_`, write, then read again. A response that
-// waits for a commit stops parsing until it is written.
-class Connection : public std::enable_shared_from_this<Connection> {
+// waits for a commit stops parsing until it is written. Over TLS the same,
+// after a handshake; the differences (writes always asynchronous, since a
+// TLS record once encrypted cannot be half-written and retried; close_notify
+// on linger) are the `if constexpr (kTls)` branches.
+template <typename Stream>
+class Connection final : public ConnectionBase,
+                         public std::enable_shared_from_this<Connection<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
  public:
   // Takes over one of the worker's counted connection slots.
-  Connection(Worker& worker, tcp::socket socket)
-      : w_(worker), counters_(worker.counters), socket_(std::move(socket)) {}
-  ~Connection() { counters_.open.fetch_sub(1, std::memory_order_relaxed); }
-
-  std::size_t slot = 0;  // index in Worker::connections
+  Connection(Worker& worker, tcp::socket socket) requires(!kTls)
+      : w_(worker), counters_(worker.counters), stream_(std::move(socket)) {}
+  Connection(Worker& worker, tcp::socket socket,
+             std::shared_ptr<const TlsContext> tls) requires(kTls)
+      : w_(worker),
+        counters_(worker.counters),
+        tls_(std::move(tls)),
+        stream_(std::move(socket), *tls_->ssl) {}
+  ~Connection() override { counters_.open.fetch_sub(1, std::memory_order_relaxed); }
 
   void start() {
-    new_parser();
-    guarded([&] { process(); });
+    if constexpr (kTls) {
+      handshake();
+    } else {
+      new_parser();
+      guarded([&] { process(); });
+    }
   }
 
-  // Closes the socket if a read, write or linger has run past its deadline;
-  // the pending operation then fails and close() runs.
-  void expire(SteadyClock::time_point now) {
+  void expire(SteadyClock::time_point now) override {
     SteadyClock::time_point deadline;
     switch (state_) {
       case State::kReading:
         deadline = request_deadline_;
         break;
+      case State::kHandshaking:
       case State::kWriting:
       case State::kLingering:
         deadline = deadline_;
@@ -423,13 +550,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       default:
         return;  // idle before start, waiting for a commit, or closed
     }
-    if (now < deadline || !socket_.is_open()) return;
+    if (now < deadline || !lowest().is_open()) return;
     if (state_ == State::kReading && request_started_) counters_.reject(Rejection::kRequestTimeout);
+    if (state_ == State::kHandshaking) handshake_timed_out_ = true;
     error_code ec;
-    socket_.close(ec);
+    lowest().close(ec);
   }
 
-  void on_commit_ready(std::uint64_t seq) {
+  void on_commit_ready(std::uint64_t seq) override {
     if (closed_ || !waiting_ || seq != wait_seq_) return;
     if (writing_) {  // earlier answers are still going out: on_written continues
       commit_ready_ = true;
@@ -442,7 +570,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // The commit could not be waited for: the held answer becomes a 500.
-  void on_commit_failed(std::uint64_t seq) {
+  void on_commit_failed(std::uint64_t seq) override {
     if (closed_ || !waiting_ || seq != wait_seq_) return;
     reset(pending_);
     set_error(pending_, 500, "internal_error", "internal error while committing the request");
@@ -451,7 +579,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // The commit finished but did not store the answer's writes: the held
   // answer becomes a 503 that the client may retry.
-  void on_commit_refused(std::uint64_t seq) {
+  void on_commit_refused(std::uint64_t seq) override {
     if (closed_ || !waiting_ || seq != wait_seq_) return;
     reset(pending_);
     set_error(pending_, 503, "store_unavailable",
@@ -465,12 +593,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     closed_ = true;
     state_ = State::kClosed;
     error_code ec;
-    socket_.close(ec);
+    lowest().close(ec);
     w_.remove(*this);  // may drop the last owner but the caller's
   }
 
  private:
-  enum class State { kIdle, kReading, kWriting, kWaiting, kLingering, kClosed };
+  enum class State { kIdle, kHandshaking, kReading, kWriting, kWaiting, kLingering, kClosed };
   // What to do once the answers in out_ are written.
   enum class Next { kRead, kMore, kWaitCommit, kClose };
   enum class WriteResult { kDone, kPending, kFailed };
@@ -612,7 +740,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       pending_framing_ = framing;
       waiting_ = true;
       w_.hold(pending_.wait_from != 0 ? pending_.wait_from : pending_.wait_for, pending_.wait_for,
-              weak_from_this(), ++wait_seq_);
+              this->weak_from_this(), ++wait_seq_);
       return Next::kWaitCommit;
     }
     append_response(response_, framing);
@@ -776,26 +904,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Writes out_ and tail_ without waiting if the socket takes it all (the
-  // usual case), otherwise starts an asynchronous write of the rest.
+  // usual case), otherwise starts an asynchronous write of the rest. Over
+  // TLS always the latter: a record the stream encrypted must go out whole.
   WriteResult write_now() {
-    for (;;) {
-      auto bufs = pending_output();
-      if (asio::buffer_size(bufs) == 0) {
+    if constexpr (kTls) {
+      if (asio::buffer_size(pending_output()) == 0) {
         clear_output();
         return WriteResult::kDone;
       }
-      error_code ec;
-      std::size_t n = socket_.write_some(bufs, ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-      if (ec) return WriteResult::kFailed;
-      consumed_output(n);
+    } else {
+      for (;;) {
+        auto bufs = pending_output();
+        if (asio::buffer_size(bufs) == 0) {
+          clear_output();
+          return WriteResult::kDone;
+        }
+        error_code ec;
+        std::size_t n = stream_.write_some(bufs, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+        if (ec) return WriteResult::kFailed;
+        consumed_output(n);
+      }
     }
     writing_ = true;
     state_ = State::kWriting;
     deadline_ = w_.idle_deadline();
-    asio::async_write(
-        socket_, pending_output(),
-        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_written(ec); });
+    asio::async_write(stream_, pending_output(),
+                      [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+                        self->on_written(ec);
+                      });
     return WriteResult::kPending;
   }
 
@@ -816,9 +953,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read_more() {
     state_ = State::kReading;
-    socket_.async_read_some(
-        buffer_.prepare(kReadSize),
-        [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+    stream_.async_read_some(buffer_.prepare(kReadSize),
+                            [self = this->shared_from_this()](const error_code& ec, std::size_t n) {
+                              self->on_read(ec, n);
+                            });
   }
 
   void on_read(const error_code& ec, std::size_t n) {
@@ -831,32 +969,110 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // drop whatever the client still sends (e.g. the rest of a too-large body)
   // until it closes, kLinger passes or kMaxDrainBytes were dropped, so that
   // the answer is not destroyed by a TCP reset (and a client that keeps
-  // sending cannot keep the worker reading for it).
+  // sending cannot keep the worker reading for it). Over TLS: close_notify,
+  // then the client's close_notify or close is awaited (OpenSSL drops the
+  // application data that arrives meanwhile), for at most kLinger.
   void linger() {
     state_ = State::kLingering;
     deadline_ = SteadyClock::now() + kLinger;
     drained_ = 0;
+    if constexpr (kTls) {
+      if (handshake_done_) {
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](const error_code&) { self->close(); });
+        return;
+      }
+    }
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    lowest().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
     buffer_.clear();
     drain();
   }
 
   void drain() {
-    socket_.async_read_some(buffer_.prepare(kReadSize),
-                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                              if (ec || self->closed_) return self->close();
-                              self->drained_ += n;
-                              if (self->drained_ > kMaxDrainBytes) return self->close();
-                              self->drain();
-                            });
+    lowest().async_read_some(buffer_.prepare(kReadSize), [self = this->shared_from_this()](
+                                                             const error_code& ec, std::size_t n) {
+      if (ec || self->closed_) return self->close();
+      self->drained_ += n;
+      if (self->drained_ > kMaxDrainBytes) return self->close();
+      self->drain();
+    });
   }
   std::size_t drained_ = 0;  // bytes dropped while lingering
 
+  tcp::socket& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // TLS: waits for the client's first bytes, refuses plain HTTP in plain
+  // HTTP, then runs the handshake; all within tls.handshake_timeout.
+  void handshake() {
+    state_ = State::kHandshaking;
+    const auto timeout = w_.options.tls.handshake_timeout;
+    deadline_ = timeout.count() > 0 ? SteadyClock::now() + timeout : SteadyClock::time_point::max();
+    wait_first_bytes();
+  }
+
+  void wait_first_bytes() {
+    lowest().async_wait(tcp::socket::wait_read,
+                        [self = this->shared_from_this()](const error_code& ec) {
+                          self->guarded([&] { self->on_first_bytes(ec); });
+                        });
+  }
+
+  void on_first_bytes(const error_code& ec) {
+    if (ec || closed_) return handshake_failed(ec);
+    // A TLS connection starts with a handshake record (content type 22).
+    // Letters are an HTTP request line: answer it in its own language.
+    unsigned char first = 0;
+    error_code peek_ec;
+    const std::size_t n =
+        lowest().receive(asio::buffer(&first, 1), tcp::socket::message_peek, peek_ec);
+    if (peek_ec == asio::error::would_block || peek_ec == asio::error::try_again)
+      return wait_first_bytes();  // woken without data
+    if (peek_ec || n == 0) return handshake_failed(peek_ec ? peek_ec : asio::error::eof);
+    if (first >= 'A' && first <= 'Z') return refuse_plain_http();
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](const error_code& hs_ec) {
+                              self->guarded([&] { self->on_handshake(hs_ec); });
+                            });
+  }
+
+  void on_handshake(const error_code& ec) {
+    if (ec || closed_) return handshake_failed(ec);
+    handshake_done_ = true;
+    w_.tls->done.fetch_add(1, std::memory_order_relaxed);
+    new_parser();
+    process();
+  }
+
+  void handshake_failed(const error_code& ec) {
+    if (!closed_)
+      w_.tls->failed(handshake_timed_out_ ? HandshakeFailure::kTimeout
+                                          : classify_handshake_error(ec));
+    close();
+  }
+
+  // Plain HTTP sent to the TLS port: a 400 in plain HTTP, then close.
+  void refuse_plain_http() {
+    w_.tls->failed(HandshakeFailure::kPlainHttp);
+    Response r;
+    set_error(r, 400, "tls_required",
+              "this port speaks HTTPS (TLS): use an https:// URL and the server's CA");
+    append_response(r, Framing{false, false, false});
+    error_code ec;
+    lowest().write_some(asio::buffer(out_), ec);  // a fresh socket takes a few hundred bytes
+    clear_output();
+    if (ec) return close();
+    linger();
+  }
+
   Worker& w_;
   detail::ServerCounters& counters_;
-  tcp::socket socket_;
+  // Declared before stream_, which refers to its context.
+  std::shared_ptr<const TlsContext> tls_;
+  Stream stream_;
+  bool handshake_done_ = false;
+  bool handshake_timed_out_ = false;
   beast::flat_buffer buffer_;  // reused across requests
   std::optional<RequestParser> parser_;
   std::string head_;   // request line and fields of the request being parsed
@@ -957,17 +1173,26 @@ void ServerWorker::on_accept(const error_code& ec, tcp::socket socket) {
   socket.set_option(tcp::no_delay(true), opt_ec);
   socket.non_blocking(true, opt_ec);
   if (!opt_ec) {
-    auto c = std::make_shared<Connection>(*this, std::move(socket));  // takes the slot
-    c->slot = connections.size();
-    connections.push_back(c);
-    c->start();
+    if (tls == nullptr)
+      adopt<Connection<tcp::socket>>(std::move(socket));
+    else
+      adopt<Connection<TlsStream>>(std::move(socket), tls->current());
   } else {
     counters.open.fetch_sub(1, std::memory_order_relaxed);
   }
   accept();
 }
 
-void ServerWorker::remove(Connection& c) {
+template <typename C, typename... Args>
+void ServerWorker::adopt(tcp::socket socket, Args&&... args) {
+  auto c =
+      std::make_shared<C>(*this, std::move(socket), std::forward<Args>(args)...);  // takes the slot
+  c->slot = connections.size();
+  connections.push_back(c);
+  c->start();
+}
+
+void ServerWorker::remove(ConnectionBase& c) {
   std::size_t i = c.slot;
   if (i >= connections.size() || connections[i].get() != &c) return;
   if (i + 1 != connections.size()) {
@@ -977,7 +1202,7 @@ void ServerWorker::remove(Connection& c) {
   connections.pop_back();
 }
 
-void ServerWorker::hold(std::uint64_t first, std::uint64_t ticket, std::weak_ptr<Connection> c,
+void ServerWorker::hold(std::uint64_t first, std::uint64_t ticket, std::weak_ptr<ConnectionBase> c,
                         std::uint64_t seq) {
   held_.push_back(HeldAnswer{first, ticket, std::move(c), seq});
   watch_commits();
@@ -1039,6 +1264,31 @@ Server::Server(ServerOptions options, Handler& handler, CommitWaiter waiter)
       waiter_(std::move(waiter)),
       counters_(std::make_unique<detail::ServerCounters>()) {}
 
+namespace {
+
+// "CN=...; valid until 2026-01-31T00:00:00Z"
+std::string describe(const TlsContext& c) {
+  char until[32] = "?";
+  const std::time_t t = static_cast<std::time_t>(c.not_after);
+  std::tm tm{};
+  if (::gmtime_r(&t, &tm) != nullptr) std::strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return (c.subject.empty() ? std::string("certificate") : c.subject) + ", valid until " + until;
+}
+
+}  // namespace
+
+std::string Server::tls_certificate() const { return tls_ ? describe(*tls_->current()) : ""; }
+
+Result<std::string> Server::reload_tls() {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  if (!tls_) return make_error("tls_config", "TLS is not enabled on the HTTP listener");
+  auto context = make_tls_context(options_.tls);
+  if (!context) return context.error();
+  std::string description = describe(*context);
+  tls_->replace(std::move(*context));
+  return description;
+}
+
 Server::~Server() { stop(); }
 
 Status Server::start() {
@@ -1054,6 +1304,11 @@ Status Server::start() {
   if (started_) return fail("server already started");
   if (options_.threads < 1) return fail("threads must be at least 1");
   if (options_.max_connections < 1) return fail("max_connections must be at least 1");
+  if (options_.tls.enabled() && !tls_) {
+    auto context = make_tls_context(options_.tls);
+    if (!context) return context.error();
+    tls_ = std::make_unique<detail::TlsState>(std::move(*context));
+  }
 
   // Resolve.
   error_code ec;
@@ -1084,7 +1339,8 @@ Status Server::start() {
 
   std::vector<std::unique_ptr<detail::ServerWorker>> workers;
   for (int i = 0; i < options_.threads; ++i) {
-    auto w = std::make_unique<detail::ServerWorker>(options_, handler_, waiter_, *counters_);
+    auto w =
+        std::make_unique<detail::ServerWorker>(options_, handler_, waiter_, *counters_, tls_.get());
     tcp::acceptor& a = w->acceptor;
     a.open(endpoint.protocol(), ec);
     if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -1140,6 +1396,31 @@ void Server::render_metrics(std::string& out) const {
                   static_cast<unsigned long long>(c.rejected[i].load(std::memory_order_relaxed)));
     out += line;
   }
+  if (!tls_) return;
+  const detail::TlsState& t = *tls_;
+  out +=
+      "# HELP mamori_http_tls_handshakes_total TLS handshakes completed on the HTTP listener.\n"
+      "# TYPE mamori_http_tls_handshakes_total counter\n"
+      "mamori_http_tls_handshakes_total ";
+  append_number(out, t.done.load(std::memory_order_relaxed));
+  out +=
+      "\n# HELP mamori_http_tls_handshakes_failed_total TLS handshakes on the HTTP listener that "
+      "failed or timed out (the connection was closed), by reason.\n"
+      "# TYPE mamori_http_tls_handshakes_failed_total counter\n";
+  for (std::size_t i = 0; i < kHandshakeFailureLabels.size(); ++i) {
+    out += "mamori_http_tls_handshakes_failed_total{reason=\"";
+    out += kHandshakeFailureLabels[i];
+    out += "\"} ";
+    append_number(out, t.failures[i].load(std::memory_order_relaxed));
+    out += '\n';
+  }
+  out +=
+      "# HELP mamori_http_tls_certificate_expiry_timestamp_seconds When the HTTP listener's "
+      "certificate expires (its notAfter), seconds since the Unix epoch.\n"
+      "# TYPE mamori_http_tls_certificate_expiry_timestamp_seconds gauge\n"
+      "mamori_http_tls_certificate_expiry_timestamp_seconds ";
+  out += std::to_string(t.current()->not_after);
+  out += '\n';
 }
 
 void Server::stop() {

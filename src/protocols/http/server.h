@@ -11,12 +11,14 @@
 
 #include "core/result.h"
 #include "protocols/http/http_types.h"
+#include "protocols/http/tls_context.h"
 
 namespace mamori::http {
 
 namespace detail {
 class ServerWorker;
 struct ServerCounters;
+class TlsState;
 }  // namespace detail
 
 struct ServerOptions {
@@ -39,6 +41,10 @@ struct ServerOptions {
   // trickle of head, body or chunks does not extend it. Zero: never. Neither
   // timeout runs while a response waits for a commit (Response::wait_for).
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
+  // TLS on the listener when tls.enabled(): every connection then starts
+  // with a handshake (bounded by tls.handshake_timeout) and speaks HTTP over
+  // it; the connection logic above is the same for both.
+  TlsOptions tls;
 };
 
 // The HTTP/1.1 transport in front of a Handler: keep-alive, pipelining (answers
@@ -93,6 +99,16 @@ struct ServerOptions {
 // closed before anything is read from it, counted, and logged at most once
 // per 10 s with the number refused since the last line.
 //
+// TLS: with options.tls enabled, each connection's first bytes must be a TLS
+// handshake. One that starts with anything else but a TLS record (plain
+// HTTP sent to the port) is answered in plain HTTP with 400 `tls_required`
+// and closed; a handshake that fails (no shared version or cipher, a client
+// certificate missing or not signed by the client CA, a client that refuses
+// the server's certificate) or that is not done within
+// tls.handshake_timeout closes the connection. Both are counted by reason.
+// After a final answer the server sends TLS close_notify and waits for the
+// client's (at most 2 s) before closing.
+//
 // Not copyable or movable. start() and stop() may be called from any thread
 // but not from a Handler or a CommitWaiter running on a worker thread.
 class Server {
@@ -106,7 +122,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds, listens and starts the worker threads; connections are accepted
-  // from when it returns. Fails with code `listen_failed` and a message
+  // from when it returns. With TLS, first reads the certificate and key:
+  // fails with make_tls_context's `tls_config` error. Fails with code
+  // `listen_failed` and a message
   // "host:port: reason" (address in use, also by another process sharing it
   // with SO_REUSEPORT; cannot assign address; name not resolved; threads or
   // max_connections below 1; ...).
@@ -118,8 +136,20 @@ class Server {
   std::uint16_t port() const { return port_; }
 
   // Prometheus text: open connections, connections refused at the limit,
-  // requests refused by the transport by reason. Thread-safe.
+  // requests refused by the transport by reason; with TLS, handshakes done
+  // and failed by reason and the certificate's expiry. Thread-safe.
   void render_metrics(std::string& out) const;
+
+  // Reads options.tls's files again and uses them for the connections
+  // accepted from now on (those open keep theirs). On failure (the codes
+  // and messages of make_tls_context) the certificate in use stays.
+  // Returns the new certificate's subject and expiry, for the log.
+  // Thread-safe. REQUIRES: start() succeeded with options.tls enabled.
+  Result<std::string> reload_tls();
+
+  // The certificate in use, "SUBJECT, valid until TIME"; "" without TLS.
+  // Thread-safe.
+  std::string tls_certificate() const;
 
   // Stops accepting, closes every connection (requests not yet answered get
   // no answer) and joins the worker threads. Idempotent. A Server does not
@@ -132,8 +162,9 @@ class Server {
   const ServerOptions options_;
   Handler& handler_;
   const CommitWaiter waiter_;
-  // Shared by the workers; declared before workers_ so that it outlives them.
+  // Shared by the workers; declared before workers_ so that they outlive them.
   const std::unique_ptr<detail::ServerCounters> counters_;
+  std::unique_ptr<detail::TlsState> tls_;  // set by start() with TLS; null without
 
   std::mutex lifecycle_mu_;  // serializes start() and stop()
   bool started_ = false;

@@ -445,6 +445,45 @@ TEST(ParseConfig, BadHttpLimitsAreRejectedNamingFileLineAndKey) {
   EXPECT_TRUE(contains(msg, "must be at least max_header_bytes + max_body_bytes (81920)")) << msg;
 }
 
+TEST(ParseConfig, TlsIsOffWithoutItsTable) {
+  const Config c = parse_ok("[server]\nthreads = 2\n");
+  EXPECT_FALSE(c.http.tls.enabled());
+  EXPECT_EQ(c.http.tls.handshake_timeout, seconds(10));
+}
+
+TEST(ParseConfig, TlsPathsAreTakenFromTheConfigFilesDirectory) {
+  const Config c = parse_ok(
+      "[server.tls]\ncert = \"tls/server.pem\"\nkey = \"/etc/mamori/server.key\"\n"
+      "client_ca = \"clients.pem\"\nhandshake_timeout = \"3s\"\n",
+      "/etc/mamori/mamori.toml");
+  EXPECT_TRUE(c.http.tls.enabled());
+  EXPECT_EQ(c.http.tls.cert_file, "/etc/mamori/tls/server.pem");
+  EXPECT_EQ(c.http.tls.key_file, "/etc/mamori/server.key");
+  EXPECT_EQ(c.http.tls.client_ca_file, "/etc/mamori/clients.pem");
+  EXPECT_EQ(c.http.tls.handshake_timeout, seconds(3));
+}
+
+TEST(ParseConfig, BadTlsSettingsAreRejectedNamingFileLineAndKey) {
+  struct Case {
+    const char* text;
+    const char* message;  // what the message must contain
+  };
+  for (const Case& k : {
+           Case{"[server.tls]\nkey = \"k.pem\"\n", "test.toml:1: server.tls.cert is required"},
+           Case{"[server.tls]\ncert = \"c.pem\"\n", "test.toml:1: server.tls.key is required"},
+           Case{"[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nciphers = \"ALL\"\n",
+                "test.toml:4: server.tls.ciphers is not a known setting"},
+           Case{"[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nhandshake_timeout = \"1h\"\n",
+                "test.toml:4: server.tls.handshake_timeout must be between"},
+           Case{"[server.tls]\ncert = 1\nkey = \"k.pem\"\n",
+                "test.toml:2: server.tls.cert must be a string"},
+           Case{"[server]\ntls = \"on\"\n", "server.tls must be a table"},
+       }) {
+    const std::string msg = parse_error(k.text);
+    EXPECT_TRUE(contains(msg, k.message)) << k.text << " -> " << msg;
+  }
+}
+
 TEST(LoadConfig, MissingFileIsInvalidConfig) {
   auto r = load_config("/nonexistent/mamori.toml");
   ASSERT_FALSE(r.ok());
