@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <iterator>
 #include <string_view>
@@ -54,7 +58,12 @@ commands:
 
 options (accepted before or after the command):
   --server URL    the server; default $MAMORI_SERVER, else http://127.0.0.1:8425.
-                  Only http:// URLs: https:// is not supported yet.
+                  An https:// URL speaks TLS: the server's certificate must
+                  name the URL's host and chain to --ca (or the system's CAs).
+  --ca FILE       PEM CA certificate(s) that sign the server's; default $MAMORI_CA
+  --cert FILE     PEM client certificate, for a server that asks for one
+                  (mutual TLS); default $MAMORI_CERT
+  --key FILE      its private key; default $MAMORI_KEY
   --token TOKEN   API token (most commands need an admin token); default $MAMORI_TOKEN.
                   Prefer the variable: other local users can see command lines.
   --json          print the server's JSON answer instead of a table
@@ -193,11 +202,11 @@ struct Reply {
 // What a command runs with: the client, the output streams and the options.
 class Context {
  public:
-  Context(const Command& command, ServerUrl server, std::string token, bool json_output,
-          std::ostream& out, std::ostream& err)
+  Context(const Command& command, ServerUrl server, std::string token, TlsClientOptions tls,
+          bool json_output, std::ostream& out, std::ostream& err)
       : command_(command),
         have_token_(!token.empty()),
-        client_(std::move(server), std::move(token)),
+        client_(std::move(server), std::move(token), std::chrono::seconds(30), std::move(tls)),
         json_output(json_output),
         out(out),
         err(err) {}
@@ -591,7 +600,8 @@ int cmd_blocked(Context& ctx, const Args&) {
 // ---- the command table and dispatch -----------------------------------------
 
 const std::vector<FlagSpec> kGlobalFlags = {
-    {"server", true}, {"token", true}, {"json", false}, {"help", false}, {"version", false},
+    {"server", true},   {"token", true}, {"json", false}, {"help", false},
+    {"version", false}, {"ca", true},    {"cert", true},  {"key", true},
 };
 
 const std::vector<Command>& commands() {
@@ -821,8 +831,31 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
   }
   const std::string token = option("token", env.token).value_or("");
   const bool json_output = leading->has("json") || parsed->has("json");
+  TlsClientOptions tls;
+  tls.ca_file = option("ca", env.ca).value_or("");
+  tls.cert_file = option("cert", env.cert).value_or("");
+  tls.key_file = option("key", env.key).value_or("");
+  if (server->tls) {
+    if (tls.cert_file.empty() != tls.key_file.empty()) {
+      err << "mamori: --cert and --key (MAMORI_CERT, MAMORI_KEY) go together\n";
+      return kExitUsage;
+    }
+    for (const std::string* file : {&tls.ca_file, &tls.cert_file, &tls.key_file}) {
+      if (file->empty()) continue;
+      std::ifstream in(*file);
+      if (!in) {
+        err << "mamori: cannot read " << sanitize_for_terminal(*file) << ": "
+            << std::strerror(errno) << "\n";
+        return kExitUsage;
+      }
+    }
+  } else if (option("ca", {}) || option("cert", {}) || option("key", {})) {
+    err << "mamori: --ca, --cert and --key are for an https:// server, not "
+        << sanitize_for_terminal(server->to_string()) << "\n";
+    return kExitUsage;
+  }
 
-  Context ctx(*command, std::move(*server), token, json_output, out, err);
+  Context ctx(*command, std::move(*server), token, std::move(tls), json_output, out, err);
   return command->handler(ctx, *parsed);
 }
 

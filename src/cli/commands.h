@@ -17,11 +17,14 @@ inline constexpr int kExitUsage = 2;
 
 inline constexpr const char* kDefaultServer = "http://127.0.0.1:8425";
 
-// What the tool takes from its environment (MAMORI_SERVER, MAMORI_TOKEN);
-// command-line options win over it.
+// What the tool takes from its environment (MAMORI_SERVER, MAMORI_TOKEN,
+// MAMORI_CA, MAMORI_CERT, MAMORI_KEY); command-line options win over it.
 struct Environment {
   std::optional<std::string> server;
   std::optional<std::string> token;
+  std::optional<std::string> ca;
+  std::optional<std::string> cert;
+  std::optional<std::string> key;
 };
 
 // Runs the tool on the arguments after the program name: parses them, calls

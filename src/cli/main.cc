@@ -22,7 +22,8 @@ std::optional<std::string> env(const char* name) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  mamori::cli::Environment environment{env("MAMORI_SERVER"), env("MAMORI_TOKEN")};
+  mamori::cli::Environment environment{env("MAMORI_SERVER"), env("MAMORI_TOKEN"), env("MAMORI_CA"),
+                                       env("MAMORI_CERT"), env("MAMORI_KEY")};
   try {
     const int code = mamori::cli::run_cli(args, environment, std::cout, std::cerr);
     std::cout.flush();

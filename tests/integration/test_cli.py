@@ -236,10 +236,10 @@ def test_unreachable_server_exits_2(make_mamorid):
     assert p.stderr.startswith("mamori: cannot reach http://127.0.0.1:%d" % m.port)
 
 
-def test_https_is_not_supported_yet():
-    p = run_cli("--server", "https://127.0.0.1:8425", "status")
+def test_an_unknown_url_scheme_is_a_usage_error():
+    p = run_cli("--server", "ftp://127.0.0.1:8425", "status")
     assert p.returncode == 2
-    assert "https:// is not supported yet" in p.stderr
+    assert "unsupported URL scheme 'ftp://'; use http:// or https://" in p.stderr
 
 
 def test_usage_errors_exit_2():
