@@ -64,6 +64,10 @@ class Mamorid:
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.replay = replay
+        # For an https:// url ([server.tls]): the CA file to verify the
+        # server with, and a (cert, key) pair for mutual TLS.
+        self.verify = True
+        self.client_cert = None
         self.proc = None
         self.log_path = os.path.join(self.workdir, "mamorid.log")
         # Every answer it receives is checked against docs/openapi.json.
@@ -99,7 +103,8 @@ class Mamorid:
             if self.proc.poll() is not None:
                 raise RuntimeError("mamorid exited with %s:\n%s" % (self.proc.returncode, self.read_log()))
             try:
-                if requests.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+                if requests.get(self.url + "/healthz", timeout=0.5, verify=self.verify,
+                                cert=self.client_cert).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -149,7 +154,8 @@ class Mamorid:
         h = dict(headers or {})
         if token is not None:
             h["Authorization"] = "Bearer " + token
-        return self.session.request(method, self.url + path, json=json, data=data, headers=h, timeout=10)
+        return self.session.request(method, self.url + path, json=json, data=data, headers=h, timeout=10,
+                                    verify=self.verify, cert=self.client_cert)
 
     def admin(self, method, path, json=None):
         return self.request(method, path, ADMIN_TOKEN, json=json)
