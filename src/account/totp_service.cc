@@ -77,9 +77,11 @@ bool TotpService::locked_out(store::TotpRecord& r, TimePoint now, Duration& retr
 
 Error TotpService::lockout_error(Duration retry) const {
   const auto s = std::max<std::int64_t>(1, (retry.count() + 999) / 1000);
-  return make_error("too_many_attempts", std::to_string(config_.max_failures) +
-                                             " wrong codes in a row: no code is accepted for " +
-                                             std::to_string(s) + " s");
+  Error e = make_error("too_many_attempts", std::to_string(config_.max_failures) +
+                                                " wrong codes in a row: no code is accepted for " +
+                                                std::to_string(s) + " s");
+  e.retry_after_s = s;
+  return e;
 }
 
 Result<CodeCheck> TotpService::check_code(store::TotpRecord& r, std::string_view code,

@@ -1,5 +1,6 @@
 #include "core/clock.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -117,6 +118,18 @@ std::string format_duration(Duration d) {
   if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
+}
+
+std::string describe_wait(Duration d) {
+  const std::int64_t ms = std::max<std::int64_t>(d.count(), 1);
+  auto up = [ms](std::int64_t unit) { return (ms + unit - 1) / unit; };
+  auto text = [](std::int64_t n, const char* unit) {
+    return std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+  };
+  if (ms <= 120'000) return text(up(1000), "second");
+  if (ms <= 7'200'000) return text(up(60'000), "minute");
+  if (ms <= 172'800'000) return text(up(3'600'000), "hour");
+  return text(up(86'400'000), "day");
 }
 
 }  // namespace mamori

@@ -88,6 +88,11 @@ Result<Duration> parse_duration(std::string_view text);
 // "1h", "10m", "90d", "1500ms": the shortest exact form.
 std::string format_duration(Duration d);
 
+// A wait for people, rounded up to its largest sensible unit: "1 second",
+// "45 seconds", "58 minutes", "5 hours", "3 days". Under two minutes in
+// seconds, under two hours in minutes, under two days in hours.
+std::string describe_wait(Duration d);
+
 }  // namespace mamori
 
 #endif  // MAMORI_CORE_CLOCK_H_

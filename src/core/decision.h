@@ -60,10 +60,22 @@ class Decision {
     return false;
   }
 
+  // The reason that set the action: the first one added at the decision's
+  // final action. None when there is no reason. Metrics count each decision
+  // once, under this reason.
+  std::optional<Reason> deciding_reason() const {
+    if (n_ == 0) return std::nullopt;
+    return reasons_[deciding_];
+  }
+
   // Raises the action to `a` if stronger, records `r` once, raises the risk.
   void add(Action a, Reason r, int risk = 0) {
+    const bool decides = a > action_ || n_ == 0;
     if (a > action_) action_ = a;
-    if (!has(r) && n_ < kMaxReasons) reasons_[n_++] = r;
+    int i = 0;
+    while (i < n_ && reasons_[i] != r) ++i;
+    if (i == n_ && n_ < kMaxReasons) reasons_[n_++] = r;
+    if (decides && i < n_) deciding_ = std::uint8_t(i);
     if (risk > risk_) risk_ = risk > 100 ? 100 : risk;
   }
   void set_delay_ms(std::uint32_t ms) { if (ms > delay_ms_) delay_ms_ = ms; }
@@ -73,6 +85,7 @@ class Decision {
   std::uint32_t delay_ms_ = 0;
   Action action_ = Action::kAllow;
   std::uint8_t n_ = 0;
+  std::uint8_t deciding_ = 0;  // index into reasons_
   std::uint8_t risk_ = 0;
 };
 

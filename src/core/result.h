@@ -1,6 +1,7 @@
 #ifndef MAMORI_CORE_RESULT_H_
 #define MAMORI_CORE_RESULT_H_
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -9,9 +10,12 @@ namespace mamori {
 
 // An expected failure: `code` is the snake_case word the API returns
 // (`invalid_ip`, `missing_field`, `not_found`, ...), `message` is for people.
+// `retry_after_s` > 0: the failure is temporary and ends in that many
+// seconds (the HTTP API's Retry-After).
 struct Error {
   std::string code;
   std::string message;
+  std::int64_t retry_after_s = 0;
 };
 
 // Either a value or an Error. A small stand-in for std::expected (C++23).

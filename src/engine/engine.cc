@@ -41,8 +41,31 @@ struct Engine::Context {
   bool allow_listed = false;
   std::vector<Finding> findings;
   std::string incident_id;  // the incident this event opened or touched, if any
+  // When the causes of each refusing action end (delay and deny): the
+  // latest end, or none when a cause has no end.
+  struct Ends {
+    bool any = false, endless = false;
+    TimePoint latest{};
+  };
+  std::array<Ends, kActionCount> ends{};
 
   Decision& d() { return out.decision; }
+  // Adds `r` at action `a` and records when that cause ends (nullopt: never).
+  void refuse(Action a, Reason r, int risk, std::optional<TimePoint> until) {
+    d().add(a, r, risk);
+    Ends& x = ends[std::size_t(a)];
+    x.any = true;
+    if (!until) x.endless = true;
+    else if (*until > x.latest) x.latest = *until;
+  }
+  // Sets out.retry_after from the causes of the decision's action.
+  void settle_retry_after() {
+    const Action a = d().action();
+    if (a != Action::kDelay && a != Action::kDeny) return;
+    const Ends& x = ends[std::size_t(a)];
+    if (!x.any || x.endless) return;
+    out.retry_after = std::max(Duration::zero(), std::chrono::duration_cast<Duration>(x.latest - e.time));
+  }
   void wrote(store::WriteTicket t) { out.writes.add(t); }
   void wrote(const store::WriteSpan& s) { out.writes.add(s); }
 };
@@ -192,7 +215,7 @@ void Engine::check_blocks(Context& c) {
   const Event& e = c.e;
   auto deny_if = [&](const BlockKey& key) {
     if (auto b = blocks_.find(key, e.time)) {
-      c.d().add(b->action, b->reason, risk_of(b->reason));
+      c.refuse(b->action, b->reason, risk_of(b->reason), b->until);
       touch_incident(c, *b);
     }
   };
@@ -201,7 +224,7 @@ void Engine::check_blocks(Context& c) {
   deny_if(BlockKey::account_ip(e.account, e.ip));
   if (!e.pwhash.empty()) deny_if(BlockKey::pwhash(e.pwhash));
   if (auto b = blocks_.find(BlockKey::ip_delay(e.ip), e.time)) {
-    c.d().add(Action::kDelay, Reason::kIpFailures, risk_of(Reason::kIpFailures));
+    c.refuse(Action::kDelay, Reason::kIpFailures, risk_of(Reason::kIpFailures), b->until);
     c.d().set_delay_ms(config_.ip_failures.delay_ms);
   }
   const bool passed_mfa = e.type == EventType::kLoginResult && e.success && e.mfa;
@@ -214,16 +237,17 @@ void Engine::check_blocks(Context& c) {
 
 void Engine::apply(Context& c, Finding& f) {
   const TimePoint now = c.e.time;
-  c.d().add(f.action, f.reason, f.risk);
   if (f.action == Action::kDelay) c.d().set_delay_ms(config_.ip_failures.delay_ms);
   // A source over its threshold reports again on every failure. While its
   // block has more than half of its time left, record the touch only: no
   // new block write, no incident re-open.
   if (auto active = blocks_.find(f.block, now);
       active && active->reason == f.reason && active->until - now > f.block_for / 2) {
+    c.refuse(f.action, f.reason, f.risk, active->until);
     touch_incident(c, *active);
     return;
   }
+  c.refuse(f.action, f.reason, f.risk, now + f.block_for);
   store::Block b;
   b.scope = std::string(to_string(f.block.scope));
   b.key = f.target;
@@ -271,11 +295,11 @@ void Engine::on_account_event(Context& c) {
   const Event& e = c.e;
   switch (e.type) {
     case EventType::kMessageSent:
-      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
       else on_message(c);
       break;
     case EventType::kMailSent:
-      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
       else on_mail_sent(c);
       break;
     case EventType::kPasswordChanged:
@@ -285,7 +309,7 @@ void Engine::on_account_event(Context& c) {
         // challenge does).
         auto p = profiles_.get(e.account);
         if (p && suspicious_within(*p, e.time, config_.risky_change.window)) {
-          c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+          c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
           break;
         }
         locks_.erase(e.account);
@@ -301,7 +325,7 @@ void Engine::on_account_event(Context& c) {
     case EventType::kEmailChanged:
     case EventType::kMfaEnabled:
     case EventType::kMfaDisabled:
-      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
       else on_risky_change(c);
       break;
     case EventType::kChallengePassed:
@@ -320,7 +344,8 @@ void Engine::on_mail_sent(Context& c) {
   const MailVolume::Check v =
       mail_volume_.on_send(e.account, e.time, e.recipient_count, !e.dry_run);
   if (!v.over) return;
-  c.d().add(Action::kDeny, Reason::kMailVolume, kRiskMailVolume);
+  c.refuse(Action::kDeny, Reason::kMailVolume, kRiskMailVolume,
+           v.fits_after ? std::optional<TimePoint>(e.time + *v.fits_after) : std::nullopt);
   store::WriteTicket t = 0;
   incidents_.open(store::IncidentKind::kMailAbuse, e.account, {e.ip.to_string()}, {e.account},
                   e.time, t);
@@ -404,7 +429,9 @@ void Engine::on_risky_change(Context& c) {
 void Engine::on_message(Context& c) {
   const Event& e = c.e;
   if (!message_fanout_.on_message(e)) return;
-  c.d().add(Action::kDeny, Reason::kMessageFanout, kRiskMessageFanout);
+  // The window forgets every recipient after its length: an upper bound.
+  c.refuse(Action::kDeny, Reason::kMessageFanout, kRiskMessageFanout,
+           e.time + config_.message_fanout.window);
   auto p = profiles_.get(e.account);
   if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
   store::WriteTicket t = 0;
@@ -478,9 +505,9 @@ Outcome Engine::process(const Event& e) {
   const ListIndex& lists = *c.lists;
   c.allow_listed = lists.match_ip(store::ListKind::kAllow, e.ip, e.time) != nullptr ||
                    lists.match_account(store::ListKind::kAllow, e.account, e.time) != nullptr;
-  if (lists.match_ip(store::ListKind::kDeny, e.ip, e.time) ||
-      lists.match_account(store::ListKind::kDeny, e.account, e.time))
-    c.d().add(Action::kDeny, Reason::kDenyList, kRiskDenyList);
+  for (const store::ListEntry* deny : {lists.match_ip(store::ListKind::kDeny, e.ip, e.time),
+                                       lists.match_account(store::ListKind::kDeny, e.account, e.time)})
+    if (deny) c.refuse(Action::kDeny, Reason::kDenyList, kRiskDenyList, deny->expires);
 
   const bool login = e.type == EventType::kLoginAttempt || e.type == EventType::kLoginResult;
   if (login && blocklist_ && !c.allow_listed && !blocklist_->listed(e.ip).empty())
@@ -488,11 +515,11 @@ Outcome Engine::process(const Event& e) {
 
   switch (e.type) {
     case EventType::kLoginAttempt:
-      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
       if (!c.allow_listed) check_blocks(c);
       break;
     case EventType::kLoginResult:
-      if (c.lock) c.d().add(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked);
+      if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
       if (!c.allow_listed) {
         if (!e.success) on_failure(c);
         check_blocks(c);
@@ -506,8 +533,10 @@ Outcome Engine::process(const Event& e) {
       on_account_event(c);
       break;
   }
+  c.settle_retry_after();
   record(c);
   alert_operator(c);
+  decision_counts_.count(out.decision, e.protocol);
   return out;
 }
 
@@ -648,6 +677,13 @@ Result<AccountView> Engine::account(const std::string& name) {
   auto p = profiles_.get(name);
   if (!p) return p.error();
   v.profile = std::move(*p);
+  v.known = rec->has_value() || v.lock.has_value() || !v.profile.empty();
+  if (!v.known) {
+    // Failed logins leave no profile, only activity.
+    auto any = store_.activity(name, TimePoint{}, 1);
+    if (!any) return any.error();
+    v.known = !any->empty();
+  }
   // The profile keeps the last successful login (the accounts table's copy
   // is from before profiles).
   if (const auto& l = v.profile.last_success) v.last_login = store::LastLogin{l->time, l->ip, l->country};

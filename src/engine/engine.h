@@ -16,6 +16,7 @@
 #include "engine/block_table.h"
 #include "engine/brute_force.h"
 #include "engine/credential_stuffing.h"
+#include "engine/decision_counts.h"
 #include "engine/effects.h"
 #include "engine/engine_config.h"
 #include "engine/failing_ips.h"
@@ -44,11 +45,19 @@ struct Outcome {
   // Successful logins: what was new to the account, and whether its owner
   // is being told.
   bool new_device = false, new_location = false, notified = false;
+  // A delay or deny: how long until every cause of it has ended (the latest
+  // end among the blocks, list entries and send windows that asked for this
+  // action). None for other actions and when a cause has no end (a locked
+  // account, a deny-list entry without expiry, a send larger than a quota).
+  std::optional<Duration> retry_after;
 };
 
 // What GET /v1/accounts/{account} shows.
 struct AccountView {
   std::string account;
+  // Whether the store holds anything about the account (a login, a lock, a
+  // contact, a profile); false: never seen, the rest are defaults.
+  bool known = false;
   std::optional<store::LockInfo> lock;
   store::Contact contact;
   std::optional<store::LastLogin> last_login;
@@ -124,6 +133,8 @@ class Engine {
   const BlockTable& blocks() const { return blocks_; }
   const AccountLocks& locks() const { return locks_; }
   const IncidentTracker& incidents() const { return incidents_; }
+  // Every decision process() made, for the metrics.
+  const DecisionCounts& decision_counts() const { return decision_counts_; }
   IdGenerator& ids() { return ids_; }
   const EngineConfig& config() const { return config_; }
   HotStateStats hot_state() const;
@@ -189,6 +200,7 @@ class Engine {
   const Locator* locator_ = nullptr;
   Effects* effects_ = nullptr;
   const Blocklist* blocklist_ = nullptr;
+  DecisionCounts decision_counts_;
 };
 
 // Rebuilds the key of a block read back from the store. Fails with

@@ -12,6 +12,8 @@ MailVolume::Check MailVolume::on_send(const std::string& account, TimePoint t,
     const std::uint64_t h = w.hourly.count(now, hour), d = w.daily.count(now, day);
     c.over = recipients > 0 &&
              (h + recipients > config_.threshold || d + recipients > config_.daily_threshold);
+    if (c.over && recipients <= config_.threshold && recipients <= config_.daily_threshold)
+      c.fits_after = d + recipients > config_.daily_threshold ? config_.daily_window : config_.window;
     if (!c.over && count && recipients > 0) {
       w.hourly.add(now, hour, recipients);
       w.daily.add(now, day, recipients);

@@ -2,6 +2,7 @@
 #define MAMORI_ENGINE_MAIL_VOLUME_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -25,6 +26,10 @@ class MailVolume {
     bool over = false;              // `recipients` more would pass a quota
     std::uint32_t sent = 0;         // recipients counted in `window` (after this send)
     std::uint32_t sent_daily = 0;   // recipients counted in `daily_window`
+    // Over: the longest window the send is over, after which it fits for
+    // certain (the counts are exact to a slice, so it may fit earlier);
+    // none when `recipients` alone exceed a quota (it never fits).
+    std::optional<Duration> fits_after;
   };
 
   // A send of `recipients` by `account` at `t`. When it fits both quotas

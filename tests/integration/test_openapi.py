@@ -179,7 +179,7 @@ def test_the_check_refuses_answers_the_document_does_not_describe():
     assert d.route("/v1/incidents/0123")[0] == "/v1/incidents/{id}"
     assert d.route("//v1//accounts/bob%2Fx/activity/")[0] == "/v1/accounts/{account}/activity"
     # Composed schemas hold: the account view takes no `notified`, the lock answer needs it.
-    view = {"account": "alice", "status": "active", "password_reset_required": False, "lock": None,
+    view = {"account": "alice", "known": True, "status": "active", "password_reset_required": False, "lock": None,
             "mfa": {"totp": False},
             "contact": {"email": "", "lang": "en", "notify": True, "time_zone": "UTC"},
             "devices": [], "countries": [], "last_login": None}

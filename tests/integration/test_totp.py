@@ -116,6 +116,8 @@ def test_lockout_after_five_wrong_codes_and_findings_in_activity(m):
     # Even the right code is refused now.
     r = post_code(m, "bob", "verify", hotp(key, step))
     assert_error(r, 429, "too_many_attempts")
+    # Retry-After: when the oldest wrong code leaves the 15-minute window.
+    assert 880 <= int(r.headers["Retry-After"]) <= 900, r.headers
     failed = [ev for ev in activity(m, "bob") if ev["type"] == "challenge_failed"]
     assert len(failed) == 5
     # The lock-out is durable: a restart does not lift it.

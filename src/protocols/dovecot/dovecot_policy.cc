@@ -52,19 +52,23 @@ std::size_t DovecotPolicy::StringHash::operator()(const std::string& s) const {
   return std::size_t(hash_bytes(s));
 }
 
-std::string refusal_message(const Decision& d) {
+std::string refusal_message(const Decision& d, std::optional<Duration> retry_after) {
   if (d.has(Reason::kMailGeography))
     return "mamori: this account is locked after logins from many places at once; "
            "reset your password or contact support";
   if (d.has(Reason::kAccountLocked))
     return "mamori: this account is locked; reset your password or contact support";
-  if (d.has(Reason::kDenyList)) return "mamori: logins from your address are refused";
+  const std::string when =
+      retry_after ? "try again in " + describe_wait(*retry_after) : std::string("try again later");
+  if (d.has(Reason::kDenyList))
+    return retry_after ? "mamori: logins from your address are refused; " + when
+                       : "mamori: logins from your address are refused";
   if (d.has(Reason::kBruteForce))
-    return "mamori: too many failed logins from your address; try again later";
+    return "mamori: too many failed logins from your address; " + when;
   if (d.has(Reason::kCredentialStuffing) || d.has(Reason::kPasswordSpray) ||
       d.has(Reason::kIpFailures))
-    return "mamori: your address is blocked after suspicious logins; try again later";
-  return "mamori: login refused";
+    return "mamori: your address is blocked after suspicious logins; " + when;
+  return retry_after ? "mamori: login refused; " + when : "mamori: login refused";
 }
 
 DovecotPolicy::DovecotPolicy(engine::Engine& engine, std::size_t max_sessions)
@@ -168,7 +172,7 @@ Result<PolicyReply> DovecotPolicy::handle(std::string_view command, std::string_
   const Decision& d = reply.outcome.decision;
   if (d.action() >= Action::kDeny) {
     reply.status = -1;
-    reply.msg = refusal_message(d);
+    reply.msg = refusal_message(d, reply.outcome.retry_after);
   } else if (d.action() == Action::kDelay && e.type == EventType::kLoginAttempt) {
     reply.status = int((d.delay_ms() + 999) / 1000);
   }

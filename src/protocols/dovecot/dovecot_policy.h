@@ -1,6 +1,7 @@
 #ifndef MAMORI_PROTOCOLS_DOVECOT_DOVECOT_POLICY_H_
 #define MAMORI_PROTOCOLS_DOVECOT_DOVECOT_POLICY_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -68,8 +69,9 @@ class DovecotPolicy {
   state::ShardedLru<std::string, Session, StringHash> sessions_;
 };
 
-// The text a mail client is shown for a refusal.
-std::string refusal_message(const Decision& d);
+// The text a mail client is shown for a refusal; with `retry_after` (the
+// refusal ends then) it says when to try again.
+std::string refusal_message(const Decision& d, std::optional<Duration> retry_after);
 
 }  // namespace mamori::dovecot
 

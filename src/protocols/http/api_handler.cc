@@ -141,6 +141,14 @@ void write_decision_reasons(JsonWriter& w, const Decision& d) {
   w.end_array();
 }
 
+// Delay and deny answers: the whole seconds until the refusal's causes end
+// (rounded up), absent when one of them has no end.
+void write_retry_after(JsonWriter& w, const engine::Outcome& o) {
+  if (!o.retry_after) return;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*o.retry_after).count();
+  w.field("retry_after_s", std::int64_t((ms + 999) / 1000));
+}
+
 void write_time_or_null(JsonWriter& w, std::string_view key, const std::optional<TimePoint>& t) {
   w.key(key);
   if (t) w.value(format_rfc3339(*t));
@@ -389,7 +397,7 @@ void ApiHandler::metrics_text(Call& c) {
   c.resp.status = 200;
   c.resp.content_type = "text/plain; version=0.0.4";
   std::string& out = c.resp.body;
-  metrics_.render(out);
+  metrics_.render(engine_.decision_counts(), out);
   const engine::HotStateStats h = engine_.hot_state();
   char line[1024];
   std::snprintf(line, sizeof line,
@@ -412,13 +420,12 @@ void ApiHandler::metrics_text(Call& c) {
   if (options_.more_metrics) options_.more_metrics(out);
 }
 
-// Dovecot's auth policy (auth_policy_server_url = http://HOST:PORT/dovecot/policy?
+// Dovecot's auth policy (auth_policy_server_url = http://HOST:PORT/dovecot/policy
 // with auth_policy_server_api_header = "Authorization: Bearer TOKEN").
 void ApiHandler::dovecot_policy(Call& c) {
   auto command = c.target.param("command");
   auto reply = dovecot_.handle(command ? *command : std::string_view(), c.req.body, now());
   if (!reply) return c.error(400, reply.error().code, reply.error().message);
-  if (reply->judged) metrics_.count_decision(reply->outcome.decision);
   c.json();
   c.resp.body = reply->json();
   c.wait_for(reply->outcome.writes);
@@ -506,13 +513,13 @@ void ApiHandler::login(Call& c, EventType type) {
   }
   if (!c.body.ok()) return c.bad_body();
   engine::Outcome o = engine_.process(e);
-  metrics_.count_decision(o.decision);
   const Decision& d = o.decision;
   c.json();
   JsonWriter w(c.resp.body);
   w.begin_object().field("action", to_string(d.action()));
   if (type == EventType::kLoginAttempt) w.field("delay_ms", d.delay_ms());
   write_decision_reasons(w, d);
+  write_retry_after(w, o);
   w.field("risk", d.risk());
   if (type == EventType::kLoginResult) {
     w.field("new_device", o.new_device)
@@ -559,11 +566,11 @@ void ApiHandler::events(Call& c) {
   }
   if (!c.body.ok()) return c.bad_body();
   engine::Outcome o = engine_.process(e);
-  metrics_.count_decision(o.decision);
   c.json();
   JsonWriter w(c.resp.body);
   w.begin_object().field("action", to_string(o.decision.action()));
   write_decision_reasons(w, o.decision);
+  write_retry_after(w, o);
   w.field("event_id", o.event_id).end_object();
   c.wait_for(o.writes);
 }
@@ -590,6 +597,7 @@ void ApiHandler::write_account(Call& c, const std::string& account, std::optiona
   JsonWriter w(c.resp.body);
   w.begin_object()
       .field("account", v->account)
+      .field("known", v->known || totp_enabled)
       .field("status", v->lock ? "locked" : "active")
       .field("password_reset_required", v->lock && v->lock->password_reset_required);
   w.key("lock");
@@ -927,6 +935,7 @@ void ApiHandler::totp_error(Call& c, const Error& e) {
   else if (e.code == "too_many_attempts") status = 429;
   else if (e.code == "invalid_code") status = 400;
   c.error(status, e.code, e.message);
+  if (e.retry_after_s > 0) c.resp.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
 }
 
 void ApiHandler::totp_enrol(Call& c) {
@@ -972,7 +981,6 @@ void ApiHandler::totp_verify(Call& c) {
   e.type = !r->ok ? EventType::kChallengeFailed
                   : (confirming ? EventType::kMfaEnabled : EventType::kChallengePassed);
   engine::Outcome o = engine_.process(e);
-  metrics_.count_decision(o.decision);
   c.json();
   JsonWriter w(c.resp.body);
   w.begin_object().field("ok", r->ok);
@@ -1018,7 +1026,6 @@ void ApiHandler::totp_delete(Call& c) {
   if (!r) return totp_error(c, r.error());
   e.type = r->ok ? EventType::kMfaDisabled : EventType::kChallengeFailed;
   engine::Outcome o = engine_.process(e);
-  metrics_.count_decision(o.decision);
   store::WriteSpan writes = o.writes;
   writes.add(r->ticket);
   c.wait_for(writes);

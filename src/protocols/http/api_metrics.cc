@@ -14,6 +14,52 @@ constexpr std::array<std::string_view, kRouteCount> kRoutes = {
     "totp_verify",      "passwords_check",  "pwned_range",     "dovecot_policy",
     "openapi",          "unknown"};
 constexpr auto kRelaxed = std::memory_order_relaxed;
+
+// mamori_decisions_total counts each decision once, under its deciding
+// reason ("none" without one), so summing over `reason` gives the number of
+// decisions; mamori_decision_reasons_total counts every reason a decision
+// carries. Series that are still zero are left out.
+void render_decisions(const engine::DecisionCounts& counts, std::string& out) {
+  using engine::DecisionCounts;
+  char line[256];
+  out += "# HELP mamori_decisions_total Decisions, each counted once under its deciding reason "
+         "(reason=\"none\": a decision without reasons).\n"
+         "# TYPE mamori_decisions_total counter\n";
+  for (int a = 0; a < kActionCount; ++a) {
+    for (int r = 0; r <= kReasonCount; ++r) {
+      for (int p = 0; p < DecisionCounts::kProtocolCount; ++p) {
+        const auto n = counts.decisions(static_cast<Action>(a), r, p);
+        if (n == 0) continue;
+        std::snprintf(line, sizeof line,
+                      "mamori_decisions_total{action=\"%s\",reason=\"%s\",protocol=\"%s\"} %llu\n",
+                      to_string(static_cast<Action>(a)).data(),
+                      r == DecisionCounts::kNoReason ? "none"
+                                                     : to_string(static_cast<Reason>(r)).data(),
+                      DecisionCounts::kProtocols[std::size_t(p)].data(), (unsigned long long)n);
+        out += line;
+      }
+    }
+  }
+  out += "# HELP mamori_decision_reasons_total The reasons decisions carry: a decision with "
+         "several reasons counts under each.\n"
+         "# TYPE mamori_decision_reasons_total counter\n";
+  for (int a = 0; a < kActionCount; ++a) {
+    for (int r = 0; r < kReasonCount; ++r) {
+      for (int p = 0; p < DecisionCounts::kProtocolCount; ++p) {
+        const auto n = counts.reasons(static_cast<Action>(a), static_cast<Reason>(r), p);
+        if (n == 0) continue;
+        std::snprintf(line, sizeof line,
+                      "mamori_decision_reasons_total{action=\"%s\",reason=\"%s\",protocol=\"%s\"} "
+                      "%llu\n",
+                      to_string(static_cast<Action>(a)).data(),
+                      to_string(static_cast<Reason>(r)).data(),
+                      DecisionCounts::kProtocols[std::size_t(p)].data(), (unsigned long long)n);
+        out += line;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(Route r) { return kRoutes[static_cast<std::size_t>(r)]; }
@@ -33,14 +79,7 @@ void ApiMetrics::count_request(Route route, int status, std::uint64_t duration_n
   latency_sum_ns_.fetch_add(duration_ns, kRelaxed);
 }
 
-void ApiMetrics::count_decision(const Decision& d) {
-  const auto a = static_cast<std::size_t>(d.action());
-  actions_[a].fetch_add(1, kRelaxed);
-  for (int i = 0; i < d.reason_count(); ++i)
-    reasons_[a][static_cast<std::size_t>(d.reason(i))].fetch_add(1, kRelaxed);
-}
-
-void ApiMetrics::render(std::string& out) const {
+void ApiMetrics::render(const engine::DecisionCounts& decisions, std::string& out) const {
   char line[256];
   out += "# HELP mamori_http_requests_total HTTP requests by route and status.\n"
          "# TYPE mamori_http_requests_total counter\n";
@@ -54,22 +93,7 @@ void ApiMetrics::render(std::string& out) const {
       out += line;
     }
   }
-  out += "# HELP mamori_decisions_total Decisions by action, and by action and reason.\n"
-         "# TYPE mamori_decisions_total counter\n";
-  for (int a = 0; a < kActionCount; ++a) {
-    const std::string action(to_string(static_cast<Action>(a)));
-    std::snprintf(line, sizeof line, "mamori_decisions_total{action=\"%s\",reason=\"\"} %llu\n",
-                  action.c_str(), (unsigned long long)actions_[std::size_t(a)].load(kRelaxed));
-    out += line;
-    for (int r = 0; r < kReasonCount; ++r) {
-      const auto n = reasons_[std::size_t(a)][std::size_t(r)].load(kRelaxed);
-      if (n == 0) continue;
-      const std::string reason(to_string(static_cast<Reason>(r)));
-      std::snprintf(line, sizeof line, "mamori_decisions_total{action=\"%s\",reason=\"%s\"} %llu\n",
-                    action.c_str(), reason.c_str(), (unsigned long long)n);
-      out += line;
-    }
-  }
+  render_decisions(decisions, out);
   out += "# HELP mamori_http_request_duration_seconds Time to answer an HTTP request.\n"
          "# TYPE mamori_http_request_duration_seconds histogram\n";
   std::uint64_t cumulative = 0;

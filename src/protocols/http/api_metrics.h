@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/decision.h"
+#include "engine/decision_counts.h"
 
 namespace mamori::http {
 
@@ -28,9 +29,9 @@ std::string_view to_string(Route r);
 class ApiMetrics {
  public:
   void count_request(Route route, int status, std::uint64_t duration_ns);
-  void count_decision(const Decision& d);
-  // Appends the metrics text (without hot-state gauges, which the caller adds).
-  void render(std::string& out) const;
+  // Appends the metrics text: the requests and their latency, and the
+  // engine's `decisions` (without hot-state gauges, which the caller adds).
+  void render(const engine::DecisionCounts& decisions, std::string& out) const;
 
   static constexpr std::array<int, 12> kStatuses = {200, 201, 400, 401, 403, 404,
                                                     405, 409, 413, 429, 500, 503};
@@ -42,8 +43,6 @@ class ApiMetrics {
   static int status_index(int status);
 
   std::array<std::array<std::atomic<std::uint64_t>, kStatuses.size() + 1>, kRouteCount> requests_{};
-  std::array<std::atomic<std::uint64_t>, kActionCount> actions_{};
-  std::array<std::array<std::atomic<std::uint64_t>, kReasonCount>, kActionCount> reasons_{};
   std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> latency_{};
   std::atomic<std::uint64_t> latency_sum_ns_{0};
 };

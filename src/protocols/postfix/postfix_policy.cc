@@ -47,7 +47,9 @@ std::string_view Attributes::get(std::string_view name) const {
 }
 
 std::string sender_action(const Decision& d, std::string_view account,
-                          const engine::MailVolumeConfig& q) {
+                          const engine::MailVolumeConfig& q, std::optional<Duration> retry_after) {
+  const std::string when =
+      retry_after ? "try again in " + describe_wait(*retry_after) : std::string("try again later");
   if (d.action() < Action::kDeny) return "DUNNO";
   if (d.has(Reason::kAccountLocked) || d.has(Reason::kMailGeography))
     return "REJECT mamori: account " + printable(account) +
@@ -56,9 +58,9 @@ std::string sender_action(const Decision& d, std::string_view account,
   if (d.has(Reason::kMailVolume))
     return "DEFER_IF_PERMIT mamori: " + printable(account) + " is over its sending quota (" +
            std::to_string(q.threshold) + " recipients per " + duration_text(q.window) + ", " +
-           std::to_string(q.daily_threshold) + " per " + duration_text(q.daily_window) +
-           "); try again later or contact support";
-  return "DEFER_IF_PERMIT mamori: sending refused for now; try again later";
+           std::to_string(q.daily_threshold) + " per " + duration_text(q.daily_window) + "); " +
+           when + " or contact support";
+  return "DEFER_IF_PERMIT mamori: sending refused for now; " + when;
 }
 
 PostfixPolicy::PostfixPolicy(engine::Engine& engine, dnsbl::DnsblResolver* dnsbl,
@@ -105,7 +107,8 @@ void PostfixPolicy::decide(const Attributes& a, ConnectionState& state, Reply re
   }
   engine::Outcome o = engine_.process(e);
   if (!e.dry_run && o.decision.action() < Action::kDeny) state.counted_instance = instance;
-  reply(sender_action(o.decision, e.account, engine_.config().mail_volume), o.writes);
+  reply(sender_action(o.decision, e.account, engine_.config().mail_volume, o.retry_after),
+        o.writes);
 }
 
 }  // namespace mamori::postfix

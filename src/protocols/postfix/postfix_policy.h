@@ -2,6 +2,7 @@
 #define MAMORI_PROTOCOLS_POSTFIX_POSTFIX_POLICY_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,9 +68,11 @@ class PostfixPolicy {
   const Clock& clock_;
 };
 
-// The action for a decision about an authenticated sender.
+// The action for a decision about an authenticated sender; with
+// `retry_after` (the refusal ends then) a deferral says when to try again.
 std::string sender_action(const Decision& d, std::string_view account,
-                          const engine::MailVolumeConfig& quota);
+                          const engine::MailVolumeConfig& quota,
+                          std::optional<Duration> retry_after = std::nullopt);
 
 }  // namespace mamori::postfix
 

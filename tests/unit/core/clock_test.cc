@@ -178,6 +178,21 @@ TEST(FormatDuration, RoundTripsThroughParse) {
 
 // ---- clocks ----
 
+TEST(DescribeWait, RoundsUpToTheLargestSensibleUnit) {
+  using namespace std::chrono;
+  EXPECT_EQ(describe_wait(milliseconds(1)), "1 second");
+  EXPECT_EQ(describe_wait(milliseconds(0)), "1 second");
+  EXPECT_EQ(describe_wait(seconds(45)), "45 seconds");
+  EXPECT_EQ(describe_wait(milliseconds(44'001)), "45 seconds");
+  EXPECT_EQ(describe_wait(seconds(120)), "120 seconds");
+  EXPECT_EQ(describe_wait(seconds(121)), "3 minutes");
+  EXPECT_EQ(describe_wait(minutes(57) + seconds(1)), "58 minutes");
+  EXPECT_EQ(describe_wait(minutes(120)), "120 minutes");
+  EXPECT_EQ(describe_wait(hours(5)), "5 hours");
+  EXPECT_EQ(describe_wait(hours(48)), "48 hours");
+  EXPECT_EQ(describe_wait(hours(49)), "3 days");
+}
+
 TEST(ManualClock, MovesOnlyWhenTold) {
   ManualClock c(noon_2026_11_23());
   EXPECT_EQ(c.now(), noon_2026_11_23());

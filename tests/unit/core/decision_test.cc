@@ -106,5 +106,30 @@ TEST(Decision, WireNamesMatchDesign) {
   EXPECT_FALSE(reason_from_string("bruteforce").has_value());
 }
 
+TEST(Decision, DecidingReasonIsTheFirstAtTheFinalAction) {
+  Decision none;
+  EXPECT_FALSE(none.deciding_reason().has_value());
+
+  Decision allow;
+  allow.add(Action::kAllow, Reason::kNewDevice);
+  allow.add(Action::kAllow, Reason::kDnsbl);
+  EXPECT_EQ(allow.deciding_reason(), Reason::kNewDevice);
+
+  Decision d;
+  d.add(Action::kAllow, Reason::kDnsbl);
+  d.add(Action::kDelay, Reason::kIpFailures);
+  d.add(Action::kDeny, Reason::kBruteForce);
+  d.add(Action::kDeny, Reason::kCredentialStuffing);
+  d.add(Action::kChallenge, Reason::kAccountUnderAttack);
+  EXPECT_EQ(d.deciding_reason(), Reason::kBruteForce);
+
+  // A reason already recorded at a weaker action decides when it comes back stronger.
+  Decision again;
+  again.add(Action::kDelay, Reason::kIpFailures);
+  again.add(Action::kDelay, Reason::kDnsbl);
+  again.add(Action::kDeny, Reason::kDnsbl);
+  EXPECT_EQ(again.deciding_reason(), Reason::kDnsbl);
+}
+
 }  // namespace
 }  // namespace mamori

@@ -60,7 +60,8 @@ TEST(DovecotPolicy, FailuresAreCountedAtTheReportAndRefusedAtTheThreshold) {
   auto r = p.handle("allow", body("alice", "192.0.2.1", "s2"), kT0 + seconds(20));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, -1);
-  EXPECT_NE(r->msg.find("too many failed logins"), std::string::npos) << r->msg;
+  // The block began at the tenth failure (kT0 + 9 s) and lasts an hour: 59 min 49 s left.
+  EXPECT_EQ(r->msg, "mamori: too many failed logins from your address; try again in 60 minutes");
   // Dovecot reports its own refusal: not a password failure.
   ASSERT_TRUE(p.handle("report", body("alice", "192.0.2.1", "s2", "0abc",
                                       ",\"success\":false,\"policy_reject\":true"),
@@ -95,6 +96,23 @@ TEST(DovecotPolicy, BadRequestsAreRefusedAndChangeNothing) {
                 .error().code,
             "invalid_field");
   EXPECT_EQ(results(h, "alice", false) + results(h, "alice", true), 0u);
+}
+
+TEST(DovecotPolicy, RefusalsSayWhenToTryAgain) {
+  Decision d;
+  d.add(Action::kDeny, Reason::kDenyList);
+  EXPECT_EQ(refusal_message(d, std::chrono::seconds(90)),
+            "mamori: logins from your address are refused; try again in 90 seconds");
+  EXPECT_EQ(refusal_message(d, std::nullopt), "mamori: logins from your address are refused");
+  Decision cs;
+  cs.add(Action::kDeny, Reason::kCredentialStuffing);
+  EXPECT_EQ(refusal_message(cs, std::chrono::hours(5)),
+            "mamori: your address is blocked after suspicious logins; try again in 5 hours");
+  Decision locked;
+  locked.add(Action::kDeny, Reason::kAccountLocked);
+  locked.add(Action::kDeny, Reason::kBruteForce);
+  EXPECT_EQ(refusal_message(locked, std::nullopt),
+            "mamori: this account is locked; reset your password or contact support");
 }
 
 TEST(DovecotPolicy, ALockedAccountIsRefusedWithItsMessage) {

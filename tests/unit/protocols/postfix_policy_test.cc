@@ -58,6 +58,7 @@ TEST(PostfixPolicy, RecipientsAreCountedOncePerTransaction) {
       ask(p, st, req("END-OF-MESSAGE", "192.0.2.1", "alice", "recipient_count=2\ninstance=i2\n"));
   EXPECT_EQ(over.rfind("DEFER_IF_PERMIT mamori: alice is over its sending quota (3 recipients per 1h", 0),
             0u) << over;
+  EXPECT_NE(over.find("); try again in 60 minutes or contact support"), std::string::npos) << over;
   EXPECT_EQ(ask(p, st, req("END-OF-MESSAGE", "192.0.2.1", "alice", "recipient_count=1\ninstance=i3\n")),
             "DUNNO");
   EXPECT_EQ(ask(p, st, req("RCPT", "192.0.2.1", "alice")).substr(0, 15), "DEFER_IF_PERMIT");
