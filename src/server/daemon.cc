@@ -30,7 +30,9 @@
 #include "protocols/http/server.h"
 #include "protocols/postfix/postfix_policy.h"
 #include "protocols/postfix/postfix_server.h"
+#include "server/build_commit.h"
 #include "server/config.h"
+#include "server/process_metrics.h"
 #include "server/service_notify.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -58,8 +60,6 @@ Flags override the config file. SIGTERM or SIGINT shut down cleanly; SIGHUP
 reopens the GeoIP databases and reads the TLS certificate and key again (a
 broken file is refused, the old one stays).
 )";
-
-constexpr const char* kVersion = "0.1.0";
 
 // The TOTP key file: configured, or beside the database.
 std::string totp_key_file(const Config& config) {
@@ -171,7 +171,7 @@ int run_daemon(const std::vector<std::string>& args) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "--version") {
-      std::printf("mamorid %s\n", kVersion);
+      std::printf("mamorid %s\n", kBuildVersion);
       return 0;
     } else if (a == "--config") {
       if (!value(config_path)) return 2;
@@ -343,7 +343,7 @@ int run_daemon(const std::vector<std::string>& args) {
   };
   api.replay = config.replay;
   if (config.replay) api.replay_clock = &replay_clock;
-  api.version = kVersion;
+  api.version = kBuildVersion;
   store::Store& st = **store;
   auto commit_waiter = [&st](const store::WriteSpan& writes, std::function<void(bool)> ready) {
     st.on_committed(writes.last, [&st, writes, ready = std::move(ready)](const Status&) {
@@ -361,6 +361,8 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   const http::Server* http_server = nullptr;  // set once it exists, before it starts
   api.more_metrics = [&, outbox_metrics = std::move(api.more_metrics)](std::string& out) {
+    render_build_info(out);
+    render_process_metrics(out);
     if (outbox_metrics) outbox_metrics(out);
     if (http_server) http_server->render_metrics(out);
     (*store)->render_metrics(out);
@@ -406,7 +408,7 @@ int run_daemon(const std::vector<std::string>& args) {
       (config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]"
                                                          : config.listen_host) +
       ":" + std::to_string(server.port());
-  log_info(std::string("mamorid ") + kVersion + " " + listening + " with " +
+  log_info("mamorid " + build_description() + " " + listening + " with " +
            std::to_string(config.threads) + " threads" +
            (config.replay ? " (replay mode: event times drive the windows)" : ""));
   notify_ready(listening);
