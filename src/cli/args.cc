@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <vector>
 
 namespace mamori::cli {
 namespace {
@@ -50,7 +51,13 @@ Result<Args> parse_args(std::span<const std::string> args, std::span<const FlagS
     }
     auto spec =
         std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == body; });
-    if (spec == specs.end()) return usage("unknown option '--" + std::string(body) + "'");
+    if (spec == specs.end()) {
+      std::vector<std::string_view> names;
+      for (const FlagSpec& f : specs) names.push_back(f.name);
+      const std::string near = closest_word(body, names);
+      return usage("unknown option '--" + std::string(body) + "'" +
+                   (near.empty() ? "" : "; did you mean '--" + near + "'?"));
+    }
 
     if (!spec->takes_value) {
       if (inline_value) return usage("option '--" + std::string(body) + "' takes no value");
@@ -113,6 +120,31 @@ Result<std::int64_t> parse_duration_seconds(std::string_view s) {
   }
   if (total == 0) return usage("duration '" + std::string(s) + "' must be longer than 0 s");
   return total;
+}
+
+std::string closest_word(std::string_view word, std::span<const std::string_view> candidates) {
+  std::string_view best;
+  std::size_t best_distance = 3;
+  std::vector<std::size_t> row, prev;
+  for (std::string_view c : candidates) {
+    // Levenshtein distance, one row at a time.
+    prev.resize(c.size() + 1);
+    row.resize(c.size() + 1);
+    for (std::size_t j = 0; j <= c.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= word.size(); ++i) {
+      row[0] = i;
+      for (std::size_t j = 1; j <= c.size(); ++j)
+        row[j] = std::min({prev[j] + 1, row[j - 1] + 1,
+                           prev[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
+      std::swap(row, prev);
+    }
+    const std::size_t d = prev[c.size()];
+    if (d < best_distance && 2 * d < word.size()) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return std::string(best);
 }
 
 Result<std::int64_t> parse_positive_int(std::string_view s) {

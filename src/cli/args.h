@@ -32,7 +32,8 @@ struct Args {
 // Parses `args` against `specs`: `--name value`, `--name=value`, `-h` as
 // `--help`; `--` makes every later argument positional; a repeated option
 // keeps its last value. Fails with code `usage` and a message naming the
-// argument for an unknown option, a switch given a value or a missing value.
+// argument for an unknown option (with the closest known one, if any), a
+// switch given a value or a missing value.
 // With `stop_at_positional`, the first positional word and everything after
 // it are left unparsed in `positional` (for options that precede a command).
 Result<Args> parse_args(std::span<const std::string> args, std::span<const FlagSpec> specs,
@@ -42,6 +43,11 @@ Result<Args> parse_args(std::span<const std::string> args, std::span<const FlagS
 // (a bare number is seconds) into seconds. Fails with code `usage` for
 // anything else, zero, or more than 100 years.
 Result<std::int64_t> parse_duration_seconds(std::string_view s);
+
+// The word of `candidates` closest to `word` by edit distance (a typo's
+// likely intent): at most 2 edits, and fewer than half of `word`'s length.
+// Empty when none is that close.
+std::string closest_word(std::string_view word, std::span<const std::string_view> candidates);
 
 // Parses a positive decimal integer; fails with code `usage`.
 Result<std::int64_t> parse_positive_int(std::string_view s);

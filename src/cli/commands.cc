@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -16,8 +17,10 @@
 
 #include "cli/args.h"
 #include "cli/http_client.h"
+#include "cli/local_time.h"
 #include "cli/pwned_command.h"
 #include "cli/table.h"
+#include "core/ip_address.h"
 #include "core/result.h"
 
 #ifndef MAMORI_VERSION
@@ -34,7 +37,7 @@ namespace json = boost::json;
 constexpr std::string_view kMainHelp =
     R"HELP(mamori - operate a mamorid server through its HTTP API
 
-usage: mamori [--server URL] [--token TOKEN] [--json] COMMAND [ARGS...]
+usage: mamori [--server URL] [--token TOKEN] [--json] [--tz ZONE] COMMAND [ARGS...]
 
 commands:
   status                           server health and counters
@@ -67,14 +70,19 @@ options (accepted before or after the command):
   --token TOKEN   API token (most commands need an admin token); default $MAMORI_TOKEN.
                   Prefer the variable: other local users can see command lines.
   --json          print the server's JSON answer instead of a table
+  --tz ZONE       show times in this IANA time zone (Asia/Tokyo, Europe/Berlin);
+                  default $TZ, else UTC. --json output keeps the server's UTC times.
   -h, --help      this help; after a command, that command's help
   --version       print the version
 
 exit status:
-  0  success
-  1  the server refused the request; its error is printed as
-     "mamori: MESSAGE (CODE, HTTP STATUS)"
-  2  usage error, server not reachable, or an answer that is not mamori's API
+  0   success
+  1   the server refused the request; its error is printed as
+      "mamori: MESSAGE (CODE, HTTP STATUS)"
+  2   usage error: unknown command or option, bad value, missing argument
+  3   cannot connect to the server (refused, unresolvable, timed out)
+  4   the server's answer is not mamori's API (not JSON, unexpected status)
+  70  internal error in mamori itself
 )HELP";
 
 constexpr std::string_view kListsHelp =
@@ -144,6 +152,12 @@ std::string text(const json::value* v, std::string_view none = "-") {
   }
 }
 
+// A time field in the operator's zone; missing or null fields become `none`.
+std::string when(const LocalTime& zone, const json::value* v, std::string_view none = "-") {
+  if (v == nullptr || !v->is_string()) return text(v, none);
+  return zone.format(text(v, none));
+}
+
 const json::array& array_or_empty(const json::value* v) {
   static const json::array kEmpty;
   return v && v->is_array() ? v->get_array() : kEmpty;
@@ -203,11 +217,12 @@ struct Reply {
 class Context {
  public:
   Context(const Command& command, ServerUrl server, std::string token, TlsClientOptions tls,
-          bool json_output, std::ostream& out, std::ostream& err)
+          bool json_output, LocalTime zone, std::ostream& out, std::ostream& err)
       : command_(command),
         have_token_(!token.empty()),
         client_(std::move(server), std::move(token), std::chrono::seconds(30), std::move(tls)),
         json_output(json_output),
+        zone(zone),
         out(out),
         err(err) {}
 
@@ -233,6 +248,7 @@ class Context {
 
  public:
   const bool json_output;
+  const LocalTime zone;  // times in tables
   std::ostream& out;
   std::ostream& err;
 };
@@ -289,7 +305,10 @@ Result<Reply> Context::call(std::string_view method, const std::string& target,
 
 int Context::fail(const Error& e) const {
   err << "mamori: " << e.message << "\n";
-  return e.code == "refused" ? kExitRefused : kExitUsage;
+  if (e.code == "refused") return kExitRefused;
+  if (e.code == "unreachable") return kExitUnreachable;
+  if (e.code == "bad_response") return kExitBadResponse;
+  return kExitUsage;
 }
 
 int Context::usage_error(const std::string& message) const {
@@ -353,15 +372,25 @@ int cmd_status(Context& ctx, const Args&) {
 
 // -- lists
 
-Table list_entries_table(const json::array& entries) {
+Table list_entries_table(const LocalTime& zone, const json::array& entries) {
   Table table({"id", "kind", "target", "reason", "created", "expires"});
   table.set_max_width(3, 48);
   for (const json::value& e : entries) {
     table.add_row({text(field(e, "id")), text(field(e, "kind")), text(field(e, "target")),
-                   text(field(e, "reason")), text(field(e, "created")),
-                   text(field(e, "expires"), "never")});
+                   text(field(e, "reason")), when(zone, field(e, "created")),
+                   when(zone, field(e, "expires"), "never")});
   }
   return table;
+}
+
+// A list target without a ':' or '/' must be an IP address: a bare name is
+// most likely an account (or a country) missing its prefix.
+Status check_target(const std::string& target) {
+  if (target.find_first_of(":/") != std::string::npos || IpAddress::parse(target)) return {};
+  const bool country = target.size() == 2 && std::isalpha((unsigned char)target[0]) &&
+                       std::isalpha((unsigned char)target[1]);
+  return make_error("usage", "'" + target + "' is not an IP address or network; did you mean " +
+                                 (country ? "country:" : "account:") + target + "?");
 }
 
 Status check_kind(const std::string& kind) {
@@ -378,7 +407,7 @@ int cmd_lists_ls(Context& ctx, const Args& args) {
   auto r = ctx.call("GET", target);
   if (!r) return ctx.fail(r.error());
   if (ctx.print_json(*r)) return kExitOk;
-  print_table(ctx.out, list_entries_table(array_or_empty(field(r->value, "entries"))),
+  print_table(ctx.out, list_entries_table(ctx.zone, array_or_empty(field(r->value, "entries"))),
               "No list entries.");
   return kExitOk;
 }
@@ -386,6 +415,7 @@ int cmd_lists_ls(Context& ctx, const Args& args) {
 int cmd_lists_add(Context& ctx, const Args& args) {
   const std::string& kind = args.positional[0];
   if (Status st = check_kind(kind); !st) return ctx.usage_error(st.error().message);
+  if (Status st = check_target(args.positional[1]); !st) return ctx.usage_error(st.error().message);
   json::object body;
   body["kind"] = kind;
   body["target"] = args.positional[1];
@@ -400,7 +430,7 @@ int cmd_lists_add(Context& ctx, const Args& args) {
   if (ctx.print_json(*r)) return kExitOk;
   json::array one;
   one.push_back(r->value);
-  ctx.out << list_entries_table(one).render();
+  ctx.out << list_entries_table(ctx.zone, one).render();
   return kExitOk;
 }
 
@@ -417,7 +447,7 @@ int cmd_lists_rm(Context& ctx, const Args& args) {
 
 std::string account_path(const std::string& name) { return "/v1/accounts/" + percent_encode(name); }
 
-void print_account(std::ostream& out, const json::value& a) {
+void print_account(std::ostream& out, const LocalTime& zone, const json::value& a) {
   const json::value* lock = field(a, "lock");
   const json::value* contact = field(a, "contact");
   const json::value* last = field(a, "last_login");
@@ -427,7 +457,7 @@ void print_account(std::ostream& out, const json::value& a) {
   };
   if (lock && lock->is_object()) {
     rows.push_back({"lock reason", text(field(lock, "reason"))});
-    rows.push_back({"locked since", text(field(lock, "since"))});
+    rows.push_back({"locked since", when(zone, field(lock, "since"))});
     if (field(lock, "by")) rows.push_back({"locked by", text(field(lock, "by"))});
   }
   rows.push_back({"password reset required", text(field(a, "password_reset_required"))});
@@ -437,7 +467,7 @@ void print_account(std::ostream& out, const json::value& a) {
   if (field(contact, "notify")) contact_text += ", notify " + on_off(field(contact, "notify"));
   rows.push_back({"contact", contact_text});
   if (last && last->is_object()) {
-    rows.push_back({"last login", text(field(last, "time")) + " from " + text(field(last, "ip")) +
+    rows.push_back({"last login", when(zone, field(last, "time")) + " from " + text(field(last, "ip")) +
                                       " (" + text(field(last, "country")) + ")"});
   } else {
     rows.push_back({"last login", "never"});
@@ -452,7 +482,7 @@ void print_account(std::ostream& out, const json::value& a) {
     table.set_max_width(1, 60);
     for (const json::value& d : devices) {
       table.add_row({text(field(d, "device_id")), text(field(d, "user_agent")),
-                     text(field(d, "first_seen")), text(field(d, "last_seen"))});
+                     when(zone, field(d, "first_seen")), when(zone, field(d, "last_seen"))});
     }
     out << "\n" << table.render();
   }
@@ -462,7 +492,13 @@ int cmd_account_show(Context& ctx, const Args& args) {
   auto r = ctx.call("GET", account_path(args.positional[0]));
   if (!r) return ctx.fail(r.error());
   if (ctx.print_json(*r)) return kExitOk;
-  print_account(ctx.out, r->value);
+  const json::value* known = field(r->value, "known");
+  if (known && known->is_bool() && !known->get_bool()) {
+    ctx.out << "Account " << sanitize_for_terminal(text(field(r->value, "account")))
+            << " was never seen: mamorid has no login, lock, contact or second factor for it.\n";
+    return kExitOk;
+  }
+  print_account(ctx.out, ctx.zone, r->value);
   return kExitOk;
 }
 
@@ -475,7 +511,7 @@ int cmd_account_lock(Context& ctx, const Args& args) {
   auto r = ctx.call("POST", account_path(args.positional[0]) + "/lock", &body);
   if (!r) return ctx.fail(r.error());
   if (ctx.print_json(*r)) return kExitOk;
-  print_account(ctx.out, r->value);
+  print_account(ctx.out, ctx.zone, r->value);
   return kExitOk;
 }
 
@@ -485,7 +521,7 @@ int cmd_account_unlock(Context& ctx, const Args& args) {
   auto r = ctx.call("POST", account_path(args.positional[0]) + "/unlock", &body);
   if (!r) return ctx.fail(r.error());
   if (ctx.print_json(*r)) return kExitOk;
-  print_account(ctx.out, r->value);
+  print_account(ctx.out, ctx.zone, r->value);
   return kExitOk;
 }
 
@@ -516,7 +552,7 @@ int cmd_activity(Context& ctx, const Args& args) {
   table.set_max_width(9, 20);
   table.set_max_width(10, 40);
   for (const json::value& e : array_or_empty(field(r->value, "events"))) {
-    table.add_row({text(field(e, "time")), text(field(e, "type")),
+    table.add_row({when(ctx.zone, field(e, "time")), text(field(e, "type")),
                    success_text(field(e, "success")), text(field(e, "action")),
                    text(field(e, "reasons")), text(field(e, "ip")), text(field(e, "country")),
                    text(field(e, "city")), text(field(e, "protocol")), text(field(e, "device_id")),
@@ -528,12 +564,13 @@ int cmd_activity(Context& ctx, const Args& args) {
 
 // -- incidents and blocks
 
-std::vector<std::pair<std::string, std::string>> incident_fields(const json::value& i) {
+std::vector<std::pair<std::string, std::string>> incident_fields(const LocalTime& zone,
+                                                                 const json::value& i) {
   return {
       {"incident", text(field(i, "id"))},
       {"kind", text(field(i, "kind"))},
-      {"started", text(field(i, "started"))},
-      {"last seen", text(field(i, "last_seen"))},
+      {"started", when(zone, field(i, "started"))},
+      {"last seen", when(zone, field(i, "last_seen"))},
       {"sources", text(field(i, "sources"))},
       {"accounts targeted", text(field(i, "accounts_targeted"))},
       {"accounts compromised", text(field(i, "accounts_compromised"))},
@@ -547,12 +584,12 @@ int cmd_incidents(Context& ctx, const Args& args) {
     if (!r) return ctx.fail(r.error());
     if (ctx.print_json(*r)) return kExitOk;
     if (const json::value* incident = field(r->value, "incident")) {
-      ctx.out << render_fields(incident_fields(*incident)) << "\n";
+      ctx.out << render_fields(incident_fields(ctx.zone, *incident)) << "\n";
     }
     Table table({"account", "first seen", "last seen", "login succeeded"});
     for (const json::value& a : array_or_empty(field(r->value, "accounts"))) {
-      table.add_row({text(field(a, "account")), text(field(a, "first_seen")),
-                     text(field(a, "last_seen")), text(field(a, "login_succeeded"))});
+      table.add_row({text(field(a, "account")), when(ctx.zone, field(a, "first_seen")),
+                     when(ctx.zone, field(a, "last_seen")), text(field(a, "login_succeeded"))});
     }
     print_table(ctx.out, table, "No accounts recorded.");
     return kExitOk;
@@ -565,8 +602,8 @@ int cmd_incidents(Context& ctx, const Args& args) {
   if (ctx.print_json(*r)) return kExitOk;
   Table table({"id", "kind", "started", "last seen", "sources", "targeted", "compromised"});
   for (const json::value& i : array_or_empty(field(r->value, "incidents"))) {
-    table.add_row({text(field(i, "id")), text(field(i, "kind")), text(field(i, "started")),
-                   text(field(i, "last_seen")), first_few(field(i, "sources"), 3),
+    table.add_row({text(field(i, "id")), text(field(i, "kind")), when(ctx.zone, field(i, "started")),
+                   when(ctx.zone, field(i, "last_seen")), first_few(field(i, "sources"), 3),
                    text(field(i, "accounts_targeted")), text(field(i, "accounts_compromised"))});
   }
   print_table(ctx.out, table, "No incidents.");
@@ -581,13 +618,14 @@ int cmd_blocked(Context& ctx, const Args&) {
   Table blocks({"scope", "target", "reason", "action", "since", "until", "incident"});
   for (const json::value& b : array_or_empty(field(r->value, "blocks"))) {
     blocks.add_row({text(field(b, "scope")), text(field(b, "target")), text(field(b, "reason")),
-                    text(field(b, "action")), text(field(b, "since")), text(field(b, "until")),
+                    text(field(b, "action")), when(ctx.zone, field(b, "since")),
+                    when(ctx.zone, field(b, "until")),
                     text(field(b, "incident_id"))});
   }
   Table locked({"account", "reason", "since", "password reset"});
   locked.set_max_width(1, 48);
   for (const json::value& a : array_or_empty(field(r->value, "locked_accounts"))) {
-    locked.add_row({text(field(a, "account")), text(field(a, "reason")), text(field(a, "since")),
+    locked.add_row({text(field(a, "account")), text(field(a, "reason")), when(ctx.zone, field(a, "since")),
                     text(field(a, "password_reset_required"))});
   }
   ctx.out << "Blocks:\n";
@@ -600,8 +638,8 @@ int cmd_blocked(Context& ctx, const Args&) {
 // ---- the command table and dispatch -----------------------------------------
 
 const std::vector<FlagSpec> kGlobalFlags = {
-    {"server", true},   {"token", true}, {"json", false}, {"help", false},
-    {"version", false}, {"ca", true},    {"cert", true},  {"key", true},
+    {"server", true}, {"token", true}, {"json", false}, {"tz", true},  {"help", false},
+    {"version", false}, {"ca", true},  {"cert", true}, {"key", true},
 };
 
 const std::vector<Command>& commands() {
@@ -643,7 +681,8 @@ const std::vector<Command>& commands() {
       {"account show",
        "account show NAME",
        "Shows an account: status, lock, second factor, contact, last login,\n"
-       "countries and devices. An account never seen shows the defaults.\n",
+       "countries and devices. Of an account mamorid has recorded nothing about it\n"
+       "says that it was never seen (--json: \"known\": false).\n",
        {},
        1,
        1,
@@ -703,6 +742,15 @@ const Command* find_command(std::string_view name) {
 
 bool is_group(std::string_view word) { return word == "lists" || word == "account"; }
 
+// The command name closest to a mistyped `name` (edit distance), for a
+// "did you mean" hint; empty when nothing is close.
+std::string closest_command(std::string_view name) {
+  std::vector<std::string_view> names;
+  for (const Command& c : commands()) names.push_back(c.name);
+  for (std::string_view extra : {"lists", "account", "help", "pwned import"}) names.push_back(extra);
+  return closest_word(name, names);
+}
+
 std::string_view group_help(std::string_view word) {
   return word == "lists" ? kListsHelp : kAccountHelp;
 }
@@ -743,7 +791,9 @@ int run_help(std::span<const std::string> words, std::ostream& out, std::ostream
     out << group_help(words[0]);
     return kExitOk;
   }
-  return general_usage_error(err, "no help for unknown command '" + name + "'");
+  const std::string near = closest_command(name);
+  return general_usage_error(err, "no help for unknown command '" + sanitize_for_terminal(name) +
+                                      "'" + (near.empty() ? "" : "; did you mean '" + near + "'?"));
 }
 
 }  // namespace
@@ -788,7 +838,10 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
   }
   const Command* command = find_command(name);
   if (command == nullptr) {
-    return general_usage_error(err, "unknown command '" + sanitize_for_terminal(name) + "'");
+    // "lists sl": a known group with an unknown subcommand; "stauts": an unknown word.
+    const std::string near = closest_command(name);
+    return general_usage_error(err, "unknown command '" + sanitize_for_terminal(name) + "'" +
+                                        (near.empty() ? "" : "; did you mean '" + near + "'?"));
   }
 
   std::span<const std::string> rest = std::span(words).subspan(used);
@@ -855,7 +908,17 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
     return kExitUsage;
   }
 
-  Context ctx(*command, std::move(*server), token, std::move(tls), json_output, out, err);
+  LocalTime zone;
+  if (auto tz = option("tz", std::nullopt)) {
+    auto z = LocalTime::for_zone(*tz);
+    if (!z) return usage_error("--tz: " + z.error().message);
+    zone = *z;
+  } else if (env.tz) {
+    // A TZ the tz database does not know (a POSIX rule such as "JST-9"): UTC.
+    if (auto z = LocalTime::for_zone(*env.tz)) zone = *z;
+  }
+
+  Context ctx(*command, std::move(*server), token, std::move(tls), json_output, zone, out, err);
   return command->handler(ctx, *parsed);
 }
 

@@ -12,19 +12,26 @@ namespace mamori::cli {
 inline constexpr int kExitOk = 0;
 // The server answered with an error ({"error": {"code", "message"}}).
 inline constexpr int kExitRefused = 1;
-// Bad command line, server unreachable, or an answer that is not the API.
+// Bad command line (unknown command or option, bad value).
 inline constexpr int kExitUsage = 2;
+// The server cannot be reached (connection refused, name unknown, timeout).
+inline constexpr int kExitUnreachable = 3;
+// The answer is not the API's (not JSON, an unexpected status).
+inline constexpr int kExitBadResponse = 4;
+// A bug in the tool (an exception escaped).
+inline constexpr int kExitInternal = 70;
 
 inline constexpr const char* kDefaultServer = "http://127.0.0.1:8425";
 
 // What the tool takes from its environment (MAMORI_SERVER, MAMORI_TOKEN,
-// MAMORI_CA, MAMORI_CERT, MAMORI_KEY); command-line options win over it.
+// MAMORI_CA, MAMORI_CERT, MAMORI_KEY, TZ); command-line options win over it.
 struct Environment {
   std::optional<std::string> server;
   std::optional<std::string> token;
   std::optional<std::string> ca;
   std::optional<std::string> cert;
   std::optional<std::string> key;
+  std::optional<std::string> tz;
 };
 
 // Runs the tool on the arguments after the program name: parses them, calls

@@ -23,7 +23,7 @@ std::optional<std::string> env(const char* name) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   mamori::cli::Environment environment{env("MAMORI_SERVER"), env("MAMORI_TOKEN"), env("MAMORI_CA"),
-                                       env("MAMORI_CERT"), env("MAMORI_KEY")};
+                                       env("MAMORI_CERT"),   env("MAMORI_KEY"),   env("TZ")};
   try {
     const int code = mamori::cli::run_cli(args, environment, std::cout, std::cerr);
     std::cout.flush();
@@ -34,6 +34,6 @@ int main(int argc, char** argv) {
     return code;
   } catch (const std::exception& e) {
     std::cerr << "mamori: internal error: " << e.what() << "\n";
-    return 70;  // EX_SOFTWARE: a bug, not a usage or server problem
+    return mamori::cli::kExitInternal;  // EX_SOFTWARE: a bug, not a usage or server problem
   }
 }

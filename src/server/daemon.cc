@@ -40,8 +40,8 @@ namespace mamori::server {
 
 namespace {
 
-constexpr const char* kUsage =
-    R"(usage: mamorid [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--replay]
+constexpr const char* kUsage = R"(usage: mamorid [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--replay]
+               [--check-config] [--help] [--version]
 
 mamorid answers login, account-change and send events with a decision
 (allow, delay, challenge, deny, lock) over HTTP/JSON. See README.md.

@@ -1,12 +1,17 @@
 """The `mamori` command-line tool against a real mamorid: tables by default,
 the server's JSON with --json, errors as `mamori: MESSAGE (CODE, HTTP STATUS)`,
-and exit codes 0 (ok), 1 (server refused), 2 (usage error or unreachable)."""
+and the exit codes of `mamori --help`: 0 ok, 1 server refused, 2 usage error,
+3 cannot connect, 4 an answer that is not the API."""
+import datetime
+import http.server
 import json
 import os
+import re
 import subprocess
+import threading
 from urllib.parse import quote
 
-from conftest import APP_TOKEN, MAMORI_CLI
+from conftest import APP_TOKEN, MAMORI_CLI, MAMORID, SOURCE_DIR
 
 
 def run_cli(*args, env_extra=None):
@@ -55,7 +60,7 @@ def test_lists_add_json_is_the_entry_and_kind_filter(mamorid):
 
 
 def test_lists_add_bad_target_is_refused_by_the_server(mamorid):
-    p = mamorid.cli("lists", "add", "deny", "not-an-ip", check=False)
+    p = mamorid.cli("lists", "add", "deny", "999.0.0.0/8", check=False)
     assert p.returncode == 1
     assert "(invalid_target, HTTP 400)" in p.stderr
     assert p.stderr.startswith("mamori: ")
@@ -118,11 +123,6 @@ def test_account_lock_needs_a_reason(mamorid):
     assert p.returncode == 2
     assert "--reason" in p.stderr
     assert json.loads(mamorid.cli("account", "show", "dave", "--json").stdout)["status"] == "active"
-
-
-def test_account_unknown_is_shown_with_defaults(mamorid):
-    out = mamorid.cli("account", "show", "never-seen").stdout
-    assert "active" in out and "never" in out  # last login: never
 
 
 # ---- activity ----------------------------------------------------------------
@@ -229,10 +229,10 @@ def test_token_and_server_options_override_the_environment(mamorid):
     assert p.returncode == 0, p.stderr
 
 
-def test_unreachable_server_exits_2(make_mamorid):
+def test_unreachable_server_exits_3(make_mamorid):
     m = make_mamorid(start=False)  # a free port nobody listens on
     p = m.cli("status", check=False)
-    assert p.returncode == 2
+    assert p.returncode == 3
     assert p.stderr.startswith("mamori: cannot reach http://127.0.0.1:%d" % m.port)
 
 
@@ -287,3 +287,112 @@ def test_incident_list_and_its_accounts(make_mamorid):
 
     blocked = m.cli("blocked").stdout
     assert "203.0.113.66" in blocked
+
+
+# ---- exit codes, suggestions, time zones, never-seen accounts, mamorid --help ----
+
+def test_an_answer_that_is_not_the_api_exits_4(tmp_path):
+    """A web server that is not mamorid: 200 with a body that is not JSON."""
+    (tmp_path / "healthz").write_text("<html>hello</html>")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        p = run_cli("--server", "http://127.0.0.1:%d" % server.server_port, "status")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert p.returncode == 4, (p.stdout, p.stderr)
+    assert "not JSON" in p.stderr
+
+
+def test_help_documents_every_exit_code():
+    text = run_cli("--help").stdout
+    table = text[text.index("exit status:"):]
+    for code in ("0", "1", "2", "3", "4", "70"):
+        assert re.search(r"^  %s +\S" % code, table, re.M), (code, table)
+
+
+def test_a_bare_name_as_list_target_suggests_the_prefix(mamorid):
+    p = mamorid.cli("lists", "add", "deny", "alice", check=False)
+    assert p.returncode == 2
+    assert "did you mean account:alice?" in p.stderr, p.stderr
+    p = mamorid.cli("lists", "add", "deny", "JP", check=False)
+    assert p.returncode == 2 and "did you mean country:JP?" in p.stderr, p.stderr
+    assert json.loads(mamorid.cli("lists", "ls", "--json").stdout)["entries"] == []  # nothing sent
+
+
+def test_mistyped_commands_and_options_get_the_closest_one():
+    for args, hint in ((["stauts"], "did you mean 'status'?"),
+                       (["lists", "sl"], "did you mean 'lists ls'?"),
+                       (["acount", "show", "x"], "did you mean 'account'?"),
+                       (["help", "incident"], "did you mean 'incidents'?"),
+                       (["lists", "add", "deny", "192.0.2.1", "--reaso", "x"],
+                        "did you mean '--reason'?")):
+        p = run_cli(*args)
+        assert p.returncode == 2, (args, p.stderr)
+        assert hint in p.stderr, (args, p.stderr)
+    p = run_cli("zzzzzzzz")
+    assert p.returncode == 2 and "did you mean" not in p.stderr, p.stderr
+
+
+def test_times_are_shown_in_the_zone_of_tz(mamorid):
+    mamorid.cli("lists", "add", "deny", "203.0.113.77", "--ttl", "1h")
+    entry = json.loads(mamorid.cli("lists", "ls", "--json").stdout)["entries"][0]
+    created = datetime.datetime.fromisoformat(entry["created"].replace("Z", "+00:00"))
+
+    def shown(text, offset_h, abbreviation):
+        local = (created + datetime.timedelta(hours=offset_h)).strftime("%Y-%m-%d %H:%M:%S")
+        return (local + " " + abbreviation) in text
+
+    utc = mamorid.cli("lists", "ls").stdout
+    assert shown(utc, 0, "UTC"), utc
+    tokyo = mamorid.cli("--tz", "Asia/Tokyo", "lists", "ls").stdout
+    assert shown(tokyo, 9, "JST"), tokyo
+    # TZ from the environment, and the option wins over it.
+    env = dict(os.environ, MAMORI_SERVER=mamorid.url, MAMORI_TOKEN="test-admin-token")
+    env["TZ"] = "Asia/Tokyo"
+    p = subprocess.run([MAMORI_CLI, "lists", "ls"], env=env, capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0 and shown(p.stdout, 9, "JST"), p.stdout + p.stderr
+    p = subprocess.run([MAMORI_CLI, "lists", "ls", "--tz", "UTC"], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0 and shown(p.stdout, 0, "UTC"), p.stdout + p.stderr
+    # --json keeps the server's times.
+    assert entry["created"] in mamorid.cli("--tz", "Asia/Tokyo", "lists", "ls", "--json").stdout
+    p = mamorid.cli("--tz", "Mars/Olympus", "lists", "ls", check=False)
+    assert p.returncode == 2 and "unknown time zone 'Mars/Olympus'" in p.stderr, p.stderr
+
+
+def test_account_show_says_when_an_account_was_never_seen(mamorid):
+    p = mamorid.cli("account", "show", "never-here")
+    assert "never-here was never seen" in p.stdout, p.stdout
+    assert json.loads(mamorid.cli("account", "show", "never-here", "--json").stdout)["known"] is False
+    # A failed login is enough to be seen.
+    mamorid.result("seen-once", "192.0.2.44", False, pwhash="x")
+    shown = mamorid.cli("account", "show", "seen-once").stdout
+    assert "never seen" not in shown and "seen-once" in shown, shown
+    assert json.loads(mamorid.cli("account", "show", "seen-once", "--json").stdout)["known"] is True
+
+
+def test_mamorid_help_lists_every_flag_it_accepts():
+    p = subprocess.run([MAMORID, "--help"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0
+    usage = p.stdout[:p.stdout.index("\n\n")]  # the synopsis
+    with open(os.path.join(SOURCE_DIR, "src", "server", "daemon.cc")) as f:
+        accepted = set(re.findall(r'a == "(--?[a-z-]+)"', f.read()))
+    assert {"--config", "--listen", "--data-dir", "--replay", "--check-config", "--help",
+            "--version"} <= accepted, accepted
+    for flag in accepted:
+        assert re.search(r"^\s+%s\b" % re.escape(flag), p.stdout, re.M) or \
+            re.search(r"^\s+-h, %s\b" % re.escape(flag), p.stdout, re.M), (flag, p.stdout)
+        if flag != "-h":
+            assert flag in usage, (flag, usage)
