@@ -35,6 +35,7 @@ pkgs=(
   libssl-dev python3-cryptography          # TLS on the HTTP listener and the CLI; the tests' own CA
   dpkg-dev systemd                         # the .deb (dpkg-shlibdeps) and its unit (systemd-analyze)
   strace groff-base                        # package test: the unit's system calls, the man pages
+  openssl                                  # mail tests: the submission/smtps certificate
   prometheus python3-yaml                  # promtool and YAML for examples/monitoring/ checks
   git                                      # the source commit in mamori_build_info
 )

@@ -3,6 +3,11 @@ Postfix, auth policy pointed at mamorid), Postfix 3.7 (policy service pointed
 at mamorid's Postfix listener) and dnsmasq (a DNS blocklist zone), each on
 free loopback ports with its own config directory, stopped by PID.
 
+The mamori parts of their configs are the shipped snippets of examples/
+(dovecot/95-mamori-2.3.conf, postfix/main.cf, postfix/master.cf and
+postfix/add-policy.sh), read from the files with only their documented
+placeholders (address, token, nonce, service ports) filled in.
+
 Runs as root (Postfix's master and Dovecot drop privileges themselves).
 Dovecot's own delays after failed logins are turned off in its config here
 (auth_failure_delay, anvil's auth penalty): production keeps them.
@@ -16,20 +21,45 @@ import subprocess
 import tempfile
 import time
 
-from conftest import terminate
+from conftest import SOURCE_DIR, terminate
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
 POSTFIX = "/usr/sbin/postfix"
 DNSMASQ = "/usr/sbin/dnsmasq"
 NONCE = "mamori-test-nonce"
+OPENSSL = "/usr/bin/openssl"
+EXAMPLES = os.path.join(SOURCE_DIR, "examples")
+
+
+def example(path):
+    with open(os.path.join(EXAMPLES, path)) as f:
+        return f.read()
+
+
+def filled(text, replacements):
+    """`text` with each placeholder replaced; a placeholder the snippet no
+    longer has fails the test (the snippet and the test went apart)."""
+    for old, new in replacements.items():
+        assert old in text, "the snippet has no %r any more" % old
+        text = text.replace(old, new)
+    return text
+
+
+def dovecot_policy_conf(policy_url, token, nonce=NONCE):
+    """examples/dovecot/95-mamori-2.3.conf for mamorid at `policy_url`."""
+    return filled(example("dovecot/95-mamori-2.3.conf"), {
+        "http://127.0.0.1:8425/dovecot/policy": policy_url,
+        "REPLACE-WITH-AN-APP-TOKEN": token,
+        "REPLACE-WITH-A-RANDOM-SECRET": nonce,
+    })
 
 
 def available():
     """None when the peers can run here, else why not. The mail tests fail when
     they cannot run (scripts/deps.sh installs the peers), unless
     MAMORI_SKIP_MAIL=1 says to skip them on purpose."""
-    for p in (DOVECOT, DOVEADM, POSTFIX, DNSMASQ):
+    for p in (DOVECOT, DOVEADM, POSTFIX, DNSMASQ, OPENSSL):
         if not os.path.exists(p):
             return "%s is not installed (scripts/deps.sh installs it)" % p
     if os.geteuid() != 0:
@@ -162,11 +192,11 @@ service anvil {{
     mode = 0
   }}
 }}
-auth_policy_server_url = {policy_url}
-auth_policy_server_api_header = Authorization: Bearer {token}
-auth_policy_hash_nonce = {NONCE}
-auth_policy_reject_on_fail = {"yes" if reject_on_fail else "no"}
 """)
+            # mamori's part: the shipped snippet.
+            f.write(dovecot_policy_conf(policy_url, token))
+            if reject_on_fail:
+                f.write("auth_policy_reject_on_fail = yes\n")
         self.log = open(os.path.join(d, "dovecot.out"), "wb")
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.conf], stdout=self.log,
                                      stderr=subprocess.STDOUT)
@@ -217,23 +247,35 @@ auth_policy_reject_on_fail = {"yes" if reject_on_fail else "no"}
 
 class Postfix:
     """Postfix's smtpd on a loopback port: SASL through `dovecot`, the policy
-    service at `policy_port` (RCPT and END-OF-MESSAGE; none: no policy
-    service), relaying for example.com to a discard transport. Use
-    Postfix.start(...) to retry when a port was taken meanwhile."""
+    service at `policy_port` (none: no policy service), relaying for
+    example.com to a discard transport. The policy is added as an operator
+    would: examples/postfix/main.cf appended to main.cf, add-policy.sh run
+    on it (in front of the relay restrictions and at the end of each
+    message). With `submission`, also examples/postfix/master.cf's
+    submission (STARTTLS) and smtps (TLS) services on their own ports, with a
+    certificate made here. Use Postfix.start(...) to retry when a port was
+    taken meanwhile."""
 
     @classmethod
     def start(cls, *args, **kwargs):
         return started(lambda: cls(*args, **kwargs))
 
-    def __init__(self, dovecot_auth_port, policy_port):
+    def __init__(self, dovecot_auth_port, policy_port, submission=False):
         self.dir = make_workdir("mamori-postfix-")
         self.smtp_port = free_port()
+        self.submission_port = free_port() if submission else None
+        self.smtps_port = free_port() if submission else None
         etc, spool, data = (os.path.join(self.dir, x) for x in ("etc", "spool", "data"))
         for p in (etc, spool, data):
             os.makedirs(p)
         shutil.chown(data, "postfix")
-        # No policy_port: Postfix alone (a baseline for measurements).
-        policy = "check_policy_service inet:127.0.0.1:%d," % policy_port if policy_port else ""
+        tls = ""
+        if submission:
+            key, cert = os.path.join(etc, "key.pem"), os.path.join(etc, "cert.pem")
+            subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                            "-subj", "/CN=mx.example.test", "-keyout", key, "-out", cert],
+                           check=True, capture_output=True, timeout=60)
+            tls = "smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n" % (cert, key)
         with open(os.path.join(etc, "main.cf"), "w") as f:
             f.write(f"""compatibility_level = 3.6
 queue_directory = {spool}
@@ -259,14 +301,16 @@ smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = inet:127.0.0.1:{dovecot_auth_port}
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = {policy} permit_sasl_authenticated, reject_unauth_destination
-smtpd_end_of_data_restrictions = {policy.rstrip(",")}
-smtpd_policy_service_timeout = 10s
+smtpd_recipient_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_client_connection_rate_limit = 0
 smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 1000
 smtpd_hard_error_limit = 1000
-""")
+{tls}""")
+            # No policy_port: Postfix alone (a baseline for measurements).
+            if policy_port:
+                f.write(filled(example("postfix/main.cf"),
+                               {"inet:127.0.0.1:10040": "inet:127.0.0.1:%d" % policy_port}))
         with open(os.path.join(etc, "master.cf"), "w") as f:
             f.write(f"""127.0.0.1:{self.smtp_port} inet n - n - - smtpd
 pickup    unix  n - n 60 1 pickup
@@ -286,7 +330,16 @@ discard   unix  - - n - - discard
 anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
+tlsmgr    unix  - - n 1000? 1 tlsmgr
 """)
+            if submission:
+                f.write(filled(example("postfix/master.cf"), {
+                    "\nsubmission inet": "\n127.0.0.1:%d inet" % self.submission_port,
+                    "\nsmtps     inet": "\n127.0.0.1:%d inet" % self.smtps_port}))
+        if policy_port:
+            r = subprocess.run([os.path.join(EXAMPLES, "postfix", "add-policy.sh"), etc],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stdout + r.stderr
         self.etc = etc
         self.spool = spool
         self.log = open(os.path.join(self.dir, "postfix.out"), "wb")
@@ -294,7 +347,9 @@ postlog   unix-dgram n - n - 1 postlogd
         self.proc = subprocess.Popen([POSTFIX, "-c", etc, "start-fg"], stdout=self.log,
                                      stderr=subprocess.STDOUT)
         try:
-            wait_port(self.smtp_port, self.proc, "postfix")
+            for port in (self.smtp_port, self.submission_port, self.smtps_port):
+                if port:
+                    wait_port(port, self.proc, "postfix")
         except Exception as e:
             log = self.read_log()
             self.stop()
