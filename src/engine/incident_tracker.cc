@@ -42,8 +42,8 @@ Status IncidentTracker::load(TimePoint now) {
 void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succeeded,
                                    TimePoint now, store::WriteTicket& ticket) {
   store::Incident& inc = o.incident;
-  bool header_changed = false;
   if (o.accounts.size() >= config_.max_accounts && !o.accounts.count(std::string(account))) {
+    bool header_changed = false;
     // Counted, no longer listed. The set of hashes is bounded too: past it,
     // accounts are no longer counted.
     if (o.unlisted.size() < kMaxUnlisted && o.unlisted.insert(hash_bytes(account)).second) {
@@ -59,27 +59,29 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
   }
   auto [it, inserted] = o.accounts.try_emplace(std::string(account));
   store::IncidentAccount& a = it->second;
+  // A changed account changes the header's counts: both are written in one
+  // transaction, so that every reader sees them agree.
+  bool account_changed = false;
   if (inserted) {
-    {
-      a.account = std::string(account);
-      a.first_seen = a.last_seen = now;
-      a.login_succeeded = succeeded;
-      inc.accounts_targeted++;
-      if (succeeded) inc.accounts_compromised++;
-      header_changed = true;
-      ticket = store_.put_incident_account(inc.id, a);
-    }
+    a.account = std::string(account);
+    a.first_seen = a.last_seen = now;
+    a.login_succeeded = succeeded;
+    inc.accounts_targeted++;
+    if (succeeded) inc.accounts_compromised++;
+    account_changed = true;
   } else {
     a.last_seen = std::max(a.last_seen, now);
     if (succeeded && !a.login_succeeded) {
       a.login_succeeded = true;
       inc.accounts_compromised++;
-      header_changed = true;
-      ticket = store_.put_incident_account(inc.id, a);
+      account_changed = true;
     }
   }
   if (now > inc.last_seen) inc.last_seen = now;
-  if (header_changed || inc.last_seen - o.persisted_last_seen >= kLastSeenPersistEvery) {
+  if (account_changed) {
+    o.persisted_last_seen = inc.last_seen;
+    ticket = store_.put_incident_and_account(inc, a);
+  } else if (inc.last_seen - o.persisted_last_seen >= kLastSeenPersistEvery) {
     o.persisted_last_seen = inc.last_seen;
     ticket = store_.put_incident(inc);
   }

@@ -64,6 +64,9 @@ class Store {
   // Inserts or updates one touched account: first_seen keeps the earliest,
   // last_seen the latest, login_succeeded is or-ed.
   virtual WriteTicket put_incident_account(std::string incident_id, IncidentAccount a) = 0;
+  // Both at once, in one transaction: no reader (nor a backup) sees an
+  // account without the header that counts it, or the other way round.
+  virtual WriteTicket put_incident_and_account(Incident header, IncidentAccount a) = 0;
   virtual WriteTicket put_block(Block b) = 0;  // replaces the block with the same scope + key
   virtual WriteTicket delete_block(std::string scope, std::string key) = 0;
   // Deletes activity older than `before` and blocks that ended before it.

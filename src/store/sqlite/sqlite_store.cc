@@ -917,6 +917,10 @@ struct PutIncidentAccountOp {
   std::string incident_id;
   IncidentAccount a;
 };
+struct PutIncidentAndAccountOp {
+  Incident header;
+  IncidentAccount a;
+};
 struct PutBlockOp {
   Block b;
 };
@@ -961,9 +965,9 @@ struct OutboxFailedOp {
 struct SqliteStore::PendingWrite {
   using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
                           PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
-                          PutBlockOp, DeleteBlockOp, PruneOp, PutProfileOp, PutTotpOp,
-                          DeleteTotpOp, EnqueueOutboxOp, OutboxDeliveredOp, OutboxRetryOp,
-                          OutboxFailedOp>;
+                          PutIncidentAndAccountOp, PutBlockOp, DeleteBlockOp, PruneOp, PutProfileOp,
+                          PutTotpOp, DeleteTotpOp, EnqueueOutboxOp, OutboxDeliveredOp,
+                          OutboxRetryOp, OutboxFailedOp>;
   WriteTicket ticket;
   Op op;
 };
@@ -1334,6 +1338,9 @@ WriteTicket SqliteStore::put_incident(Incident i) { return enqueue(PutIncidentOp
 WriteTicket SqliteStore::put_incident_account(std::string incident_id, IncidentAccount a) {
   return enqueue(PutIncidentAccountOp{std::move(incident_id), std::move(a)});
 }
+WriteTicket SqliteStore::put_incident_and_account(Incident header, IncidentAccount a) {
+  return enqueue(PutIncidentAndAccountOp{std::move(header), std::move(a)});
+}
 WriteTicket SqliteStore::put_block(Block b) { return enqueue(PutBlockOp{std::move(b)}); }
 WriteTicket SqliteStore::delete_block(std::string scope, std::string key) {
   return enqueue(DeleteBlockOp{std::move(scope), std::move(key)});
@@ -1454,6 +1461,20 @@ Status SqliteStore::apply(const PendingWrite& w) {
     return {};
   };
 
+  auto put_incident = [&](const Incident& i) {
+    const std::string sources = join(i.sources);
+    return exec(kPutIncident, "put_incident", [&](Binder& b) {
+      b.text(i.id).text(to_string(i.kind)).time(i.started).time(i.last_seen).text(sources);
+      b.int64(i.accounts_targeted).int64(i.accounts_compromised);
+    });
+  };
+  auto put_incident_account = [&](const std::string& incident_id, const IncidentAccount& a) {
+    return exec(kPutIncidentAccount, "put_incident_account", [&](Binder& b) {
+      b.text(incident_id).text(a.account).time(a.first_seen).time(a.last_seen);
+      b.boolean(a.login_succeeded);
+    });
+  };
+
   return std::visit(
       [&](const auto& op) -> Status {
         using T = std::decay_t<decltype(op)>;
@@ -1505,17 +1526,12 @@ Status SqliteStore::apply(const PendingWrite& w) {
         } else if constexpr (std::is_same_v<T, DeleteListEntryOp>) {
           return exec(kDeleteListEntry, "delete_list_entry", [&](Binder& b) { b.text(op.id); });
         } else if constexpr (std::is_same_v<T, PutIncidentOp>) {
-          const Incident& i = op.i;
-          const std::string sources = join(i.sources);
-          return exec(kPutIncident, "put_incident", [&](Binder& b) {
-            b.text(i.id).text(to_string(i.kind)).time(i.started).time(i.last_seen).text(sources);
-            b.int64(i.accounts_targeted).int64(i.accounts_compromised);
-          });
+          return put_incident(op.i);
         } else if constexpr (std::is_same_v<T, PutIncidentAccountOp>) {
-          return exec(kPutIncidentAccount, "put_incident_account", [&](Binder& b) {
-            b.text(op.incident_id).text(op.a.account).time(op.a.first_seen).time(op.a.last_seen);
-            b.boolean(op.a.login_succeeded);
-          });
+          return put_incident_account(op.incident_id, op.a);
+        } else if constexpr (std::is_same_v<T, PutIncidentAndAccountOp>) {
+          if (Status s = put_incident(op.header); !s) return s;
+          return put_incident_account(op.header.id, op.a);
         } else if constexpr (std::is_same_v<T, PutBlockOp>) {
           const Block& k = op.b;
           return exec(kPutBlock, "put_block", [&](Binder& b) {

@@ -523,6 +523,28 @@ TEST(SqliteStore, IncidentAccountUpsertKeepsEarliestLatestAndOrsSuccess) {
   EXPECT_TRUE(store->incident_accounts("none")->empty());
 }
 
+TEST(SqliteStore, IncidentAndAccountAreWrittenTogether) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  Incident inc{"inc1", IncidentKind::kCredentialStuffing, at(1), at(5), {"203.0.113.7"}, 1, 1};
+  expect_ok(store->wait(
+      store->put_incident_and_account(inc, IncidentAccount{"alice", at(5), at(5), true})));
+  // An existing account is upserted as put_incident_account does.
+  inc.last_seen = at(9);
+  expect_ok(store->wait(
+      store->put_incident_and_account(inc, IncidentAccount{"alice", at(2), at(9), false})));
+  auto header = store->incident("inc1");
+  ASSERT_TRUE(header.ok() && header->has_value());
+  EXPECT_EQ(ms((*header)->last_seen), 9);
+  EXPECT_EQ((*header)->accounts_compromised, 1);
+  auto rows = store->incident_accounts("inc1");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(ms((*rows)[0].first_seen), 2);
+  EXPECT_TRUE((*rows)[0].login_succeeded);
+}
+
 TEST(SqliteStore, IncidentsForAccountJoinsTouchedAccountsNewestFirst) {
   TempDir tmp;
   auto store = open_store(tmp.path());
