@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/data_dir_commands.h"
 #include "cli/http_client.h"
 #include "cli/local_time.h"
 #include "cli/pwned_command.h"
@@ -57,6 +58,13 @@ commands:
   pwned import FILE [--data-dir DIR]
                                    build the breached-password store from a Pwned Passwords
                                    file (local; no server needed; see 'mamori pwned --help')
+  backup [--data-dir DIR | --config FILE] [--with-pwned] OUT
+                                   copy a data dir, live or stopped, into a new directory OUT
+                                   (local; see 'mamori backup --help')
+  restore BACKUP [--data-dir DIR | --config FILE] [--force]
+                                   put a backup into a stopped daemon's data dir (local)
+  db migrate [--data-dir DIR | --config FILE]
+                                   upgrade a stopped daemon's database to this version's schema
   help [COMMAND]                   this text, or a command's
 
 options (accepted before or after the command):
@@ -78,7 +86,8 @@ options (accepted before or after the command):
 exit status:
   0   success
   1   the server refused the request; its error is printed as
-      "mamori: MESSAGE (CODE, HTTP STATUS)"
+      "mamori: MESSAGE (CODE, HTTP STATUS)". pwned, backup, restore, db: the
+      work failed or was refused ("mamori: MESSAGE")
   2   usage error: unknown command or option, bad value, missing argument
   3   cannot connect to the server (refused, unresolvable, timed out)
   4   the server's answer is not mamori's API (not JSON, unexpected status)
@@ -813,8 +822,18 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
     const std::string help[] = {"--help"};
     return run_pwned(help, out, err);
   }
+  if (words[0] == "help" && words.size() >= 2 &&
+      (words[1] == "backup" || words[1] == "restore" || words[1] == "db")) {
+    const std::string help[] = {"--help"};
+    if (words[1] == "backup") return run_backup(help, out, err);
+    return words[1] == "restore" ? run_restore(help, out, err) : run_db(help, out, err);
+  }
   if (words[0] == "help") return run_help(std::span(words).subspan(1), out, err);
   if (words[0] == "pwned") return run_pwned(std::span(words).subspan(1), out, err);
+  // The data dir's maintenance: local files, no server.
+  if (words[0] == "backup") return run_backup(std::span(words).subspan(1), out, err);
+  if (words[0] == "restore") return run_restore(std::span(words).subspan(1), out, err);
+  if (words[0] == "db") return run_db(std::span(words).subspan(1), out, err);
 
   // Find the command: one word, or a group word and a subcommand.
   std::string name = words[0];

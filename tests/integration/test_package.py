@@ -413,7 +413,8 @@ def complete(root, *words):
 
 def test_bash_completion_completes_commands_subcommands_and_options(root):
     assert complete(root, "mamori", "") == sorted(
-        ["status", "lists", "account", "activity", "incidents", "blocked", "pwned", "help"])
+        ["status", "lists", "account", "activity", "incidents", "blocked", "pwned", "backup",
+         "restore", "db", "help"])
     assert complete(root, "mamori", "li") == ["lists"]
     assert complete(root, "mamori", "lists", "") == ["add", "ls", "rm"]
     assert complete(root, "mamori", "lists", "add", "") == ["allow", "deny"]
@@ -421,5 +422,10 @@ def test_bash_completion_completes_commands_subcommands_and_options(root):
         "--reason", "--require-password-reset"]
     assert complete(root, "mamori", "lists", "ls", "--kind", "") == ["allow", "deny"]
     assert complete(root, "mamori", "pwned", "import", "") == ["FILES"]
+    assert complete(root, "mamori", "backup", "--") == [
+        "--config", "--data-dir", "--help", "--with-pwned"]
+    assert complete(root, "mamori", "restore", "--f") == ["--force"]
+    assert complete(root, "mamori", "db", "") == ["migrate"]
+    assert complete(root, "mamori", "backup", "--config", "") == ["FILES"]
     assert complete(root, "mamorid", "--c") == ["--check-config", "--config"]
     assert complete(root, "mamorid", "--config", "") == ["FILES"]
