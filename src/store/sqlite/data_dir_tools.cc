@@ -269,6 +269,21 @@ Status copy_database(const std::string& data_dir, const std::string& from, const
   return {};
 }
 
+// Renames `from` to `to`, which must not exist. Where the file system cannot
+// refuse an existing target itself (NFS, for one), it is checked first.
+Status rename_new(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return {};
+  int err = errno;
+  if (err == EINVAL || err == ENOSYS || err == ENOTSUP) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(to, ec)))
+      return make_error("io", to + " appeared while the backup ran: it is left as it was");
+    if (std::rename(from.c_str(), to.c_str()) == 0) return {};
+    err = errno;
+  }
+  return make_error("io", "cannot rename " + from + " to " + to + ": " + errno_text(err));
+}
+
 // Removes a directory made for a backup that did not finish.
 class RemoveUnlessKept {
  public:
@@ -344,8 +359,7 @@ Result<BackupReport> backup_data_dir(const DataDirFiles& from, const std::string
     report.pwned_copied = true;
   }
   if (Status s = sync_path(tmp, true); !s) return fail(s.error().message);
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0)
-    return fail("cannot rename " + tmp + " to " + target.string() + ": " + errno_text());
+  if (Status s = rename_new(tmp, target.string()); !s) return fail(s.error().message);
   cleanup.keep();
   if (Status s = sync_path(parent.string(), true); !s) return fail(s.error().message);
   report.took = std::chrono::duration_cast<std::chrono::milliseconds>(
