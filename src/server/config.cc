@@ -2,8 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -216,6 +218,17 @@ void read_detections(Reader r, engine::EngineConfig& e) {
   r.reject_unknown();
 }
 
+// A path given in the config file: a relative one is taken from the config
+// file's directory (`source`'s), not from the working directory, and made
+// absolute (the log names it so).
+std::string from_config_dir(const std::string& path, const std::string& source) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(source, ec).parent_path();
+  if (ec) dir = std::filesystem::path(source).parent_path();
+  return (dir / path).lexically_normal().string();
+}
+
 // Reads a secret from `key` or from the file named by `file_key` (exactly one
 // of them; the file's trailing newline is dropped; a relative path is taken
 // from the config file's directory).
@@ -228,10 +241,11 @@ void secret(Reader& r, std::string_view key, std::string_view file_key, std::str
   if (t.contains(key) && t.contains(file_key))
     return r.fail(file_key, "cannot be given together with " + std::string(key), t.get(file_key));
   if (!file.empty()) {
-    std::filesystem::path p(file);
-    if (p.is_relative()) p = std::filesystem::path(source).parent_path() / p;
+    const std::filesystem::path p = from_config_dir(file, source);
     std::ifstream in(p, std::ios::binary);
-    if (!in) return r.fail(file_key, "cannot read " + p.string(), t.get(file_key));
+    if (!in)
+      return r.fail(file_key, "cannot read " + p.string() + ": " + std::strerror(errno),
+                    t.get(file_key));
     std::ostringstream ss;
     ss << in.rdbuf();
     out = ss.str();
@@ -420,6 +434,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     }
     s.integer("threads", c.threads, 1, 256);
     s.string("data_dir", c.data_dir);
+    if (s.table().contains("data_dir")) c.data_dir = from_config_dir(c.data_dir, source);
     s.boolean("replay", c.replay);
     s.duration("maintain_every", c.maintain_every, std::chrono::seconds(1), std::chrono::hours(1));
     read_http_limits(s, c.http);
@@ -563,10 +578,15 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
 
 Result<Config> load_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("invalid_config", path + ": cannot read the config file");
+  if (!in)
+    return make_error("invalid_config",
+                      path + ": cannot read the config file: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   return parse_config(ss.str(), path);
 }
 
 }  // namespace mamori::server
+  for (std::string* path :
+       {&c.geoip.city, &c.geoip.asn, &c.geoip.anonymous, &c.totp.key_file, &c.pwned_file})
+    *path = from_config_dir(*path, source);

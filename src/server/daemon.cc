@@ -56,8 +56,10 @@ mamorid answers login, account-change and send events with a decision
   -h, --help          this text
   --version           print the version
 
-Flags override the config file. SIGTERM or SIGINT shut down cleanly; SIGHUP
-reopens the GeoIP databases and reads the TLS certificate and key again (a
+Flags override the config file (a relative --data-dir is taken from the
+working directory, relative paths in the file from the file's directory).
+SIGTERM or SIGINT shut down cleanly; SIGHUP reopens the GeoIP databases and
+reads the TLS certificate and key again (a
 broken file is refused, the old one stays).
 )";
 

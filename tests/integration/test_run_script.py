@@ -22,7 +22,7 @@ def example_config(tmp_path, port):
     text = text.replace('listen = "127.0.0.1:8425"', 'listen = "127.0.0.1:%d"' % port, 1)
     text = re.sub(r'^data_dir = "[^"]*"', 'data_dir = "%s"' % (tmp_path / "data"), text,
                   count=1, flags=re.M)
-    text = re.sub(r'"(tests/data/geoip/[^"]+)"',
+    text = re.sub(r'"\.\./(tests/data/geoip/[^"]+)"',
                   lambda m: '"%s"' % os.path.join(SOURCE_DIR, m.group(1)), text)
     path = tmp_path / "mamori.toml"
     path.write_text(text)

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -327,12 +328,55 @@ TEST(ParseConfig, BadTokenFilesAreRejectedNamingTheKey) {
   EXPECT_EQ(error("[[tokens]]\ntoken_file = \"empty.token\"\nrole = \"app\"\n"),
             src + ":2: tokens[0].token_file " + tmp.path() + "/empty.token is empty");
   EXPECT_EQ(error("[[tokens]]\ntoken_file = \"none.token\"\nrole = \"app\"\n"),
-            src + ":2: tokens[0].token_file cannot read " + tmp.path() + "/none.token");
+            src + ":2: tokens[0].token_file cannot read " + tmp.path() +
+                "/none.token: No such file or directory");
   EXPECT_EQ(error("[[tokens]]\ntoken = \"0123456789abcdef\"\ntoken_file = \"short.token\"\n"
                   "role = \"app\"\n"),
             src + ":3: tokens[0].token_file cannot be given together with token");
   EXPECT_EQ(error("[[tokens]]\nrole = \"app\"\n"),
             src + ":1: tokens[0].token (or token_file) is required");
+}
+
+TEST(ParseConfig, RelativePathsAreTakenFromTheConfigFilesDirectory) {
+  const Config c = parse_ok(
+      "[server]\ndata_dir = \"state\"\n"
+      "[geoip]\ncity = \"geo/City.mmdb\"\nasn = \"../ASN.mmdb\"\nanonymous = \"./Anon.mmdb\"\n"
+      "[totp]\nkey_file = \"keys/totp.key\"\n"
+      "[passwords]\npwned_file = \"pwned.bin\"\n",
+      "/etc/mamori/mamori.toml");
+  EXPECT_EQ(c.data_dir, "/etc/mamori/state");
+  EXPECT_EQ(c.geoip.city, "/etc/mamori/geo/City.mmdb");
+  EXPECT_EQ(c.geoip.asn, "/etc/ASN.mmdb");
+  EXPECT_EQ(c.geoip.anonymous, "/etc/mamori/Anon.mmdb");
+  EXPECT_EQ(c.totp.key_file, "/etc/mamori/keys/totp.key");
+  EXPECT_EQ(c.pwned_file, "/etc/mamori/pwned.bin");
+}
+
+TEST(ParseConfig, AbsolutePathsAndUnsetPathsStayAsTheyAre) {
+  const Config c = parse_ok(
+      "[server]\ndata_dir = \"/var/lib/mamori\"\n[geoip]\ncity = \"/usr/share/City.mmdb\"\n",
+      "/etc/mamori/mamori.toml");
+  EXPECT_EQ(c.data_dir, "/var/lib/mamori");
+  EXPECT_EQ(c.geoip.city, "/usr/share/City.mmdb");
+  EXPECT_EQ(c.geoip.asn, "");
+  EXPECT_EQ(c.totp.key_file, "");  // <data_dir>/totp.key
+  EXPECT_EQ(c.pwned_file, "");     // <data_dir>/pwned.bin
+  // Not in the file: the built-in default, like --data-dir, from the working directory.
+  EXPECT_EQ(parse_ok("", "/etc/mamori/mamori.toml").data_dir, "./data");
+}
+
+TEST(ParseConfig, ARelativeConfigPathGivesAbsolutePathsFromItsDirectory) {
+  const std::string cwd = std::filesystem::current_path().string();
+  EXPECT_EQ(parse_ok("[server]\ndata_dir = \"../data\"\n", "examples/mamori.toml").data_dir,
+            cwd + "/data");
+  EXPECT_EQ(parse_ok("[server]\ndata_dir = \"data\"\n", "mamori.toml").data_dir, cwd + "/data");
+}
+
+TEST(LoadConfig, AnUnreadableFileIsNamedWithTheSystemsReason) {
+  auto r = load_config("/nonexistent/mamori.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "/nonexistent/mamori.toml: cannot read the config file: No such file or directory");
 }
 
 TEST(ParseConfig, SecondTokenErrorNamesItsIndex) {

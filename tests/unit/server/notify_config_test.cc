@@ -128,7 +128,9 @@ TEST(NotifyConfig, BadValuesNameFileLineAndKey) {
       "test.toml:4: webhooks[0].secret_file cannot be given together with secret");
   const std::string missing = parse_error(
       "[[webhooks]]\nurl = \"https://h.example/a\"\nsecret_file = \"/nonexistent/secret\"\n");
-  EXPECT_EQ(missing, "test.toml:3: webhooks[0].secret_file cannot read /nonexistent/secret");
+  EXPECT_EQ(missing,
+            "test.toml:3: webhooks[0].secret_file cannot read /nonexistent/secret: No such file or "
+            "directory");
 }
 
 }  // namespace
