@@ -2,16 +2,16 @@
 
 namespace mamori::engine {
 
-void AccountUnderAttack::on_failure(const Event& e, std::vector<Finding>& out) {
-  const std::uint32_t count =
-      windows_.add(e.account, to_unix_ms(e.time), config_.window.count());
-  if (count < config_.threshold) return;
+void AccountUnderAttack::on_failure(const AccountUnderAttackConfig& config, const Event& e,
+                                    std::vector<Finding>& out) {
+  const std::uint32_t count = windows_.add(e.account, to_unix_ms(e.time), config.window.count());
+  if (count < config.threshold) return;
   Finding f;
   f.reason = Reason::kAccountUnderAttack;
   f.action = Action::kChallenge;
   f.block = BlockKey::account(e.account);
   f.target = e.account;
-  f.block_for = config_.challenge_for;
+  f.block_for = config.challenge_for;
   f.risk = kRiskAccountUnderAttack;
   out.push_back(std::move(f));
 }

@@ -18,13 +18,12 @@ namespace mamori::engine {
 // Thread-safe.
 class AccountUnderAttack {
  public:
-  AccountUnderAttack(const AccountUnderAttackConfig& config, state::MemoryBudget& budget)
-      : config_(config), windows_(budget) {}
+  explicit AccountUnderAttack(state::MemoryBudget& budget) : windows_(budget) {}
 
-  void on_failure(const Event& e, std::vector<Finding>& out);
+  void on_failure(const AccountUnderAttackConfig& config, const Event& e,
+                  std::vector<Finding>& out);
 
  private:
-  const AccountUnderAttackConfig config_;
   state::WindowedCounts<std::string, StringHash> windows_;
 };
 

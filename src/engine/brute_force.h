@@ -19,11 +19,10 @@ namespace mamori::engine {
 // Thread-safe.
 class BruteForce {
  public:
-  BruteForce(const BruteForceConfig& config, state::MemoryBudget& budget)
-      : config_(config), windows_(budget) {}
+  explicit BruteForce(state::MemoryBudget& budget) : windows_(budget) {}
 
   // A failed login result. Appends a finding when the threshold is reached.
-  void on_failure(const Event& e, std::vector<Finding>& out);
+  void on_failure(const BruteForceConfig& config, const Event& e, std::vector<Finding>& out);
 
  private:
   // 40 bytes: one is kept per (account, IP) that failed, so an attack from
@@ -36,8 +35,6 @@ class BruteForce {
     std::size_t memory_bytes() const { return 0; }
   };
   static constexpr int kRecent = 4;
-
-  const BruteForceConfig config_;
   state::ClockMap<Window> windows_;  // by fingerprint of (account, IP)
 };
 

@@ -4,37 +4,38 @@
 
 namespace mamori::engine {
 
-Finding CredentialStuffing::make_finding(BlockKey block, std::string source,
-                                         const state::DistinctWindow& accounts, std::int64_t now,
-                                         std::size_t limit) const {
+Finding CredentialStuffing::make_finding(const CredentialStuffingConfig& config, BlockKey block,
+                                         std::string source, const state::DistinctWindow& accounts,
+                                         std::int64_t now, std::size_t limit) const {
   Finding f;
   f.reason = Reason::kCredentialStuffing;
   f.action = Action::kDeny;
   f.block = block;
   f.target = source;
-  f.block_for = config_.block;
+  f.block_for = config.block;
   f.risk = kRiskCredentialStuffing;
   f.incident = store::IncidentKind::kCredentialStuffing;
   f.source = std::move(source);
-  accounts.for_each(now, config_.window.count(), [&](std::string_view a) {
+  accounts.for_each(now, config.window.count(), [&](std::string_view a) {
     if (f.accounts.size() < limit) f.accounts.emplace_back(a);
   });
   return f;
 }
 
-Finding CredentialStuffing::network_finding(const Event& e, const state::DistinctWindow& accounts,
+Finding CredentialStuffing::network_finding(const CredentialStuffingConfig& config, const Event& e,
+                                            const state::DistinctWindow& accounts,
                                             std::int64_t now) const {
   const IpAddress net = e.ip.aggregate_network();
-  return make_finding(BlockKey::network(e.ip), Cidr(net, e.ip.aggregate_prefix()).to_string(),
-                      accounts, now, config_.network_threshold);
+  return make_finding(config, BlockKey::network(e.ip),
+                      Cidr(net, e.ip.aggregate_prefix()).to_string(), accounts, now,
+                      config.network_threshold);
 }
 
-CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(NetworkWindow& w, const Event& e,
-                                                                   std::uint64_t ip,
-                                                                   std::size_t ip_count,
-                                                                   const Carried* carried) const {
+CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(
+    const CredentialStuffingConfig& config, NetworkWindow& w, const Event& e, std::uint64_t ip,
+    std::size_t ip_count, const Carried* carried) const {
   const std::int64_t now = to_unix_ms(e.time);
-  const std::int64_t window = config_.window.count();
+  const std::int64_t window = config.window.count();
   std::uint64_t only = w.accounts.mark();
   // A new window, or one whose accounts all expired: this IP is its only one.
   if (only == 0 && w.accounts.empty()) {
@@ -49,27 +50,28 @@ CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(NetworkWindow
     // here. Adding a key drops the mark.
     if (carried->from == only) {
       for (const auto& [account, seen] : carried->accounts)
-        w.accounts.add(account, seen, window, config_.network_threshold);
+        w.accounts.add(account, seen, window, config.network_threshold);
     }
   }
-  return {w.accounts.add(e.account, now, window, config_.network_threshold), false, 0};
+  return {w.accounts.add(e.account, now, window, config.network_threshold), false, 0};
 }
 
-void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
+void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, const Event& e,
+                                    std::vector<Finding>& out) {
   const std::int64_t now = to_unix_ms(e.time);
-  const std::int64_t window = config_.window.count();
+  const std::int64_t window = config.window.count();
   const std::uint64_t ip = ip_key(e.ip);
   // The IP's window stands for its network while it is the network's only
   // failing IP, so it keeps up to the network's threshold of accounts too.
-  const std::size_t cap = std::max(config_.threshold, config_.network_threshold);
+  const std::size_t cap = std::max(config.threshold, config.network_threshold);
   std::size_t ip_count = 0;
   by_ip_.update(ip, [&](FailingIp& w) {
     ip_count = w.accounts.add(e.account, now, window, cap);
     // The IP's finding lists the first `threshold` accounts, as it did when
     // the window kept no more.
-    if (ip_count >= config_.threshold) {
-      out.push_back(make_finding(BlockKey::ip_deny(e.ip), e.ip.to_string(), w.accounts, now,
-                                 config_.threshold));
+    if (ip_count >= config.threshold) {
+      out.push_back(make_finding(config, BlockKey::ip_deny(e.ip), e.ip.to_string(), w.accounts, now,
+                                 config.threshold));
     }
   });
 
@@ -77,9 +79,9 @@ void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
   bool found = false;  // the network's finding, made under its lock
   auto take = [&](const Carried* carried) {
     return by_network_.update(net, [&](NetworkWindow& w) {
-      const NetworkStep step = add_to_network(w, e, ip, ip_count, carried);
-      if (step.carry_from == 0 && !step.alone && step.count >= config_.network_threshold) {
-        out.push_back(network_finding(e, w.accounts, now));
+      const NetworkStep step = add_to_network(config, w, e, ip, ip_count, carried);
+      if (step.carry_from == 0 && !step.alone && step.count >= config.network_threshold) {
+        out.push_back(network_finding(config, e, w.accounts, now));
         found = true;
       }
       return step;
@@ -97,8 +99,9 @@ void CredentialStuffing::on_failure(const Event& e, std::vector<Finding>& out) {
     });
     step = take(&carried);
   }
-  if (found || !step.alone || step.count < config_.network_threshold) return;
-  by_ip_.read(ip, [&](const FailingIp& w) { out.push_back(network_finding(e, w.accounts, now)); });
+  if (found || !step.alone || step.count < config.network_threshold) return;
+  by_ip_.read(
+      ip, [&](const FailingIp& w) { out.push_back(network_finding(config, e, w.accounts, now)); });
 }
 
 }  // namespace mamori::engine

@@ -31,11 +31,11 @@ namespace mamori::engine {
 // Thread-safe.
 class CredentialStuffing {
  public:
-  CredentialStuffing(const CredentialStuffingConfig& config, FailingIps& ips,
-                     state::MemoryBudget& budget)
-      : config_(config), by_ip_(ips), by_network_(budget) {}
+  CredentialStuffing(FailingIps& ips, state::MemoryBudget& budget)
+      : by_ip_(ips), by_network_(budget) {}
 
-  void on_failure(const Event& e, std::vector<Finding>& out);
+  void on_failure(const CredentialStuffingConfig& config, const Event& e,
+                  std::vector<Finding>& out);
 
  private:
   struct NetworkWindow {
@@ -60,15 +60,15 @@ class CredentialStuffing {
   static std::uint64_t ip_key(const IpAddress& ip) {
     return state::DistinctWindow::as_mark(ip.hash());
   }
-  NetworkStep add_to_network(NetworkWindow& w, const Event& e, std::uint64_t ip,
-                             std::size_t ip_count, const Carried* carried) const;
-  Finding network_finding(const Event& e, const state::DistinctWindow& accounts,
-                          std::int64_t now) const;
+  NetworkStep add_to_network(const CredentialStuffingConfig& config, NetworkWindow& w,
+                             const Event& e, std::uint64_t ip, std::size_t ip_count,
+                             const Carried* carried) const;
+  Finding network_finding(const CredentialStuffingConfig& config, const Event& e,
+                          const state::DistinctWindow& accounts, std::int64_t now) const;
   // The finding for `source`, listing at most `limit` of its accounts.
-  Finding make_finding(BlockKey block, std::string source, const state::DistinctWindow& accounts,
-                       std::int64_t now, std::size_t limit) const;
-
-  const CredentialStuffingConfig config_;
+  Finding make_finding(const CredentialStuffingConfig& config, BlockKey block, std::string source,
+                       const state::DistinctWindow& accounts, std::int64_t now,
+                       std::size_t limit) const;
   FailingIps& by_ip_;                          // by IpAddress::hash()
   state::ClockMap<NetworkWindow> by_network_;  // by the network address's hash()
 };

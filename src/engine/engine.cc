@@ -34,6 +34,7 @@ int risk_of(Reason r) {
 
 struct Engine::Context {
   const Event& e;
+  const EngineConfig& config;  // the snapshot this event is judged by
   Outcome& out;
   Location where;  // e.ip's location (empty without a locator)
   std::shared_ptr<const ListIndex> lists;
@@ -71,22 +72,22 @@ struct Engine::Context {
 };
 
 Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id_seed)
-    : config_(config),
+    : config_(std::make_shared<const EngineConfig>(config)),
       store_(store),
       ids_(id_seed),
       budget_(config.memory_budget_bytes),
-      brute_force_(config.brute_force, budget_),
-      account_under_attack_(config.account_under_attack, budget_),
+      brute_force_(budget_),
+      account_under_attack_(budget_),
       failing_ips_(budget_),
-      ip_failures_(config.ip_failures, failing_ips_),
-      credential_stuffing_(config.credential_stuffing, failing_ips_, budget_),
-      password_spray_(config.password_spray, budget_),
-      mail_volume_(config.mail_volume, budget_),
-      mail_geography_(config.mail_geography, budget_),
+      ip_failures_(failing_ips_),
+      credential_stuffing_(failing_ips_, budget_),
+      password_spray_(budget_),
+      mail_volume_(budget_),
+      mail_geography_(budget_),
       lists_(store),
       incidents_(config.incidents, store, ids_),
       profiles_(store, budget_),
-      message_fanout_(config.message_fanout, budget_) {
+      message_fanout_(budget_) {
   failure_listener_ = store_.on_failed_commit([this](const store::WriteSpan& failed, const Error&) {
     profiles_.forget(failed);
     incidents_.rewrite_after_failure();
@@ -94,6 +95,10 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
 }
 
 Engine::~Engine() { store_.remove_failure_listener(failure_listener_); }
+
+void Engine::reconfigure(const EngineConfig& config) {
+  config_.store(std::make_shared<const EngineConfig>(config));
+}
 
 void Engine::revert_lock_if_not_stored(store::WriteTicket t, const std::string& account,
                                        std::optional<store::LockInfo> after,
@@ -164,10 +169,11 @@ Status Engine::load(TimePoint now) {
 }
 
 Result<std::size_t> Engine::warm(TimePoint now, std::size_t max_events) {
-  const Duration longest =
-      std::max({config_.brute_force.window, config_.account_under_attack.window,
-                config_.ip_failures.window, config_.credential_stuffing.window,
-                config_.password_spray.window});
+  const std::shared_ptr<const EngineConfig> snapshot = config_.load();
+  const EngineConfig& config = *snapshot;
+  const Duration longest = std::max({config.brute_force.window, config.account_under_attack.window,
+                                     config.ip_failures.window, config.credential_stuffing.window,
+                                     config.password_spray.window});
   auto records = store_.activity_since(now - longest, max_events);
   if (!records) return records.error();
   const std::shared_ptr<const ListIndex> index = lists_.index();
@@ -185,10 +191,10 @@ Result<std::size_t> Engine::warm(TimePoint now, std::size_t max_events) {
     e.ip = r.ip;
     e.time = r.time;
     ignored.clear();
-    brute_force_.on_failure(e, ignored);
-    account_under_attack_.on_failure(e, ignored);
-    ip_failures_.on_failure(e, ignored);
-    credential_stuffing_.on_failure(e, ignored);
+    brute_force_.on_failure(config.brute_force, e, ignored);
+    account_under_attack_.on_failure(config.account_under_attack, e, ignored);
+    ip_failures_.on_failure(config.ip_failures, e, ignored);
+    credential_stuffing_.on_failure(config.credential_stuffing, e, ignored);
     ++n;
   }
   return n;
@@ -225,7 +231,7 @@ void Engine::check_blocks(Context& c) {
   if (!e.pwhash.empty()) deny_if(BlockKey::pwhash(e.pwhash));
   if (auto b = blocks_.find(BlockKey::ip_delay(e.ip), e.time)) {
     c.refuse(Action::kDelay, Reason::kIpFailures, risk_of(Reason::kIpFailures), b->until);
-    c.d().set_delay_ms(config_.ip_failures.delay_ms);
+    c.d().set_delay_ms(c.config.ip_failures.delay_ms);
   }
   const bool passed_mfa = e.type == EventType::kLoginResult && e.success && e.mfa;
   const bool failed_result = e.type == EventType::kLoginResult && !e.success;
@@ -237,7 +243,7 @@ void Engine::check_blocks(Context& c) {
 
 void Engine::apply(Context& c, Finding& f) {
   const TimePoint now = c.e.time;
-  if (f.action == Action::kDelay) c.d().set_delay_ms(config_.ip_failures.delay_ms);
+  if (f.action == Action::kDelay) c.d().set_delay_ms(c.config.ip_failures.delay_ms);
   // A source over its threshold reports again on every failure. While its
   // block has more than half of its time left, record the touch only: no
   // new block write, no incident re-open.
@@ -280,11 +286,12 @@ void Engine::apply(Context& c, Finding& f) {
 void Engine::on_failure(Context& c) {
   const Event& e = c.e;
   c.findings.clear();
-  brute_force_.on_failure(e, c.findings);
-  account_under_attack_.on_failure(e, c.findings);
-  ip_failures_.on_failure(e, c.findings);
-  credential_stuffing_.on_failure(e, c.findings);
-  password_spray_.on_failure(e, c.findings);
+  const EngineConfig& config = c.config;
+  brute_force_.on_failure(config.brute_force, e, c.findings);
+  account_under_attack_.on_failure(config.account_under_attack, e, c.findings);
+  ip_failures_.on_failure(config.ip_failures, e, c.findings);
+  credential_stuffing_.on_failure(config.credential_stuffing, e, c.findings);
+  password_spray_.on_failure(config.password_spray, e, c.findings);
   for (Finding& f : c.findings) {
     // An account challenge is about future logins; this failure is already refused.
     apply(c, f);
@@ -308,7 +315,7 @@ void Engine::on_account_event(Context& c) {
         // of the suspicious session (then only an operator or a passed
         // challenge does).
         auto p = profiles_.get(e.account);
-        if (p && suspicious_within(*p, e.time, config_.risky_change.window)) {
+        if (p && suspicious_within(*p, e.time, c.config.risky_change.window)) {
           c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
           break;
         }
@@ -342,7 +349,7 @@ void Engine::on_mail_sent(Context& c) {
   // allow-listed IP does not lift it (a web mail front end sends for all).
   if (c.lists->match_account(store::ListKind::kAllow, e.account, e.time)) return;
   const MailVolume::Check v =
-      mail_volume_.on_send(e.account, e.time, e.recipient_count, !e.dry_run);
+      mail_volume_.on_send(c.config.mail_volume, e.account, e.time, e.recipient_count, !e.dry_run);
   if (!v.over) return;
   c.refuse(Action::kDeny, Reason::kMailVolume, kRiskMailVolume,
            v.fits_after ? std::optional<TimePoint>(e.time + *v.fits_after) : std::nullopt);
@@ -354,7 +361,8 @@ void Engine::on_mail_sent(Context& c) {
 
 void Engine::on_mail_login(Context& c) {
   const Event& e = c.e;
-  const MailGeography::Spread s = mail_geography_.on_login(e.account, e.ip, c.where.country, e.time);
+  const MailGeography::Spread s =
+      mail_geography_.on_login(c.config.mail_geography, e.account, e.ip, c.where.country, e.time);
   if (!s.over) return;
   std::string why = "mail_geography: SMTP AUTH logins from " + std::to_string(s.countries.size()) +
                     " countries";
@@ -374,7 +382,7 @@ void Engine::on_success(Context& c) {
   const std::string key = device_key(e);
   LoginAssessment a;
   auto written = profiles_.modify(e.account, [&](store::AccountProfile& p, TimePoint& persisted) {
-    a = assess_login(p, key, c.where, e.time, config_.login_risk);
+    a = assess_login(p, key, c.where, e.time, c.config.login_risk);
     const bool was_empty = p.empty();
     const std::size_t devices = p.devices.size(), countries = p.countries.size(),
                       asns = p.asns.size();
@@ -382,7 +390,7 @@ void Engine::on_success(Context& c) {
     if (a.suspicious && !e.mfa) {
       mark_suspicious(p, a, key, e, c.where);
     } else {
-      learn_login(p, key, e, c.where, config_.profiles);
+      learn_login(p, key, e, c.where, c.config.profiles);
     }
     record_success(p, e, c.where);
     // What the profile learnt is written at once; the times of a familiar
@@ -392,7 +400,7 @@ void Engine::on_success(Context& c) {
                         p.countries.size() != countries || p.asns.size() != asns ||
                         p.suspicious_since.has_value() || was_suspicious || a.new_device ||
                         a.new_location;
-    if (!learnt && e.time - persisted < config_.profiles.persist_every) return false;
+    if (!learnt && e.time - persisted < c.config.profiles.persist_every) return false;
     persisted = e.time;
     return true;
   });
@@ -420,7 +428,7 @@ void Engine::notify_new_login(Context& c) {
 void Engine::on_risky_change(Context& c) {
   const Event& e = c.e;
   auto p = profiles_.get(e.account);
-  if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
+  if (!p || !suspicious_within(*p, e.time, c.config.risky_change.window)) return;
   // The lock notice goes to the address the owner had before an e-mail
   // change (notice_for).
   lock_for(c, Reason::kRiskyChange);
@@ -428,12 +436,12 @@ void Engine::on_risky_change(Context& c) {
 
 void Engine::on_message(Context& c) {
   const Event& e = c.e;
-  if (!message_fanout_.on_message(e)) return;
+  if (!message_fanout_.on_message(c.config.message_fanout, e)) return;
   // The window forgets every recipient after its length: an upper bound.
   c.refuse(Action::kDeny, Reason::kMessageFanout, kRiskMessageFanout,
-           e.time + config_.message_fanout.window);
+           e.time + c.config.message_fanout.window);
   auto p = profiles_.get(e.account);
-  if (!p || !suspicious_within(*p, e.time, config_.risky_change.window)) return;
+  if (!p || !suspicious_within(*p, e.time, c.config.risky_change.window)) return;
   store::WriteTicket t = 0;
   c.incident_id = incidents_.open(store::IncidentKind::kMessageFanout, e.account,
                                   {e.ip.to_string()}, {e.account}, e.time, t);
@@ -444,7 +452,7 @@ void Engine::on_message(Context& c) {
 void Engine::on_challenge_passed(Context& c) {
   const Event& e = c.e;
   auto p = profiles_.get(e.account);
-  if (p && pass_challenge(*p, config_.profiles)) c.wrote(profiles_.put(e.account, std::move(*p)));
+  if (p && pass_challenge(*p, c.config.profiles)) c.wrote(profiles_.put(e.account, std::move(*p)));
 }
 
 // Locks the account on the engine's own finding: password reset required,
@@ -500,8 +508,16 @@ void Engine::record(Context& c) {
 Outcome Engine::process(const Event& e) {
   Outcome out;
   out.event_id = ids_.next(e.time);
-  Context c{e, out, locator_ ? locator_->locate(e.ip) : Location{}, lists_.index(),
-            locks_.find(e.account), false, {}, {}};
+  const std::shared_ptr<const EngineConfig> config = config_.load();
+  Context c{e,
+            *config,
+            out,
+            locator_ ? locator_->locate(e.ip) : Location{},
+            lists_.index(),
+            locks_.find(e.account),
+            false,
+            {},
+            {}};
   const ListIndex& lists = *c.lists;
   c.allow_listed = lists.match_ip(store::ListKind::kAllow, e.ip, e.time) != nullptr ||
                    lists.match_account(store::ListKind::kAllow, e.account, e.time) != nullptr;
@@ -694,7 +710,7 @@ void Engine::maintain(TimePoint now) {
   blocks_.sweep(now);
   lists_.sweep(now);
   incidents_.sweep(now);
-  store_.prune(now - config_.activity_retention);
+  store_.prune(now - config_.load()->activity_retention);
 }
 
 HotStateStats Engine::hot_state() const {

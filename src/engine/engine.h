@@ -1,6 +1,7 @@
 #ifndef MAMORI_ENGINE_ENGINE_H_
 #define MAMORI_ENGINE_ENGINE_H_
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,9 +25,9 @@
 #include "engine/incident_tracker.h"
 #include "engine/ip_failures.h"
 #include "engine/lists.h"
-#include "engine/message_fanout.h"
 #include "engine/mail_geography.h"
 #include "engine/mail_volume.h"
+#include "engine/message_fanout.h"
 #include "engine/password_spray.h"
 #include "engine/profile_cache.h"
 #include "state/memory_budget.h"
@@ -75,6 +76,8 @@ struct HotStateStats {
 // the caller stamps live events with its Clock and replay passes recorded
 // times, so windows and expiries follow event time.
 // Thread-safe: process() runs concurrently on every worker thread.
+// The config is an immutable snapshot each event reads once: reconfigure()
+// swaps it, and an event sees the old thresholds or the new ones, never a mix.
 class Engine {
  public:
   Engine(const EngineConfig& config, store::Store& store, std::uint32_t id_seed);
@@ -136,7 +139,13 @@ class Engine {
   // Every decision process() made, for the metrics.
   const DecisionCounts& decision_counts() const { return decision_counts_; }
   IdGenerator& ids() { return ids_; }
-  const EngineConfig& config() const { return config_; }
+  // The config events are judged by now.
+  std::shared_ptr<const EngineConfig> config() const { return config_.load(); }
+  // Judges the events from now on by `config`: thresholds, windows, blocks
+  // and risk settings. The hot state is kept (a window shortened or lengthened
+  // counts what it still holds). memory_budget_bytes and incidents are read
+  // at construction only: a change to them needs a restart.
+  void reconfigure(const EngineConfig& config);
   HotStateStats hot_state() const;
 
  private:
@@ -178,7 +187,7 @@ class Engine {
   // A webhook alert for every decision above allow.
   void alert_operator(Context& c);
 
-  const EngineConfig config_;
+  std::atomic<std::shared_ptr<const EngineConfig>> config_;
   store::Store& store_;
   std::uint64_t failure_listener_ = 0;
   IdGenerator ids_;

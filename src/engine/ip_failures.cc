@@ -2,20 +2,21 @@
 
 namespace mamori::engine {
 
-void IpFailures::on_failure(const Event& e, std::vector<Finding>& out) {
+void IpFailures::on_failure(const IpFailuresConfig& config, const Event& e,
+                            std::vector<Finding>& out) {
   const std::int64_t now = to_unix_ms(e.time);
-  const std::int64_t window = config_.window.count();
+  const std::int64_t window = config.window.count();
   const std::uint32_t count = ips_.update(e.ip.hash(), [&](FailingIp& ip) {
     ip.failures.add(now, window);
     return ip.failures.count(now, window);
   });
-  if (count < config_.threshold) return;
+  if (count < config.threshold) return;
   Finding f;
   f.reason = Reason::kIpFailures;
   f.target = e.ip.to_string();
-  f.block_for = config_.block;
+  f.block_for = config.block;
   f.risk = kRiskIpFailures;
-  if (count >= config_.deny_threshold) {
+  if (count >= config.deny_threshold) {
     f.action = Action::kDeny;
     f.block = BlockKey::ip_deny(e.ip);
   } else {

@@ -17,12 +17,11 @@ namespace mamori::engine {
 // credential_stuffing. Thread-safe.
 class IpFailures {
  public:
-  IpFailures(const IpFailuresConfig& config, FailingIps& ips) : config_(config), ips_(ips) {}
+  explicit IpFailures(FailingIps& ips) : ips_(ips) {}
 
-  void on_failure(const Event& e, std::vector<Finding>& out);
+  void on_failure(const IpFailuresConfig& config, const Event& e, std::vector<Finding>& out);
 
  private:
-  const IpFailuresConfig config_;
   FailingIps& ips_;
 };
 

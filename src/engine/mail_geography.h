@@ -22,8 +22,7 @@ namespace mamori::engine {
 // required. Thread-safe.
 class MailGeography {
  public:
-  MailGeography(const MailGeographyConfig& config, state::MemoryBudget& budget)
-      : config_(config), windows_(budget) {}
+  explicit MailGeography(state::MemoryBudget& budget) : windows_(budget) {}
 
   struct Spread {
     bool over = false;
@@ -33,8 +32,8 @@ class MailGeography {
 
   // A successful login of `account` from `ip`, located in `country` (empty:
   // unknown, counted as an IP only), at `t`.
-  Spread on_login(const std::string& account, const IpAddress& ip, const std::string& country,
-                  TimePoint t);
+  Spread on_login(const MailGeographyConfig& config, const std::string& account,
+                  const IpAddress& ip, const std::string& country, TimePoint t);
 
   // Forgets the account's logins (an operator released it).
   void reset(const std::string& account) { windows_.erase(account); }
@@ -44,8 +43,6 @@ class MailGeography {
     state::DistinctWindow countries, ips;
     std::size_t memory_bytes() const { return countries.memory_bytes() + ips.memory_bytes(); }
   };
-
-  const MailGeographyConfig config_;
   state::ShardedLru<std::string, Window, StringHash> windows_;
 };
 

@@ -19,8 +19,7 @@ namespace mamori::engine {
 // send within the quota once the window moves on. Thread-safe.
 class MailVolume {
  public:
-  MailVolume(const MailVolumeConfig& config, state::MemoryBudget& budget)
-      : config_(config), windows_(budget) {}
+  explicit MailVolume(state::MemoryBudget& budget) : windows_(budget) {}
 
   struct Check {
     bool over = false;              // `recipients` more would pass a quota
@@ -35,7 +34,8 @@ class MailVolume {
   // A send of `recipients` by `account` at `t`. When it fits both quotas
   // and `count` is true, the recipients are counted. With `count` false it
   // only answers whether they would fit (an SMTP RCPT before the message).
-  Check on_send(const std::string& account, TimePoint t, std::uint32_t recipients, bool count);
+  Check on_send(const MailVolumeConfig& config, const std::string& account, TimePoint t,
+                std::uint32_t recipients, bool count);
 
   // Forgets the account's counts (an operator released it).
   void reset(const std::string& account) { windows_.erase(account); }
@@ -45,8 +45,6 @@ class MailVolume {
     state::SlidingCounter hourly, daily;
     std::size_t memory_bytes() const { return 0; }
   };
-
-  const MailVolumeConfig config_;
   state::ShardedLru<std::string, Window, StringHash> windows_;
 };
 

@@ -6,14 +6,14 @@
 
 namespace mamori::engine {
 
-bool MessageFanout::on_message(const Event& e) {
+bool MessageFanout::on_message(const MessageFanoutConfig& config, const Event& e) {
   const std::int64_t now = to_unix_ms(e.time);
-  const std::int64_t window = config_.window.count();
-  const std::size_t cap = std::max<std::size_t>(config_.threshold, 1);
+  const std::int64_t window = config.window.count();
+  const std::size_t cap = std::max<std::size_t>(config.threshold, 1);
   return by_account_.update(e.account, [&](Window& w) {
     std::size_t n = w.recipients.count(now, window);
     for (const std::string& r : e.recipients) n = w.recipients.add(r, now, window, cap);
-    return n >= config_.threshold;
+    return n >= config.threshold;
   });
 }
 

@@ -17,12 +17,11 @@ namespace mamori::engine {
 // Thread-safe.
 class MessageFanout {
  public:
-  MessageFanout(const MessageFanoutConfig& config, state::MemoryBudget& budget)
-      : config_(config), by_account_(budget) {}
+  explicit MessageFanout(state::MemoryBudget& budget) : by_account_(budget) {}
 
   // Records the message's recipients. Returns true when the account is at
   // or over the threshold.
-  bool on_message(const Event& e);
+  bool on_message(const MessageFanoutConfig& config, const Event& e);
   // Forgets the account's window (an operator released it).
   void reset(const std::string& account) { by_account_.erase(account); }
 
@@ -31,8 +30,6 @@ class MessageFanout {
     state::DistinctWindow recipients;
     std::size_t memory_bytes() const { return recipients.memory_bytes(); }
   };
-
-  const MessageFanoutConfig config_;
   state::ShardedLru<std::string, Window> by_account_;
 };
 

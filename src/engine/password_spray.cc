@@ -2,20 +2,21 @@
 
 namespace mamori::engine {
 
-void PasswordSpray::on_failure(const Event& e, std::vector<Finding>& out) {
+void PasswordSpray::on_failure(const PasswordSprayConfig& config, const Event& e,
+                               std::vector<Finding>& out) {
   if (e.pwhash.empty()) return;
   const std::int64_t now = to_unix_ms(e.time);
-  const std::int64_t window = config_.window.count();
+  const std::int64_t window = config.window.count();
   const std::string ip = e.ip.to_string();
   windows_.update(StringHash{}(e.pwhash), [&](Window& w) {
-    w.sources.add(ip, now, window, config_.max_sources);
-    if (w.accounts.add(e.account, now, window, config_.threshold) < config_.threshold) return;
+    w.sources.add(ip, now, window, config.max_sources);
+    if (w.accounts.add(e.account, now, window, config.threshold) < config.threshold) return;
     Finding f;
     f.reason = Reason::kPasswordSpray;
     f.action = Action::kDeny;
     f.block = BlockKey::pwhash(e.pwhash);
     f.target = "pwhash:" + e.pwhash;
-    f.block_for = config_.block;
+    f.block_for = config.block;
     f.risk = kRiskPasswordSpray;
     f.incident = store::IncidentKind::kPasswordSpray;
     f.source = ip;

@@ -20,10 +20,9 @@ namespace mamori::engine {
 // Thread-safe.
 class PasswordSpray {
  public:
-  PasswordSpray(const PasswordSprayConfig& config, state::MemoryBudget& budget)
-      : config_(config), windows_(budget) {}
+  explicit PasswordSpray(state::MemoryBudget& budget) : windows_(budget) {}
 
-  void on_failure(const Event& e, std::vector<Finding>& out);
+  void on_failure(const PasswordSprayConfig& config, const Event& e, std::vector<Finding>& out);
 
  private:
   struct Window {
@@ -31,8 +30,6 @@ class PasswordSpray {
     state::DistinctWindow sources;  // IPs, canonical text
     std::size_t memory_bytes() const { return accounts.memory_bytes() + sources.memory_bytes(); }
   };
-
-  const PasswordSprayConfig config_;
   // Keyed by the password hash's fingerprint, like the other hot windows.
   state::ClockMap<Window> windows_;
 };

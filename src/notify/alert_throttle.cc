@@ -5,7 +5,8 @@
 namespace mamori::notify {
 
 bool AlertThrottle::admit(const engine::Alert& a) {
-  if (window_.count() <= 0) return true;
+  const Duration window = window_.load(std::memory_order_relaxed);
+  if (window.count() <= 0) return true;
   const Decision& d = a.decision;
   std::uint64_t key = hash_combine(a.ip.hash(), hash_bytes(a.account));
   key = hash_combine(key, std::uint64_t(d.action()) << 8 |
@@ -13,7 +14,7 @@ bool AlertThrottle::admit(const engine::Alert& a) {
   key = hash_combine(key, hash_bytes(a.incident_id));
   bool send = false;
   last_sent_.upsert(key, [&](std::optional<TimePoint>& last) {
-    if (!last || a.time - *last >= window_ || a.time < *last) {
+    if (!last || a.time - *last >= window || a.time < *last) {
       last = a.time;
       send = true;
     }
@@ -23,7 +24,7 @@ bool AlertThrottle::admit(const engine::Alert& a) {
     return false;
   }
   if (last_sent_.size() > max_keys_) {
-    const TimePoint cutoff = a.time - window_;
+    const TimePoint cutoff = a.time - window;
     last_sent_.erase_if([&](std::uint64_t, TimePoint t) { return t < cutoff; },
                         [](std::uint64_t, TimePoint) {});
     if (last_sent_.size() > max_keys_)

@@ -24,9 +24,11 @@ class AlertThrottle {
   // True when `a` is to be sent.
   bool admit(const engine::Alert& a);
   std::uint64_t suppressed() const { return suppressed_.load(std::memory_order_relaxed); }
+  // A new window (a config reload), for the alerts admitted from now on.
+  void set_window(Duration window) { window_.store(window, std::memory_order_relaxed); }
 
  private:
-  const Duration window_;
+  std::atomic<Duration> window_;
   const std::size_t max_keys_;
   state::ShardedMap<std::uint64_t, TimePoint> last_sent_;
   std::atomic<std::uint64_t> suppressed_{0};

@@ -4,17 +4,33 @@
 
 namespace mamori::notify {
 
+EmailChannel::Settings::Settings(const NotifyConfig& config)
+    : enabled(config.smtp.enabled()),
+      templates{config.service_name, config.help_url},
+      from(config.smtp.from),
+      smtp(config.smtp) {}
+
 EmailChannel::EmailChannel(const NotifyConfig& config)
-    : templates_{config.service_name, config.help_url},
-      from_(config.smtp.from),
-      smtp_(config.smtp) {}
+    : settings_(std::make_shared<Settings>(config)) {}
+
+void EmailChannel::reconfigure(const NotifyConfig& config) {
+  auto next = std::make_shared<Settings>(config);
+  std::lock_guard lock(mu_);
+  settings_ = std::move(next);
+}
+
+std::shared_ptr<EmailChannel::Settings> EmailChannel::settings() const {
+  std::lock_guard lock(mu_);
+  return settings_;
+}
 
 Result<std::string> EmailChannel::message_for(const store::OutboxItem& item) const {
   auto facts = decode_notice(item.payload);
   if (!facts) return facts.error();
-  const RenderedNotice r = render_notice(*facts, templates_);
+  const std::shared_ptr<Settings> s = settings();
+  const RenderedNotice r = render_notice(*facts, s->templates);
   MailMessage m;
-  m.from = from_;
+  m.from = s->from;
   m.to = item.destination;
   m.subject = r.subject;
   m.body = r.body;
@@ -27,11 +43,13 @@ Result<std::string> EmailChannel::message_for(const store::OutboxItem& item) con
 }
 
 Status EmailChannel::deliver(const store::OutboxItem& item, TimePoint) {
+  const std::shared_ptr<Settings> s = settings();
+  if (!s->enabled) return make_error("channel_disabled", "e-mail delivery is not configured");
   auto message = message_for(item);
   if (!message) return message.error();
-  auto from = mail_address(from_);
+  auto from = mail_address(s->from);
   if (!from) return from.error();
-  return smtp_.send(*from, item.destination, *message);
+  return s->smtp.send(*from, item.destination, *message);
 }
 
 }  // namespace mamori::notify

@@ -7,12 +7,16 @@ namespace mamori::notify {
 
 Outbox::Outbox(store::Store& store, const NotifyConfig& config, engine::IdGenerator& ids,
                const Clock& clock)
-    : store_(store),
-      ids_(ids),
-      clock_(clock),
-      email_enabled_(config.smtp.enabled()),
-      throttle_(config.alert_repeat_window) {
-  for (const WebhookConfig& w : config.webhooks) webhook_urls_.push_back(w.url);
+    : store_(store), ids_(ids), clock_(clock), throttle_(config.alert_repeat_window) {
+  reconfigure(config);
+}
+
+void Outbox::reconfigure(const NotifyConfig& config) {
+  auto d = std::make_shared<Destinations>();
+  d->email_enabled = config.smtp.enabled();
+  for (const WebhookConfig& w : config.webhooks) d->webhook_urls.push_back(w.url);
+  destinations_.store(std::move(d));
+  throttle_.set_window(config.alert_repeat_window);
 }
 
 store::WriteTicket Outbox::put(store::OutboxChannel channel, std::string destination,
@@ -31,7 +35,7 @@ store::WriteTicket Outbox::put(store::OutboxChannel channel, std::string destina
 }
 
 engine::Effects::Queued Outbox::notify_owner(const engine::OwnerNotice& notice) {
-  if (!email_enabled_) return {};
+  if (!destinations_.load()->email_enabled) return {};
   auto account = store_.account(notice.account);
   if (!account) {
     log_error_limited("owner notice not queued", "owner notice for " + notice.account +
@@ -50,10 +54,11 @@ engine::Effects::Queued Outbox::notify_owner(const engine::OwnerNotice& notice) 
 }
 
 store::WriteTicket Outbox::alert(const engine::Alert& alert) {
-  if (webhook_urls_.empty() || !throttle_.admit(alert)) return 0;
+  const std::shared_ptr<const Destinations> d = destinations_.load();
+  if (d->webhook_urls.empty() || !throttle_.admit(alert)) return 0;
   const std::string body = encode_alert(alert);
   store::WriteTicket t = 0;
-  for (const std::string& url : webhook_urls_) t = put(store::OutboxChannel::kWebhook, url, body);
+  for (const std::string& url : d->webhook_urls) t = put(store::OutboxChannel::kWebhook, url, body);
   return t;
 }
 

@@ -1,7 +1,9 @@
 #ifndef MAMORI_NOTIFY_OUTBOX_H_
 #define MAMORI_NOTIFY_OUTBOX_H_
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,7 +37,12 @@ class Outbox final : public engine::Effects {
 
   Queued notify_owner(const engine::OwnerNotice& notice) override;
   store::WriteTicket alert(const engine::Alert& alert) override;
-  bool alerts_enabled() const override { return !webhook_urls_.empty(); }
+  bool alerts_enabled() const override { return !destinations_.load()->webhook_urls.empty(); }
+
+  // Takes a reloaded config: whether e-mail is on, the webhooks' URLs and
+  // the alert repeat window apply to what is queued from now on; what is
+  // queued already stays.
+  void reconfigure(const NotifyConfig& config);
 
   // `committed` runs once each item this outbox queued is committed (on the
   // store's writer thread: it must not block); the daemon wakes the
@@ -51,8 +58,12 @@ class Outbox final : public engine::Effects {
   store::Store& store_;
   engine::IdGenerator& ids_;
   const Clock& clock_;
-  const bool email_enabled_;
-  std::vector<std::string> webhook_urls_;
+  // Where notices and alerts go; swapped whole by reconfigure().
+  struct Destinations {
+    bool email_enabled = false;
+    std::vector<std::string> webhook_urls;
+  };
+  std::atomic<std::shared_ptr<const Destinations>> destinations_;
   std::function<void()> on_committed_;
   AlertThrottle throttle_;
 };

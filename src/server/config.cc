@@ -570,10 +570,89 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     }
   }
   r.reject_unknown();
+  for (std::string* path :
+       {&c.geoip.city, &c.geoip.asn, &c.geoip.anonymous, &c.totp.key_file, &c.pwned_file})
+    *path = from_config_dir(*path, source);
   if (error.empty() && c.engine.ip_failures.deny_threshold < c.engine.ip_failures.threshold)
     error = source + ": detections.ip_failures.deny_threshold must not be below threshold";
   if (!error.empty()) return make_error("invalid_config", error);
   return c;
+}
+
+namespace {
+
+std::string text_of(const std::string& v) { return v.empty() ? "(none)" : v; }
+std::string text_of(bool v) { return v ? "true" : "false"; }
+std::string text_of(Duration v) { return format_duration(v); }
+template <typename T>
+requires std::is_arithmetic_v<T> std::string text_of(T v) { return std::to_string(v); }
+std::string listen_text(const std::string& host, std::uint16_t port) {
+  if (host.empty()) return "(none)";
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
+}
+
+}  // namespace
+
+std::vector<std::string> changes_needing_restart(const Config& running, const Config& next) {
+  std::vector<std::string> out;
+  auto check = [&](std::string_view key, const auto& was, const auto& now) {
+    if (!(was == now))
+      out.push_back(std::string(key) + " changed: needs a restart; keeping " + text_of(was));
+  };
+  auto check_text = [&](std::string_view key, const std::string& was, const std::string& now) {
+    if (was != now) out.push_back(std::string(key) + " changed: needs a restart; keeping " + was);
+  };
+  const Config& a = running;
+  const Config& b = next;
+  check_text("server.listen", listen_text(a.listen_host, a.listen_port),
+             listen_text(b.listen_host, b.listen_port));
+  check("server.threads", a.threads, b.threads);
+  check("server.data_dir", a.data_dir, b.data_dir);
+  check("server.replay", a.replay, b.replay);
+  check("server.maintain_every", a.maintain_every, b.maintain_every);
+  check("server.max_connections", a.http.max_connections, b.http.max_connections);
+  check("server.max_header_bytes", a.http.max_header_bytes, b.http.max_header_bytes);
+  check("server.max_body_bytes", a.http.max_body_bytes, b.http.max_body_bytes);
+  check("server.max_chunk_line_bytes", a.http.max_chunk_line_bytes, b.http.max_chunk_line_bytes);
+  check("server.max_request_bytes", a.http.max_request_bytes, b.http.max_request_bytes);
+  check("server.idle_timeout", a.http.idle_timeout, b.http.idle_timeout);
+  check("server.request_timeout", a.http.request_timeout, b.http.request_timeout);
+  check("state.memory_budget_mb", a.engine.memory_budget_bytes >> 20,
+        b.engine.memory_budget_bytes >> 20);
+  check("store.checkpoint_mb", a.store_checkpoint_mb, b.store_checkpoint_mb);
+  check("incidents.idle", a.engine.incidents.idle, b.engine.incidents.idle);
+  check("incidents.max_accounts", a.engine.incidents.max_accounts, b.engine.incidents.max_accounts);
+  check("geoip.city", a.geoip.city, b.geoip.city);
+  check("geoip.asn", a.geoip.asn, b.geoip.asn);
+  check("geoip.anonymous", a.geoip.anonymous, b.geoip.anonymous);
+  check_text("postfix.listen", listen_text(a.postfix_host, a.postfix_port),
+             listen_text(b.postfix_host, b.postfix_port));
+  check("postfix.threads", a.postfix_threads, b.postfix_threads);
+  auto joined = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  check("dnsbl.zones", joined(a.dnsbl.zones), joined(b.dnsbl.zones));
+  check("dnsbl.servers", a.dnsbl.servers, b.dnsbl.servers);
+  check("dnsbl.timeout_ms", a.dnsbl.timeout.count(), b.dnsbl.timeout.count());
+  check("dnsbl.cache_entries", a.dnsbl.cache_entries, b.dnsbl.cache_entries);
+  check("dnsbl.negative_ttl", a.dnsbl.negative_ttl, b.dnsbl.negative_ttl);
+  check("dnsbl.max_ttl", a.dnsbl.max_ttl, b.dnsbl.max_ttl);
+  check("totp.issuer", a.totp.issuer, b.totp.issuer);
+  check("totp.key_file", a.totp.key_file, b.totp.key_file);
+  check("totp.max_failures", a.totp.max_failures, b.totp.max_failures);
+  check("totp.failure_window", a.totp.failure_window, b.totp.failure_window);
+  check("passwords.min_score", a.passwords.min_score, b.passwords.min_score);
+  check("passwords.min_length", a.passwords.min_length, b.passwords.min_length);
+  check("passwords.reject_breached", a.passwords.reject_breached, b.passwords.reject_breached);
+  check("passwords.range_public", a.range_public, b.range_public);
+  check("passwords.pwned_file", a.pwned_file, b.pwned_file);
+  check("notify.retry_initial", a.notify.retry_initial, b.notify.retry_initial);
+  check("notify.retry_max", a.notify.retry_max, b.notify.retry_max);
+  check("notify.give_up_after", a.notify.give_up_after, b.notify.give_up_after);
+  return out;
 }
 
 Result<Config> load_config(const std::string& path) {
@@ -587,6 +666,3 @@ Result<Config> load_config(const std::string& path) {
 }
 
 }  // namespace mamori::server
-  for (std::string* path :
-       {&c.geoip.city, &c.geoip.asn, &c.geoip.anonymous, &c.totp.key_file, &c.pwned_file})
-    *path = from_config_dir(*path, source);

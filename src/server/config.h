@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/result.h"
 #include "account/password_checker.h"
 #include "account/totp_service.h"
+#include "core/result.h"
 #include "dnsbl/dnsbl_resolver.h"
 #include "engine/engine_config.h"
 #include "geo/maxmind_locator.h"
@@ -57,6 +57,12 @@ struct Config {
 Result<Config> load_config(const std::string& path);
 // Same, from text (`source` names it in messages).
 Result<Config> parse_config(std::string_view text, const std::string& source);
+
+// The settings `next` changes from `running` that a reload (SIGHUP) cannot
+// apply, one line each, naming the key and the value kept:
+//   "server.listen changed: needs a restart; keeping 127.0.0.1:8425"
+// Empty when a reload applies everything.
+std::vector<std::string> changes_needing_restart(const Config& running, const Config& next);
 
 // Parses "HOST:PORT", "[v6]:PORT". Fails with `invalid_listen`.
 Status parse_listen(std::string_view text, std::string& host, std::uint16_t& port);

@@ -58,9 +58,11 @@ mamorid answers login, account-change and send events with a decision
 
 Flags override the config file (a relative --data-dir is taken from the
 working directory, relative paths in the file from the file's directory).
-SIGTERM or SIGINT shut down cleanly; SIGHUP reopens the GeoIP databases and
-reads the TLS certificate and key again (a
-broken file is refused, the old one stays).
+SIGTERM or SIGINT shut down cleanly. SIGHUP re-reads the config file (tokens,
+detections, notices, webhooks; a broken file is refused and the running
+config stays; settings that need a restart are named in the log), reopens
+the GeoIP databases and the breached-password store, and reads the TLS
+certificate and key again.
 )";
 
 // The TOTP key file: configured, or beside the database.
@@ -133,6 +135,75 @@ void reload(geo::MaxmindLocator* locator) {
   log_info("SIGHUP: geoip reloaded: " + locator->describe());
 }
 
+// What the command line sets over the config file, at start and on every
+// reload.
+struct Overrides {
+  std::string listen, data_dir;
+  bool replay = false;
+};
+
+Status apply_overrides(const Overrides& flags, Config& config) {
+  if (!flags.listen.empty()) {
+    if (Status s = parse_listen(flags.listen, config.listen_host, config.listen_port); !s)
+      return make_error(s.error().code, "--listen: " + s.error().message);
+  }
+  if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
+  if (flags.replay) config.replay = true;
+  return {};
+}
+
+// The parts of the running daemon a config reload reaches.
+struct ReloadTargets {
+  engine::Engine& engine;
+  http::ApiHandler& api;
+  notify::Outbox& outbox;
+  notify::EmailChannel& email;
+  notify::WebhookChannel& webhooks;
+};
+
+// SIGHUP: re-reads the config file and applies what can change while
+// running: tokens, detections, notices and webhooks. Each part
+// swaps an immutable snapshot, so a request sees the old settings or the
+// new ones. A file that fails to load is refused and the running config
+// stays; a setting that needs a
+// restart is named and kept. `running` becomes what now applies.
+void reload_config(const std::string& path, const Overrides& flags, Config& running,
+                   ReloadTargets& t) {
+  if (path.empty()) {
+    log_info("SIGHUP: started without --config; no config file to re-read");
+    return;
+  }
+  auto loaded = load_config(path);
+  if (loaded) {
+    if (Status s = apply_overrides(flags, *loaded); !s) loaded = s.error();
+  }
+  if (!loaded) {
+    log_error("SIGHUP: config refused, the running config stays: " + loaded.error().message);
+    return;
+  }
+  Config& next = *loaded;
+  for (const std::string& line : changes_needing_restart(running, next))
+    log_warn("SIGHUP: " + line);
+  // What applies now: the reloadable parts of `next`, the rest as running.
+  Config applied = running;
+  applied.tokens = next.tokens;
+  applied.engine = next.engine;
+  applied.engine.memory_budget_bytes = running.engine.memory_budget_bytes;
+  applied.engine.incidents = running.engine.incidents;
+  applied.notify = next.notify;
+  applied.notify.retry_initial = running.notify.retry_initial;
+  applied.notify.retry_max = running.notify.retry_max;
+  applied.notify.give_up_after = running.notify.give_up_after;
+  t.engine.reconfigure(applied.engine);
+  t.api.set_tokens(applied.tokens);
+  t.outbox.reconfigure(applied.notify);
+  t.email.reconfigure(applied.notify);
+  t.webhooks.reconfigure(applied.notify);
+  running = std::move(applied);
+  log_info("SIGHUP: config reloaded from " + path + ": " + std::to_string(running.tokens.size()) +
+           " tokens, " + std::to_string(running.notify.webhooks.size()) + " webhooks");
+}
+
 // Raises the soft open-files limit (up to the hard one) so that
 // server.max_connections connections fit beside the daemon's own files:
 // without it the limit would be the descriptors running out, which also
@@ -157,8 +228,9 @@ void raise_open_files_limit(std::size_t max_connections) {
 }  // namespace
 
 int run_daemon(const std::vector<std::string>& args) {
-  std::string config_path, listen, data_dir;
-  bool replay = false, check_only = false;
+  std::string config_path;
+  Overrides flags;
+  bool check_only = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string& out) {
@@ -178,11 +250,11 @@ int run_daemon(const std::vector<std::string>& args) {
     } else if (a == "--config") {
       if (!value(config_path)) return 2;
     } else if (a == "--listen") {
-      if (!value(listen)) return 2;
+      if (!value(flags.listen)) return 2;
     } else if (a == "--data-dir") {
-      if (!value(data_dir)) return 2;
+      if (!value(flags.data_dir)) return 2;
     } else if (a == "--replay") {
-      replay = true;
+      flags.replay = true;
     } else if (a == "--check-config") {
       check_only = true;
     } else {
@@ -200,14 +272,10 @@ int run_daemon(const std::vector<std::string>& args) {
     }
     config = std::move(*c);
   }
-  if (!listen.empty()) {
-    if (Status s = parse_listen(listen, config.listen_host, config.listen_port); !s) {
-      log_error("--listen: " + s.error().message);
-      return 2;
-    }
+  if (Status s = apply_overrides(flags, config); !s) {
+    log_error(s.error().message);
+    return 2;
   }
-  if (!data_dir.empty()) config.data_dir = data_dir;
-  if (replay) config.replay = true;
   std::unique_ptr<geo::MaxmindLocator> locator;
   if (!config.geoip.empty()) {
     auto l = geo::MaxmindLocator::open(config.geoip);
@@ -226,7 +294,7 @@ int run_daemon(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);  // reloads GeoIP and the breached-password store
+  sigaddset(&stop_signals, SIGHUP);  // reloads the config, GeoIP, the breached-password store
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -307,15 +375,15 @@ int run_daemon(const std::vector<std::string>& args) {
   if (auto utc = notify::find_time_zone("UTC"); !utc)
     log_error("the system tz database (tzdata) cannot be read: owners' time zones are refused");
   notify::Outbox outbox(**store, nc, engine.ids(), system_clock);
-  std::unique_ptr<notify::EmailChannel> email;
-  if (nc.smtp.enabled()) email = std::make_unique<notify::EmailChannel>(nc);
+  // Made without an [smtp] host too, so that a reload can turn e-mail on.
+  notify::EmailChannel email(nc);
   notify::WebhookChannel webhooks(nc);
   notify::DispatcherOptions dispatch;
   dispatch.retry_initial = nc.retry_initial;
   dispatch.retry_max = nc.retry_max;
   dispatch.give_up_after = nc.give_up_after;
   dispatch.seed = rd();
-  notify::Dispatcher dispatcher(**store, system_clock, dispatch, email.get(), &webhooks);
+  notify::Dispatcher dispatcher(**store, system_clock, dispatch, &email, &webhooks);
   outbox.set_on_committed([&dispatcher] { dispatcher.wake(); });
   if (config.replay) {
     log_info("replay mode: no owner notices or webhook alerts are sent");
@@ -419,9 +487,10 @@ int run_daemon(const std::vector<std::string>& args) {
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
-  std::thread maintenance([&] {
+  // (config itself changes on SIGHUP; maintain_every needs a restart.)
+  std::thread maintenance([&, every = config.maintain_every] {
     std::unique_lock lock(mu);
-    while (!cv.wait_for(lock, config.maintain_every, [&] { return stopping; })) {
+    while (!cv.wait_for(lock, every, [&] { return stopping; })) {
       lock.unlock();
       engine.maintain(clock.now());
       lock.lock();
@@ -438,11 +507,13 @@ int run_daemon(const std::vector<std::string>& args) {
     }
   });
 
+  ReloadTargets reload_targets{engine, handler, outbox, email, webhooks};
   int sig = 0;
   for (;;) {
     sigwait(&stop_signals, &sig);
     if (sig != SIGHUP) break;
     notify_reloading("reloading (SIGHUP)");
+    reload_config(config_path, flags, config, reload_targets);
     reload(locator.get());
     if (options.tls.enabled()) {
       if (auto tls = server.reload_tls(); !tls)

@@ -267,7 +267,13 @@ ApiHandler::ApiHandler(ApiOptions options, engine::Engine& engine, store::Store&
       clock_(clock),
       started_(clock.now()),
       dovecot_(engine) {
-  for (const ApiToken& t : options_.tokens) tokens_[t.token] = t.role;
+  set_tokens(options_.tokens);
+}
+
+void ApiHandler::set_tokens(const std::vector<ApiToken>& tokens) {
+  auto map = std::make_shared<TokenMap>();
+  for (const ApiToken& t : tokens) (*map)[t.token] = t.role;
+  tokens_.store(std::move(map));
 }
 
 void ApiHandler::handle(const Request& request, Response& response) {
@@ -371,8 +377,9 @@ void ApiHandler::dispatch(Call& c) {
       c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
       return;
     }
-    auto it = tokens_.find(auth.substr(7));
-    if (it == tokens_.end()) {
+    const std::shared_ptr<const TokenMap> tokens = tokens_.load();
+    auto it = tokens->find(auth.substr(7));
+    if (it == tokens->end()) {
       c.error(401, "unauthorized", "unknown token");
       c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
       return;
@@ -656,7 +663,7 @@ void ApiHandler::account_get(Call& c) {
 void ApiHandler::account_activity(Call& c) {
   auto a = path_account(c.target.segments[2]);
   if (!a) return c.error(400, a.error().code, a.error().message);
-  TimePoint since = now() - engine_.config().activity_retention;
+  TimePoint since = now() - engine_.config()->activity_retention;
   std::size_t limit = kDefaultActivityLimit;
   if (auto s = c.target.param("since")) {
     auto decoded = decode_query_value(*s);

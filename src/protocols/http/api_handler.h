@@ -1,7 +1,9 @@
 #ifndef MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 #define MAMORI_PROTOCOLS_HTTP_API_HANDLER_H_
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -52,6 +54,10 @@ class ApiHandler final : public Handler {
 
   void handle(const Request& request, Response& response) override;
   const ApiMetrics& metrics() const { return metrics_; }
+  // Replaces the bearer tokens (a config reload): a request is checked
+  // against the old set or the new one, and a token removed here is refused
+  // from the next request on. Thread-safe.
+  void set_tokens(const std::vector<ApiToken>& tokens);
 
  private:
   struct Call;
@@ -97,7 +103,8 @@ class ApiHandler final : public Handler {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, Role, TokenHash, std::equal_to<>> tokens_;
+  using TokenMap = std::unordered_map<std::string, Role, TokenHash, std::equal_to<>>;
+  std::atomic<std::shared_ptr<const TokenMap>> tokens_;
   engine::Engine& engine_;
   store::Store& store_;
   const Clock& clock_;

@@ -107,7 +107,7 @@ void PostfixPolicy::decide(const Attributes& a, ConnectionState& state, Reply re
   }
   engine::Outcome o = engine_.process(e);
   if (!e.dry_run && o.decision.action() < Action::kDeny) state.counted_instance = instance;
-  reply(sender_action(o.decision, e.account, engine_.config().mail_volume, o.retry_after),
+  reply(sender_action(o.decision, e.account, engine_.config()->mail_volume, o.retry_after),
         o.writes);
 }
 

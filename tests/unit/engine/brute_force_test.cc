@@ -149,6 +149,25 @@ TEST(BruteForce, UsesConfiguredThresholdAndBlock) {
   EXPECT_ALLOWED(h.attempt("alice", kAttacker, kT0 + seconds(2) + minutes(5)));
 }
 
+TEST(BruteForce, AReconfiguredThresholdAppliesToTheNextFailure) {
+  EngineHarness h;
+  for (int i = 0; i < 3; ++i) EXPECT_ALLOWED(h.fail("alice", kAttacker, kT0 + seconds(i), pw(i)));
+  EngineConfig lower = h.config();
+  lower.brute_force.threshold = 4;
+  lower.brute_force.block = minutes(5);
+  h.engine().reconfigure(lower);
+  EXPECT_EQ(h.engine().config()->brute_force.threshold, 4u);
+  // The three failures counted before the reload count towards the new threshold.
+  EXPECT_DECISION(h.fail("alice", kAttacker, kT0 + seconds(3), pw(3)), Action::kDeny,
+                  Reason::kBruteForce);
+  EXPECT_ALLOWED(h.attempt("alice", kAttacker, kT0 + seconds(3) + minutes(5)));
+  // Raised again: the same count no longer reaches it.
+  h.engine().reconfigure(h.config());
+  EXPECT_ALLOWED(h.fail("bob", kAttacker, kT0, pw(10)));
+  for (int i = 1; i < 9; ++i)
+    EXPECT_ALLOWED(h.fail("bob", kAttacker, kT0 + seconds(i), pw(10 + i)));
+}
+
 TEST(BruteForce, CountsPerAccountAndIp) {
   EngineHarness h;
   // Nine failures each for two accounts from one IP, and for one account from two IPs.

@@ -242,7 +242,7 @@ TEST(CredentialStuffing, ANetworkSeenFromOneIpKeepsNoCopyOfItsAccounts) {
   state::MemoryBudget budget(std::size_t(1) << 30);
   CredentialStuffingConfig cfg;
   FailingIps ips(budget);
-  CredentialStuffing detector(cfg, ips, budget);
+  CredentialStuffing detector(ips, budget);
   constexpr std::size_t kIps = 20'000;
   std::vector<Finding> findings;
   Event e;
@@ -252,7 +252,7 @@ TEST(CredentialStuffing, ANetworkSeenFromOneIpKeepsNoCopyOfItsAccounts) {
     e.account = "a-rather-long-account-name-" + std::to_string(100000 + i) + "@example.com";
     e.ip = IpAddress::from_v4(std::uint32_t(0x0a000000 + (i << 8)));  // one per /24
     e.time = kT0 + Duration(std::int64_t(i));
-    detector.on_failure(e, findings);
+    detector.on_failure(cfg, e, findings);
   }
   EXPECT_TRUE(findings.empty());
   // Each account's record takes 12 + 12 + 45 bytes of heap: 69 with one copy,

@@ -15,8 +15,8 @@ namespace {
 struct Detectors {
   state::MemoryBudget budget{std::size_t(1) << 30};
   FailingIps ips{budget};
-  IpFailures ip_failures{IpFailuresConfig{}, ips};
-  CredentialStuffing stuffing{CredentialStuffingConfig{}, ips, budget};
+  IpFailures ip_failures{ips};
+  CredentialStuffing stuffing{ips, budget};
 
   std::vector<Finding> fail(const std::string& account, const IpAddress& ip, TimePoint t) {
     Event e;
@@ -26,8 +26,8 @@ struct Detectors {
     e.ip = ip;
     e.time = t;
     std::vector<Finding> out;
-    ip_failures.on_failure(e, out);
-    stuffing.on_failure(e, out);
+    ip_failures.on_failure(IpFailuresConfig{}, e, out);
+    stuffing.on_failure(CredentialStuffingConfig{}, e, out);
     return out;
   }
 };

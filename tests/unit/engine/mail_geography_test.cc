@@ -11,12 +11,15 @@ namespace {
 
 TEST(MailGeography, ThreeCountriesWithinAnHour) {
   state::MemoryBudget budget(1 << 20);
-  MailGeography g(MailGeographyConfig{}, budget);
-  EXPECT_FALSE(g.on_login("alice", ip("192.0.2.1"), "JP", kT0).over);
-  EXPECT_FALSE(g.on_login("alice", ip("192.0.2.2"), "JP", kT0 + minutes(5)).over);
-  EXPECT_FALSE(g.on_login("alice", ip("198.51.100.1"), "US", kT0 + minutes(10)).over);
-  EXPECT_FALSE(g.on_login("bob", ip("203.0.113.1"), "BR", kT0 + minutes(11)).over);  // per mailbox
-  const MailGeography::Spread s = g.on_login("alice", ip("203.0.113.1"), "BR", kT0 + minutes(20));
+  MailGeography g(budget);
+  const MailGeographyConfig config;
+  EXPECT_FALSE(g.on_login(config, "alice", ip("192.0.2.1"), "JP", kT0).over);
+  EXPECT_FALSE(g.on_login(config, "alice", ip("192.0.2.2"), "JP", kT0 + minutes(5)).over);
+  EXPECT_FALSE(g.on_login(config, "alice", ip("198.51.100.1"), "US", kT0 + minutes(10)).over);
+  EXPECT_FALSE(
+      g.on_login(config, "bob", ip("203.0.113.1"), "BR", kT0 + minutes(11)).over);  // per mailbox
+  const MailGeography::Spread s =
+      g.on_login(config, "alice", ip("203.0.113.1"), "BR", kT0 + minutes(20));
   EXPECT_TRUE(s.over);
   EXPECT_EQ(s.countries.size(), 3u);
   EXPECT_EQ(s.ips.size(), 4u);
@@ -24,32 +27,36 @@ TEST(MailGeography, ThreeCountriesWithinAnHour) {
 
 TEST(MailGeography, CountriesOutsideTheWindowAreForgotten) {
   state::MemoryBudget budget(1 << 20);
-  MailGeography g(MailGeographyConfig{}, budget);
-  EXPECT_FALSE(g.on_login("alice", ip("192.0.2.1"), "JP", kT0).over);
-  EXPECT_FALSE(g.on_login("alice", ip("198.51.100.1"), "US", kT0 + minutes(30)).over);
-  EXPECT_FALSE(g.on_login("alice", ip("203.0.113.1"), "BR", kT0 + minutes(61)).over);
+  MailGeography g(budget);
+  const MailGeographyConfig config;
+  EXPECT_FALSE(g.on_login(config, "alice", ip("192.0.2.1"), "JP", kT0).over);
+  EXPECT_FALSE(g.on_login(config, "alice", ip("198.51.100.1"), "US", kT0 + minutes(30)).over);
+  EXPECT_FALSE(g.on_login(config, "alice", ip("203.0.113.1"), "BR", kT0 + minutes(61)).over);
 }
 
 TEST(MailGeography, TenIpsWithinAnHourEvenFromOneCountry) {
   state::MemoryBudget budget(1 << 20);
-  MailGeography g(MailGeographyConfig{}, budget);
+  MailGeography g(budget);
+  const MailGeographyConfig config;
   for (int i = 1; i <= 9; ++i)
-    EXPECT_FALSE(g.on_login("alice", ip("192.0.2." + std::to_string(i)), "JP",
-                            kT0 + minutes(i)).over)
+    EXPECT_FALSE(
+        g.on_login(config, "alice", ip("192.0.2." + std::to_string(i)), "JP", kT0 + minutes(i))
+            .over)
         << i;
   // The same IP again is not a new one; an unknown country counts by IP only.
-  EXPECT_FALSE(g.on_login("alice", ip("192.0.2.9"), "JP", kT0 + minutes(10)).over);
-  EXPECT_TRUE(g.on_login("alice", ip("192.0.2.10"), "", kT0 + minutes(11)).over);
+  EXPECT_FALSE(g.on_login(config, "alice", ip("192.0.2.9"), "JP", kT0 + minutes(10)).over);
+  EXPECT_TRUE(g.on_login(config, "alice", ip("192.0.2.10"), "", kT0 + minutes(11)).over);
 }
 
 TEST(MailGeography, ResetStartsAfresh) {
   state::MemoryBudget budget(1 << 20);
-  MailGeography g(MailGeographyConfig{}, budget);
-  g.on_login("alice", ip("192.0.2.1"), "JP", kT0);
-  g.on_login("alice", ip("198.51.100.1"), "US", kT0);
-  EXPECT_TRUE(g.on_login("alice", ip("203.0.113.1"), "BR", kT0).over);
+  MailGeography g(budget);
+  const MailGeographyConfig config;
+  g.on_login(config, "alice", ip("192.0.2.1"), "JP", kT0);
+  g.on_login(config, "alice", ip("198.51.100.1"), "US", kT0);
+  EXPECT_TRUE(g.on_login(config, "alice", ip("203.0.113.1"), "BR", kT0).over);
   g.reset("alice");
-  EXPECT_FALSE(g.on_login("alice", ip("203.0.113.1"), "BR", kT0).over);
+  EXPECT_FALSE(g.on_login(config, "alice", ip("203.0.113.1"), "BR", kT0).over);
 }
 
 // A Locator from a table, for the engine tests.

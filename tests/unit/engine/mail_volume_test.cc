@@ -9,61 +9,67 @@ namespace {
 
 TEST(MailVolume, RefusesTheSendThatWouldPassTheHourlyQuota) {
   state::MemoryBudget budget(1 << 20);
-  MailVolume v(MailVolumeConfig{}, budget);
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(v.on_send("alice", kT0 + minutes(i), 100, true).over);
-  const MailVolume::Check c = v.on_send("alice", kT0 + minutes(3), 1, true);
+  MailVolume v(budget);
+  const MailVolumeConfig config;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_FALSE(v.on_send(config, "alice", kT0 + minutes(i), 100, true).over);
+  const MailVolume::Check c = v.on_send(config, "alice", kT0 + minutes(3), 1, true);
   EXPECT_TRUE(c.over);
   EXPECT_EQ(c.sent, 300u);  // the refused recipient is not counted
-  EXPECT_FALSE(v.on_send("bob", kT0 + minutes(3), 1, true).over);  // per account
+  EXPECT_FALSE(v.on_send(config, "bob", kT0 + minutes(3), 1, true).over);  // per account
 }
 
 TEST(MailVolume, AWholeSendOverQuotaIsRefusedButASmallerOneFits) {
   state::MemoryBudget budget(1 << 20);
-  MailVolume v(MailVolumeConfig{}, budget);
-  EXPECT_FALSE(v.on_send("alice", kT0, 250, true).over);
-  EXPECT_TRUE(v.on_send("alice", kT0 + seconds(1), 51, true).over);
-  EXPECT_FALSE(v.on_send("alice", kT0 + seconds(2), 50, true).over);
-  EXPECT_TRUE(v.on_send("alice", kT0 + seconds(3), 1, true).over);
+  MailVolume v(budget);
+  const MailVolumeConfig config;
+  EXPECT_FALSE(v.on_send(config, "alice", kT0, 250, true).over);
+  EXPECT_TRUE(v.on_send(config, "alice", kT0 + seconds(1), 51, true).over);
+  EXPECT_FALSE(v.on_send(config, "alice", kT0 + seconds(2), 50, true).over);
+  EXPECT_TRUE(v.on_send(config, "alice", kT0 + seconds(3), 1, true).over);
 }
 
 TEST(MailVolume, TheHourlyQuotaFreesUpAsTheWindowMoves) {
   state::MemoryBudget budget(1 << 20);
-  MailVolume v(MailVolumeConfig{}, budget);
-  EXPECT_FALSE(v.on_send("alice", kT0, 300, true).over);
-  EXPECT_TRUE(v.on_send("alice", kT0 + minutes(30), 1, true).over);
-  EXPECT_FALSE(v.on_send("alice", kT0 + minutes(61), 1, true).over);
+  MailVolume v(budget);
+  const MailVolumeConfig config;
+  EXPECT_FALSE(v.on_send(config, "alice", kT0, 300, true).over);
+  EXPECT_TRUE(v.on_send(config, "alice", kT0 + minutes(30), 1, true).over);
+  EXPECT_FALSE(v.on_send(config, "alice", kT0 + minutes(61), 1, true).over);
 }
 
 TEST(MailVolume, TheDailyQuotaHoldsAcrossHours) {
   state::MemoryBudget budget(1 << 20);
-  MailVolume v(MailVolumeConfig{}, budget);
+  MailVolume v(budget);
+  const MailVolumeConfig config;
   for (int h = 0; h < 4; ++h)
-    EXPECT_FALSE(v.on_send("alice", kT0 + hours(h) + minutes(h), 250, true).over) << h;
-  const MailVolume::Check c = v.on_send("alice", kT0 + hours(5), 1, true);
+    EXPECT_FALSE(v.on_send(config, "alice", kT0 + hours(h) + minutes(h), 250, true).over) << h;
+  const MailVolume::Check c = v.on_send(config, "alice", kT0 + hours(5), 1, true);
   EXPECT_TRUE(c.over);  // 1000 in the day, though the hour is empty
   EXPECT_EQ(c.sent, 0u);
   EXPECT_EQ(c.sent_daily, 1000u);
-  EXPECT_FALSE(v.on_send("alice", kT0 + hours(25), 1, true).over);
+  EXPECT_FALSE(v.on_send(config, "alice", kT0 + hours(25), 1, true).over);
 }
 
 TEST(MailVolume, ADryRunAnswersWithoutCounting) {
   state::MemoryBudget budget(1 << 20);
   MailVolumeConfig config;
   config.threshold = 2;
-  MailVolume v(config, budget);
-  for (int i = 0; i < 10; ++i) EXPECT_FALSE(v.on_send("alice", kT0, 1, false).over);
-  EXPECT_FALSE(v.on_send("alice", kT0, 2, true).over);
-  EXPECT_TRUE(v.on_send("alice", kT0, 1, false).over);
-  EXPECT_FALSE(v.on_send("alice", kT0, 0, false).over);  // nothing more to send
+  MailVolume v(budget);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(v.on_send(config, "alice", kT0, 1, false).over);
+  EXPECT_FALSE(v.on_send(config, "alice", kT0, 2, true).over);
+  EXPECT_TRUE(v.on_send(config, "alice", kT0, 1, false).over);
+  EXPECT_FALSE(v.on_send(config, "alice", kT0, 0, false).over);  // nothing more to send
 }
 
 TEST(MailVolume, ResetForgetsTheAccountsCounts) {
   state::MemoryBudget budget(1 << 20);
-  MailVolume v(MailVolumeConfig{}, budget);
-  EXPECT_FALSE(v.on_send("alice", kT0, 300, true).over);
-  EXPECT_TRUE(v.on_send("alice", kT0, 1, true).over);
+  MailVolume v(budget);
+  const MailVolumeConfig config;
+  EXPECT_FALSE(v.on_send(config, "alice", kT0, 300, true).over);
+  EXPECT_TRUE(v.on_send(config, "alice", kT0, 1, true).over);
   v.reset("alice");
-  EXPECT_FALSE(v.on_send("alice", kT0, 1, true).over);
+  EXPECT_FALSE(v.on_send(config, "alice", kT0, 1, true).over);
 }
 
 Event mail_sent(std::string_view account, std::string_view from, TimePoint t, std::uint32_t n,

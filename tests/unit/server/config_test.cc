@@ -372,6 +372,24 @@ TEST(ParseConfig, ARelativeConfigPathGivesAbsolutePathsFromItsDirectory) {
   EXPECT_EQ(parse_ok("[server]\ndata_dir = \"data\"\n", "mamori.toml").data_dir, cwd + "/data");
 }
 
+TEST(ChangesNeedingRestart, NamesEachKeyAndTheValueKept) {
+  const Config running = parse_ok("[server]\nlisten = \"127.0.0.1:8425\"\n", "test.toml");
+  Config next = parse_ok(
+      "[server]\nlisten = \"[::1]:9000\"\nthreads = 4\n[state]\nmemory_budget_mb = 64\n"
+      "[dnsbl]\nzones = [\"zen.example\"]\n"
+      "[detections.brute_force]\nthreshold = 3\n[[tokens]]\ntoken = \"0123456789\"\n"
+      "role = \"app\"\n",
+      "test.toml");
+  EXPECT_EQ(changes_needing_restart(running, next),
+            (std::vector<std::string>{
+                "server.listen changed: needs a restart; keeping 127.0.0.1:8425",
+                "server.threads changed: needs a restart; keeping 2",
+                "state.memory_budget_mb changed: needs a restart; keeping 256",
+                "dnsbl.zones changed: needs a restart; keeping (none)",
+            }));
+  EXPECT_TRUE(changes_needing_restart(running, running).empty());
+}
+
 TEST(LoadConfig, AnUnreadableFileIsNamedWithTheSystemsReason) {
   auto r = load_config("/nonexistent/mamori.toml");
   ASSERT_FALSE(r.ok());
