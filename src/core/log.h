@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <string>
@@ -13,14 +14,57 @@
 
 namespace mamori {
 
-enum class LogLevel : std::uint8_t { kInfo, kWarn, kError };
+enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
+enum class LogFormat : std::uint8_t { kText, kJson };
 
-// One log line to stderr: "2026-11-23T12:00:00.000Z info  message".
-// Thread-safe (one write per line).
-void log_line(LogLevel level, std::string_view message);
-void log_info(std::string_view message);
-void log_warn(std::string_view message);
-void log_error(std::string_view message);
+// What the daemon's log writes (`[log] level`, `format`).
+struct LogOptions {
+  LogLevel level = LogLevel::kInfo;  // lines below it are not written
+  LogFormat format = LogFormat::kText;
+};
+
+// "debug", "info", "warn", "error" and "text", "json"; false for another word.
+bool parse_log_level(std::string_view word, LogLevel& out);
+bool parse_log_format(std::string_view word, LogFormat& out);
+std::string_view to_string(LogLevel level);
+
+// A structured fact of a log line where the call site has one: text lines
+// append " key=value", JSON lines carry it as a member (a number when built
+// from one).
+struct LogField {
+  LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
+  LogField(std::string_view k, std::int64_t v)
+      : key(k), value(std::to_string(v)), number(v), is_number(true) {}
+  std::string_view key;
+  std::string value;
+  std::int64_t number = 0;
+  bool is_number = false;
+};
+using LogFields = std::initializer_list<LogField>;
+
+// One line as the log writes it (without the newline):
+//   text:     "2026-11-23T12:00:00.000Z info  message key=value"
+//   journal:  "<6>message key=value" (stderr is the systemd journal, which
+//             stamps the time itself and reads the syslog priority prefix)
+//   json:     {"time":"2026-11-23T12:00:00.000Z","level":"info","message":"...","key":"value"}
+std::string format_log_line(LogLevel level, std::string_view message, LogFields fields,
+                            TimePoint now, LogFormat format, bool journal);
+
+// Sets the level and format of the lines written from now on (start and
+// reload). Thread-safe.
+void set_log_options(const LogOptions& options);
+LogOptions log_options();
+// True when stderr is the systemd journal: JOURNAL_STREAM names its device
+// and inode (read once).
+bool stderr_is_journal();
+
+// One log line to stderr, as format_log_line() makes it, unless below the
+// level. Thread-safe (one write per line).
+void log_line(LogLevel level, std::string_view message, LogFields fields = {});
+void log_debug(std::string_view message, LogFields fields = {});
+void log_info(std::string_view message, LogFields fields = {});
+void log_warn(std::string_view message, LogFields fields = {});
+void log_error(std::string_view message, LogFields fields = {});
 
 // Rate limit for log lines that clients can cause, one per malformed
 // request or failed connection: without it a flood of bad requests is a

@@ -40,12 +40,13 @@ struct OwnerNotice {
   bool password_reset_required = false;
 };
 
-// A decision above allow, for the operator's webhooks.
+// A decision above allow, for the operator's webhooks and the decision log.
 struct Alert {
   std::string event_id;
   EventType type = EventType::kLoginAttempt;
   std::string account;
   IpAddress ip;
+  std::string protocol;  // the event's ("imap", "smtp", ...); empty: not given
   Location where;
   TimePoint time{};
   Decision decision;
@@ -71,6 +72,17 @@ class Effects {
   // False when alert() would write nothing (no webhooks configured): the
   // engine then does not build the Alert at all.
   virtual bool alerts_enabled() const { return true; }
+};
+
+// Where every decision above allow is written as it is made (the decision
+// log, server/decision_log.h). record() must not hold the event up:
+// implementations queue and drop. Thread-safe.
+class DecisionSink {
+ public:
+  virtual ~DecisionSink() = default;
+  // False when record() would write nothing: the engine then builds no Alert.
+  virtual bool enabled() const = 0;
+  virtual void record(const Alert& decision) = 0;
 };
 
 }  // namespace mamori::engine

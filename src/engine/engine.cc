@@ -623,17 +623,22 @@ store::WriteTicket Engine::notify_locked(const std::string& account, const store
 
 void Engine::alert_operator(Context& c) {
   const Decision& d = c.out.decision;
-  if (effects_ == nullptr || d.action() == Action::kAllow || !effects_->alerts_enabled()) return;
+  if (d.action() == Action::kAllow) return;
+  const bool alert = effects_ != nullptr && effects_->alerts_enabled();
+  const bool log = decisions_ != nullptr && decisions_->enabled();
+  if (!alert && !log) return;
   Alert a;
   a.event_id = c.out.event_id;
   a.type = c.e.type;
   a.account = c.e.account;
   a.ip = c.e.ip;
+  a.protocol = c.e.protocol;
   a.where = c.where;
   a.time = c.e.time;
   a.decision = d;
   a.incident_id = c.incident_id;
-  c.wrote(effects_->alert(a));
+  if (log) decisions_->record(a);
+  if (alert) c.wrote(effects_->alert(a));
 }
 
 store::WriteSpan Engine::unlock(const std::string& account, std::string_view, TimePoint) {

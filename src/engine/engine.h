@@ -108,6 +108,9 @@ class Engine {
   // `dnsbl`); none: no blocklist. Set before the first process(); must
   // outlive the engine.
   void set_blocklist(const Blocklist* blocklist) { blocklist_ = blocklist; }
+  // Where every decision above allow is also written (the decision log);
+  // none: nowhere. Set before the first process(); must outlive the engine.
+  void set_decision_sink(DecisionSink* sink) { decisions_ = sink; }
 
   // The decision for a mail client that has not authenticated (inbound mail
   // from another server) at `ip`: deny-listed IPs and networks are denied
@@ -184,7 +187,7 @@ class Engine {
   // (none for an operator's lock). Returns the ticket to wait for, 0: none.
   store::WriteTicket notify_locked(const std::string& account, const store::LockInfo& lock,
                                    TimePoint now, const Context* cause, bool* notified);
-  // A webhook alert for every decision above allow.
+  // A webhook alert and a decision log line for every decision above allow.
   void alert_operator(Context& c);
 
   std::atomic<std::shared_ptr<const EngineConfig>> config_;
@@ -210,6 +213,7 @@ class Engine {
   Effects* effects_ = nullptr;
   const Blocklist* blocklist_ = nullptr;
   DecisionCounts decision_counts_;
+  DecisionSink* decisions_ = nullptr;
 };
 
 // Rebuilds the key of a block read back from the store. Fails with

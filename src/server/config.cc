@@ -536,6 +536,23 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.string("pwned_file", c.pwned_file);
     s.reject_unknown();
   }
+  {
+    Reader s = r.sub("log");
+    std::string level(to_string(c.log.options.level)), format = "text";
+    s.string("level", level);
+    s.string("format", format);
+    s.string("decisions", c.log.decisions);
+    s.integer("decisions_queue", c.log.decisions_queue, 1, 10'000'000);
+    s.reject_unknown();
+    const toml::table& t = s.table();
+    if (!parse_log_level(level, c.log.options.level))
+      s.fail("level", "must be \"debug\", \"info\", \"warn\" or \"error\"", t.get("level"));
+    if (!parse_log_format(format, c.log.options.format))
+      s.fail("format", "must be \"text\" or \"json\"", t.get("format"));
+    if (t.contains("decisions") && c.log.decisions.empty())
+      s.fail("decisions", "must be a file name or \"-\" (standard output)", t.get("decisions"));
+    if (c.log.decisions != "-") c.log.decisions = from_config_dir(c.log.decisions, source);
+  }
   read_notify(r, root, c.notify, source, error);
   // [[tokens]]
   r.allow("tokens");
@@ -652,6 +669,7 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
   check("notify.retry_initial", a.notify.retry_initial, b.notify.retry_initial);
   check("notify.retry_max", a.notify.retry_max, b.notify.retry_max);
   check("notify.give_up_after", a.notify.give_up_after, b.notify.give_up_after);
+  check("log.decisions_queue", a.log.decisions_queue, b.log.decisions_queue);
   return out;
 }
 

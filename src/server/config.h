@@ -8,6 +8,7 @@
 
 #include "account/password_checker.h"
 #include "account/totp_service.h"
+#include "core/log.h"
 #include "core/result.h"
 #include "dnsbl/dnsbl_resolver.h"
 #include "engine/engine_config.h"
@@ -15,8 +16,16 @@
 #include "notify/notify_config.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
+#include "server/decision_log.h"
 
 namespace mamori::server {
+
+// [log]: the daemon's own log lines, and the decision log.
+struct LogConfig {
+  LogOptions options;
+  std::string decisions;  // the decision log's file; "-": standard output; empty: none
+  std::size_t decisions_queue = DecisionLog::kDefaultQueueLimit;  // lines waiting, at most
+};
 
 // Everything mamorid reads from its TOML file (examples/mamori.toml documents
 // every key). Defaults are docs/design.md's.
@@ -49,6 +58,7 @@ struct Config {
   std::uint16_t postfix_port = 0;
   int postfix_threads = 1;
   dnsbl::DnsblConfig dnsbl;  // [dnsbl]; no zones: off
+  LogConfig log;
 };
 
 // Reads and validates a config file. Fails with code `invalid_config` and a

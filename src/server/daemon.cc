@@ -32,6 +32,7 @@
 #include "protocols/postfix/postfix_server.h"
 #include "server/build_commit.h"
 #include "server/config.h"
+#include "server/decision_log.h"
 #include "server/process_metrics.h"
 #include "server/service_notify.h"
 #include "store/sqlite/sqlite_store.h"
@@ -59,10 +60,11 @@ mamorid answers login, account-change and send events with a decision
 Flags override the config file (a relative --data-dir is taken from the
 working directory, relative paths in the file from the file's directory).
 SIGTERM or SIGINT shut down cleanly. SIGHUP re-reads the config file (tokens,
-detections, notices, webhooks; a broken file is refused and the running
-config stays; settings that need a restart are named in the log), reopens
-the GeoIP databases and the breached-password store, and reads the TLS
-certificate and key again.
+detections, notices, webhooks, logging; a broken file is refused and the
+running config stays; settings that need a restart are named in the log),
+reopens the GeoIP databases and the breached-password store, and reads the
+TLS certificate and key again. SIGUSR1 reopens the decision log (after
+logrotate renamed it).
 )";
 
 // The TOTP key file: configured, or beside the database.
@@ -159,13 +161,14 @@ struct ReloadTargets {
   notify::Outbox& outbox;
   notify::EmailChannel& email;
   notify::WebhookChannel& webhooks;
+  DecisionLog& decisions;
 };
 
 // SIGHUP: re-reads the config file and applies what can change while
-// running: tokens, detections, notices and webhooks. Each part
+// running: tokens, detections, notices and webhooks, logging. Each part
 // swaps an immutable snapshot, so a request sees the old settings or the
-// new ones. A file that fails to load is refused and the running config
-// stays; a setting that needs a
+// new ones. A file that fails to load (or a decision log that cannot be
+// opened) is refused and the running config stays; a setting that needs a
 // restart is named and kept. `running` becomes what now applies.
 void reload_config(const std::string& path, const Overrides& flags, Config& running,
                    ReloadTargets& t) {
@@ -182,6 +185,12 @@ void reload_config(const std::string& path, const Overrides& flags, Config& runn
     return;
   }
   Config& next = *loaded;
+  if (next.log.decisions != running.log.decisions) {
+    if (Status s = t.decisions.set_path(next.log.decisions); !s) {
+      log_error("SIGHUP: config refused, the running config stays: " + s.error().message);
+      return;
+    }
+  }
   for (const std::string& line : changes_needing_restart(running, next))
     log_warn("SIGHUP: " + line);
   // What applies now: the reloadable parts of `next`, the rest as running.
@@ -194,14 +203,29 @@ void reload_config(const std::string& path, const Overrides& flags, Config& runn
   applied.notify.retry_initial = running.notify.retry_initial;
   applied.notify.retry_max = running.notify.retry_max;
   applied.notify.give_up_after = running.notify.give_up_after;
+  applied.log.options = next.log.options;
+  applied.log.decisions = next.log.decisions;
+  set_log_options(applied.log.options);
   t.engine.reconfigure(applied.engine);
   t.api.set_tokens(applied.tokens);
   t.outbox.reconfigure(applied.notify);
   t.email.reconfigure(applied.notify);
   t.webhooks.reconfigure(applied.notify);
   running = std::move(applied);
-  log_info("SIGHUP: config reloaded from " + path + ": " + std::to_string(running.tokens.size()) +
-           " tokens, " + std::to_string(running.notify.webhooks.size()) + " webhooks");
+  log_info("SIGHUP: config reloaded from " + path,
+           {{"tokens", std::int64_t(running.tokens.size())},
+            {"webhooks", std::int64_t(running.notify.webhooks.size())},
+            {"smtp", running.notify.smtp.enabled() ? running.notify.smtp.host : "off"},
+            {"decision_log", running.log.decisions.empty() ? "off" : running.log.decisions}});
+}
+
+// SIGUSR1: the decision log's file again by its name (logrotate renamed it).
+void reopen_decision_log(DecisionLog& decisions) {
+  if (Status s = decisions.reopen(); !s) {
+    log_error("SIGUSR1: " + s.error().message + "; writing on to the file in use");
+    return;
+  }
+  if (!decisions.path().empty()) log_info("SIGUSR1: decision log reopened: " + decisions.path());
 }
 
 // Raises the soft open-files limit (up to the hard one) so that
@@ -276,6 +300,7 @@ int run_daemon(const std::vector<std::string>& args) {
     log_error(s.error().message);
     return 2;
   }
+  set_log_options(config.log.options);
   std::unique_ptr<geo::MaxmindLocator> locator;
   if (!config.geoip.empty()) {
     auto l = geo::MaxmindLocator::open(config.geoip);
@@ -294,7 +319,8 @@ int run_daemon(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);  // reloads the config, GeoIP, the breached-password store
+  sigaddset(&stop_signals, SIGHUP);   // reloads the config, GeoIP, the breached-password store
+  sigaddset(&stop_signals, SIGUSR1);  // reopens the decision log
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -333,6 +359,15 @@ int run_daemon(const std::vector<std::string>& args) {
     for (const std::string& z : config.dnsbl.zones) zones += (zones.empty() ? "" : ", ") + z;
     log_info("dnsbl: " + zones);
   }
+  // The decision log: made (off) without [log] decisions too, so that a
+  // reload can turn it on.
+  DecisionLog decisions(config.log.decisions_queue);
+  if (Status s = decisions.set_path(config.log.decisions); !s) {
+    log_error(s.error().message);
+    return 1;
+  }
+  engine.set_decision_sink(&decisions);
+  if (!config.log.decisions.empty()) log_info("decision log: " + config.log.decisions);
   notify_status("loading state from " + config.data_dir);
   if (Status s = engine.load(clock.now()); !s) {
     log_error("loading state from " + config.data_dir + ": " + s.error().message);
@@ -434,6 +469,7 @@ int run_daemon(const std::vector<std::string>& args) {
     render_build_info(out);
     render_process_metrics(out);
     if (outbox_metrics) outbox_metrics(out);
+    decisions.render_metrics(out);
     if (http_server) http_server->render_metrics(out);
     (*store)->render_metrics(out);
     if (postfix_server) postfix_server->render_metrics(out);
@@ -507,10 +543,14 @@ int run_daemon(const std::vector<std::string>& args) {
     }
   });
 
-  ReloadTargets reload_targets{engine, handler, outbox, email, webhooks};
+  ReloadTargets reload_targets{engine, handler, outbox, email, webhooks, decisions};
   int sig = 0;
   for (;;) {
     sigwait(&stop_signals, &sig);
+    if (sig == SIGUSR1) {
+      reopen_decision_log(decisions);
+      continue;
+    }
     if (sig != SIGHUP) break;
     notify_reloading("reloading (SIGHUP)");
     reload_config(config_path, flags, config, reload_targets);

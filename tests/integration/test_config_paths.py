@@ -23,6 +23,7 @@ def write_config(etc, port, extra=""):
     with open(path, "w") as f:
         f.write('[server]\nlisten = "127.0.0.1:%d"\ndata_dir = "state"\n'
                 '[geoip]\ncity = "geo/GeoLite2-City-Test.mmdb"\n'
+                '[log]\ndecisions = "log/decisions.jsonl"\n'
                 '[[tokens]]\ntoken = "%s"\nrole = "admin"\n'
                 '[[tokens]]\ntoken_file = "app.token"\nrole = "app"\n' % (port, ADMIN_TOKEN) + extra)
     return path
@@ -55,6 +56,7 @@ def stop(proc):
 
 def test_paths_follow_the_config_file_not_the_working_directory(tmp_path):
     etc, elsewhere = str(tmp_path / "etc"), str(tmp_path / "elsewhere")
+    os.makedirs(os.path.join(etc, "log"))
     os.makedirs(elsewhere)
     port = free_port()
     # Started from another directory, with the config named relative to it.
@@ -68,16 +70,19 @@ def test_paths_follow_the_config_file_not_the_working_directory(tmp_path):
         assert r.status_code == 200, r.text
         assert os.path.exists(os.path.join(etc, "state", "mamori.db"))
         assert os.path.exists(os.path.join(etc, "state", "totp.key"))
+        assert os.path.exists(os.path.join(etc, "log", "decisions.jsonl"))
         assert sorted(os.listdir(elsewhere)) == ["mamorid.log"]
         # Named by their absolute paths in the log.
         log = open(os.path.join(elsewhere, "mamorid.log")).read()
         assert "state loaded from %s:" % os.path.join(etc, "state") in log, log
+        assert "decision log: %s\n" % os.path.join(etc, "log", "decisions.jsonl") in log, log
     finally:
         assert stop(proc) == 0
 
 
 def test_the_data_dir_flag_is_taken_from_the_working_directory(tmp_path):
     etc, elsewhere = str(tmp_path / "etc"), str(tmp_path / "elsewhere")
+    os.makedirs(os.path.join(etc, "log"))
     os.makedirs(elsewhere)
     port = free_port()
     proc = start(["--config", write_config(etc, port), "--data-dir", "flagged"], elsewhere, port)
@@ -93,7 +98,13 @@ def test_a_missing_file_is_named_with_the_systems_reason(tmp_path):
     etc = str(tmp_path / "etc")
     os.makedirs(etc)
     port = free_port()
-    path = write_config(etc, port)
+    path = write_config(etc, port)  # no etc/log: the decision log cannot be opened
+    p = subprocess.run([MAMORID, "--config", path], cwd=str(tmp_path), capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert ("decision log %s: cannot open: No such file or directory"
+            % os.path.join(etc, "log", "decisions.jsonl")) in p.stderr, p.stderr
+    os.makedirs(os.path.join(etc, "log"))
     os.remove(os.path.join(etc, "geo", "GeoLite2-City-Test.mmdb"))
     p = subprocess.run([MAMORID, "--config", path], cwd=str(tmp_path), capture_output=True,
                        text=True, timeout=30)

@@ -142,5 +142,51 @@ TEST(LogLimiter, ConcurrentWritersCountEveryLine) {
   EXPECT_EQ(r.lines.back(), "W k: 39997 more like this suppressed");
 }
 
+// ---- line formats ----
+
+const TimePoint kNoon = from_unix_ms(1'795'435'200'000);  // 2026-11-23T12:00:00.000Z
+
+TEST(LogFormat, TextLinesHaveTimeLevelMessageAndFields) {
+  EXPECT_EQ(format_log_line(LogLevel::kWarn, "store slow", {{"ms", std::int64_t(120)}}, kNoon,
+                            LogFormat::kText, false),
+            "2026-11-23T12:00:00.000Z warn  store slow ms=120");
+  EXPECT_EQ(format_log_line(LogLevel::kDebug, "x", {}, kNoon, LogFormat::kText, false),
+            "2026-11-23T12:00:00.000Z debug x");
+}
+
+TEST(LogFormat, JournalLinesCarryThePriorityNotTheTime) {
+  EXPECT_EQ(
+      format_log_line(LogLevel::kError, "down", {{"peer", "smtp"}}, kNoon, LogFormat::kText, true),
+      "<3>down peer=smtp");
+  EXPECT_EQ(format_log_line(LogLevel::kWarn, "w", {}, kNoon, LogFormat::kText, true), "<4>w");
+  EXPECT_EQ(format_log_line(LogLevel::kInfo, "i", {}, kNoon, LogFormat::kText, true), "<6>i");
+  EXPECT_EQ(format_log_line(LogLevel::kDebug, "d", {}, kNoon, LogFormat::kText, true), "<7>d");
+}
+
+TEST(LogFormat, JsonLinesAreOneObjectWithEscapedTextAndTypedFields) {
+  EXPECT_EQ(format_log_line(LogLevel::kInfo, "said \"hi\"\n",
+                            {{"tokens", std::int64_t(2)}, {"path", "/etc/a b"}}, kNoon,
+                            LogFormat::kJson, true),
+            R"({"time":"2026-11-23T12:00:00.000Z","level":"info","message":"said \"hi\"\n",)"
+            R"("tokens":2,"path":"/etc/a b"})");
+  // A field cannot shadow the line's own members.
+  EXPECT_EQ(format_log_line(LogLevel::kInfo, "m", {{"level", "x"}}, kNoon, LogFormat::kJson, false),
+            R"({"time":"2026-11-23T12:00:00.000Z","level":"info","message":"m"})");
+}
+
+TEST(LogFormat, LevelAndFormatWordsParse) {
+  LogLevel level = LogLevel::kInfo;
+  EXPECT_TRUE(parse_log_level("debug", level));
+  EXPECT_EQ(level, LogLevel::kDebug);
+  EXPECT_TRUE(parse_log_level("error", level));
+  EXPECT_EQ(level, LogLevel::kError);
+  EXPECT_FALSE(parse_log_level("warning", level));
+  EXPECT_EQ(level, LogLevel::kError);
+  LogFormat format = LogFormat::kText;
+  EXPECT_TRUE(parse_log_format("json", format));
+  EXPECT_EQ(format, LogFormat::kJson);
+  EXPECT_FALSE(parse_log_format("JSON", format));
+}
+
 }  // namespace
 }  // namespace mamori

@@ -372,13 +372,35 @@ TEST(ParseConfig, ARelativeConfigPathGivesAbsolutePathsFromItsDirectory) {
   EXPECT_EQ(parse_ok("[server]\ndata_dir = \"data\"\n", "mamori.toml").data_dir, cwd + "/data");
 }
 
+TEST(ParseConfig, LogSection) {
+  const Config d = parse_ok("", "/etc/mamori/mamori.toml");
+  EXPECT_EQ(d.log.options.level, LogLevel::kInfo);
+  EXPECT_EQ(d.log.options.format, LogFormat::kText);
+  EXPECT_EQ(d.log.decisions, "");
+  const Config c = parse_ok(
+      "[log]\nlevel = \"debug\"\nformat = \"json\"\ndecisions = \"log/decisions.jsonl\"\n"
+      "decisions_queue = 16\n",
+      "/etc/mamori/mamori.toml");
+  EXPECT_EQ(c.log.options.level, LogLevel::kDebug);
+  EXPECT_EQ(c.log.options.format, LogFormat::kJson);
+  EXPECT_EQ(c.log.decisions, "/etc/mamori/log/decisions.jsonl");
+  EXPECT_EQ(c.log.decisions_queue, 16u);
+  EXPECT_EQ(parse_ok("[log]\ndecisions = \"-\"\n", "/etc/mamori/mamori.toml").log.decisions, "-");
+  EXPECT_EQ(parse_error("[log]\nlevel = \"verbose\"\n"),
+            "test.toml:2: log.level must be \"debug\", \"info\", \"warn\" or \"error\"");
+  EXPECT_EQ(parse_error("[log]\nformat = \"xml\"\n"),
+            "test.toml:2: log.format must be \"text\" or \"json\"");
+  EXPECT_EQ(parse_error("[log]\ndecisions = \"\"\n"),
+            "test.toml:2: log.decisions must be a file name or \"-\" (standard output)");
+}
+
 TEST(ChangesNeedingRestart, NamesEachKeyAndTheValueKept) {
   const Config running = parse_ok("[server]\nlisten = \"127.0.0.1:8425\"\n", "test.toml");
   Config next = parse_ok(
       "[server]\nlisten = \"[::1]:9000\"\nthreads = 4\n[state]\nmemory_budget_mb = 64\n"
       "[dnsbl]\nzones = [\"zen.example\"]\n"
       "[detections.brute_force]\nthreshold = 3\n[[tokens]]\ntoken = \"0123456789\"\n"
-      "role = \"app\"\n",
+      "role = \"app\"\n[log]\nlevel = \"warn\"\n",
       "test.toml");
   EXPECT_EQ(changes_needing_restart(running, next),
             (std::vector<std::string>{
