@@ -2,6 +2,7 @@
 #define MAMORI_SERVER_DECISION_LOG_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -27,13 +28,15 @@ namespace mamori::server {
 // record() runs on the request threads and never waits for the disk: it
 // queues a copy of the decision, up to `queue_limit` lines, and counts a
 // drop when the queue is full. One background thread formats and appends
-// them. The file is opened with O_APPEND (created 0640 when missing) and
+// them in batches, at most one write per kBatchDelay (a line reaches the
+// file within about that long). The file is opened with O_APPEND (created 0640 when missing) and
 // reopened by reopen() (SIGUSR1, after logrotate renamed it); "-" is
 // standard output. Nothing is fsynced: a crash loses what the kernel had not
 // written. Thread-safe.
 class DecisionLog final : public engine::DecisionSink {
  public:
   static constexpr std::size_t kDefaultQueueLimit = 10'000;
+  static constexpr std::chrono::milliseconds kBatchDelay{20};
 
   // Starts off (no path): record() writes nothing until set_path().
   explicit DecisionLog(std::size_t queue_limit = kDefaultQueueLimit);
