@@ -197,7 +197,7 @@ def test_cli_speaks_https_with_its_ca(make_mamorid, pki):
     # Without the CA (the system's CAs do not know it) or with another one: refused.
     for extra in ([], ["--ca", pki.other_ca.cert_path]):
         p = cli(m, *extra, "status")
-        assert p.returncode == 2, p.stdout
+        assert p.returncode == 3, p.stdout  # cannot connect
         assert "TLS handshake failed: the server's certificate is not trusted" in p.stderr, p.stderr
     p = cli(m, "--ca", os.path.join(pki.dir, "missing.pem"), "status")
     assert p.returncode == 2 and "cannot read" in p.stderr and "missing.pem" in p.stderr, p.stderr
@@ -206,7 +206,7 @@ def test_cli_speaks_https_with_its_ca(make_mamorid, pki):
 def test_cli_presents_a_client_certificate_for_mutual_tls(make_mamorid, pki):
     m = start_tls(make_mamorid, pki, client_ca=True)
     p = cli(m, "--ca", pki.ca.cert_path, "status")
-    assert p.returncode == 2, p.stdout
+    assert p.returncode == 3, p.stdout  # cannot connect: the handshake is refused
     p = cli(m, "--ca", pki.ca.cert_path, "--cert", pki.client.cert_path, "--key",
             pki.client.key_path, "status")
     assert p.returncode == 0, p.stderr
