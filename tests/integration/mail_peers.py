@@ -14,6 +14,7 @@ Dovecot's own delays after failed logins are turned off in its config here
 """
 import hashlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -83,6 +84,26 @@ def free_port(kind=socket.SOCK_STREAM):
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_udp_and_tcp_port():
+    """A port free for both UDP and TCP (dnsmasq binds both), below the
+    kernel's ephemeral range: there, the client sockets of busy tests (and
+    their TIME_WAIT) never hold it, as they hold ports the kernel hands out."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                u.bind(("127.0.0.1", port))
+                t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no port free for both UDP and TCP below %d" % low)
 
 
 def wait_port(port, proc=None, what="", timeout=20):
@@ -400,7 +421,7 @@ class Dnsmasq:
         # (parallel test runs): then dnsmasq exits, and another port is tried.
         why = ""
         for _ in range(3):
-            self.port = free_port(socket.SOCK_DGRAM)
+            self.port = free_udp_and_tcp_port()
             args = [DNSMASQ, "--keep-in-foreground", "--port=%d" % self.port,
                     "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
                     "--local=/%s/" % zone, "--local-ttl=300",
