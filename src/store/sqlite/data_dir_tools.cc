@@ -473,7 +473,8 @@ Result<RestoreReport> restore_data_dir(const std::string& backup, const DataDirF
     const std::string staged_id = id_path + ".restore";
     if (Status s = write_small_file(staged_id, report.data_dir_id + "\n"); !s)
       return fail(s.error().message);
-    if (owner) (void)::chown(staged_id.c_str(), owner->st_uid, owner->st_gid);
+    if (owner && ::chown(staged_id.c_str(), owner->st_uid, owner->st_gid) != 0)
+      return fail("cannot give " + staged_id + " to its owner: " + errno_text());
     if (std::rename(staged_id.c_str(), id_path.c_str()) != 0)
       return fail("cannot rename " + staged_id + " to " + id_path + ": " + errno_text());
   } else {
