@@ -635,6 +635,11 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
   check("server.max_request_bytes", a.http.max_request_bytes, b.http.max_request_bytes);
   check("server.idle_timeout", a.http.idle_timeout, b.http.idle_timeout);
   check("server.request_timeout", a.http.request_timeout, b.http.request_timeout);
+  // SIGHUP reads the certificate and key files again, from the paths in use.
+  check("server.tls.cert", a.http.tls.cert_file, b.http.tls.cert_file);
+  check("server.tls.key", a.http.tls.key_file, b.http.tls.key_file);
+  check("server.tls.client_ca", a.http.tls.client_ca_file, b.http.tls.client_ca_file);
+  check("server.tls.handshake_timeout", a.http.tls.handshake_timeout, b.http.tls.handshake_timeout);
   check("state.memory_budget_mb", a.engine.memory_budget_bytes >> 20,
         b.engine.memory_budget_bytes >> 20);
   check("store.checkpoint_mb", a.store_checkpoint_mb, b.store_checkpoint_mb);

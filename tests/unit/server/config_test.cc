@@ -412,6 +412,20 @@ TEST(ChangesNeedingRestart, NamesEachKeyAndTheValueKept) {
   EXPECT_TRUE(changes_needing_restart(running, running).empty());
 }
 
+TEST(ChangesNeedingRestart, NamesTlsPathsWhoseFilesAReloadWouldNotRead) {
+  const Config running = parse_ok(
+      "[server.tls]\ncert = \"/etc/ssl/a.pem\"\nkey = \"/etc/ssl/a.key\"\n", "/etc/m.toml");
+  const Config next = parse_ok(
+      "[server.tls]\ncert = \"/etc/ssl/b.pem\"\nkey = \"/etc/ssl/a.key\"\n"
+      "client_ca = \"/etc/ssl/ca.pem\"\n",
+      "/etc/m.toml");
+  EXPECT_EQ(changes_needing_restart(running, next),
+            (std::vector<std::string>{
+                "server.tls.cert changed: needs a restart; keeping /etc/ssl/a.pem",
+                "server.tls.client_ca changed: needs a restart; keeping (none)",
+            }));
+}
+
 TEST(LoadConfig, AnUnreadableFileIsNamedWithTheSystemsReason) {
   auto r = load_config("/nonexistent/mamori.toml");
   ASSERT_FALSE(r.ok());
