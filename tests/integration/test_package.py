@@ -236,8 +236,9 @@ def test_the_packaged_daemon_serves_with_the_packaged_config_and_tokens(root, co
         ["strace", "-f", "-qq", "-o", trace, "-e", "signal=none", "--",
          mamorid, "--config", config, "--listen", "127.0.0.1:%d" % port, "--data-dir", data],
         stdout=log, stderr=subprocess.STDOUT, env=notify.env())
+    pid = None
     try:
-        pid = daemon_pid(tracer)
+        pid = daemon_pid(tracer, mamorid)
         notify.wait_for("READY", "1", proc=tracer)
         assert requests.get(url + "/healthz", timeout=10).status_code == 200
 
@@ -268,6 +269,11 @@ def test_the_packaged_daemon_serves_with_the_packaged_config_and_tokens(root, co
         assert tracer.wait(timeout=60) == 0
     finally:
         terminate(tracer)
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)  # strace gone, its child must not outlive the test
+            except ProcessLookupError:
+                pass
         log.close()
         notify.close()
     with open(tmp_path / "mamorid.log", errors="replace") as f:
@@ -283,8 +289,10 @@ def test_the_packaged_daemon_serves_with_the_packaged_config_and_tokens(root, co
     assert families <= allowed_families, families - allowed_families
 
 
-def daemon_pid(tracer):
-    """The PID of the program strace started (its child)."""
+def daemon_pid(tracer, program):
+    """The PID of `program`, which strace started as its child. strace forks
+    short-lived children of its own at start (to probe the kernel's ptrace),
+    so a child counts once it runs `program`."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -292,11 +300,15 @@ def daemon_pid(tracer):
                 children = f.read().split()
         except OSError:
             children = []
-        if children:
-            return int(children[0])
+        for child in children:
+            try:
+                if os.readlink("/proc/%s/exe" % child) == os.path.realpath(program):
+                    return int(child)
+            except OSError:
+                pass  # gone already, or not yet exec'd
         assert tracer.poll() is None, "strace exited with %s" % tracer.returncode
         time.sleep(0.02)
-    raise AssertionError("strace started no child")
+    raise AssertionError("strace started no %s" % program)
 
 
 def traced(path):
