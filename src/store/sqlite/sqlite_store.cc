@@ -1,6 +1,5 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sqlite3.h>
@@ -1163,13 +1162,20 @@ SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* 
       writer_stmts_(kWriterStmtCount, nullptr) {}
 
 namespace {
-// Flushes a file's written pages to disk through a descriptor of its own (the
-// page cache is the file's, whoever wrote it).
-void flush_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fdatasync(fd);
-  ::close(fd);
+// Flushes the written pages of `db`'s database file (`which`
+// SQLITE_FCNTL_FILE_POINTER) or of its WAL (SQLITE_FCNTL_JOURNAL_POINTER)
+// through SQLite's own handle of it (the page cache is the file's, whoever
+// wrote it). Never through a descriptor opened here: closing it would drop
+// every POSIX lock this process holds on the file, SQLite's shared lock on
+// the database among them, and another process closing its connection to the
+// database (an sqlite3 shell) would then take itself for the last one and
+// delete the WAL under the daemon, and the commits in it with it.
+void flush_file(sqlite3* db, int which) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db, "main", which, &file) != SQLITE_OK || file == nullptr ||
+      file->pMethods == nullptr)
+    return;
+  (void)file->pMethods->xSync(file, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY);
 }
 }  // namespace
 
@@ -1195,8 +1201,8 @@ void SqliteStore::checkpoint_loop(sqlite3* db) {
       if (rc != SQLITE_OK || (before >= 0 && frames - before < kCheckpointTail)) break;
     }
     if (rc == SQLITE_OK) {
-      flush_file(path_ + "-wal");
-      flush_file(path_);
+      flush_file(db, SQLITE_FCNTL_JOURNAL_POINTER);
+      flush_file(db, SQLITE_FCNTL_FILE_POINTER);
       int frames = 0;
       rc = pass(frames);
     }
