@@ -586,8 +586,10 @@ int run_daemon(const std::vector<std::string>& args) {
   // Lookups still pending answer "not listed" to the stopped listeners.
   engine.set_blocklist(nullptr);
   blocklists.reset();
-  const store::WriteTicket last = st.committed();
-  store->reset();  // drains the writer: everything queued is committed
+  // Everything queued is committed and its answers' callbacks have run. The
+  // store itself is destroyed last, on return, after the engine and every
+  // other object that holds it.
+  const store::WriteTicket last = (*store)->drain();
   flush_limited_logs(/*all=*/true);
   log_info("stopped cleanly (last write " + std::to_string(last) + " committed)");
   return 0;

@@ -1671,6 +1671,12 @@ Status SqliteStore::wait(WriteTicket t) {
   return status_of_locked(t, t);
 }
 
+WriteTicket SqliteStore::drain() {
+  const WriteTicket t = issued_.load(std::memory_order_acquire);
+  if (t != 0) (void)wait(t);  // a failed commit is reported by its own waiters
+  return t;
+}
+
 void SqliteStore::on_committed(WriteTicket t, std::function<void(const Status&)> done) {
   Status now;
   {

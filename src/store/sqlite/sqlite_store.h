@@ -118,6 +118,11 @@ class SqliteStore final : public Store {
 
   // A ticket this store never issued fails at once with `invalid_ticket`.
   Status wait(WriteTicket t) override;
+  // Blocks until every write queued before the call has been committed (or
+  // its commit failed) and the on_committed callbacks of those commits have
+  // run; returns the last of those tickets (0: none was ever queued). Unlike
+  // destruction, it leaves the store usable by whoever still holds it.
+  WriteTicket drain();
   void on_committed(WriteTicket t, std::function<void(const Status&)> done) override;
   WriteTicket committed() const override { return committed_.load(std::memory_order_acquire); }
   Status status(const WriteSpan& span) const override;

@@ -910,6 +910,35 @@ TEST(SqliteStore, OnCommittedCallbacksAllFireForManyTickets) {
   EXPECT_EQ(fired.load(), kWrites);
 }
 
+TEST(SqliteStore, DrainReturnsOnceEveryQueuedWriteAndItsCallbacksAreDoneAndKeepsTheStore) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->drain(), 0u);  // nothing queued yet
+  RawDb raw(tmp.db());
+  raw.exec("BEGIN IMMEDIATE");  // the writes stay queued until the ROLLBACK
+  constexpr int kWrites = 200;
+  std::atomic<int> fired{0};
+  WriteTicket last = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    last = store->append_activity(activity_record("e" + std::to_string(i), "alice", i));
+    store->on_committed(last, [&](const Status& s) {
+      if (s.ok()) fired.fetch_add(1);
+    });
+  }
+  auto drained = std::async(std::launch::async, [&] { return store->drain(); });
+  EXPECT_EQ(drained.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
+      << "drain() returned while its writes could not commit";
+  raw.exec("ROLLBACK");
+  EXPECT_EQ(drained.get(), last);
+  EXPECT_EQ(fired.load(), kWrites);
+  EXPECT_GE(store->committed(), last);
+  // Still usable, unlike a destroyed store.
+  expect_ok(store->wait(store->put_lock("bob", LockInfo{})));
+  EXPECT_TRUE(store->account("bob")->has_value());
+  EXPECT_EQ(store->activity_since(at(0), 10'000)->size(), static_cast<size_t>(kWrites));
+}
+
 TEST(SqliteStore, FailedCommitCarriesStoreWriteFailedAndWriterGoesOn) {
   TempDir tmp;
   SqliteStoreOptions options;
