@@ -10,6 +10,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <memory>
 #include <random>
 #include <string>
@@ -92,6 +93,34 @@ void BM_CredentialStuffingWave(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_CredentialStuffingWave);
+
+// Failed logins on one account, each from a new address of one IPv6 /64,
+// with a 16 MB hot-state budget: past the first ~100,000 the budget is full
+// and every failure evicts windows, the path a flood from many addresses
+// takes.
+void BM_FailureFloodUnderBudget(benchmark::State& state) {
+  engine::EngineConfig config;
+  config.memory_budget_bytes = std::size_t(16) << 20;
+  Fixture f(config);
+  Event e;
+  e.type = EventType::kLoginResult;
+  e.account = "dummy";
+  e.success = false;
+  std::array<std::uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0x00, 0x77, 0x00, 0x01};
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    ++i;
+    for (int k = 0; k < 8; ++k) b[15 - k] = std::uint8_t(i >> (8 * k));
+    e.ip = IpAddress::from_bytes(b);
+    e.time = from_unix_ms(1'800'000'000'000 + std::int64_t(i));
+    const engine::Outcome out = f.engine->process(e);
+    benchmark::DoNotOptimize(out);
+    if ((i & 4095) == 0 && !out.writes.empty()) (void)f.temp.store->wait(out.writes.last);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["evictions"] = double(f.engine->hot_state().evictions);
+}
+BENCHMARK(BM_FailureFloodUnderBudget)->Iterations(600'000);
 
 // A list lookup (allow and deny) against 100,000 CIDRs of mixed lengths.
 void BM_ListLookup100kCidrs(benchmark::State& state) {

@@ -4,7 +4,8 @@ namespace mamori::engine {
 
 void AccountUnderAttack::on_failure(const AccountUnderAttackConfig& config, const Event& e,
                                     std::vector<Finding>& out) {
-  const std::uint32_t count = windows_.add(e.account, to_unix_ms(e.time), config.window.count());
+  const std::uint32_t count =
+      windows_.add(e.account, to_unix_ms(e.time), config.window.count(), config.threshold);
   if (count < config.threshold) return;
   Finding f;
   f.reason = Reason::kAccountUnderAttack;

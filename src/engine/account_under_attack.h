@@ -22,6 +22,11 @@ class AccountUnderAttack {
 
   void on_failure(const AccountUnderAttackConfig& config, const Event& e,
                   std::vector<Finding>& out);
+  // Forgets the windows that have emptied and ranks the rest by their count
+  // at `now` (state::ClockMap::refresh). Called by the engine's maintenance.
+  void refresh(const AccountUnderAttackConfig& config, TimePoint now) {
+    windows_.refresh(to_unix_ms(now), config.window.count(), config.threshold);
+  }
 
  private:
   state::WindowedCounts<std::string, StringHash> windows_;

@@ -16,6 +16,8 @@ namespace mamori::engine {
 // brute_force: failed logins for one account from one IP. A retried identical
 // wrong password (same `pwhash`) counts once. At the threshold the account is
 // denied from that IP for `block`; other IPs and the account stay usable.
+// Each window is worth worth_of(count, threshold) when memory runs short, so
+// a flood of one-shot keys never evicts a count close to firing.
 // Thread-safe.
 class BruteForce {
  public:
@@ -23,6 +25,9 @@ class BruteForce {
 
   // A failed login result. Appends a finding when the threshold is reached.
   void on_failure(const BruteForceConfig& config, const Event& e, std::vector<Finding>& out);
+  // Forgets the windows that have emptied and ranks the rest by their count
+  // at `now` (state::ClockMap::refresh). Called by the engine's maintenance.
+  void refresh(const BruteForceConfig& config, TimePoint now);
 
  private:
   // 40 bytes: one is kept per (account, IP) that failed, so an attack from

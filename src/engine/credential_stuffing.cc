@@ -65,8 +65,9 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
   // failing IP, so it keeps up to the network's threshold of accounts too.
   const std::size_t cap = std::max(config.threshold, config.network_threshold);
   std::size_t ip_count = 0;
-  by_ip_.update(ip, [&](FailingIp& w) {
+  by_ip_.update(ip, [&](FailingIp& w, state::Worth& worth) {
     ip_count = w.accounts.add(e.account, now, window, cap);
+    worth = std::max(worth, state::worth_of(ip_count, config.threshold));
     // The IP's finding lists the first `threshold` accounts, as it did when
     // the window kept no more.
     if (ip_count >= config.threshold) {
@@ -78,8 +79,9 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
   const std::uint64_t net = e.ip.aggregate_network().hash();
   bool found = false;  // the network's finding, made under its lock
   auto take = [&](const Carried* carried) {
-    return by_network_.update(net, [&](NetworkWindow& w) {
+    return by_network_.update(net, [&](NetworkWindow& w, state::Worth& worth) {
       const NetworkStep step = add_to_network(config, w, e, ip, ip_count, carried);
+      worth = std::max(worth, state::worth_of(step.count, config.network_threshold));
       if (step.carry_from == 0 && !step.alone && step.count >= config.network_threshold) {
         out.push_back(network_finding(config, e, w.accounts, now));
         found = true;
@@ -102,6 +104,18 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
   if (found || !step.alone || step.count < config.network_threshold) return;
   by_ip_.read(
       ip, [&](const FailingIp& w) { out.push_back(network_finding(config, e, w.accounts, now)); });
+}
+
+void CredentialStuffing::refresh(const CredentialStuffingConfig& config, TimePoint now) {
+  const std::int64_t t = to_unix_ms(now);
+  const std::int64_t window = config.window.count();
+  // A window with a mark only counts its IP's accounts, which this cannot
+  // see: it stays, worth nothing.
+  by_network_.refresh([&](NetworkWindow& w, state::Worth& worth) {
+    const std::size_t accounts = w.accounts.count(t, window);
+    worth = state::worth_of(accounts, config.network_threshold);
+    return accounts > 0 || w.accounts.mark() != 0;
+  });
 }
 
 }  // namespace mamori::engine

@@ -28,6 +28,8 @@ namespace mamori::engine {
 // distinct networks then costs one account list per IP, not two, and a
 // network's entry holds only that IP's hash (8 bytes) until then.
 // An IP's accounts live in its FailingIp entry, shared with ip_failures.
+// Each entry's worth (ClockMap) is raised by how close its count of accounts
+// is to its threshold.
 // Thread-safe.
 class CredentialStuffing {
  public:
@@ -36,6 +38,11 @@ class CredentialStuffing {
 
   void on_failure(const CredentialStuffingConfig& config, const Event& e,
                   std::vector<Finding>& out);
+  // Forgets the network windows that have emptied and ranks the rest by
+  // their count at `now` (state::ClockMap::refresh); the IPs' windows are
+  // FailingIps', refreshed with refresh_failing_ip(). Called by the engine's
+  // maintenance.
+  void refresh(const CredentialStuffingConfig& config, TimePoint now);
 
  private:
   struct NetworkWindow {

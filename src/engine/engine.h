@@ -2,6 +2,7 @@
 #define MAMORI_ENGINE_ENGINE_H_
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,7 +133,9 @@ class Engine {
   Result<AccountView> account(const std::string& account);
 
   // Expires blocks, list entries and idle incidents; prunes the activity log
-  // past its retention. Called periodically by the server.
+  // past its retention; at most every 5 minutes of `now`, drops the hot
+  // windows that have emptied and ranks the others by their counts at `now`
+  // (state::ClockMap::refresh). Called periodically by the server.
   void maintain(TimePoint now);
 
   Lists& lists() { return lists_; }
@@ -209,6 +212,9 @@ class Engine {
   IncidentTracker incidents_;
   ProfileCache profiles_;
   MessageFanout message_fanout_;
+  // When maintain() last refreshed the hot windows (event time, ms).
+  static constexpr Duration kRefreshEvery = std::chrono::minutes(5);
+  std::atomic<std::int64_t> refreshed_ms_{std::numeric_limits<std::int64_t>::min() / 2};
   const Locator* locator_ = nullptr;
   Effects* effects_ = nullptr;
   const Blocklist* blocklist_ = nullptr;

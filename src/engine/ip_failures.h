@@ -13,8 +13,9 @@ namespace mamori::engine {
 
 // ip_failures: failed logins from one IP over all accounts. From `threshold`
 // its attempts are delayed (tarpit), from `deny_threshold` denied, each for
-// `block`. The counts live in the IP's FailingIp entry, shared with
-// credential_stuffing. Thread-safe.
+// `block`. The count lives in the IP's FailingIp entry, shared with
+// credential_stuffing; it raises the entry's worth (state::Worth) by how
+// close the count is to `threshold`. Thread-safe.
 class IpFailures {
  public:
   explicit IpFailures(FailingIps& ips) : ips_(ips) {}

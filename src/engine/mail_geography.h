@@ -19,7 +19,8 @@ namespace mamori::engine {
 // `window` (by default 3 countries or 10 IPs in an hour). A mailbox whose
 // password is being used by a spam operation from abroad looks like this;
 // its owner does not. The engine locks the mailbox with a password reset
-// required. Thread-safe.
+// required. A mailbox's window is worth (state::Worth) how close its spread
+// is to either limit when memory runs short. Thread-safe.
 class MailGeography {
  public:
   explicit MailGeography(state::MemoryBudget& budget) : windows_(budget) {}
@@ -37,6 +38,10 @@ class MailGeography {
 
   // Forgets the account's logins (an operator released it).
   void reset(const std::string& account) { windows_.erase(account); }
+  // Forgets the mailboxes with no login left in the window and ranks the
+  // others by their spread at `t` (state::ShardedLru::refresh). Called by
+  // the engine's maintenance.
+  void refresh(const MailGeographyConfig& config, TimePoint t);
 
  private:
   struct Window {

@@ -1,5 +1,7 @@
 #include "engine/mail_volume.h"
 
+#include <algorithm>
+
 namespace mamori::engine {
 
 MailVolume::Check MailVolume::on_send(const MailVolumeConfig& config, const std::string& account,
@@ -7,7 +9,7 @@ MailVolume::Check MailVolume::on_send(const MailVolumeConfig& config, const std:
   const std::int64_t now = to_unix_ms(t);
   const std::int64_t hour = config.window.count();
   const std::int64_t day = config.daily_window.count();
-  return windows_.update(account, [&](Window& w) {
+  return windows_.update(account, [&](Window& w, state::Worth& worth) {
     Check c;
     const std::uint64_t h = w.hourly.count(now, hour), d = w.daily.count(now, day);
     c.over = recipients > 0 &&
@@ -20,7 +22,20 @@ MailVolume::Check MailVolume::on_send(const MailVolumeConfig& config, const std:
     }
     c.sent = w.hourly.count(now, hour);
     c.sent_daily = w.daily.count(now, day);
+    worth = std::max(state::worth_of(c.sent, config.threshold),
+                     state::worth_of(c.sent_daily, config.daily_threshold));
     return c;
+  });
+}
+
+void MailVolume::refresh(const MailVolumeConfig& config, TimePoint t) {
+  const std::int64_t now = to_unix_ms(t);
+  windows_.refresh([&](const std::string&, Window& w, state::Worth& worth) {
+    const std::uint32_t sent = w.hourly.count(now, config.window.count());
+    const std::uint32_t sent_daily = w.daily.count(now, config.daily_window.count());
+    worth = std::max(state::worth_of(sent, config.threshold),
+                     state::worth_of(sent_daily, config.daily_threshold));
+    return sent > 0 || sent_daily > 0;
   });
 }
 

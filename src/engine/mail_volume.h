@@ -16,7 +16,9 @@ namespace mamori::engine {
 // mail_volume: recipients sent by one account, against two quotas (by
 // default 300 per hour and 1000 per day). A send that would take the account
 // past either quota is refused whole and not counted, so the owner can still
-// send within the quota once the window moves on. Thread-safe.
+// send within the quota once the window moves on. An account's window is
+// worth (state::Worth) how close it is to either quota when memory runs
+// short. Thread-safe.
 class MailVolume {
  public:
   explicit MailVolume(state::MemoryBudget& budget) : windows_(budget) {}
@@ -39,6 +41,10 @@ class MailVolume {
 
   // Forgets the account's counts (an operator released it).
   void reset(const std::string& account) { windows_.erase(account); }
+  // Forgets the accounts with nothing left in either window and ranks the
+  // others by how close they are to a quota at `t` (state::ShardedLru::
+  // refresh). Called by the engine's maintenance.
+  void refresh(const MailVolumeConfig& config, TimePoint t);
 
  private:
   struct Window {

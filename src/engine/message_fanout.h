@@ -13,7 +13,9 @@ namespace mamori::engine {
 // message_fanout: distinct recipients of one account's in-app messages
 // within a sliding window. At the threshold further sends are refused
 // (throttled) until the window has room again; the engine locks the account
-// when the fan-out follows a suspicious login.
+// when the fan-out follows a suspicious login. An account's window is worth
+// (state::Worth) how close its count is to the threshold when memory runs
+// short.
 // Thread-safe.
 class MessageFanout {
  public:
@@ -24,6 +26,10 @@ class MessageFanout {
   bool on_message(const MessageFanoutConfig& config, const Event& e);
   // Forgets the account's window (an operator released it).
   void reset(const std::string& account) { by_account_.erase(account); }
+  // Forgets the accounts with no recipient left in the window and ranks the
+  // others by their count at `t` (state::ShardedLru::refresh). Called by the
+  // engine's maintenance.
+  void refresh(const MessageFanoutConfig& config, TimePoint t);
 
  private:
   struct Window {

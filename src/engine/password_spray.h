@@ -16,13 +16,18 @@ namespace mamori::engine {
 // password_spray: one password hash failing on distinct accounts (one common
 // password tried against many accounts). At the threshold the password hash
 // and every source IP that failed with it are denied for `block`, and an
-// incident is opened. Failures without a pwhash are not counted.
+// incident is opened. Failures without a pwhash are not counted. Each
+// password hash's window is worth worth_of(accounts, threshold) when memory
+// runs short.
 // Thread-safe.
 class PasswordSpray {
  public:
   explicit PasswordSpray(state::MemoryBudget& budget) : windows_(budget) {}
 
   void on_failure(const PasswordSprayConfig& config, const Event& e, std::vector<Finding>& out);
+  // Forgets the windows that have emptied and ranks the rest by their count
+  // at `now` (state::ClockMap::refresh). Called by the engine's maintenance.
+  void refresh(const PasswordSprayConfig& config, TimePoint now);
 
  private:
   struct Window {

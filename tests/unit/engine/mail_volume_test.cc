@@ -7,6 +7,19 @@
 namespace mamori::engine::testing {
 namespace {
 
+// Many senders of one recipient each (new keys, each worth nothing) fill the
+// budget many times over without resetting an account close to its quota.
+TEST(MailVolume, AFloodOfNewSendersDoesNotResetAnAccountCloseToItsQuota) {
+  state::MemoryBudget budget(1 << 20);
+  MailVolume v(budget);
+  const MailVolumeConfig config;
+  EXPECT_FALSE(v.on_send(config, "alice", kT0, 290, true).over);
+  for (int i = 0; budget.evictions() < 100'000; ++i)
+    v.on_send(config, "sender" + std::to_string(i), kT0 + seconds(1), 1, true);
+  EXPECT_TRUE(v.on_send(config, "alice", kT0 + minutes(1), 11, true).over);
+  EXPECT_FALSE(v.on_send(config, "alice", kT0 + minutes(1), 10, true).over);
+}
+
 TEST(MailVolume, RefusesTheSendThatWouldPassTheHourlyQuota) {
   state::MemoryBudget budget(1 << 20);
   MailVolume v(budget);

@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/hash.h"
 
@@ -134,6 +135,151 @@ TEST(ClockMap, UsedEntriesGetASecondChance) {
     m.update(mix64(n++), [&](Blob& b) { b.data = big; });
   }
   EXPECT_TRUE(m.read(hot, [](const Blob&) {}));
+}
+
+// A value as the detectors keep one: a count, ranked by how close it is to
+// firing at kThreshold.
+struct Count {
+  std::uint32_t n = 0;
+  std::size_t memory_bytes() const { return 0; }
+};
+constexpr std::uint32_t kThreshold = 10;
+
+// Counts one event for `key`; the entry is worth worth_of(count, kThreshold).
+std::uint32_t count_event(ClockMap<Count>& m, std::uint64_t key) {
+  return m.update(key, [](Count& c, Worth& w) {
+    ++c.n;
+    w = worth_of(c.n, kThreshold);
+    return c.n;
+  });
+}
+
+bool present(const ClockMap<Count>& m, std::uint64_t key) {
+  return m.read(key, [](const Count&) {});
+}
+
+TEST(ClockMap, WorthOfACountByHowCloseItIsToFiring) {
+  EXPECT_EQ(worth_of(0, 10), 0);
+  EXPECT_EQ(worth_of(1, 10), 0);  // a key seen once, whatever the threshold
+  EXPECT_EQ(worth_of(1, 1), 0);
+  EXPECT_EQ(worth_of(2, 10), 1);
+  EXPECT_EQ(worth_of(4, 10), 1);
+  EXPECT_EQ(worth_of(5, 10), 2);
+  EXPECT_EQ(worth_of(7, 10), 2);
+  EXPECT_EQ(worth_of(8, 10), 3);
+  EXPECT_EQ(worth_of(9, 10), 3);
+  EXPECT_EQ(worth_of(250, 10), 3);  // past the threshold: it has fired
+  EXPECT_EQ(worth_of(2, 10'000), 1);
+}
+
+// The update function sees the entry's worth (0 for a new entry) and what
+// it leaves there is kept, at most kMaxWorth.
+TEST(ClockMap, UpdateSeesAndSetsTheEntrysWorth) {
+  MemoryBudget budget(64 << 20);
+  ClockMap<Count> m(budget);
+  const std::uint64_t key = mix64(5);
+  m.update(key, [](Count&, Worth& w) {
+    EXPECT_EQ(w, 0);
+    w = 2;
+  });
+  m.update(key, [](Count&, Worth& w) {
+    EXPECT_EQ(w, 2);
+    w = 200;
+  });
+  m.update(key, [](Count&) {});  // an update without a worth keeps it
+  m.update(key, [](Count&, Worth& w) { EXPECT_EQ(w, kMaxWorth); });
+}
+
+// The scan of issue 17 on one table: a count at 9 of 10, then ten times the
+// budget of keys seen once each. The flood evicts its own keys (and the
+// other one-shot key from before it), never the count about to fire.
+TEST(ClockMap, AFloodOfOneShotKeysEvictsOneShotKeysFirst) {
+  MemoryBudget budget(256 << 10);
+  ClockMap<Count> m(budget);
+  const std::uint64_t close = mix64(~std::uint64_t{0});
+  const std::uint64_t once = mix64(~std::uint64_t{1});
+  for (int i = 0; i < 9; ++i) count_event(m, close);
+  count_event(m, once);
+  std::uint64_t n = 0;
+  while (budget.evictions() < 10 * m.size()) count_event(m, mix64(n++));
+  EXPECT_TRUE(present(m, close));
+  EXPECT_FALSE(present(m, once));
+  EXPECT_EQ(count_event(m, close), 10u);
+}
+
+// Keys seen twice (2 of 10, worth 1) evict one another and the one-shot
+// keys, not counts at 5 or 9 of 10; a flood whose keys cost five events each
+// (worth 2) reaches the counts at 5, still not the ones at 9.
+TEST(ClockMap, AmongWorthyEntriesTheLeastWorthGoesFirst) {
+  for (const std::uint32_t shots : {2u, 5u}) {
+    MemoryBudget budget(256 << 10);
+    ClockMap<Count> m(budget);
+    std::vector<std::uint64_t> at9, at5;
+    for (std::uint64_t a = 0; a < 50; ++a) {
+      at9.push_back(mix64(1'000'000 + a));
+      at5.push_back(mix64(2'000'000 + a));
+      for (int i = 0; i < 9; ++i) count_event(m, at9.back());
+      for (int i = 0; i < 5; ++i) count_event(m, at5.back());
+    }
+    std::uint64_t n = 0;
+    while (budget.evictions() < 10 * m.size())
+      for (std::uint32_t k = 0, key = std::uint32_t(n++); k < shots; ++k)
+        count_event(m, mix64(key));
+    int kept9 = 0, kept5 = 0;
+    for (std::uint64_t k : at9) kept9 += present(m, k);
+    for (std::uint64_t k : at5) kept5 += present(m, k);
+    EXPECT_EQ(kept9, 50) << shots << "-shot flood";
+    if (shots == 2) {
+      EXPECT_EQ(kept5, 50) << "2-shot flood";
+    } else {
+      EXPECT_LT(kept5, 50) << "5-shot flood";
+    }
+  }
+}
+
+// Worthy entries still go when nothing else is left: a table of entries all
+// worth the most stays within its budget, evicting among them.
+TEST(ClockMap, EntriesAllWorthTheMostAreEvictedInClockOrder) {
+  MemoryBudget budget(256 << 10);
+  ClockMap<Count> m(budget);
+  for (std::uint64_t i = 0; i < 50'000; ++i) {
+    m.update(mix64(i), [](Count&, Worth& w) { w = kMaxWorth; });
+    ASSERT_LE(budget.used(), budget.limit());
+  }
+  EXPECT_GT(budget.evictions(), 0u);
+  EXPECT_TRUE(present(m, mix64(49'999)));
+}
+
+// refresh() sets every entry's worth afresh and removes the ones its
+// function rejects; a count whose worth was taken away goes like any
+// one-shot key.
+TEST(ClockMap, RefreshRanksEntriesAfreshAndRemovesTheRejected) {
+  MemoryBudget budget(256 << 10);
+  ClockMap<Count> m(budget);
+  const std::uint64_t quiet = mix64(~std::uint64_t{0});
+  for (int i = 0; i < 9; ++i) count_event(m, quiet);
+  for (std::uint64_t i = 0; i < 100; ++i) count_event(m, mix64(i));
+  const std::size_t used = budget.used();
+  // The count at 9 goes; the others are worth nothing from now on.
+  EXPECT_EQ(m.refresh([](Count& c, Worth& w) {
+    EXPECT_EQ(w, worth_of(c.n, kThreshold));
+    w = 0;
+    return c.n != 9;
+  }),
+            1u);
+  EXPECT_FALSE(present(m, quiet));
+  EXPECT_EQ(m.size(), 100u);
+  EXPECT_EQ(budget.entries(), 100u);
+  EXPECT_LE(budget.used(), used);
+  // Kept, worth 0: a 9 counted again after the refresh is a count like any.
+  for (int i = 0; i < 9; ++i) count_event(m, quiet);
+  m.refresh([](Count&, Worth& w) {
+    w = 0;
+    return true;
+  });
+  std::uint64_t n = 1'000;
+  while (budget.evictions() < 10 * m.size()) count_event(m, mix64(n++));
+  EXPECT_FALSE(present(m, quiet));
 }
 
 }  // namespace

@@ -185,5 +185,52 @@ TEST(ShardedLru, EraseIfRemovesMatchingEntries) {
   EXPECT_TRUE(m.read(5, [](const CounterValue&) {}));
 }
 
+// A flood of new keys (worth 0) evicts its own keys and the older one-shot
+// keys, never a count close to firing, however long it goes on; the
+// least recently used of the worthless keys still go first.
+TEST(ShardedLru, AFloodOfNewKeysEvictsKeysWorthNothingFirst) {
+  MemoryBudget budget(64 * 1024);
+  ShardedLru<std::uint64_t, CounterValue> m(budget, 4);
+  auto count = [&](std::uint64_t k) {
+    m.update(k, [](CounterValue& v, Worth& w) {
+      ++v.touches;
+      w = worth_of(std::uint64_t(v.touches), 10);
+    });
+  };
+  auto has = [&](std::uint64_t k) { return m.read(k, [](const CounterValue&) {}); };
+  for (int i = 0; i < 9; ++i) count(1);  // 9 of 10
+  for (int i = 0; i < 2; ++i) count(2);  // 2 of 10
+  count(3);                              // once
+  std::uint64_t k = 100;
+  while (budget.evictions() < 20 * m.size()) count(k++);
+  EXPECT_TRUE(has(1));
+  EXPECT_TRUE(has(2));
+  EXPECT_FALSE(has(3));
+  EXPECT_TRUE(has(k - 1));
+  EXPECT_FALSE(has(100));
+}
+
+// refresh() sets each entry's worth afresh and removes the rejected ones;
+// an entry whose worth was taken away goes like any other.
+TEST(ShardedLru, RefreshRanksEntriesAfreshAndRemovesTheRejected) {
+  MemoryBudget budget(64 * 1024);
+  ShardedLru<std::uint64_t, CounterValue> m(budget, 4);
+  m.update(1, [](CounterValue& v, Worth& w) {
+    v.touches = 9;
+    w = kMaxWorth;
+  });
+  m.update(2, [](CounterValue& v, Worth&) { v.touches = 1; });
+  EXPECT_EQ(m.refresh([](std::uint64_t, CounterValue& v, Worth& w) {
+    w = 0;
+    return v.touches != 1;
+  }),
+            1u);
+  EXPECT_FALSE(m.read(2, [](const CounterValue&) {}));
+  EXPECT_EQ(budget.entries(), 1u);
+  std::uint64_t k = 100;
+  while (budget.evictions() < 20 * m.size()) m.update(k++, [](CounterValue&) {});
+  EXPECT_FALSE(m.read(1, [](const CounterValue&) {}));
+}
+
 }  // namespace
 }  // namespace mamori::state
