@@ -36,8 +36,9 @@ enum class Reason : std::uint8_t {
   kMailVolume,
   kMailGeography,
   kDnsbl,
+  kNetworkFailures,
 };
-inline constexpr int kReasonCount = 20;
+inline constexpr int kReasonCount = 21;
 
 std::string_view to_string(Reason r);
 std::optional<Reason> reason_from_string(std::string_view s);

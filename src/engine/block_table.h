@@ -19,12 +19,13 @@ namespace mamori::engine {
 
 // What a block applies to.
 enum class BlockScope : std::uint8_t {
-  kIp,         // every attempt from one IP (deny)
-  kIpDelay,    // every attempt from one IP (delay)
-  kNetwork,    // every attempt from a /24 or /64
-  kAccountIp,  // one account from one IP
-  kPwhash,     // any attempt carrying one password hash
-  kAccount,    // one account from anywhere (challenge)
+  kIp,            // every attempt from one IP (deny)
+  kIpDelay,       // every attempt from one IP (delay)
+  kNetwork,       // every attempt from a /24 or /64
+  kAccountIp,     // one account from one IP
+  kPwhash,        // any attempt carrying one password hash
+  kAccount,       // one account from anywhere (challenge)
+  kNetworkDelay,  // every attempt from a /24 or /64 (delay)
 };
 std::string_view to_string(BlockScope s);
 std::optional<BlockScope> block_scope_from_string(std::string_view s);
@@ -40,6 +41,9 @@ struct BlockKey {
   static BlockKey ip_delay(const IpAddress& ip) { return {BlockScope::kIpDelay, ip, 0}; }
   static BlockKey network(const IpAddress& ip) {
     return {BlockScope::kNetwork, ip.aggregate_network(), 0};
+  }
+  static BlockKey network_delay(const IpAddress& ip) {
+    return {BlockScope::kNetworkDelay, ip.aggregate_network(), 0};
   }
   static BlockKey account_ip(std::string_view account, const IpAddress& ip) {
     return {BlockScope::kAccountIp, ip, hash_bytes(account)};
@@ -97,7 +101,7 @@ class BlockTable {
   std::size_t size(BlockScope scope) const;
 
  private:
-  static constexpr std::size_t kScopeCount = 6;
+  static constexpr std::size_t kScopeCount = 7;
   std::atomic<std::int64_t>& count(BlockScope scope) const {
     return counts_[static_cast<std::size_t>(scope)];
   }

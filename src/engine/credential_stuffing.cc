@@ -32,7 +32,7 @@ Finding CredentialStuffing::network_finding(const CredentialStuffingConfig& conf
 }
 
 CredentialStuffing::NetworkStep CredentialStuffing::add_to_network(
-    const CredentialStuffingConfig& config, NetworkWindow& w, const Event& e, std::uint64_t ip,
+    const CredentialStuffingConfig& config, FailingNetwork& w, const Event& e, std::uint64_t ip,
     std::size_t ip_count, const Carried* carried) const {
   const std::int64_t now = to_unix_ms(e.time);
   const std::int64_t window = config.window.count();
@@ -60,7 +60,7 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
                                     std::vector<Finding>& out) {
   const std::int64_t now = to_unix_ms(e.time);
   const std::int64_t window = config.window.count();
-  const std::uint64_t ip = ip_key(e.ip);
+  const std::uint64_t ip = FailingNetwork::ip_mark(e.ip);
   // The IP's window stands for its network while it is the network's only
   // failing IP, so it keeps up to the network's threshold of accounts too.
   const std::size_t cap = std::max(config.threshold, config.network_threshold);
@@ -79,7 +79,7 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
   const std::uint64_t net = e.ip.aggregate_network().hash();
   bool found = false;  // the network's finding, made under its lock
   auto take = [&](const Carried* carried) {
-    return by_network_.update(net, [&](NetworkWindow& w, state::Worth& worth) {
+    return by_network_.update(net, [&](FailingNetwork& w, state::Worth& worth) {
       const NetworkStep step = add_to_network(config, w, e, ip, ip_count, carried);
       worth = std::max(worth, state::worth_of(step.count, config.network_threshold));
       if (step.carry_from == 0 && !step.alone && step.count >= config.network_threshold) {
@@ -104,18 +104,6 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
   if (found || !step.alone || step.count < config.network_threshold) return;
   by_ip_.read(
       ip, [&](const FailingIp& w) { out.push_back(network_finding(config, e, w.accounts, now)); });
-}
-
-void CredentialStuffing::refresh(const CredentialStuffingConfig& config, TimePoint now) {
-  const std::int64_t t = to_unix_ms(now);
-  const std::int64_t window = config.window.count();
-  // A window with a mark only counts its IP's accounts, which this cannot
-  // see: it stays, worth nothing.
-  by_network_.refresh([&](NetworkWindow& w, state::Worth& worth) {
-    const std::size_t accounts = w.accounts.count(t, window);
-    worth = state::worth_of(accounts, config.network_threshold);
-    return accounts > 0 || w.accounts.mark() != 0;
-  });
 }
 
 }  // namespace mamori::engine

@@ -9,6 +9,7 @@
 #include "core/event.h"
 #include "engine/engine_config.h"
 #include "engine/failing_ips.h"
+#include "engine/failing_networks.h"
 #include "engine/finding.h"
 #include "engine/keys.h"
 #include "state/clock_map.h"
@@ -27,30 +28,20 @@ namespace mamori::engine {
 // into the network's window. An attack from millions of addresses in
 // distinct networks then costs one account list per IP, not two, and a
 // network's entry holds only that IP's hash (8 bytes) until then.
-// An IP's accounts live in its FailingIp entry, shared with ip_failures.
-// Each entry's worth (ClockMap) is raised by how close its count of accounts
-// is to its threshold.
+// An IP's accounts live in its FailingIp entry, shared with ip_failures; a
+// network's in its FailingNetwork entry, shared with network_failures. Each
+// entry's worth (ClockMap) is raised by how close its count of accounts is
+// to its threshold.
 // Thread-safe.
 class CredentialStuffing {
  public:
-  CredentialStuffing(FailingIps& ips, state::MemoryBudget& budget)
-      : by_ip_(ips), by_network_(budget) {}
+  CredentialStuffing(FailingIps& ips, FailingNetworks& networks)
+      : by_ip_(ips), by_network_(networks) {}
 
   void on_failure(const CredentialStuffingConfig& config, const Event& e,
                   std::vector<Finding>& out);
-  // Forgets the network windows that have emptied and ranks the rest by
-  // their count at `now` (state::ClockMap::refresh); the IPs' windows are
-  // FailingIps', refreshed with refresh_failing_ip(). Called by the engine's
-  // maintenance.
-  void refresh(const CredentialStuffingConfig& config, TimePoint now);
 
  private:
-  struct NetworkWindow {
-    // The accounts of all the network's IPs; while one IP only has failed,
-    // none, and that IP's key in by_ip_ as the window's mark.
-    state::DistinctWindow accounts;
-    std::size_t memory_bytes() const { return accounts.memory_bytes(); }
-  };
   // The accounts of the IP that was its network's only one, to copy over.
   struct Carried {
     std::uint64_t from = 0;                                      // that IP's hash
@@ -62,12 +53,7 @@ class CredentialStuffing {
     bool alone = false;            // from its only IP: count is that IP's
     std::uint64_t carry_from = 0;  // not 0: nothing done, that IP's accounts needed
   };
-  // The IP's key in by_ip_, as a network window's mark keeps it (63 bits,
-  // never 0: the same entry as its full hash, see ClockMap).
-  static std::uint64_t ip_key(const IpAddress& ip) {
-    return state::DistinctWindow::as_mark(ip.hash());
-  }
-  NetworkStep add_to_network(const CredentialStuffingConfig& config, NetworkWindow& w,
+  NetworkStep add_to_network(const CredentialStuffingConfig& config, FailingNetwork& w,
                              const Event& e, std::uint64_t ip, std::size_t ip_count,
                              const Carried* carried) const;
   Finding network_finding(const CredentialStuffingConfig& config, const Event& e,
@@ -76,8 +62,8 @@ class CredentialStuffing {
   Finding make_finding(const CredentialStuffingConfig& config, BlockKey block, std::string source,
                        const state::DistinctWindow& accounts, std::int64_t now,
                        std::size_t limit) const;
-  FailingIps& by_ip_;                          // by IpAddress::hash()
-  state::ClockMap<NetworkWindow> by_network_;  // by the network address's hash()
+  FailingIps& by_ip_;            // by IpAddress::hash()
+  FailingNetworks& by_network_;  // by the network address's hash()
 };
 
 }  // namespace mamori::engine

@@ -18,6 +18,8 @@ int risk_of(Reason r) {
     case Reason::kBruteForce: return kRiskBruteForce;
     case Reason::kAccountUnderAttack: return kRiskAccountUnderAttack;
     case Reason::kIpFailures: return kRiskIpFailures;
+    case Reason::kNetworkFailures:
+      return kRiskNetworkFailures;
     case Reason::kNewDevice: return kRiskNewDevice;
     case Reason::kNewLocation: return kRiskNewLocation;
     case Reason::kAnonymousNetwork: return kRiskAnonymousNetwork;
@@ -79,8 +81,10 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
       brute_force_(budget_),
       account_under_attack_(budget_),
       failing_ips_(budget_),
+      failing_networks_(budget_),
       ip_failures_(failing_ips_),
-      credential_stuffing_(failing_ips_, budget_),
+      credential_stuffing_(failing_ips_, failing_networks_),
+      network_failures_(failing_networks_),
       password_spray_(budget_),
       mail_volume_(budget_),
       mail_geography_(budget_),
@@ -129,10 +133,12 @@ Result<BlockKey> block_key_from_record(const store::Block& b) {
       if (!ip) return bad();
       return BlockKey{*scope, *ip, 0};
     }
-    case BlockScope::kNetwork: {
+    case BlockScope::kNetwork:
+    case BlockScope::kNetworkDelay: {
       auto c = Cidr::parse(b.key);
       if (!c) return bad();
-      return BlockKey::network(c->network());
+      return *scope == BlockScope::kNetwork ? BlockKey::network(c->network())
+                                            : BlockKey::network_delay(c->network());
     }
     case BlockScope::kAccountIp: {
       const auto bar = b.key.rfind('|');
@@ -173,7 +179,7 @@ Result<std::size_t> Engine::warm(TimePoint now, std::size_t max_events) {
   const EngineConfig& config = *snapshot;
   const Duration longest = std::max({config.brute_force.window, config.account_under_attack.window,
                                      config.ip_failures.window, config.credential_stuffing.window,
-                                     config.password_spray.window});
+                                     config.network_failures.window, config.password_spray.window});
   auto records = store_.activity_since(now - longest, max_events);
   if (!records) return records.error();
   const std::shared_ptr<const ListIndex> index = lists_.index();
@@ -195,6 +201,7 @@ Result<std::size_t> Engine::warm(TimePoint now, std::size_t max_events) {
     account_under_attack_.on_failure(config.account_under_attack, e, ignored);
     ip_failures_.on_failure(config.ip_failures, e, ignored);
     credential_stuffing_.on_failure(config.credential_stuffing, e, ignored);
+    network_failures_.on_failure(config.network_failures, e, ignored);
     ++n;
   }
   return n;
@@ -233,6 +240,14 @@ void Engine::check_blocks(Context& c) {
     c.refuse(Action::kDelay, Reason::kIpFailures, risk_of(Reason::kIpFailures), b->until);
     c.d().set_delay_ms(c.config.ip_failures.delay_ms);
   }
+  // (The network's address is masked only when some network is delayed.)
+  if (blocks_.size(BlockScope::kNetworkDelay) != 0) {
+    if (auto b = blocks_.find(BlockKey::network_delay(e.ip), e.time)) {
+      c.refuse(Action::kDelay, Reason::kNetworkFailures, risk_of(Reason::kNetworkFailures),
+               b->until);
+      c.d().set_delay_ms(c.config.network_failures.delay_ms);
+    }
+  }
   const bool passed_mfa = e.type == EventType::kLoginResult && e.success && e.mfa;
   const bool failed_result = e.type == EventType::kLoginResult && !e.success;
   if (!passed_mfa && !failed_result) {
@@ -243,12 +258,16 @@ void Engine::check_blocks(Context& c) {
 
 void Engine::apply(Context& c, Finding& f) {
   const TimePoint now = c.e.time;
-  if (f.action == Action::kDelay) c.d().set_delay_ms(c.config.ip_failures.delay_ms);
+  if (f.action == Action::kDelay) c.d().set_delay_ms(f.delay_ms);
   // A source over its threshold reports again on every failure. While its
   // block has more than half of its time left, record the touch only: no
-  // new block write, no incident re-open.
+  // new block write, no incident re-open. The same holds for a block set on
+  // the same key by another detector, as strong, when this finding opens no
+  // incident (two detectors firing on one network do not take turns
+  // rewriting its block on every failure).
   if (auto active = blocks_.find(f.block, now);
-      active && active->reason == f.reason && active->until - now > f.block_for / 2) {
+      active && (active->reason == f.reason || (!f.incident && active->action >= f.action)) &&
+      active->until - now > f.block_for / 2) {
     c.refuse(f.action, f.reason, f.risk, active->until);
     touch_incident(c, *active);
     return;
@@ -291,6 +310,8 @@ void Engine::on_failure(Context& c) {
   account_under_attack_.on_failure(config.account_under_attack, e, c.findings);
   ip_failures_.on_failure(config.ip_failures, e, c.findings);
   credential_stuffing_.on_failure(config.credential_stuffing, e, c.findings);
+  // after credential_stuffing (its REQUIRES)
+  network_failures_.on_failure(config.network_failures, e, c.findings);
   password_spray_.on_failure(config.password_spray, e, c.findings);
   for (Finding& f : c.findings) {
     // An account challenge is about future logins; this failure is already refused.
@@ -732,7 +753,10 @@ void Engine::maintain(TimePoint now) {
   failing_ips_.refresh([&](FailingIp& ip, state::Worth& worth) {
     return refresh_failing_ip(ip, worth, now, config.ip_failures, config.credential_stuffing);
   });
-  credential_stuffing_.refresh(config.credential_stuffing, now);
+  failing_networks_.refresh([&](FailingNetwork& n, state::Worth& worth) {
+    return refresh_failing_network(n, worth, now, config.credential_stuffing,
+                                   config.network_failures);
+  });
   password_spray_.refresh(config.password_spray, now);
   mail_volume_.refresh(config.mail_volume, now);
   mail_geography_.refresh(config.mail_geography, now);

@@ -22,6 +22,7 @@
 #include "engine/effects.h"
 #include "engine/engine_config.h"
 #include "engine/failing_ips.h"
+#include "engine/failing_networks.h"
 #include "engine/id_generator.h"
 #include "engine/incident_tracker.h"
 #include "engine/ip_failures.h"
@@ -29,6 +30,7 @@
 #include "engine/mail_geography.h"
 #include "engine/mail_volume.h"
 #include "engine/message_fanout.h"
+#include "engine/network_failures.h"
 #include "engine/password_spray.h"
 #include "engine/profile_cache.h"
 #include "state/memory_budget.h"
@@ -201,8 +203,11 @@ class Engine {
   BruteForce brute_force_;
   AccountUnderAttack account_under_attack_;
   FailingIps failing_ips_;  // ip_failures' and credential_stuffing's per-IP entries
+  // credential_stuffing's and network_failures' per-network entries
+  FailingNetworks failing_networks_;
   IpFailures ip_failures_;
   CredentialStuffing credential_stuffing_;
+  NetworkFailures network_failures_;
   PasswordSpray password_spray_;
   MailVolume mail_volume_;
   MailGeography mail_geography_;

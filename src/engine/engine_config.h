@@ -34,6 +34,18 @@ struct IpFailuresConfig {  // failures from one IP, all accounts
   Duration block = hours(1);
 };
 
+// Failures from one /24 (IPv4) or /64 (IPv6), all addresses and accounts:
+// a flood from many addresses of one network, each failing once or twice,
+// passes every per-address rule. The defaults leave room for a carrier-grade
+// NAT's /24 with tens of thousands of honest users (README: "network_failures").
+struct NetworkFailuresConfig {
+  std::uint32_t threshold = 2000;  // delay from here
+  Duration window = hours(1);
+  std::uint32_t delay_ms = 2000;
+  std::uint32_t deny_threshold = 10000;  // deny from here
+  Duration block = minutes(15);
+};
+
 struct CredentialStuffingConfig {  // distinct accounts failing from one source
   std::uint32_t threshold = 20;           // one IP
   std::uint32_t network_threshold = 100;  // one /24 (IPv4) or /64 (IPv6)
@@ -96,6 +108,7 @@ struct EngineConfig {
   BruteForceConfig brute_force;
   AccountUnderAttackConfig account_under_attack;
   IpFailuresConfig ip_failures;
+  NetworkFailuresConfig network_failures;
   CredentialStuffingConfig credential_stuffing;
   PasswordSprayConfig password_spray;
   MailVolumeConfig mail_volume;

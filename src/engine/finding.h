@@ -21,6 +21,7 @@ struct Finding {
   BlockKey block;           // what to block
   std::string target;       // the block's display form ("203.0.113.0/24", "alice|203.0.113.5")
   Duration block_for{};
+  std::uint32_t delay_ms = 0;  // kDelay: how long
   int risk = 0;
   std::optional<store::IncidentKind> incident;  // open an incident of this kind
   std::string source;                        // the incident's source
@@ -36,6 +37,10 @@ inline constexpr int kRiskPasswordSpray = 90;
 inline constexpr int kRiskBruteForce = 80;
 inline constexpr int kRiskAccountUnderAttack = 60;
 inline constexpr int kRiskIpFailures = 50;
+// Less than one IP's own failures: a network's addresses are shared (a NAT's
+// honest users, a provider's customers), so its count says less about any
+// one attempt from it.
+inline constexpr int kRiskNetworkFailures = 40;
 inline constexpr int kRiskMailGeography = 100;
 inline constexpr int kRiskMailVolume = 50;
 inline constexpr int kRiskDnsbl = 30;

@@ -26,6 +26,7 @@ void IpFailures::on_failure(const IpFailuresConfig& config, const Event& e,
   } else {
     f.action = Action::kDelay;
     f.block = BlockKey::ip_delay(e.ip);
+    f.delay_ms = config.delay_ms;
   }
   out.push_back(std::move(f));
 }

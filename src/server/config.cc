@@ -158,6 +158,30 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.reject_unknown();
   }
   {
+    // A SlidingCounter's slice (a twelfth of the window) counts at most
+    // 65,535: a higher threshold could miss a flood that fits in one.
+    constexpr std::int64_t kMaxNetworkCount = 65'535;
+    Reader s = r.sub("network_failures");
+    s.integer("threshold", e.network_failures.threshold, 1, kMaxNetworkCount);
+    s.duration("window", e.network_failures.window, kMinWindow, kMaxWindow);
+    s.integer("delay_ms", e.network_failures.delay_ms, 0, 60'000);
+    s.integer("deny_threshold", e.network_failures.deny_threshold, 1, kMaxNetworkCount);
+    s.duration("block", e.network_failures.block, kMinWindow, kMaxWindow);
+    const engine::NetworkFailuresConfig& nf = e.network_failures;
+    if (nf.deny_threshold < nf.threshold) {
+      const toml::table& t = s.table();
+      if (t.contains("deny_threshold"))
+        s.fail("deny_threshold",
+               "must not be below threshold (" + std::to_string(nf.threshold) + ")",
+               t.get("deny_threshold"));
+      else
+        s.fail("threshold",
+               "must not be above deny_threshold (" + std::to_string(nf.deny_threshold) + ")",
+               t.get("threshold"));
+    }
+    s.reject_unknown();
+  }
+  {
     Reader s = r.sub("credential_stuffing");
     s.integer("threshold", e.credential_stuffing.threshold, 1, 10'000);
     s.integer("network_threshold", e.credential_stuffing.network_threshold, 1, 10'000);

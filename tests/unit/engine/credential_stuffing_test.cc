@@ -242,7 +242,8 @@ TEST(CredentialStuffing, ANetworkSeenFromOneIpKeepsNoCopyOfItsAccounts) {
   state::MemoryBudget budget(std::size_t(1) << 30);
   CredentialStuffingConfig cfg;
   FailingIps ips(budget);
-  CredentialStuffing detector(ips, budget);
+  FailingNetworks networks(budget);
+  CredentialStuffing detector(ips, networks);
   constexpr std::size_t kIps = 20'000;
   std::vector<Finding> findings;
   Event e;
@@ -256,8 +257,8 @@ TEST(CredentialStuffing, ANetworkSeenFromOneIpKeepsNoCopyOfItsAccounts) {
   }
   EXPECT_TRUE(findings.empty());
   // Each account's record takes 12 + 12 + 45 bytes of heap: 69 with one copy,
-  // 138 with two. The slots of both tables (48 and 16 bytes, at least 7/12
-  // full) add at most 110 more; two copies would need at least 138 + 64 * 8/7.
+  // 138 with two. The slots of both tables (48 and 24 bytes, at least 7/10
+  // full) add at most 103 more; two copies would need at least 138 + 72 * 8/7.
   EXPECT_LT(budget.used(), kIps * 185);
 }
 

@@ -174,6 +174,8 @@ TEST(EngineLoad, BlockKeyFromRecordRoundTripsEveryScope) {
   b.scope = "network";
   b.key = "2001:db8:aa:bb::/64";
   EXPECT_EQ(*block_key_from_record(b), BlockKey::network(ip("2001:db8:aa:bb::77")));
+  b.scope = "network_delay";
+  EXPECT_EQ(*block_key_from_record(b), BlockKey::network_delay(ip("2001:db8:aa:bb::77")));
   b.scope = "account_ip";
   b.key = "alice|2001:db8::1";
   EXPECT_EQ(*block_key_from_record(b), BlockKey::account_ip("alice", ip("2001:db8::1")));

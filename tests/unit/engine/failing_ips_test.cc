@@ -15,8 +15,9 @@ namespace {
 struct Detectors {
   state::MemoryBudget budget{std::size_t(1) << 30};
   FailingIps ips{budget};
+  FailingNetworks networks{budget};
   IpFailures ip_failures{ips};
-  CredentialStuffing stuffing{ips, budget};
+  CredentialStuffing stuffing{ips, networks};
 
   std::vector<Finding> fail(const std::string& account, const IpAddress& ip, TimePoint t) {
     Event e;

@@ -703,5 +703,68 @@ TEST(ParseConfig, BadMailSettingsAreRejected) {
             std::string::npos);
 }
 
+// [detections.network_failures]: defaults (those of examples/mamori.toml),
+// every key, and the checks.
+TEST(ParseConfig, NetworkFailures) {
+  const engine::NetworkFailuresConfig d = parse_ok("").engine.network_failures;
+  EXPECT_EQ(d.threshold, 2000u);
+  EXPECT_EQ(d.delay_ms, 2000u);
+  EXPECT_EQ(d.deny_threshold, 10000u);
+  EXPECT_EQ(d.window, hours(1));
+  EXPECT_EQ(d.block, minutes(15));
+  auto example = load_config(source_dir() + "/examples/mamori.toml");
+  ASSERT_TRUE(example.ok()) << example.error().message;
+  EXPECT_EQ(example->engine.network_failures.threshold, d.threshold);
+  EXPECT_EQ(example->engine.network_failures.delay_ms, d.delay_ms);
+  EXPECT_EQ(example->engine.network_failures.deny_threshold, d.deny_threshold);
+  EXPECT_EQ(example->engine.network_failures.window, d.window);
+  EXPECT_EQ(example->engine.network_failures.block, d.block);
+
+  const engine::NetworkFailuresConfig c = parse_ok(R"(
+[detections.network_failures]
+threshold = 500
+delay_ms = 1000
+deny_threshold = 3000
+window = "30m"
+block = "2h"
+)")
+                                              .engine.network_failures;
+  EXPECT_EQ(c.threshold, 500u);
+  EXPECT_EQ(c.delay_ms, 1000u);
+  EXPECT_EQ(c.deny_threshold, 3000u);
+  EXPECT_EQ(c.window, minutes(30));
+  EXPECT_EQ(c.block, hours(2));
+
+  // Each refusal names the file, the line and the key.
+  std::string msg =
+      parse_error("[detections.network_failures]\nthreshold = 500\ndeny_threshold = 400\n");
+  EXPECT_TRUE(contains(msg,
+                       "test.toml:3: detections.network_failures.deny_threshold must not be below "
+                       "threshold (500)"))
+      << msg;
+  msg = parse_error("[detections.network_failures]\n\nthreshold = 20000\n");
+  EXPECT_TRUE(contains(msg,
+                       "test.toml:3: detections.network_failures.threshold must not be above "
+                       "deny_threshold (10000)"))
+      << msg;
+  msg = parse_error("[detections.network_failures]\n\nthreshold = 0\n");
+  EXPECT_TRUE(contains(msg, "test.toml:3: detections.network_failures.threshold must be between"))
+      << msg;
+  msg = parse_error("[detections.network_failures]\ndeny_threshold = 70000\n");
+  EXPECT_TRUE(
+      contains(msg, "test.toml:2: detections.network_failures.deny_threshold must be between"))
+      << msg;
+  msg = parse_error("[detections.network_failures]\nwindow = \"500ms\"\n");
+  EXPECT_TRUE(contains(msg, "test.toml:2: detections.network_failures.window must be between 1s"))
+      << msg;
+  msg = parse_error("[detections.network_failures]\n\nblock = \"400d\"\n");
+  EXPECT_TRUE(contains(msg, "test.toml:3: detections.network_failures.block must be between"))
+      << msg;
+  msg = parse_error("[detections.network_failures]\ndelay_ms = 60001\n");
+  EXPECT_TRUE(contains(msg, "test.toml:2: detections.network_failures.delay_ms")) << msg;
+  msg = parse_error("[detections.network_failures]\ndeny = 5\n");
+  EXPECT_TRUE(contains(msg, "detections.network_failures.deny is not a known setting")) << msg;
+}
+
 }  // namespace
 }  // namespace mamori::server
