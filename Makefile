@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-quiet run test package bench bench-http sanitize tsan fuzz clean
+.PHONY: all deps build build-quiet run test package bench bench-http soak sanitize tsan fuzz clean
 
 all: build
 
@@ -61,6 +61,13 @@ bench: build
 # HTTP load against nginx on the same cores (installs nginx-light and wrk).
 bench-http: build
 	@bench/http.sh $(BUILD)
+
+# Soak (not part of test): 30 minutes of mixed load with kill -9 every 2-4
+# minutes against the Release build in build-release/, every acknowledged
+# write checked; SOAK_ARGS=--short for 3 minutes.
+SOAK_BUILD ?= build-release
+soak: deps
+	@bench/soak.sh $(SOAK_ARGS) $(SOAK_BUILD)
 
 clean:
 	rm -rf $(BUILD) build-sanitize build-tsan build-fuzz
