@@ -180,30 +180,29 @@ Result<std::size_t> Engine::warm(TimePoint now, std::size_t max_events) {
   const Duration longest = std::max({config.brute_force.window, config.account_under_attack.window,
                                      config.ip_failures.window, config.credential_stuffing.window,
                                      config.network_failures.window, config.password_spray.window});
-  auto records = store_.activity_since(now - longest, max_events);
-  if (!records) return records.error();
   const std::shared_ptr<const ListIndex> index = lists_.index();
   const ListIndex& lists = *index;
   std::size_t n = 0;
   std::vector<Finding> ignored;
   Event e;
   e.type = EventType::kLoginResult;
-  for (const store::ActivityRecord& r : *records) {
-    if (r.type != EventType::kLoginResult || !r.success || *r.success) continue;
-    if (lists.match_ip(store::ListKind::kAllow, r.ip, r.time) ||
-        lists.match_account(store::ListKind::kAllow, r.account, r.time))
-      continue;  // not counted live either
-    e.account = r.account;
-    e.ip = r.ip;
-    e.time = r.time;
-    ignored.clear();
-    brute_force_.on_failure(config.brute_force, e, ignored);
-    account_under_attack_.on_failure(config.account_under_attack, e, ignored);
-    ip_failures_.on_failure(config.ip_failures, e, ignored);
-    credential_stuffing_.on_failure(config.credential_stuffing, e, ignored);
-    network_failures_.on_failure(config.network_failures, e, ignored);
-    ++n;
-  }
+  Status s =
+      store_.failed_logins_since(now - longest, max_events, [&](const store::ActivityRecord& r) {
+        if (lists.match_ip(store::ListKind::kAllow, r.ip, r.time) ||
+            lists.match_account(store::ListKind::kAllow, r.account, r.time))
+          return;  // not counted live either
+        e.account = r.account;
+        e.ip = r.ip;
+        e.time = r.time;
+        ignored.clear();
+        brute_force_.on_failure(config.brute_force, e, ignored);
+        account_under_attack_.on_failure(config.account_under_attack, e, ignored);
+        ip_failures_.on_failure(config.ip_failures, e, ignored);
+        credential_stuffing_.on_failure(config.credential_stuffing, e, ignored);
+        network_failures_.on_failure(config.network_failures, e, ignored);
+        ++n;
+      });
+  if (!s) return s.error();
   return n;
 }
 

@@ -97,8 +97,9 @@ class Engine {
   // restart does not reset the failure counts. Findings are not applied
   // again (their blocks and incidents were stored). The log keeps no
   // password hash, so retried identical passwords from before the restart
-  // count once each and password_spray starts afresh. Returns the number of
-  // events replayed.
+  // count once each and password_spray starts afresh. Of more than
+  // `max_events` failures, the newest are replayed (the short windows need
+  // them most). Returns the number of events replayed.
   Result<std::size_t> warm(TimePoint now, std::size_t max_events = 2'000'000);
 
   // Where events come from: GeoIP, when configured. Set before the first

@@ -103,10 +103,17 @@ class Store {
   // Newest first, time >= since, at most `limit`.
   virtual Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
                                                        std::size_t limit) = 0;
-  // Every account's activity with time >= since, oldest first, at most `limit`
-  // (used to warm the hot windows at start).
+  // Every account's activity with time >= since, oldest first, at most `limit`.
   virtual Result<std::vector<ActivityRecord>> activity_since(TimePoint since,
                                                              std::size_t limit) = 0;
+  // Calls `fn` with each failed login result (type login_result, success
+  // false) with time >= since, oldest first; of more than `limit`, with the
+  // newest `limit`. Only time, account, type, ip and success are read, the
+  // other fields are empty; the record passed is reused for the next row, and
+  // the rows are not collected in memory (used to warm the hot windows at
+  // start). Stops at the first row it cannot read and returns its error.
+  virtual Status failed_logins_since(TimePoint since, std::size_t limit,
+                                     const std::function<void(const ActivityRecord&)>& fn) = 0;
   virtual Result<std::vector<ListEntry>> list_entries() = 0;
   // Newest first; incidents whose last_seen >= since.
   virtual Result<std::vector<Incident>> incidents(TimePoint since) = 0;

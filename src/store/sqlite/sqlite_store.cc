@@ -249,6 +249,7 @@ enum ReadStmt : int {
   kLockedAccounts,
   kActivity,
   kActivitySince,
+  kFailedLoginsSince,
   kListEntries,
   kIncidents,
   kIncident,
@@ -279,6 +280,11 @@ constexpr std::array<const char*, kReadStmtCount> kReadSql = {
     " ORDER BY time_ms DESC, seq DESC LIMIT ?",
     "SELECT " MAMORI_ACTIVITY_COLUMNS " FROM activity WHERE time_ms >= ?"
     " ORDER BY time_ms, seq LIMIT ?",
+    // The newest ?2, oldest first: SQLite sorts them (spilling to a temp
+    // file past its cache), the caller holds one row at a time.
+    "SELECT time_ms, account, ip FROM (SELECT seq, time_ms, account, ip FROM activity"
+    " WHERE time_ms >= ?1 AND type = 'login_result' AND success = 0"
+    " ORDER BY time_ms DESC, seq DESC LIMIT ?2) ORDER BY time_ms, seq",
     "SELECT id, kind, target, reason, created_ms, expires_ms FROM list_entries"
     " ORDER BY created_ms, id",
     "SELECT " MAMORI_INCIDENT_COLUMNS("") " FROM incidents WHERE last_seen_ms >= ?"
@@ -1788,6 +1794,28 @@ Result<std::vector<ActivityRecord>> SqliteStore::activity_since(TimePoint since,
   });
   if (!s) return s.error();
   return rows;
+}
+
+Status SqliteStore::failed_logins_since(TimePoint since, std::size_t limit,
+                                        const std::function<void(const ActivityRecord&)>& fn) {
+  ActivityRecord r;
+  r.type = EventType::kLoginResult;
+  r.success = false;
+  return with_read_stmt(kFailedLoginsSince, [&](sqlite3_stmt* st) -> Status {
+    const int rc = Binder(st).time(since).int64(limit_param(limit)).rc();
+    if (rc != SQLITE_OK) return read_error(nullptr, rc);
+    return for_each_row(st, [&](sqlite3_stmt* row) -> Status {
+      Row cols(row);
+      r.time = cols.time();
+      r.account = cols.text_view();
+      const std::string_view ip = cols.text_view();
+      auto parsed = IpAddress::parse(ip);
+      if (!parsed) return read_error("bad ip '" + std::string(ip) + "' in activity");
+      r.ip = *parsed;
+      fn(r);
+      return {};
+    });
+  });
 }
 
 Result<std::vector<ListEntry>> SqliteStore::list_entries() {

@@ -157,6 +157,8 @@ class SqliteStore final : public Store {
   Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
                                                std::size_t limit) override;
   Result<std::vector<ActivityRecord>> activity_since(TimePoint since, std::size_t limit) override;
+  Status failed_logins_since(TimePoint since, std::size_t limit,
+                             const std::function<void(const ActivityRecord&)>& fn) override;
   Result<std::vector<ListEntry>> list_entries() override;
   Result<std::vector<Incident>> incidents(TimePoint since) override;
   Result<std::optional<Incident>> incident(std::string_view id) override;

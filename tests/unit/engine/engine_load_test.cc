@@ -128,7 +128,7 @@ TEST(EngineLoad, RemovedListEntryStaysRemoved) {
 }
 
 // docs/design.md, Durability: hot windows are rebuilt at start from the failed
-// logins in the activity log; store.h's activity_since() exists for it.
+// logins in the activity log; store.h's failed_logins_since() exists for it.
 TEST(EngineLoad, HotWindowsSurviveARestart) {
   EngineHarness h;
   for (int i = 0; i < 9; ++i)
@@ -144,6 +144,35 @@ TEST(EngineLoad, HotWindowsSurviveReopeningTheStore) {
   h.restart_process(kT0 + seconds(30));
   EXPECT_DECISION(h.fail("alice", kBruteIp, kT0 + seconds(40), "pw9"), Action::kDeny,
                   Reason::kBruteForce);
+}
+
+// The warm-up reads the failures only, and of more than it may replay, the
+// newest: a log full of older failures and other activity does not push out
+// the nine that the tenth after the restart must meet.
+TEST(EngineLoad, WarmReplaysTheNewestFailuresOfABusyLog) {
+  EngineHarness h;
+  for (int i = 0; i < 30; ++i) {
+    const std::string user = "user" + std::to_string(i);
+    const std::string from = "198.51.100." + std::to_string(i + 1);
+    h.fail(user, from, kT0 + seconds(i));
+    h.succeed(user, from, kT0 + seconds(i));
+  }
+  for (int i = 0; i < 9; ++i)
+    EXPECT_ALLOWED(
+        h.fail("alice", kBruteIp, kT0 + minutes(1) + seconds(i), "pw" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) h.succeed("carol", "192.0.2.9", kT0 + minutes(2) + seconds(i));
+  h.sync();
+  Engine fresh(h.config(), h.store(), 7);
+  auto replayed = fresh.warm(kT0 + minutes(3), /*max_events=*/10);
+  ASSERT_TRUE(replayed.ok()) << replayed.error().message;
+  EXPECT_EQ(*replayed, 10u);  // alice's nine and user29's one
+  const Outcome tenth = fresh.process(
+      EngineHarness::event(EventType::kLoginResult, "alice", kBruteIp, kT0 + minutes(3), "pw9"));
+  EXPECT_DECISION(tenth.decision, Action::kDeny, Reason::kBruteForce);
+  // Its writes' callbacks refer to `fresh`: done before it goes.
+  if (!tenth.writes.empty()) {
+    EXPECT_TRUE(h.store().wait(tenth.writes.last).ok());
+  }
 }
 
 TEST(EngineLoad, CredentialStuffingWindowSurvivesARestart) {

@@ -117,6 +117,10 @@ class RecordingStore final : public store::Store {
                                                             std::size_t limit) override {
     return s_.activity_since(since, limit);
   }
+  Status failed_logins_since(TimePoint since, std::size_t limit,
+                             const std::function<void(const store::ActivityRecord&)>& fn) override {
+    return s_.failed_logins_since(since, limit, fn);
+  }
   Result<std::vector<store::ListEntry>> list_entries() override { return s_.list_entries(); }
   Result<std::vector<store::Incident>> incidents(TimePoint since) override {
     return s_.incidents(since);

@@ -441,6 +441,45 @@ TEST(SqliteStore, ActivitySinceIsOldestFirstAcrossAccounts) {
   EXPECT_EQ(event_ids(*limited), (std::vector<std::string>{"b1", "c1"}));
 }
 
+TEST(SqliteStore, FailedLoginsSinceAreTheNewestFailedResultsOldestFirst) {
+  TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto write = [&](std::string account, std::int64_t time_ms, EventType type,
+                   std::optional<bool> success, std::string_view from = "203.0.113.5") {
+    ActivityRecord r = activity_record("e-" + account, std::move(account), time_ms);
+    r.type = type;
+    r.success = success;
+    r.ip = ip(from);
+    return store->append_activity(r);
+  };
+  write("old", 50, EventType::kLoginResult, false);  // before `since`
+  write("f300", 300, EventType::kLoginResult, false, "2001:db8::7");
+  write("ok", 150, EventType::kLoginResult, true);
+  write("attempt", 160, EventType::kLoginAttempt, std::nullopt);
+  write("changed", 170, EventType::kPasswordChanged, std::nullopt);
+  write("f100", 100, EventType::kLoginResult, false);
+  write("f200a", 200, EventType::kLoginResult, false);
+  expect_ok(store->wait(write("f200b", 200, EventType::kLoginResult, false)));
+
+  auto read = [&](std::size_t limit) {
+    std::vector<std::string> got;
+    Status s = store->failed_logins_since(at(100), limit, [&](const ActivityRecord& r) {
+      EXPECT_EQ(r.type, EventType::kLoginResult);
+      EXPECT_EQ(r.success, std::optional<bool>(false));
+      got.push_back(r.account + "@" + std::to_string(ms(r.time)) + "/" + r.ip.to_string());
+    });
+    expect_ok(s);
+    return got;
+  };
+  EXPECT_EQ(read(100), (std::vector<std::string>{"f100@100/203.0.113.5", "f200a@200/203.0.113.5",
+                                                 "f200b@200/203.0.113.5", "f300@300/2001:db8::7"}));
+  // The newest three, still oldest first (ties in the order they were written).
+  EXPECT_EQ(read(3), (std::vector<std::string>{"f200a@200/203.0.113.5", "f200b@200/203.0.113.5",
+                                               "f300@300/2001:db8::7"}));
+  EXPECT_TRUE(read(0).empty());
+}
+
 // ---- incidents ----
 
 Incident incident(std::string id, std::int64_t started, std::int64_t last_seen) {
