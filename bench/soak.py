@@ -4,10 +4,11 @@ check of every write the daemon acknowledged. Run through bench/soak.sh
 (make soak), which builds the Release binary and stops the daemon on exit.
 
 Load (worker processes x threads, keep-alive connections):
-  HTTP      login attempts and results over many accounts and IPs (with a
-            pool of attacking IPs and password hashes, so blocks, incidents
-            and sprays happen), account events, list entries added and
-            removed, operator locks and unlocks, contact updates
+  HTTP      login attempts and results over many accounts and IPs (with
+            attacking IPs and password hashes that change every WAVE_S
+            seconds, so blocks, incidents and sprays happen, and end),
+            account events, list entries added and removed, operator locks
+            and unlocks, contact updates
   Dovecot   POST /dovecot/policy?command=allow|report: failed and successful
             logins as Dovecot sends them (allow, allow again after a right
             password, report)
@@ -36,10 +37,18 @@ not acknowledged and is not checked. Every account that is checked by
 activity gets fewer than 1000 requests that may write, so one read of its
 activity (limit=1000) sees all of it.
 
+The hot windows across a kill (a canary): five seconds before each kill, nine
+failed logins for a fresh account from one IP; after the restart, its tenth
+must be denied brute_force (10 an hour), since the daemon rebuilds its
+windows from the activity log at start.
+
 mamorid's RSS (VmRSS) is sampled every `--rss-every` seconds: start, end and
-maximum per daemon lifetime, and whether the peak stays flat across the run.
-Exit status: 0 if nothing was lost, the daemon never died on its own and RSS
-stayed within the bound; 1 otherwise.
+maximum per daemon lifetime, and whether the peak stays flat across the run
+(each lifetime's first SETTLE_S seconds left out: the start-up's transient
+peak is reported as the kernel's VmHWM).
+Exit status: 0 if nothing was lost, every canary was denied, the daemon never
+died on its own (a clean SIGTERM stop at the end included) and RSS stayed
+within the bound; 1 otherwise.
 """
 import argparse
 import collections
@@ -62,6 +71,7 @@ import urllib.parse
 APP_TOKEN = "soak-app-token"
 ADMIN_TOKEN = "soak-admin-token"
 REQUEST_TIMEOUT = 30.0  # seconds; an answer slower than this counts as not answered
+SETTLE_S = 30.0  # seconds after each start left out of the RSS trend
 # Requests that may write to one checked account before it is retired:
 # below the activity read limit (1000), with room to spare.
 CAPACITY = {"web": 800, "dovecot": 800, "postfix": 450}
@@ -73,10 +83,25 @@ LIVE_LIST_ENTRIES = 16  # per thread: more are deleted
 # some logins have a place: new locations, travel.
 GEO_IPS = ["81.2.69.142", "81.2.69.160", "216.160.83.57", "175.16.199.5", "89.160.20.112",
            "2.125.160.216", "67.43.156.1", "2001:218::1"]
-# Attackers: a few IPs and password hashes shared by all threads.
-ATTACK_IPS = ["203.0.113.%d" % i for i in range(1, 25)] + \
-             ["2001:db8:bad::%x" % i for i in range(1, 9)]
-ATTACK_PWHASHES = ["spray%02d" % i for i in range(12)]
+# Attackers come in waves of WAVE_S seconds: in each, 32 IPs and 12
+# password hashes shared by all threads, so blocks, credential-stuffing and
+# spray incidents happen. The daemon's blocks last BLOCK and its incidents
+# close after IDLE without activity, so they come and go within the run and
+# the memory they hold reaches its steady state (with the defaults, an hour
+# each, it would grow for the whole run).
+WAVE_S = 120
+BLOCK = "5m"
+IDLE = "3m"
+
+
+def attack_ips(wave):
+    return ["198.18.%d.%d" % (wave % 256, i) for i in range(1, 25)] + \
+           ["2001:db8:bad:%x::%x" % (wave & 0xffff, i) for i in range(1, 9)]
+
+
+def attack_pwhashes(wave):
+    return ["spray-%d-%02d" % (wave, i) for i in range(12)]
+
 USER_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
@@ -380,8 +405,9 @@ class Driver:
     def op_attack(self):
         a = self.pick("web")
         a.used += 1
-        body = self.common(a, self.rng.choice(ATTACK_IPS), success=False,
-                           pwhash=self.rng.choice(ATTACK_PWHASHES))
+        wave = int(time.time() // WAVE_S)
+        body = self.common(a, self.rng.choice(attack_ips(wave)), success=False,
+                           pwhash=self.rng.choice(attack_pwhashes(wave)))
         body["user_agent"] = "python-requests/2.31"
         status, b = self.call("login_result", "POST", "/v1/login/result", body)
         if status == 200:
@@ -808,7 +834,23 @@ memory_budget_mb = %d
 listen = "127.0.0.1:%d"
 threads = 2
 
-%s""" % (self.http_port, work, ADMIN_TOKEN, APP_TOKEN, hot_mb, self.postfix_port, geoip))
+[incidents]
+idle = "%s"
+
+[detections.brute_force]
+block = "%s"
+
+[detections.ip_failures]
+block = "%s"
+
+[detections.credential_stuffing]
+block = "%s"
+
+[detections.password_spray]
+block = "%s"
+
+%s""" % (self.http_port, work, ADMIN_TOKEN, APP_TOKEN, hot_mb, self.postfix_port, IDLE,
+         BLOCK, BLOCK, BLOCK, BLOCK, geoip))
 
     def log_path(self, n=None):
         return os.path.join(self.work, "logs", "mamorid-%d.log" % (n or self.lifetime))
@@ -847,16 +889,19 @@ threads = 2
             return False
 
     def rss_kb(self):
-        """-> (VmRSS, VmHWM) in KiB, or None once the process is gone."""
+        """-> (VmRSS, VmHWM, RssAnon) in KiB, or None once the process is gone."""
         found = {}
         try:
             with open("/proc/%d/status" % self.proc.pid) as f:
                 for line in f:
-                    if line.startswith(("VmRSS:", "VmHWM:")):
-                        found[line[:5]] = int(line.split()[1])
+                    key, _, value = line.partition(":")
+                    if key in ("VmRSS", "VmHWM", "RssAnon"):
+                        found[key] = int(value.split()[0])
         except OSError:
             return None
-        return (found["VmRSS"], found["VmHWM"]) if len(found) == 2 else None
+        if "VmRSS" not in found or "VmHWM" not in found:
+            return None  # a zombie: the process has exited
+        return found["VmRSS"], found["VmHWM"], found.get("RssAnon", 0)
 
     def admin_get(self, path):
         try:
@@ -868,6 +913,20 @@ threads = 2
             return body.decode() if r.status == 200 else None
         except OSError:
             return None
+
+    def post(self, path, body):
+        """-> (status, parsed body), or (None, None) without an answer."""
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
+            c.request("POST", path, body=json.dumps(body),
+                      headers={"Authorization": "Bearer " + APP_TOKEN,
+                               "Content-Type": "application/json"})
+            r = c.getresponse()
+            raw = r.read()
+            c.close()
+            return r.status, json.loads(raw)
+        except (OSError, ValueError, http.client.HTTPException):
+            return None, None
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -890,6 +949,37 @@ threads = 2
         except OSError:
             pass
         return rc
+
+
+class Canary:
+    """The hot windows across a kill: nine failed logins for one account from
+    one IP, acknowledged seconds before the kill, and a tenth after the
+    restart, which must be denied (brute_force, 10 an hour): the daemon
+    rebuilds its windows from the activity log at start."""
+
+    def __init__(self, n):
+        self.account = "canary-%d" % n
+        self.ip = "192.0.2.%d" % (n % 250 + 1) if n < 250 else "2001:db8:ca::%x" % n
+        self.sent = False
+
+    def body(self, i):
+        return {"account": self.account, "ip": self.ip, "success": False,
+                "pwhash": "%s-%d" % (self.account, i)}
+
+    def before(self, daemon):
+        self.sent = all(daemon.post("/v1/login/result", self.body(i))[0] == 200 for i in range(9))
+        return self.sent
+
+    def after(self, daemon):
+        """-> None if it held, else what went wrong."""
+        status, b = daemon.post("/v1/login/result", self.body(9))
+        if status != 200:
+            return "%s: the tenth failure got %s" % (self.account, status)
+        if b.get("action") != "deny" or "brute_force" not in b.get("reasons", []):
+            return ("%s: nine failures from %s before the kill, the tenth after it was answered "
+                    "%s %s, not deny brute_force" % (self.account, self.ip, b.get("action"),
+                                                     b.get("reasons")))
+        return None
 
 
 def metric(text, name, labels=""):
@@ -964,7 +1054,7 @@ def main():
         return got
 
     out = open(os.path.join(work, "rss.tsv"), "w")
-    out.write("run_s\tlifetime\trss_kib\thot_bytes\thot_evictions\n")
+    out.write("run_s\tlifetime\trss_kib\trss_anon_kib\thwm_kib\thot_bytes\thot_evictions\n")
     print("soak: %.1f min of load, kill -9 every %.0f-%.0f s, %d x %d load threads, "
           "hot-state budget %d MiB, seed %d" % (args.minutes, args.kill_min, args.kill_max,
                                                 args.procs, args.threads, args.hot_mb, seed), flush=True)
@@ -974,6 +1064,7 @@ def main():
     lifetimes = []
     verifications = []  # (after, seconds, checked Counter, lost n)
     lost_all, errors_all, crashes = [], [], []
+    canaries = []  # per checked kill: None, or how the brute-force count was lost
     stats = {}
     t_run = time.monotonic()
     load_s = 0.0
@@ -1003,6 +1094,7 @@ def main():
         return not lost and not errors
 
     try:
+        canary = Canary(1)
         lt = Lifetime(1, daemon.start())
         lifetimes.append(lt)
         everyone("resume", "resumed")
@@ -1020,11 +1112,11 @@ def main():
             if running >= next_sample:
                 rss = daemon.rss_kb()
                 if rss is not None:
-                    rss, lt.hwm = rss
+                    rss, lt.hwm, anon = rss
                     lt.rss.append((run_s(), rss))
                     hot = lt.hot or {}
-                    out.write("%.1f\t%d\t%d\t%s\t%s\n" % (run_s(), lt.n, rss, hot.get("bytes", ""),
-                                                          hot.get("evictions", "")))
+                    out.write("%.1f\t%d\t%d\t%d\t%d\t%s\t%s\n" % (
+                        run_s(), lt.n, rss, anon, lt.hwm, hot.get("bytes", ""), hot.get("evictions", "")))
                 next_sample = running + args.rss_every
             if running >= next_status:
                 s = daemon.admin_get("/v1/status")
@@ -1036,6 +1128,11 @@ def main():
                 next_status = running + 10
             died = daemon.proc.poll() is not None
             kill = since_kill + running >= next_kill and budget - (load_s + running) > 15
+            if (not canary.sent and since_kill + running >= next_kill - 5
+                    and budget - (load_s + running) > 20):
+                if not canary.before(daemon):
+                    print("soak: [%6.0f s] canary %s not acknowledged; not checked"
+                          % (run_s(), canary.account), flush=True)
             if died or kill:
                 if kill and not died:
                     daemon.kill9()
@@ -1062,6 +1159,12 @@ def main():
                 print("soak: [%6.0f s] lifetime %d: ready %.1f s after the kill" % (
                     run_s(), lt.n, time.monotonic() - t_kill), flush=True)
                 verify("restart %d" % (lt.n - 1))
+                if canary.sent and not died:
+                    wrong = canary.after(daemon)
+                    canaries.append(wrong)
+                    if wrong:
+                        print("soak:   hot window lost: " + wrong, flush=True)
+                canary = Canary(lt.n)
                 next_kill = args.kill_min + rng.random() * (args.kill_max - args.kill_min)
                 next_sample = next_status = 0.0
                 everyone("resume", "resumed")
@@ -1075,7 +1178,7 @@ def main():
         stats = everyone("pause", "paused")
         rss = daemon.rss_kb()
         if rss is not None:
-            rss, lt.hwm = rss
+            rss, lt.hwm, _ = rss
             lt.rss.append((run_s(), rss))
         s = daemon.admin_get("/v1/status")
         if s:
@@ -1135,6 +1238,9 @@ def main():
             % (sum(final.values()), ", ".join("%s %d" % kv for kv in sorted(final.items())),
                sum(sum(v[2].values()) for v in verifications), len(verifications)))
         add("lost              %d" % len(lost_all))
+        canary_lost = [c for c in canaries if c]
+        add("hot windows       %d of %d brute-force counts survived kill -9 (9 failures before, "
+            "the 10th after must be denied)" % (len(canaries) - len(canary_lost), len(canaries)))
         add("verify time       %s s" % ", ".join("%.0f" % v[1] for v in verifications))
         add("lifetime  ended      load_s  restart_s  RSS start    end    max  HWM MiB  hot MiB  evictions  failed_commits")
         for l in lifetimes:
@@ -1145,23 +1251,35 @@ def main():
                 l.hwm / 1024, hot.get("bytes", 0) / 2**20, hot.get("evictions", "?"), l.failed_commits))
         add("                  (RSS: VmRSS sampled every %.0f s; HWM: the kernel's peak, start-up included)"
             % args.rss_every)
-        # Flat: the peak in the last third of the run against the peak in
-        # the first third after warm-up (the first lifetime's first minute,
-        # or a sixth of the run if shorter, is left out).
+        # Flat: the peak of the last third of the run against the peak of
+        # its first third after warm-up (the first sixth of the run, at least
+        # a minute), each lifetime's first SETTLE_S left out (the start-up's
+        # warm-up leaves a transient peak; HWM shows it).
+        settled = [(t, x) for l in lifetimes for t, x in l.rss if t - l.rss[0][0] >= SETTLE_S]
         samples = [(t, x) for l in lifetimes for t, x in l.rss]
         end_t = samples[-1][0] if samples else 0
-        warm = min(60.0, end_t / 6)
-        first = [x for t, x in samples if warm <= t <= end_t / 3]
-        last = [x for t, x in samples if t >= end_t * 2 / 3]
+        warm = max(60.0, end_t / 6)
+        first = [x for t, x in settled if warm <= t <= end_t / 3]
+        last = [x for t, x in settled if t >= end_t * 2 / 3]
         rss_ok = True
+        if samples:
+            add("RSS               start %.1f MiB, end %.1f MiB, max %.1f MiB (sampled), start-up peak "
+                "%.1f MiB (HWM)" % (samples[0][1] / 1024, samples[-1][1] / 1024,
+                                    max(x for _, x in samples) / 1024,
+                                    max(l.hwm for l in lifetimes) / 1024))
         if first and last:
             growth = (max(last) - max(first)) / 1024
             rss_ok = growth <= args.rss_growth_mb
-            add("RSS               start %.1f MiB, end %.1f MiB, max %.1f MiB; peak in the first third "
-                "(after %.0f s warm-up) %.1f MiB, in the last third %.1f MiB: %+.1f MiB (bound %+.0f): %s"
-                % (samples[0][1] / 1024, samples[-1][1] / 1024, max(x for _, x in samples) / 1024, warm,
-                   max(first) / 1024, max(last) / 1024, growth, args.rss_growth_mb,
-                   "flat" if rss_ok else "GREW"))
+            add("RSS flat?         peak of the first third (after %.0f s) %.1f MiB, of the last third "
+                "%.1f MiB: %+.1f MiB (bound %+.0f): %s" % (
+                    warm, max(first) / 1024, max(last) / 1024, growth, args.rss_growth_mb,
+                    "flat" if rss_ok else "GREW"))
+        else:
+            add("RSS flat?         too few samples to tell")
+        data = os.path.join(work, "data")
+        sizes = {f: os.path.getsize(os.path.join(data, f)) for f in os.listdir(data)
+                 if f.startswith("mamori.db")}
+        add("data dir          %s" % ", ".join("%s %.0f MiB" % (f, n / 2**20) for f, n in sorted(sizes.items())))
         evictions = sum((l.hot or {}).get("evictions", 0) for l in lifetimes)
         add("hot state         budget %d MiB, %d evictions over all lifetimes%s" % (
             args.hot_mb, evictions, "" if evictions else " (the budget was never reached)"))
@@ -1171,11 +1289,14 @@ def main():
             add("DRIVER FAILURES   %d (first: %s)" % (len(failures), failures[0]))
         if errors_all:
             add("CHECK ERRORS      %d (first: %s)" % (len(errors_all), errors_all[0]))
+        if canary_lost:
+            add("WINDOWS LOST      " + "; ".join(canary_lost[:5]))
         if lost_all:
             add("LOST              first ones: " + "; ".join(lost_all[:10]))
             with open(os.path.join(work, "lost.txt"), "w") as f:
                 f.write("\n".join(lost_all) + "\n")
-        passed = not lost_all and not crashes and not failures and not errors_all and rss_ok
+        passed = (not lost_all and not canary_lost and not crashes and not failures and not errors_all
+                  and rss_ok)
         add("result            %s" % ("PASS" if passed else "FAIL"))
         text = "\n".join(lines)
         print(text, flush=True)

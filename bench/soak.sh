@@ -29,8 +29,9 @@
 # The data dir, the daemon's logs (one per lifetime), the journal of
 # acknowledged writes, the RSS samples and the summary go to a temporary
 # dir, printed at the start. The exit status is non-zero if an acknowledged
-# write was lost, the daemon died other than by the kills, or RSS grew past
-# the bound. mamorid is stopped by PID on exit.
+# write was lost, a failure count did not survive a kill (the canary), the
+# daemon died other than by the kills (its final SIGTERM included), or RSS
+# grew past the bound. mamorid is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
