@@ -15,7 +15,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
-all="http_request json_body dovecot_policy postfix_policy config pwned_line user_agent ip_address account_name"
+all="http_request json_body dovecot_policy postfix_policy config pwned_line user_agent ip_address account_name activity_codec"
 targets=${FUZZ_TARGETS:-$all}
 
 dict_of() {
