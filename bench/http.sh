@@ -4,15 +4,26 @@
 # half of mamorid's own maximum rate, then the rate and memory once 10 million
 # distinct source IPs have been seen.
 #
+# The calls measured (bench/wrk/login.lua's modes):
+#   attempt        login/attempt, first-day mix
+#   result         login/result, first-day mix: 90 % accounts never seen, 10 %
+#                  failures, IPv4 and IPv6, browser user agents
+#   result steady  login/result, steady mix: ACCOUNTS accounts already known
+#                  (one successful login each from their own address, browser
+#                  and device first, unmeasured), 10 % failures
+# mamorid runs with the example config's GeoIP databases (the test databases
+# in tests/data/geoip) and an otherwise default config.
+#
 #   bench/http.sh [BUILD=build]        (also: make bench-http)
 #
 # Environment (defaults in brackets):
 #   DURATION [10]        seconds per measured run (after a 2 s warm-up)
 #   CONNECTIONS [64]     keep-alive connections per run
 #   THREADS ["1 2"]      server worker counts to measure
-#   IPS [10000000]       distinct source IPs for the "IPs seen" phase (0: skip)
+#   IPS [10000000]       distinct source IPs and accounts for the "seen" phase (0: skip)
 #   HOT_STATE_MB [4096]  mamorid's hot-state budget (state.memory_budget_mb)
 #   PACED [1]            0: skip the half-rate latency runs
+#   ACCOUNTS [20000]     accounts of the steady mix
 #
 # Pinning (the machine may have only 2 cores): the servers run on core 0 for
 # one worker and cores 0-1 for two; wrk runs on the last core. With two
@@ -31,6 +42,7 @@ THREADS=${THREADS-"1 2"}
 IPS=${IPS:-10000000}
 HOT_STATE_MB=${HOT_STATE_MB:-4096}
 PACED=${PACED:-1}
+ACCOUNTS=${ACCOUNTS:-20000}
 APP_TOKEN=bench-app-token
 ADMIN_TOKEN=bench-admin-token
 
@@ -144,6 +156,11 @@ role = "app"
 
 [state]
 memory_budget_mb = $HOT_STATE_MB
+
+[geoip]
+city = "$PWD/tests/data/geoip/GeoLite2-City-Test.mmdb"
+asn = "$PWD/tests/data/geoip/GeoLite2-ASN-Test.mmdb"
+anonymous = "$PWD/tests/data/geoip/GeoIP2-Anonymous-IP-Test.mmdb"
 EOF
   taskset -c "$(cores_for "$n")" "$BUILD/mamorid" --config "$dir/mamori.toml" >"$dir/log" 2>&1 &
   SERVER_PID=$!
@@ -174,7 +191,7 @@ fmt_ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
 
 ROWS=()
 row() {  # target threads path rps p50_us p99_us ratio rss_kb cpu_us_per_request
-  ROWS+=("$(printf '%-8s %7s  %-15s %9s %8s %8s %6s %9s %8s' "$1" "$2" "$3" "$4" "$(fmt_ms "$5")" \
+  ROWS+=("$(printf '%-8s %7s  %-19s %9s %8s %8s %6s %9s %8s' "$1" "$2" "$3" "$4" "$(fmt_ms "$5")" \
     "$(fmt_ms "$6")" "$7" "$(awk -v k="$8" 'BEGIN {printf "%.1f", k / 1024}')" "$9")")
 }
 
@@ -186,6 +203,34 @@ check_errors() {  # label result
 }
 
 declare -A MAX_RPS P50
+# Each measured call: PATH:MODE:LABEL.
+CALLS="/v1/login/attempt:mix:attempt /v1/login/result:mix:result /v1/login/result:steady:result_steady"
+
+# Login results mamorid at URL has answered.
+results() {
+  curl -s "$1/metrics" | awk '/^mamori_http_requests_total\{route="login_result"/ {n += $2} END {print n + 0}'
+}
+
+# seed URL: the steady mix's accounts, one successful login each, in turn
+# (wrk's thread stops after its share, and wrk is told to report once
+# mamorid has answered them all: a stopped thread does not end the run).
+seed() {
+  local before wrk_pid
+  before=$(results "$1")
+  MAMORI_BENCH_ACCOUNTS=$ACCOUNTS MAMORI_BENCH_LIMIT=$ACCOUNTS taskset -c "$LAST" \
+    wrk -t1 -c16 -d3600s -s bench/wrk/login.lua "$1" -- /v1/login/result "$APP_TOKEN" seed \
+    >"$WORK/seed.out" 2>&1 &
+  wrk_pid=$!
+  PIDS+=("$wrk_pid")
+  while [ $(( $(results "$1") - before )) -lt "$ACCOUNTS" ]; do
+    kill -0 "$wrk_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -INT "$wrk_pid" 2>/dev/null || true
+  wait "$wrk_pid" || true
+  forget "$wrk_pid"
+}
+
 echo "load before: $(uptime)"
 echo "cores: $NCPU; servers on $(cores_for 1) (1 worker) / $(cores_for 2) (2 workers), wrk on core $LAST; $CONNECTIONS connections, ${DURATION}s per run"
 for n in $THREADS; do
@@ -193,19 +238,22 @@ for n in $THREADS; do
   NGINX_PID=$SERVER_PID NGINX_URL=$URL
   start_mamorid "$n"
   MAMORID_PID=$SERVER_PID MAMORID_URL=$URL
-  for path in /v1/login/attempt /v1/login/result; do
-    load "$NGINX_URL" "$path" mix 2 >/dev/null
-    ng=$(measure "$NGINX_PID" "$NGINX_URL" "$path" mix "$DURATION")
-    load "$MAMORID_URL" "$path" mix 2 >/dev/null
-    ma=$(measure "$MAMORID_PID" "$MAMORID_URL" "$path" mix "$DURATION")
-    check_errors "nginx $path" "$ng"
-    check_errors "mamorid $path" "$ma"
+  seed "$MAMORID_URL"
+  for call in $CALLS; do
+    IFS=: read -r path mode label <<<"$call"
+    export MAMORI_BENCH_ACCOUNTS=$ACCOUNTS
+    load "$NGINX_URL" "$path" "$mode" 2 >/dev/null
+    ng=$(measure "$NGINX_PID" "$NGINX_URL" "$path" "$mode" "$DURATION")
+    load "$MAMORID_URL" "$path" "$mode" 2 >/dev/null
+    ma=$(measure "$MAMORID_PID" "$MAMORID_URL" "$path" "$mode" "$DURATION")
+    check_errors "nginx $label" "$ng"
+    check_errors "mamorid $label" "$ma"
     read -r _ _ ng_rps ng_p50 ng_p99 _ _ ng_cpu <<<"$ng"
     read -r _ _ ma_rps ma_p50 ma_p99 _ _ ma_cpu <<<"$ma"
-    MAX_RPS[$n$path]=$ma_rps
-    P50[$n$path]=$ma_p50
-    row nginx "$n" "${path##*/}" "$ng_rps" "$ng_p50" "$ng_p99" "1.00" "$(peak_rss_kb "$NGINX_PID")" "$ng_cpu"
-    row mamorid "$n" "${path##*/}" "$ma_rps" "$ma_p50" "$ma_p99" \
+    MAX_RPS[$n$label]=$ma_rps
+    P50[$n$label]=$ma_p50
+    row nginx "$n" "$label" "$ng_rps" "$ng_p50" "$ng_p99" "1.00" "$(peak_rss_kb "$NGINX_PID")" "$ng_cpu"
+    row mamorid "$n" "$label" "$ma_rps" "$ma_p50" "$ma_p99" \
       "$(awk -v a="$ma_rps" -v b="$ng_rps" 'BEGIN {printf "%.2f", a / b}')" \
       "$(peak_rss_kb "$MAMORID_PID")" "$ma_cpu"
   done
@@ -215,16 +263,17 @@ for n in $THREADS; do
     # many connections as that rate needs (wrk has no fixed rate mode, and
     # wrk2 is not packaged in Debian). nginx gets the same paced load, as
     # the reference for what the machine adds to the latency.
-    for path in /v1/login/attempt /v1/login/result; do
-      half=$(( ${MAX_RPS[$n$path]} / 2 ))
-      conns=$(( (half * (2000 + ${P50[$n$path]}) + 999999) / 1000000 ))
+    for call in $CALLS; do
+      IFS=: read -r path mode label <<<"$call"
+      half=$(( ${MAX_RPS[$n$label]} / 2 ))
+      conns=$(( (half * (2000 + ${P50[$n$label]}) + 999999) / 1000000 ))
       [ "$conns" -ge 1 ] || conns=1
       for target in nginx mamorid; do
         if [ "$target" = nginx ]; then pid=$NGINX_PID url=$NGINX_URL; else pid=$MAMORID_PID url=$MAMORID_URL; fi
-        pa=$(MAMORI_BENCH_DELAY_MS=2 measure "$pid" "$url" "$path" mix "$DURATION" "$conns")
-        check_errors "$target paced $path" "$pa"
+        pa=$(MAMORI_BENCH_DELAY_MS=2 measure "$pid" "$url" "$path" "$mode" "$DURATION" "$conns")
+        check_errors "$target paced $label" "$pa"
         read -r _ _ pa_rps pa_p50 pa_p99 _ _ pa_cpu <<<"$pa"
-        row "$target" "$n" "${path##*/} @half" "$pa_rps" "$pa_p50" "$pa_p99" "paced" \
+        row "$target" "$n" "$label @half" "$pa_rps" "$pa_p50" "$pa_p99" "paced" \
           "$(peak_rss_kb "$pid")" "$pa_cpu"
       done
     done
@@ -235,13 +284,13 @@ done
 
 echo
 echo "load after: $(uptime)"
-printf '%-8s %7s  %-15s %9s %8s %8s %6s %9s %8s\n' target threads call "req/s" "p50 ms" "p99 ms" \
+printf '%-8s %7s  %-19s %9s %8s %8s %6s %9s %8s\n' target threads call "req/s" "p50 ms" "p99 ms" \
   "ratio" "peak MiB" "CPU us/req"
 printf '%s\n' "${ROWS[@]}"
 
 if [ "$IPS" -gt 0 ]; then
   echo
-  echo "== $IPS distinct source IPs seen (1 worker, hot-state budget $HOT_STATE_MB MiB) =="
+  echo "== $IPS distinct source IPs and accounts seen (1 worker, hot-state budget $HOT_STATE_MB MiB) =="
   start_mamorid 1
   # Both rates are measured after the page cache's dirty pages are written
   # out (sync), so the second one does not pay for writing back what the
@@ -263,19 +312,17 @@ if [ "$IPS" -gt 0 ]; then
   read -r _ _ cold_a_rps _ cold_a_p99 _ _ <<<"$cold_a"
   rss_cold=$(rss_kb "$SERVER_PID")
   t0=$(date +%s)
-  # Two wrk threads (one per core when there are two) of unique failing IPs;
-  # each stops after its share, and wrk is told to report (SIGINT) once
+  # Two wrk threads (one per core when there are two), each request from a
+  # new IP naming a new account, every other one failed and the others
+  # successful (a new profile each); each thread stops after its share, and wrk is told to report (SIGINT) once
   # mamorid has answered them all.
-  results() {
-    curl -s "$URL/metrics" | awk '/^mamori_http_requests_total\{route="login_result"/ {n += $2} END {print n + 0}'
-  }
-  before=$(results)
-  MAMORI_BENCH_LIMIT=$((IPS / 2)) MAMORI_BENCH_BASE=$((1 << 30)) \
+  before=$(results "$URL")
+  MAMORI_BENCH_LIMIT=$((IPS / 2)) MAMORI_BENCH_BASE=$((1 << 30)) MAMORI_BENCH_NEW_ACCOUNTS=1 \
     wrk -t2 -c"$CONNECTIONS" -d36000s -s bench/wrk/login.lua "$URL" -- /v1/login/result \
     "$APP_TOKEN" unique >"$WORK/preload.out" &
   WRK_PID=$!
   PIDS+=("$WRK_PID")
-  while [ $(( $(results) - before )) -lt $(( IPS / 2 * 2 )) ]; do
+  while [ $(( $(results "$URL") - before )) -lt $(( IPS / 2 * 2 )) ]; do
     kill -0 "$WRK_PID" 2>/dev/null || break
     sleep 1
   done
@@ -300,11 +347,11 @@ ips, rss_cold, rss_warm, hwm = (int(x) for x in sys.argv[2:6])
 cold, warm, cold_p99, warm_p99, secs = (float(x) for x in sys.argv[6:11])
 dirty_cold, sync_cold, dirty_warm, sync_warm = (float(x) for x in sys.argv[11:15])
 cold_a, warm_a, cold_a_p99, warm_a_p99 = (float(x) for x in sys.argv[15:19])
-print(f"preload               {ips} failed logins from distinct IPs in {secs:.0f} s ({ips / max(secs, 1):.0f}/s)")
+print(f"preload               {ips} login results, each from a new IP for a new account, half failed, in {secs:.0f} s ({ips / max(secs, 1):.0f}/s)")
 print(f"hot-state entries     {s['entries']}")
 print(f"hot-state bytes       {s['bytes']} ({s['bytes'] / 2**20:.0f} MiB; budget {s['budget_bytes'] / 2**20:.0f} MiB)")
 print(f"evictions             {s['evictions']}")
-print(f"bytes per tracked IP  {s['bytes'] / ips:.0f} (hot state's own count)")
+print(f"bytes per IP+account  {s['bytes'] / ips:.0f} (hot state's own count)")
 print(f"RSS                   cold {rss_cold / 1024:.0f} MiB, after {rss_warm / 1024:.0f} MiB, peak {hwm / 1024:.0f} MiB")
 print(f"RSS growth per IP     {(rss_warm - rss_cold) * 1024 / ips:.0f} bytes")
 print(f"sync before the runs  cold: {dirty_cold:.0f} MiB dirty, {sync_cold:.1f} s; after: {dirty_warm:.0f} MiB dirty, {sync_warm:.1f} s")

@@ -2,15 +2,25 @@
 --   wrk ... -s bench/wrk/login.lua URL -- PATH TOKEN MODE
 -- PATH   /v1/login/attempt or /v1/login/result
 -- TOKEN  an app token, sent as Authorization: Bearer TOKEN
--- MODE   mix:    90% distinct accounts (10% from 1,000 recurring ones), 10%
---                failures, 3 in 4 IPv4, real browser user agents, a pwhash
---        unique: every request a failed login from a new source IP on one of
---                1,000 accounts (fills the hot state: one tracked IP each)
+-- MODE   mix:    the first-day mix: 90% accounts never seen (10% from 1,000
+--                recurring ones), 10% failures, 3 in 4 IPv4, real browser
+--                user agents, a pwhash
+--        seed:   one successful login of each of the steady mix's accounts in
+--                turn (account n for the n-th request of the run; run it with
+--                one thread and MAMORI_BENCH_LIMIT=MAMORI_BENCH_ACCOUNTS)
+--        steady: the steady mix: accounts and devices already known (seeded),
+--                each from its own address, user agent and device id, 10%
+--                failures
+--        unique: every request from a new source IP: a failed login on one of
+--                1,000 accounts (fills the hot state: one tracked IP each);
+--                with MAMORI_BENCH_NEW_ACCOUNTS=1 each request names a new
+--                account too, and every other one succeeds (a new profile)
 -- Environment: MAMORI_BENCH_DELAY_MS pauses each connection this long on
 -- average after a response (paced load; each pause drawn uniformly from 0 to
 -- twice that, in whole milliseconds, wrk's timer resolution); MAMORI_BENCH_BASE offsets the generated accounts and
 -- IPs (unique mode: a run starting where the previous one ended);
--- MAMORI_BENCH_LIMIT stops each thread after that many requests.
+-- MAMORI_BENCH_LIMIT stops each thread after that many requests;
+-- MAMORI_BENCH_ACCOUNTS is the steady mix's number of accounts (20,000).
 -- done() prints one line: RESULT requests duration_us rps p50_us p99_us non2xx errors
 
 local path, token, mode = "/v1/login/attempt", "", "mix"
@@ -29,6 +39,8 @@ local user_agents = {
 }
 
 local next_thread = 0
+local accounts = tonumber(os.getenv("MAMORI_BENCH_ACCOUNTS") or "20000") or 20000
+local new_accounts = os.getenv("MAMORI_BENCH_NEW_ACCOUNTS") == "1"
 
 function setup(thread)
   thread:set("thread_no", next_thread)
@@ -61,14 +73,30 @@ local function address(n)
   return string.format("%d.%d.%d.%d", 1 + n % 200, byte(m, 0), byte(m, 8), byte(m, 16))
 end
 
+-- Account k of the steady mix, always from the same address, browser and
+-- device: what the seed run taught mamorid about it.
+local function known(k)
+  return "known" .. k .. "@example.com", address(k * 7919 + 1), user_agents[k % #user_agents + 1],
+      "dev" .. k
+end
+
 function request()
   counter = counter + 1
   local n = base + counter
-  local account, ip, success
-  if mode == "unique" then
-    account = "target" .. n % 1000 .. "@example.com"
+  local account, ip, success, ua, device
+  if mode == "seed" or mode == "steady" then
+    local k = (mode == "seed") and ((counter - 1) % accounts + 1) or math.random(accounts)
+    account, ip, ua, device = known(k)
+    success = (mode == "steady" and math.random(10) == 1) and "false" or "true"
+  elseif mode == "unique" then
     ip = address(n)
-    success = "false"
+    if new_accounts then
+      account = "n" .. n .. "@example.com"
+      success = (n % 2 == 0) and "true" or "false"
+    else
+      account = "target" .. n % 1000 .. "@example.com"
+      success = "false"
+    end
   else
     if math.random(10) == 1 then
       account = "user" .. math.random(1000) .. "@example.com"
@@ -79,8 +107,9 @@ function request()
     success = (math.random(10) == 1) and "false" or "true"
   end
   local body = '{"account":"' .. account .. '","ip":"' .. ip ..
-      '","user_agent":"' .. user_agents[math.random(#user_agents)] ..
+      '","user_agent":"' .. (ua or user_agents[math.random(#user_agents)]) ..
       '","protocol":"web"'
+  if device then body = body .. ',"device_id":"' .. device .. '"' end
   -- No password hash in unique mode: a hash shared by millions of failures
   -- would be a password spray, and the hot state would track hashes, not IPs.
   if mode ~= "unique" then
