@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -1101,6 +1102,14 @@ TEST(SqliteStore, WalIsCheckpointedAndWrapsUnderContinuousWrites) {
   // depending on how far the checkpoint thread lags behind the writer (up
   // to 26 MiB seen with the machine's cores busy with other work).
   EXPECT_LT(largest_wal, std::uintmax_t{40} << 20);
+  // The checkpoint thread copies the log into the database in passes of its
+  // own, which may lag the writer on busy cores: wait (bounded) for them to
+  // reach the database rather than reading its size at once.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::filesystem::file_size(tmp.db()) <= (std::uintmax_t{1} << 20) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_GT(std::filesystem::file_size(tmp.db()), std::uintmax_t{1} << 20);
   EXPECT_EQ(store->activity_since(at(0), 100'000)->size(), 40'000u);
 }
