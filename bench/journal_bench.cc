@@ -124,15 +124,6 @@ std::string load_average() {
   return a + " " + b + " " + c;
 }
 
-// "user<n>@example.com".
-void set_account(std::string& out, std::uint64_t n) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.assign("user");
-  out.append(digits, end);
-  out.append("@example.com");
-}
-
 // The engine's event ids: 12 hex digits of the time, 8 of a counter.
 void set_event_id(std::string& out, std::int64_t ms, std::uint32_t counter) {
   constexpr char kHex[] = "0123456789abcdef";
@@ -147,7 +138,7 @@ void first_day_result(ActivityRecord& r, std::mt19937_64& rng, std::uint64_t acc
                       std::int64_t ms, std::uint32_t n) {
   set_event_id(r.event_id, ms, n);
   r.time = from_unix_ms(ms);
-  set_account(r.account, account);
+  bench::set_account(r.account, account);
   r.type = EventType::kLoginResult;
   r.ip = IpAddress::from_v4(std::uint32_t(rng()));
   r.country = "JP";
@@ -321,7 +312,7 @@ void measure_reads(const Flags& f, ReadFigures& out, Read&& read) {
   std::uint64_t rows = 0;
   std::string account;
   for (std::uint64_t i = 0; i < f.reads; ++i) {
-    set_account(account, rng() % f.read_accounts);
+    bench::set_account(account, rng() % f.read_accounts);
     const auto t0 = std::chrono::steady_clock::now();
     rows += read(account);
     us.push_back(

@@ -34,15 +34,6 @@ double process_cpu_seconds() {
 
 constexpr const char* kUserAgent = bench::kBrowserUserAgents[0];
 
-// "user<n>@example.com" in `out`, reusing its buffer.
-void set_account(std::string& out, std::uint64_t n) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.assign("user");
-  out.append(digits, end);
-  out.append("@example.com");
-}
-
 // What a successful login of a new account writes: a clean result record.
 store::ActivityRecord result_record() {
   store::ActivityRecord r;
@@ -84,7 +75,7 @@ void run_rows(benchmark::State& state, int rows) {
   for (auto _ : state) {
     store::WriteTicket last = 0;
     for (std::size_t i = 0; i < group; ++i, ++n) {
-      set_account(account, n);
+      bench::set_account(account, n);
       if (rows & kActivity) {
         record.account = account;
         record.time = start + std::chrono::milliseconds(n);

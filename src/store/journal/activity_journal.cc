@@ -68,14 +68,7 @@ ActivityJournal::ActivityJournal(std::string dir, const Clock& clock,
       options_(std::move(options)),
       partitions_(std::make_shared<const Partitions>()) {}
 
-ActivityJournal::~ActivityJournal() {
-  {
-    std::lock_guard<std::mutex> l(indexer_mu_);
-    stop_ = true;
-  }
-  indexer_cv_.notify_all();
-  if (indexer_.joinable()) indexer_.join();
-}
+ActivityJournal::~ActivityJournal() { indexer_.stop(); }
 
 std::uint64_t ActivityJournal::fingerprint(std::string_view account) const {
   return options_.fingerprint ? options_.fingerprint(account) : hash_bytes(account);
@@ -123,7 +116,7 @@ Result<std::unique_ptr<ActivityJournal>> ActivityJournal::open(const std::string
             [](const auto& a, const auto& b) { return a->day < b->day; });
   j->partitions_ = std::move(parts);
   if (j->options_.background_indexer)
-    j->indexer_ = std::thread([p = j.get()] { p->indexer_loop(); });
+    j->indexer_.start(j->options_.index_every, [p = j.get()] { (void)p->index(); });
   return j;
 }
 
@@ -202,13 +195,7 @@ void ActivityJournal::publish_staged() {
     if (p->journal->tail_entries() >= options_.index_entries) soon = true;
   }
   touched_.clear();
-  if (soon) {
-    {
-      std::lock_guard<std::mutex> l(indexer_mu_);
-      index_soon_ = true;
-    }
-    indexer_cv_.notify_one();
-  }
+  if (soon) indexer_.poke();
 }
 
 Status ActivityJournal::discard_staged() {
@@ -271,29 +258,7 @@ Status ActivityJournal::index() {
     }
     if (!s && first) first = s;
   }
-  if (!first) {
-    index_failures_.fetch_add(1, std::memory_order_relaxed);
-    if (!failing_)
-      log_warn("activity journal: indexing failed; reads merge the tail meanwhile",
-               {{"error", first.error().message}});
-    failing_ = true;
-  } else if (failing_) {
-    log_info("activity journal: indexing works again");
-    failing_ = false;
-  }
-  return first;
-}
-
-void ActivityJournal::indexer_loop() {
-  std::unique_lock<std::mutex> l(indexer_mu_);
-  while (!stop_) {
-    indexer_cv_.wait_for(l, options_.index_every, [&] { return stop_ || index_soon_; });
-    if (stop_) break;
-    index_soon_ = false;
-    l.unlock();
-    (void)index();
-    l.lock();
-  }
+  return outcome_.note(std::move(first));
 }
 
 // ---- readers ----
@@ -419,7 +384,7 @@ ActivityJournalStats ActivityJournal::stats() const {
       oldest = k.oldest_unindexed;
   }
   if (oldest) s.index_lag = std::max(Duration(0), clock_.now() - *oldest);
-  s.index_failures = index_failures_.load(std::memory_order_relaxed);
+  s.index_failures = outcome_.failures();
   return s;
 }
 

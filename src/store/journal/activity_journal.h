@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "store/journal/indexer.h"
 #include "store/journal/keyed_journal.h"
 #include "store/records.h"
 
@@ -151,7 +152,6 @@ class ActivityJournal {
   KeyedJournalOptions journal_options() const;
   Result<std::shared_ptr<Partition>> partition_for(std::int64_t day);
   std::shared_ptr<const Partitions> partitions() const;
-  void indexer_loop();
 
   const std::string dir_;
   const Clock& clock_;
@@ -165,13 +165,8 @@ class ActivityJournal {
   mutable std::mutex partitions_mu_;
   std::shared_ptr<const Partitions> partitions_;
 
-  std::mutex indexer_mu_;
-  std::condition_variable indexer_cv_;
-  bool stop_ = false;
-  bool index_soon_ = false;
-  std::atomic<std::uint64_t> index_failures_{0};
-  bool failing_ = false;  // the indexer's: the last pass failed (logged once)
-  std::thread indexer_;
+  IndexOutcome outcome_{"activity journal"};
+  IndexerThread indexer_;  // last: stopped first
 };
 
 // The UTC day of `ms` since the epoch, as days since the epoch.

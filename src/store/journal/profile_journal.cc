@@ -81,14 +81,7 @@ ProfileJournal::ProfileJournal(std::string dir, const Clock& clock, ProfileJourn
       options_(std::move(options)),
       next_gc_check_(options_.gc_min_bytes) {}
 
-ProfileJournal::~ProfileJournal() {
-  {
-    std::lock_guard<std::mutex> l(indexer_mu_);
-    stop_ = true;
-  }
-  indexer_cv_.notify_all();
-  if (indexer_.joinable()) indexer_.join();
-}
+ProfileJournal::~ProfileJournal() { indexer_.stop(); }
 
 std::uint64_t ProfileJournal::fingerprint(std::string_view account) const {
   return options_.fingerprint ? options_.fingerprint(account) : hash_bytes(account);
@@ -205,7 +198,7 @@ Result<std::unique_ptr<ProfileJournal>> ProfileJournal::open(const std::string& 
   j->current_ = *g;
   j->next_gc_check_ = std::max(j->options_.gc_min_bytes, (*g)->journal->disk_bytes());
   if (j->options_.background_indexer)
-    j->indexer_ = std::thread([p = j.get()] { p->indexer_loop(); });
+    j->indexer_.start(j->options_.index_every, [p = j.get()] { (void)p->index(); });
   return j;
 }
 
@@ -240,13 +233,7 @@ void ProfileJournal::publish_staged() {
   appended_.fetch_add(j.staged(), std::memory_order_relaxed);
   j.publish_staged();
   batch_open_ = false;
-  if (j.tail_entries() >= options_.index_entries) {
-    {
-      std::lock_guard<std::mutex> l(indexer_mu_);
-      index_soon_ = true;
-    }
-    indexer_cv_.notify_one();
-  }
+  if (j.tail_entries() >= options_.index_entries) indexer_.poke();
 }
 
 Status ProfileJournal::discard_staged() {
@@ -405,29 +392,7 @@ Status ProfileJournal::index() {
     next_gc_check_ = std::max(options_.gc_min_bytes, 2 * (st.journal_bytes + st.run_bytes));
     if (s && st.runs == 1 && (st.run_entries - st.run_keys) * 2 > st.run_entries) s = collect(gen);
   }
-  if (!s) {
-    index_failures_.fetch_add(1, std::memory_order_relaxed);
-    if (!failing_)
-      log_warn("profile journal: indexing failed; reads merge the tail meanwhile",
-               {{"error", s.error().message}});
-    failing_ = true;
-  } else if (failing_) {
-    log_info("profile journal: indexing works again");
-    failing_ = false;
-  }
-  return s;
-}
-
-void ProfileJournal::indexer_loop() {
-  std::unique_lock<std::mutex> l(indexer_mu_);
-  while (!stop_) {
-    indexer_cv_.wait_for(l, options_.index_every, [&] { return stop_ || index_soon_; });
-    if (stop_) break;
-    index_soon_ = false;
-    l.unlock();
-    (void)index();
-    l.lock();
-  }
+  return outcome_.note(std::move(s));
 }
 
 // ---- readers ----
@@ -468,7 +433,7 @@ ProfileJournalStats ProfileJournal::stats() const {
   s.generation = gen->number;
   s.collections = collections_.load(std::memory_order_relaxed);
   s.delta_copied = delta_copied_.load(std::memory_order_relaxed);
-  s.index_failures = index_failures_.load(std::memory_order_relaxed);
+  s.index_failures = outcome_.failures();
   return s;
 }
 

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "store/journal/indexer.h"
 #include "store/journal/keyed_journal.h"
 #include "store/records.h"
 
@@ -121,7 +122,6 @@ class ProfileJournal {
   // The writer's: finishes a prepared switch. Logs and abandons it on failure.
   void finish_switch();
   Status write_current(std::uint64_t number);
-  void indexer_loop();
 
   const std::string dir_;
   const Clock& clock_;
@@ -143,15 +143,11 @@ class ProfileJournal {
 
   std::mutex index_mu_;          // one index() at a time
   std::uint64_t next_gc_check_;  // the indexer's
-  std::atomic<std::uint64_t> collections_{0}, delta_copied_{0}, index_failures_{0};
+  std::atomic<std::uint64_t> collections_{0}, delta_copied_{0};
   std::atomic<std::uint64_t> appended_{0};
 
-  std::mutex indexer_mu_;
-  std::condition_variable indexer_cv_;
-  bool stop_ = false;
-  bool index_soon_ = false;
-  bool failing_ = false;
-  std::thread indexer_;
+  IndexOutcome outcome_{"profile journal"};
+  IndexerThread indexer_;  // last: stopped first
 };
 
 }  // namespace mamori::store::journal
