@@ -34,6 +34,7 @@
 #
 # Every server started here is stopped by PID on exit.
 set -euo pipefail
+trap 'echo "bench/http.sh: line $LINENO: exit $?" >&2' ERR
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 DURATION=${DURATION:-10}
@@ -211,24 +212,31 @@ results() {
   curl -s "$1/metrics" | awk '/^mamori_http_requests_total\{route="login_result"/ {n += $2} END {print n + 0}'
 }
 
-# seed URL: the steady mix's accounts, one successful login each, in turn
-# (wrk's thread stops after its share, and wrk is told to report once
-# mamorid has answered them all: a stopped thread does not end the run).
-seed() {
-  local before wrk_pid
-  before=$(results "$1")
-  MAMORI_BENCH_ACCOUNTS=$ACCOUNTS MAMORI_BENCH_LIMIT=$ACCOUNTS taskset -c "$LAST" \
-    wrk -t1 -c16 -d3600s -s bench/wrk/login.lua "$1" -- /v1/login/result "$APP_TOKEN" seed \
-    >"$WORK/seed.out" 2>&1 &
+# drive URL N OUT COMMAND...: runs COMMAND, a wrk whose threads stop after
+# their share (MAMORI_BENCH_LIMIT), until mamorid at URL has answered N more
+# login results, then tells it to report (SIGINT): a stopped wrk thread does
+# not end the run. Its output goes to OUT.
+drive() {
+  local url=$1 n=$2 out=$3 before wrk_pid
+  shift 3
+  before=$(results "$url")
+  "$@" >"$out" 2>&1 &
   wrk_pid=$!
   PIDS+=("$wrk_pid")
-  while [ $(( $(results "$1") - before )) -lt "$ACCOUNTS" ]; do
+  while [ $(( $(results "$url") - before )) -lt "$n" ]; do
     kill -0 "$wrk_pid" 2>/dev/null || break
     sleep 0.5
   done
   kill -INT "$wrk_pid" 2>/dev/null || true
   wait "$wrk_pid" || true
   forget "$wrk_pid"
+}
+
+# seed URL: the steady mix's accounts, one successful login each, in turn.
+seed() {
+  MAMORI_BENCH_ACCOUNTS=$ACCOUNTS MAMORI_BENCH_LIMIT=$ACCOUNTS \
+    drive "$1" "$ACCOUNTS" "$WORK/seed.out" taskset -c "$LAST" wrk -t1 -c16 -d3600s -s bench/wrk/login.lua "$1" -- \
+    /v1/login/result "$APP_TOKEN" seed
 }
 
 echo "load before: $(uptime)"
@@ -314,21 +322,10 @@ if [ "$IPS" -gt 0 ]; then
   t0=$(date +%s)
   # Two wrk threads (one per core when there are two), each request from a
   # new IP naming a new account, every other one failed and the others
-  # successful (a new profile each); each thread stops after its share, and wrk is told to report (SIGINT) once
-  # mamorid has answered them all.
-  before=$(results "$URL")
+  # successful (a new profile each), until mamorid has answered them all.
   MAMORI_BENCH_LIMIT=$((IPS / 2)) MAMORI_BENCH_BASE=$((1 << 30)) MAMORI_BENCH_NEW_ACCOUNTS=1 \
-    wrk -t2 -c"$CONNECTIONS" -d36000s -s bench/wrk/login.lua "$URL" -- /v1/login/result \
-    "$APP_TOKEN" unique >"$WORK/preload.out" &
-  WRK_PID=$!
-  PIDS+=("$WRK_PID")
-  while [ $(( $(results "$URL") - before )) -lt $(( IPS / 2 * 2 )) ]; do
-    kill -0 "$WRK_PID" 2>/dev/null || break
-    sleep 1
-  done
-  kill -INT "$WRK_PID" 2>/dev/null || true
-  wait "$WRK_PID" || true
-  forget "$WRK_PID"
+    drive "$URL" $(( IPS / 2 * 2 )) "$WORK/preload.out" wrk -t2 -c"$CONNECTIONS" -d36000s \
+    -s bench/wrk/login.lua "$URL" -- /v1/login/result "$APP_TOKEN" unique
   t1=$(date +%s)
   status=$(curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/v1/status")
   q_warm=$(quiesce)

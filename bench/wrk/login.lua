@@ -19,7 +19,7 @@
 -- average after a response (paced load; each pause drawn uniformly from 0 to
 -- twice that, in whole milliseconds, wrk's timer resolution); MAMORI_BENCH_BASE offsets the generated accounts and
 -- IPs (unique mode: a run starting where the previous one ended);
--- MAMORI_BENCH_LIMIT stops each thread after that many requests;
+-- MAMORI_BENCH_LIMIT stops each thread after that many answers;
 -- MAMORI_BENCH_ACCOUNTS is the steady mix's number of accounts (20,000).
 -- done() prints one line: RESULT requests duration_us rps p50_us p99_us non2xx errors
 
@@ -131,11 +131,16 @@ if pause > 0 then
   function delay() return math.random(0, 2 * pause) end
 end
 
--- MAMORI_BENCH_LIMIT: each thread stops after this many requests.
+-- MAMORI_BENCH_LIMIT: each thread stops after this many answers.
+-- It counts answers, not requests sent: stopping at the limit-th request
+-- sent would drop the answers still in flight on the other connections,
+-- and a caller waiting for limit answers would wait for ever.
 local limit = tonumber(os.getenv("MAMORI_BENCH_LIMIT") or "0") or 0
+local answered = 0
 if limit > 0 then
   function response()
-    if counter >= limit then wrk.thread:stop() end
+    answered = answered + 1
+    if answered >= limit then wrk.thread:stop() end
   end
 end
 
