@@ -248,7 +248,6 @@ enum ReadStmt : int {
   kAccount,
   kLockedAccounts,
   kActivity,
-  kActivitySince,
   kFailedLoginsSince,
   kListEntries,
   kIncidents,
@@ -278,8 +277,6 @@ constexpr std::array<const char*, kReadStmtCount> kReadSql = {
     "SELECT " MAMORI_ACCOUNT_COLUMNS " FROM accounts WHERE locked = 1 ORDER BY account",
     "SELECT " MAMORI_ACTIVITY_COLUMNS " FROM activity WHERE account = ? AND time_ms >= ?"
     " ORDER BY time_ms DESC, seq DESC LIMIT ?",
-    "SELECT " MAMORI_ACTIVITY_COLUMNS " FROM activity WHERE time_ms >= ?"
-    " ORDER BY time_ms, seq LIMIT ?",
     // The newest ?2, oldest first: SQLite sorts them (spilling to a temp
     // file past its cache), the caller holds one row at a time.
     "SELECT time_ms, account, ip FROM (SELECT seq, time_ms, account, ip FROM activity"
@@ -936,7 +933,13 @@ struct PutProfileOp {
   std::string account;
   std::string data;  // encode_profile's text, made by the caller's thread
 };
-struct PruneOp {
+struct PruneActivityOp {
+  TimePoint before;
+};
+struct PruneBlocksOp {
+  TimePoint before;
+};
+struct PruneOutboxOp {
   TimePoint before;
 };
 struct PutTotpOp {
@@ -970,9 +973,9 @@ struct OutboxFailedOp {
 struct SqliteStore::PendingWrite {
   using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
                           PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
-                          PutIncidentAndAccountOp, PutBlockOp, DeleteBlockOp, PruneOp, PutProfileOp,
-                          PutTotpOp, DeleteTotpOp, EnqueueOutboxOp, OutboxDeliveredOp,
-                          OutboxRetryOp, OutboxFailedOp>;
+                          PutIncidentAndAccountOp, PutBlockOp, DeleteBlockOp, PruneActivityOp,
+                          PruneBlocksOp, PutProfileOp, PutTotpOp, DeleteTotpOp, EnqueueOutboxOp,
+                          OutboxDeliveredOp, OutboxRetryOp, OutboxFailedOp, PruneOutboxOp>;
   WriteTicket ticket;
   Op op;
 };
@@ -1357,7 +1360,11 @@ WriteTicket SqliteStore::put_block(Block b) { return enqueue(PutBlockOp{std::mov
 WriteTicket SqliteStore::delete_block(std::string scope, std::string key) {
   return enqueue(DeleteBlockOp{std::move(scope), std::move(key)});
 }
-WriteTicket SqliteStore::prune(TimePoint before) { return enqueue(PruneOp{before}); }
+WriteTicket SqliteStore::prune_activity(TimePoint before) {
+  return enqueue(PruneActivityOp{before});
+}
+WriteTicket SqliteStore::prune_blocks(TimePoint before) { return enqueue(PruneBlocksOp{before}); }
+WriteTicket SqliteStore::prune_outbox(TimePoint before) { return enqueue(PruneOutboxOp{before}); }
 WriteTicket SqliteStore::put_totp(TotpRecord r) { return enqueue(PutTotpOp{std::move(r)}); }
 WriteTicket SqliteStore::delete_totp(std::string account) {
   return enqueue(DeleteTotpOp{std::move(account)});
@@ -1584,12 +1591,12 @@ Status SqliteStore::apply(const PendingWrite& w) {
         } else if constexpr (std::is_same_v<T, OutboxFailedOp>) {
           return exec(kOutboxFailed, "outbox_failed",
                       [&](Binder& b) { b.text(op.id).time(op.when).text(op.error); });
+        } else if constexpr (std::is_same_v<T, PruneActivityOp>) {
+          return exec(kPruneActivity, "prune", [&](Binder& b) { b.time(op.before); });
+        } else if constexpr (std::is_same_v<T, PruneOutboxOp>) {
+          return exec(kPruneOutbox, "prune", [&](Binder& b) { b.time(op.before); });
         } else {
-          static_assert(std::is_same_v<T, PruneOp>);
-          if (Status s = exec(kPruneActivity, "prune", [&](Binder& b) { b.time(op.before); }); !s)
-            return s;
-          if (Status s = exec(kPruneOutbox, "prune", [&](Binder& b) { b.time(op.before); }); !s)
-            return s;
+          static_assert(std::is_same_v<T, PruneBlocksOp>);
           return exec(kPruneBlocks, "prune", [&](Binder& b) { b.time(op.before); });
         }
       },
@@ -1777,18 +1784,6 @@ Result<std::vector<ActivityRecord>> SqliteStore::activity(std::string_view accou
   std::vector<ActivityRecord> rows;
   Status s = with_read_stmt(kActivity, [&](sqlite3_stmt* st) -> Status {
     const int rc = Binder(st).text(account).time(since).int64(limit_param(limit)).rc();
-    if (rc != SQLITE_OK) return read_error(nullptr, rc);
-    return collect(st, rows, read_activity);
-  });
-  if (!s) return s.error();
-  return rows;
-}
-
-Result<std::vector<ActivityRecord>> SqliteStore::activity_since(TimePoint since,
-                                                                std::size_t limit) {
-  std::vector<ActivityRecord> rows;
-  Status s = with_read_stmt(kActivitySince, [&](sqlite3_stmt* st) -> Status {
-    const int rc = Binder(st).time(since).int64(limit_param(limit)).rc();
     if (rc != SQLITE_OK) return read_error(nullptr, rc);
     return collect(st, rows, read_activity);
   });

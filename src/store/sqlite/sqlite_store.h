@@ -109,7 +109,9 @@ class SqliteStore final : public Store {
   WriteTicket put_incident_and_account(Incident header, IncidentAccount a) override;
   WriteTicket put_block(Block b) override;
   WriteTicket delete_block(std::string scope, std::string key) override;
-  WriteTicket prune(TimePoint before) override;
+  WriteTicket prune_activity(TimePoint before) override;
+  WriteTicket prune_blocks(TimePoint before) override;
+  WriteTicket prune_outbox(TimePoint before) override;
   // Enqueueing an id that exists changes nothing.
   WriteTicket enqueue_outbox(OutboxItem item) override;
   WriteTicket outbox_delivered(std::string id, TimePoint when) override;
@@ -156,7 +158,6 @@ class SqliteStore final : public Store {
   Result<AccountProfile> profile(std::string_view account) override;
   Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
                                                std::size_t limit) override;
-  Result<std::vector<ActivityRecord>> activity_since(TimePoint since, std::size_t limit) override;
   Status failed_logins_since(TimePoint since, std::size_t limit,
                              const std::function<void(const ActivityRecord&)>& fn) override;
   Result<std::vector<ListEntry>> list_entries() override;

@@ -90,7 +90,9 @@ class RecordingStore final : public store::Store {
   store::WriteTicket delete_block(std::string scope, std::string key) override {
     return s_.delete_block(std::move(scope), std::move(key));
   }
-  store::WriteTicket prune(TimePoint before) override { return s_.prune(before); }
+  store::WriteTicket prune_activity(TimePoint before) override { return s_.prune_activity(before); }
+  store::WriteTicket prune_blocks(TimePoint before) override { return s_.prune_blocks(before); }
+  store::WriteTicket prune_outbox(TimePoint before) override { return s_.prune_outbox(before); }
   Status wait(store::WriteTicket t) override { return s_.wait(t); }
   void on_committed(store::WriteTicket t, std::function<void(const Status&)> done) override {
     s_.on_committed(t, std::move(done));
@@ -112,10 +114,6 @@ class RecordingStore final : public store::Store {
   Result<std::vector<store::ActivityRecord>> activity(std::string_view a, TimePoint since,
                                                       std::size_t limit) override {
     return s_.activity(a, since, limit);
-  }
-  Result<std::vector<store::ActivityRecord>> activity_since(TimePoint since,
-                                                            std::size_t limit) override {
-    return s_.activity_since(since, limit);
   }
   Status failed_logins_since(TimePoint since, std::size_t limit,
                              const std::function<void(const store::ActivityRecord&)>& fn) override {
@@ -224,7 +222,7 @@ TEST(Maintain, DropsExpiredListEntriesAndBlocks) {
   EXPECT_EQ(h.engine().blocks().size(), 0u);
   EXPECT_EQ(h.engine().lists().entries(std::nullopt, kT0).size(), 1u);
   // maintain() returns no ticket: wait for a no-op write queued after its writes.
-  ASSERT_TRUE(h.store().wait(h.store().prune(from_unix_ms(0))).ok());
+  ASSERT_TRUE(h.store().wait(h.store().prune_activity(from_unix_ms(0))).ok());
   auto stored = h.store().list_entries();
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->size(), 1u);

@@ -149,7 +149,7 @@ TEST(OutboxStore, PruneDeletesOldFinishedItemsButNeverPendingOnes) {
   store->outbox_delivered("old-delivered", at(100));
   store->outbox_failed("old-failed", at(100), "x");
   store->outbox_failed("new-failed", at(5000), "x");
-  ASSERT_TRUE(store->wait(store->prune(at(1000))).ok());
+  ASSERT_TRUE(store->wait(store->prune_outbox(at(1000))).ok());
   EXPECT_EQ(ids(*store->due_outbox(at(10), 10)), (std::vector<std::string>{"old-pending"}));
 
   {

@@ -1,0 +1,35 @@
+#ifndef MAMORI_STORE_PROFILE_STORE_H_
+#define MAMORI_STORE_PROFILE_STORE_H_
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "store/commits.h"
+#include "store/records.h"
+
+namespace mamori::store {
+
+// Account profiles: the devices, countries, networks and last place an
+// account logged in from, one whole record per account, replaced on every
+// change. Read on the login path for accounts not cached in memory
+// (engine/profile_cache.h), so a read of an account that never had one
+// should be cheap. Profiles are never deleted.
+//
+// Writes are queued and return a ticket of the store's commit sequence at
+// once; reads see every committed write and fail with `store_read_failed`.
+// Thread-safe: any method from any thread.
+class ProfileStore {
+ public:
+  virtual ~ProfileStore() = default;
+
+  // Replaces the account's profile. The profile is encoded before this
+  // returns: the caller keeps it.
+  virtual WriteTicket put_profile(std::string account, const AccountProfile& profile) = 0;
+  // The account's profile; an empty one when it has none.
+  virtual Result<AccountProfile> profile(std::string_view account) = 0;
+};
+
+}  // namespace mamori::store
+
+#endif  // MAMORI_STORE_PROFILE_STORE_H_
