@@ -74,13 +74,15 @@ class World {
     notify_.smtp.host = "smtp.invalid";
     notify_.smtp.from = "mamori <noreply@example.com>";
     notify_.webhooks.push_back({"http://127.0.0.1:9/hook", "fuzz-webhook-secret"});
-    outbox_ = std::make_unique<notify::Outbox>(*store_, notify_, engine_->ids(), clock_);
+    outbox_ = std::make_unique<notify::Outbox>(*store_, *store_, *store_, notify_, engine_->ids(),
+                                               clock_);
     engine_->set_effects(outbox_.get());
 
     std::array<std::uint8_t, account::SecretBox::kKeyBytes> key{};
     for (std::size_t i = 0; i < key.size(); ++i) key[i] = std::uint8_t(i * 7 + 1);
     box_ = account::SecretBox::from_key(key);
-    totp_ = std::make_unique<account::TotpService>(account::TotpConfig{}, *store_, *box_, clock_);
+    totp_ = std::make_unique<account::TotpService>(account::TotpConfig{}, *store_, *store_, *box_,
+                                                   clock_);
 
     pwned_ = std::make_unique<account::PwnedStoreHolder>(make_pwned_store());
     if (Status s = pwned_->reload(); !s) fail("pwned store: " + s.error().message);

@@ -32,10 +32,11 @@ struct Wipe {
 
 }  // namespace
 
-TotpService::TotpService(TotpConfig config, store::Store& store, const SecretBox& box,
-                         const Clock& clock)
+TotpService::TotpService(TotpConfig config, store::RecordStore& store, store::Commits& commits,
+                         const SecretBox& box, const Clock& clock)
     : config_(std::move(config)),
       store_(store),
+      commits_(commits),
       box_(box),
       clock_(clock),
       hasher_(box.derive(1, "rcvcodes")) {}
@@ -47,7 +48,7 @@ TotpService::Shard& TotpService::shard(std::string_view account) {
 Result<std::optional<store::TotpRecord>> TotpService::load(Shard& s, const std::string& account) {
   auto it = s.pending.find(account);
   if (it != s.pending.end()) {
-    if (store_.committed() < it->second.ticket) return it->second.record;
+    if (commits_.committed() < it->second.ticket) return it->second.record;
     s.pending.erase(it);
   }
   return store_.totp(account);
@@ -58,7 +59,7 @@ store::WriteTicket TotpService::save(Shard& s, const std::string& account,
   const store::WriteTicket t = record ? store_.put_totp(*record) : store_.delete_totp(account);
   // Keep the overlay small: forget what is committed whenever it grows.
   if (s.pending.size() >= 32) {
-    const store::WriteTicket done = store_.committed();
+    const store::WriteTicket done = commits_.committed();
     std::erase_if(s.pending, [done](const auto& kv) { return kv.second.ticket <= done; });
   }
   s.pending[account] = Pending{std::move(record), t};

@@ -15,7 +15,8 @@
 #include "account/totp.h"
 #include "core/clock.h"
 #include "core/result.h"
-#include "store/store.h"
+#include "store/commits.h"
+#include "store/record_store.h"
 
 namespace mamori::account {
 
@@ -46,7 +47,9 @@ struct CodeCheck {
 };
 
 // Enrolment, confirmation, verification and removal of TOTP second factors
-// (RFC 6238) with single-use recovery codes, over the durable Store.
+// (RFC 6238) with single-use recovery codes, over the store's records
+// (RecordStore) and its commits (to tell a committed record from a queued
+// one).
 //
 // The secret is random (160 bits), sealed by the SecretBox before it reaches
 // the store. A code is accepted at most once: the step of every accepted code
@@ -68,7 +71,8 @@ struct CodeCheck {
 // Thread-safe: calls for one account are serialised, others run in parallel.
 class TotpService {
  public:
-  TotpService(TotpConfig config, store::Store& store, const SecretBox& box, const Clock& clock);
+  TotpService(TotpConfig config, store::RecordStore& store, store::Commits& commits,
+              const SecretBox& box, const Clock& clock);
   TotpService(const TotpService&) = delete;
   TotpService& operator=(const TotpService&) = delete;
 
@@ -114,7 +118,8 @@ class TotpService {
   Result<CodeCheck> check_code(store::TotpRecord& r, std::string_view code, TimePoint now);
 
   const TotpConfig config_;
-  store::Store& store_;
+  store::RecordStore& store_;
+  store::Commits& commits_;
   const SecretBox& box_;
   const Clock& clock_;
   RecoveryCodeHasher hasher_;

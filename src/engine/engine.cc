@@ -88,7 +88,7 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
       password_spray_(budget_),
       mail_volume_(budget_),
       mail_geography_(budget_),
-      lists_(store),
+      lists_(store, store),
       incidents_(config.incidents, store, ids_),
       profiles_(store, budget_),
       message_fanout_(budget_) {

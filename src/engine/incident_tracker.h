@@ -12,7 +12,7 @@
 #include "core/clock.h"
 #include "engine/engine_config.h"
 #include "engine/id_generator.h"
-#include "store/store.h"
+#include "store/record_store.h"
 
 namespace mamori::engine {
 
@@ -25,7 +25,7 @@ namespace mamori::engine {
 // new one. Thread-safe (one mutex; incidents are few and their updates small).
 class IncidentTracker {
  public:
-  IncidentTracker(const IncidentConfig& config, store::Store& store, IdGenerator& ids)
+  IncidentTracker(const IncidentConfig& config, store::RecordStore& store, IdGenerator& ids)
       : config_(config), store_(store), ids_(ids) {}
   IncidentTracker(const IncidentTracker&) = delete;
   IncidentTracker& operator=(const IncidentTracker&) = delete;
@@ -72,7 +72,7 @@ class IncidentTracker {
                     store::WriteTicket& ticket);
 
   const IncidentConfig config_;
-  store::Store& store_;
+  store::RecordStore& store_;
   IdGenerator& ids_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<Open>> by_id_;

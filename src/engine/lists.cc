@@ -114,8 +114,10 @@ const store::ListEntry* ListIndex::match_country(store::ListKind kind, std::stri
   return it == k.countries.end() ? nullptr : active(it->second, now);
 }
 
-Lists::Lists(store::Store& store)
-    : store_(store), index_(std::make_shared<const ListIndex>(std::vector<store::ListEntry>{})) {}
+Lists::Lists(store::RecordStore& store, store::Commits& commits)
+    : store_(store),
+      commits_(commits),
+      index_(std::make_shared<const ListIndex>(std::vector<store::ListEntry>{})) {}
 
 Status Lists::load() {
   auto entries = store_.list_entries();
@@ -166,7 +168,7 @@ Status Lists::remove(std::string_view id, store::WriteTicket& ticket) {
 
 void Lists::undo_if_not_stored(store::WriteTicket t, std::string id,
                                std::optional<store::ListEntry> removed) {
-  store_.on_committed(
+  commits_.on_committed(
       t, [this, id = std::move(id), removed = std::move(removed)](const Status& s) mutable {
         if (s) return;
         std::lock_guard lock(write_mu_);

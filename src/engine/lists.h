@@ -14,8 +14,9 @@
 #include "core/ip_address.h"
 #include "core/result.h"
 #include "state/network_table.h"
+#include "store/commits.h"
+#include "store/record_store.h"
 #include "store/records.h"
-#include "store/store.h"
 
 namespace mamori::engine {
 
@@ -61,10 +62,11 @@ class ListIndex {
 // snapshot that readers use without locks. Changes (rare) rebuild the
 // snapshot. A change whose write the store fails to commit is taken back
 // from the snapshot, so the lists never hold what a restart would not.
-// Thread-safe. Must outlive the store's pending writes.
+// Thread-safe. Must outlive the store's pending writes; `commits` tells it
+// of their outcome.
 class Lists {
  public:
-  explicit Lists(store::Store& store);
+  Lists(store::RecordStore& store, store::Commits& commits);
 
   Status load();
   std::shared_ptr<const ListIndex> index() const { return index_.load(); }
@@ -86,7 +88,8 @@ class Lists {
   void undo_if_not_stored(store::WriteTicket t, std::string id,
                           std::optional<store::ListEntry> removed);
 
-  store::Store& store_;
+  store::RecordStore& store_;
+  store::Commits& commits_;
   std::mutex write_mu_;
   std::atomic<std::shared_ptr<const ListIndex>> index_;
 };

@@ -10,7 +10,7 @@
 #include "core/result.h"
 #include "state/clock_map.h"
 #include "state/memory_budget.h"
-#include "store/store.h"
+#include "store/profile_store.h"
 
 namespace mamori::engine {
 
@@ -33,7 +33,7 @@ class ProfileCache {
   // collides on purpose).
   using KeyFunction = std::uint64_t (*)(std::string_view account);
 
-  ProfileCache(store::Store& store, state::MemoryBudget& budget,
+  ProfileCache(store::ProfileStore& store, state::MemoryBudget& budget,
                KeyFunction key_of = &fingerprint)
       : store_(store), key_of_(key_of), cache_(budget) {}
   ProfileCache(const ProfileCache&) = delete;
@@ -97,7 +97,7 @@ class ProfileCache {
   // is new or held another account.
   static Entry& entry_for(Slot& s, std::string_view account);
 
-  store::Store& store_;
+  store::ProfileStore& store_;
   const KeyFunction key_of_;
   state::ClockMap<Slot> cache_;
 };

@@ -37,9 +37,10 @@ Duration retry_delay(const DispatcherOptions& o, std::int64_t failed_attempts, d
   return Duration(base.count() - half + static_cast<std::int64_t>(double(half) * jitter));
 }
 
-Dispatcher::Dispatcher(store::Store& store, const Clock& clock, DispatcherOptions options,
-                       Channel* email, Channel* webhook)
+Dispatcher::Dispatcher(store::OutboxStore& store, store::Commits& commits, const Clock& clock,
+                       DispatcherOptions options, Channel* email, Channel* webhook)
     : store_(store),
+      commits_(commits),
       clock_(clock),
       options_(options),
       channels_{email, webhook},
@@ -159,7 +160,7 @@ Dispatcher::Pass Dispatcher::run_once() {
     }
     // The next query must see these outcomes.
     if (last != 0) {
-      if (Status s = store_.wait(last); !s) {
+      if (Status s = commits_.wait(last); !s) {
         log_error("outbox write failed: " + s.error().message);
         pass.next_due = clock_.now() + kReadRetry;
         return pass;

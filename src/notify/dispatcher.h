@@ -13,7 +13,8 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-#include "store/store.h"
+#include "store/commits.h"
+#include "store/outbox_store.h"
 
 namespace mamori::notify {
 
@@ -60,10 +61,12 @@ Duration retry_delay(const DispatcherOptions& o, std::int64_t failed_attempts, d
 // called (the Outbox calls it when it queued something). Thread-safe.
 class Dispatcher {
  public:
-  // `email` or `webhook` may be null: items of that channel then fail (and
-  // are retried) with `channel_disabled`. All must outlive the dispatcher.
-  Dispatcher(store::Store& store, const Clock& clock, DispatcherOptions options, Channel* email,
-             Channel* webhook);
+  // Takes items from `store` and waits for the writes of their outcomes
+  // through `commits` (usually both one Store). `email` or `webhook` may be
+  // null: items of that channel then fail (and are retried) with
+  // `channel_disabled`. All must outlive the dispatcher.
+  Dispatcher(store::OutboxStore& store, store::Commits& commits, const Clock& clock,
+             DispatcherOptions options, Channel* email, Channel* webhook);
   ~Dispatcher();
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -108,7 +111,8 @@ class Dispatcher {
     std::uint64_t last_log_ns = 0;  // monotonic
   };
 
-  store::Store& store_;
+  store::OutboxStore& store_;
+  store::Commits& commits_;
   const Clock& clock_;
   const DispatcherOptions options_;
   std::array<Channel*, store::kOutboxChannelCount> channels_;

@@ -5,9 +5,14 @@
 
 namespace mamori::notify {
 
-Outbox::Outbox(store::Store& store, const NotifyConfig& config, engine::IdGenerator& ids,
-               const Clock& clock)
-    : store_(store), ids_(ids), clock_(clock), throttle_(config.alert_repeat_window) {
+Outbox::Outbox(store::OutboxStore& outbox, store::RecordStore& contacts, store::Commits& commits,
+               const NotifyConfig& config, engine::IdGenerator& ids, const Clock& clock)
+    : store_(outbox),
+      contacts_(contacts),
+      commits_(commits),
+      ids_(ids),
+      clock_(clock),
+      throttle_(config.alert_repeat_window) {
   reconfigure(config);
 }
 
@@ -30,13 +35,13 @@ store::WriteTicket Outbox::put(store::OutboxChannel channel, std::string destina
   item.created = now;
   item.next_attempt = now;
   const store::WriteTicket t = store_.enqueue_outbox(std::move(item));
-  if (on_committed_) store_.on_committed(t, [wake = on_committed_](const Status&) { wake(); });
+  if (on_committed_) commits_.on_committed(t, [wake = on_committed_](const Status&) { wake(); });
   return t;
 }
 
 engine::Effects::Queued Outbox::notify_owner(const engine::OwnerNotice& notice) {
   if (!destinations_.load()->email_enabled) return {};
-  auto account = store_.account(notice.account);
+  auto account = contacts_.account(notice.account);
   if (!account) {
     log_error_limited("owner notice not queued", "owner notice for " + notice.account +
                                                      " not queued: " + account.error().message);

@@ -12,7 +12,9 @@
 #include "engine/id_generator.h"
 #include "notify/alert_throttle.h"
 #include "notify/notify_config.h"
-#include "store/store.h"
+#include "store/commits.h"
+#include "store/outbox_store.h"
+#include "store/record_store.h"
 
 namespace mamori::notify {
 
@@ -27,11 +29,13 @@ namespace mamori::notify {
 // not configured (no `[smtp] host`), or the contact cannot be read (logged).
 // alert queues one `webhook` item per configured webhook, unless it repeats
 // an alert sent within `alert_repeat_window` (AlertThrottle).
-// Thread-safe; the store, the id generator and the clock must outlive it.
+// Thread-safe; the stores, the id generator and the clock must outlive it.
 class Outbox final : public engine::Effects {
  public:
-  Outbox(store::Store& store, const NotifyConfig& config, engine::IdGenerator& ids,
-         const Clock& clock);
+  // Queues to `outbox`, reads contacts from `contacts` and is told of the
+  // commits of what it queued by `commits` (usually all three one Store).
+  Outbox(store::OutboxStore& outbox, store::RecordStore& contacts, store::Commits& commits,
+         const NotifyConfig& config, engine::IdGenerator& ids, const Clock& clock);
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
@@ -55,7 +59,9 @@ class Outbox final : public engine::Effects {
   store::WriteTicket put(store::OutboxChannel channel, std::string destination,
                          std::string payload);
 
-  store::Store& store_;
+  store::OutboxStore& store_;
+  store::RecordStore& contacts_;
+  store::Commits& commits_;
   engine::IdGenerator& ids_;
   const Clock& clock_;
   // Where notices and alerts go; swapped whole by reconfigure().

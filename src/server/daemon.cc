@@ -390,7 +390,7 @@ int run_daemon(const std::vector<std::string>& args) {
   if (key_created)
     log_warn("created TOTP key file " + key_file + " (key " + (*box)->key_id_hex() +
              "); back it up with the data dir: without it no TOTP secret can be read");
-  account::TotpService totp(config.totp, **store, **box, clock);
+  account::TotpService totp(config.totp, **store, **store, **box, clock);
   account::PwnedStoreHolder pwned(config.pwned_file.empty() ? config.data_dir + "/pwned.bin"
                                                             : config.pwned_file);
   if (Status s = pwned.reload(); !s) {
@@ -409,7 +409,7 @@ int run_daemon(const std::vector<std::string>& args) {
   // Loads the tz database now rather than on the first contact update.
   if (auto utc = notify::find_time_zone("UTC"); !utc)
     log_error("the system tz database (tzdata) cannot be read: owners' time zones are refused");
-  notify::Outbox outbox(**store, nc, engine.ids(), system_clock);
+  notify::Outbox outbox(**store, **store, **store, nc, engine.ids(), system_clock);
   // Made without an [smtp] host too, so that a reload can turn e-mail on.
   notify::EmailChannel email(nc);
   notify::WebhookChannel webhooks(nc);
@@ -418,7 +418,7 @@ int run_daemon(const std::vector<std::string>& args) {
   dispatch.retry_max = nc.retry_max;
   dispatch.give_up_after = nc.give_up_after;
   dispatch.seed = rd();
-  notify::Dispatcher dispatcher(**store, system_clock, dispatch, &email, &webhooks);
+  notify::Dispatcher dispatcher(**store, **store, system_clock, dispatch, &email, &webhooks);
   outbox.set_on_committed([&dispatcher] { dispatcher.wake(); });
   if (config.replay) {
     log_info("replay mode: no owner notices or webhook alerts are sent");

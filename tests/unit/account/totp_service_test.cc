@@ -19,7 +19,7 @@ class TotpServiceTest : public ::testing::Test {
     auto s = store::SqliteStore::open(tmp_.path());
     EXPECT_TRUE(s);
     store_ = std::move(*s);
-    service_ = std::make_unique<TotpService>(TotpConfig{}, *store_, *box_, clock_);
+    service_ = std::make_unique<TotpService>(TotpConfig{}, *store_, *store_, *box_, clock_);
   }
 
   // Enrols `account` and returns its secret.
@@ -97,7 +97,7 @@ TEST_F(TotpServiceTest, ACodeIsAcceptedOnceEvenBeforeItsWriteCommits) {
   EXPECT_EQ(second->method_or_reason, "code_reused");
   // Durable: a new service over the same store refuses it too.
   ASSERT_TRUE(store_->wait(second->ticket));
-  TotpService again(TotpConfig{}, *store_, *box_, clock_);
+  TotpService again(TotpConfig{}, *store_, *store_, *box_, clock_);
   EXPECT_FALSE(again.verify("alice", code)->ok);
   // The next step's code is fine.
   clock_.advance(30s);
@@ -163,7 +163,7 @@ TEST_F(TotpServiceTest, AnotherKeyCannotReadTheSecret) {
   enrol_and_confirm("alice", key);
   ASSERT_TRUE(store_->wait(last_ticket_));
   auto other = SecretBox::from_key(std::vector<std::uint8_t>(32, 4));
-  TotpService moved(TotpConfig{}, *store_, *other, clock_);
+  TotpService moved(TotpConfig{}, *store_, *store_, *other, clock_);
   auto r = moved.verify("alice", code_now(key));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "secret_wrong_key");

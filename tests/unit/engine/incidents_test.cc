@@ -42,11 +42,11 @@ TEST(Incidents, AccountsBeyondMaxAccountsAreCountedOnceEach) {
   EXPECT_EQ(incidents[0].accounts_targeted, 22);
 }
 
-// Forwards every call to a real store and records the incident writes, in
-// the order they were queued.
-class RecordingStore final : public store::Store {
+// Forwards every call to a real store's records and records the incident
+// writes, in the order they were queued.
+class RecordingStore final : public store::RecordStore {
  public:
-  explicit RecordingStore(store::Store& inner) : s_(inner) {}
+  explicit RecordingStore(store::RecordStore& inner) : s_(inner) {}
   std::vector<std::string> incident_writes;
 
   store::WriteTicket put_incident(store::Incident i) override {
@@ -64,9 +64,6 @@ class RecordingStore final : public store::Store {
     return s_.put_incident_and_account(std::move(i), std::move(a));
   }
 
-  store::WriteTicket append_activity(const store::ActivityRecord& r) override {
-    return s_.append_activity(r);
-  }
   store::WriteTicket put_lock(std::string a, store::LockInfo l) override {
     return s_.put_lock(std::move(a), std::move(l));
   }
@@ -77,47 +74,17 @@ class RecordingStore final : public store::Store {
   store::WriteTicket put_last_login(std::string a, store::LastLogin l) override {
     return s_.put_last_login(std::move(a), std::move(l));
   }
-  store::WriteTicket put_profile(std::string a, const store::AccountProfile& p) override {
-    return s_.put_profile(std::move(a), p);
-  }
-  store::WriteTicket put_list_entry(store::ListEntry e) override {
-    return s_.put_list_entry(std::move(e));
-  }
-  store::WriteTicket delete_list_entry(std::string id) override {
-    return s_.delete_list_entry(std::move(id));
-  }
-  store::WriteTicket put_block(store::Block b) override { return s_.put_block(std::move(b)); }
-  store::WriteTicket delete_block(std::string scope, std::string key) override {
-    return s_.delete_block(std::move(scope), std::move(key));
-  }
-  store::WriteTicket prune_activity(TimePoint before) override { return s_.prune_activity(before); }
-  store::WriteTicket prune_blocks(TimePoint before) override { return s_.prune_blocks(before); }
-  store::WriteTicket prune_outbox(TimePoint before) override { return s_.prune_outbox(before); }
-  Status wait(store::WriteTicket t) override { return s_.wait(t); }
-  void on_committed(store::WriteTicket t, std::function<void(const Status&)> done) override {
-    s_.on_committed(t, std::move(done));
-  }
-  store::WriteTicket committed() const override { return s_.committed(); }
-  Status status(const store::WriteSpan& span) const override { return s_.status(span); }
-  std::uint64_t on_failed_commit(
-      std::function<void(const store::WriteSpan&, const Error&)> fn) override {
-    return s_.on_failed_commit(std::move(fn));
-  }
-  void remove_failure_listener(std::uint64_t id) override { s_.remove_failure_listener(id); }
   Result<std::optional<store::AccountRecord>> account(std::string_view a) override {
     return s_.account(a);
   }
   Result<std::vector<store::AccountRecord>> locked_accounts() override {
     return s_.locked_accounts();
   }
-  Result<store::AccountProfile> profile(std::string_view a) override { return s_.profile(a); }
-  Result<std::vector<store::ActivityRecord>> activity(std::string_view a, TimePoint since,
-                                                      std::size_t limit) override {
-    return s_.activity(a, since, limit);
+  store::WriteTicket put_list_entry(store::ListEntry e) override {
+    return s_.put_list_entry(std::move(e));
   }
-  Status failed_logins_since(TimePoint since, std::size_t limit,
-                             const std::function<void(const store::ActivityRecord&)>& fn) override {
-    return s_.failed_logins_since(since, limit, fn);
+  store::WriteTicket delete_list_entry(std::string id) override {
+    return s_.delete_list_entry(std::move(id));
   }
   Result<std::vector<store::ListEntry>> list_entries() override { return s_.list_entries(); }
   Result<std::vector<store::Incident>> incidents(TimePoint since) override {
@@ -132,29 +99,18 @@ class RecordingStore final : public store::Store {
   Result<std::vector<store::Incident>> incidents_for_account(std::string_view a) override {
     return s_.incidents_for_account(a);
   }
+  store::WriteTicket put_block(store::Block b) override { return s_.put_block(std::move(b)); }
+  store::WriteTicket delete_block(std::string scope, std::string key) override {
+    return s_.delete_block(std::move(scope), std::move(key));
+  }
+  store::WriteTicket prune_blocks(TimePoint before) override { return s_.prune_blocks(before); }
   Result<std::vector<store::Block>> blocks(TimePoint now) override { return s_.blocks(now); }
   store::WriteTicket put_totp(store::TotpRecord r) override { return s_.put_totp(std::move(r)); }
   store::WriteTicket delete_totp(std::string a) override { return s_.delete_totp(std::move(a)); }
   Result<std::optional<store::TotpRecord>> totp(std::string_view a) override { return s_.totp(a); }
-  store::WriteTicket enqueue_outbox(store::OutboxItem item) override {
-    return s_.enqueue_outbox(std::move(item));
-  }
-  store::WriteTicket outbox_delivered(std::string id, TimePoint when) override {
-    return s_.outbox_delivered(std::move(id), when);
-  }
-  store::WriteTicket outbox_retry(std::string id, TimePoint next, std::string error) override {
-    return s_.outbox_retry(std::move(id), next, std::move(error));
-  }
-  store::WriteTicket outbox_failed(std::string id, TimePoint when, std::string error) override {
-    return s_.outbox_failed(std::move(id), when, std::move(error));
-  }
-  Result<std::vector<store::OutboxItem>> due_outbox(TimePoint now, std::size_t limit) override {
-    return s_.due_outbox(now, limit);
-  }
-  Result<store::OutboxCounts> outbox_counts() override { return s_.outbox_counts(); }
 
  private:
-  store::Store& s_;
+  store::RecordStore& s_;
 };
 
 // Queued as two writes, an account and the header that counts it could be

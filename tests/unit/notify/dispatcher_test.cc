@@ -90,7 +90,7 @@ TEST(Dispatcher, DeliversDueItemsAndMarksThemDelivered) {
   Fixture f;
   f.enqueue("m1");
   f.enqueue("w1", OutboxChannel::kWebhook);
-  Dispatcher d(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  Dispatcher d(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
   const Dispatcher::Pass p = d.run_once();
   EXPECT_EQ(p.delivered, 2u);
   EXPECT_FALSE(p.next_due.has_value());
@@ -108,7 +108,7 @@ TEST(Dispatcher, FailedItemsRetryWithBackoffUntilTheyGoThrough) {
   Fixture f;
   f.enqueue("m1");
   f.email.script = {transient(), transient(), transient()};
-  Dispatcher d(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  Dispatcher d(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
   std::vector<Duration> waits;
   for (int i = 0; i < 3; ++i) {
     const Dispatcher::Pass p = d.run_once();
@@ -148,7 +148,7 @@ TEST(Dispatcher, APassTriesEachDueItemOnceEvenWithTinyRetries) {
   for (int i = 0; i < 30; ++i) f.enqueue("m" + std::to_string(100 + i));
   for (int i = 0; i < 1000; ++i) f.email.script.push_back(transient());
   f.email.slow_clock = &f.clock;  // the clock moves on while the pass runs
-  Dispatcher d(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  Dispatcher d(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
   EXPECT_EQ(d.run_once().retried, 30u);
   EXPECT_EQ(f.email.attempts.size(), 30u);
 }
@@ -157,7 +157,7 @@ TEST(Dispatcher, GivesUpAfterMaxAgeAndKeepsTheItemAsFailed) {
   Fixture f;
   f.enqueue("m1");
   for (int i = 0; i < 100; ++i) f.email.script.push_back(transient());
-  Dispatcher d(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  Dispatcher d(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
   std::size_t given_up = 0;
   for (int i = 0; i < 100 && given_up == 0; ++i) {
     const Dispatcher::Pass p = d.run_once();
@@ -176,7 +176,7 @@ TEST(Dispatcher, PermanentErrorGivesUpAtOnce) {
   Fixture f;
   f.enqueue("m1");
   f.email.script = {Status(make_error("invalid_address", "malformed address 'x'"))};
-  Dispatcher d(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  Dispatcher d(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
   EXPECT_EQ(d.run_once().given_up, 1u);
   EXPECT_TRUE(f.pending().empty());
   EXPECT_EQ(f.store->outbox_counts()->failed[0], 1);
@@ -185,7 +185,7 @@ TEST(Dispatcher, PermanentErrorGivesUpAtOnce) {
 TEST(Dispatcher, DisabledChannelKeepsItsItemsForLater) {
   Fixture f;
   f.enqueue("m1");
-  Dispatcher d(*f.store, f.clock, f.options, nullptr, &f.webhook);
+  Dispatcher d(*f.store, *f.store, f.clock, f.options, nullptr, &f.webhook);
   EXPECT_EQ(d.run_once().retried, 1u);
   ASSERT_EQ(f.pending().size(), 1u);
   EXPECT_NE(f.pending()[0].last_error.find("not configured"), std::string::npos);
@@ -199,11 +199,11 @@ TEST(Dispatcher, UndeliveredItemsAreSentAgainByANewDispatcher) {
   f.enqueue("m2");
   {
     f.email.script = {transient()};
-    Dispatcher first(*f.store, f.clock, f.options, &f.email, &f.webhook);
+    Dispatcher first(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
     first.run_once();  // m1 failed, m2 delivered
   }
   f.clock.advance(minutes(1));
-  Dispatcher second(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  Dispatcher second(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
   EXPECT_EQ(second.run_once().delivered, 1u);
   EXPECT_EQ(f.email.attempts, (std::vector<std::string>{"m1", "m2", "m1"}));
 }
@@ -212,7 +212,7 @@ TEST(Dispatcher, ThreadWakesWhenToldAndStopsCleanly) {
   Fixture f;
   // A far-future clock start would make items never due; the thread uses the
   // same ManualClock, so due items are those at or before kT0.
-  Dispatcher d(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  Dispatcher d(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
   d.start();
   f.enqueue("m1");
   d.wake();
@@ -229,7 +229,7 @@ TEST(Dispatcher, MetricsShowPendingSentAndFailures) {
   f.enqueue("m1");
   f.enqueue("w1", OutboxChannel::kWebhook);
   f.webhook.script = {transient()};
-  Dispatcher d(*f.store, f.clock, f.options, &f.email, &f.webhook);
+  Dispatcher d(*f.store, *f.store, f.clock, f.options, &f.email, &f.webhook);
   d.run_once();
   std::string text;
   d.render_metrics(text);

@@ -34,7 +34,7 @@ NotifyConfig config_with(bool smtp, std::vector<std::string> hooks) {
 
 struct Fixture {
   explicit Fixture(NotifyConfig c = config_with(true, {"https://hooks.example/a"}))
-      : config(std::move(c)), outbox(*store, config, ids, clock) {}
+      : config(std::move(c)), outbox(*store, *store, *store, config, ids, clock) {}
 
   mamori::testing::TempDir tmp;
   std::unique_ptr<store::SqliteStore> store = std::move(*store::SqliteStore::open(tmp.path()));
