@@ -1,7 +1,5 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include <pthread.h>
-#include <sched.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -970,14 +968,13 @@ struct OutboxFailedOp {
 
 // ---- private types ----
 
-struct SqliteStore::PendingWrite {
-  using Op = std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
-                          PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
-                          PutIncidentAndAccountOp, PutBlockOp, DeleteBlockOp, PruneActivityOp,
-                          PruneBlocksOp, PutProfileOp, PutTotpOp, DeleteTotpOp, EnqueueOutboxOp,
-                          OutboxDeliveredOp, OutboxRetryOp, OutboxFailedOp, PruneOutboxOp>;
-  WriteTicket ticket;
-  Op op;
+struct SqliteStore::WriteOp
+    : std::variant<AppendActivityOp, PutLockOp, ClearLockOp, PutContactOp, PutLastLoginOp,
+                   PutListEntryOp, DeleteListEntryOp, PutIncidentOp, PutIncidentAccountOp,
+                   PutIncidentAndAccountOp, PutBlockOp, DeleteBlockOp, PruneActivityOp,
+                   PruneBlocksOp, PutProfileOp, PutTotpOp, DeleteTotpOp, EnqueueOutboxOp,
+                   OutboxDeliveredOp, OutboxRetryOp, OutboxFailedOp, PruneOutboxOp> {
+  using variant::variant;
 };
 
 // A read connection keeps its read transaction (its snapshot) from one read
@@ -1139,7 +1136,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
   // A first read connection, so a database readers cannot use fails here.
   Status probe = store->with_read_stmt(kIncident, [](sqlite3_stmt*) { return Status{}; });
   if (!probe) return open_error(path, probe.error().message);
-  store->writer_thread_ = std::thread([s = store.get()] { s->writer_loop(); });
+  store->commits_.start(
+      [s = store.get()](const std::vector<WriteOp>& batch) { return s->apply_batch(batch); },
+      [s = store.get()] { s->between_batches(); });
   return store;
 }
 
@@ -1168,7 +1167,8 @@ SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* 
     : path_(std::move(path)),
       options_(options),
       writer_db_(writer_db),
-      writer_stmts_(kWriterStmtCount, nullptr) {}
+      writer_stmts_(kWriterStmtCount, nullptr),
+      commits_(path_) {}
 
 namespace {
 // Flushes the written pages of `db`'s database file (`which`
@@ -1228,24 +1228,9 @@ void SqliteStore::checkpoint_loop(sqlite3* db) {
 }
 
 void SqliteStore::render_metrics(std::string& out) const {
-  const WriteTicket queued = issued_.load(std::memory_order_relaxed);
+  commits_.render_metrics(out);
   out +=
-      "# HELP mamori_store_writes_total Writes queued for the store.\n"
-      "# TYPE mamori_store_writes_total counter\nmamori_store_writes_total " +
-      std::to_string(queued) +
-      "\n# HELP mamori_store_commits_total Store transactions (group commits), by result.\n"
-      "# TYPE mamori_store_commits_total counter\n"
-      "mamori_store_commits_total{result=\"ok\"} " +
-      std::to_string(batches_committed()) + "\nmamori_store_commits_total{result=\"failed\"} " +
-      std::to_string(batches_failed()) +
-      "\n# HELP mamori_store_writes_failed_total Writes whose commit failed (answered as not "
-      "stored).\n# TYPE mamori_store_writes_failed_total "
-      "counter\nmamori_store_writes_failed_total " +
-      std::to_string(writes_failed()) +
-      "\n# HELP mamori_store_available 1 while commits succeed, 0 from a failed commit until the "
-      "next one that succeeds.\n# TYPE mamori_store_available gauge\nmamori_store_available " +
-      (available() ? "1" : "0") +
-      "\n# HELP mamori_store_checkpoints_total WAL checkpoints that let the log start over.\n"
+      "# HELP mamori_store_checkpoints_total WAL checkpoints that let the log start over.\n"
       "# TYPE mamori_store_checkpoints_total counter\nmamori_store_checkpoints_total " +
       std::to_string(checkpoints()) +
       "\n# HELP mamori_store_profile_reads_skipped_total Profile reads answered without a "
@@ -1293,14 +1278,7 @@ SqliteStore::~SqliteStore() {
     checkpoint_cv_.notify_one();
     checkpoint_thread_.join();
   }
-  if (writer_thread_.joinable()) {
-    {
-      std::lock_guard lock(queue_mu_);
-      stopping_ = true;
-    }
-    work_cv_.notify_one();
-    writer_thread_.join();
-  }
+  commits_.stop();
   idle_readers_.clear();
   for (sqlite3_stmt* st : writer_stmts_) sqlite3_finalize(st);
   close_db(writer_db_);
@@ -1308,144 +1286,81 @@ SqliteStore::~SqliteStore() {
 
 // ---- writes ----
 
-template <typename Op>
-WriteTicket SqliteStore::enqueue(Op op) {
-  WriteTicket t;
-  bool was_empty;
-  {
-    std::lock_guard lock(queue_mu_);
-    t = issued_.load(std::memory_order_relaxed) + 1;
-    issued_.store(t, std::memory_order_release);
-    was_empty = queue_.empty();
-    queue_.push_back(PendingWrite{t, std::move(op)});
-  }
-  // The writer sleeps only while the queue is empty.
-  if (was_empty) work_cv_.notify_one();
-  return t;
-}
-
 WriteTicket SqliteStore::append_activity(const ActivityRecord& r) {
-  return enqueue(AppendActivityOp(r));
+  return commits_.enqueue(AppendActivityOp(r));
 }
 WriteTicket SqliteStore::put_lock(std::string account, LockInfo lock) {
-  return enqueue(PutLockOp{std::move(account), std::move(lock)});
+  return commits_.enqueue(PutLockOp{std::move(account), std::move(lock)});
 }
 WriteTicket SqliteStore::clear_lock(std::string account) {
-  return enqueue(ClearLockOp{std::move(account)});
+  return commits_.enqueue(ClearLockOp{std::move(account)});
 }
 WriteTicket SqliteStore::put_contact(std::string account, Contact contact) {
-  return enqueue(PutContactOp{std::move(account), std::move(contact)});
+  return commits_.enqueue(PutContactOp{std::move(account), std::move(contact)});
 }
 WriteTicket SqliteStore::put_last_login(std::string account, LastLogin login) {
-  return enqueue(PutLastLoginOp{std::move(account), std::move(login)});
+  return commits_.enqueue(PutLastLoginOp{std::move(account), std::move(login)});
 }
 WriteTicket SqliteStore::put_profile(std::string account, const AccountProfile& profile) {
   profile_filter_->add(hash_bytes(account));
-  return enqueue(PutProfileOp{std::move(account), encode_profile(profile)});
+  return commits_.enqueue(PutProfileOp{std::move(account), encode_profile(profile)});
 }
 WriteTicket SqliteStore::put_list_entry(ListEntry e) {
-  return enqueue(PutListEntryOp{std::move(e)});
+  return commits_.enqueue(PutListEntryOp{std::move(e)});
 }
 WriteTicket SqliteStore::delete_list_entry(std::string id) {
-  return enqueue(DeleteListEntryOp{std::move(id)});
+  return commits_.enqueue(DeleteListEntryOp{std::move(id)});
 }
-WriteTicket SqliteStore::put_incident(Incident i) { return enqueue(PutIncidentOp{std::move(i)}); }
+WriteTicket SqliteStore::put_incident(Incident i) {
+  return commits_.enqueue(PutIncidentOp{std::move(i)});
+}
 WriteTicket SqliteStore::put_incident_account(std::string incident_id, IncidentAccount a) {
-  return enqueue(PutIncidentAccountOp{std::move(incident_id), std::move(a)});
+  return commits_.enqueue(PutIncidentAccountOp{std::move(incident_id), std::move(a)});
 }
 WriteTicket SqliteStore::put_incident_and_account(Incident header, IncidentAccount a) {
-  return enqueue(PutIncidentAndAccountOp{std::move(header), std::move(a)});
+  return commits_.enqueue(PutIncidentAndAccountOp{std::move(header), std::move(a)});
 }
-WriteTicket SqliteStore::put_block(Block b) { return enqueue(PutBlockOp{std::move(b)}); }
+WriteTicket SqliteStore::put_block(Block b) { return commits_.enqueue(PutBlockOp{std::move(b)}); }
 WriteTicket SqliteStore::delete_block(std::string scope, std::string key) {
-  return enqueue(DeleteBlockOp{std::move(scope), std::move(key)});
+  return commits_.enqueue(DeleteBlockOp{std::move(scope), std::move(key)});
 }
 WriteTicket SqliteStore::prune_activity(TimePoint before) {
-  return enqueue(PruneActivityOp{before});
+  return commits_.enqueue(PruneActivityOp{before});
 }
-WriteTicket SqliteStore::prune_blocks(TimePoint before) { return enqueue(PruneBlocksOp{before}); }
-WriteTicket SqliteStore::prune_outbox(TimePoint before) { return enqueue(PruneOutboxOp{before}); }
-WriteTicket SqliteStore::put_totp(TotpRecord r) { return enqueue(PutTotpOp{std::move(r)}); }
+WriteTicket SqliteStore::prune_blocks(TimePoint before) {
+  return commits_.enqueue(PruneBlocksOp{before});
+}
+WriteTicket SqliteStore::prune_outbox(TimePoint before) {
+  return commits_.enqueue(PruneOutboxOp{before});
+}
+WriteTicket SqliteStore::put_totp(TotpRecord r) {
+  return commits_.enqueue(PutTotpOp{std::move(r)});
+}
 WriteTicket SqliteStore::delete_totp(std::string account) {
-  return enqueue(DeleteTotpOp{std::move(account)});
+  return commits_.enqueue(DeleteTotpOp{std::move(account)});
 }
 WriteTicket SqliteStore::enqueue_outbox(OutboxItem item) {
-  return enqueue(EnqueueOutboxOp{std::move(item)});
+  return commits_.enqueue(EnqueueOutboxOp{std::move(item)});
 }
 WriteTicket SqliteStore::outbox_delivered(std::string id, TimePoint when) {
-  return enqueue(OutboxDeliveredOp{std::move(id), when});
+  return commits_.enqueue(OutboxDeliveredOp{std::move(id), when});
 }
 WriteTicket SqliteStore::outbox_retry(std::string id, TimePoint next_attempt, std::string error) {
-  return enqueue(OutboxRetryOp{std::move(id), next_attempt, std::move(error)});
+  return commits_.enqueue(OutboxRetryOp{std::move(id), next_attempt, std::move(error)});
 }
 WriteTicket SqliteStore::outbox_failed(std::string id, TimePoint when, std::string error) {
-  return enqueue(OutboxFailedOp{std::move(id), when, std::move(error)});
+  return commits_.enqueue(OutboxFailedOp{std::move(id), when, std::move(error)});
 }
 
-void SqliteStore::writer_loop() {
-  // A batch thread: waking it does not preempt the request threads on its
-  // core, so it commits what they queued in one go rather than a transaction
-  // per request (measured: a sixth of the commits, 15 % more results/s).
-  {
-    sched_param none{};
-    pthread_setschedparam(pthread_self(), SCHED_BATCH, &none);
-  }
-  std::vector<PendingWrite> batch;
-  std::vector<std::function<void(const Status&)>> ready;
-  for (;;) {
-    {
-      std::unique_lock lock(queue_mu_);
-      work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping, and everything queued is committed
-      batch.swap(queue_);
-    }
-    const Status status = apply_batch(batch);
-    const WriteTicket first = batch.front().ticket;
-    const WriteTicket last = batch.back().ticket;
-    if (status.ok()) {
-      batches_committed_.fetch_add(1);
-      note_success();
-    } else {
-      note_failure(first, last, status.error());
-    }
-    {
-      std::lock_guard lock(mu_);
-      if (!status.ok()) {
-        if (!failures_.empty() && failures_.back().last + 1 == first) {
-          failures_.back().last = last;
-        } else {
-          failures_.push_back(FailedRun{first, last, status.error()});
-          if (failures_.size() > kMaxRememberedFailures) {
-            forgotten_through_ = failures_.front().last;
-            failures_.pop_front();
-          }
-        }
-        failed_through_.store(last, std::memory_order_release);
-      }
-      committed_.store(last, std::memory_order_release);
-      const auto end = callbacks_.upper_bound(last);
-      for (auto it = callbacks_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
-      callbacks_.erase(callbacks_.begin(), end);
-    }
-    for (auto& done : ready) done(status);
-    ready.clear();
-    {
-      // wait()ers return once the batch's callbacks (which may set memory
-      // back after a failure) have run.
-      std::lock_guard lock(mu_);
-      settled_.store(last, std::memory_order_release);
-    }
-    done_cv_.notify_all();
-    batch.clear();  // keeps its capacity for the next swap
-    if (restart_wanted_.exchange(false, std::memory_order_acq_rel)) {
-      finish_checkpoint();
-    } else {
-      end_idle_snapshots();
-    }
+void SqliteStore::between_batches() {
+  if (restart_wanted_.exchange(false, std::memory_order_acq_rel)) {
+    finish_checkpoint();
+  } else {
+    end_idle_snapshots();
   }
 }
 
-Status SqliteStore::apply_batch(const std::vector<PendingWrite>& batch) {
+Status SqliteStore::apply_batch(const std::vector<WriteOp>& batch) {
   auto run = [&](int which, std::string_view doing) -> Status {
     sqlite3_stmt* st = writer_stmts_[static_cast<size_t>(which)];
     const int rc = sqlite3_step(st);
@@ -1456,7 +1371,7 @@ Status SqliteStore::apply_batch(const std::vector<PendingWrite>& batch) {
   };
   if (Status s = run(kBegin, "begin"); !s) return s;
   Status s;
-  for (const PendingWrite& w : batch) {
+  for (const WriteOp& w : batch) {
     s = apply(w);
     if (!s) break;
   }
@@ -1467,7 +1382,7 @@ Status SqliteStore::apply_batch(const std::vector<PendingWrite>& batch) {
   return s;
 }
 
-Status SqliteStore::apply(const PendingWrite& w) {
+Status SqliteStore::apply(const WriteOp& w) {
   // Binds one statement with `bind`, runs it to completion, resets it.
   auto exec = [&](int which, std::string_view doing, auto&& bind) -> Status {
     sqlite3_stmt* st = writer_stmts_[static_cast<size_t>(which)];
@@ -1600,110 +1515,23 @@ Status SqliteStore::apply(const PendingWrite& w) {
           return exec(kPruneBlocks, "prune", [&](Binder& b) { b.time(op.before); });
         }
       },
-      w.op);
+      w);
 }
 
-// ---- commit notification ----
+// ---- commits ----
 
-Status SqliteStore::status_of_locked(WriteTicket first, WriteTicket last) const {
-  if (last == 0) return {};  // nothing written
-  for (auto it = failures_.rbegin(); it != failures_.rend(); ++it) {
-    if (first > it->last) break;
-    if (last >= it->first) return it->error;
-  }
-  if (first <= forgotten_through_)
-    return make_error("store_write_failed",
-                      "the outcome of write " + std::to_string(first) +
-                          " is no longer known (too many failed commits since)");
-  return {};
+Status SqliteStore::wait(WriteTicket t) { return commits_.wait(t); }
+WriteTicket SqliteStore::drain() { return commits_.drain(); }
+void SqliteStore::on_committed(WriteTicket t, std::function<void(const Status&)> done) {
+  commits_.on_committed(t, std::move(done));
 }
-
-Status SqliteStore::status(const WriteSpan& span) const {
-  if (span.empty() || span.first > failed_through_.load(std::memory_order_acquire)) return {};
-  std::lock_guard lock(mu_);
-  return status_of_locked(span.first, span.last);
-}
-
+Status SqliteStore::status(const WriteSpan& span) const { return commits_.status(span); }
 std::uint64_t SqliteStore::on_failed_commit(
     std::function<void(const WriteSpan&, const Error&)> fn) {
-  std::lock_guard lock(listeners_mu_);
-  failure_listeners_.emplace(++next_listener_, std::move(fn));
-  return next_listener_;
+  return commits_.on_failed_commit(std::move(fn));
 }
-
 void SqliteStore::remove_failure_listener(std::uint64_t id) {
-  std::lock_guard lock(listeners_mu_);
-  failure_listeners_.erase(id);
-}
-
-void SqliteStore::note_failure(WriteTicket first, WriteTicket last, const Error& error) {
-  const std::uint64_t writes = last - first + 1;
-  batches_failed_.fetch_add(1);
-  writes_failed_.fetch_add(writes);
-  last_commit_ok_.store(false, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(listeners_mu_);
-    for (const auto& [id, fn] : failure_listeners_) fn(WriteSpan{first, last}, error);
-  }
-  const auto now = std::chrono::steady_clock::now();
-  last_failure_ = now;
-  if (!in_burst_) {
-    in_burst_ = true;
-    burst_batches_ = burst_writes_ = 0;
-    burst_started_ = burst_logged_ = now;
-    log_error("store " + path_ + ": " + error.message +
-              "; writes are refused (answered as not stored) until a commit succeeds");
-  } else if (now - burst_logged_ >= std::chrono::minutes(1)) {
-    burst_logged_ = now;
-    log_error("store " + path_ + ": still failing: " + error.message + " (" +
-              std::to_string(burst_batches_ + 1) + " commits, " +
-              std::to_string(burst_writes_ + writes) + " writes refused so far)");
-  }
-  ++burst_batches_;
-  burst_writes_ += writes;
-}
-
-void SqliteStore::note_success() {
-  last_commit_ok_.store(true, std::memory_order_relaxed);
-  if (!in_burst_) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_failure_ < kBurstQuiet) return;
-  in_burst_ = false;
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(last_failure_ - burst_started_).count();
-  log_info("store " + path_ + ": commits succeed again; " + std::to_string(burst_batches_) +
-           " commits failed (" + std::to_string(burst_writes_) + " writes refused) over " +
-           std::to_string(ms) + " ms");
-}
-
-Status SqliteStore::wait(WriteTicket t) {
-  if (t > issued_.load(std::memory_order_acquire))
-    return make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
-  std::unique_lock lock(mu_);
-  done_cv_.wait(lock, [&] { return settled_.load(std::memory_order_relaxed) >= t; });
-  return status_of_locked(t, t);
-}
-
-WriteTicket SqliteStore::drain() {
-  const WriteTicket t = issued_.load(std::memory_order_acquire);
-  if (t != 0) (void)wait(t);  // a failed commit is reported by its own waiters
-  return t;
-}
-
-void SqliteStore::on_committed(WriteTicket t, std::function<void(const Status&)> done) {
-  Status now;
-  {
-    std::lock_guard lock(mu_);
-    if (t > issued_.load(std::memory_order_acquire)) {
-      now = make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
-    } else if (committed_.load(std::memory_order_relaxed) < t) {
-      callbacks_.emplace(t, std::move(done));
-      return;
-    } else {
-      now = status_of_locked(t, t);
-    }
-  }
-  done(now);
+  commits_.remove_failure_listener(id);
 }
 
 // ---- reads ----

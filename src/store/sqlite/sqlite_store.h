@@ -18,6 +18,7 @@
 
 #include "core/bloom_filter.h"
 #include "core/result.h"
+#include "store/commit_queue.h"
 #include "store/sqlite/data_dir_lock.h"
 #include "store/store.h"
 
@@ -45,17 +46,18 @@ struct SqliteStoreOptions {
 // WAL mode with synchronous=NORMAL, so a committed write survives kill -9 of
 // the process (not a power cut before the next checkpoint).
 //
-// Writes are queued and return a ticket at once; one writer thread owns the
-// write connection and commits everything queued so far in one transaction
-// (group commit), then wakes wait()ers and runs on_committed callbacks on its
-// own thread. A batch whose commit fails is rolled back as a whole; its
-// tickets carry an Error with code `store_write_failed` and the writer goes
-// on with the next batch, so writes succeed again by themselves once the
-// cause is gone (disk space freed, a lock released). The first failure of a
-// run of failed commits is logged with its error, the end of the run with
-// what it cost; `mamori_store_available` says which state the store is in. Reads run on a pool of
-// separate read connections (WAL readers do not block the writer) and see every committed write;
-// they fail with code `store_read_failed`.
+// Writes are queued and return a ticket at once; one writer thread (a
+// CommitQueue) owns the write connection and commits everything queued so
+// far in one transaction (group commit), then wakes wait()ers and runs
+// on_committed callbacks on its own thread. A batch whose commit fails is
+// rolled back as a whole; its tickets carry an Error with code
+// `store_write_failed` and the writer goes on with the next batch, so writes
+// succeed again by themselves once the cause is gone (disk space freed, a
+// lock released). The first failure of a run of failed commits is logged
+// with its error, the end of the run with what it cost;
+// `mamori_store_available` says which state the store is in. Reads run on a
+// pool of separate read connections (WAL readers do not block the writer)
+// and see every committed write; they fail with code `store_read_failed`.
 //
 // Thread-safe: every method may be called from any thread. Destruction
 // commits everything already queued and stops the writer; no call may be in
@@ -82,11 +84,6 @@ class SqliteStore final : public Store {
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
   static constexpr int kSchemaVersion = 5;
-  // Runs of failed batches (consecutive failed batches make one run)
-  // remembered for late wait(), on_committed() and status() calls; a ticket
-  // older than the oldest run remembered, if a run was forgotten, reads as
-  // failed (its outcome is no longer known).
-  static constexpr std::size_t kMaxRememberedFailures = 1024;
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -118,7 +115,10 @@ class SqliteStore final : public Store {
   WriteTicket outbox_retry(std::string id, TimePoint next_attempt, std::string error) override;
   WriteTicket outbox_failed(std::string id, TimePoint when, std::string error) override;
 
+  // ---- commits (CommitQueue's) ----
   // A ticket this store never issued fails at once with `invalid_ticket`.
+  // The last CommitQueue::kMaxFailedRuns runs of failed commits are
+  // remembered for late calls; a ticket older than those reads as failed.
   Status wait(WriteTicket t) override;
   // Blocks until every write queued before the call has been committed (or
   // its commit failed) and the on_committed callbacks of those commits have
@@ -126,18 +126,18 @@ class SqliteStore final : public Store {
   // destruction, it leaves the store usable by whoever still holds it.
   WriteTicket drain();
   void on_committed(WriteTicket t, std::function<void(const Status&)> done) override;
-  WriteTicket committed() const override { return committed_.load(std::memory_order_acquire); }
+  WriteTicket committed() const override { return commits_.committed(); }
   Status status(const WriteSpan& span) const override;
   std::uint64_t on_failed_commit(std::function<void(const WriteSpan&, const Error&)> fn) override;
   void remove_failure_listener(std::uint64_t id) override;
 
   // Metrics: transactions committed, and transactions that failed.
-  std::uint64_t batches_committed() const { return batches_committed_.load(); }
-  std::uint64_t batches_failed() const { return batches_failed_.load(); }
+  std::uint64_t batches_committed() const { return commits_.batches_committed(); }
+  std::uint64_t batches_failed() const { return commits_.batches_failed(); }
   // Writes carried by the transactions that failed.
-  std::uint64_t writes_failed() const { return writes_failed_.load(); }
+  std::uint64_t writes_failed() const { return commits_.writes_failed(); }
   // False from a failed commit until the next one that succeeds.
-  bool available() const { return last_commit_ok_.load(std::memory_order_relaxed); }
+  bool available() const { return commits_.available(); }
   // Checkpoints that copied the WAL into the database and let it start over.
   std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
   // profile() calls answered without a query: the account never had a profile.
@@ -174,30 +174,16 @@ class SqliteStore final : public Store {
   Result<std::optional<TotpRecord>> totp(std::string_view account) override;
 
  private:
-  struct PendingWrite;    // a queued operation and its ticket
+  struct WriteOp;         // a queued operation of any role
   struct ReadConnection;  // a read connection and its prepared statements
-  struct FailedRun {      // consecutive failed batches
-    WriteTicket first = 0, last = 0;
-    Error error;  // the first batch's
-  };
 
   SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* writer_db);
 
-  template <typename Op>
-  WriteTicket enqueue(Op op);
-  void writer_loop();
-  Status apply_batch(const std::vector<PendingWrite>& batch);
-  Status apply(const PendingWrite& w);
-  // The status of committed tickets `first` to `last`. REQUIRES: mu_ held.
-  Status status_of_locked(WriteTicket first, WriteTicket last) const;
-  // Records a failed batch, logs the start of a burst of failures (and once
-  // a minute while it lasts); a successful batch ends the burst once no
-  // commit has failed for kBurstQuiet, and logs what it cost. A disk that is
-  // nearly full lets small commits through between failed big ones: that is
-  // still one burst, one line. REQUIRES: on the writer thread.
-  static constexpr std::chrono::seconds kBurstQuiet{5};
-  void note_failure(WriteTicket first, WriteTicket last, const Error& error);
-  void note_success();
+  // On the writer thread (CommitQueue's hooks): one transaction of `batch`,
+  // and what comes between two (checkpoint, idle snapshots).
+  Status apply_batch(const std::vector<WriteOp>& batch);
+  Status apply(const WriteOp& w);
+  void between_batches();
 
   // Runs `fn` with read statement `which` of a pooled connection, then resets
   // the statement and returns the connection to the pool.
@@ -209,49 +195,13 @@ class SqliteStore final : public Store {
   const std::string path_;
   const SqliteStoreOptions options_;
 
-  // Writer: connection and statements used only by writer_thread_ (and by
-  // the constructor/destructor around it).
+  // Writer: connection and statements used only by the writer thread (and
+  // by the constructor/destructor around it).
   sqlite3* writer_db_ = nullptr;
   std::vector<sqlite3_stmt*> writer_stmts_;
 
-  // The queue, between the threads that enqueue and the writer, under a
-  // lock of its own: enqueueing never waits for the writer publishing a
-  // commit or for a thread registering a callback. The queue and the commit
-  // state below start on cache lines of their own: request threads write
-  // the one, the writer the other, on every request and every commit.
-  alignas(64) std::mutex queue_mu_;
-  std::condition_variable work_cv_;  // the writer waits here for work
-  std::vector<PendingWrite> queue_;  // guarded by queue_mu_
-  bool stopping_ = false;            // guarded by queue_mu_
-  // The last ticket handed out: advanced under queue_mu_, read without it
-  // by wait() and on_committed() to reject tickets never issued.
-  std::atomic<WriteTicket> issued_{0};
-
-  // What the writer publishes after each commit.
-  alignas(64) mutable std::mutex mu_;
-  std::condition_variable done_cv_;  // wait()ers wait here for commits
-  std::multimap<WriteTicket, std::function<void(const Status&)>> callbacks_;  // guarded by mu_
-  std::deque<FailedRun> failures_;         // guarded by mu_, oldest first
-  WriteTicket forgotten_through_ = 0;      // guarded by mu_: the last ticket of a run forgotten
-  std::atomic<WriteTicket> committed_{0};  // written under mu_
-  // The last ticket whose on_committed callbacks have all run (wait()
-  // returns from then on); written under mu_.
-  std::atomic<WriteTicket> settled_{0};
-  // The last ticket of the newest failed batch, written under mu_: a span
-  // after it was stored without asking failures_.
-  std::atomic<WriteTicket> failed_through_{0};
-  std::atomic<std::uint64_t> batches_committed_{0};
-  std::atomic<std::uint64_t> batches_failed_{0};
-  std::atomic<std::uint64_t> writes_failed_{0};
-  std::mutex listeners_mu_;  // held while listeners run
-  std::map<std::uint64_t, std::function<void(const WriteSpan&, const Error&)>>
-      failure_listeners_;            // guarded by listeners_mu_
-  std::uint64_t next_listener_ = 0;  // guarded by listeners_mu_
-  std::atomic<bool> last_commit_ok_{true};
-  // The current burst of failures, on the writer thread only.
-  bool in_burst_ = false;
-  std::uint64_t burst_batches_ = 0, burst_writes_ = 0;
-  std::chrono::steady_clock::time_point burst_started_{}, burst_logged_{}, last_failure_{};
+  // The queue, the writer thread and what it publishes after each commit.
+  CommitQueue<WriteOp> commits_;
 
   // Which accounts have a stored profile, approximately: filled from the
   // table at open (sized for twice its rows, at least kMinProfileFilter) and
@@ -281,8 +231,6 @@ class SqliteStore final : public Store {
   std::atomic<bool> restart_wanted_{false};  // a passive pass is done; the writer finishes
   std::atomic<std::uint64_t> checkpoints_{0};
   std::thread checkpoint_thread_;
-
-  std::thread writer_thread_;  // last: started once everything above exists
 };
 
 }  // namespace mamori::store

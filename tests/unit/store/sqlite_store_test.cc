@@ -796,28 +796,7 @@ TEST(SqliteStore, CommittedWritesSurviveKill9) {
   EXPECT_EQ(event_ids(*store->activity("alice", at(0), 10)), (std::vector<std::string>{"e1"}));
 }
 
-// ---- tickets, group commit, callbacks ----
-
-TEST(SqliteStore, TicketsStartAtOneAndIncrease) {
-  TempDir tmp;
-  auto store = open_store(tmp.path());
-  ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->put_contact("a", Contact{}), 1u);
-  EXPECT_EQ(store->put_contact("b", Contact{}), 2u);
-  EXPECT_EQ(store->prune_activity(at(0)), 3u);
-  expect_ok(store->wait(3));
-  EXPECT_EQ(store->committed(), 3u);
-  expect_ok(store->wait(0));  // nothing to wait for
-}
-
-TEST(SqliteStore, WaitOnTicketNeverIssuedFailsAtOnce) {
-  TempDir tmp;
-  auto store = open_store(tmp.path());
-  ASSERT_NE(store, nullptr);
-  Status s = store->wait(5);
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, "invalid_ticket");
-}
+// ---- tickets and failed commits (the queue itself: commit_queue_test.cc) ----
 
 TEST(SqliteStore, ConcurrentWritersAllCommitWithUniqueOrderedTickets) {
   TempDir tmp;
@@ -867,110 +846,6 @@ TEST(SqliteStore, ConcurrentWritersAllCommitWithUniqueOrderedTickets) {
               "user" + std::to_string(t) + "_" + std::to_string(kPerThread - 1));
   }
   EXPECT_EQ(failed_logins(*store), static_cast<size_t>(kTotal));
-}
-
-TEST(SqliteStore, WritesQueuedWhileWriterIsBusyCommitInOneTransaction) {
-  TempDir tmp;
-  auto store = open_store(tmp.path());
-  ASSERT_NE(store, nullptr);
-  RawDb raw(tmp.db());
-  raw.exec("BEGIN IMMEDIATE");  // holds the write lock: the writer waits on it
-  WriteTicket last = 0;
-  for (int i = 0; i < 101; ++i)
-    last = store->append_activity(activity_record("e" + std::to_string(i), "alice", i));
-  EXPECT_EQ(store->committed(), 0u);  // nothing can commit while the lock is held
-  raw.exec("ROLLBACK");
-  expect_ok(store->wait(last));
-  // At most the first write went alone; the other 100 shared a transaction.
-  EXPECT_LE(store->batches_committed(), 2u);
-  EXPECT_EQ(store->activity("alice", at(0), 1000)->size(), 101u);
-}
-
-TEST(SqliteStore, OnCommittedFiresOnWriterThreadWithOkStatus) {
-  TempDir tmp;
-  auto store = open_store(tmp.path());
-  ASSERT_NE(store, nullptr);
-  RawDb raw(tmp.db());
-  raw.exec("BEGIN IMMEDIATE");  // keeps the ticket pending while the callback is registered
-  const WriteTicket t = store->put_lock("alice", LockInfo{});
-  std::promise<std::pair<bool, std::thread::id>> fired;
-  store->on_committed(t, [&](const Status& s) {
-    fired.set_value({s.ok(), std::this_thread::get_id()});
-  });
-  raw.exec("ROLLBACK");
-  auto got = fired.get_future().get();
-  EXPECT_TRUE(got.first);
-  EXPECT_NE(got.second, std::this_thread::get_id());
-  EXPECT_GE(store->committed(), t);
-  EXPECT_TRUE(store->account("alice")->has_value());
-}
-
-TEST(SqliteStore, OnCommittedForCommittedTicketCallsBackAtOnceOnCaller) {
-  TempDir tmp;
-  auto store = open_store(tmp.path());
-  ASSERT_NE(store, nullptr);
-  const WriteTicket t = store->put_contact("alice", Contact{});
-  expect_ok(store->wait(t));
-  bool called = false;
-  std::thread::id on;
-  store->on_committed(t, [&](const Status& s) {
-    called = s.ok();
-    on = std::this_thread::get_id();
-  });
-  EXPECT_TRUE(called);
-  EXPECT_EQ(on, std::this_thread::get_id());
-}
-
-TEST(SqliteStore, OnCommittedCallbacksAllFireForManyTickets) {
-  TempDir tmp;
-  auto store = open_store(tmp.path());
-  ASSERT_NE(store, nullptr);
-  RawDb raw(tmp.db());
-  raw.exec("BEGIN IMMEDIATE");  // every callback is registered before anything commits
-  constexpr int kWrites = 300;
-  std::atomic<int> fired{0};
-  WriteTicket last = 0;
-  for (int i = 0; i < kWrites; ++i) {
-    last = store->append_activity(activity_record("e" + std::to_string(i), "alice", i));
-    store->on_committed(last, [&](const Status& s) {
-      if (s.ok()) fired.fetch_add(1);
-    });
-  }
-  std::promise<void> done;
-  store->on_committed(last, [&](const Status&) { done.set_value(); });
-  raw.exec("ROLLBACK");
-  done.get_future().wait();
-  // Callbacks of one batch run in ticket order, so all earlier ones have run.
-  EXPECT_EQ(fired.load(), kWrites);
-}
-
-TEST(SqliteStore, DrainReturnsOnceEveryQueuedWriteAndItsCallbacksAreDoneAndKeepsTheStore) {
-  TempDir tmp;
-  auto store = open_store(tmp.path());
-  ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->drain(), 0u);  // nothing queued yet
-  RawDb raw(tmp.db());
-  raw.exec("BEGIN IMMEDIATE");  // the writes stay queued until the ROLLBACK
-  constexpr int kWrites = 200;
-  std::atomic<int> fired{0};
-  WriteTicket last = 0;
-  for (int i = 0; i < kWrites; ++i) {
-    last = store->append_activity(activity_record("e" + std::to_string(i), "alice", i));
-    store->on_committed(last, [&](const Status& s) {
-      if (s.ok()) fired.fetch_add(1);
-    });
-  }
-  auto drained = std::async(std::launch::async, [&] { return store->drain(); });
-  EXPECT_EQ(drained.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
-      << "drain() returned while its writes could not commit";
-  raw.exec("ROLLBACK");
-  EXPECT_EQ(drained.get(), last);
-  EXPECT_EQ(fired.load(), kWrites);
-  EXPECT_GE(store->committed(), last);
-  // Still usable, unlike a destroyed store.
-  expect_ok(store->wait(store->put_lock("bob", LockInfo{})));
-  EXPECT_TRUE(store->account("bob")->has_value());
-  EXPECT_EQ(store->activity("alice", at(0), 10'000)->size(), static_cast<size_t>(kWrites));
 }
 
 TEST(SqliteStore, FailedCommitCarriesStoreWriteFailedAndWriterGoesOn) {
