@@ -174,7 +174,7 @@ class SqliteStore final : public Store {
   Result<std::optional<TotpRecord>> totp(std::string_view account) override;
 
  private:
-  struct WriteOp;         // a queued operation of any role
+  struct WriteOp;         // a queued operation of any role (sqlite_internal.h)
   struct ReadConnection;  // a read connection and its prepared statements
 
   SqliteStore(std::string path, SqliteStoreOptions options, sqlite3* writer_db);
@@ -182,7 +182,6 @@ class SqliteStore final : public Store {
   // On the writer thread (CommitQueue's hooks): one transaction of `batch`,
   // and what comes between two (checkpoint, idle snapshots).
   Status apply_batch(const std::vector<WriteOp>& batch);
-  Status apply(const WriteOp& w);
   void between_batches();
 
   // Runs `fn` with read statement `which` of a pooled connection, then resets
