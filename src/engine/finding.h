@@ -67,6 +67,26 @@ inline constexpr int kRiskMessageFanout = 70;
 
 int risk_of(Reason r);
 
+// The step of a delay-then-deny detector (ip_failures, network_failures)
+// whose count reached its threshold: kDelay by config.delay_ms under
+// config.deny_threshold, kDeny from it, each with its own block key, both
+// for config.block. The caller sets reason, target and risk.
+template <class DelayThenDenyConfig>
+Finding delay_or_deny(const DelayThenDenyConfig& config, std::uint32_t count, BlockKey deny,
+                      BlockKey delay) {
+  Finding f;
+  f.block_for = config.block;
+  if (count >= config.deny_threshold) {
+    f.action = Action::kDeny;
+    f.block = deny;
+  } else {
+    f.action = Action::kDelay;
+    f.block = delay;
+    f.delay_ms = config.delay_ms;
+  }
+  return f;
+}
+
 }  // namespace mamori::engine
 
 #endif  // MAMORI_ENGINE_FINDING_H_

@@ -15,19 +15,10 @@ void IpFailures::on_failure(const IpFailuresConfig& config, const Event& e,
     return n;
   });
   if (count < config.threshold) return;
-  Finding f;
+  Finding f = delay_or_deny(config, count, BlockKey::ip_deny(e.ip), BlockKey::ip_delay(e.ip));
   f.reason = Reason::kIpFailures;
   f.target = e.ip.to_string();
-  f.block_for = config.block;
   f.risk = kRiskIpFailures;
-  if (count >= config.deny_threshold) {
-    f.action = Action::kDeny;
-    f.block = BlockKey::ip_deny(e.ip);
-  } else {
-    f.action = Action::kDelay;
-    f.block = BlockKey::ip_delay(e.ip);
-    f.delay_ms = config.delay_ms;
-  }
   out.push_back(std::move(f));
 }
 

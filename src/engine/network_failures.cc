@@ -22,19 +22,10 @@ void NetworkFailures::on_failure(const NetworkFailuresConfig& config, const Even
         return c;
       });
   if (count < config.threshold) return;
-  Finding f;
+  Finding f = delay_or_deny(config, count, BlockKey::network(e.ip), BlockKey::network_delay(e.ip));
   f.reason = Reason::kNetworkFailures;
   f.target = Cidr(net, e.ip.aggregate_prefix()).to_string();
-  f.block_for = config.block;
   f.risk = kRiskNetworkFailures;
-  if (count >= config.deny_threshold) {
-    f.action = Action::kDeny;
-    f.block = BlockKey::network(e.ip);
-  } else {
-    f.action = Action::kDelay;
-    f.block = BlockKey::network_delay(e.ip);
-    f.delay_ms = config.delay_ms;
-  }
   out.push_back(std::move(f));
 }
 
