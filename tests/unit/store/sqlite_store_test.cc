@@ -965,6 +965,12 @@ TEST(SqliteStore, WalIsCheckpointedAndWrapsUnderContinuousWrites) {
     }
   }
   expect_ok(store->wait(last));
+  // The checkpoint thread counts its passes when they end, which may lag the
+  // writer on busy cores: wait (bounded) for the first one.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (store->checkpoints() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_GT(store->checkpoints(), 0u);
   // Without a checkpoint that lets it start over, the log of these 80 small
   // commits grows past 60 MiB; with one, it stays at a few MiB, how many
@@ -974,7 +980,6 @@ TEST(SqliteStore, WalIsCheckpointedAndWrapsUnderContinuousWrites) {
   // The checkpoint thread copies the log into the database in passes of its
   // own, which may lag the writer on busy cores: wait (bounded) for them to
   // reach the database rather than reading its size at once.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::filesystem::file_size(tmp.db()) <= (std::uintmax_t{1} << 20) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
