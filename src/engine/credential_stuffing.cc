@@ -6,7 +6,8 @@ namespace mamori::engine {
 
 Finding CredentialStuffing::make_finding(const CredentialStuffingConfig& config, BlockKey block,
                                          std::string source, const state::DistinctWindow& accounts,
-                                         std::int64_t now, std::size_t limit) const {
+                                         const state::DistinctWindow& successes, std::int64_t now,
+                                         std::size_t limit) const {
   Finding f;
   f.reason = Reason::kCredentialStuffing;
   f.action = Action::kDeny;
@@ -16,18 +17,24 @@ Finding CredentialStuffing::make_finding(const CredentialStuffingConfig& config,
   f.risk = kRiskCredentialStuffing;
   f.incident = store::IncidentKind::kCredentialStuffing;
   f.source = std::move(source);
-  accounts.for_each(now, config.window.count(), [&](std::string_view a) {
-    if (f.accounts.size() < limit) f.accounts.emplace_back(a);
+  const std::int64_t window = config.window.count();
+  accounts.for_each_seen(now, window, [&](std::string_view a, std::int64_t seen) {
+    if (f.accounts.size() < limit)
+      f.accounts.push_back({std::string(a), false, from_unix_ms(seen)});
+  });
+  successes.for_each_seen(now, window, [&](std::string_view a, std::int64_t seen) {
+    f.accounts.push_back({std::string(a), true, from_unix_ms(seen)});
   });
   return f;
 }
 
 Finding CredentialStuffing::network_finding(const CredentialStuffingConfig& config, const Event& e,
                                             const state::DistinctWindow& accounts,
+                                            const state::DistinctWindow& successes,
                                             std::int64_t now) const {
   const IpAddress net = e.ip.aggregate_network();
   return make_finding(config, BlockKey::network(e.ip),
-                      Cidr(net, e.ip.aggregate_prefix()).to_string(), accounts, now,
+                      Cidr(net, e.ip.aggregate_prefix()).to_string(), accounts, successes, now,
                       config.network_threshold);
 }
 
@@ -71,8 +78,8 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
     // The IP's finding lists the first `threshold` accounts, as it did when
     // the window kept no more.
     if (ip_count >= config.threshold) {
-      out.push_back(make_finding(config, BlockKey::ip_deny(e.ip), e.ip.to_string(), w.accounts, now,
-                                 config.threshold));
+      out.push_back(make_finding(config, BlockKey::ip_deny(e.ip), e.ip.to_string(), w.accounts,
+                                 w.successes, now, config.threshold));
     }
   });
 
@@ -83,7 +90,7 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
       const NetworkStep step = add_to_network(config, w, e, ip, ip_count, carried);
       worth = std::max(worth, state::worth_of(step.count, config.network_threshold));
       if (step.carry_from == 0 && !step.alone && step.count >= config.network_threshold) {
-        out.push_back(network_finding(config, e, w.accounts, now));
+        out.push_back(network_finding(config, e, w.accounts, w.successes, now));
         found = true;
       }
       return step;
@@ -102,8 +109,31 @@ void CredentialStuffing::on_failure(const CredentialStuffingConfig& config, cons
     step = take(&carried);
   }
   if (found || !step.alone || step.count < config.network_threshold) return;
-  by_ip_.read(
-      ip, [&](const FailingIp& w) { out.push_back(network_finding(config, e, w.accounts, now)); });
+  // The network's only failing IP: its failures, and the successes of any
+  // of the network's addresses.
+  Finding f;
+  const state::DistinctWindow none;
+  if (!by_ip_.read(
+          ip, [&](const FailingIp& w) { f = network_finding(config, e, w.accounts, none, now); }))
+    return;  // evicted meanwhile
+  by_network_.read(net, [&](const FailingNetwork& n) {
+    n.successes.for_each_seen(now, window, [&](std::string_view a, std::int64_t seen) {
+      f.accounts.push_back({std::string(a), true, from_unix_ms(seen)});
+    });
+  });
+  out.push_back(std::move(f));
+}
+
+void CredentialStuffing::on_success(const CredentialStuffingConfig& config, const Event& e) {
+  const std::int64_t now = to_unix_ms(e.time);
+  const std::int64_t window = config.window.count();
+  by_ip_.update_if_present(FailingNetwork::ip_mark(e.ip), [&](FailingIp& w, state::Worth&) {
+    w.successes.add(e.account, now, window, config.threshold);
+  });
+  by_network_.update_if_present(e.ip.aggregate_network().hash(),
+                                [&](FailingNetwork& n, state::Worth&) {
+                                  n.successes.add(e.account, now, window, config.network_threshold);
+                                });
 }
 
 }  // namespace mamori::engine

@@ -32,6 +32,15 @@ namespace mamori::engine {
 // network's in its FailingNetwork entry, shared with network_failures. Each
 // entry's worth (ClockMap) is raised by how close its count of accounts is
 // to its threshold.
+//
+// Looking back: the finding lists the accounts the source failed on and
+// those it logged into within the window, so the incident counts the logins
+// that worked before it opened. on_success() remembers these in the entries
+// of sources that are failing already (up to `threshold` accounts for an IP,
+// `network_threshold` for a network, 12 bytes plus the name each); it
+// creates no entry. When an entry is evicted under memory pressure, its
+// successes go with its failure count, and an incident opened later lists
+// neither.
 // Thread-safe.
 class CredentialStuffing {
  public:
@@ -40,6 +49,9 @@ class CredentialStuffing {
 
   void on_failure(const CredentialStuffingConfig& config, const Event& e,
                   std::vector<Finding>& out);
+  // A successful login from e.ip: remembered for the finding to look back
+  // on, when e.ip or its network has failed within the window.
+  void on_success(const CredentialStuffingConfig& config, const Event& e);
 
  private:
   // The accounts of the IP that was its network's only one, to copy over.
@@ -57,10 +69,13 @@ class CredentialStuffing {
                              const Event& e, std::uint64_t ip, std::size_t ip_count,
                              const Carried* carried) const;
   Finding network_finding(const CredentialStuffingConfig& config, const Event& e,
-                          const state::DistinctWindow& accounts, std::int64_t now) const;
-  // The finding for `source`, listing at most `limit` of its accounts.
+                          const state::DistinctWindow& accounts,
+                          const state::DistinctWindow& successes, std::int64_t now) const;
+  // The finding for `source`, listing at most `limit` of the accounts it
+  // failed on and every account it logged into within the window.
   Finding make_finding(const CredentialStuffingConfig& config, BlockKey block, std::string source,
-                       const state::DistinctWindow& accounts, std::int64_t now,
+                       const state::DistinctWindow& accounts,
+                       const state::DistinctWindow& successes, std::int64_t now,
                        std::size_t limit) const;
   FailingIps& by_ip_;            // by IpAddress::hash()
   FailingNetworks& by_network_;  // by the network address's hash()

@@ -318,6 +318,13 @@ void Engine::on_failure(Context& c) {
   }
 }
 
+// A successful login, remembered by the detectors whose incidents look
+// back on what their sources did before they opened.
+void Engine::on_source_success(Context& c) {
+  credential_stuffing_.on_success(c.config.credential_stuffing, c.e);
+  password_spray_.on_success(c.config.password_spray, c.e);
+}
+
 void Engine::on_account_event(Context& c) {
   const Event& e = c.e;
   switch (e.type) {
@@ -373,9 +380,11 @@ void Engine::on_mail_sent(Context& c) {
   if (!v.over) return;
   c.refuse(Action::kDeny, Reason::kMailVolume, kRiskMailVolume,
            v.fits_after ? std::optional<TimePoint>(e.time + *v.fits_after) : std::nullopt);
+  // Over quota is no sign by itself that someone else sends: the mailbox is
+  // touched, not counted compromised (mail_geography counts it).
   store::WriteTicket t = 0;
-  incidents_.open(store::IncidentKind::kMailAbuse, e.account, {e.ip.to_string()}, {e.account},
-                  e.time, t);
+  c.incident_id = incidents_.open(store::IncidentKind::kMailAbuse, e.account, {e.ip.to_string()},
+                                  {{e.account, false, e.time}}, e.time, t);
   c.wrote(t);
 }
 
@@ -390,8 +399,11 @@ void Engine::on_mail_login(Context& c) {
   if (!s.countries.empty()) why += ")";
   why += " and " + std::to_string(s.ips.size()) + " IPs within an hour";
   lock_for(c, Reason::kMailGeography, std::move(why));
+  // Its SMTP AUTH logins succeeded from every one of these places: the
+  // mailbox is compromised.
   store::WriteTicket t = 0;
-  incidents_.open(store::IncidentKind::kMailAbuse, e.account, s.ips, {e.account}, e.time, t);
+  c.incident_id = incidents_.open(store::IncidentKind::kMailAbuse, e.account, s.ips,
+                                  {{e.account, true, e.time}}, e.time, t);
   c.wrote(t);
 }
 
@@ -463,8 +475,9 @@ void Engine::on_message(Context& c) {
   auto p = profiles_.get(e.account);
   if (!p || !suspicious_within(*p, e.time, c.config.risky_change.window)) return;
   store::WriteTicket t = 0;
+  // The fan-out follows a suspicious successful login: taken over.
   c.incident_id = incidents_.open(store::IncidentKind::kMessageFanout, e.account,
-                                  {e.ip.to_string()}, {e.account}, e.time, t);
+                                  {e.ip.to_string()}, {{e.account, true, e.time}}, e.time, t);
   c.wrote(t);
   lock_for(c, Reason::kMessageFanout);
 }
@@ -557,7 +570,10 @@ Outcome Engine::process(const Event& e) {
     case EventType::kLoginResult:
       if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
       if (!c.allow_listed) {
-        if (!e.success) on_failure(c);
+        if (e.success)
+          on_source_success(c);
+        else
+          on_failure(c);
         check_blocks(c);
       }
       if (e.success && !c.lock && !c.allow_listed && e.protocol == "smtp" &&

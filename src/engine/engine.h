@@ -163,6 +163,7 @@ class Engine {
   void touch_incident(Context& c, const store::Block& b);
   void apply(Context& c, Finding& f);
   void on_failure(Context& c);
+  void on_source_success(Context& c);
   void on_account_event(Context& c);
   void on_success(Context& c);
   void on_risky_change(Context& c);

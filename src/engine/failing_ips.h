@@ -18,10 +18,17 @@ namespace mamori::engine {
 // of addresses costs one table slot per address for them, not two. Each
 // detector raises the entry's worth (state::Worth) by how close its own
 // count is to firing; refresh_failing_ip() sets it afresh from both.
+//
+// Its successful logins are kept too, but only while it has an entry (it
+// failed within the window): the accounts it logged into, up to
+// credential_stuffing's threshold, for the incident to look back on when it
+// opens. A success creates no entry, so honest traffic costs nothing here;
+// an IP whose first login in the window succeeded is not remembered for it.
 struct FailingIp {
-  state::SlidingCounter failures;  // ip_failures
-  state::DistinctWindow accounts;  // credential_stuffing
-  std::size_t memory_bytes() const { return accounts.memory_bytes(); }
+  state::SlidingCounter failures;   // ip_failures
+  state::DistinctWindow accounts;   // credential_stuffing: accounts failed on
+  state::DistinctWindow successes;  // credential_stuffing: accounts logged into
+  std::size_t memory_bytes() const { return accounts.memory_bytes() + successes.memory_bytes(); }
 };
 
 // Keyed by IpAddress::hash(). Thread-safe (see ClockMap).

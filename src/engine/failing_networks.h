@@ -20,7 +20,7 @@ namespace mamori::engine {
 // accounts that failed from it and network_failures' count of its failures.
 // One entry serves both (like FailingIp for one address).
 //
-// Memory: 16 bytes in the table. A network from which one address only has
+// Memory: 24 bytes in the table. A network from which one address only has
 // failed owns no heap: its accounts are that address's (the window's mark is
 // its key in FailingIps) and its failures are that address's too, judged by
 // ip_failures. From its second failing address on, the accounts are copied
@@ -32,9 +32,13 @@ struct FailingNetwork {
   state::DistinctWindow accounts;
   // network_failures: failures from the network's second failing address on.
   std::unique_ptr<state::SlidingCounter> failures;
+  // credential_stuffing: accounts any of its addresses logged into while it
+  // had an entry (up to network_threshold), for the incident to look back on.
+  state::DistinctWindow successes;
 
   std::size_t memory_bytes() const {
-    return accounts.memory_bytes() + (failures ? sizeof(state::SlidingCounter) : 0);
+    return accounts.memory_bytes() + successes.memory_bytes() +
+           (failures ? sizeof(state::SlidingCounter) : 0);
   }
   // An IP's key in FailingIps as the accounts window's mark keeps it (63
   // bits, never 0: the same entry as its full hash, see ClockMap).

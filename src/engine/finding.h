@@ -13,6 +13,14 @@
 
 namespace mamori::engine {
 
+// An account a source touched: for an incident, what it looks back on when
+// it opens (the source's logins the detector's window remembers).
+struct TouchedAccount {
+  std::string account;
+  bool login_succeeded = false;  // a login to it from the source succeeded
+  TimePoint seen{};              // when the source last touched it
+};
+
 // What a detector reports when its threshold is reached: the block to set,
 // and, for wide attacks, the incident to open. The engine applies it.
 struct Finding {
@@ -25,7 +33,9 @@ struct Finding {
   int risk = 0;
   std::optional<store::IncidentKind> incident;  // open an incident of this kind
   std::string source;                        // the incident's source
-  std::vector<std::string> accounts;         // accounts already touched by the source
+  // The accounts the source touched within the window, failures and
+  // successes; the incident opened records them all.
+  std::vector<TouchedAccount> accounts;
   std::vector<IpAddress> other_sources;      // further IPs to block alike (password spray)
 };
 

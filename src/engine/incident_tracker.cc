@@ -40,7 +40,8 @@ Status IncidentTracker::load(TimePoint now) {
 }
 
 void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succeeded,
-                                   TimePoint now, store::WriteTicket& ticket) {
+                                   TimePoint seen, TimePoint now, store::WriteTicket& ticket) {
+  if (seen > now || seen == TimePoint{}) seen = now;
   store::Incident& inc = o.incident;
   if (o.accounts.size() >= config_.max_accounts && !o.accounts.count(std::string(account))) {
     bool header_changed = false;
@@ -64,13 +65,14 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
   bool account_changed = false;
   if (inserted) {
     a.account = std::string(account);
-    a.first_seen = a.last_seen = now;
+    a.first_seen = a.last_seen = seen;
     a.login_succeeded = succeeded;
     inc.accounts_targeted++;
     if (succeeded) inc.accounts_compromised++;
     account_changed = true;
   } else {
-    a.last_seen = std::max(a.last_seen, now);
+    a.first_seen = std::min(a.first_seen, seen);
+    a.last_seen = std::max(a.last_seen, seen);
     if (succeeded && !a.login_succeeded) {
       a.login_succeeded = true;
       inc.accounts_compromised++;
@@ -89,7 +91,7 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
 
 std::string IncidentTracker::open(store::IncidentKind kind, const std::string& key_text,
                                   const std::vector<std::string>& sources,
-                                  const std::vector<std::string>& accounts, TimePoint now,
+                                  const std::vector<TouchedAccount>& accounts, TimePoint now,
                                   store::WriteTicket& ticket) {
   std::lock_guard lock(mu_);
   const std::string key = source_key(kind, key_text);
@@ -103,7 +105,11 @@ std::string IncidentTracker::open(store::IncidentKind kind, const std::string& k
     auto fresh = std::make_unique<Open>();
     fresh->incident.id = ids_.next(now);
     fresh->incident.kind = kind;
+    // It started with the earliest touch it looks back on.
     fresh->incident.started = fresh->incident.last_seen = now;
+    for (const TouchedAccount& a : accounts)
+      if (a.seen != TimePoint{} && a.seen < fresh->incident.started)
+        fresh->incident.started = a.seen;
     fresh->incident.sources = sources;
     fresh->key = key;
     o = fresh.get();
@@ -122,7 +128,8 @@ std::string IncidentTracker::open(store::IncidentKind kind, const std::string& k
     }
     if (added) ticket = store_.put_incident(o->incident);
   }
-  for (const std::string& a : accounts) touch_locked(*o, a, false, now, ticket);
+  for (const TouchedAccount& a : accounts)
+    touch_locked(*o, a.account, a.login_succeeded, a.seen, now, ticket);
   return o->incident.id;
 }
 
@@ -131,7 +138,7 @@ bool IncidentTracker::touch(const std::string& id, std::string_view account, boo
   std::lock_guard lock(mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return false;
-  touch_locked(*it->second, account, succeeded, now, ticket);
+  touch_locked(*it->second, account, succeeded, now, now, ticket);
   return true;
 }
 

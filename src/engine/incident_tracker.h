@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "engine/engine_config.h"
+#include "engine/finding.h"
 #include "engine/id_generator.h"
 #include "store/record_store.h"
 
@@ -18,8 +19,9 @@ namespace mamori::engine {
 
 // The open incidents (credential stuffing, password spray, ...): one per
 // kind and source while the source stays active. Records every account the
-// source touches and whether a login to it succeeded during the incident,
-// and writes each change to the store (the durable record that
+// source touched within the detector's window before it opened (what the
+// finding looks back on) and touches while it is open, and whether a login
+// to it from the source succeeded, and writes each change to the store (the durable record that
 // `/v1/incidents` and the "was my ID affected?" check read). An incident with
 // no activity for `idle` is closed: it stays in the store, a new wave opens a
 // new one. Thread-safe (one mutex; incidents are few and their updates small).
@@ -35,11 +37,12 @@ class IncidentTracker {
 
   // Opens the incident of `kind` identified by `key` (the source for
   // stuffing, the password hash for a spray), or continues the open one;
-  // adds `sources` to its sources and records `accounts` as touched.
-  // Returns its id.
+  // adds `sources` to its sources and records `accounts` as touched, each
+  // first seen at its `seen` (at most `now`) and marked compromised when its
+  // login succeeded. Returns its id.
   std::string open(store::IncidentKind kind, const std::string& key,
                    const std::vector<std::string>& sources,
-                   const std::vector<std::string>& accounts, TimePoint now,
+                   const std::vector<TouchedAccount>& accounts, TimePoint now,
                    store::WriteTicket& ticket);
   // Records that incident `id`'s source touched `account`; `succeeded` when a
   // login to it succeeded. Returns false when the incident is not open.
@@ -67,9 +70,10 @@ class IncidentTracker {
   };
   // Queues the whole incident again. REQUIRES: mu_ held.
   void write_all_locked(Open& o);
-  // REQUIRES: mu_ held.
-  void touch_locked(Open& o, std::string_view account, bool succeeded, TimePoint now,
-                    store::WriteTicket& ticket);
+  // Records `account` as touched at `seen`; the incident was last active at
+  // `now`. REQUIRES: mu_ held.
+  void touch_locked(Open& o, std::string_view account, bool succeeded, TimePoint seen,
+                    TimePoint now, store::WriteTicket& ticket);
 
   const IncidentConfig config_;
   store::RecordStore& store_;

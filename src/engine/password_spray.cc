@@ -22,11 +22,23 @@ void PasswordSpray::on_failure(const PasswordSprayConfig& config, const Event& e
     f.risk = kRiskPasswordSpray;
     f.incident = store::IncidentKind::kPasswordSpray;
     f.source = ip;
-    w.accounts.for_each(now, window, [&](std::string_view a) { f.accounts.emplace_back(a); });
+    w.accounts.for_each_seen(now, window, [&](std::string_view a, std::int64_t seen) {
+      f.accounts.push_back({std::string(a), false, from_unix_ms(seen)});
+    });
+    w.successes.for_each_seen(now, window, [&](std::string_view a, std::int64_t seen) {
+      f.accounts.push_back({std::string(a), true, from_unix_ms(seen)});
+    });
     w.sources.for_each(now, window, [&](std::string_view s) {
       if (auto a = IpAddress::parse(s)) f.other_sources.push_back(*a);
     });
     out.push_back(std::move(f));
+  });
+}
+
+void PasswordSpray::on_success(const PasswordSprayConfig& config, const Event& e) {
+  if (e.pwhash.empty()) return;
+  windows_.update_if_present(StringHash{}(e.pwhash), [&](Window& w, state::Worth&) {
+    w.successes.add(e.account, to_unix_ms(e.time), config.window.count(), config.threshold);
   });
 }
 

@@ -19,12 +19,20 @@ namespace mamori::engine {
 // incident is opened. Failures without a pwhash are not counted. Each
 // password hash's window is worth worth_of(accounts, threshold) when memory
 // runs short.
+//
+// Looking back: a login that succeeded with a password hash that is failing
+// (it has a window) is remembered in that window, up to `threshold`
+// accounts, and the finding lists those accounts as logged into, so the
+// incident counts them compromised. A success creates no window; when the
+// window is evicted, its successes go with it.
 // Thread-safe.
 class PasswordSpray {
  public:
   explicit PasswordSpray(state::MemoryBudget& budget) : windows_(budget) {}
 
   void on_failure(const PasswordSprayConfig& config, const Event& e, std::vector<Finding>& out);
+  // A successful login with e.pwhash (none: nothing to do).
+  void on_success(const PasswordSprayConfig& config, const Event& e);
   // Forgets the windows that have emptied and ranks the rest by their count
   // at `now` (state::ClockMap::refresh). Called by the engine's maintenance.
   void refresh(const PasswordSprayConfig& config, TimePoint now);
@@ -32,8 +40,11 @@ class PasswordSpray {
  private:
   struct Window {
     state::DistinctWindow accounts;
-    state::DistinctWindow sources;  // IPs, canonical text
-    std::size_t memory_bytes() const { return accounts.memory_bytes() + sources.memory_bytes(); }
+    state::DistinctWindow sources;    // IPs, canonical text
+    state::DistinctWindow successes;  // accounts logged into with the hash
+    std::size_t memory_bytes() const {
+      return accounts.memory_bytes() + sources.memory_bytes() + successes.memory_bytes();
+    }
   };
   // Keyed by the password hash's fingerprint, like the other hot windows.
   state::ClockMap<Window> windows_;

@@ -141,6 +141,25 @@ class ClockMap {
     }
   }
 
+  // Runs f(Value&, Worth&) if `key` is present, as update() does, but never
+  // creates the entry nor marks it used (what f records adds to what the
+  // entry holds; it is no reason to keep it). Returns whether it was present.
+  template <typename F>
+  bool update_if_present(std::uint64_t key, F&& f) {
+    key = fix(key);
+    Shard& s = shard_for(key);
+    std::lock_guard lock(s.mu);
+    const std::size_t i = find(s, key);
+    if (s.slots[i].key == 0) return false;
+    Slot& slot = s.slots[i];
+    const std::size_t before = slot.value.memory_bytes();
+    Worth worth = slot.worth();
+    f(slot.value, worth);
+    slot.set_worth(worth);
+    after_update(s, slot, before);
+    return true;
+  }
+
   // Runs f(const Value&) if `key` is present; returns whether it was. Does not
   // mark the entry used.
   template <typename F>

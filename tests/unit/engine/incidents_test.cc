@@ -123,7 +123,7 @@ TEST(Incidents, AChangedAccountIsWrittenWithItsHeaderInOneOperation) {
   IncidentTracker tracker(IncidentConfig{}, store, ids);
   store::WriteTicket t = 0;
   const std::string id = tracker.open(store::IncidentKind::kCredentialStuffing, kStuffer,
-                                      {kStuffer}, {"a", "b"}, kT0, t);
+                                      {kStuffer}, {{"a", false, kT0}, {"b", false, kT0}}, kT0, t);
   tracker.touch(id, "c", false, kT0 + seconds(1), t);
   tracker.touch(id, "c", true, kT0 + seconds(2), t);  // compromised now: counted
   tracker.touch(id, "c", true, kT0 + seconds(3), t);  // nothing new
@@ -164,7 +164,8 @@ TEST(Incidents, AttemptsWhileBlockedContinueTheIncident) {
   ASSERT_EQ(incidents.size(), 1u);
   EXPECT_EQ(incidents[0].accounts_targeted, 23);
   EXPECT_EQ(incidents[0].last_seen, kT0 + minutes(55));
-  EXPECT_EQ(incidents[0].started, kT0 + seconds(19));
+  // It started with the first failure it looks back on, not at the threshold.
+  EXPECT_EQ(incidents[0].started, kT0);
 }
 
 TEST(Maintain, DropsExpiredListEntriesAndBlocks) {

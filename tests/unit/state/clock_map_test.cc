@@ -46,6 +46,24 @@ TEST(ClockMap, UpdatesReadsAndErases) {
   EXPECT_EQ(seen, 7);
 }
 
+TEST(ClockMap, UpdateIfPresentChangesOnlyAnEntryThatExists) {
+  MemoryBudget budget(64 << 20);
+  ClockMap<Blob> m(budget);
+  EXPECT_FALSE(m.update_if_present(mix64(1), [](Blob& b, Worth&) { b.data = "never"; }));
+  EXPECT_EQ(m.size(), 0u);
+  m.update(mix64(1), [](Blob& b) { b.data = "x"; });
+  const std::size_t before = budget.used();
+  EXPECT_TRUE(m.update_if_present(mix64(1), [](Blob& b, Worth& w) {
+    b.data.assign(100, 'y');
+    w = 2;
+  }));
+  std::string seen;
+  m.read(mix64(1), [&](const Blob& b) { seen = b.data; });
+  EXPECT_EQ(seen, std::string(100, 'y'));
+  EXPECT_GT(budget.used(), before);  // its heap counts against the budget
+  EXPECT_EQ(m.size(), 1u);
+}
+
 // Random inserts and erases (many collisions in a small table, so entries
 // shift back on erase) agree with std::unordered_map.
 TEST(ClockMap, AgreesWithAnUnorderedMap) {
