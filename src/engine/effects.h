@@ -1,7 +1,9 @@
 #ifndef MAMORI_ENGINE_EFFECTS_H_
 #define MAMORI_ENGINE_EFFECTS_H_
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -40,6 +42,24 @@ struct OwnerNotice {
   bool password_reset_required = false;
 };
 
+// What a client was told about a decision, when its adapter words decisions
+// its own way (Postfix: DEFER_IF_PERMIT, REJECT, DUNNO).
+struct ClientAnswer {
+  // The action in the API's words, and "defer": told to try again later.
+  std::string action;
+  std::string reply;  // the protocol's answer as sent
+};
+
+// How an adapter words a decision for its client. The engine asks it before
+// it alerts, so that the operator's alert says what the client was told;
+// the adapter then sends the same reply (Outcome::answer). Thread-safe.
+class ClientWording {
+ public:
+  virtual ~ClientWording() = default;
+  virtual ClientAnswer answer(const Event& e, const Decision& d,
+                              std::optional<Duration> retry_after) const = 0;
+};
+
 // A decision above allow, for the operator's webhooks and the decision log.
 struct Alert {
   std::string event_id;
@@ -51,6 +71,14 @@ struct Alert {
   TimePoint time{};
   Decision decision;
   std::string incident_id;
+  // What the client was told, when its adapter words it (empty action: the
+  // decision's action is the answer, as over the HTTP API).
+  ClientAnswer answer;
+
+  // The action the client was given, in the API's words.
+  std::string_view client_action() const {
+    return answer.action.empty() ? to_string(decision.action()) : std::string_view(answer.action);
+  }
 };
 
 // The engine's side effects beyond its own state: owner notices and webhook

@@ -538,7 +538,7 @@ void Engine::record(Context& c) {
   c.wrote(store_.append_activity(r));
 }
 
-Outcome Engine::process(const Event& e) {
+Outcome Engine::process(const Event& e, const ClientWording* wording) {
   Outcome out;
   out.event_id = ids_.next(e.time);
   const std::shared_ptr<const EngineConfig> config = config_.load();
@@ -586,6 +586,7 @@ Outcome Engine::process(const Event& e) {
       break;
   }
   c.settle_retry_after();
+  if (wording != nullptr) out.answer = wording->answer(e, out.decision, out.retry_after);
   record(c);
   alert_operator(c);
   decision_counts_.count(out.decision, e.protocol);
@@ -673,6 +674,7 @@ void Engine::alert_operator(Context& c) {
   a.time = c.e.time;
   a.decision = d;
   a.incident_id = c.incident_id;
+  a.answer = c.out.answer;
   if (log) decisions_->record(a);
   if (alert) c.wrote(effects_->alert(a));
 }

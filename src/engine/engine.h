@@ -54,6 +54,8 @@ struct Outcome {
   // action). None for other actions and when a cause has no end (a locked
   // account, a deny-list entry without expiry, a send larger than a quota).
   std::optional<Duration> retry_after;
+  // With a ClientWording: what the client is to be told (and the alert said).
+  ClientAnswer answer;
 };
 
 // What GET /v1/accounts/{account} shows.
@@ -123,8 +125,10 @@ class Engine {
   // denied (`dnsbl`). Records nothing: inbound mail is no account's activity.
   Decision check_inbound(const IpAddress& ip, std::string_view dnsbl_zone, TimePoint now) const;
 
-  // REQUIRES: e.account normalized, e.time set.
-  Outcome process(const Event& e);
+  // `wording`, when given, words the decision for the adapter's client:
+  // the outcome's `answer` is what to send, and the operator's alert carries
+  // it. REQUIRES: e.account normalized, e.time set.
+  Outcome process(const Event& e, const ClientWording* wording = nullptr);
 
   // ---- operator actions; each returns the writes to wait for ----
   // Also queues the lock notice to the owner; `notified` (when given) says

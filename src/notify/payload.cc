@@ -140,7 +140,8 @@ std::string encode_alert(const engine::Alert& a) {
   o["country"] = a.where.country;
   o["city"] = a.where.city;
   o["time"] = format_rfc3339(a.time);
-  o["action"] = to_string(a.decision.action());
+  o["action"] = a.client_action();
+  if (!a.answer.reply.empty()) o["reply"] = a.answer.reply;
   o["reasons"] = std::move(reasons);
   o["risk"] = a.decision.risk();
   if (a.incident_id.empty())

@@ -42,7 +42,10 @@ Result<NoticeFacts> decode_notice(std::string_view json);
 
 // The JSON body of a webhook alert:
 //   {"type":"decision","event_id","event_type","account","ip","country","city",
-//    "time","action","reasons":[...],"risk","incident_id"|null}
+//    "time","action","reasons":[...],"risk","incident_id"|null, "reply"?}
+// `action` is what the client was given: the decision's action, or "defer"
+// where its adapter told it to try again later (Postfix's DEFER_IF_PERMIT);
+// `reply`, only from such adapters, is their answer as sent.
 std::string encode_alert(const engine::Alert& alert);
 
 }  // namespace mamori::notify

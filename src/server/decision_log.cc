@@ -97,7 +97,7 @@ std::string DecisionLog::format(const engine::Alert& a) {
   w.field("account", a.account);
   w.field("ip", a.ip.to_string());
   if (!a.protocol.empty()) w.field("protocol", a.protocol);
-  w.field("action", to_string(a.decision.action()));
+  w.field("action", a.client_action());
   w.key("reasons").begin_array();
   for (int i = 0; i < a.decision.reason_count(); ++i) w.value(to_string(a.decision.reason(i)));
   w.end_array();

@@ -1,12 +1,13 @@
 """Incidents look back: an incident counts what its source did before it
 opened (the logins that worked before the credential-stuffing threshold),
 mail incidents count the mailbox whose SMTP AUTH logins succeeded, and
-webhooks carry the incident id."""
+webhooks carry the incident id and the action the client was given."""
 import os
+import socket
 
 import pytest
 
-from conftest import APP_TOKEN, SOURCE_DIR
+from conftest import APP_TOKEN, SOURCE_DIR, free_port
 from helpers import assert_decision, get_json, incident_accounts, incidents
 from peers import WebhookReceiver, wait_until
 
@@ -94,3 +95,47 @@ def test_S2_mail_geography_counts_the_mailbox_and_its_alert_names_the_incident(m
                        30, "the lock's alert")
     assert hooks[0]["incident_id"] == inc["id"], hooks[0]
     assert hooks[0]["action"] == "lock", hooks[0]
+
+
+def postfix_request(sock, **attrs):
+    req = "request=smtpd_access_policy\n" + "".join("%s=%s\n" % kv for kv in attrs.items()) + "\n"
+    sock.sendall(req.encode())
+    out = b""
+    while not out.endswith(b"\n\n"):
+        chunk = sock.recv(4096)
+        assert chunk, "connection closed after %r" % out
+        out += chunk
+    text = out.decode()
+    assert text.startswith("action="), text
+    return text[len("action="):].rstrip("\n")
+
+
+def test_S3_mail_volume_alert_says_what_postfix_was_told(make_mamorid, receiver):
+    port = free_port()
+    m = make_mamorid(detections={"mail_volume": {"threshold": 2}},
+                     extra_toml='[postfix]\nlisten = "127.0.0.1:%d"\n' % port
+                     + hook_toml(receiver.url))
+    sender = "lb-bulk@example.test"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        sent = postfix_request(s, protocol_state="END-OF-MESSAGE", client_address="192.0.2.60",
+                               sasl_username=sender, instance="lb-1", recipient_count="2")
+        assert sent == "DUNNO", sent
+        told = postfix_request(s, protocol_state="RCPT", client_address="192.0.2.60",
+                               sasl_username=sender, instance="lb-2")
+    assert told.startswith("DEFER_IF_PERMIT mamori: %s is over its sending quota" % sender), told
+
+    abuse = incidents(m, kind="mail_abuse")
+    assert len(abuse) == 1, get_json(m, "/v1/incidents")
+    hooks = wait_until(lambda: [b for _, b in receiver.accepted() if b["account"] == sender],
+                       30, "the deferral's alert")
+    alert = hooks[0]
+    assert alert["action"] == "defer", alert
+    assert alert["reply"] == told, alert
+    assert "mail_volume" in alert["reasons"], alert
+    assert alert["incident_id"] == abuse[0]["id"], alert
+    # Over the HTTP API the same refusal is a deny, and its alert says so.
+    r = m.event("mail_sent", sender, "192.0.2.61", recipients=1)
+    assert_decision(r, "deny", "mail_volume")
+    hooks = wait_until(lambda: [b for _, b in receiver.accepted() if b["event_id"] == r["event_id"]],
+                       30, "the API deny's alert")
+    assert hooks[0]["action"] == "deny" and "reply" not in hooks[0], hooks[0]

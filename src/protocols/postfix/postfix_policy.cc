@@ -63,9 +63,22 @@ std::string sender_action(const Decision& d, std::string_view account,
   return "DEFER_IF_PERMIT mamori: sending refused for now; " + when;
 }
 
+engine::ClientAnswer SenderWording::answer(const Event& e, const Decision& d,
+                                           std::optional<Duration> retry_after) const {
+  engine::ClientAnswer a;
+  a.reply = sender_action(d, e.account, engine_.config()->mail_volume, retry_after);
+  if (a.reply.starts_with("DEFER"))
+    a.action = "defer";
+  else if (a.reply.starts_with("REJECT"))
+    a.action = "deny";
+  else
+    a.action = "allow";
+  return a;
+}
+
 PostfixPolicy::PostfixPolicy(engine::Engine& engine, dnsbl::DnsblResolver* dnsbl,
                              const Clock& clock)
-    : engine_(engine), dnsbl_(dnsbl), clock_(clock) {}
+    : engine_(engine), dnsbl_(dnsbl), clock_(clock), wording_(engine) {}
 
 void PostfixPolicy::decide(const Attributes& a, ConnectionState& state, Reply reply) {
   if (a.get("request") != "smtpd_access_policy") return reply("DUNNO", {});
@@ -105,10 +118,9 @@ void PostfixPolicy::decide(const Attributes& a, ConnectionState& state, Reply re
     e.recipient_count = n;
     e.dry_run = false;
   }
-  engine::Outcome o = engine_.process(e);
+  engine::Outcome o = engine_.process(e, &wording_);
   if (!e.dry_run && o.decision.action() < Action::kDeny) state.counted_instance = instance;
-  reply(sender_action(o.decision, e.account, engine_.config()->mail_volume, o.retry_after),
-        o.writes);
+  reply(std::move(o.answer.reply), o.writes);
 }
 
 }  // namespace mamori::postfix

@@ -33,6 +33,26 @@ struct ConnectionState {
   std::string counted_instance;  // the mail transaction whose recipients were counted
 };
 
+// The action for a decision about an authenticated sender; with
+// `retry_after` (the refusal ends then) a deferral says when to try again.
+std::string sender_action(const Decision& d, std::string_view account,
+                          const engine::MailVolumeConfig& quota,
+                          std::optional<Duration> retry_after = std::nullopt);
+
+// sender_action() for the engine (Engine::process), so that the operator's
+// alert says what Postfix was told: DUNNO is `allow`, REJECT `deny` and
+// DEFER_IF_PERMIT `defer`. Reads the engine's mail_volume config at each
+// answer. Thread-safe.
+class SenderWording final : public engine::ClientWording {
+ public:
+  explicit SenderWording(const engine::Engine& engine) : engine_(engine) {}
+  engine::ClientAnswer answer(const Event& e, const Decision& d,
+                              std::optional<Duration> retry_after) const override;
+
+ private:
+  const engine::Engine& engine_;
+};
+
 // The adapter for Postfix's access policy delegation protocol
 // (check_policy_service): one request's attributes in, one `action=` out.
 //
@@ -66,13 +86,8 @@ class PostfixPolicy {
   engine::Engine& engine_;
   dnsbl::DnsblResolver* dnsbl_;
   const Clock& clock_;
+  SenderWording wording_;
 };
-
-// The action for a decision about an authenticated sender; with
-// `retry_after` (the refusal ends then) a deferral says when to try again.
-std::string sender_action(const Decision& d, std::string_view account,
-                          const engine::MailVolumeConfig& quota,
-                          std::optional<Duration> retry_after = std::nullopt);
 
 }  // namespace mamori::postfix
 

@@ -109,5 +109,46 @@ TEST(PostfixPolicy, SpellingsOfOneSaslUsernameAreOneAccount) {
             "REJECT mamori: account bob is locked; reset the password or contact support");
 }
 
+// Keeps the alerts the engine asks to send.
+class AlertLog final : public engine::Effects {
+ public:
+  Queued notify_owner(const engine::OwnerNotice&) override { return {0, false}; }
+  store::WriteTicket alert(const engine::Alert& a) override {
+    alerts.push_back(a);
+    return 0;
+  }
+  std::vector<engine::Alert> alerts;
+};
+
+// The operator's alert says what Postfix was told: a deferral is `defer`
+// (not the engine's `deny`), a rejection `deny`, with the answer as sent.
+TEST(PostfixPolicy, AlertsSayWhatPostfixWasTold) {
+  engine::EngineConfig config;
+  config.mail_volume.threshold = 1;
+  EngineHarness h(config);
+  AlertLog effects;
+  h.engine().set_effects(&effects);
+  TestClock clock;
+  PostfixPolicy p(h.engine(), nullptr, clock);
+  ConnectionState st;
+  EXPECT_EQ(
+      ask(p, st, req("END-OF-MESSAGE", "192.0.2.1", "dave", "recipient_count=1\ninstance=i1\n")),
+      "DUNNO");
+  const std::string deferred = ask(p, st, req("RCPT", "192.0.2.1", "dave"));
+  ASSERT_EQ(deferred.rfind("DEFER_IF_PERMIT", 0), 0u) << deferred;
+  ASSERT_EQ(effects.alerts.size(), 1u);
+  EXPECT_EQ(effects.alerts[0].client_action(), "defer");
+  EXPECT_EQ(effects.alerts[0].decision.action(), Action::kDeny);
+  EXPECT_EQ(effects.alerts[0].answer.reply, deferred);
+  EXPECT_FALSE(effects.alerts[0].incident_id.empty());
+
+  h.lock("dave", true, clock.t);
+  const std::string rejected = ask(p, st, req("MAIL", "192.0.2.1", "dave"));
+  ASSERT_EQ(rejected.rfind("REJECT", 0), 0u) << rejected;
+  ASSERT_EQ(effects.alerts.size(), 2u);
+  EXPECT_EQ(effects.alerts[1].client_action(), "deny");
+  EXPECT_EQ(effects.alerts[1].answer.reply, rejected);
+}
+
 }  // namespace
 }  // namespace mamori::postfix
