@@ -218,9 +218,11 @@ void Engine::touch_incident(Context& c, const store::Block& b) {
   if (b.incident_id.empty()) return;
   const bool succeeded = c.e.type == EventType::kLoginResult && c.e.success;
   store::WriteTicket t = 0;
-  incidents_.touch(b.incident_id, c.e.account, succeeded, c.e.time, t);
+  std::vector<std::string> compromised;
+  incidents_.touch(b.incident_id, c.e.account, succeeded, c.e.time, t, &compromised);
   c.wrote(t);
   c.incident_id = b.incident_id;
+  if (!compromised.empty()) secure_compromised(c, b.reason, b.incident_id, compromised);
 }
 
 void Engine::check_blocks(Context& c) {
@@ -287,9 +289,12 @@ void Engine::apply(Context& c, Finding& f) {
       for (const IpAddress& ip : f.other_sources) sources.push_back(ip.to_string());
     }
     store::WriteTicket t = 0;
-    b.incident_id = incidents_.open(*f.incident, f.target, sources, f.accounts, now, t);
+    std::vector<std::string> compromised;
+    b.incident_id =
+        incidents_.open(*f.incident, f.target, sources, f.accounts, now, t, &compromised);
     c.wrote(t);
     c.incident_id = b.incident_id;
+    if (!compromised.empty()) secure_compromised(c, f.reason, b.incident_id, compromised);
   }
   // A spray also denies each source IP that failed with the password hash.
   for (const IpAddress& ip : f.other_sources) {
@@ -509,6 +514,47 @@ void Engine::lock_for(Context& c, Reason why, std::string detail) {
   c.wrote(notify_locked(e.account, l, e.time, &c, &notified));
   c.out.notified = c.out.notified || notified;
   c.lock = std::move(l);
+}
+
+void Engine::secure_compromised(Context& c, Reason why, const std::string& incident_id,
+                                const std::vector<std::string>& accounts) {
+  const EngineConfig& config = c.config;
+  const bool reset =
+      (why == Reason::kCredentialStuffing && config.credential_stuffing.require_password_reset) ||
+      (why == Reason::kPasswordSpray && config.password_spray.require_password_reset);
+  if (!reset) return;
+  const std::string detail = std::string(to_string(why)) +
+                             ": a login from the incident's source succeeded (incident " +
+                             incident_id + ")";
+  for (const std::string& account : accounts) {
+    if (account == c.e.account) {
+      if (!c.lock) lock_for(c, why, detail);
+      continue;
+    }
+    // An account the source got into before: locked as lock_for() would,
+    // its owner told of this event's source.
+    const std::optional<store::LockInfo> before = locks_.find(account);
+    if (before) continue;
+    store::LockInfo l;
+    l.reason = detail;
+    l.since = c.e.time;
+    l.password_reset_required = true;
+    l.by = std::string(to_string(why));
+    locks_.put(account, l);
+    const store::WriteTicket t = store_.put_lock(account, l);
+    revert_lock_if_not_stored(t, account, l, before);
+    c.wrote(t);
+    log_warn("locked account " + account + ": " + std::string(to_string(why)) + " incident " +
+             incident_id);
+    if (effects_ == nullptr) continue;
+    OwnerNotice n = notice_for(c, NoticeKind::kAccountLocked);
+    n.account = account;
+    n.to_address.clear();
+    n.user_agent.clear();
+    n.reasons = {why};
+    n.password_reset_required = true;
+    c.wrote(effects_->notify_owner(n).ticket);
+  }
 }
 
 void Engine::record(Context& c) {

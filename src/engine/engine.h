@@ -174,6 +174,11 @@ class Engine {
   void on_message(Context& c);
   void on_challenge_passed(Context& c);
   void lock_for(Context& c, Reason why, std::string detail = "");
+  // The accounts incident `incident_id` (opened by `why`) found compromised:
+  // locked with a password reset required and their owners told, when the
+  // detection's require_password_reset is set.
+  void secure_compromised(Context& c, Reason why, const std::string& incident_id,
+                          const std::vector<std::string>& accounts);
   void notify_new_login(Context& c);
   void on_mail_login(Context& c);
   void on_mail_sent(Context& c);

@@ -51,6 +51,9 @@ struct CredentialStuffingConfig {  // distinct accounts failing from one source
   std::uint32_t network_threshold = 100;  // one /24 (IPv4) or /64 (IPv6)
   Duration window = minutes(10);
   Duration block = hours(1);
+  // An account a login from the source got into (its incident counts it
+  // compromised) is locked until its password is reset, and its owner told.
+  bool require_password_reset = true;
 };
 
 struct PasswordSprayConfig {  // one password hash failing on distinct accounts
@@ -58,6 +61,9 @@ struct PasswordSprayConfig {  // one password hash failing on distinct accounts
   Duration window = hours(1);
   Duration block = hours(1);
   std::uint32_t max_sources = 64;  // source IPs remembered per password hash
+  // An account the sprayed password got into is locked until its password
+  // is reset, and its owner told.
+  bool require_password_reset = true;
 };
 
 // The signals of a successful login against the account's profile. Each adds

@@ -40,7 +40,8 @@ Status IncidentTracker::load(TimePoint now) {
 }
 
 void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succeeded,
-                                   TimePoint seen, TimePoint now, store::WriteTicket& ticket) {
+                                   TimePoint seen, TimePoint now, store::WriteTicket& ticket,
+                                   std::vector<std::string>* compromised) {
   if (seen > now || seen == TimePoint{}) seen = now;
   store::Incident& inc = o.incident;
   if (o.accounts.size() >= config_.max_accounts && !o.accounts.count(std::string(account))) {
@@ -68,7 +69,10 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
     a.first_seen = a.last_seen = seen;
     a.login_succeeded = succeeded;
     inc.accounts_targeted++;
-    if (succeeded) inc.accounts_compromised++;
+    if (succeeded) {
+      inc.accounts_compromised++;
+      if (compromised != nullptr) compromised->push_back(a.account);
+    }
     account_changed = true;
   } else {
     a.first_seen = std::min(a.first_seen, seen);
@@ -76,6 +80,7 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
     if (succeeded && !a.login_succeeded) {
       a.login_succeeded = true;
       inc.accounts_compromised++;
+      if (compromised != nullptr) compromised->push_back(a.account);
       account_changed = true;
     }
   }
@@ -92,7 +97,8 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
 std::string IncidentTracker::open(store::IncidentKind kind, const std::string& key_text,
                                   const std::vector<std::string>& sources,
                                   const std::vector<TouchedAccount>& accounts, TimePoint now,
-                                  store::WriteTicket& ticket) {
+                                  store::WriteTicket& ticket,
+                                  std::vector<std::string>* compromised) {
   std::lock_guard lock(mu_);
   const std::string key = source_key(kind, key_text);
   Open* o = nullptr;
@@ -129,16 +135,17 @@ std::string IncidentTracker::open(store::IncidentKind kind, const std::string& k
     if (added) ticket = store_.put_incident(o->incident);
   }
   for (const TouchedAccount& a : accounts)
-    touch_locked(*o, a.account, a.login_succeeded, a.seen, now, ticket);
+    touch_locked(*o, a.account, a.login_succeeded, a.seen, now, ticket, compromised);
   return o->incident.id;
 }
 
 bool IncidentTracker::touch(const std::string& id, std::string_view account, bool succeeded,
-                            TimePoint now, store::WriteTicket& ticket) {
+                            TimePoint now, store::WriteTicket& ticket,
+                            std::vector<std::string>* compromised) {
   std::lock_guard lock(mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return false;
-  touch_locked(*it->second, account, succeeded, now, now, ticket);
+  touch_locked(*it->second, account, succeeded, now, now, ticket, compromised);
   return true;
 }
 

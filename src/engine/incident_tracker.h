@@ -39,15 +39,17 @@ class IncidentTracker {
   // stuffing, the password hash for a spray), or continues the open one;
   // adds `sources` to its sources and records `accounts` as touched, each
   // first seen at its `seen` (at most `now`) and marked compromised when its
-  // login succeeded. Returns its id.
+  // login succeeded. Returns its id. The accounts this call found
+  // compromised for the first time are appended to `compromised`, if given.
   std::string open(store::IncidentKind kind, const std::string& key,
                    const std::vector<std::string>& sources,
                    const std::vector<TouchedAccount>& accounts, TimePoint now,
-                   store::WriteTicket& ticket);
+                   store::WriteTicket& ticket, std::vector<std::string>* compromised = nullptr);
   // Records that incident `id`'s source touched `account`; `succeeded` when a
   // login to it succeeded. Returns false when the incident is not open.
+  // Appends `account` to `compromised` (if given) when it is newly so.
   bool touch(const std::string& id, std::string_view account, bool succeeded, TimePoint now,
-             store::WriteTicket& ticket);
+             store::WriteTicket& ticket, std::vector<std::string>* compromised = nullptr);
   // A commit failed: every open incident is written again in full (header
   // and accounts) at the next sweep, so the store ends up with what memory
   // recorded once commits succeed again. (The rewrite is idempotent.)
@@ -73,7 +75,8 @@ class IncidentTracker {
   // Records `account` as touched at `seen`; the incident was last active at
   // `now`. REQUIRES: mu_ held.
   void touch_locked(Open& o, std::string_view account, bool succeeded, TimePoint seen,
-                    TimePoint now, store::WriteTicket& ticket);
+                    TimePoint now, store::WriteTicket& ticket,
+                    std::vector<std::string>* compromised);
 
   const IncidentConfig config_;
   store::RecordStore& store_;

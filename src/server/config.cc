@@ -187,6 +187,7 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.integer("network_threshold", e.credential_stuffing.network_threshold, 1, 10'000);
     s.duration("window", e.credential_stuffing.window, kMinWindow, kMaxWindow);
     s.duration("block", e.credential_stuffing.block, kMinWindow, kMaxWindow);
+    s.boolean("require_password_reset", e.credential_stuffing.require_password_reset);
     s.reject_unknown();
   }
   {
@@ -195,6 +196,7 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.duration("window", e.password_spray.window, kMinWindow, kMaxWindow);
     s.duration("block", e.password_spray.block, kMinWindow, kMaxWindow);
     s.integer("max_sources", e.password_spray.max_sources, 1, 10'000);
+    s.boolean("require_password_reset", e.password_spray.require_password_reset);
     s.reject_unknown();
   }
   {

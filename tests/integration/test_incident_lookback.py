@@ -1,7 +1,9 @@
 """Incidents look back: an incident counts what its source did before it
 opened (the logins that worked before the credential-stuffing threshold),
 mail incidents count the mailbox whose SMTP AUTH logins succeeded, and
-webhooks carry the incident id and the action the client was given."""
+webhooks carry the incident id and the action the client was given. The
+owners of the accounts the attacker got into must reset their password and
+are told in their language."""
 import os
 import socket
 
@@ -9,7 +11,8 @@ import pytest
 
 from conftest import APP_TOKEN, SOURCE_DIR, free_port
 from helpers import assert_decision, get_json, incident_accounts, incidents
-from peers import WebhookReceiver, wait_until
+from peers import SmtpSink, WebhookReceiver, wait_until
+from test_notices import notice_toml, set_contact
 
 SECRET = "whsec-lookback-0123456789"
 GEOIP_CITY = os.path.join(SOURCE_DIR, "tests", "data", "geoip", "GeoLite2-City-Test.mmdb")
@@ -139,3 +142,65 @@ def test_S3_mail_volume_alert_says_what_postfix_was_told(make_mamorid, receiver)
     hooks = wait_until(lambda: [b for _, b in receiver.accepted() if b["event_id"] == r["event_id"]],
                        30, "the API deny's alert")
     assert hooks[0]["action"] == "deny" and "reply" not in hooks[0], hooks[0]
+
+
+@pytest.fixture
+def sink(tmp_path):
+    s = SmtpSink(tmp_path).start()
+    yield s
+    s.stop()
+
+
+def stuff_with_successes(m, stuffer, succeed_on):
+    """Failing accounts from `stuffer` up to the threshold, the accounts in
+    `succeed_on` logged into on the way (second and fourth login)."""
+    failed, winners = 0, list(succeed_on)
+    i = 0
+    while failed < THRESHOLD:
+        if i in (1, 3) and winners:
+            acct = winners.pop(0)
+            m.attempt(acct, stuffer)
+            m.result(acct, stuffer, True)
+        else:
+            acct = "lb-fail-%s-%02d" % (stuffer.rsplit(".", 1)[1], i)
+            m.attempt(acct, stuffer)
+            r = m.result(acct, stuffer, False)
+            failed += 1
+        i += 1
+    assert_decision(r, "deny", "credential_stuffing", "the 20th failing account")
+
+
+def test_S3_owners_of_accounts_the_stuffer_got_into_must_reset_and_are_told(make_mamorid, sink):
+    m = make_mamorid(extra_toml=notice_toml(sink.port))
+    set_contact(m, "lb-ja", "ja-owner@example.jp", lang="ja")
+    set_contact(m, "lb-en", "en-owner@example.com", lang="en")
+    stuff_with_successes(m, "203.0.113.45", ["lb-ja", "lb-en"])
+
+    for acct in ("lb-ja", "lb-en"):
+        a = get_json(m, "/v1/accounts/" + acct)
+        assert a["status"] == "locked" and a["password_reset_required"] is True, a
+        assert "credential_stuffing" in a["lock"]["reason"], a
+    assert get_json(m, "/v1/accounts/lb-fail-45-00")["status"] == "active"  # failures never lock
+
+    def notice_to(address):
+        return [x for x in sink.messages() if x.envelope["rcpt_tos"] == [address]]
+    ja = wait_until(lambda: notice_to("ja-owner@example.jp"), 30, "the Japanese notice")
+    en = wait_until(lambda: notice_to("en-owner@example.com"), 30, "the English notice")
+    assert str(ja[0]["Subject"]) == "【Test Shop】アカウントをロックしました", ja[0]["Subject"]
+    assert "パスワードの再設定が必要です" in ja[0].get_content()
+    assert str(en[0]["Subject"]) == "Your Test Shop account has been locked", en[0]["Subject"]
+    body = en[0].get_content()
+    assert "reset your password" in body and "203.0.113.45" in body, body
+
+    # The owner is refused until the password is reset, then logs in again.
+    assert_decision(m.attempt("lb-en", "192.0.2.80"), "deny", "account_locked")
+    m.event("password_changed", "lb-en", "192.0.2.80")
+    assert m.attempt("lb-en", "192.0.2.80")["action"] == "allow"
+
+
+def test_without_require_password_reset_a_compromised_account_stays_usable(make_mamorid):
+    m = make_mamorid(detections={"credential_stuffing": {"require_password_reset": False}})
+    stuff_with_successes(m, "203.0.113.46", ["lb-kept"])
+    inc = incidents(m, kind="credential_stuffing", source="203.0.113.46")[0]
+    assert inc["accounts_compromised"] == 1, inc
+    assert get_json(m, "/v1/accounts/lb-kept")["status"] == "active"

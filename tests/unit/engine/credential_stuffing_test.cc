@@ -95,9 +95,10 @@ TEST(CredentialStuffing, LaterAttemptsFromTheSourceTouchTheIncident) {
 TEST(CredentialStuffing, SuccessfulLoginFromTheSourceIsMarkedCompromised) {
   EngineHarness h;
   stuff(h, kStuffer, 20);
-  // A leaked password that works: the login is denied, and the account is
-  // recorded as one the attacker got into.
-  EXPECT_DECISION(h.succeed("victim", kStuffer, kT0 + minutes(2)), Action::kDeny,
+  // A leaked password that works: the login is refused, the account is
+  // recorded as one the attacker got into and locked until its password is
+  // reset (detections.credential_stuffing.require_password_reset).
+  EXPECT_DECISION(h.succeed("victim", kStuffer, kT0 + minutes(2)), Action::kLock,
                   Reason::kCredentialStuffing);
   // An account already in the incident that the attacker now gets into.
   h.succeed(user(3), kStuffer, kT0 + minutes(3));

@@ -157,8 +157,9 @@ TEST(IncidentLookback, LaterLoginsThatWorkWhileItIsOpenAreCompromisedToo) {
   EngineHarness h;
   constexpr const char* kStuffer = "203.0.113.93";
   for (int i = 0; i < 20; ++i) h.fail("u" + std::to_string(i), kStuffer, kT0 + seconds(i));
-  // The app ignores the deny and reports a result that worked.
-  EXPECT_DECISION(h.succeed("late-win", kStuffer, kT0 + minutes(5)), Action::kDeny,
+  // The app ignores the deny and reports a result that worked: the account
+  // is locked until its password is reset.
+  EXPECT_DECISION(h.succeed("late-win", kStuffer, kT0 + minutes(5)), Action::kLock,
                   Reason::kCredentialStuffing);
   const auto incidents = h.incidents();
   ASSERT_EQ(incidents.size(), 1u);
@@ -183,10 +184,14 @@ class LocatorTable : public Locator {
   std::map<std::string, std::string> countries_;
 };
 
-// Keeps the alerts the engine asks to send.
+// Keeps the alerts and notices the engine asks to send.
 class AlertLog final : public Effects {
  public:
-  Queued notify_owner(const OwnerNotice&) override { return {0, true}; }
+  Queued notify_owner(const OwnerNotice& n) override {
+    notices.push_back(n);
+    return {0, true};
+  }
+  std::vector<OwnerNotice> notices;
   store::WriteTicket alert(const Alert& a) override {
     alerts.push_back(a);
     return 0;
@@ -249,6 +254,76 @@ TEST(IncidentLookback, AMailboxOverQuotaIsTouchedNotCompromisedAndItsAlertNamesT
   ASSERT_EQ(effects.alerts.size(), 1u);
   EXPECT_EQ(effects.alerts[0].event_id, over.event_id);
   EXPECT_EQ(effects.alerts[0].incident_id, incidents[0].id);
+}
+
+// ---- the owners of compromised accounts (S3) ----
+
+// Stuffs 20 failing accounts from `from`, the third login working (on
+// "got-in"). Returns the incident's id.
+std::string stuff_with_one_success(EngineHarness& h, const char* from) {
+  h.fail("f0", from, kT0);
+  h.fail("f1", from, kT0 + seconds(1));
+  EXPECT_LT(h.succeed("got-in", from, kT0 + seconds(2)).action(), Action::kDeny);
+  for (int i = 2; i < 20; ++i) h.fail("f" + std::to_string(i), from, kT0 + seconds(1 + i));
+  const auto incidents = h.incidents();
+  EXPECT_EQ(incidents.size(), 1u);
+  return incidents.empty() ? std::string() : incidents[0].id;
+}
+
+TEST(Scenarios, S3_AnAccountTheStufferGotIntoIsLockedUntilItsPasswordIsReset) {
+  EngineHarness h;
+  AlertLog effects;
+  h.engine().set_effects(&effects);
+  const std::string id = stuff_with_one_success(h, "203.0.113.94");
+  const auto lock = h.stored_lock("got-in");
+  ASSERT_TRUE(lock);
+  EXPECT_TRUE(lock->password_reset_required);
+  EXPECT_EQ(lock->by, "credential_stuffing");
+  EXPECT_NE(lock->reason.find(id), std::string::npos) << lock->reason;
+  EXPECT_FALSE(h.stored_lock("f0"));  // failures alone never lock
+  // Its owner is told: the lock notice, password reset required.
+  std::vector<OwnerNotice> told;
+  for (const OwnerNotice& n : effects.notices)
+    if (n.account == "got-in") told.push_back(n);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].kind, NoticeKind::kAccountLocked);
+  EXPECT_TRUE(told[0].password_reset_required);
+  EXPECT_EQ(told[0].reasons, std::vector<Reason>{Reason::kCredentialStuffing});
+  EXPECT_EQ(told[0].ip.to_string(), "203.0.113.94");
+  // Refused until the owner resets the password, then usable again.
+  EXPECT_DECISION(h.attempt("got-in", "192.0.2.200", kT0 + minutes(1)), Action::kDeny,
+                  Reason::kAccountLocked);
+  h.account_event(EventType::kPasswordChanged, "got-in", "192.0.2.200", kT0 + minutes(2));
+  EXPECT_LT(h.attempt("got-in", "192.0.2.200", kT0 + minutes(3)).action(), Action::kDeny);
+}
+
+TEST(IncidentLookback, WithoutRequirePasswordResetACompromisedAccountStaysUsable) {
+  EngineConfig cfg;
+  cfg.credential_stuffing.require_password_reset = false;
+  EngineHarness h(cfg);
+  AlertLog effects;
+  h.engine().set_effects(&effects);
+  const std::string id = stuff_with_one_success(h, "203.0.113.95");
+  EXPECT_EQ(compromised(h, id), std::set<std::string>{"got-in"});
+  EXPECT_FALSE(h.stored_lock("got-in"));
+  for (const OwnerNotice& n : effects.notices) EXPECT_NE(n.account, "got-in");
+}
+
+TEST(IncidentLookback, AnAccountTheSprayedPasswordOpenedIsLocked) {
+  EngineHarness h;
+  constexpr const char* kPassword = "Winter2026!";
+  Event e = EngineHarness::event(EventType::kLoginResult, "opened", "198.18.0.9", kT0, kPassword);
+  h.fail("s0", "192.0.0.7", kT0, kPassword);
+  e.success = true;
+  e.time = kT0 + seconds(1);
+  h.process(e);
+  for (int i = 1; i < 10; ++i)
+    h.fail("s" + std::to_string(i), "192.0." + std::to_string(i) + ".7", kT0 + seconds(1 + i),
+           kPassword);
+  const auto lock = h.stored_lock("opened");
+  ASSERT_TRUE(lock);
+  EXPECT_TRUE(lock->password_reset_required);
+  EXPECT_EQ(lock->by, "password_spray");
 }
 
 }  // namespace

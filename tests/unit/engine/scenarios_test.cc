@@ -91,7 +91,8 @@ TEST(Scenarios, S3_StuffingResultsMarkCompromisedAccounts) {
     const TimePoint t = kT0 + milliseconds(500 * i);
     const std::string acct = "victim" + std::to_string(i);
     if (i >= 20 && i % 10 == 5) {
-      EXPECT_DECISION(h.succeed(acct, kAttacker, t), Action::kDeny, Reason::kCredentialStuffing);
+      // The password worked: the account is locked until it is reset.
+      EXPECT_DECISION(h.succeed(acct, kAttacker, t), Action::kLock, Reason::kCredentialStuffing);
       ++compromised;
     } else {
       h.fail(acct, kAttacker, t);

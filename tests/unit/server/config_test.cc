@@ -62,6 +62,8 @@ TEST(ParseConfig, EmptyFileGivesDesignDefaults) {
   EXPECT_EQ(e.credential_stuffing.block, hours(1));
   EXPECT_EQ(e.password_spray.threshold, 10u);
   EXPECT_EQ(e.password_spray.window, hours(1));
+  EXPECT_TRUE(e.credential_stuffing.require_password_reset);
+  EXPECT_TRUE(e.password_spray.require_password_reset);
   EXPECT_EQ(e.incidents.idle, hours(1));
   EXPECT_EQ(e.memory_budget_bytes, std::size_t(256) << 20);
   EXPECT_EQ(e.activity_retention, hours(24 * 90));
@@ -76,6 +78,8 @@ TEST(ParseConfig, ExampleFileParsesToTheDefaults) {
   EXPECT_EQ(r->listen_port, 8425);
   EXPECT_EQ(r->engine.brute_force.threshold, 10u);
   EXPECT_EQ(r->engine.credential_stuffing.network_threshold, 100u);
+  EXPECT_TRUE(r->engine.credential_stuffing.require_password_reset);
+  EXPECT_TRUE(r->engine.password_spray.require_password_reset);
   EXPECT_EQ(r->store_checkpoint_mb, 32);
   EXPECT_EQ(r->tokens.size(), 2u);
   const http::ServerOptions d;
@@ -128,10 +132,12 @@ delay_ms = 500
 threshold = 15
 network_threshold = 60
 window = "5m"
+require_password_reset = false
 
 [detections.password_spray]
 threshold = 7
 max_sources = 16
+require_password_reset = false
 
 [[tokens]]
 token = "app-token-0123456789"
@@ -166,6 +172,8 @@ role = "admin"
   EXPECT_EQ(c.engine.credential_stuffing.window, minutes(5));
   EXPECT_EQ(c.engine.password_spray.threshold, 7u);
   EXPECT_EQ(c.engine.password_spray.max_sources, 16u);
+  EXPECT_FALSE(c.engine.credential_stuffing.require_password_reset);
+  EXPECT_FALSE(c.engine.password_spray.require_password_reset);
   ASSERT_EQ(c.tokens.size(), 2u);
   EXPECT_EQ(c.tokens[0].token, "app-token-0123456789");
   EXPECT_EQ(c.tokens[0].role, http::Role::kApp);
