@@ -3,13 +3,13 @@
 #ifndef MAMORI_TESTS_UNIT_ENGINE_ENGINE_HARNESS_H_
 #define MAMORI_TESTS_UNIT_ENGINE_ENGINE_HARNESS_H_
 
-#include "testing/temp_dir.h"
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/engine_config.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/temp_dir.h"
 
 namespace mamori::engine::testing {
 
@@ -232,6 +233,45 @@ inline ::testing::AssertionResult allowed(const Decision& d) {
 #define EXPECT_DECISION(d, act, why) \
   EXPECT_TRUE(::mamori::engine::testing::decided((d), (act), (why)))
 #define EXPECT_ALLOWED(d) EXPECT_TRUE(::mamori::engine::testing::allowed(d))
+
+// A successful SMTP AUTH login (Postfix's SASL, what mail_geography counts).
+inline Event smtp_auth_login(std::string_view account, std::string_view from, TimePoint t) {
+  Event e = EngineHarness::event(EventType::kLoginResult, account, from, t);
+  e.success = true;
+  e.protocol = "smtp";
+  return e;
+}
+
+// A Locator from a table of IP text to country code, for the engine tests.
+class TableLocator final : public Locator {
+ public:
+  explicit TableLocator(std::map<std::string, std::string> countries)
+      : countries_(std::move(countries)) {}
+  Location locate(const IpAddress& a) const override {
+    Location l;
+    auto it = countries_.find(a.to_string());
+    if (it != countries_.end()) l.country = it->second;
+    return l;
+  }
+
+ private:
+  std::map<std::string, std::string> countries_;
+};
+
+// Keeps the owner notices and operator alerts the engine asks to send.
+class RecordingEffects final : public Effects {
+ public:
+  Queued notify_owner(const OwnerNotice& n) override {
+    notices.push_back(n);
+    return {0, true};
+  }
+  store::WriteTicket alert(const Alert& a) override {
+    alerts.push_back(a);
+    return 0;
+  }
+  std::vector<OwnerNotice> notices;
+  std::vector<Alert> alerts;
+};
 
 }  // namespace mamori::engine::testing
 

@@ -169,54 +169,18 @@ TEST(IncidentLookback, LaterLoginsThatWorkWhileItIsOpenAreCompromisedToo) {
 
 // ---- mail incidents ----
 
-class LocatorTable : public Locator {
- public:
-  explicit LocatorTable(std::map<std::string, std::string> countries)
-      : countries_(std::move(countries)) {}
-  Location locate(const IpAddress& a) const override {
-    Location l;
-    auto it = countries_.find(a.to_string());
-    if (it != countries_.end()) l.country = it->second;
-    return l;
-  }
-
- private:
-  std::map<std::string, std::string> countries_;
-};
-
-// Keeps the alerts and notices the engine asks to send.
-class AlertLog final : public Effects {
- public:
-  Queued notify_owner(const OwnerNotice& n) override {
-    notices.push_back(n);
-    return {0, true};
-  }
-  std::vector<OwnerNotice> notices;
-  store::WriteTicket alert(const Alert& a) override {
-    alerts.push_back(a);
-    return 0;
-  }
-  std::vector<Alert> alerts;
-};
-
-Event smtp_auth(std::string_view account, std::string_view from, TimePoint t) {
-  Event e = EngineHarness::event(EventType::kLoginResult, account, from, t);
-  e.success = true;
-  e.protocol = "smtp";
-  return e;
-}
-
 // S2: a mailbox locked after SMTP AUTH logins from three countries: its
 // incident counts it compromised, and the lock's alert names the incident.
 TEST(Scenarios, S2_MailGeographyCountsTheMailboxCompromisedAndAlertsWithTheIncident) {
   EngineHarness h;
-  LocatorTable where({{"192.0.2.10", "JP"}, {"198.51.100.10", "US"}, {"203.0.113.10", "BR"}});
-  AlertLog effects;
+  TableLocator where({{"192.0.2.10", "JP"}, {"198.51.100.10", "US"}, {"203.0.113.10", "BR"}});
+  RecordingEffects effects;
   h.engine().set_locator(&where);
   h.engine().set_effects(&effects);
-  h.process(smtp_auth("box@example.jp", "192.0.2.10", kT0));
-  h.process(smtp_auth("box@example.jp", "198.51.100.10", kT0 + minutes(1)));
-  const Outcome third = h.process(smtp_auth("box@example.jp", "203.0.113.10", kT0 + minutes(2)));
+  h.process(smtp_auth_login("box@example.jp", "192.0.2.10", kT0));
+  h.process(smtp_auth_login("box@example.jp", "198.51.100.10", kT0 + minutes(1)));
+  const Outcome third =
+      h.process(smtp_auth_login("box@example.jp", "203.0.113.10", kT0 + minutes(2)));
   ASSERT_EQ(third.decision.action(), Action::kLock) << describe(third.decision);
 
   const auto incidents = h.incidents();
@@ -236,7 +200,7 @@ TEST(IncidentLookback, AMailboxOverQuotaIsTouchedNotCompromisedAndItsAlertNamesT
   EngineConfig cfg;
   cfg.mail_volume.threshold = 5;
   EngineHarness h(cfg);
-  AlertLog effects;
+  RecordingEffects effects;
   h.engine().set_effects(&effects);
   Event send = EngineHarness::event(EventType::kMailSent, "bulk@example.jp", "192.0.2.20", kT0);
   send.protocol = "smtp";
@@ -272,7 +236,7 @@ std::string stuff_with_one_success(EngineHarness& h, const char* from) {
 
 TEST(Scenarios, S3_AnAccountTheStufferGotIntoIsLockedUntilItsPasswordIsReset) {
   EngineHarness h;
-  AlertLog effects;
+  RecordingEffects effects;
   h.engine().set_effects(&effects);
   const std::string id = stuff_with_one_success(h, "203.0.113.94");
   const auto lock = h.stored_lock("got-in");
@@ -301,7 +265,7 @@ TEST(IncidentLookback, WithoutRequirePasswordResetACompromisedAccountStaysUsable
   EngineConfig cfg;
   cfg.credential_stuffing.require_password_reset = false;
   EngineHarness h(cfg);
-  AlertLog effects;
+  RecordingEffects effects;
   h.engine().set_effects(&effects);
   const std::string id = stuff_with_one_success(h, "203.0.113.95");
   EXPECT_EQ(compromised(h, id), std::set<std::string>{"got-in"});

@@ -59,29 +59,6 @@ TEST(MailGeography, ResetStartsAfresh) {
   EXPECT_FALSE(g.on_login(config, "alice", ip("203.0.113.1"), "BR", kT0).over);
 }
 
-// A Locator from a table, for the engine tests.
-class TableLocator : public Locator {
- public:
-  explicit TableLocator(std::map<std::string, std::string> countries)
-      : countries_(std::move(countries)) {}
-  Location locate(const IpAddress& a) const override {
-    Location l;
-    auto it = countries_.find(a.to_string());
-    if (it != countries_.end()) l.country = it->second;
-    return l;
-  }
-
- private:
-  std::map<std::string, std::string> countries_;
-};
-
-Event smtp_login(std::string_view account, std::string_view from, TimePoint t) {
-  Event e = EngineHarness::event(EventType::kLoginResult, account, from, t);
-  e.success = true;
-  e.protocol = "smtp";
-  return e;
-}
-
 // S2: many SMTP AUTH logins to one mailbox from abroad, then spam. mamori
 // locks the mailbox with a password reset required, refuses its logins and
 // sends, records a mail_abuse incident; the operator's release restores it.
@@ -89,15 +66,17 @@ TEST(Scenarios, S2_SmtpAuthFromThreeCountriesLocksTheMailbox) {
   EngineHarness h;
   TableLocator where({{"192.0.2.10", "JP"}, {"198.51.100.10", "US"}, {"203.0.113.10", "BR"}});
   h.engine().set_locator(&where);
-  EXPECT_LT(h.process(smtp_login("box@example.jp", "192.0.2.10", kT0)).decision.action(), Action::kDeny);
-  EXPECT_LT(h.process(smtp_login("box@example.jp", "198.51.100.10", kT0 + minutes(3)))
-                .decision.action(), Action::kDeny);
+  EXPECT_LT(h.process(smtp_auth_login("box@example.jp", "192.0.2.10", kT0)).decision.action(),
+            Action::kDeny);
+  EXPECT_LT(h.process(smtp_auth_login("box@example.jp", "198.51.100.10", kT0 + minutes(3)))
+                .decision.action(),
+            Action::kDeny);
   // IMAP logins are not SMTP AUTH: they do not count.
-  Event imap = smtp_login("box@example.jp", "203.0.113.10", kT0 + minutes(4));
+  Event imap = smtp_auth_login("box@example.jp", "203.0.113.10", kT0 + minutes(4));
   imap.protocol = "imap";
   EXPECT_LT(h.process(imap).decision.action(), Action::kDeny);
   const Decision third =
-      h.process(smtp_login("box@example.jp", "203.0.113.10", kT0 + minutes(6))).decision;
+      h.process(smtp_auth_login("box@example.jp", "203.0.113.10", kT0 + minutes(6))).decision;
   EXPECT_EQ(third.action(), Action::kLock) << describe(third);
   EXPECT_TRUE(third.has(Reason::kMailGeography));
 
@@ -123,8 +102,9 @@ TEST(Scenarios, S2_SmtpAuthFromThreeCountriesLocksTheMailbox) {
 
   // Released by the operator, the owner logs in from home again.
   h.unlock("box@example.jp", kT0 + minutes(9));
-  EXPECT_LT(h.process(smtp_login("box@example.jp", "192.0.2.10", kT0 + minutes(10)))
-                .decision.action(), Action::kDeny);
+  EXPECT_LT(h.process(smtp_auth_login("box@example.jp", "192.0.2.10", kT0 + minutes(10)))
+                .decision.action(),
+            Action::kDeny);
 }
 
 TEST(MailGeographyEngine, FailedLoginsAndAllowListedMailboxesDoNotCount) {
@@ -132,14 +112,14 @@ TEST(MailGeographyEngine, FailedLoginsAndAllowListedMailboxesDoNotCount) {
   TableLocator where({{"192.0.2.10", "JP"}, {"198.51.100.10", "US"}, {"203.0.113.10", "BR"}});
   h.engine().set_locator(&where);
   for (const char* from : {"192.0.2.10", "198.51.100.10", "203.0.113.10"}) {
-    Event e = smtp_login("box", from, kT0);
+    Event e = smtp_auth_login("box", from, kT0);
     e.success = false;
     h.process(e);
   }
-  EXPECT_LT(h.process(smtp_login("box", "192.0.2.10", kT0)).decision.action(), Action::kDeny);
+  EXPECT_LT(h.process(smtp_auth_login("box", "192.0.2.10", kT0)).decision.action(), Action::kDeny);
   h.add_list(store::ListKind::kAllow, "account:travel", kT0);
   for (const char* from : {"192.0.2.10", "198.51.100.10", "203.0.113.10"})
-    EXPECT_LT(h.process(smtp_login("travel", from, kT0)).decision.action(), Action::kDeny);
+    EXPECT_LT(h.process(smtp_auth_login("travel", from, kT0)).decision.action(), Action::kDeny);
 }
 
 class FixedBlocklist : public Blocklist {

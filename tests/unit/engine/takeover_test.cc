@@ -32,17 +32,6 @@ constexpr const char* kTorExit = "81.2.69.1";        // anonymous, no city recor
 
 const std::string kData = std::string(MAMORI_TEST_DATA) + "/geoip/";
 
-// Keeps what the engine asks to send.
-class RecordingEffects final : public Effects {
- public:
-  Queued notify_owner(const OwnerNotice& n) override {
-    notices.push_back(n);
-    return {0, true};
-  }
-  store::WriteTicket alert(const Alert&) override { return 0; }
-  std::vector<OwnerNotice> notices;
-};
-
 class Takeover : public ::testing::Test {
  protected:
   Takeover() {
