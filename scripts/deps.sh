@@ -31,7 +31,8 @@ pkgs=(
   libutf8proc-dev                          # account names: NFKC, case folding
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests
-  libsystemd-dev                           # readiness and status to systemd (sd_notify)
+  libsystemd-dev                           # readiness and status to systemd (sd_notify), the journal
+  libvectorscan-dev libre2-dev             # log sources: stock patterns in one pass, custom formats
   libssl-dev python3-cryptography          # TLS on the HTTP listener and the CLI; the tests' own CA
   dpkg-dev systemd                         # the .deb (dpkg-shlibdeps) and its unit (systemd-analyze)
   strace groff-base                        # package test: the unit's system calls, the man pages
