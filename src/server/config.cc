@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "notify/mail_message.h"
+#include "server/logs_config.h"
 
 namespace mamori::server {
 
@@ -580,6 +581,8 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     if (c.log.decisions != "-") c.log.decisions = from_config_dir(c.log.decisions, source);
   }
   read_notify(r, root, c.notify, source, error);
+  r.allow("logs");
+  read_log_sources(root, source, c.logs, error);
   // [[tokens]]
   r.allow("tokens");
   if (const toml::node* n = root.get("tokens")) {
@@ -701,6 +704,7 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
   check("notify.retry_max", a.notify.retry_max, b.notify.retry_max);
   check("notify.give_up_after", a.notify.give_up_after, b.notify.give_up_after);
   check("log.decisions_queue", a.log.decisions_queue, b.log.decisions_queue);
+  check_text("logs", describe_log_sources(a.logs), describe_log_sources(b.logs));
   return out;
 }
 

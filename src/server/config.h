@@ -13,6 +13,7 @@
 #include "dnsbl/dnsbl_resolver.h"
 #include "engine/engine_config.h"
 #include "geo/maxmind_locator.h"
+#include "logs/log_source.h"
 #include "notify/notify_config.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
@@ -59,6 +60,7 @@ struct Config {
   int postfix_threads = 1;
   dnsbl::DnsblConfig dnsbl;  // [dnsbl]; no zones: off
   LogConfig log;
+  std::vector<logs::LogSourceConfig> logs;  // [[logs]]: log files and the journal followed
 };
 
 // Reads and validates a config file. Fails with code `invalid_config` and a

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "engine/engine.h"
 #include "geo/maxmind_locator.h"
+#include "logs/log_source.h"
 #include "notify/dispatcher.h"
 #include "notify/email_channel.h"
 #include "notify/outbox.h"
@@ -121,8 +122,19 @@ int check_config(const Config& config) {
                  s.error().message.c_str());
   if (config.tokens.empty())
     std::fprintf(stderr, "mamorid: warning: no [[tokens]]: every /v1 call would be refused\n");
-  std::printf("config ok (data dir %s, %zu tokens%s)\n", config.data_dir.c_str(),
-              config.tokens.size(), config.geoip.empty() ? "" : ", geoip loaded");
+  for (const logs::LogSourceConfig& l : config.logs) {
+    std::error_code ec;
+    if (!l.path.empty() && !std::filesystem::exists(l.path, ec))
+      std::fprintf(
+          stderr,
+          "mamorid: warning: [[logs]] %s does not exist (yet): it is read once it appears\n",
+          l.path.c_str());
+  }
+  std::printf("config ok (data dir %s, %zu tokens%s%s)\n", config.data_dir.c_str(),
+              config.tokens.size(), config.geoip.empty() ? "" : ", geoip loaded",
+              config.logs.empty()
+                  ? ""
+                  : (", " + std::to_string(config.logs.size()) + " log sources").c_str());
   return 0;
 }
 
@@ -465,6 +477,15 @@ int run_daemon(const std::vector<std::string>& args) {
     postfix_server = std::make_unique<postfix::PostfixServer>(po, postfix_policy, commit_waiter);
   }
   const http::Server* http_server = nullptr;  // set once it exists, before it starts
+  // [[logs]]: log files and the journal, read into the engine on their own
+  // threads; started once the listeners are up.
+  auto opened_logs = logs::LogSources::open(config.logs, config.data_dir, engine, st, clock,
+                                            logs::LogSourceOptions{.replay = config.replay});
+  if (!opened_logs) {
+    log_error("[[logs]] " + opened_logs.error().message);
+    return 1;
+  }
+  std::unique_ptr<logs::LogSources> log_sources = std::move(*opened_logs);
   api.more_metrics = [&, outbox_metrics = std::move(api.more_metrics)](std::string& out) {
     render_build_info(out);
     render_process_metrics(out);
@@ -474,6 +495,7 @@ int run_daemon(const std::vector<std::string>& args) {
     (*store)->render_metrics(out);
     if (postfix_server) postfix_server->render_metrics(out);
     if (blocklists) blocklists->render_metrics(out);
+    if (log_sources) log_sources->render_metrics(out);
   };
   http::ApiHandler handler(api, engine, **store, clock);
   http::ServerOptions options = config.http;
@@ -517,6 +539,7 @@ int run_daemon(const std::vector<std::string>& args) {
   log_info("mamorid " + build_description() + " " + listening + " with " +
            std::to_string(config.threads) + " threads" +
            (config.replay ? " (replay mode: event times drive the windows)" : ""));
+  log_sources->start();
   notify_ready(listening);
 
   // Maintenance: expiries and pruning, every maintain_every.
@@ -580,6 +603,7 @@ int run_daemon(const std::vector<std::string>& args) {
   cv.notify_all();
   maintenance.join();
   log_flush.join();
+  log_sources->stop();  // the batch in hand is committed and its position saved
   if (postfix_server) postfix_server->stop();
   server.stop();
   dispatcher.stop();  // an item in flight finishes; the rest waits in the outbox

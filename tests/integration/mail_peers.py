@@ -157,7 +157,10 @@ class Dovecot:
         return started(lambda: cls(*args, **kwargs))
 
     def __init__(self, policy_url, token, users, reject_on_fail=False):
+        """`policy_url` None: no auth policy (mamorid reads Dovecot's log instead)."""
         self.dir = make_workdir("mamori-dovecot-")
+        # Dovecot's own log file (log_path): "Dec 07 04:41:34 imap-login: Info: ...".
+        self.log_file = os.path.join(self.dir, "dovecot.log")
         self.imap_port = free_port()
         self.auth_port = free_port()
         for sub in ("run", "state", "mail"):
@@ -215,7 +218,8 @@ service anvil {{
 }}
 """)
             # mamori's part: the shipped snippet.
-            f.write(dovecot_policy_conf(policy_url, token))
+            if policy_url is not None:
+                f.write(dovecot_policy_conf(policy_url, token))
             if reject_on_fail:
                 f.write("auth_policy_reject_on_fail = yes\n")
         self.log = open(os.path.join(d, "dovecot.out"), "wb")

@@ -108,7 +108,9 @@ def test_control_data_depends_conffiles_and_md5sums(deb, root, control):
     assert int(fields["Installed-Size"]) > 0
     depends = [d.strip().split()[0] for d in fields["Depends"].split(",")]
     # dpkg-shlibdeps' libraries, and adduser for the postinst.
-    for lib in ("libc6", "libstdc++6", "libsqlite3-0", "libsystemd0", "libsodium23", "adduser"):
+    # libvectorscan5 and libre2-9: the [[logs]] formats' matching.
+    for lib in ("libc6", "libstdc++6", "libsqlite3-0", "libsystemd0", "libsodium23", "libvectorscan5",
+                "libre2-9", "adduser"):
         assert lib in depends, fields["Depends"]
     assert (control / "conffiles").read_text().split() == ["/" + CONFFILE]
     for script in ("postinst", "prerm", "postrm"):
