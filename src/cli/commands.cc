@@ -19,6 +19,7 @@
 #include "cli/data_dir_commands.h"
 #include "cli/http_client.h"
 #include "cli/local_time.h"
+#include "cli/logs_command.h"
 #include "cli/pwned_command.h"
 #include "cli/table.h"
 #include "core/ip_address.h"
@@ -65,6 +66,10 @@ commands:
                                    put a backup into a stopped daemon's data dir (local)
   db migrate [--data-dir DIR | --config FILE]
                                    upgrade a stopped daemon's database to this version's schema
+  logs replay FILE --format NAME [--json] [--config FILE]
+                                   run a log through the whole engine with its lines' times and
+                                   show what would have been refused (local; see
+                                   'mamori logs --help')
   help [COMMAND]                   this text, or a command's
 
 options (accepted before or after the command):
@@ -822,6 +827,10 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
     const std::string help[] = {"--help"};
     return run_pwned(help, out, err);
   }
+  if (words[0] == "help" && words.size() >= 2 && words[1] == "logs") {
+    const std::string help[] = {"--help"};
+    return run_logs(help, out, err);
+  }
   if (words[0] == "help" && words.size() >= 2 &&
       (words[1] == "backup" || words[1] == "restore" || words[1] == "db")) {
     const std::string help[] = {"--help"};
@@ -830,6 +839,7 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
   }
   if (words[0] == "help") return run_help(std::span(words).subspan(1), out, err);
   if (words[0] == "pwned") return run_pwned(std::span(words).subspan(1), out, err);
+  if (words[0] == "logs") return run_logs(std::span(words).subspan(1), out, err);
   // The data dir's maintenance: local files, no server.
   if (words[0] == "backup") return run_backup(std::span(words).subspan(1), out, err);
   if (words[0] == "restore") return run_restore(std::span(words).subspan(1), out, err);

@@ -1,0 +1,165 @@
+#include "logs/log_replay.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <unordered_set>
+
+#include "engine/engine.h"
+#include "logs/file_follower.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace mamori::logs {
+
+namespace {
+
+constexpr std::size_t kMaxDistinctAccounts = 100'000;
+constexpr std::size_t kSampleAccounts = 5;
+// Events between waits for the store's writer, so its queue stays bounded.
+constexpr std::uint64_t kWaitEvery = 16'384;
+constexpr Duration kMaintainEvery = std::chrono::minutes(5);
+
+// The temporary data dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::error_code ec;
+    std::string base = std::filesystem::temp_directory_path(ec).string();
+    if (ec || base.empty()) base = "/tmp";
+    std::string tmpl = base + "/mamori-replay.XXXXXX";
+    if (::mkdtemp(tmpl.data())) path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+bool per_account(Reason r) {
+  return r == Reason::kAccountUnderAttack || r == Reason::kAccountLocked ||
+         r == Reason::kMailGeography || r == Reason::kPasswordReset;
+}
+
+struct Group {
+  ReplayRefusal r;
+  std::unordered_set<std::string> accounts;
+};
+
+}  // namespace
+
+Result<ReplayReport> replay_log(const ReplayOptions& o) {
+  struct stat st {};
+  if (::stat(o.file.c_str(), &st) != 0)
+    return make_error("log_read_failed", "cannot read " + o.file + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return make_error("log_read_failed", o.file + " is not a file");
+  // Year-less stamps: the year of the file's last write, not of today.
+  ManualClock file_clock(TimePoint(Duration(std::int64_t(st.st_mtime) * 1000)));
+  auto format = LogFormat::make(o.format, file_clock);
+  if (!format) return format.error();
+
+  TempDir dir;
+  if (dir.path().empty())
+    return make_error("store_open_failed",
+                      std::string("cannot make a temporary directory: ") + std::strerror(errno));
+  auto store = store::SqliteStore::open(dir.path());
+  if (!store) return store.error();
+  ReplayReport report;
+  std::map<std::string, Group> groups;
+  {
+    engine::Engine engine(o.engine, **store, 1);
+    bool loaded = false;
+    TimePoint maintained{};
+    FileFollower reader(o.file, o.max_line_bytes);
+    if (auto r = reader.restore(std::nullopt); !r) return r.error();
+    LogCounters counters;
+    std::uint64_t line_no = 0, since_wait = 0;
+    store::WriteTicket last_ticket = 0;
+    const std::uint64_t started = monotonic_ns();
+    std::uint64_t last_progress = started;
+    for (;;) {
+      Status failed;
+      auto n = reader.read(1 << 20, [&](const RawLine& raw) {
+        line_no = counters.lines.load() + reader.too_long() + 1;
+        ingest(**format, raw, counters, [&](Event& e) {
+          if (!loaded) {
+            if (Status s = engine.load(e.time); !s) failed = s;
+            loaded = true;
+            maintained = e.time;
+          }
+          if (e.time - maintained >= kMaintainEvery) {
+            engine.maintain(e.time);
+            maintained = e.time;
+          }
+          const engine::Outcome out = engine.process(e);
+          if (out.writes.last > last_ticket) last_ticket = out.writes.last;
+          const Decision& d = out.decision;
+          if (d.action() < Action::kDelay) return;
+          const Reason why = d.deciding_reason().value_or(Reason::kDenyList);
+          const bool by_account = per_account(why);
+          const bool both = why == Reason::kBruteForce;
+          const std::string ip = by_account ? std::string() : e.ip.to_string();
+          const std::string account = by_account || both ? e.account : std::string();
+          Group& g = groups[std::string(to_string(why)) + '\n' + ip + '\n' + account];
+          ReplayRefusal& r = g.r;
+          if (r.events == 0) {
+            r.reason = why;
+            r.ip = ip;
+            r.account = account;
+            r.first_line = line_no;
+            r.first_time = e.time;
+            r.action = d.action();
+          }
+          r.action = std::max(r.action, d.action());
+          r.last_line = line_no;
+          r.last_time = e.time;
+          ++r.events;
+          if (g.accounts.size() < kMaxDistinctAccounts && g.accounts.insert(e.account).second) {
+            ++r.accounts;
+            if (r.sample_accounts.size() < kSampleAccounts) r.sample_accounts.push_back(e.account);
+          }
+        });
+      });
+      if (!n) return n.error();
+      if (!failed) return failed.error();
+      since_wait += *n;
+      if (since_wait >= kWaitEvery && last_ticket > 0) {
+        (void)(*store)->wait(last_ticket);
+        since_wait = 0;
+      }
+      const std::uint64_t now = monotonic_ns();
+      if (o.progress &&
+          now - last_progress >= std::uint64_t(o.progress_every.count()) * 1'000'000) {
+        last_progress = now;
+        const double s = double(now - started) / 1e9;
+        o.progress(counters.lines.load(), s > 0 ? double(counters.lines.load()) / s : 0);
+      }
+      if (*n == 0) break;
+    }
+    (*store)->drain();
+    report.seconds = double(monotonic_ns() - started) / 1e9;
+    report.lines = counters.lines.load() + reader.too_long();
+    report.matched = counters.matched.load();
+    report.events = counters.events.load();
+    for (int i = 0; i < kSkipCount; ++i)
+      report.skipped[std::size_t(i)] = counters.skipped[std::size_t(i)].load();
+    report.skipped[std::size_t(Skip::kTooLong)] = reader.too_long();
+  }
+  for (auto& [key, g] : groups) report.refusals.push_back(std::move(g.r));
+  std::sort(
+      report.refusals.begin(), report.refusals.end(),
+      [](const ReplayRefusal& a, const ReplayRefusal& b) { return a.first_line < b.first_line; });
+  return report;
+}
+
+}  // namespace mamori::logs
