@@ -428,7 +428,7 @@ def complete(root, *words):
 def test_bash_completion_completes_commands_subcommands_and_options(root):
     assert complete(root, "mamori", "") == sorted(
         ["status", "lists", "account", "activity", "incidents", "blocked", "pwned", "backup",
-         "restore", "db", "help"])
+         "restore", "db", "logs", "help"])
     assert complete(root, "mamori", "li") == ["lists"]
     assert complete(root, "mamori", "lists", "") == ["add", "ls", "rm"]
     assert complete(root, "mamori", "lists", "add", "") == ["allow", "deny"]
@@ -440,6 +440,10 @@ def test_bash_completion_completes_commands_subcommands_and_options(root):
         "--config", "--data-dir", "--help", "--with-pwned"]
     assert complete(root, "mamori", "restore", "--f") == ["--force"]
     assert complete(root, "mamori", "db", "") == ["migrate"]
+    assert complete(root, "mamori", "logs", "") == ["replay"]
+    assert complete(root, "mamori", "logs", "replay", "--format", "") == [
+        "apache", "custom", "dovecot", "nginx", "postfix", "sshd"]
+    assert complete(root, "mamori", "logs", "replay", "") == ["FILES"]
     assert complete(root, "mamori", "backup", "--config", "") == ["FILES"]
     assert complete(root, "mamorid", "--c") == ["--check-config", "--config"]
     assert complete(root, "mamorid", "--config", "") == ["FILES"]
