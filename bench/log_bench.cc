@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "logs/log_format.h"
-#include "logs/pattern_set.h"
-#include "logs/stock_patterns.h"
+#include "protocols/logs/log_format.h"
+#include "protocols/logs/pattern_set.h"
+#include "protocols/logs/stock_patterns.h"
 
 using namespace mamori;
 

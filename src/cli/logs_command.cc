@@ -7,7 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/table.h"
-#include "logs/log_replay.h"
+#include "protocols/logs/log_replay.h"
 #include "server/config.h"
 
 namespace mamori::cli {

@@ -13,10 +13,10 @@
 #include "dnsbl/dnsbl_resolver.h"
 #include "engine/engine_config.h"
 #include "geo/maxmind_locator.h"
-#include "logs/log_source.h"
 #include "notify/notify_config.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
+#include "protocols/logs/log_source.h"
 #include "server/decision_log.h"
 
 namespace mamori::server {

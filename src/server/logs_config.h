@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "logs/log_source.h"
+#include "protocols/logs/log_source.h"
 
 namespace mamori::server {
 

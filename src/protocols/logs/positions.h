@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_POSITIONS_H_
-#define MAMORI_LOGS_POSITIONS_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_POSITIONS_H_
+#define MAMORI_PROTOCOLS_LOGS_POSITIONS_H_
 
 #include <map>
 #include <memory>
@@ -45,4 +45,4 @@ class PositionStore {
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_POSITIONS_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_POSITIONS_H_

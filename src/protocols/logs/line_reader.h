@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_LINE_READER_H_
-#define MAMORI_LOGS_LINE_READER_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_LINE_READER_H_
+#define MAMORI_PROTOCOLS_LOGS_LINE_READER_H_
 
 #include <cstdint>
 #include <functional>
@@ -50,4 +50,4 @@ class LineReader {
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_LINE_READER_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_LINE_READER_H_

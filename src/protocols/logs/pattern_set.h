@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_PATTERN_SET_H_
-#define MAMORI_LOGS_PATTERN_SET_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_PATTERN_SET_H_
+#define MAMORI_PROTOCOLS_LOGS_PATTERN_SET_H_
 
 #include <memory>
 #include <span>
@@ -55,4 +55,4 @@ class PatternScanner {
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_PATTERN_SET_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_PATTERN_SET_H_

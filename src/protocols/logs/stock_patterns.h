@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_STOCK_PATTERNS_H_
-#define MAMORI_LOGS_STOCK_PATTERNS_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_STOCK_PATTERNS_H_
+#define MAMORI_PROTOCOLS_LOGS_STOCK_PATTERNS_H_
 
 #include <cstdint>
 #include <span>
@@ -34,4 +34,4 @@ std::span<const StockPattern> stock_patterns(std::string_view format);
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_STOCK_PATTERNS_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_STOCK_PATTERNS_H_

@@ -1,4 +1,4 @@
-#include "logs/file_follower.h"
+#include "protocols/logs/file_follower.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "logs/log_ingest.h"
+#include "protocols/logs/log_ingest.h"
 
 #include <algorithm>
 

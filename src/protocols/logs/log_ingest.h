@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_LOG_INGEST_H_
-#define MAMORI_LOGS_LOG_INGEST_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_LOG_INGEST_H_
+#define MAMORI_PROTOCOLS_LOGS_LOG_INGEST_H_
 
 #include <array>
 #include <atomic>
@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "core/event.h"
-#include "logs/line_reader.h"
-#include "logs/log_format.h"
+#include "protocols/logs/line_reader.h"
+#include "protocols/logs/log_format.h"
 
 namespace mamori::logs {
 
@@ -46,4 +46,4 @@ void ingest(LogFormat& format, const RawLine& line, LogCounters& counters,
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_LOG_INGEST_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_LOG_INGEST_H_

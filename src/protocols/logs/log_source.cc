@@ -1,11 +1,11 @@
-#include "logs/log_source.h"
+#include "protocols/logs/log_source.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "core/log.h"
-#include "logs/file_follower.h"
-#include "logs/journal_reader.h"
+#include "protocols/logs/file_follower.h"
+#include "protocols/logs/journal_reader.h"
 
 namespace mamori::logs {
 

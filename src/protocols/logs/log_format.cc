@@ -1,12 +1,12 @@
-#include "logs/log_format.h"
+#include "protocols/logs/log_format.h"
 
 #include <re2/re2.h>
 
 #include <array>
 #include <map>
 
-#include "logs/pattern_set.h"
-#include "logs/stock_patterns.h"
+#include "protocols/logs/pattern_set.h"
+#include "protocols/logs/stock_patterns.h"
 
 namespace mamori::logs {
 

@@ -1,4 +1,4 @@
-#include "logs/file_follower.h"
+#include "protocols/logs/file_follower.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "logs/journal_reader.h"
-#include "logs/positions.h"
+#include "protocols/logs/journal_reader.h"
+#include "protocols/logs/positions.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::logs {

@@ -1,4 +1,4 @@
-#include "logs/positions.h"
+#include "protocols/logs/positions.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "logs/pattern_set.h"
+#include "protocols/logs/pattern_set.h"
 
 #include <hs/hs.h>
 

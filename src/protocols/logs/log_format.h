@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_LOG_FORMAT_H_
-#define MAMORI_LOGS_LOG_FORMAT_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_LOG_FORMAT_H_
+#define MAMORI_PROTOCOLS_LOGS_LOG_FORMAT_H_
 
 #include <cstdint>
 #include <memory>
@@ -9,7 +9,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-#include "logs/line_time.h"
+#include "protocols/logs/line_time.h"
 
 namespace mamori::logs {
 
@@ -92,4 +92,4 @@ class LogFormat {
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_LOG_FORMAT_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_LOG_FORMAT_H_

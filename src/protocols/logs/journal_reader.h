@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_JOURNAL_READER_H_
-#define MAMORI_LOGS_JOURNAL_READER_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_JOURNAL_READER_H_
+#define MAMORI_PROTOCOLS_LOGS_JOURNAL_READER_H_
 
 #include <cstdint>
 #include <memory>
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "logs/line_reader.h"
+#include "protocols/logs/line_reader.h"
 
 struct sd_journal;
 
@@ -67,4 +67,4 @@ class JournalReader final : public LineReader {
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_JOURNAL_READER_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_JOURNAL_READER_H_

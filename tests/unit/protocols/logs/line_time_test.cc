@@ -1,4 +1,4 @@
-#include "logs/line_time.h"
+#include "protocols/logs/line_time.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_LOG_REPLAY_H_
-#define MAMORI_LOGS_LOG_REPLAY_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_LOG_REPLAY_H_
+#define MAMORI_PROTOCOLS_LOGS_LOG_REPLAY_H_
 
 #include <array>
 #include <cstdint>
@@ -10,8 +10,8 @@
 #include "core/clock.h"
 #include "core/decision.h"
 #include "engine/engine_config.h"
-#include "logs/log_format.h"
-#include "logs/log_ingest.h"
+#include "protocols/logs/log_format.h"
+#include "protocols/logs/log_ingest.h"
 
 namespace mamori::logs {
 
@@ -58,4 +58,4 @@ Result<ReplayReport> replay_log(const ReplayOptions& options);
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_LOG_REPLAY_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_LOG_REPLAY_H_

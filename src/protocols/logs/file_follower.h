@@ -1,12 +1,12 @@
-#ifndef MAMORI_LOGS_FILE_FOLLOWER_H_
-#define MAMORI_LOGS_FILE_FOLLOWER_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_FILE_FOLLOWER_H_
+#define MAMORI_PROTOCOLS_LOGS_FILE_FOLLOWER_H_
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <string>
 
-#include "logs/line_reader.h"
+#include "protocols/logs/line_reader.h"
 
 namespace mamori::logs {
 
@@ -83,4 +83,4 @@ class FileFollower final : public LineReader {
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_FILE_FOLLOWER_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_FILE_FOLLOWER_H_

@@ -1,4 +1,4 @@
-#include "logs/stock_patterns.h"
+#include "protocols/logs/stock_patterns.h"
 
 namespace mamori::logs {
 

@@ -1,4 +1,4 @@
-#include "logs/journal_reader.h"
+#include "protocols/logs/journal_reader.h"
 
 #include <poll.h>
 #include <systemd/sd-journal.h>

@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_LOG_SOURCE_H_
-#define MAMORI_LOGS_LOG_SOURCE_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_LOG_SOURCE_H_
+#define MAMORI_PROTOCOLS_LOGS_LOG_SOURCE_H_
 
 #include <atomic>
 #include <memory>
@@ -9,10 +9,10 @@
 
 #include "core/clock.h"
 #include "engine/engine.h"
-#include "logs/line_reader.h"
-#include "logs/log_format.h"
-#include "logs/log_ingest.h"
-#include "logs/positions.h"
+#include "protocols/logs/line_reader.h"
+#include "protocols/logs/log_format.h"
+#include "protocols/logs/log_ingest.h"
+#include "protocols/logs/positions.h"
 #include "store/commits.h"
 
 namespace mamori::logs {
@@ -109,4 +109,4 @@ class LogSources {
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_LOG_SOURCE_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_LOG_SOURCE_H_

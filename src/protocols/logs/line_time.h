@@ -1,5 +1,5 @@
-#ifndef MAMORI_LOGS_LINE_TIME_H_
-#define MAMORI_LOGS_LINE_TIME_H_
+#ifndef MAMORI_PROTOCOLS_LOGS_LINE_TIME_H_
+#define MAMORI_PROTOCOLS_LOGS_LINE_TIME_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -71,4 +71,4 @@ class TimeFormat {
 
 }  // namespace mamori::logs
 
-#endif  // MAMORI_LOGS_LINE_TIME_H_
+#endif  // MAMORI_PROTOCOLS_LOGS_LINE_TIME_H_

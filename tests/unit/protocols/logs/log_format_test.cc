@@ -1,4 +1,4 @@
-#include "logs/log_format.h"
+#include "protocols/logs/log_format.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

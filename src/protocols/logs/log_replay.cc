@@ -1,4 +1,4 @@
-#include "logs/log_replay.h"
+#include "protocols/logs/log_replay.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <unordered_set>
 
 #include "engine/engine.h"
-#include "logs/file_follower.h"
+#include "protocols/logs/file_follower.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace mamori::logs {
