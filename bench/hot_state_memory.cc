@@ -18,7 +18,7 @@
 #include <string>
 
 #include "engine/engine.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 
 using namespace mamori;
 
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   struct rusage before {};
   getrusage(RUSAGE_SELF, &before);
   {
-    auto store = std::move(*store::SqliteStore::open(dir));
+    auto store = std::move(*store::EmbeddedStore::open(dir));
     engine::EngineConfig config;
     config.memory_budget_bytes = std::size_t(budget_mb) << 20;
     engine::Engine engine(config, *store, 1);

@@ -1,13 +1,14 @@
-// The activity journal (store/journal/) beside today's SQLite activity
-// table, in one run:
+// The activity journal (store/journal/) alone and as the data dir's store
+// writes it (EmbeddedStore: through the commit queue, in SQLite's batches),
+// in one run:
 //
 //   write side: the CPU one login result's activity entry costs the whole
 //   process, from encoding it to its entry being in a sorted run (the
 //   writer, the indexer thread and its merges; getrusage after the indexer
-//   caught up), for (a) ActivityJournal and (b) SqliteStore::append_activity
-//   (bench/temp_store.h), on the "first-day mix": a real ActivityRecord of a
-//   random account, a browser user agent, 10 % failures, written in groups
-//   as a commit carries them;
+//   caught up), for (a) ActivityJournal and (b) EmbeddedStore::append_activity
+//   (bench/temp_store.h; --no-sqlite leaves it out), on the "first-day mix": a real ActivityRecord
+//   of a random account, a browser user agent, 10 % failures, written in groups as a commit carries
+//   them;
 //
 //   read side: activity(account, 90 days, 100) latency, p50 and p99, with
 //   --read-accounts accounts of --read-entries entries each spread over
@@ -418,7 +419,7 @@ int main(int argc, char** argv) {
               jw.foreground_us, jw.per_s, jw.bytes);
   std::printf("  %-28s %14.2f\n", "  + its full merge", jw.full_merge_cpu_us);
   if (f.sqlite)
-    std::printf("  %-28s %14.2f %14.2f %12.0f %14.0f\n", "sqlite append_activity", sw.cpu_us,
+    std::printf("  %-28s %14.2f %14.2f %12.0f %14.0f\n", "store append_activity", sw.cpu_us,
                 sw.foreground_us, sw.per_s, sw.bytes);
 
   const ReadFigures jr = journal_read(f);
@@ -434,7 +435,7 @@ int main(int argc, char** argv) {
   std::printf("  %-28s %10.1f %10.1f %10.1f %10.1f %12.0f\n", "activity journal", jr.p50_us,
               jr.p99_us, jr.mean_rows, jr.fill_s, jr.bytes);
   if (f.sqlite)
-    std::printf("  %-28s %10.1f %10.1f %10.1f %10.1f %12.0f\n", "sqlite activity", sr.p50_us,
+    std::printf("  %-28s %10.1f %10.1f %10.1f %10.1f %12.0f\n", "store activity", sr.p50_us,
                 sr.p99_us, sr.mean_rows, sr.fill_s, sr.bytes);
   std::printf("\nload average at end: %s\n", load_average().c_str());
   return 0;

@@ -30,7 +30,7 @@
 
 #include "core/location.h"
 #include "engine/engine.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 
 using namespace mamori;
 using std::chrono::hours;
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   const std::string dir = std::filesystem::temp_directory_path() /
                           ("mamori-takeover-replay-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
-  auto store = store::SqliteStore::open(dir);
+  auto store = store::EmbeddedStore::open(dir);
   if (!store) {
     std::fprintf(stderr, "store: %s\n", store.error().message.c_str());
     return 1;

@@ -12,18 +12,18 @@
 #include <memory>
 #include <string>
 
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 
 namespace mamori::bench {
 
 struct TempStore {
   std::string dir;
-  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<store::EmbeddedStore> store;
 
   TempStore() {
     char tmpl[] = "/tmp/mamori-bench-XXXXXX";
     dir = mkdtemp(tmpl);
-    store = std::move(*store::SqliteStore::open(dir));
+    store = std::move(*store::EmbeddedStore::open(dir));
   }
   ~TempStore() {
     store.reset();

@@ -1,7 +1,7 @@
 // What the fuzz targets that need a running mamori share: the daemon's
 // objects wired as src/server/daemon.cc wires them, without its listeners.
 //
-// A World is a SqliteStore in a fresh directory (under /dev/shm when it is
+// A World is an EmbeddedStore in a fresh directory (under /dev/shm when it is
 // writable, else $TMPDIR or /tmp), an Engine over it with the GeoIP test
 // databases and a 16 MiB hot-state budget, owner notices and webhook alerts queued in the outbox
 // (nothing delivers them), TOTP under a fixed key, password checks against a small
@@ -41,7 +41,7 @@
 #include "notify/notify_config.h"
 #include "notify/outbox.h"
 #include "protocols/http/api_handler.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 
 namespace mamori::fuzz {
 
@@ -53,7 +53,7 @@ inline const TimePoint kStart = from_unix_ms(1'795'435'200'000);
 class World {
  public:
   World() : clock_(kStart) {
-    auto store = store::SqliteStore::open(dir_.path());
+    auto store = store::EmbeddedStore::open(dir_.path());
     if (!store) fail("store: " + store.error().message);
     store_ = std::move(*store);
 
@@ -118,7 +118,7 @@ class World {
 
   ManualClock& clock() { return clock_; }
   engine::Engine& engine() { return *engine_; }
-  store::SqliteStore& store() { return *store_; }
+  store::EmbeddedStore& store() { return *store_; }
   http::ApiHandler& handler() { return *handler_; }
   const std::string& dir() const { return dir_.path(); }
 
@@ -143,7 +143,7 @@ class World {
 
   ScratchDir dir_;
   ManualClock clock_;
-  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<store::EmbeddedStore> store_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<geo::MaxmindLocator> locator_;
   notify::NotifyConfig notify_;

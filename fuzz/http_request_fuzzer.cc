@@ -63,7 +63,7 @@ Harness& harness() {
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 1;
-    store::SqliteStore& st = w.store();
+    store::EmbeddedStore& st = w.store();
     h.server = std::make_unique<http::Server>(
         options, w.handler(),
         http::CommitWaiter{

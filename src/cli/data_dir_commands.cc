@@ -158,6 +158,9 @@ int run_backup(std::span<const std::string> args, std::ostream& out, std::ostrea
   out << "backup of " << files->data_dir << " written to " << target << ": mamori.db ("
       << size_text(report->database_bytes) << ", schema version " << report->schema_version << ")"
       << (report->data_dir_id.empty() ? "" : ", mamori.id")
+      << (report->journals_copied
+              ? ", activity/ and profiles/ (" + size_text(report->journal_bytes) + ")"
+              : std::string())
       << (report->key_copied ? ", totp.key" : "") << (report->pwned_copied ? ", pwned.bin" : "")
       << " in " << report->took.count() << " ms\n";
   if (!report->key_copied)
@@ -179,6 +182,7 @@ int run_restore(std::span<const std::string> args, std::ostream& out, std::ostre
   if (!report) return report_error(report.error(), err);
   out << "restored " << backup << " into " << files->data_dir << ": mamori.db (schema version "
       << report->schema_version << ")" << (report->data_dir_id.empty() ? "" : ", mamori.id")
+      << (report->journals_restored ? ", activity/, profiles/" : "")
       << (report->key_restored ? ", " + files->key_path() : std::string())
       << (report->pwned_restored ? ", " + files->pwned_path() : std::string())
       << "; start mamorid on it\n";

@@ -478,6 +478,8 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
   {
     Reader s = r.sub("store");
     s.integer("checkpoint_mb", c.store_checkpoint_mb, 1, 4096);
+    s.duration("index_every", c.store_index_every, std::chrono::milliseconds(10),
+               std::chrono::hours(24));
     s.reject_unknown();
   }
   {
@@ -672,6 +674,7 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
   check("state.memory_budget_mb", a.engine.memory_budget_bytes >> 20,
         b.engine.memory_budget_bytes >> 20);
   check("store.checkpoint_mb", a.store_checkpoint_mb, b.store_checkpoint_mb);
+  check("store.index_every", a.store_index_every, b.store_index_every);
   check("incidents.idle", a.engine.incidents.idle, b.engine.incidents.idle);
   check("incidents.max_accounts", a.engine.incidents.max_accounts, b.engine.incidents.max_accounts);
   check("geoip.city", a.geoip.city, b.geoip.city);

@@ -45,6 +45,9 @@ struct Config {
   Duration maintain_every = std::chrono::seconds(60);
   // [store]: WAL size (MiB of 4 KiB pages) that starts a checkpoint.
   int store_checkpoint_mb = 32;
+  // [store]: how often the journals' index passes run (reads merge what
+  // they have not indexed yet).
+  Duration store_index_every = std::chrono::seconds(1);
   // [totp]: key_file empty means <data_dir>/totp.key.
   account::TotpConfig totp;
   // [passwords]

@@ -36,7 +36,7 @@
 #include "server/decision_log.h"
 #include "server/process_metrics.h"
 #include "server/service_notify.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 
 namespace mamori::server {
 
@@ -103,7 +103,7 @@ int check_config(const Config& config) {
       return refuse(tls.error().message);
   }
   if (Status s = check_database_not_lost(config); !s) return refuse(s.error().message);
-  if (Status s = store::SqliteStore::check(config.data_dir); !s) return refuse(s.error().message);
+  if (Status s = store::EmbeddedStore::check(config.data_dir); !s) return refuse(s.error().message);
   const std::string key_file = totp_key_file(config);
   std::error_code ec;
   if (std::filesystem::exists(key_file, ec)) {
@@ -340,9 +340,11 @@ int run_daemon(const std::vector<std::string>& args) {
     log_error(s.error().message);
     return 1;
   }
-  store::SqliteStoreOptions store_options;
-  store_options.checkpoint_pages = config.store_checkpoint_mb * 256;  // 4 KiB pages
-  auto store = store::SqliteStore::open(config.data_dir, store_options);
+  store::EmbeddedStoreOptions store_options;
+  store_options.sqlite.checkpoint_pages = config.store_checkpoint_mb * 256;  // 4 KiB pages
+  store_options.activity.index_every = config.store_index_every;
+  store_options.profiles.index_every = config.store_index_every;
+  auto store = store::EmbeddedStore::open(config.data_dir, store_options);
   if (!store) {
     log_error(store.error().message);
     return 1;

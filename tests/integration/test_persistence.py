@@ -1,5 +1,5 @@
 """Durability: what the server acknowledged survives a clean restart and a kill -9 under load:
-list entries, operator locks, engine blocks, incidents, the activity log."""
+list entries, operator locks, engine blocks, incidents, the activity log, profiles."""
 import threading
 import time
 
@@ -189,6 +189,10 @@ def test_state_survives_kill9_under_load(mamorid):
             name, len(acked_ids), len(logged))
         missing = [x for x in acked_ids if x not in logged_ids]
         assert not missing, "%s: %d acked results missing after kill -9" % (name, len(missing))
+        # Its profile (the profile journal) learnt the device of its first login.
+        if acked_ids:
+            devices = [d["device_id"] for d in get_json(m, "/v1/accounts/" + name)["devices"]]
+            assert "load-device" in devices, (name, devices)
     assert_allow(m.attempt("after-crash", "192.0.2.5"))
 
 

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from conftest import MAMORID, free_port
-from helpers import get_json, list_entries, metric_sum, parse_metrics
+from helpers import activity, get_json, list_entries, metric_sum, parse_metrics
 from small_disk import SmallDisk
 
 
@@ -94,6 +94,19 @@ def test_disk_full_refuses_writes_keeps_every_acknowledged_one_and_recovers(make
         assert any(r.status_code == 503 for r in results), [r.status_code for r in results]
         for r in results:
             assert r.status_code == 200 or r.json()["error"]["code"] == "store_unavailable", r.text
+        # Activity entries (the journal) meet the full disk too: each result is
+        # stored or refused whole, and a refused one leaves no entry.
+        full_results = {}
+        for k in range(60):
+            account = "fulldisk%d" % k
+            r = m.app("POST", "/v1/login/result", {"account": account, "ip": "198.51.100.%d" % (k + 1),
+                                                  "success": False, "pwhash": "q%d" % k})
+            if r.status_code == 200:
+                full_results[account] = r.json()["event_id"]
+            else:
+                assert_refused(r)
+                full_results[account] = None
+        assert None in full_results.values(), "no activity entry was refused on the full disk"
         # Postfix: a counted message whose record cannot be stored is deferred, not let through.
         actions = [postfix_policy(postfix_port, protocol_state="END-OF-MESSAGE",
                                   sasl_username="box%d@example.jp" % k, client_address="192.0.2.7",
@@ -138,6 +151,9 @@ def test_disk_full_refuses_writes_keeps_every_acknowledged_one_and_recovers(make
             assert get_json(m, "/v1/accounts/" + account)["status"] == "locked"
         for account in lock_refused:
             assert get_json(m, "/v1/accounts/" + account)["status"] != "locked"
+        for account, event_id in full_results.items():
+            ids = [e["event_id"] for e in activity(m, account, since="2000-01-01T00:00:00Z")]
+            assert ids == ([event_id] if event_id else []), (account, event_id, ids)
     finally:
         m.stop()
         disk.stop()

@@ -12,7 +12,7 @@
 
 #include "engine/engine.h"
 #include "protocols/logs/file_follower.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 
 namespace mamori::logs {
 
@@ -72,7 +72,7 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
   if (dir.path().empty())
     return make_error("store_open_failed",
                       std::string("cannot make a temporary directory: ") + std::strerror(errno));
-  auto store = store::SqliteStore::open(dir.path());
+  auto store = store::EmbeddedStore::open(dir.path());
   if (!store) return store.error();
   ReplayReport report;
   std::map<std::string, Group> groups;

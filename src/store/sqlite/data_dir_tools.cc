@@ -1,5 +1,6 @@
 #include "store/sqlite/data_dir_tools.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -7,14 +8,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <vector>
 
+#include "store/embedded/embedded_store.h"
 #include "store/sqlite/data_dir_lock.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -158,22 +163,18 @@ Status sync_path(const std::string& path, bool directory = false) {
   return {};
 }
 
-// Copies `from` to the new file `to` (mode 0600) and flushes it. The source
-// is read through one descriptor: a file renamed over meanwhile (a pwned
-// import) is copied whole, as it was.
-Status copy_file(const std::string& from, const std::string& to) {
-  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return make_error("io", "cannot read " + from + ": " + errno_text());
+// Copies what `in` (opened on `from`) holds, its first `limit` bytes at
+// most, to the new file `to` (mode 0600) and flushes it.
+Status copy_fd(int in, const std::string& from, const std::string& to,
+               std::uint64_t limit = UINT64_MAX) {
   const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (out < 0) {
-    const int err = errno;
-    ::close(in);
-    return make_error("io", "cannot create " + to + ": " + errno_text(err));
-  }
+  if (out < 0) return make_error("io", "cannot create " + to + ": " + errno_text());
   Status result;
   char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(in, buf, sizeof buf);
+  std::uint64_t copied = 0;
+  while (copied < limit) {
+    const ssize_t n = ::pread(
+        in, buf, std::size_t(std::min<std::uint64_t>(sizeof buf, limit - copied)), off_t(copied));
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -190,13 +191,24 @@ Status copy_file(const std::string& from, const std::string& to) {
       done += w;
     }
     if (!result) break;
+    copied += std::uint64_t(n);
   }
   if (result && ::fsync(out) != 0)
     result = make_error("io", "cannot flush " + to + ": " + errno_text());
-  ::close(in);
   if (::close(out) != 0 && result)
     result = make_error("io", "cannot write " + to + ": " + errno_text());
   return result;
+}
+
+// Copies `from` to the new file `to` (mode 0600) and flushes it. The source
+// is read through one descriptor: a file renamed over meanwhile (a pwned
+// import) is copied whole, as it was.
+Status copy_file(const std::string& from, const std::string& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return make_error("io", "cannot read " + from + ": " + errno_text());
+  Status s = copy_fd(in, from, to);
+  ::close(in);
+  return s;
 }
 
 Status write_small_file(const std::string& path, const std::string& text) {
@@ -266,6 +278,181 @@ Status copy_database(const std::string& data_dir, const std::string& from, const
         rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? src.message(rc) : dest.message(rc);
     return make_error("io", "cannot copy " + from + ": " + msg);
   }
+  return {};
+}
+
+// ---- the journals (activity/, profiles/) ----
+
+constexpr const char* kActivityDir = "activity";
+constexpr const char* kProfilesDir = "profiles";
+constexpr int kJournalCopyAttempts = 20;
+
+// A journal directory that went away while it was being copied (a day
+// partition dropped by retention, a profile generation collected).
+Error vanished(const std::string& dir) { return make_error("vanished", dir + " went away"); }
+
+std::vector<std::string> sorted_names(const std::string& dir, int& err) {
+  std::vector<std::string> names;
+  err = 0;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    err = errno;
+    return names;
+  }
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Copies one keyed journal directory (store/journal/keyed_journal.h) into
+// the new directory `to`, beside the daemon that appends to it and indexes
+// it: its runs, which are immutable, opened first (a merge that deletes one
+// meanwhile makes the listing start over), then the journal up to the size
+// it has then: everything published before the copy began, and more than
+// any run covers. A torn record at the end is cut at the next open, as after
+// a crash. Returns the bytes copied; fails with `vanished` when the directory
+// is gone.
+Result<std::uint64_t> copy_keyed_journal(const std::string& from, const std::string& to) {
+  for (int attempt = 0; attempt < kJournalCopyAttempts; ++attempt) {
+    int err = 0;
+    const std::vector<std::string> names = sorted_names(from, err);
+    if (err == ENOENT) return vanished(from);
+    if (err != 0) return make_error("io", "cannot list " + from + ": " + errno_text(err));
+    std::vector<std::pair<std::string, int>> runs;
+    auto close_all = [&] {
+      for (auto& [name, fd] : runs) ::close(fd);
+      runs.clear();
+    };
+    bool restart = false;
+    for (const std::string& name : names) {
+      if (name.rfind("run-", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
+      const int fd = ::open((from + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT) {
+        restart = true;  // merged away meanwhile
+        break;
+      }
+      if (fd < 0) {
+        const int e = errno;
+        close_all();
+        return make_error("io", "cannot read " + from + "/" + name + ": " + errno_text(e));
+      }
+      runs.emplace_back(name, fd);
+    }
+    if (restart) {
+      close_all();
+      continue;
+    }
+    const std::string journal = from + "/journal";
+    const int jfd = ::open(journal.c_str(), O_RDONLY | O_CLOEXEC);
+    if (jfd < 0) {
+      const int e = errno;
+      close_all();
+      if (e == ENOENT) return vanished(from);
+      return make_error("io", "cannot read " + journal + ": " + errno_text(e));
+    }
+    struct stat st {};
+    ::fstat(jfd, &st);
+    Status s;
+    if (::mkdir(to.c_str(), 0700) != 0)
+      s = make_error("io", "cannot create " + to + ": " + errno_text());
+    std::uint64_t bytes = 0;
+    for (const auto& [name, fd] : runs) {
+      if (!s) break;
+      s = copy_fd(fd, from + "/" + name, to + "/" + name);
+      struct stat rs {};
+      if (::fstat(fd, &rs) == 0) bytes += std::uint64_t(rs.st_size);
+    }
+    if (s) s = copy_fd(jfd, journal, to + "/journal", std::uint64_t(st.st_size));
+    bytes += std::uint64_t(st.st_size);
+    ::close(jfd);
+    close_all();
+    if (s) s = sync_path(to, true);
+    if (!s) return s.error();
+    return bytes;
+  }
+  return make_error("io", from + " changed under every attempt to copy it");
+}
+
+// Copies `<from_dir>/activity` and `<from_dir>/profiles` (where present)
+// into `to_dir`. Returns the bytes copied.
+Result<std::uint64_t> copy_journals(const std::string& from_dir, const std::string& to_dir) {
+  std::error_code ec;
+  std::uint64_t bytes = 0;
+  const fs::path activity = fs::path(from_dir) / kActivityDir;
+  if (fs::is_directory(activity, ec)) {
+    const std::string out = (fs::path(to_dir) / kActivityDir).string();
+    if (::mkdir(out.c_str(), 0700) != 0)
+      return make_error("io", "cannot create " + out + ": " + errno_text());
+    int err = 0;
+    for (const std::string& day : sorted_names(activity.string(), err)) {
+      if (!fs::is_directory(activity / day, ec) || day.find('.') != std::string::npos) continue;
+      auto copied = copy_keyed_journal((activity / day).string(), out + "/" + day);
+      if (!copied && copied.error().code == "vanished") {  // dropped by retention meanwhile
+        fs::remove_all(out + "/" + day, ec);
+        continue;
+      }
+      if (!copied) return copied.error();
+      bytes += *copied;
+    }
+    if (err != 0)
+      return make_error("io", "cannot list " + activity.string() + ": " + errno_text(err));
+    if (Status s = sync_path(out, true); !s) return s.error();
+  }
+  const fs::path profiles = fs::path(from_dir) / kProfilesDir;
+  if (fs::is_directory(profiles, ec)) {
+    const std::string out = (fs::path(to_dir) / kProfilesDir).string();
+    if (::mkdir(out.c_str(), 0700) != 0)
+      return make_error("io", "cannot create " + out + ": " + errno_text());
+    for (int attempt = 0;; ++attempt) {
+      // A collection may switch generations meanwhile: the one CURRENT names
+      // is copied, again if it goes away during the copy.
+      std::string current = read_id((profiles / "CURRENT").string());
+      if (current.empty() || current.find('/') != std::string::npos)
+        return make_error("io", (profiles / "CURRENT").string() + " names no generation");
+      auto copied = copy_keyed_journal((profiles / current).string(), out + "/" + current);
+      if (!copied && copied.error().code == "vanished" && attempt < kJournalCopyAttempts) {
+        fs::remove_all(out + "/" + current, ec);
+        continue;
+      }
+      if (!copied) return copied.error();
+      bytes += *copied;
+      if (Status s = write_small_file(out + "/CURRENT", current + "\n"); !s) return s.error();
+      break;
+    }
+    if (Status s = sync_path(out, true); !s) return s.error();
+  }
+  return bytes;
+}
+
+// Copies the tree `from` into the new `to`, gives it to `owner` (when
+// root), and puts it in place of `target` (removed first).
+Status install_tree(const std::string& from, const std::string& target,
+                    const std::optional<struct stat>& owner) {
+  std::error_code ec;
+  const std::string tmp = target + ".restore";
+  fs::remove_all(tmp, ec);
+  fs::copy(from, tmp, fs::copy_options::recursive, ec);
+  if (ec) return make_error("io", "cannot copy " + from + " to " + tmp + ": " + ec.message());
+  for (auto it = fs::recursive_directory_iterator(tmp, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const std::string p = it->path().string();
+    if (it->is_regular_file()) {
+      if (Status s = sync_path(p); !s) return s;
+    }
+    if (owner && ::chown(p.c_str(), owner->st_uid, owner->st_gid) != 0)
+      return make_error("io", "cannot give " + p + " to its owner: " + errno_text());
+  }
+  if (ec) return make_error("io", "cannot walk " + tmp + ": " + ec.message());
+  if (owner && ::chown(tmp.c_str(), owner->st_uid, owner->st_gid) != 0)
+    return make_error("io", "cannot give " + tmp + " to its owner: " + errno_text());
+  fs::remove_all(target, ec);
+  if (ec) return make_error("io", "cannot remove " + target + ": " + ec.message());
+  if (std::rename(tmp.c_str(), target.c_str()) != 0)
+    return make_error("io", "cannot rename " + tmp + " to " + target + ": " + errno_text());
   return {};
 }
 
@@ -345,6 +532,12 @@ Result<BackupReport> backup_data_dir(const DataDirFiles& from, const std::string
         !s)
       return fail(s.error().message);
   }
+  // The journals after the database: each holds every entry acknowledged
+  // before the backup began.
+  auto journal_bytes = copy_journals(from.data_dir, tmp);
+  if (!journal_bytes) return fail(journal_bytes.error().message);
+  report.journal_bytes = *journal_bytes;
+  report.journals_copied = fs::exists(fs::path(tmp) / kActivityDir, ec);
   const std::string key = from.key_path();
   if (fs::exists(key, ec)) {
     if (Status s = copy_file(key, (fs::path(tmp) / kKeyFile).string()); !s)
@@ -420,6 +613,12 @@ Result<RestoreReport> restore_data_dir(const std::string& backup, const DataDirF
     return fail(backup_db + " has schema version " + std::to_string(report.schema_version) +
                 ", newer than this build's " + std::to_string(SqliteStore::kSchemaVersion) +
                 ": restore it with the version of mamori that made it");
+  const bool has_journals =
+      fs::is_directory(dir / kActivityDir, ec) && fs::is_directory(dir / kProfilesDir, ec);
+  if (report.schema_version >= 6 && !has_journals)
+    return fail(backup + " has no " + kActivityDir + "/ and " + kProfilesDir +
+                "/ beside its database of schema version " + std::to_string(report.schema_version) +
+                ": the activity log and the profiles are missing");
   const std::string backup_id = read_id((dir / kIdFile).string());
   if (!backup_id.empty() && backup_id != report.data_dir_id)
     return fail(backup_db + " does not belong to " + (dir / kIdFile).string() + " (ids " +
@@ -465,6 +664,18 @@ Result<RestoreReport> restore_data_dir(const std::string& backup, const DataDirF
     fs::remove(db + side, ec);
     if (ec) return fail("cannot remove " + db + side + ": " + ec.message());
   }
+  // The journals; a backup from before them has their rows in its database,
+  // which the next start moves into new ones.
+  for (const char* name : {kActivityDir, kProfilesDir}) {
+    if (has_journals) {
+      if (Status s = install_tree((dir / name).string(), (target / name).string(), owner); !s)
+        return fail(s.error().message);
+    } else {
+      fs::remove_all(target / name, ec);
+      if (ec) return fail("cannot remove " + (target / name).string() + ": " + ec.message());
+    }
+  }
+  report.journals_restored = has_journals;
   if (std::rename(staged.c_str(), db.c_str()) != 0)
     return fail("cannot rename " + staged + " to " + db + ": " + errno_text());
 
@@ -511,8 +722,9 @@ Result<MigrateReport> migrate_data_dir(const std::string& data_dir) {
   if (report.from_version > SqliteStore::kSchemaVersion)
     return fail(db + " has schema version " + std::to_string(report.from_version) +
                 ", newer than this build's " + std::to_string(SqliteStore::kSchemaVersion));
-  // Opening the store upgrades it in one transaction and checks its id.
-  auto store = SqliteStore::open(data_dir);
+  // Opening the store upgrades it (the tables moved out into the journals
+  // first) and checks its id.
+  auto store = EmbeddedStore::open(data_dir);
   if (!store) return store.error();
   store->reset();
   report.to_version = SqliteStore::kSchemaVersion;

@@ -33,6 +33,8 @@ struct BackupReport {
   int schema_version = 0;
   std::string data_dir_id;
   std::uint64_t database_bytes = 0;
+  bool journals_copied = false;  // activity/ and profiles/ (false: a data dir before them)
+  std::uint64_t journal_bytes = 0;
   bool key_copied = false;  // false: the data dir had no key file
   bool pwned_copied = false;
   std::chrono::milliseconds took{0};
@@ -40,8 +42,15 @@ struct BackupReport {
 
 // Writes a copy of a data dir to the new directory `out`, from which
 // `mamorid --data-dir OUT` starts as it would from the original: `mamori.db`,
-// `mamori.id`, `totp.key` (the configured key file, under this name) and,
-// when asked, `pwned.bin`.
+// `mamori.id`, the journals `activity/` and `profiles/`, `totp.key` (the
+// configured key file, under this name) and, when asked, `pwned.bin`.
+//
+// The journals are copied after the database, beside a daemon that appends
+// to them: their index runs are immutable and copied whole (a merge or a
+// retention drop that removes one meanwhile is followed), each journal file
+// up to the size it has when its copy starts, which holds every entry
+// acknowledged before the backup began; a record torn at that end is cut
+// off when the copy is opened, as after a crash.
 //
 // The database is copied with SQLite's online backup inside one read
 // transaction, so the copy is one snapshot: every write committed before the
@@ -72,18 +81,22 @@ struct RestoreOptions {
 struct RestoreReport {
   int schema_version = 0;  // the backup's, before any upgrade at the next start
   std::string data_dir_id;
+  bool journals_restored = false;
   bool key_restored = false;
   bool pwned_restored = false;
 };
 
 // Puts a backup made by backup_data_dir into a data dir (created if
 // missing). Checks the backup first (its database readable, not newer than
-// this build, its id matching its mamori.id), then holds the data dir's lock
+// this build, its id matching its mamori.id, the journals present with a
+// database of schema 6 or later), then holds the data dir's lock
 // (DataDirLock) throughout, so a data dir that a running mamorid holds is
 // refused with `data_dir_in_use` and nothing is changed, and no daemon starts
 // on a half-restored one. The old database's WAL is removed with it. Each
 // file is written beside its place, flushed and renamed over it; when run as
-// root the files are given to the data dir's owner. Fails with
+// root the files are given to the data dir's owner. The journal dirs are
+// replaced whole (a backup from before them removes them: its database holds
+// their rows, which the next start moves into new ones). Fails with
 // `restore_failed` (or `data_dir_in_use`), naming the file and the cause.
 // An interrupted restore leaves a mix: run it again with `replace`.
 Result<RestoreReport> restore_data_dir(const std::string& backup, const DataDirFiles& to,

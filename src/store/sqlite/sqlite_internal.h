@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,11 +39,6 @@ enum WriterStmt : int {
   kBegin,
   kCommit,
   kRollback,
-  // sqlite_activity.cc
-  kInsertActivity,
-  kPruneActivity,
-  // sqlite_profiles.cc
-  kPutProfile,
   // sqlite_records.cc
   kPutLock,
   kClearLock,
@@ -68,11 +64,6 @@ enum WriterStmt : int {
 
 // Each read connection's prepared statements, by role.
 enum ReadStmt : int {
-  // sqlite_activity.cc
-  kActivity,
-  kFailedLoginsSince,
-  // sqlite_profiles.cc
-  kProfile,
   // sqlite_records.cc
   kAccount,
   kLockedAccounts,
@@ -98,8 +89,6 @@ struct StatementSql {
 struct RoleSql {
   std::span<const StatementSql> writer, read;
 };
-RoleSql activity_sql();
-RoleSql profile_sql();
 RoleSql record_sql();
 RoleSql outbox_sql();
 
@@ -250,9 +239,15 @@ Status exec_script(sqlite3* db, const char* sql);
 
 // ---- schema and identity (sqlite_schema.cc) ----
 
-// WAL, synchronous=NORMAL, then the schema created or upgraded to
-// SqliteStore::kSchemaVersion in one transaction.
-Status prepare_database(sqlite3* db, const std::string& path);
+// Reads the v5 tables `activity` and `profiles` of `db` (sqlite_legacy.cc).
+std::unique_ptr<LegacyRows> legacy_rows(sqlite3* db, std::string path);
+
+// WAL, synchronous=NORMAL, then the schema created or upgraded to version 5
+// in one transaction; from 5 to SqliteStore::kSchemaVersion, `move` (may be
+// empty: then only empty tables may be dropped) is given the rows of the
+// tables that leave SQLite, and once it returned ok they are dropped in the
+// transaction that sets the version.
+Status prepare_database(sqlite3* db, const std::string& path, const MoveLegacyRows& move);
 // Before the database is opened (and created if missing): a missing or empty
 // database in a data dir whose id file says it held one is refused.
 Status check_database_present(const std::string& data_dir, const std::string& db_path);
@@ -314,48 +309,6 @@ struct Writer {
 };
 
 // ---- queued operations, by role ----
-
-// activity (sqlite_activity.cc)
-
-// An activity record as queued: its text fields in one buffer (one
-// allocation, freed by the writer, instead of one per field), the rest by
-// value. `reasons` is stored comma-joined, as the column holds it.
-struct AppendActivityOp {
-  enum Field : std::size_t {
-    kEventId,
-    kAccount,
-    kCountry,
-    kCity,
-    kUserAgent,
-    kDeviceId,
-    kProtocol,
-    kReasons,
-    kFields
-  };
-  std::string text;
-  std::array<std::uint32_t, kFields> end{};  // where each field ends in `text`
-  TimePoint time{};
-  IpAddress ip;
-  EventType type = EventType::kLoginAttempt;
-  std::optional<bool> success;
-  Action action = Action::kAllow;
-
-  explicit AppendActivityOp(const ActivityRecord& r);
-  std::string_view field(Field f) const {
-    const std::uint32_t begin = f == 0 ? 0 : end[f - 1];
-    return std::string_view(text).substr(begin, end[f] - begin);
-  }
-};
-struct PruneActivityOp {
-  TimePoint before;
-};
-
-// profiles (sqlite_profiles.cc)
-
-struct PutProfileOp {
-  std::string account;
-  std::string data;  // encode_profile's text, made by the caller's thread
-};
 
 // records (sqlite_records.cc)
 
@@ -432,9 +385,6 @@ struct PruneOutboxOp {
 
 // How the writer applies each operation, inside the batch's transaction
 // (defined in the operation's role file).
-Status apply_write(const Writer& w, const AppendActivityOp& op);
-Status apply_write(const Writer& w, const PruneActivityOp& op);
-Status apply_write(const Writer& w, const PutProfileOp& op);
 Status apply_write(const Writer& w, const PutLockOp& op);
 Status apply_write(const Writer& w, const ClearLockOp& op);
 Status apply_write(const Writer& w, const PutContactOp& op);
@@ -459,10 +409,9 @@ Status apply_write(const Writer& w, const PruneOutboxOp& op);
 
 namespace mamori::store {
 
-// Any role's queued operation.
+// Any role's queued operation, or a participant's (ForeignWrite).
 struct SqliteStore::WriteOp
-    : std::variant<sqlite::AppendActivityOp, sqlite::PruneActivityOp, sqlite::PutProfileOp,
-                   sqlite::PutLockOp, sqlite::ClearLockOp, sqlite::PutContactOp,
+    : std::variant<ForeignWrite, sqlite::PutLockOp, sqlite::ClearLockOp, sqlite::PutContactOp,
                    sqlite::PutLastLoginOp, sqlite::PutListEntryOp, sqlite::DeleteListEntryOp,
                    sqlite::PutIncidentOp, sqlite::PutIncidentAccountOp,
                    sqlite::PutIncidentAndAccountOp, sqlite::PutBlockOp, sqlite::DeleteBlockOp,

@@ -148,7 +148,16 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 5 -> 6: the activity log and the profiles live in journals
+    // (store/embedded/embedded_store.h); their rows were moved there first.
+    R"sql(
+DROP TABLE activity;
+DROP TABLE profiles;
+)sql",
 };
+
+// The last version with the tables that version 6 moved out.
+constexpr int kLegacyVersion = 5;
 
 // ---- the data dir's identity ----
 //
@@ -192,35 +201,60 @@ std::string new_data_dir_id() {
 
 }  // namespace
 
-Status prepare_database(sqlite3* db, const std::string& path) {
+Status prepare_database(sqlite3* db, const std::string& path, const MoveLegacyRows& move) {
   auto mode = exec_value(db, "PRAGMA journal_mode=WAL");
   if (!mode) return open_error(path, mode.error().message);
   if (*mode != "wal") return open_error(path, "cannot switch to WAL mode (mode is " + *mode + ")");
   if (auto s = exec_script(db, "PRAGMA synchronous=NORMAL"); !s)
     return open_error(path, s.error().message);
 
-  if (auto s = exec_script(db, "BEGIN IMMEDIATE"); !s) return open_error(path, s.error().message);
-  auto fail = [&](const std::string& msg) -> Status {
-    (void)exec_script(db, "ROLLBACK");  // the open fails anyway; its result adds nothing
-    return open_error(path, msg);
+  // Runs migrations `from` to `to` - 1 and sets the version, in one
+  // transaction; `before_commit` runs inside it.
+  auto upgrade = [&](int to) -> Status {
+    if (auto s = exec_script(db, "BEGIN IMMEDIATE"); !s) return open_error(path, s.error().message);
+    auto fail = [&](const std::string& msg) -> Status {
+      (void)exec_script(db, "ROLLBACK");  // the open fails anyway; its result adds nothing
+      return open_error(path, msg);
+    };
+    auto version_text = exec_value(db, "PRAGMA user_version");
+    if (!version_text) return fail(version_text.error().message);
+    const int version = std::atoi(version_text->c_str());
+    if (version > SqliteStore::kSchemaVersion) {
+      return fail("schema version " + std::to_string(version) + " is newer than this build's " +
+                  std::to_string(SqliteStore::kSchemaVersion));
+    }
+    for (int v = version; v < to; ++v) {
+      if (auto s = exec_script(db, kMigrations[static_cast<size_t>(v)]); !s)
+        return fail("schema upgrade to version " + std::to_string(v + 1) + ": " +
+                    s.error().message);
+    }
+    if (version < to) {
+      const std::string set = "PRAGMA user_version=" + std::to_string(to);
+      if (auto s = exec_script(db, set.c_str()); !s) return fail(s.error().message);
+    }
+    if (auto s = exec_script(db, "COMMIT"); !s) return fail(s.error().message);
+    return {};
   };
+  // Up to the last version with the legacy tables, in one transaction.
+  if (Status s = upgrade(kLegacyVersion); !s) return s;
   auto version_text = exec_value(db, "PRAGMA user_version");
-  if (!version_text) return fail(version_text.error().message);
-  const int version = std::atoi(version_text->c_str());
-  if (version > SqliteStore::kSchemaVersion) {
-    return fail("schema version " + std::to_string(version) + " is newer than this build's " +
-                std::to_string(SqliteStore::kSchemaVersion));
+  if (!version_text) return open_error(path, version_text.error().message);
+  if (std::atoi(version_text->c_str()) >= SqliteStore::kSchemaVersion) return {};
+  // To 6: the legacy rows are moved, then their tables dropped. Until that
+  // commits the tables are the truth (a move that was cut short is done
+  // again at the next open); after it, the journals are.
+  auto rows = legacy_rows(db, path);
+  if (move) {
+    if (Status s = move(*rows); !s) return s;
+  } else {
+    for (auto count : {rows->activity_count(), rows->profile_count()}) {
+      if (!count) return count.error();
+      if (*count > 0)
+        return open_error(path, "schema upgrade to version 6 needs the journals to move " +
+                                    std::to_string(*count) + " rows into (open it as a data dir)");
+    }
   }
-  for (int v = version; v < SqliteStore::kSchemaVersion; ++v) {
-    if (auto s = exec_script(db, kMigrations[static_cast<size_t>(v)]); !s)
-      return fail("schema upgrade to version " + std::to_string(v + 1) + ": " + s.error().message);
-  }
-  if (version != SqliteStore::kSchemaVersion) {
-    const std::string set = "PRAGMA user_version=" + std::to_string(SqliteStore::kSchemaVersion);
-    if (auto s = exec_script(db, set.c_str()); !s) return fail(s.error().message);
-  }
-  if (auto s = exec_script(db, "COMMIT"); !s) return fail(s.error().message);
-  return {};
+  return upgrade(SqliteStore::kSchemaVersion);
 }
 
 Status check_database_present(const std::string& data_dir, const std::string& db_path) {

@@ -1,8 +1,8 @@
 // SqliteStore: opening, checking and closing the store, the writer's
-// transactions, the pool of read connections and the checkpoints. The
-// roles' statements, operations and reads are in sqlite_activity.cc,
-// sqlite_profiles.cc, sqlite_records.cc and sqlite_outbox.cc; the schema in
-// sqlite_schema.cc.
+// transactions (with the participant's part), the pool of read connections
+// and the checkpoints. The roles' statements, operations and reads are in
+// sqlite_records.cc and sqlite_outbox.cc; the schema in sqlite_schema.cc,
+// the tables it moves out in sqlite_legacy.cc.
 
 #include "store/sqlite/sqlite_store.h"
 
@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -97,8 +98,7 @@ const Statements& statements() {
     s.writer[sqlite::kBegin] = "BEGIN IMMEDIATE";
     s.writer[sqlite::kCommit] = "COMMIT";
     s.writer[sqlite::kRollback] = "ROLLBACK";
-    for (const sqlite::RoleSql& role : {sqlite::activity_sql(), sqlite::profile_sql(),
-                                        sqlite::record_sql(), sqlite::outbox_sql()}) {
+    for (const sqlite::RoleSql& role : {sqlite::record_sql(), sqlite::outbox_sql()}) {
       for (const auto& [id, sql] : role.writer) s.writer.at(static_cast<std::size_t>(id)) = sql;
       for (const auto& [id, sql] : role.read) s.read.at(static_cast<std::size_t>(id)) = sql;
     }
@@ -213,7 +213,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
 
   auto db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout);
   if (!db) return db.error();
-  if (Status s = prepare_database(*db, path); !s) {
+  if (Status s = prepare_database(*db, path, options.move_legacy_rows); !s) {
     close_db(*db);
     return s.error();
   }
@@ -258,7 +258,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
       store.get());
   if (Status s = prepare_all(*db, statements().writer, store->writer_stmts_.data()); !s)
     return open_error(path, s.error().message);
-  if (Status s = store->fill_profile_filter(); !s) return open_error(path, s.error().message);
   // A first read connection, so a database readers cannot use fails here.
   Status probe = store->with_read_stmt(sqlite::kIncident, [](sqlite3_stmt*) { return Status{}; });
   if (!probe) return open_error(path, probe.error().message);
@@ -337,12 +336,7 @@ void SqliteStore::render_metrics(std::string& out) const {
   out +=
       "# HELP mamori_store_checkpoints_total WAL checkpoints that let the log start over.\n"
       "# TYPE mamori_store_checkpoints_total counter\nmamori_store_checkpoints_total " +
-      std::to_string(checkpoints()) +
-      "\n# HELP mamori_store_profile_reads_skipped_total Profile reads answered without a "
-      "query (the account never had a profile).\n"
-      "# TYPE mamori_store_profile_reads_skipped_total counter\n"
-      "mamori_store_profile_reads_skipped_total " +
-      std::to_string(profile_reads_skipped()) + "\n";
+      std::to_string(checkpoints()) + "\n";
 }
 
 // On the writer's thread, between batches, after the checkpoint thread's
@@ -397,6 +391,7 @@ void SqliteStore::between_batches() {
   } else {
     end_idle_snapshots();
   }
+  if (options_.participant != nullptr) options_.participant->after_batch();
 }
 
 Status SqliteStore::apply_batch(const std::vector<WriteOp>& batch) {
@@ -408,20 +403,43 @@ Status SqliteStore::apply_batch(const std::vector<WriteOp>& batch) {
     sqlite3_reset(st);
     return s;
   };
+  BatchParticipant* const other = options_.participant;
   if (Status s = run(sqlite::kBegin, "begin"); !s) return s;
   const sqlite::Writer writer{writer_db_, writer_stmts_.data()};
   Status s;
   for (const WriteOp& w : batch) {
-    s = std::visit([&](const auto& op) { return apply_write(writer, op); },
-                   static_cast<const WriteOp::variant&>(w));
+    if (const auto* foreign = std::get_if<ForeignWrite>(&w)) {
+      s = other != nullptr
+              ? other->stage(*foreign)
+              : make_error("store_write_failed", "a foreign write without participant");
+    } else {
+      s = std::visit(
+          [&](const auto& op) -> Status {
+            if constexpr (std::is_same_v<std::decay_t<decltype(op)>, ForeignWrite>) {
+              return {};
+            } else {
+              return apply_write(writer, op);
+            }
+          },
+          static_cast<const WriteOp::variant&>(w));
+    }
     if (!s) break;
   }
+  // The participant's part is durable before the commit that acknowledges it.
+  if (s && other != nullptr) s = other->write_staged();
   if (s) s = run(sqlite::kCommit, "commit");
+  if (s) {
+    if (other != nullptr) other->publish_staged();
+    return s;
+  }
   // A failed COMMIT may leave the transaction open (SQLITE_BUSY); roll it back
   // so the next batch starts clean.
-  if (!s && sqlite3_get_autocommit(writer_db_) == 0) (void)run(sqlite::kRollback, "rollback");
+  if (sqlite3_get_autocommit(writer_db_) == 0) (void)run(sqlite::kRollback, "rollback");
+  if (other != nullptr) other->discard_staged();
   return s;
 }
+
+WriteTicket SqliteStore::enqueue_foreign(ForeignWrite w) { return commits_.enqueue(std::move(w)); }
 
 // ---- commits ----
 

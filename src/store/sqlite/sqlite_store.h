@@ -16,16 +16,63 @@
 #include <thread>
 #include <vector>
 
-#include "core/bloom_filter.h"
 #include "core/result.h"
 #include "store/commit_queue.h"
+#include "store/commits.h"
+#include "store/outbox_store.h"
+#include "store/record_store.h"
+#include "store/records.h"
 #include "store/sqlite/data_dir_lock.h"
-#include "store/store.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace mamori::store {
+
+// A write of another durable resource that joins SqliteStore's
+// transactions: queued with the store's own writes, in order, and handed to
+// the BatchParticipant on the writer thread. What `target` and the fields
+// mean is the participant's business (EmbeddedStore's journals: an encoded
+// journal record, its key and time). The bytes are made by the thread that
+// queues, so the writer only copies them.
+struct ForeignWrite {
+  std::uint8_t target = 0;
+  std::uint64_t fp = 0;
+  std::int64_t time_ms = 0;
+  std::string bytes;
+};
+
+// The other side of SqliteStore's batches (EmbeddedStore's journals). The
+// writer runs each batch as: BEGIN; the store's writes applied and the
+// ForeignWrites staged, in queue order; write_staged(); COMMIT;
+// publish_staged(). On any failure it rolls back and calls
+// discard_staged(), and the whole batch fails. after_batch() runs between
+// two batches, with nothing staged. Every call on the writer thread.
+class BatchParticipant {
+ public:
+  virtual ~BatchParticipant() = default;
+  virtual Status stage(const ForeignWrite& w) = 0;
+  virtual Status write_staged() = 0;
+  virtual void publish_staged() = 0;
+  virtual void discard_staged() = 0;
+  virtual void after_batch() = 0;
+};
+
+// The rows of the schema 5 tables that schema 6 moved out of SQLite (the
+// activity log and the profiles, now journals), read once by the upgrade.
+// Streamed, one row at a time. Fails with `store_open_failed`.
+class LegacyRows {
+ public:
+  virtual ~LegacyRows() = default;
+  virtual Result<std::uint64_t> activity_count() = 0;
+  // Oldest first (by time, then as appended). Stops at fn's first error.
+  virtual Status for_each_activity(const std::function<Status(const ActivityRecord&)>& fn) = 0;
+  virtual Result<std::uint64_t> profile_count() = 0;
+  virtual Status for_each_profile(
+      const std::function<Status(std::string_view account, const AccountProfile&)>& fn) = 0;
+};
+// Moves the legacy rows elsewhere; returns ok once they are durable there.
+using MoveLegacyRows = std::function<Status(LegacyRows& rows)>;
 
 struct SqliteStoreOptions {
   // How long a connection waits for a lock held by another connection (a
@@ -40,29 +87,24 @@ struct SqliteStoreOptions {
   // over and stays near this size. A page changed by many commits meanwhile
   // is written back once.
   int checkpoint_pages = 8192;  // 32 MiB of 4 KiB pages
+  // Joins every batch (see BatchParticipant); null: none. Must outlive the
+  // store.
+  BatchParticipant* participant = nullptr;
+  // The upgrade from schema 5 to 6 hands it the rows of the tables it drops
+  // (see LegacyRows), under the data dir's lock, before the drop commits.
+  // Empty: an upgrade that would drop rows fails the open.
+  MoveLegacyRows move_legacy_rows;
 };
 
-// The embedded durable Store: one SQLite database, `<data_dir>/mamori.db`, in
-// WAL mode with synchronous=NORMAL, so a committed write survives kill -9 of
-// the process (not a power cut before the next checkpoint).
+// The records and the outbox of the embedded store, and its commit
+// sequence: one SQLite database, `<data_dir>/mamori.db`, in WAL mode with
+// synchronous=NORMAL, so a committed write survives kill -9 of the process
+// (not a power cut before the next checkpoint). The activity log and the
+// profiles are not here: EmbeddedStore (store/embedded/embedded_store.h)
+// keeps them in journals whose writes join this store's transactions as
+// its BatchParticipant.
 //
-// Writes are queued and return a ticket at once; one writer thread (a
-// CommitQueue) owns the write connection and commits everything queued so
-// far in one transaction (group commit), then wakes wait()ers and runs
-// on_committed callbacks on its own thread. A batch whose commit fails is
-// rolled back as a whole; its tickets carry an Error with code
-// `store_write_failed` and the writer goes on with the next batch, so writes
-// succeed again by themselves once the cause is gone (disk space freed, a
-// lock released). The first failure of a run of failed commits is logged
-// with its error, the end of the run with what it cost;
-// `mamori_store_available` says which state the store is in. Reads run on a
-// pool of separate read connections (WAL readers do not block the writer)
-// and see every committed write; they fail with code `store_read_failed`.
-//
-// Thread-safe: every method may be called from any thread. Destruction
-// commits everything already queued and stops the writer; no call may be in
-// flight or follow it.
-class SqliteStore final : public Store {
+class SqliteStore final : public Commits, public RecordStore, public OutboxStore {
  public:
   // Creates `data_dir` if needed, takes its lock (DataDirLock) and opens
   // (creating on first use) its `mamori.db`, creating or checking the schema
@@ -83,7 +125,8 @@ class SqliteStore final : public Store {
 
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
-  static constexpr int kSchemaVersion = 5;
+  // Version 6 moved the activity log and the profiles into journals.
+  static constexpr int kSchemaVersion = 6;
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -92,13 +135,13 @@ class SqliteStore final : public Store {
   const std::string& path() const { return path_; }
 
   // ---- writes ----
-  WriteTicket append_activity(const ActivityRecord& r) override;
+  // A participant's write, in the commit sequence with the others.
+  WriteTicket enqueue_foreign(ForeignWrite w);
   WriteTicket put_lock(std::string account, LockInfo lock) override;
   // Changes nothing for an account that has no record.
   WriteTicket clear_lock(std::string account) override;
   WriteTicket put_contact(std::string account, Contact contact) override;
   WriteTicket put_last_login(std::string account, LastLogin login) override;
-  WriteTicket put_profile(std::string account, const AccountProfile& profile) override;
   WriteTicket put_list_entry(ListEntry e) override;
   WriteTicket delete_list_entry(std::string id) override;
   WriteTicket put_incident(Incident i) override;
@@ -106,7 +149,6 @@ class SqliteStore final : public Store {
   WriteTicket put_incident_and_account(Incident header, IncidentAccount a) override;
   WriteTicket put_block(Block b) override;
   WriteTicket delete_block(std::string scope, std::string key) override;
-  WriteTicket prune_activity(TimePoint before) override;
   WriteTicket prune_blocks(TimePoint before) override;
   WriteTicket prune_outbox(TimePoint before) override;
   // Enqueueing an id that exists changes nothing.
@@ -126,6 +168,10 @@ class SqliteStore final : public Store {
   // destruction, it leaves the store usable by whoever still holds it.
   WriteTicket drain();
   void on_committed(WriteTicket t, std::function<void(const Status&)> done) override;
+  // Commits everything queued and stops the writer, as destruction does
+  // first, for an owner that must close the participant before the store.
+  // REQUIRES: no write in flight or after.
+  void stop_writer() { commits_.stop(); }
   WriteTicket committed() const override { return commits_.committed(); }
   Status status(const WriteSpan& span) const override;
   std::uint64_t on_failed_commit(std::function<void(const WriteSpan&, const Error&)> fn) override;
@@ -140,12 +186,8 @@ class SqliteStore final : public Store {
   bool available() const { return commits_.available(); }
   // Checkpoints that copied the WAL into the database and let it start over.
   std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
-  // profile() calls answered without a query: the account never had a profile.
-  std::uint64_t profile_reads_skipped() const {
-    return profile_reads_skipped_.load(std::memory_order_relaxed);
-  }
   // Appends the store's metrics (Prometheus text): writes queued, commits
-  // (by result), checkpoints and profile reads skipped.
+  // (by result) and checkpoints.
   void render_metrics(std::string& out) const;
 
   // ---- reads ----
@@ -155,11 +197,6 @@ class SqliteStore final : public Store {
   // stored comma-joined).
   Result<std::optional<AccountRecord>> account(std::string_view account) override;
   Result<std::vector<AccountRecord>> locked_accounts() override;
-  Result<AccountProfile> profile(std::string_view account) override;
-  Result<std::vector<ActivityRecord>> activity(std::string_view account, TimePoint since,
-                                               std::size_t limit) override;
-  Status failed_logins_since(TimePoint since, std::size_t limit,
-                             const std::function<void(const ActivityRecord&)>& fn) override;
   Result<std::vector<ListEntry>> list_entries() override;
   Result<std::vector<Incident>> incidents(TimePoint since) override;
   Result<std::optional<Incident>> incident(std::string_view id) override;
@@ -201,17 +238,6 @@ class SqliteStore final : public Store {
 
   // The queue, the writer thread and what it publishes after each commit.
   CommitQueue<WriteOp> commits_;
-
-  // Which accounts have a stored profile, approximately: filled from the
-  // table at open (sized for twice its rows, at least kMinProfileFilter) and
-  // on every put_profile, before the write is queued. profile() of an
-  // account it rules out returns the empty profile without a query: the
-  // first login of an account costs no read. Profiles are never deleted, so
-  // the filter never rules out a stored one.
-  static constexpr std::size_t kMinProfileFilter = 1 << 20;
-  Status fill_profile_filter();
-  std::unique_ptr<BloomFilter> profile_filter_;
-  std::atomic<std::uint64_t> profile_reads_skipped_{0};
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConnection>> idle_readers_;  // guarded by readers_mu_

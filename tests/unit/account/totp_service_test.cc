@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "account/base32.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::account {
@@ -16,7 +16,7 @@ class TotpServiceTest : public ::testing::Test {
   TotpServiceTest()
       : clock_(from_unix_ms(1'700'000'000'000)),
         box_(SecretBox::from_key(std::vector<std::uint8_t>(32, 3))) {
-    auto s = store::SqliteStore::open(tmp_.path());
+    auto s = store::EmbeddedStore::open(tmp_.path());
     EXPECT_TRUE(s);
     store_ = std::move(*s);
     service_ = std::make_unique<TotpService>(TotpConfig{}, *store_, *store_, *box_, clock_);
@@ -45,7 +45,7 @@ class TotpServiceTest : public ::testing::Test {
   testing::TempDir tmp_;
   ManualClock clock_;
   std::unique_ptr<SecretBox> box_;
-  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<store::EmbeddedStore> store_;
   std::unique_ptr<TotpService> service_;
   store::WriteTicket last_ticket_ = 0;
 };

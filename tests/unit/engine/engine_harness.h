@@ -1,4 +1,4 @@
-// Test harness for the engine: a SqliteStore in a fresh temporary directory,
+// Test harness for the engine: an EmbeddedStore in a fresh temporary directory,
 // an Engine over it, and helpers that build events with times the test sets.
 #ifndef MAMORI_TESTS_UNIT_ENGINE_ENGINE_HARNESS_H_
 #define MAMORI_TESTS_UNIT_ENGINE_ENGINE_HARNESS_H_
@@ -22,7 +22,7 @@
 #include "core/ip_address.h"
 #include "engine/engine.h"
 #include "engine/engine_config.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::engine::testing {
@@ -62,7 +62,7 @@ using mamori::testing::TempDir;
 
 class EngineHarness {
  public:
-  explicit EngineHarness(EngineConfig config = {}, store::SqliteStoreOptions store_options = {})
+  explicit EngineHarness(EngineConfig config = {}, store::EmbeddedStoreOptions store_options = {})
       : config_(config), store_options_(store_options) {
     open_store();
     engine_ = std::make_unique<Engine>(config_, *store_, next_seed());
@@ -75,7 +75,7 @@ class EngineHarness {
   EngineHarness& operator=(const EngineHarness&) = delete;
 
   Engine& engine() { return *engine_; }
-  store::SqliteStore& store() { return *store_; }
+  store::EmbeddedStore& store() { return *store_; }
   std::string db_path() const { return dir_.db(); }
   const EngineConfig& config() const { return config_; }
 
@@ -200,7 +200,7 @@ class EngineHarness {
 
  private:
   void open_store() {
-    auto r = store::SqliteStore::open(dir_.path(), store_options_);
+    auto r = store::EmbeddedStore::open(dir_.path(), store_options_);
     if (!r) {
       ADD_FAILURE() << r.error().code << ": " << r.error().message;
       std::abort();
@@ -212,8 +212,8 @@ class EngineHarness {
 
   TempDir dir_;
   EngineConfig config_;
-  store::SqliteStoreOptions store_options_;
-  std::unique_ptr<store::SqliteStore> store_;
+  store::EmbeddedStoreOptions store_options_;
+  std::unique_ptr<store::EmbeddedStore> store_;
   std::unique_ptr<Engine> engine_;
   store::WriteTicket last_ticket_ = 0;
   std::uint32_t seed_ = 0;

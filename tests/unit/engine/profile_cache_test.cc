@@ -26,7 +26,7 @@ std::uint64_t everyone_collides(std::string_view) { return 42; }
 
 struct ProfileCacheTest : ::testing::Test {
   TempDir dir;
-  std::unique_ptr<store::SqliteStore> store = std::move(*store::SqliteStore::open(dir.path()));
+  std::unique_ptr<store::EmbeddedStore> store = std::move(*store::EmbeddedStore::open(dir.path()));
 };
 
 TEST_F(ProfileCacheTest, AccountsWhoseKeysCollideKeepTheirOwnProfiles) {

@@ -17,9 +17,9 @@ using mamori::testing::SqliteWriteLock;
 
 constexpr const char* kAttacker = "203.0.113.5";
 
-store::SqliteStoreOptions failing_fast() {
-  store::SqliteStoreOptions o;
-  o.busy_timeout = std::chrono::milliseconds(20);
+store::EmbeddedStoreOptions failing_fast() {
+  store::EmbeddedStoreOptions o;
+  o.sqlite.busy_timeout = std::chrono::milliseconds(20);
   return o;
 }
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::notify {
@@ -46,7 +46,7 @@ Status transient() { return make_error("smtp_failed", "smtp://127.0.0.1:2525: Co
 
 struct Fixture {
   mamori::testing::TempDir tmp;
-  std::unique_ptr<store::SqliteStore> store = std::move(*store::SqliteStore::open(tmp.path()));
+  std::unique_ptr<store::EmbeddedStore> store = std::move(*store::EmbeddedStore::open(tmp.path()));
   ManualClock clock{kT0};
   ScriptedChannel email, webhook;
   DispatcherOptions options;

@@ -8,7 +8,7 @@
 
 #include "engine/engine.h"
 #include "notify/payload.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::notify {
@@ -37,7 +37,7 @@ struct Fixture {
       : config(std::move(c)), outbox(*store, *store, *store, config, ids, clock) {}
 
   mamori::testing::TempDir tmp;
-  std::unique_ptr<store::SqliteStore> store = std::move(*store::SqliteStore::open(tmp.path()));
+  std::unique_ptr<store::EmbeddedStore> store = std::move(*store::EmbeddedStore::open(tmp.path()));
   ManualClock clock{kT0};
   engine::IdGenerator ids{7};
   NotifyConfig config;
@@ -237,7 +237,7 @@ TEST(EngineEffects, OperatorLockNotifiesTheOwnerWithTheReason) {
 
 TEST(EngineEffects, WithoutEffectsNothingIsQueued) {
   mamori::testing::TempDir tmp;
-  auto st = std::move(*store::SqliteStore::open(tmp.path()));
+  auto st = std::move(*store::EmbeddedStore::open(tmp.path()));
   engine::Engine e(EngineFixture::cfg(), *st, 1);
   bool notified = true;
   ASSERT_TRUE(st->wait(e.lock("alice", "x", false, "operator", kT0, &notified).last).ok());

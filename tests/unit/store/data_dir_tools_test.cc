@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,7 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
+#include "store/profile_codec.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::store {
@@ -24,8 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using mamori::testing::TempDir;
 
-std::unique_ptr<SqliteStore> open_store(const std::string& dir) {
-  auto r = SqliteStore::open(dir);
+std::unique_ptr<EmbeddedStore> open_store(const std::string& dir) {
+  auto r = EmbeddedStore::open(dir);
   if (!r) {
     ADD_FAILURE() << r.error().code << ": " << r.error().message;
     return nullptr;
@@ -55,7 +59,7 @@ void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-std::set<std::string> entry_ids(SqliteStore& store) {
+std::set<std::string> entry_ids(EmbeddedStore& store) {
   auto entries = store.list_entries();
   EXPECT_TRUE(entries) << entries.error().message;
   std::set<std::string> ids;
@@ -99,7 +103,7 @@ TEST(DataDirBackup, CopyHoldsEveryWriteCommittedBeforeItWhileWritesGoOn) {
   writer.join();
   ASSERT_FALSE(failed.load());
   ASSERT_TRUE(report) << report.error().message;
-  EXPECT_EQ(report->schema_version, SqliteStore::kSchemaVersion);
+  EXPECT_EQ(report->schema_version, EmbeddedStore::kSchemaVersion);
   EXPECT_EQ(report->data_dir_id, read_file(dir.path() + "/mamori.id").substr(0, 32));
   EXPECT_EQ(read_file(out + "/mamori.id"), report->data_dir_id + "\n");
   EXPECT_FALSE(report->key_copied);
@@ -277,7 +281,9 @@ TEST(SchemaMigration, EveryOlderVersionOpensWithEveryRecordAndTheCurrentSchema) 
   TempDir fresh;
   { ASSERT_TRUE(open_store(fresh.path())); }
   const auto current = schema_of(fresh.db());
-  for (int version = 1; version <= SqliteStore::kSchemaVersion; ++version) {
+  // The dumps are of the versions that kept everything in SQLite; from 6 on
+  // the activity log and the profiles are journals beside the database.
+  for (int version = 1; version < EmbeddedStore::kSchemaVersion; ++version) {
     SCOPED_TRACE("schema version " + std::to_string(version));
     ASSERT_TRUE(fs::exists(schema_dump(version)))
         << "add the dump of schema version " << version << " (tests/data/schema/generate.py)";
@@ -286,7 +292,7 @@ TEST(SchemaMigration, EveryOlderVersionOpensWithEveryRecordAndTheCurrentSchema) 
     auto migrated = migrate_data_dir(dir.path());
     ASSERT_TRUE(migrated) << migrated.error().message;
     EXPECT_EQ(migrated->from_version, version);
-    EXPECT_EQ(migrated->to_version, SqliteStore::kSchemaVersion);
+    EXPECT_EQ(migrated->to_version, EmbeddedStore::kSchemaVersion);
     EXPECT_EQ(schema_of(dir.db()), current);
 
     auto store = open_store(dir.path());
@@ -345,7 +351,7 @@ TEST(SchemaMigration, MigrateRefusesADataDirInUseAndANewerSchema) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(dir.db().c_str(), &db), SQLITE_OK);
     const std::string set =
-        "PRAGMA user_version=" + std::to_string(SqliteStore::kSchemaVersion + 1);
+        "PRAGMA user_version=" + std::to_string(EmbeddedStore::kSchemaVersion + 1);
     ASSERT_EQ(sqlite3_exec(db, set.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }
@@ -353,6 +359,138 @@ TEST(SchemaMigration, MigrateRefusesADataDirInUseAndANewerSchema) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "migrate_failed");
   EXPECT_NE(r.error().message.find("newer than this build"), std::string::npos);
+}
+
+// The rows of a schema 5 database as the old store read them: each
+// account's activity newest first (its ORDER BY), and each profile's text.
+struct LegacyContent {
+  std::map<std::string, std::vector<std::string>> activity;  // account -> rows, newest first
+  std::map<std::string, std::string> profiles;
+};
+
+LegacyContent legacy_content(const std::string& db_path) {
+  LegacyContent out;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT account, event_id, time_ms, type, ip, country, city,"
+                               " user_agent, device_id, protocol, ifnull(success, 'null'), action,"
+                               " reasons FROM activity ORDER BY time_ms DESC, seq DESC",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::string row;
+    for (int c = 1; c < sqlite3_column_count(st); ++c)
+      row += reinterpret_cast<const char*>(sqlite3_column_text(st, c)) + std::string("|");
+    out.activity[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))].push_back(row);
+  }
+  sqlite3_finalize(st);
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT account, data FROM profiles", -1, &st, nullptr),
+            SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW)
+    out.profiles[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))] =
+        reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+// The same rows as the store reads them now.
+LegacyContent store_content(EmbeddedStore& store, const LegacyContent& accounts) {
+  LegacyContent out;
+  for (const auto& [account, rows] : accounts.activity) {
+    auto got = store.activity(account, TimePoint{}, 1000);
+    EXPECT_TRUE(got) << got.error().message;
+    if (!got) continue;
+    auto& list = out.activity[account];
+    for (const ActivityRecord& r : *got) {
+      std::string reasons;
+      for (const auto& reason : r.reasons) reasons += (reasons.empty() ? "" : ",") + reason;
+      list.push_back(r.event_id + "|" + std::to_string(to_unix_ms(r.time)) + "|" +
+                     std::string(to_string(r.type)) + "|" + r.ip.to_string() + "|" + r.country +
+                     "|" + r.city + "|" + r.user_agent + "|" + r.device_id + "|" + r.protocol +
+                     "|" + (r.success ? (*r.success ? "1" : "0") : "null") + "|" +
+                     std::string(to_string(r.action)) + "|" + reasons + "|");
+    }
+  }
+  for (const auto& [account, text] : accounts.profiles) {
+    auto p = store.profile(account);
+    EXPECT_TRUE(p) << p.error().message;
+    if (p) out.profiles[account] = encode_profile(*p);
+  }
+  return out;
+}
+
+std::string user_version(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
+  std::string v = sqlite3_step(st) == SQLITE_ROW
+                      ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
+                      : "";
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+TEST(SchemaMigration, Schema5ActivityAndProfilesMoveIntoTheJournalsAndReadBackTheSame) {
+  TempDir dir;
+  create_from_dump(schema_dump(5), dir.db());
+  const LegacyContent before = legacy_content(dir.db());
+  std::size_t entries = 0;
+  for (const auto& [account, rows] : before.activity) entries += rows.size();
+  ASSERT_GE(entries, 10u);
+  ASSERT_FALSE(before.profiles.empty());
+  auto migrated = migrate_data_dir(dir.path());
+  ASSERT_TRUE(migrated) << migrated.error().message;
+  EXPECT_EQ(migrated->from_version, 5);
+  EXPECT_EQ(user_version(dir.db()), std::to_string(EmbeddedStore::kSchemaVersion));
+  EXPECT_TRUE(fs::is_directory(dir.path() + "/activity"));
+  EXPECT_TRUE(fs::is_directory(dir.path() + "/profiles"));
+  const auto schema = schema_of(dir.db());
+  EXPECT_EQ(schema.count("table activity"), 0u);
+  EXPECT_EQ(schema.count("table profiles"), 0u);
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  const LegacyContent after = store_content(*store, before);
+  EXPECT_EQ(after.activity, before.activity);
+  // A profile re-encodes to the same text it was stored as.
+  for (const auto& [account, text] : before.profiles) {
+    auto decoded = decode_profile(text);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(after.profiles.at(account), encode_profile(*decoded)) << account;
+  }
+}
+
+// kill -9 in the middle of the move: the tables are still the truth, the
+// half-made journals are thrown away and the move done again, once.
+TEST(SchemaMigration, AMoveKilledHalfwayIsDoneAgainAtTheNextOpen) {
+  TempDir dir;
+  create_from_dump(schema_dump(5), dir.db());
+  const LegacyContent before = legacy_content(dir.db());
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    EmbeddedStoreOptions options;
+    // Half the activity staged, an earlier chunk written: a journal file
+    // exists with part of the rows.
+    options.on_migrated_row = [](std::uint64_t rows) {
+      if (rows == 6) ::raise(SIGKILL);
+    };
+    auto r = EmbeddedStore::open(dir.path(), options);
+    ::_exit(r ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  EXPECT_EQ(user_version(dir.db()), "5");
+  EXPECT_TRUE(fs::is_directory(dir.path() + "/activity"));
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(user_version(dir.db()), std::to_string(EmbeddedStore::kSchemaVersion));
+  EXPECT_EQ(store_content(*store, before).activity, before.activity);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::store {
@@ -17,8 +17,8 @@ using mamori::testing::TempDir;
 
 TimePoint at(std::int64_t ms) { return from_unix_ms(ms); }
 
-std::unique_ptr<SqliteStore> open_store(const std::string& dir) {
-  auto r = SqliteStore::open(dir);
+std::unique_ptr<EmbeddedStore> open_store(const std::string& dir) {
+  auto r = EmbeddedStore::open(dir);
   if (!r) {
     ADD_FAILURE() << r.error().code << ": " << r.error().message;
     return nullptr;
@@ -173,9 +173,9 @@ TEST(OutboxStore, CommittedItemSurvivesKill9AndIsDueAfterReopen) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    auto opened = SqliteStore::open(tmp.path());
+    auto opened = EmbeddedStore::open(tmp.path());
     if (!opened) _exit(2);
-    SqliteStore& store = **opened;
+    EmbeddedStore& store = **opened;
     store.enqueue_outbox(item("sent", OutboxChannel::kEmail, 100));
     store.enqueue_outbox(item("queued", OutboxChannel::kEmail, 200));
     store.outbox_delivered("sent", at(150));
@@ -200,14 +200,22 @@ TEST(OutboxStore, VersionOneDatabaseIsUpgradedKeepingContacts) {
         store->wait(store->put_contact("alice", Contact{"a@example.jp", "ja", true, ""})).ok());
   }
   {
-    // Back to the version 1 schema, as an older mamorid left it.
+    // Back to the version 1 schema, as an older mamorid left it (with the
+    // activity table that version 6 moved into the journal).
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(tmp.db().c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "DROP TABLE outbox; DROP TABLE totp; DROP TABLE profiles;"
-                           " ALTER TABLE accounts DROP COLUMN time_zone; PRAGMA user_version=1",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db,
+                     "DROP TABLE outbox; DROP TABLE totp;"
+                     " ALTER TABLE accounts DROP COLUMN time_zone;"
+                     " CREATE TABLE activity (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
+                     " time_ms INTEGER NOT NULL, account TEXT NOT NULL, type TEXT NOT NULL,"
+                     " ip TEXT NOT NULL, country TEXT NOT NULL, city TEXT NOT NULL,"
+                     " user_agent TEXT NOT NULL, device_id TEXT NOT NULL,"
+                     " protocol TEXT NOT NULL, success INTEGER, action TEXT NOT NULL,"
+                     " reasons TEXT NOT NULL); PRAGMA user_version=1",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
     sqlite3_close(db);
   }
   auto store = open_store(tmp.path());

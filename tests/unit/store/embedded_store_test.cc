@@ -1,7 +1,8 @@
-#include "store/sqlite/sqlite_store.h"
+#include "store/embedded/embedded_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,9 +28,9 @@ namespace {
 
 using mamori::testing::TempDir;
 
-std::unique_ptr<SqliteStore> open_store(const std::string& dir,
-                                        const SqliteStoreOptions& options = {}) {
-  auto r = SqliteStore::open(dir, options);
+std::unique_ptr<EmbeddedStore> open_store(const std::string& dir,
+                                          const EmbeddedStoreOptions& options = {}) {
+  auto r = EmbeddedStore::open(dir, options);
   if (!r) {
     ADD_FAILURE() << r.error().code << ": " << r.error().message;
     return nullptr;
@@ -108,7 +109,7 @@ void expect_ok(const Status& s) {
 }
 
 // How many failed login results are stored (every activity_record() is one).
-std::size_t failed_logins(SqliteStore& store) {
+std::size_t failed_logins(EmbeddedStore& store) {
   std::size_t n = 0;
   expect_ok(store.failed_logins_since(TimePoint{}, std::numeric_limits<std::size_t>::max(),
                                       [&](const ActivityRecord&) { ++n; }));
@@ -117,58 +118,58 @@ std::size_t failed_logins(SqliteStore& store) {
 
 // ---- open ----
 
-TEST(SqliteStore, OpenCreatesDirectoryAndWalDatabaseWithSchemaVersion) {
+TEST(EmbeddedStore, OpenCreatesDirectoryAndWalDatabaseWithSchemaVersion) {
   TempDir tmp;
   const std::string dir = tmp.path() + "/nested/data";
   {
     auto store = open_store(dir);
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->path(), dir + "/mamori.db");
+    EXPECT_EQ(store->sqlite().path(), dir + "/mamori.db");
     EXPECT_EQ(store->committed(), 0u);
   }
   ASSERT_TRUE(std::filesystem::exists(dir + "/mamori.db"));
   RawDb raw(dir + "/mamori.db");
   EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw.value("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
+  EXPECT_EQ(raw.value("PRAGMA user_version"), std::to_string(EmbeddedStore::kSchemaVersion));
 }
 
-TEST(SqliteStore, OpenOfUnwritablePathFailsWithStoreOpenFailed) {
+TEST(EmbeddedStore, OpenOfUnwritablePathFailsWithStoreOpenFailed) {
   TempDir tmp;
   const std::string file = tmp.path() + "/a_file";
   std::ofstream(file) << "not a directory";
-  auto r = SqliteStore::open(file + "/data");
+  auto r = EmbeddedStore::open(file + "/data");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "store_open_failed");
   EXPECT_NE(r.error().message.find(file + "/data"), std::string::npos) << r.error().message;
 }
 
-TEST(SqliteStore, OpenFailsWhenDatabasePathIsADirectory) {
+TEST(EmbeddedStore, OpenFailsWhenDatabasePathIsADirectory) {
   TempDir tmp;
   std::filesystem::create_directory(tmp.db());
-  auto r = SqliteStore::open(tmp.path());
+  auto r = EmbeddedStore::open(tmp.path());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "store_open_failed");
   EXPECT_NE(r.error().message.find(tmp.db()), std::string::npos) << r.error().message;
 }
 
-TEST(SqliteStore, OpenOfCorruptDatabaseFailsWithSqliteMessage) {
+TEST(EmbeddedStore, OpenOfCorruptDatabaseFailsWithSqliteMessage) {
   TempDir tmp;
   {
     std::ofstream out(tmp.db());
     for (int i = 0; i < 200; ++i) out << "this is not an sqlite database file. ";
   }
-  auto r = SqliteStore::open(tmp.path());
+  auto r = EmbeddedStore::open(tmp.path());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "store_open_failed");
   EXPECT_NE(r.error().message.find(tmp.db()), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("not a database"), std::string::npos) << r.error().message;
 }
 
-TEST(SqliteStore, SecondOpenOfOneDataDirFailsNamingTheHolder) {
+TEST(EmbeddedStore, SecondOpenOfOneDataDirFailsNamingTheHolder) {
   TempDir tmp;
   auto first = open_store(tmp.path());
   ASSERT_NE(first, nullptr);
-  auto second = SqliteStore::open(tmp.path());
+  auto second = EmbeddedStore::open(tmp.path());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, "data_dir_in_use");
   EXPECT_NE(second.error().message.find("PID " + std::to_string(::getpid())), std::string::npos)
@@ -177,7 +178,7 @@ TEST(SqliteStore, SecondOpenOfOneDataDirFailsNamingTheHolder) {
   EXPECT_NE(open_store(tmp.path()), nullptr) << "the lock goes with the store";
 }
 
-TEST(SqliteStore, EmptiedMissingOrForeignDatabaseIsRefusedWhileTheDataDirRemains) {
+TEST(EmbeddedStore, EmptiedMissingOrForeignDatabaseIsRefusedWhileTheDataDirRemains) {
   TempDir tmp, other;
   {
     auto store = open_store(tmp.path());
@@ -190,7 +191,7 @@ TEST(SqliteStore, EmptiedMissingOrForeignDatabaseIsRefusedWhileTheDataDirRemains
   std::filesystem::copy_file(tmp.db(), saved);
 
   auto refused = [&](const std::string& why) {
-    auto r = SqliteStore::open(tmp.path());
+    auto r = EmbeddedStore::open(tmp.path());
     EXPECT_FALSE(r.ok()) << why;
     if (!r.ok()) {
       EXPECT_EQ(r.error().code, "store_open_failed");
@@ -221,11 +222,37 @@ TEST(SqliteStore, EmptiedMissingOrForeignDatabaseIsRefusedWhileTheDataDirRemains
   EXPECT_FALSE(fresh->account("alice")->has_value());
 }
 
-TEST(SqliteStore, OpenRejectsNewerSchemaVersion) {
+// A journal dir that went away while the database stayed is refused, as a
+// lost database is: opening it would start that part empty.
+TEST(EmbeddedStore, AMissingJournalDirBesideTheDatabaseIsRefused) {
+  TempDir tmp;
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_NE(store, nullptr);
+    expect_ok(store->wait(store->append_activity(activity_record("e1", "alice", 1))));
+  }
+  for (const char* name : {"activity", "profiles"}) {
+    SCOPED_TRACE(name);
+    const std::string dir = tmp.path() + "/" + name;
+    const std::string aside = dir + ".aside";
+    std::filesystem::rename(dir, aside);
+    auto r = EmbeddedStore::open(tmp.path());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store_open_failed");
+    EXPECT_NE(r.error().message.find(dir), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("missing"), std::string::npos) << r.error().message;
+    std::filesystem::rename(aside, dir);
+  }
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(event_ids(*store->activity("alice", at(0), 10)), (std::vector<std::string>{"e1"}));
+}
+
+TEST(EmbeddedStore, OpenRejectsNewerSchemaVersion) {
   TempDir tmp;
   { ASSERT_NE(open_store(tmp.path()), nullptr); }
   { RawDb(tmp.db()).exec("PRAGMA user_version=99"); }
-  auto r = SqliteStore::open(tmp.path());
+  auto r = EmbeddedStore::open(tmp.path());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "store_open_failed");
   EXPECT_NE(r.error().message.find("newer"), std::string::npos) << r.error().message;
@@ -233,7 +260,7 @@ TEST(SqliteStore, OpenRejectsNewerSchemaVersion) {
 
 // ---- accounts ----
 
-TEST(SqliteStore, AccountNeverWrittenIsAbsent) {
+TEST(EmbeddedStore, AccountNeverWrittenIsAbsent) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -245,7 +272,7 @@ TEST(SqliteStore, AccountNeverWrittenIsAbsent) {
   EXPECT_TRUE(locked->empty());
 }
 
-TEST(SqliteStore, LockRoundTripsAndListsLockedAccounts) {
+TEST(EmbeddedStore, LockRoundTripsAndListsLockedAccounts) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -278,7 +305,7 @@ TEST(SqliteStore, LockRoundTripsAndListsLockedAccounts) {
   EXPECT_EQ((*locked)[1].lock->by, "operator");
 }
 
-TEST(SqliteStore, ClearLockUnlocksButKeepsContactAndLastLogin) {
+TEST(EmbeddedStore, ClearLockUnlocksButKeepsContactAndLastLogin) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -301,7 +328,7 @@ TEST(SqliteStore, ClearLockUnlocksButKeepsContactAndLastLogin) {
   EXPECT_FALSE(store->account("nobody")->has_value());
 }
 
-TEST(SqliteStore, ContactAndLastLoginRoundTripAndReplace) {
+TEST(EmbeddedStore, ContactAndLastLoginRoundTripAndReplace) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -328,7 +355,7 @@ TEST(SqliteStore, ContactAndLastLoginRoundTripAndReplace) {
 
 // ---- lists ----
 
-TEST(SqliteStore, ListEntriesRoundTripReplaceAndDelete) {
+TEST(EmbeddedStore, ListEntriesRoundTripReplaceAndDelete) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -359,7 +386,7 @@ TEST(SqliteStore, ListEntriesRoundTripReplaceAndDelete) {
 
 // ---- activity ----
 
-TEST(SqliteStore, ActivityRoundTripsEveryField) {
+TEST(EmbeddedStore, ActivityRoundTripsEveryField) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -410,7 +437,7 @@ TEST(SqliteStore, ActivityRoundTripsEveryField) {
   EXPECT_EQ(got2.ip, ip("203.0.113.5"));
 }
 
-TEST(SqliteStore, ActivityIsNewestFirstSinceAndLimited) {
+TEST(EmbeddedStore, ActivityIsNewestFirstSinceAndLimited) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -434,7 +461,7 @@ TEST(SqliteStore, ActivityIsNewestFirstSinceAndLimited) {
   EXPECT_TRUE(store->activity("carol", at(0), 10)->empty());
 }
 
-TEST(SqliteStore, FailedLoginsSinceAreTheNewestFailedResultsOldestFirst) {
+TEST(EmbeddedStore, FailedLoginsSinceAreTheNewestFailedResultsOldestFirst) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -487,7 +514,7 @@ Incident incident(std::string id, std::int64_t started, std::int64_t last_seen) 
   return i;
 }
 
-TEST(SqliteStore, IncidentRoundTripsAndPutReplacesHeader) {
+TEST(EmbeddedStore, IncidentRoundTripsAndPutReplacesHeader) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -514,7 +541,7 @@ TEST(SqliteStore, IncidentRoundTripsAndPutReplacesHeader) {
   EXPECT_FALSE(missing->has_value());
 }
 
-TEST(SqliteStore, IncidentsAreNewestFirstByLastSeenSince) {
+TEST(EmbeddedStore, IncidentsAreNewestFirstByLastSeenSince) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -531,7 +558,7 @@ TEST(SqliteStore, IncidentsAreNewestFirstByLastSeenSince) {
   EXPECT_EQ(incident_ids(*recent), (std::vector<std::string>{"newest", "middle"}));
 }
 
-TEST(SqliteStore, IncidentAccountUpsertKeepsEarliestLatestAndOrsSuccess) {
+TEST(EmbeddedStore, IncidentAccountUpsertKeepsEarliestLatestAndOrsSuccess) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -555,7 +582,7 @@ TEST(SqliteStore, IncidentAccountUpsertKeepsEarliestLatestAndOrsSuccess) {
   EXPECT_TRUE(store->incident_accounts("none")->empty());
 }
 
-TEST(SqliteStore, IncidentAndAccountAreWrittenTogether) {
+TEST(EmbeddedStore, IncidentAndAccountAreWrittenTogether) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -577,7 +604,7 @@ TEST(SqliteStore, IncidentAndAccountAreWrittenTogether) {
   EXPECT_TRUE((*rows)[0].login_succeeded);
 }
 
-TEST(SqliteStore, IncidentsForAccountJoinsTouchedAccountsNewestFirst) {
+TEST(EmbeddedStore, IncidentsForAccountJoinsTouchedAccountsNewestFirst) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -600,7 +627,7 @@ TEST(SqliteStore, IncidentsForAccountJoinsTouchedAccountsNewestFirst) {
 
 // ---- blocks ----
 
-TEST(SqliteStore, BlockRoundTripsAndReplacesSameScopeAndKey) {
+TEST(EmbeddedStore, BlockRoundTripsAndReplacesSameScopeAndKey) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -630,7 +657,7 @@ TEST(SqliteStore, BlockRoundTripsAndReplacesSameScopeAndKey) {
   EXPECT_EQ(b2.incident_id, "inc1");
 }
 
-TEST(SqliteStore, BlocksReturnsOnlyThoseEndingAfterNowAndDeleteRemoves) {
+TEST(EmbeddedStore, BlocksReturnsOnlyThoseEndingAfterNowAndDeleteRemoves) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -655,20 +682,32 @@ TEST(SqliteStore, BlocksReturnsOnlyThoseEndingAfterNowAndDeleteRemoves) {
 
 // ---- prune ----
 
-TEST(SqliteStore, PruneDeletesOlderActivityAndEndedBlocks) {
+constexpr std::int64_t kDayMs = 24 * 3600 * 1000;
+
+// Activity goes by whole UTC days: a day that ends at or before the cut is
+// dropped, the day the cut falls in is kept whole.
+TEST(EmbeddedStore, PruneDropsWholeDaysOfActivityAndEndedBlocks) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  store->append_activity(activity_record("old", "alice", 99));
-  store->append_activity(activity_record("edge", "alice", 100));
-  store->append_activity(activity_record("new", "bob", 150));
+  store->append_activity(activity_record("old", "alice", kDayMs - 1));
+  store->append_activity(activity_record("edge", "alice", kDayMs));
+  store->append_activity(activity_record("new", "bob", 2 * kDayMs + 150));
   store->put_block(Block{"ip", "ended", Reason::kIpFailures, Action::kDeny, at(0), at(99), ""});
   store->put_block(Block{"ip", "edge", Reason::kIpFailures, Action::kDeny, at(0), at(100), ""});
   store->put_block(Block{"ip", "live", Reason::kIpFailures, Action::kDeny, at(0), at(500), ""});
-  store->put_lock("alice", LockInfo{"brute_force", at(1), false, "brute_force"});
-  expect_ok(store->wait(store->prune_activity(at(100))));
+  expect_ok(
+      store->wait(store->put_lock("alice", LockInfo{"brute_force", at(1), false, "brute_force"})));
+  EXPECT_EQ(store->activity_journal().partition_names().size(), 3u);
+  expect_ok(store->wait(store->prune_activity(at(kDayMs + kDayMs / 2))));
+  store->drain();
+  // The drop runs on the writer after its batch: the next batch follows it.
+  expect_ok(store->wait(store->put_contact("carol", Contact{})));
   EXPECT_EQ(event_ids(*store->activity("alice", at(0), 100)), (std::vector<std::string>{"edge"}));
   EXPECT_EQ(event_ids(*store->activity("bob", at(0), 100)), (std::vector<std::string>{"new"}));
+  EXPECT_EQ(store->activity_journal().partition_names(),
+            (std::vector<std::string>{"19700102", "19700103"}));
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/activity/19700101"));
   EXPECT_EQ(store->blocks(at(0))->size(), 3u);  // each role prunes its own
 
   expect_ok(store->wait(store->prune_blocks(at(100))));
@@ -679,11 +718,16 @@ TEST(SqliteStore, PruneDeletesOlderActivityAndEndedBlocks) {
   EXPECT_EQ((*blocks)[0].key, "edge");
   EXPECT_EQ((*blocks)[1].key, "live");
   EXPECT_EQ(store->locked_accounts()->size(), 1u);  // neither touches the accounts
+  std::string metrics;
+  store->render_metrics(metrics);
+  EXPECT_NE(metrics.find("mamori_store_activity_partitions_dropped_total 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("mamori_store_activity_partitions 2\n"), std::string::npos) << metrics;
 }
 
 // ---- durability ----
 
-TEST(SqliteStore, LockSurvivesReopen) {
+TEST(EmbeddedStore, LockSurvivesReopen) {
   TempDir tmp;
   {
     auto store = open_store(tmp.path());
@@ -702,7 +746,7 @@ TEST(SqliteStore, LockSurvivesReopen) {
   EXPECT_TRUE((*a)->lock->password_reset_required);
 }
 
-TEST(SqliteStore, ReopenKeepsEveryRecordTypeAndNewTicketsCarryOn) {
+TEST(EmbeddedStore, ReopenKeepsEveryRecordTypeAndNewTicketsCarryOn) {
   TempDir tmp;
   {
     auto store = open_store(tmp.path());
@@ -740,7 +784,7 @@ TEST(SqliteStore, ReopenKeepsEveryRecordTypeAndNewTicketsCarryOn) {
   EXPECT_TRUE(store->locked_accounts()->empty());
 }
 
-TEST(SqliteStore, DestructorCommitsEverythingQueued) {
+TEST(EmbeddedStore, DestructorCommitsEverythingQueued) {
   TempDir tmp;
   constexpr int kWrites = 500;
   {
@@ -758,15 +802,15 @@ TEST(SqliteStore, DestructorCommitsEverythingQueued) {
   EXPECT_EQ(rows->back().event_id, "e0");
 }
 
-TEST(SqliteStore, CommittedWritesSurviveKill9) {
+TEST(EmbeddedStore, CommittedWritesSurviveKill9) {
   TempDir tmp;
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     // Child: no gtest assertions here; report trouble through the exit code.
-    auto opened = SqliteStore::open(tmp.path());
+    auto opened = EmbeddedStore::open(tmp.path());
     if (!opened) _exit(2);
-    SqliteStore& store = **opened;
+    EmbeddedStore& store = **opened;
     store.put_lock("alice", LockInfo{"brute_force", at(1234), true, "brute_force"});
     store.put_list_entry(
         ListEntry{"deny1", ListKind::kDeny, "203.0.113.0/24", "abuse", at(1), std::nullopt});
@@ -798,7 +842,7 @@ TEST(SqliteStore, CommittedWritesSurviveKill9) {
 
 // ---- tickets and failed commits (the queue itself: commit_queue_test.cc) ----
 
-TEST(SqliteStore, ConcurrentWritersAllCommitWithUniqueOrderedTickets) {
+TEST(EmbeddedStore, ConcurrentWritersAllCommitWithUniqueOrderedTickets) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -848,10 +892,10 @@ TEST(SqliteStore, ConcurrentWritersAllCommitWithUniqueOrderedTickets) {
   EXPECT_EQ(failed_logins(*store), static_cast<size_t>(kTotal));
 }
 
-TEST(SqliteStore, FailedCommitCarriesStoreWriteFailedAndWriterGoesOn) {
+TEST(EmbeddedStore, FailedCommitCarriesStoreWriteFailedAndWriterGoesOn) {
   TempDir tmp;
-  SqliteStoreOptions options;
-  options.busy_timeout = std::chrono::milliseconds(20);
+  EmbeddedStoreOptions options;
+  options.sqlite.busy_timeout = std::chrono::milliseconds(20);
   auto store = open_store(tmp.path(), options);
   ASSERT_NE(store, nullptr);
   RawDb raw(tmp.db());
@@ -879,10 +923,10 @@ TEST(SqliteStore, FailedCommitCarriesStoreWriteFailedAndWriterGoesOn) {
   EXPECT_EQ(late.error().code, "store_write_failed");
 }
 
-TEST(SqliteStore, SpanFailsWhenAnyOfItsWritesFailedAndAvailabilityReturnsByItself) {
+TEST(EmbeddedStore, SpanFailsWhenAnyOfItsWritesFailedAndAvailabilityReturnsByItself) {
   TempDir tmp;
-  SqliteStoreOptions options;
-  options.busy_timeout = std::chrono::milliseconds(20);
+  EmbeddedStoreOptions options;
+  options.sqlite.busy_timeout = std::chrono::milliseconds(20);
   auto store = open_store(tmp.path(), options);
   ASSERT_NE(store, nullptr);
   std::vector<WriteSpan> heard;
@@ -940,18 +984,19 @@ TEST(SqliteStore, SpanFailsWhenAnyOfItsWritesFailedAndAvailabilityReturnsByItsel
 // A writer that never pauses still gets its WAL copied into the database and
 // started over: the log stays near the checkpoint size instead of growing
 // with every commit.
-TEST(SqliteStore, WalIsCheckpointedAndWrapsUnderContinuousWrites) {
+TEST(EmbeddedStore, WalIsCheckpointedAndWrapsUnderContinuousWrites) {
   TempDir tmp;
-  SqliteStoreOptions options;
-  options.checkpoint_pages = 64;  // 256 KiB
+  EmbeddedStoreOptions options;
+  options.sqlite.checkpoint_pages = 64;  // 256 KiB
   auto store = open_store(tmp.path(), options);
   ASSERT_NE(store, nullptr);
   const std::string wal = tmp.db() + "-wal";
   std::uintmax_t largest_wal = 0;
   WriteTicket last = 0;
   for (int i = 0; i < 40'000; ++i) {
-    last = store->append_activity(
-        activity_record("e" + std::to_string(i), "user" + std::to_string(i * 7919 % 40'000), i));
+    // SQLite's writes (the activity log is the journal's).
+    last = store->put_last_login("user" + std::to_string(i * 7919 % 40'000),
+                                 LastLogin{at(i), ip("203.0.113.5"), "JP"});
     if (i % 500 == 499) {
       expect_ok(store->wait(last));
       std::error_code ec;
@@ -968,10 +1013,10 @@ TEST(SqliteStore, WalIsCheckpointedAndWrapsUnderContinuousWrites) {
   // The checkpoint thread counts its passes when they end, which may lag the
   // writer on busy cores: wait (bounded) for the first one.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (store->checkpoints() == 0 && std::chrono::steady_clock::now() < deadline) {
+  while (store->sqlite().checkpoints() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_GT(store->checkpoints(), 0u);
+  EXPECT_GT(store->sqlite().checkpoints(), 0u);
   // Without a checkpoint that lets it start over, the log of these 80 small
   // commits grows past 60 MiB; with one, it stays at a few MiB, how many
   // depending on how far the checkpoint thread lags behind the writer (up
@@ -985,15 +1030,18 @@ TEST(SqliteStore, WalIsCheckpointedAndWrapsUnderContinuousWrites) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_GT(std::filesystem::file_size(tmp.db()), std::uintmax_t{1} << 20);
-  EXPECT_EQ(failed_logins(*store), 40'000u);
+  auto last_user = store->account("user" + std::to_string(39'999 * 7919 % 40'000));
+  ASSERT_TRUE(last_user.ok() && last_user->has_value());
+  ASSERT_TRUE((*last_user)->last_login.has_value());
+  EXPECT_EQ(ms((*last_user)->last_login->time), 39'999);
 }
 
 // ---- reads ----
 
-TEST(SqliteStore, AReadAfterACommitSeesItThoughTheReaderKeptASnapshot) {
+TEST(EmbeddedStore, AReadAfterACommitSeesItThoughTheReaderKeptASnapshot) {
   TempDir tmp;
-  SqliteStoreOptions options;
-  options.max_idle_readers = 1;  // every read below uses the same connection
+  EmbeddedStoreOptions options;
+  options.sqlite.max_idle_readers = 1;  // every read below uses the same connection
   auto store = open_store(tmp.path(), options);
   ASSERT_NE(store, nullptr);
   for (int round = 1; round <= 5; ++round) {
@@ -1012,51 +1060,53 @@ TEST(SqliteStore, AReadAfterACommitSeesItThoughTheReaderKeptASnapshot) {
   }
 }
 
-// The first login of an account costs no read: profile() of an account that
-// never had a profile answers without a query, in the session that wrote
-// the others and after a reopen (the filter is rebuilt from the table).
-TEST(SqliteStore, ProfilesReadBackAfterReopenAndAccountsWithoutOneSkipTheQuery) {
+// Profiles are the profile journal's, read latest-wins, before and after an
+// index pass and after a reopen; an account that never had one reads empty.
+TEST(EmbeddedStore, ProfilesReadBackLatestAfterReopenAndUnknownAccountsAreEmpty) {
   TempDir tmp;
   auto device_of = [](int i) { return "id:device-" + std::to_string(i); };
-  auto check = [&](SqliteStore& store) {
+  auto check = [&](EmbeddedStore& store) {
     for (int i = 0; i < 3000; ++i) {
       auto p = store.profile("known" + std::to_string(i));
       ASSERT_TRUE(p.ok());
       ASSERT_EQ(p->devices.size(), 1u) << i;
-      EXPECT_EQ(p->devices[0].key, device_of(i));
+      EXPECT_EQ(p->devices[0].key, device_of(i + (i % 3 == 0 ? 1 : 0)));
     }
-    const std::uint64_t skipped = store.profile_reads_skipped();
     for (int i = 0; i < 1000; ++i) {
       auto p = store.profile("unknown" + std::to_string(i));
       ASSERT_TRUE(p.ok());
       EXPECT_TRUE(p->empty());
     }
-    EXPECT_GE(store.profile_reads_skipped() - skipped, 990u);  // false positives only query
   };
   {
     auto store = open_store(tmp.path());
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->profile_reads_skipped(), 0u);
     WriteTicket last = 0;
     for (int i = 0; i < 3000; ++i) {
       AccountProfile p;
       p.devices.push_back(KnownDevice{device_of(i), "", "", at(i), at(i)});
       last = store->put_profile("known" + std::to_string(i), p);
     }
+    for (int i = 0; i < 3000; i += 3) {  // a later version replaces the first
+      AccountProfile p;
+      p.devices.push_back(KnownDevice{device_of(i + 1), "", "", at(i), at(i)});
+      last = store->put_profile("known" + std::to_string(i), p);
+    }
     expect_ok(store->wait(last));
+    check(*store);
+    expect_ok(store->profile_journal().index());
     check(*store);
     std::string metrics;
     store->render_metrics(metrics);
-    EXPECT_NE(metrics.find("mamori_store_profile_reads_skipped_total " +
-                           std::to_string(store->profile_reads_skipped()) + "\n"),
-              std::string::npos);
+    EXPECT_NE(metrics.find("mamori_store_profiles_appended_total 4000\n"), std::string::npos)
+        << metrics;
   }
   auto reopened = open_store(tmp.path());
   ASSERT_NE(reopened, nullptr);
   check(*reopened);
 }
 
-TEST(SqliteStore, ReadersRunConcurrentlyWithWritesAndSeeCommittedData) {
+TEST(EmbeddedStore, ReadersRunConcurrentlyWithWritesAndSeeCommittedData) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
@@ -1089,6 +1139,161 @@ TEST(SqliteStore, ReadersRunConcurrentlyWithWritesAndSeeCommittedData) {
   writer.join();
   for (auto& th : readers) th.join();
   EXPECT_EQ(errors.load(), 0);
+}
+
+// ---- the composition: one batch over SQLite and the journals ----
+
+// A limit on the size of every file this process writes (RLIMIT_FSIZE): a
+// write past it fails with EFBIG, a real fault of the file system's kind.
+// SIGXFSZ is ignored meanwhile, so the write fails instead of the process.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  }
+  ~FileSizeLimit() { lift(); }
+  void lift() {
+    if (lifted_) return;
+    lifted_ = true;
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+  bool lifted_ = false;
+};
+
+// Queues `second` and `third` from the on_committed callback of a first
+// write: the writer is between two batches then, so both go into the next
+// batch together. Returns the tickets of the two.
+std::pair<WriteTicket, WriteTicket> queue_together(EmbeddedStore& store,
+                                                   const std::function<WriteTicket()>& second,
+                                                   const std::function<WriteTicket()>& third) {
+  std::promise<std::pair<WriteTicket, WriteTicket>> queued;
+  const WriteTicket first = store.put_contact("someone", Contact{"s@example.com", "en", true, ""});
+  store.on_committed(first, [&](const Status&) {
+    const WriteTicket a = second();
+    const WriteTicket b = third();
+    queued.set_value({a, b});
+  });
+  return queued.get_future().get();
+}
+
+std::uintmax_t journal_size(const std::string& data_dir, const char* day) {
+  std::error_code ec;
+  return std::filesystem::file_size(data_dir + "/activity/" + day + "/journal", ec);
+}
+
+EmbeddedStoreOptions without_indexers() {
+  EmbeddedStoreOptions o;
+  o.activity.background_indexer = false;
+  o.profiles.background_indexer = false;
+  return o;
+}
+
+// The SQLite part of a batch fails at COMMIT (its WAL cannot grow) after the
+// journal wrote its part: the journal is truncated back and nothing of the
+// batch is read, neither the entry nor the lock.
+TEST(EmbeddedStoreBatch, ABatchWhoseSqlitePartFailsLeavesNoJournalEntryAndTheFileTruncated) {
+  TempDir tmp;
+  auto store = open_store(tmp.path(), without_indexers());
+  ASSERT_NE(store, nullptr);
+  // A WAL well past the limit below, a journal well under it.
+  for (int i = 0; i < 100; ++i)
+    expect_ok(store->wait(
+        store->put_last_login("user" + std::to_string(i), LastLogin{at(i), ip("192.0.2.1"), ""})));
+  expect_ok(store->wait(store->append_activity(activity_record("kept", "alice", 1000))));
+  const std::uintmax_t before = journal_size(tmp.path(), "19700101");
+  ASSERT_GT(before, 0u);
+  std::error_code ec;
+  ASSERT_GT(std::filesystem::file_size(tmp.db() + "-wal", ec), std::uintmax_t{256} << 10);
+  std::pair<WriteTicket, WriteTicket> t;
+  {
+    FileSizeLimit limit(64 << 10);
+    t = queue_together(
+        *store, [&] { return store->append_activity(activity_record("lost", "alice", 2000)); },
+        [&] {
+          return store->put_lock("alice", LockInfo{"brute_force", at(2), false, "x"});
+        });
+    EXPECT_EQ(store->wait(t.second).error().code, "store_write_failed");
+  }
+  EXPECT_EQ(store->wait(t.first).error().code, "store_write_failed");
+  EXPECT_EQ(journal_size(tmp.path(), "19700101"), before) << "the journal was not truncated back";
+  EXPECT_EQ(event_ids(*store->activity("alice", at(0), 100)), (std::vector<std::string>{"kept"}));
+  EXPECT_FALSE(store->account("alice")->has_value());
+  // The writer goes on, and the next entry follows the kept one in the file.
+  expect_ok(store->wait(store->append_activity(activity_record("after", "alice", 3000))));
+  EXPECT_EQ(event_ids(*store->activity("alice", at(0), 100)),
+            (std::vector<std::string>{"after", "kept"}));
+  expect_ok(store->activity_journal().index());
+  store.reset();
+  auto reopened = open_store(tmp.path());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(event_ids(*reopened->activity("alice", at(0), 100)),
+            (std::vector<std::string>{"after", "kept"}));
+}
+
+// The journal's write fails (the file cannot grow) while SQLite's could
+// have succeeded: the SQLite part is rolled back with it.
+TEST(EmbeddedStoreBatch, ABatchWhoseJournalWriteFailsRollsTheSqlitePartBack) {
+  TempDir tmp;
+  auto store = open_store(tmp.path(), without_indexers());
+  ASSERT_NE(store, nullptr);
+  // A journal file far larger than the WAL will be.
+  WriteTicket last = 0;
+  for (int i = 0; i < 3000; ++i)
+    last = store->append_activity(activity_record("e" + std::to_string(i), "bob", 1000 + i));
+  expect_ok(store->wait(last));
+  const std::uintmax_t before = journal_size(tmp.path(), "19700101");
+  ASSERT_GT(before, std::uintmax_t{128} << 10);
+  std::pair<WriteTicket, WriteTicket> t;
+  {
+    FileSizeLimit limit(before);
+    t = queue_together(
+        *store, [&] { return store->append_activity(activity_record("lost", "alice", 2000)); },
+        [&] {
+          return store->put_lock("alice", LockInfo{"brute_force", at(2), false, "x"});
+        });
+    const Status s = store->wait(t.second);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, "store_write_failed");
+    // Under the same limit SQLite alone commits: it was the journal.
+    expect_ok(store->wait(store->put_lock("carol", LockInfo{"brute_force", at(3), false, "x"})));
+  }
+  EXPECT_FALSE(store->wait(t.first).ok());
+  EXPECT_FALSE(store->account("alice")->has_value()) << "the SQLite part was not rolled back";
+  EXPECT_TRUE(store->account("carol")->has_value());
+  EXPECT_TRUE(store->activity("alice", at(0), 100)->empty());
+  EXPECT_EQ(journal_size(tmp.path(), "19700101"), before);
+  expect_ok(store->wait(store->append_activity(activity_record("after", "alice", 3000))));
+  EXPECT_EQ(event_ids(*store->activity("alice", at(0), 100)), (std::vector<std::string>{"after"}));
+}
+
+// One span over the three parts: an entry, a profile and a lock committed
+// by one batch are read back together, at once, before any index pass.
+TEST(EmbeddedStoreBatch, AnAcknowledgedEntryAndProfileAreReadBeforeAnyIndexPass) {
+  TempDir tmp;
+  auto store = open_store(tmp.path(), without_indexers());
+  ASSERT_NE(store, nullptr);
+  AccountProfile p;
+  p.devices.push_back(KnownDevice{"id:phone", "", "", at(5), at(5)});
+  store->append_activity(activity_record("e1", "alice", 5));
+  store->put_profile("alice", p);
+  expect_ok(store->wait(store->put_lock("alice", LockInfo{"x", at(5), false, "x"})));
+  EXPECT_EQ(store->activity_journal().stats().runs, 0u);
+  EXPECT_EQ(store->activity_journal().stats().tail_entries, 1u);
+  EXPECT_EQ(event_ids(*store->activity("alice", at(0), 10)), (std::vector<std::string>{"e1"}));
+  EXPECT_EQ(store->profile("alice")->devices.size(), 1u);
+  EXPECT_TRUE((*store->account("alice"))->lock.has_value());
+  EXPECT_EQ(failed_logins(*store), 1u);
 }
 
 }  // namespace
