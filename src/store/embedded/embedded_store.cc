@@ -86,6 +86,8 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const std::string& da
     }
     if (Status s = store->open_journals(); !s) return s.error();
   }
+  if (Status s = store->fill_profile_filter(); !s)
+    return open_error(data_dir, "reading the profiles' accounts: " + s.error().message);
   return store;
 }
 
@@ -119,6 +121,14 @@ Status EmbeddedStore::check(const std::string& data_dir) {
         return open_error(profiles.string(), "generations without CURRENT");
   }
   return {};
+}
+
+Status EmbeddedStore::fill_profile_filter() {
+  // Counted first (the runs' keys are mapped, the tail is short), to size it.
+  std::size_t count = 0;
+  if (Status s = profiles_->for_each_fingerprint([&](std::uint64_t) { ++count; }); !s) return s;
+  profile_filter_ = std::make_unique<BloomFilter>(std::max(kMinProfileFilter, 2 * count));
+  return profiles_->for_each_fingerprint([&](std::uint64_t fp) { profile_filter_->add(fp); });
 }
 
 EmbeddedStore::~EmbeddedStore() {
@@ -219,6 +229,7 @@ WriteTicket EmbeddedStore::prune_activity(TimePoint before) {
 
 WriteTicket EmbeddedStore::put_profile(std::string account, const AccountProfile& profile) {
   ForeignWrite w{kProfile, profiles_->fingerprint(account), 0, {}};
+  profile_filter_->add(w.fp);
   if (Status s = journal::ProfileJournal::encode(account, profile, w.bytes); !s) {
     w.target = kRefused;
     w.bytes = s.error().message;
@@ -342,6 +353,10 @@ Status EmbeddedStore::failed_logins_since(TimePoint since, std::size_t limit,
 }
 
 Result<AccountProfile> EmbeddedStore::profile(std::string_view account) {
+  if (!profile_filter_->may_contain(profiles_->fingerprint(account))) {
+    profile_reads_skipped_.fetch_add(1, std::memory_order_relaxed);
+    return AccountProfile{};
+  }
   return profiles_->profile(account);
 }
 
@@ -386,6 +401,9 @@ void EmbeddedStore::render_metrics(std::string& out) const {
          "Garbage collections of superseded profile versions since start.", p.collections);
   metric("mamori_store_profiles_index_failures_total", "counter",
          "Index passes of the profile journal that failed.", p.index_failures);
+  metric("mamori_store_profile_reads_skipped_total", "counter",
+         "Profile reads answered without reading the journal (the account never had a profile).",
+         profile_reads_skipped());
 }
 
 }  // namespace mamori::store

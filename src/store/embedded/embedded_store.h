@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bloom_filter.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "store/journal/activity_journal.h"
@@ -153,8 +154,14 @@ class EmbeddedStore final : public Store, private BatchParticipant {
   std::uint64_t writes_failed() const { return sqlite_->writes_failed(); }
   bool available() const { return sqlite_->available(); }
 
-  // Appends the metrics (Prometheus text): SqliteStore's, and the journals'
-  // mamori_store_activity_* and mamori_store_profiles_*.
+  // profile() calls answered without reading the journal: the account never
+  // had a profile.
+  std::uint64_t profile_reads_skipped() const {
+    return profile_reads_skipped_.load(std::memory_order_relaxed);
+  }
+  // Appends the metrics (Prometheus text): SqliteStore's, the journals'
+  // mamori_store_activity_* and mamori_store_profiles_*, and
+  // mamori_store_profile_reads_skipped_total.
   void render_metrics(std::string& out) const;
 
   // ---- reads ----
@@ -198,6 +205,7 @@ class EmbeddedStore final : public Store, private BatchParticipant {
 
   EmbeddedStore(std::string data_dir, EmbeddedStoreOptions options);
   Status open_journals();
+  Status fill_profile_filter();
   // SqliteStoreOptions::move_legacy_rows: the upgrade to schema 6.
   Status move_legacy_rows(LegacyRows& rows);
 
@@ -218,6 +226,19 @@ class EmbeddedStore final : public Store, private BatchParticipant {
   std::optional<TimePoint> staged_drop_, drop_;
   std::atomic<std::uint64_t> partitions_dropped_{0};
   std::atomic<std::uint64_t> retention_failures_{0};
+
+  // Which accounts have a profile, approximately: filled from the profile
+  // journal at open (sized for twice its accounts, at least
+  // kMinProfileFilter) and on every put_profile, before the write is queued.
+  // profile() of an account it rules out returns the empty profile without
+  // reading the journal: the first login of an account costs no read (a
+  // journal read of an unknown account, its tail and each run's own filter,
+  // measured 0.37-0.47 us with 3 runs on a busy 2-core machine, against the
+  // filter's one cache line). Profiles are
+  // never deleted, so it never rules out a stored one.
+  static constexpr std::size_t kMinProfileFilter = 1 << 20;
+  std::unique_ptr<BloomFilter> profile_filter_;
+  std::atomic<std::uint64_t> profile_reads_skipped_{0};
 
   std::unique_ptr<journal::ActivityJournal> activity_;
   std::unique_ptr<journal::ProfileJournal> profiles_;

@@ -422,6 +422,26 @@ Result<AccountProfile> ProfileJournal::profile(std::string_view account) const {
   return out;
 }
 
+Status ProfileJournal::for_each_fingerprint(const std::function<void(std::uint64_t fp)>& fn) const {
+  const auto gen = current();
+  std::uint64_t indexed_end = 0;
+  for (const auto& run : gen->journal->runs()) {
+    for (const IndexEntry& e : run->entries()) fn(e.fp);
+    indexed_end = std::max(indexed_end, run->info().journal_end);
+  }
+  return gen->journal->scan(
+      [&](std::uint64_t offset, std::string_view payload) -> Result<bool> {
+        std::string_view name, text;
+        if (Status d = parse(payload, name, text); !d)
+          return make_error(std::string(kReadFailed),
+                            gen->journal->journal_path() + ": record at offset " +
+                                std::to_string(offset) + ": " + d.error().message);
+        fn(fingerprint(name));
+        return true;
+      },
+      indexed_end);
+}
+
 ProfileJournalStats ProfileJournal::stats() const {
   const auto gen = current();
   const KeyedJournalStats k = gen->journal->stats();

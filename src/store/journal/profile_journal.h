@@ -108,6 +108,12 @@ class ProfileJournal {
   // `store_read_failed`.
   Result<AccountProfile> profile(std::string_view account) const;
 
+  // Calls fn with the fingerprint of every account that has a profile, some
+  // more than once: the index runs' keys, then those of the records after
+  // them (for a filter of the accounts with a profile, built at open).
+  // Fails with `store_read_failed`.
+  Status for_each_fingerprint(const std::function<void(std::uint64_t fp)>& fn) const;
+
   ProfileJournalStats stats() const;
 
  private:
