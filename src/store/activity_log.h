@@ -27,7 +27,9 @@ class ActivityLog {
   virtual ~ActivityLog() = default;
 
   virtual WriteTicket append_activity(const ActivityRecord& r) = 0;
-  // Deletes the entries older than `before`.
+  // Deletes the entries older than `before`; a backend may keep some of
+  // them a while longer (EmbeddedStore drops whole UTC days: those that end
+  // at or before `before`).
   virtual WriteTicket prune_activity(TimePoint before) = 0;
 
   // Newest first, time >= since, at most `limit`.

@@ -11,9 +11,10 @@ namespace mamori::store {
 
 // The durable store as a backend implements it and the daemon opens it:
 // every role (the activity log, profiles, the relational records, the
-// outbox) over one commit sequence. The embedded backend is SQLite
-// (store/sqlite/), whose one transaction may carry writes of every role; a
-// distributed one may follow.
+// outbox) over one commit sequence. The embedded backend is EmbeddedStore
+// (store/embedded/): SQLite (store/sqlite/) for the records and the outbox
+// and journals (store/journal/) for the activity log and the profiles, whose
+// one batch may carry writes of every role; a distributed one may follow.
 //
 // Consumers take the roles they use (and Commits when they wait for their
 // writes), the engine and the API handler, which use most of them, the
