@@ -189,8 +189,15 @@ Status EmbeddedStore::move_legacy_rows(LegacyRows& rows) {
     log_info(std::string("store: moving ") + what + ": " + rate(moved, now - started));
   };
 
+  std::string framed;
   Status s = rows.for_each_activity([&](const ActivityRecord& r) -> Status {
-    if (Status st = activity_->stage(r); !st) return st;
+    // As append_activity: a field over the codec's limits is cut to them.
+    encode_entry(r, framed);
+    if (framed.empty())
+      return make_error("store_write_failed", "entry " + r.event_id + " unusable");
+    if (Status st = activity_->stage_encoded(activity_->fingerprint(r.account), r.time, framed);
+        !st)
+      return st;
     progress("activity");
     return ++staged == kChunk ? flush(*activity_) : Status{};
   });
