@@ -142,9 +142,11 @@ def test_retention_drops_whole_days_of_activity(make_mamorid):
     assert os.path.isdir(os.path.join(m.data_dir, "activity", old_day))
     # The replay clock moves to now: the next maintenance prunes.
     m.result("ret-now", "192.0.2.8", False, pwhash="r", time=rfc3339(now))
+    # Readers stop seeing the day first, then its directory goes.
     wait_for("the 100-day-old entry dropped",
              lambda: not activity(m, "ret-100d", since=SINCE_EVER), timeout=30)
-    assert not os.path.exists(os.path.join(m.data_dir, "activity", old_day))
+    wait_for("the 100-day-old day's directory removed",
+             lambda: not os.path.exists(os.path.join(m.data_dir, "activity", old_day)))
     assert len(activity(m, "ret-89d", since=SINCE_EVER)) == 1, "an entry inside the retention went"
     assert len(activity(m, "ret-now", since=SINCE_EVER)) == 1
     assert metric_sum(metrics(m), "mamori_store_activity_partitions_dropped_total") >= 1
