@@ -86,6 +86,10 @@ Result<TimePoint> parse_rfc3339(std::string_view s) {
   if (pos != s.size()) return bad_time(s);
   const auto t = sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) + milliseconds(ms) -
                  minutes(offset_min);
+  // In UTC too, a time of the years 0000 to 9999 (the offset may carry it
+  // over the edge): what can be written back as RFC 3339, and stored.
+  const int utc_year = int(year_month_day{floor<days>(t)}.year());
+  if (utc_year < 0 || utc_year > 9999) return bad_time(s);
   return time_point_cast<Duration>(t);
 }
 

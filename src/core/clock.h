@@ -77,7 +77,8 @@ inline TimePoint from_unix_ms(std::int64_t ms) { return TimePoint(Duration(ms));
 // RFC 3339 in UTC with milliseconds: "2026-11-23T12:00:00.000Z".
 std::string format_rfc3339(TimePoint t);
 
-// Parses RFC 3339 ("2026-11-23T12:00:00Z", "...T21:00:00.5+09:00").
+// Parses RFC 3339 ("2026-11-23T12:00:00Z", "...T21:00:00.5+09:00"), of
+// the years 0000 to 9999 in UTC as well (an offset may not carry it over).
 // Fails with code `invalid_time`.
 Result<TimePoint> parse_rfc3339(std::string_view text);
 

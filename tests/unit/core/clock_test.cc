@@ -93,6 +93,19 @@ TEST(ParseRfc3339, RejectsInvalidWithInvalidTime) {
   }
 }
 
+// A time an offset carries out of the years 0000-9999 in UTC could be
+// neither written back as RFC 3339 nor stored.
+TEST(ParseRfc3339, RejectsTimesOutsideTheYears0To9999InUtc) {
+  for (std::string_view bad : {"0000-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00"}) {
+    auto r = parse_rfc3339(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, "invalid_time") << bad;
+  }
+  EXPECT_TRUE(parse_rfc3339("0000-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_rfc3339("9999-12-31T23:59:59.999Z"));
+  EXPECT_TRUE(parse_rfc3339("0000-01-01T01:00:00+01:00"));
+}
+
 TEST(ParseRfc3339, AcceptsLeapDay) {
   EXPECT_TRUE(parse_rfc3339("2028-02-29T00:00:00Z").ok());
   EXPECT_FALSE(parse_rfc3339("2027-02-29T00:00:00Z").ok());
