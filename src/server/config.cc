@@ -12,145 +12,35 @@
 #include <sstream>
 
 #include "notify/mail_message.h"
+#include "server/config_reader.h"
 #include "server/logs_config.h"
 
 namespace mamori::server {
 
 namespace {
 
-constexpr Duration kMaxDuration = std::chrono::hours(24 * 3650);
 // Windows, blocks and challenge times of detections.
 constexpr Duration kMinWindow = std::chrono::seconds(1);
 constexpr Duration kMaxWindow = std::chrono::hours(24 * 365);
 
-std::string number_text(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
-// Reads typed values from one TOML table, remembering the first error.
-class Reader {
- public:
-  Reader(const toml::table& t, std::string prefix, const std::string& source, std::string& error)
-      : t_(t), prefix_(std::move(prefix)), source_(source), error_(error) {}
-
-  Reader sub(std::string_view name) {
-    known_.insert(std::string(name));
-    static const toml::table kEmpty;
-    const toml::table* s = t_[name].as_table();
-    if (!s && t_.contains(name)) fail(name, "must be a table");
-    return Reader(s ? *s : kEmpty, prefix_ + std::string(name) + ".", source_, error_);
-  }
-
-  template <typename T>
-  void integer(std::string_view key, T& out, std::int64_t min, std::int64_t max) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    // Asked of a float, value<int64_t>() converts it, which is undefined
-    // beyond int64's range (1e102): the type is checked first.
-    if (!n->is_integer()) return fail(key, "must be an integer", n);
-    auto v = n->value<std::int64_t>();
-    if (*v < min || *v > max)
-      return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
-    out = static_cast<T>(*v);
-  }
-  void number(std::string_view key, double& out, double min, double max) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    if (!n->is_number()) return fail(key, "must be a number", n);
-    const double v = *n->value<double>();
-    // NaN compares false with everything: ask for the range, not its complement.
-    if (!std::isfinite(v) || !(v >= min && v <= max))
-      return fail(
-          key, "must be a finite number between " + number_text(min) + " and " + number_text(max),
-          n);
-    out = v;
-  }
-  void boolean(std::string_view key, bool& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    if (!n->is_boolean()) return fail(key, "must be true or false", n);
-    out = *n->value<bool>();
-  }
-  void string(std::string_view key, std::string& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    if (!n->is_string()) return fail(key, "must be a string", n);
-    out = *n->value<std::string>();
-  }
-  // Durations lie between `min` and `max`: by default above zero and at most
-  // ten years; settings for which less or more is absurd narrow it.
-  void duration(std::string_view key, Duration& out, Duration min = Duration(1),
-                Duration max = kMaxDuration) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    if (n->is_integer()) {
-      auto d = parse_duration(std::to_string(*n->value<std::int64_t>()));
-      if (!d) return fail(key, d.error().message, n);
-      out = *d;
-    } else if (n->is_string()) {
-      auto d = parse_duration(*n->value<std::string>());
-      if (!d) return fail(key, d.error().message, n);
-      out = *d;
-    } else {
-      return fail(key, "must be a duration such as \"10m\", \"1h\", \"90d\"", n);
-    }
-    if (out.count() <= 0) return fail(key, "must be longer than zero", n);
-    if (out < min || out > max)
-      fail(key, "must be between " + format_duration(min) + " and " + format_duration(max), n);
-  }
-
-  void allow(std::string_view key) { known_.insert(std::string(key)); }
-
-  // Reports keys that were never asked for.
-  void reject_unknown() {
-    for (const auto& [k, v] : t_)
-      if (!known_.count(std::string(k.str()))) return fail(k.str(), "is not a known setting", &v);
-  }
-
-  void fail(std::string_view key, const std::string& what, const toml::node* n = nullptr) {
-    if (!error_.empty()) return;
-    std::ostringstream os;
-    os << source_;
-    if (n && n->source().begin) os << ":" << n->source().begin.line;
-    os << ": " << prefix_ << key << " " << what;
-    error_ = os.str();
-  }
-
-  const toml::table& table() const { return t_; }
-
- private:
-  const toml::table& t_;
-  std::string prefix_;
-  const std::string& source_;
-  std::string& error_;
-  std::set<std::string> known_;
-};
-
-void read_detections(Reader r, engine::EngineConfig& e) {
+void read_detections(TableReader r, engine::EngineConfig& e) {
   constexpr std::int64_t kMaxCount = 1'000'000;
   {
-    Reader s = r.sub("brute_force");
+    TableReader s = r.sub("brute_force");
     s.integer("threshold", e.brute_force.threshold, 1, kMaxCount);
     s.duration("window", e.brute_force.window, kMinWindow, kMaxWindow);
     s.duration("block", e.brute_force.block, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("account_under_attack");
+    TableReader s = r.sub("account_under_attack");
     s.integer("threshold", e.account_under_attack.threshold, 1, kMaxCount);
     s.duration("window", e.account_under_attack.window, kMinWindow, kMaxWindow);
     s.duration("challenge_for", e.account_under_attack.challenge_for, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("ip_failures");
+    TableReader s = r.sub("ip_failures");
     s.integer("threshold", e.ip_failures.threshold, 1, kMaxCount);
     s.duration("window", e.ip_failures.window, kMinWindow, kMaxWindow);
     s.integer("delay_ms", e.ip_failures.delay_ms, 0, 60'000);
@@ -162,7 +52,7 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     // A SlidingCounter's slice (a twelfth of the window) counts at most
     // 65,535: a higher threshold could miss a flood that fits in one.
     constexpr std::int64_t kMaxNetworkCount = 65'535;
-    Reader s = r.sub("network_failures");
+    TableReader s = r.sub("network_failures");
     s.integer("threshold", e.network_failures.threshold, 1, kMaxNetworkCount);
     s.duration("window", e.network_failures.window, kMinWindow, kMaxWindow);
     s.integer("delay_ms", e.network_failures.delay_ms, 0, 60'000);
@@ -183,7 +73,7 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("credential_stuffing");
+    TableReader s = r.sub("credential_stuffing");
     s.integer("threshold", e.credential_stuffing.threshold, 1, 10'000);
     s.integer("network_threshold", e.credential_stuffing.network_threshold, 1, 10'000);
     s.duration("window", e.credential_stuffing.window, kMinWindow, kMaxWindow);
@@ -192,7 +82,7 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("password_spray");
+    TableReader s = r.sub("password_spray");
     s.integer("threshold", e.password_spray.threshold, 1, 10'000);
     s.duration("window", e.password_spray.window, kMinWindow, kMaxWindow);
     s.duration("block", e.password_spray.block, kMinWindow, kMaxWindow);
@@ -201,7 +91,7 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("mail_volume");
+    TableReader s = r.sub("mail_volume");
     s.integer("threshold", e.mail_volume.threshold, 1, kMaxCount);
     s.duration("window", e.mail_volume.window, kMinWindow, kMaxWindow);
     s.integer("daily_threshold", e.mail_volume.daily_threshold, 1, kMaxCount);
@@ -209,35 +99,35 @@ void read_detections(Reader r, engine::EngineConfig& e) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("mail_geography");
+    TableReader s = r.sub("mail_geography");
     s.integer("countries", e.mail_geography.countries, 1, 1000);
     s.integer("ips", e.mail_geography.ips, 1, 1000);
     s.duration("window", e.mail_geography.window, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("login_risk");
+    TableReader s = r.sub("login_risk");
     s.integer("challenge_risk", e.login_risk.challenge_risk, 1, 100);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("impossible_travel");
+    TableReader s = r.sub("impossible_travel");
     s.number("max_speed_kmh", e.login_risk.max_speed_kmh, 1, 1e6);
     s.number("min_distance_km", e.login_risk.min_distance_km, 0, 20'100);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("dormant_account");
+    TableReader s = r.sub("dormant_account");
     s.duration("after", e.login_risk.dormant_after, kMinWindow);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("risky_change");
+    TableReader s = r.sub("risky_change");
     s.duration("window", e.risky_change.window, kMinWindow, kMaxWindow);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("message_fanout");
+    TableReader s = r.sub("message_fanout");
     s.integer("threshold", e.message_fanout.threshold, 1, 100'000);
     s.duration("window", e.message_fanout.window, kMinWindow, kMaxWindow);
     s.reject_unknown();
@@ -245,21 +135,10 @@ void read_detections(Reader r, engine::EngineConfig& e) {
   r.reject_unknown();
 }
 
-// A path given in the config file: a relative one is taken from the config
-// file's directory (`source`'s), not from the working directory, and made
-// absolute (the log names it so).
-std::string from_config_dir(const std::string& path, const std::string& source) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-  std::error_code ec;
-  std::filesystem::path dir = std::filesystem::absolute(source, ec).parent_path();
-  if (ec) dir = std::filesystem::path(source).parent_path();
-  return (dir / path).lexically_normal().string();
-}
-
 // Reads a secret from `key` or from the file named by `file_key` (exactly one
 // of them; the file's trailing newline is dropped; a relative path is taken
 // from the config file's directory).
-void secret(Reader& r, std::string_view key, std::string_view file_key, std::string& out,
+void secret(TableReader& r, std::string_view key, std::string_view file_key, std::string& out,
             const std::string& source, bool required) {
   std::string file;
   r.string(key, out);
@@ -287,10 +166,10 @@ bool http_url(std::string_view u) {
   return u.find_first_of(" \t\r\n") == std::string_view::npos && u.size() > 8;
 }
 
-void read_notify(Reader& root, const toml::table& doc, notify::NotifyConfig& n,
+void read_notify(TableReader& root, const toml::table& doc, notify::NotifyConfig& n,
                  const std::string& source, std::string& error) {
   {
-    Reader s = root.sub("notify");
+    TableReader s = root.sub("notify");
     s.string("service_name", n.service_name);
     s.string("help_url", n.help_url);
     s.duration("retry_initial", n.retry_initial);
@@ -307,7 +186,7 @@ void read_notify(Reader& root, const toml::table& doc, notify::NotifyConfig& n,
       s.fail("retry_max", "must not be below retry_initial", t.get("retry_max"));
   }
   {
-    Reader s = root.sub("smtp");
+    TableReader s = root.sub("smtp");
     notify::SmtpConfig& m = n.smtp;
     std::string starttls = "try";
     std::int64_t timeout_ms = m.timeout.count();
@@ -344,7 +223,7 @@ void read_notify(Reader& root, const toml::table& doc, notify::NotifyConfig& n,
         root.fail("webhooks", "entries must be tables with url and secret", &(*arr)[i]);
         break;
       }
-      Reader wr(*t, "webhooks[" + std::to_string(i) + "].", source, error);
+      TableReader wr(*t, "webhooks[" + std::to_string(i) + "].", source, error);
       notify::WebhookConfig w;
       wr.string("url", w.url);
       secret(wr, "secret", "secret_file", w.secret, source, true);
@@ -360,7 +239,7 @@ void read_notify(Reader& root, const toml::table& doc, notify::NotifyConfig& n,
 }
 
 // The [server] keys of the HTTP listener's limits and timeouts.
-void read_http_limits(Reader& s, http::ServerOptions& o) {
+void read_http_limits(TableReader& s, http::ServerOptions& o) {
   constexpr std::int64_t kKiB = 1024, kMiB = 1024 * 1024;
   s.integer("max_connections", o.max_connections, 1, 1'000'000);
   s.integer("max_header_bytes", o.max_header_bytes, 1 * kKiB, 1 * kMiB);
@@ -391,7 +270,7 @@ void read_http_limits(Reader& s, http::ServerOptions& o) {
 // [server.tls]: TLS on the HTTP listener. Relative paths are taken from the
 // config file's directory; the files themselves are read when the listener
 // starts (http::make_tls_context), so that a reload reads them again.
-void read_tls(Reader s, http::TlsOptions& tls, const std::string& source) {
+void read_tls(TableReader s, http::TlsOptions& tls, const std::string& source) {
   s.string("cert", tls.cert_file);
   s.string("key", tls.key_file);
   s.string("client_ca", tls.client_ca_file);
@@ -450,9 +329,9 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
   }
   Config c;
   std::string error;
-  Reader r(root, "", source, error);
+  TableReader r(root, "", source, error);
   {
-    Reader s = r.sub("server");
+    TableReader s = r.sub("server");
     std::string listen;
     s.string("listen", listen);
     if (s.table().contains("listen")) {
@@ -469,32 +348,32 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("state");
+    TableReader s = r.sub("state");
     std::int64_t mb = std::int64_t(c.engine.memory_budget_bytes >> 20);
     s.integer("memory_budget_mb", mb, 1, 1 << 20);
     c.engine.memory_budget_bytes = std::size_t(mb) << 20;
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("store");
+    TableReader s = r.sub("store");
     s.integer("checkpoint_mb", c.store_checkpoint_mb, 1, 4096);
     s.duration("index_every", c.store_index_every, std::chrono::milliseconds(10),
                std::chrono::hours(24));
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("activity");
+    TableReader s = r.sub("activity");
     s.duration("retention", c.engine.activity_retention);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("incidents");
+    TableReader s = r.sub("incidents");
     s.duration("idle", c.engine.incidents.idle);
     s.integer("max_accounts", c.engine.incidents.max_accounts, 1, 100'000'000);
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("profiles");
+    TableReader s = r.sub("profiles");
     s.integer("max_devices", c.engine.profiles.max_devices, 1, 1000);
     s.integer("max_countries", c.engine.profiles.max_countries, 1, 300);
     s.integer("max_asns", c.engine.profiles.max_asns, 1, 1000);
@@ -502,7 +381,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("geoip");
+    TableReader s = r.sub("geoip");
     s.string("city", c.geoip.city);
     s.string("asn", c.geoip.asn);
     s.string("anonymous", c.geoip.anonymous);
@@ -510,7 +389,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
   }
   read_detections(r.sub("detections"), c.engine);
   {
-    Reader s = r.sub("postfix");
+    TableReader s = r.sub("postfix");
     std::string listen;
     s.string("listen", listen);
     if (s.table().contains("listen")) {
@@ -521,21 +400,10 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("dnsbl");
-    auto strings = [&](std::string_view key, std::vector<std::string>& out) {
-      s.allow(key);
-      const toml::node* n = s.table().get(key);
-      if (!n) return;
-      const toml::array* a = n->as_array();
-      if (!a) return s.fail(key, "must be an array of strings", n);
-      for (const toml::node& item : *a) {
-        if (!item.is_string()) return s.fail(key, "must be an array of strings", &item);
-        out.push_back(*item.value<std::string>());
-      }
-    };
-    strings("zones", c.dnsbl.zones);
+    TableReader s = r.sub("dnsbl");
+    s.strings("zones", c.dnsbl.zones);
     std::vector<std::string> servers;
-    strings("servers", servers);
+    s.strings("servers", servers);
     for (const std::string& sv : servers) c.dnsbl.servers += (c.dnsbl.servers.empty() ? "" : ",") + sv;
     std::int64_t timeout_ms = c.dnsbl.timeout.count();
     s.integer("timeout_ms", timeout_ms, 1, 60'000);
@@ -546,7 +414,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("totp");
+    TableReader s = r.sub("totp");
     s.string("issuer", c.totp.issuer);
     s.string("key_file", c.totp.key_file);
     s.integer("max_failures", c.totp.max_failures, 1, 1000);
@@ -557,7 +425,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       s.fail("issuer", "must be 1-64 characters without ':'", s.table().get("issuer"));
   }
   {
-    Reader s = r.sub("passwords");
+    TableReader s = r.sub("passwords");
     s.integer("min_score", c.passwords.min_score, 0, 4);
     s.integer("min_length", c.passwords.min_length, 1, 256);
     s.boolean("reject_breached", c.passwords.reject_breached);
@@ -566,7 +434,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   {
-    Reader s = r.sub("log");
+    TableReader s = r.sub("log");
     std::string level(to_string(c.log.options.level)), format = "text";
     s.string("level", level);
     s.string("format", format);
@@ -596,7 +464,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
         r.fail("tokens", "entries must be tables with token and role", &(*arr)[i]);
         break;
       }
-      Reader tr(*t, "tokens[" + std::to_string(i) + "].", source, error);
+      TableReader tr(*t, "tokens[" + std::to_string(i) + "].", source, error);
       http::ApiToken tok;
       std::string role;
       secret(tr, "token", "token_file", tok.token, source, true);

@@ -4,78 +4,9 @@
 #include <set>
 #include <sstream>
 
+#include "server/config_reader.h"
+
 namespace mamori::server {
-
-namespace {
-
-class EntryReader {
- public:
-  EntryReader(const toml::table& t, std::size_t index, const std::string& source,
-              std::string& error)
-      : t_(t), prefix_("logs[" + std::to_string(index) + "]."), source_(source), error_(error) {}
-
-  void fail(std::string_view key, const std::string& what, const toml::node* n = nullptr) {
-    if (!error_.empty()) return;
-    std::ostringstream os;
-    os << source_;
-    if (!n) n = t_.get(key);
-    if (!n) n = &t_;
-    if (n->source().begin) os << ":" << n->source().begin.line;
-    os << ": " << prefix_ << key << " " << what;
-    error_ = os.str();
-  }
-  void string(std::string_view key, std::string& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    if (!n->is_string()) return fail(key, "must be a string", n);
-    out = *n->value<std::string>();
-  }
-  void strings(std::string_view key, std::vector<std::string>& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    const toml::array* a = n->as_array();
-    if (!a) return fail(key, "must be an array of strings", n);
-    out.clear();
-    for (const toml::node& item : *a) {
-      if (!item.is_string()) return fail(key, "must be an array of strings", &item);
-      out.push_back(*item.value<std::string>());
-    }
-  }
-  void integer(std::string_view key, std::size_t& out, std::int64_t min, std::int64_t max) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    if (!n->is_integer()) return fail(key, "must be an integer", n);
-    const std::int64_t v = *n->value<std::int64_t>();
-    if (v < min || v > max)
-      return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max), n);
-    out = std::size_t(v);
-  }
-  void reject_unknown() {
-    for (const auto& [k, v] : t_)
-      if (!known_.count(std::string(k.str()))) return fail(k.str(), "is not a known setting", &v);
-  }
-  bool has(std::string_view key) const { return t_.contains(key); }
-
- private:
-  const toml::table& t_;
-  std::string prefix_;
-  const std::string& source_;
-  std::string& error_;
-  std::set<std::string> known_;
-};
-
-std::string from_config_dir(const std::string& path, const std::string& source) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-  std::error_code ec;
-  std::filesystem::path dir = std::filesystem::absolute(source, ec).parent_path();
-  if (ec) dir = std::filesystem::path(source).parent_path();
-  return (dir / path).lexically_normal().string();
-}
-
-}  // namespace
 
 void read_log_sources(const toml::table& root, const std::string& source,
                       std::vector<logs::LogSourceConfig>& out, std::string& error) {
@@ -100,7 +31,7 @@ void read_log_sources(const toml::table& root, const std::string& source,
         error = source + ": logs entries must be tables with path (or journal) and format";
       return;
     }
-    EntryReader r(*t, i, source, error);
+    TableReader r(*t, "logs[" + std::to_string(i) + "].", source, error);
     logs::LogSourceConfig c;
     logs::FormatConfig& f = c.format;
     r.string("path", c.path);
