@@ -118,9 +118,12 @@ def test_brute_force_from_the_log_alone_blocks_within_a_second(make_mamorid, log
     assert metric_sum(samples, "mamori_log_lines_total", source=path) == 13
     assert metric_sum(samples, "mamori_log_lines_matched_total", source=path) == 10
     assert metric_sum(samples, "mamori_log_lag_bytes", source=path) == 0
-    # Each failure is in the account's activity, with the line's protocol.
-    entries = activity(m, acct)
-    assert len([e for e in entries if e.get("protocol") == "imap" and not e.get("success")]) == 10
+    # Each failure is in the account's activity, with the line's protocol
+    # (the events are counted when given to the engine, stored just after).
+    def imap_failures():
+        return [e for e in activity(m, acct) if e.get("protocol") == "imap" and not e.get("success")]
+    wait_for("10 activity entries", lambda: len(imap_failures()) >= 10)
+    assert len(imap_failures()) == 10
 
 
 def test_dovecots_attempt_count_counts_each_failure(make_mamorid, log_dir):
@@ -129,6 +132,7 @@ def test_dovecots_attempt_count_counts_each_failure(make_mamorid, log_dir):
     m = make_mamorid(extra_toml=logs_toml(path))
     log.append("lg-attempts", "203.0.113.71", False, attempts=3)
     wait_events(m, path, 3)
+    wait_for("3 activity entries", lambda: len(activity(m, "lg-attempts")) >= 3)
     assert len(activity(m, "lg-attempts")) == 3
 
 
