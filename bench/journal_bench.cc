@@ -154,17 +154,14 @@ void first_day_result(ActivityRecord& r, std::mt19937_64& rng, std::uint64_t acc
   if (failed) r.reasons.emplace_back("brute_force");
 }
 
-struct TempDir {
-  std::string path;
-  explicit TempDir(const std::string& base) {
-    std::string tmpl = base + "/mamori-journal-bench-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
+// The bench's scratch dir under `base`; exits when it cannot be made.
+struct BenchDir : TempDir {
+  explicit BenchDir(const std::string& base) : TempDir("mamori-journal-bench", base) {
+    if (path().empty()) {
+      std::fprintf(stderr, "%s\n", error().c_str());
       std::exit(1);
     }
-    path = tmpl;
   }
-  ~TempDir() { std::filesystem::remove_all(path); }
 };
 
 std::uint64_t dir_bytes(const std::string& dir) {
@@ -216,11 +213,11 @@ double generation_us(const Flags& f) {
 }
 
 WriteFigures journal_write(const Flags& f, double& record_bytes) {
-  TempDir dir(f.dir);
+  BenchDir dir(f.dir);
   // The entries' own times drive the clock (as replay does); the indexer
   // runs on its real interval.
   ManualClock clock(from_unix_ms(kStart));
-  auto j = ActivityJournal::open(dir.path + "/activity", clock);
+  auto j = ActivityJournal::open(dir.path() + "/activity", clock);
   if (!j) die(j.error());
   std::mt19937_64 rng(1);
   ActivityRecord r;
@@ -326,11 +323,11 @@ void measure_reads(const Flags& f, ReadFigures& out, Read&& read) {
 }
 
 ReadFigures journal_read(const Flags& f) {
-  TempDir dir(f.dir);
+  BenchDir dir(f.dir);
   ManualClock clock(from_unix_ms(kStart));
   ActivityJournalOptions o;
   o.background_indexer = false;
-  auto opened = ActivityJournal::open(dir.path + "/activity", clock, o);
+  auto opened = ActivityJournal::open(dir.path() + "/activity", clock, o);
   if (!opened) die(opened.error());
   ActivityJournal& j = **opened;
   ReadFigures out;

@@ -12,23 +12,18 @@
 #include <memory>
 #include <string>
 
+#include "core/temp_dir.h"
 #include "store/embedded/embedded_store.h"
 
 namespace mamori::bench {
 
 struct TempStore {
-  std::string dir;
+  TempDir tmp{"mamori-bench", "/tmp"};
+  const std::string& dir = tmp.path();
   std::unique_ptr<store::EmbeddedStore> store;
 
-  TempStore() {
-    char tmpl[] = "/tmp/mamori-bench-XXXXXX";
-    dir = mkdtemp(tmpl);
-    store = std::move(*store::EmbeddedStore::open(dir));
-  }
-  ~TempStore() {
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
+  TempStore() { store = std::move(*store::EmbeddedStore::open(dir)); }
+  ~TempStore() { store.reset(); }
   TempStore(const TempStore&) = delete;
   TempStore& operator=(const TempStore&) = delete;
 };

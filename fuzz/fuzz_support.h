@@ -7,10 +7,9 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
-#include <system_error>
+
+#include "core/temp_dir.h"
 
 namespace mamori::fuzz {
 
@@ -21,30 +20,13 @@ namespace mamori::fuzz {
   std::abort();
 }
 
-// A fresh directory, removed with its contents when destroyed.
-class ScratchDir {
+// A fresh directory (in memory, /dev/shm, where there is one), removed
+// with its contents when destroyed; the run stops when it cannot be made.
+class ScratchDir : public TempDir {
  public:
-  ScratchDir() {
-    std::string base = "/dev/shm";
-    if (::access(base.c_str(), W_OK) != 0) {
-      const char* tmp = std::getenv("TMPDIR");
-      base = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-    }
-    std::string pattern = base + "/mamori_fuzz.XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) fail("cannot create a directory under " + base);
-    path_ = pattern;
+  ScratchDir() : TempDir("mamori_fuzz", ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "") {
+    if (path().empty()) fail(error());
   }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 }  // namespace mamori::fuzz

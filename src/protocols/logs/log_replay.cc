@@ -10,6 +10,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "core/temp_dir.h"
 #include "engine/engine.h"
 #include "protocols/logs/file_follower.h"
 #include "store/embedded/embedded_store.h"
@@ -23,28 +24,6 @@ constexpr std::size_t kSampleAccounts = 5;
 // Events between waits for the store's writer, so its queue stays bounded.
 constexpr std::uint64_t kWaitEvery = 16'384;
 constexpr Duration kMaintainEvery = std::chrono::minutes(5);
-
-// The temporary data dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::error_code ec;
-    std::string base = std::filesystem::temp_directory_path(ec).string();
-    if (ec || base.empty()) base = "/tmp";
-    std::string tmpl = base + "/mamori-replay.XXXXXX";
-    if (::mkdtemp(tmpl.data())) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 bool per_account(Reason r) {
   return r == Reason::kAccountUnderAttack || r == Reason::kAccountLocked ||
@@ -68,10 +47,8 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
   auto format = LogFormat::make(o.format, file_clock);
   if (!format) return format.error();
 
-  TempDir dir;
-  if (dir.path().empty())
-    return make_error("store_open_failed",
-                      std::string("cannot make a temporary directory: ") + std::strerror(errno));
+  TempDir dir("mamori-replay");
+  if (dir.path().empty()) return make_error("store_open_failed", dir.error());
   auto store = store::EmbeddedStore::open(dir.path());
   if (!store) return store.error();
   ReplayReport report;
