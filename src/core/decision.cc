@@ -10,7 +10,8 @@ constexpr std::array<std::string_view, kReasonCount> kReasons = {
     "password_spray", "deny_list", "allow_list", "account_locked", "password_reset",
     "operator_release", "new_device", "new_location", "anonymous_network",
     "impossible_travel", "dormant_account", "risky_change", "message_fanout",
-    "mail_volume", "mail_geography", "dnsbl", "network_failures"};
+    "mail_volume", "mail_geography", "dnsbl", "network_failures",
+    "distributed_stuffing"};
 }  // namespace
 
 std::string_view to_string(Action a) { return kActions[static_cast<size_t>(a)]; }

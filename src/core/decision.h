@@ -37,8 +37,9 @@ enum class Reason : std::uint8_t {
   kMailGeography,
   kDnsbl,
   kNetworkFailures,
+  kDistributedStuffing,
 };
-inline constexpr int kReasonCount = 21;
+inline constexpr int kReasonCount = 22;
 
 std::string_view to_string(Reason r);
 std::optional<Reason> reason_from_string(std::string_view s);

@@ -39,6 +39,7 @@ inline constexpr size_t kMaxUserAgentBytes = 1024;
 inline constexpr size_t kMaxDeviceIdBytes = 128;
 inline constexpr size_t kMaxProtocolBytes = 32;
 inline constexpr size_t kMaxPwhashBytes = 64;
+inline constexpr size_t kMaxClientFingerprintBytes = 256;
 inline constexpr size_t kMaxEmailBytes = 320;
 inline constexpr size_t kMaxRecipients = 10'000;
 inline constexpr size_t kMaxRecipientBytes = 256;
@@ -54,6 +55,9 @@ struct Event {
   std::string device_id;
   std::string protocol = "web";
   std::string pwhash;
+  // The app's fingerprint of the client beyond its user agent (a TLS JA4
+  // hash, the order of its HTTP headers); "" when it sent none.
+  std::string client_fingerprint;
   TimePoint time{};
   bool success = false;  // kLoginResult
   bool mfa = false;      // kLoginResult: a second factor was passed in this login

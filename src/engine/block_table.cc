@@ -5,8 +5,8 @@
 namespace mamori::engine {
 
 namespace {
-constexpr std::array<std::string_view, 7> kScopes = {
-    "ip", "ip_delay", "network", "account_ip", "pwhash", "account", "network_delay"};
+constexpr std::array<std::string_view, 8> kScopes = {
+    "ip", "ip_delay", "network", "account_ip", "pwhash", "account", "network_delay", "fingerprint"};
 }  // namespace
 
 std::string_view to_string(BlockScope s) { return kScopes[static_cast<std::size_t>(s)]; }

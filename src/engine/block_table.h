@@ -26,6 +26,7 @@ enum class BlockScope : std::uint8_t {
   kPwhash,        // any attempt carrying one password hash
   kAccount,       // one account from anywhere (challenge)
   kNetworkDelay,  // every attempt from a /24 or /64 (delay)
+  kFingerprint,   // any login carrying one client fingerprint (distributed_stuffing)
 };
 std::string_view to_string(BlockScope s);
 std::optional<BlockScope> block_scope_from_string(std::string_view s);
@@ -53,6 +54,10 @@ struct BlockKey {
   }
   static BlockKey account(std::string_view account) {
     return {BlockScope::kAccount, IpAddress(), hash_bytes(account)};
+  }
+  // `fingerprint` as agent_fingerprint_of() or client_fingerprint_key() give it.
+  static BlockKey fingerprint(std::string_view fingerprint) {
+    return {BlockScope::kFingerprint, IpAddress(), hash_bytes(fingerprint, 2)};
   }
 
   friend bool operator==(const BlockKey& a, const BlockKey& b) {
@@ -101,7 +106,7 @@ class BlockTable {
   std::size_t size(BlockScope scope) const;
 
  private:
-  static constexpr std::size_t kScopeCount = 7;
+  static constexpr std::size_t kScopeCount = 8;
   std::atomic<std::int64_t>& count(BlockScope scope) const {
     return counts_[static_cast<std::size_t>(scope)];
   }

@@ -104,6 +104,24 @@ UserAgentSummary summarize_user_agent(std::string_view ua) {
   return memo.get(ua);
 }
 
+std::string_view user_agent_major_version(std::string_view ua) {
+  std::size_t at = ua.npos;
+  for (const auto& [token, family] : kFamilies) {
+    if (const std::size_t i = ua.find(token); i != ua.npos) {
+      at = i + token.size();
+      // Safari's own token carries the WebKit build; its version is Version/.
+      if (family == "Safari") {
+        if (const std::size_t v = ua.find("Version/"); v != ua.npos) at = v + 8;
+      }
+      break;
+    }
+  }
+  if (at == ua.npos) return {};
+  std::size_t end = at;
+  while (end < ua.size() && end - at < 8 && ua[end] >= '0' && ua[end] <= '9') ++end;
+  return ua.substr(at, end - at);
+}
+
 std::string device_key(const Event& e) {
   if (!e.device_id.empty()) return "id:" + e.device_id;
   if (e.user_agent.empty()) return "";

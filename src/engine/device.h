@@ -17,6 +17,11 @@ struct UserAgentSummary {
 };
 UserAgentSummary summarize_user_agent(std::string_view user_agent);
 
+// The major version of the user agent's browser or app family ("131" for
+// Chrome 131, Safari's from its "Version/" token); "" when there is none.
+// A view into `user_agent`.
+std::string_view user_agent_major_version(std::string_view user_agent);
+
 // The key that identifies the event's device in the account's profile:
 // "id:<device_id>" when the app sent one, otherwise "ua:<family>/<os>" from
 // the user agent; "" when there is neither (nothing to compare).

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "engine/device.h"
 #include "engine/login_risk.h"
+#include "engine/new_device.h"
 #include "engine/profile_update.h"
 
 namespace mamori::engine {
@@ -15,6 +16,8 @@ int risk_of(Reason r) {
     case Reason::kAccountLocked: return kRiskAccountLocked;
     case Reason::kCredentialStuffing: return kRiskCredentialStuffing;
     case Reason::kPasswordSpray: return kRiskPasswordSpray;
+    case Reason::kDistributedStuffing:
+      return kRiskDistributedStuffing;
     case Reason::kBruteForce: return kRiskBruteForce;
     case Reason::kAccountUnderAttack: return kRiskAccountUnderAttack;
     case Reason::kIpFailures: return kRiskIpFailures;
@@ -51,6 +54,8 @@ struct Engine::Context {
     TimePoint latest{};
   };
   std::array<Ends, kActionCount> ends{};
+  // A successful login from a source distributed_stuffing finds hot.
+  bool hot_source = false;
 
   Decision& d() { return out.decision; }
   // Adds `r` at action `a` and records when that cause ends (nullopt: never).
@@ -86,6 +91,7 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
       credential_stuffing_(failing_ips_, failing_networks_),
       network_failures_(failing_networks_),
       password_spray_(budget_),
+      distributed_stuffing_(budget_),
       mail_volume_(budget_),
       mail_geography_(budget_),
       lists_(store, store),
@@ -152,6 +158,8 @@ Result<BlockKey> block_key_from_record(const store::Block& b) {
       return BlockKey::pwhash(std::string_view(b.key).substr(7));
     case BlockScope::kAccount:
       return BlockKey::account(b.key);
+    case BlockScope::kFingerprint:
+      return BlockKey::fingerprint(b.key);
   }
   return bad();
 }
@@ -237,6 +245,13 @@ void Engine::check_blocks(Context& c) {
   deny_if(BlockKey::network(e.ip));
   deny_if(BlockKey::account_ip(e.account, e.ip));
   if (!e.pwhash.empty()) deny_if(BlockKey::pwhash(e.pwhash));
+  // (The fingerprint is worked out only when some fingerprint is denied.)
+  if (blocks_.size(BlockScope::kFingerprint) != 0) {
+    if (const std::string fp = agent_fingerprint_of(e); !fp.empty())
+      deny_if(BlockKey::fingerprint(fp));
+    if (const std::string fp = client_fingerprint_key(e); !fp.empty())
+      deny_if(BlockKey::fingerprint(fp));
+  }
   if (auto b = blocks_.find(BlockKey::ip_delay(e.ip), e.time)) {
     c.refuse(Action::kDelay, Reason::kIpFailures, risk_of(Reason::kIpFailures), b->until);
     c.d().set_delay_ms(c.config.ip_failures.delay_ms);
@@ -290,8 +305,8 @@ void Engine::apply(Context& c, Finding& f) {
     }
     store::WriteTicket t = 0;
     std::vector<std::string> compromised;
-    b.incident_id =
-        incidents_.open(*f.incident, f.target, sources, f.accounts, now, t, &compromised);
+    b.incident_id = incidents_.open(*f.incident, f.incident_key.empty() ? f.target : f.incident_key,
+                                    sources, f.accounts, now, t, &compromised);
     c.wrote(t);
     c.incident_id = b.incident_id;
     if (!compromised.empty()) secure_compromised(c, f.reason, b.incident_id, compromised);
@@ -310,6 +325,12 @@ void Engine::on_failure(Context& c) {
   const Event& e = c.e;
   c.findings.clear();
   const EngineConfig& config = c.config;
+  // First: the detectors after it evict from their own tables while the
+  // hot state is over its budget, which its few wide entries seldom can.
+  DistributedStuffing::Step wave;
+  if (config.distributed_stuffing.enabled)
+    wave = distributed_stuffing_.on_failure(config.distributed_stuffing, e, c.where.asn,
+                                            agent_fingerprint_of(e), c.findings);
   brute_force_.on_failure(config.brute_force, e, c.findings);
   account_under_attack_.on_failure(config.account_under_attack, e, c.findings);
   ip_failures_.on_failure(config.ip_failures, e, c.findings);
@@ -317,10 +338,36 @@ void Engine::on_failure(Context& c) {
   // after credential_stuffing (its REQUIRES)
   network_failures_.on_failure(config.network_failures, e, c.findings);
   password_spray_.on_failure(config.password_spray, e, c.findings);
+  // distributed_stuffing: the attacker's own narrow network, only during a
+  // wave, only in a hot wide prefix (never the wide prefix or the AS).
+  if (wave.wave && wave.prefix_hot &&
+      credential_stuffing_.network_count(config.credential_stuffing, e) >=
+          config.distributed_stuffing.narrow_threshold)
+    c.findings.push_back(distributed_stuffing_.narrow_finding(config.distributed_stuffing, e));
   for (Finding& f : c.findings) {
     // An account challenge is about future logins; this failure is already refused.
     apply(c, f);
   }
+  if (wave.wave) on_wave_failure(c, wave);
+}
+
+void Engine::on_wave_failure(Context& c, const DistributedStuffing::Step& step) {
+  const Event& e = c.e;
+  if (step.hot) c.d().add(Action::kAllow, Reason::kDistributedStuffing, kRiskDistributedStuffing);
+  // Every account failed during the wave belongs to its incident.
+  store::WriteTicket t = 0;
+  c.incident_id = incidents_.open(store::IncidentKind::kDistributedStuffing,
+                                  std::string(DistributedStuffing::kIncidentKey), step.sources,
+                                  step.accounts, e.time, t);
+  c.wrote(t);
+}
+
+void Engine::on_wave_attempt(Context& c) {
+  const Event& e = c.e;
+  if (c.d().action() >= Action::kChallenge) return;
+  auto p = profiles_.get(e.account);
+  if (!p || !is_new_device(*p, device_key(e))) return;  // (a store error: judged without)
+  c.d().add(Action::kChallenge, Reason::kDistributedStuffing, kRiskDistributedStuffing);
 }
 
 // A successful login, remembered by the detectors whose incidents look
@@ -328,6 +375,9 @@ void Engine::on_failure(Context& c) {
 void Engine::on_source_success(Context& c) {
   credential_stuffing_.on_success(c.config.credential_stuffing, c.e);
   password_spray_.on_success(c.config.password_spray, c.e);
+  if (c.config.distributed_stuffing.enabled)
+    c.hot_source = distributed_stuffing_.on_success(c.config.distributed_stuffing, c.e, c.where.asn,
+                                                    agent_fingerprint_of(c.e));
 }
 
 void Engine::on_account_event(Context& c) {
@@ -417,9 +467,15 @@ void Engine::on_mail_login(Context& c) {
 void Engine::on_success(Context& c) {
   const Event& e = c.e;
   const std::string key = device_key(e);
+  // During a distributed_stuffing wave a new device is suspicious by itself.
+  const bool wave =
+      c.config.distributed_stuffing.enabled && distributed_stuffing_.wave(e.time) && !e.mfa;
+  bool raised = false;
   LoginAssessment a;
   auto written = profiles_.modify(e.account, [&](store::AccountProfile& p, TimePoint& persisted) {
     a = assess_login(p, key, c.where, e.time, c.config.login_risk);
+    raised = wave && a.new_device;
+    if (raised) a.suspicious = true;
     const bool was_empty = p.empty();
     const std::size_t devices = p.devices.size(), countries = p.countries.size(),
                       asns = p.asns.size();
@@ -448,6 +504,17 @@ void Engine::on_success(Context& c) {
   }
   c.wrote(*written);
   a.add_to(c.d(), e.mfa);
+  if (raised) {
+    c.d().add(Action::kChallenge, Reason::kDistributedStuffing, kRiskDistributedStuffing);
+    // A new device from one of the wave's hot sources: what the attacker got.
+    if (c.hot_source) {
+      store::WriteTicket t = 0;
+      c.incident_id = incidents_.open(store::IncidentKind::kDistributedStuffing,
+                                      std::string(DistributedStuffing::kIncidentKey), {},
+                                      {{e.account, true, e.time}}, e.time, t);
+      c.wrote(t);
+    }
+  }
   c.out.new_device = a.new_device;
   c.out.new_location = a.new_location;
   if (a.notify()) notify_new_login(c);
@@ -612,6 +679,9 @@ Outcome Engine::process(const Event& e, const ClientWording* wording) {
     case EventType::kLoginAttempt:
       if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
       if (!c.allow_listed) check_blocks(c);
+      if (!c.allow_listed && c.config.distributed_stuffing.enabled &&
+          distributed_stuffing_.wave(e.time))
+        on_wave_attempt(c);
       break;
     case EventType::kLoginResult:
       if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
@@ -825,6 +895,7 @@ void Engine::maintain(TimePoint now) {
                                    config.network_failures);
   });
   password_spray_.refresh(config.password_spray, now);
+  distributed_stuffing_.refresh(config.distributed_stuffing, now);
   mail_volume_.refresh(config.mail_volume, now);
   mail_geography_.refresh(config.mail_geography, now);
   message_fanout_.refresh(config.message_fanout, now);

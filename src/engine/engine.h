@@ -19,6 +19,7 @@
 #include "engine/brute_force.h"
 #include "engine/credential_stuffing.h"
 #include "engine/decision_counts.h"
+#include "engine/distributed_stuffing.h"
 #include "engine/effects.h"
 #include "engine/engine_config.h"
 #include "engine/failing_ips.h"
@@ -167,6 +168,10 @@ class Engine {
   void touch_incident(Context& c, const store::Block& b);
   void apply(Context& c, Finding& f);
   void on_failure(Context& c);
+  // A failure during a distributed_stuffing wave: into the wave's incident.
+  void on_wave_failure(Context& c, const DistributedStuffing::Step& step);
+  // During a wave: an attempt from a device the account never used is challenged.
+  void on_wave_attempt(Context& c);
   void on_source_success(Context& c);
   void on_account_event(Context& c);
   void on_success(Context& c);
@@ -220,6 +225,7 @@ class Engine {
   CredentialStuffing credential_stuffing_;
   NetworkFailures network_failures_;
   PasswordSpray password_spray_;
+  DistributedStuffing distributed_stuffing_;
   MailVolume mail_volume_;
   MailGeography mail_geography_;
   BlockTable blocks_;

@@ -66,6 +66,38 @@ struct PasswordSprayConfig {  // one password hash failing on distinct accounts
   bool require_password_reset = true;
 };
 
+// Credential stuffing spread thin: a wave from thousands of addresses over
+// many networks and autonomous systems, a few attempts each, that stays
+// under every per-IP and per-/24 threshold (README: "Distributed stuffing").
+// A source is a wide prefix (/16 IPv4, /48 IPv6), an autonomous system or a
+// client fingerprint (user agent family, major version and OS, plus the
+// app's client_fingerprint); it is hot when `*_threshold` distinct accounts
+// failed from it within `window` and at least `min_failure_percent` of its
+// logins in the window failed. `min_hot_sources` hot sources within the
+// window, or one fingerprint denied, make a wave.
+struct DistributedStuffingConfig {
+  bool enabled = true;
+  Duration window = hours(1);
+  int prefix_v4 = 16;                        // the wide prefix's length: 8-24 for IPv4
+  int prefix_v6 = 48;                        // 16-64 for IPv6
+  std::uint32_t prefix_threshold = 20;       // distinct failing accounts per wide prefix
+  std::uint32_t asn_threshold = 40;          // per autonomous system
+  std::uint32_t fingerprint_threshold = 50;  // per client fingerprint
+  std::uint32_t min_failure_percent = 50;    // of a source's logins in the window
+  std::uint32_t min_hot_sources = 2;         // hot prefixes, ASes, fingerprints: a wave
+  // A hot fingerprint of which at least this share of logins failed is the
+  // attacker's own: denied for `block`.
+  std::uint32_t deny_failure_percent = 95;
+  // During a wave, a /24 (/64) in a hot wide prefix with this many distinct
+  // failing accounts within credential_stuffing's window is denied for `block`.
+  std::uint32_t narrow_threshold = 5;
+  Duration block = hours(1);
+  // The service-wide raised protection (attempts and successful logins from
+  // devices the account never used are challenged) lasts this long after
+  // the last failure from a hot source.
+  Duration raise_for = hours(1);
+};
+
 // The signals of a successful login against the account's profile. Each adds
 // its weight (finding.h) to the login's risk; at challenge_risk or more the
 // login is suspicious: it is challenged, and until a challenge is passed a
@@ -117,6 +149,7 @@ struct EngineConfig {
   NetworkFailuresConfig network_failures;
   CredentialStuffingConfig credential_stuffing;
   PasswordSprayConfig password_spray;
+  DistributedStuffingConfig distributed_stuffing;
   MailVolumeConfig mail_volume;
   MailGeographyConfig mail_geography;
   IncidentConfig incidents;

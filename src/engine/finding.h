@@ -32,6 +32,7 @@ struct Finding {
   std::uint32_t delay_ms = 0;  // kDelay: how long
   int risk = 0;
   std::optional<store::IncidentKind> incident;  // open an incident of this kind
+  std::string incident_key;                     // the incident's key in its kind; empty: `target`
   std::string source;                        // the incident's source
   // The accounts the source touched within the window, failures and
   // successes; the incident opened records them all.
@@ -44,6 +45,9 @@ inline constexpr int kRiskDenyList = 100;
 inline constexpr int kRiskAccountLocked = 100;
 inline constexpr int kRiskCredentialStuffing = 90;
 inline constexpr int kRiskPasswordSpray = 90;
+// A wave's own fingerprint or /24 denied; a login from a new device challenged
+// service-wide during the wave.
+inline constexpr int kRiskDistributedStuffing = 70;
 inline constexpr int kRiskBruteForce = 80;
 inline constexpr int kRiskAccountUnderAttack = 60;
 inline constexpr int kRiskIpFailures = 50;

@@ -82,6 +82,31 @@ void read_detections(TableReader r, engine::EngineConfig& e) {
     s.reject_unknown();
   }
   {
+    TableReader s = r.sub("distributed_stuffing");
+    engine::DistributedStuffingConfig& d = e.distributed_stuffing;
+    s.boolean("enabled", d.enabled);
+    s.duration("window", d.window, kMinWindow, kMaxWindow);
+    s.integer("prefix_v4", d.prefix_v4, 8, 24);
+    s.integer("prefix_v6", d.prefix_v6, 16, 64);
+    s.integer("prefix_threshold", d.prefix_threshold, 1, 10'000);
+    s.integer("asn_threshold", d.asn_threshold, 1, 10'000);
+    s.integer("fingerprint_threshold", d.fingerprint_threshold, 1, 10'000);
+    s.integer("min_failure_percent", d.min_failure_percent, 1, 100);
+    s.integer("deny_failure_percent", d.deny_failure_percent, 1, 100);
+    s.integer("min_hot_sources", d.min_hot_sources, 1, 16);
+    s.integer("narrow_threshold", d.narrow_threshold, 1, 10'000);
+    s.duration("block", d.block, kMinWindow, kMaxWindow);
+    s.duration("raise_for", d.raise_for, kMinWindow, kMaxWindow);
+    // A /24's count stops at credential_stuffing's network threshold, where
+    // that detection denies it already.
+    if (d.narrow_threshold > e.credential_stuffing.network_threshold)
+      s.fail("narrow_threshold",
+             "must not be above detections.credential_stuffing.network_threshold (" +
+                 std::to_string(e.credential_stuffing.network_threshold) + ")",
+             s.table().get("narrow_threshold"));
+    s.reject_unknown();
+  }
+  {
     TableReader s = r.sub("password_spray");
     s.integer("threshold", e.password_spray.threshold, 1, 10'000);
     s.duration("window", e.password_spray.window, kMinWindow, kMaxWindow);

@@ -6,8 +6,9 @@ namespace mamori::store {
 
 namespace {
 constexpr std::array<std::string_view, 2> kListKinds = {"allow", "deny"};
-constexpr std::array<std::string_view, 4> kIncidentKinds = {
-    "credential_stuffing", "password_spray", "mail_abuse", "message_fanout"};
+constexpr std::array<std::string_view, 5> kIncidentKinds = {"credential_stuffing", "password_spray",
+                                                            "mail_abuse", "message_fanout",
+                                                            "distributed_stuffing"};
 
 template <typename E, size_t N>
 std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view s) {

@@ -114,7 +114,8 @@ enum class IncidentKind : std::uint8_t {
   kCredentialStuffing,
   kPasswordSpray,
   kMailAbuse,
-  kMessageFanout
+  kMessageFanout,
+  kDistributedStuffing
 };
 std::string_view to_string(IncidentKind k);
 std::optional<IncidentKind> incident_kind_from_string(std::string_view s);

@@ -475,6 +475,11 @@ bool check_client_fields(Body& b, const Event& e) {
     return b.fail("invalid_field", "field 'protocol' must be one lower-case word (web, app, imap, smtp, ...)");
   if (!is_valid_utf8(e.user_agent) || !is_valid_utf8(e.device_id))
     return b.fail("invalid_field", "user_agent and device_id must be valid UTF-8");
+  for (const char ch : e.client_fingerprint)
+    if (ch < 0x20 || ch > 0x7e)
+      return b.fail(
+          "invalid_field",
+          "field 'client_fingerprint' must be printable ASCII (a JA4 hash, a header order)");
   return true;
 }
 
@@ -488,6 +493,7 @@ bool read_common(Body& b, Event& e, bool replay, ReplayClock* replay_clock, Time
   b.string("device_id", e.device_id, kMaxDeviceIdBytes, false);
   b.string("protocol", e.protocol, kMaxProtocolBytes, false);
   b.string("pwhash", e.pwhash, kMaxPwhashBytes, false);
+  b.string("client_fingerprint", e.client_fingerprint, kMaxClientFingerprintBytes, false);
   b.string("time", time, 64, false);
   if (!b.ok()) return false;
   auto a = normalize_account(account);
