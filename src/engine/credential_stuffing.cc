@@ -136,16 +136,19 @@ void CredentialStuffing::on_success(const CredentialStuffingConfig& config, cons
                                 });
 }
 
-std::size_t CredentialStuffing::network_count(const CredentialStuffingConfig& config,
-                                              const Event& e) const {
+std::size_t CredentialStuffing::network_count_without_success(
+    const CredentialStuffingConfig& config, const Event& e) const {
   const std::int64_t now = to_unix_ms(e.time);
   const std::int64_t window = config.window.count();
   std::uint64_t only = 0;
   std::size_t n = 0;
+  bool succeeded = false;
   by_network_.read(e.ip.aggregate_network().hash(), [&](const FailingNetwork& w) {
     only = w.accounts.mark();
     if (only == 0) n = w.accounts.count(now, window);
+    succeeded = w.successes.count(now, window) > 0;
   });
+  if (succeeded) return 0;
   // The network's only failing IP: its count stands for the network's.
   if (only != 0) by_ip_.read(only, [&](const FailingIp& w) { n = w.accounts.count(now, window); });
   return n;

@@ -53,8 +53,10 @@ class CredentialStuffing {
   // on, when e.ip or its network has failed within the window.
   void on_success(const CredentialStuffingConfig& config, const Event& e);
   // The distinct accounts that failed from e.ip's /24 or /64 within the
-  // window (at most network_threshold), as the network's finding counts them.
-  std::size_t network_count(const CredentialStuffingConfig& config, const Event& e) const;
+  // window (at most network_threshold), as the network's finding counts them;
+  // 0 when a login from the network succeeded within the window too.
+  std::size_t network_count_without_success(const CredentialStuffingConfig& config,
+                                            const Event& e) const;
 
  private:
   // The accounts of the IP that was its network's only one, to copy over.

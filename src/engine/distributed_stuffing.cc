@@ -11,6 +11,12 @@ namespace {
 
 enum Kind : std::uint8_t { kPrefix, kAsn, kAgent, kClient, kKinds };
 
+// A fingerprint with a login from a known device within this long is an
+// honest one: a browser's TLS fingerprint that few of the service's users
+// have is still theirs when an attacker copies it. One entry per such
+// fingerprint (hundreds, not one per address) stays this long.
+constexpr std::int64_t kKnownForMs = 30LL * 24 * 3600 * 1000;
+
 std::uint64_t source_key(Kind kind, std::uint64_t h) { return hash_combine(h, 0x5d5700 + kind); }
 
 std::uint32_t threshold_of(const DistributedStuffingConfig& c, Kind kind) {
@@ -93,7 +99,8 @@ DistributedStuffing::Count DistributedStuffing::count_failure(
     if (is_hot(config, n, threshold, failures, successes)) {
       c.hot = true;
       c.deny = std::uint64_t(failures) * 100 >=
-               std::uint64_t(config.deny_failure_percent) * (failures + successes);
+                   std::uint64_t(config.deny_failure_percent) * (failures + successes) &&
+               (s.known_ms == 0 || s.known_ms <= now - kKnownForMs);
     }
   });
   return c;
@@ -246,6 +253,22 @@ bool DistributedStuffing::on_success(const DistributedStuffingConfig& config, co
   return hot;
 }
 
+void DistributedStuffing::on_known_device(const DistributedStuffingConfig& config, const Event& e,
+                                          std::string_view agent) {
+  const std::int64_t now = to_unix_ms(e.time);
+  const std::int64_t window = config.window.count();
+  auto mark = [&](std::uint64_t key) {
+    sources_.update(key, [&](Source& s, state::Worth&) {
+      // A new entry: on_success() could not count this login.
+      if (s.known_ms == 0 && s.failures.empty(now, window)) s.successes.add(now, window);
+      s.known_ms = now;
+    });
+  };
+  if (!agent.empty()) mark(source_key(kAgent, hash_bytes(agent)));
+  if (!e.client_fingerprint.empty())
+    mark(source_key(kClient, hash_bytes(client_fingerprint_key(e))));
+}
+
 Finding DistributedStuffing::narrow_finding(const DistributedStuffingConfig& config,
                                             const Event& e) const {
   Finding f;
@@ -271,7 +294,7 @@ void DistributedStuffing::refresh(const DistributedStuffingConfig& config, TimeP
     const std::size_t accounts = s.accounts.count(t, window);
     const std::uint32_t failures = s.failures.count(t, window);
     worth = state::worth_of(accounts, threshold);
-    return accounts > 0 || failures > 0;
+    return accounts > 0 || failures > 0 || (s.known_ms != 0 && s.known_ms > t - kKnownForMs);
   });
 }
 

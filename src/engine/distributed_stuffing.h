@@ -43,12 +43,14 @@ std::string client_fingerprint_key(const Event& e);
 //
 // What it denies is only what is the attacker's own: a hot client
 // fingerprint, or an app's (not a browser's) user agent, of which
-// `deny_failure_percent` of logins failed (a browser version is shared by
-// honest users and is never denied), and, during a wave, a /24 or
-// /64 in a hot wide prefix with `narrow_threshold` failing accounts (the
-// engine asks credential_stuffing's count). A wide prefix or an AS is never
-// denied: during the wave the engine challenges attempts and successful
-// logins from devices the account never used, service-wide.
+// `deny_failure_percent` of logins failed and with which no login from a
+// device its account knew succeeded within 30 days (a browser version,
+// or a browser's TLS fingerprint the attacker copies, is shared by honest
+// users and is never denied), and, during a wave, a /24 or /64 in a hot
+// wide prefix with `narrow_threshold` failing accounts and no login that
+// worked (the engine asks credential_stuffing's windows). A wide prefix or
+// an AS is never denied: during the wave the engine challenges attempts and
+// successful logins from devices the account never used, service-wide.
 //
 // Looking back: the wave's incident lists every account that failed during
 // it, and, the first time a source fails during a wave, the accounts its
@@ -90,6 +92,11 @@ class DistributedStuffing {
   // window (none created). Returns whether one of them is hot.
   bool on_success(const DistributedStuffingConfig& config, const Event& e, std::uint32_t asn,
                   std::string_view agent);
+  // A successful login from a device the account knew: its fingerprints
+  // are honest users' and not denied for 30 days (their entries are made
+  // here if missing: one per fingerprint, not per address).
+  void on_known_device(const DistributedStuffingConfig& config, const Event& e,
+                       std::string_view agent);
   // During a wave, the deny finding for the /24 or /64 of `e.ip`, whose
   // `narrow_count` distinct accounts failed within credential_stuffing's
   // window. REQUIRES: narrow_count >= config.narrow_threshold
@@ -114,6 +121,7 @@ class DistributedStuffing {
     state::SlidingCounter failures;
     state::SlidingCounter successes;
     std::uint32_t wave = 0;  // the wave whose incident has its accounts
+    std::int64_t known_ms = 0;  // a fingerprint's last login from a known device
     std::size_t memory_bytes() const { return accounts.memory_bytes(); }
   };
   struct Recent {

@@ -341,7 +341,7 @@ void Engine::on_failure(Context& c) {
   // distributed_stuffing: the attacker's own narrow network, only during a
   // wave, only in a hot wide prefix (never the wide prefix or the AS).
   if (wave.wave && wave.prefix_hot &&
-      credential_stuffing_.network_count(config.credential_stuffing, e) >=
+      credential_stuffing_.network_count_without_success(config.credential_stuffing, e) >=
           config.distributed_stuffing.narrow_threshold)
     c.findings.push_back(distributed_stuffing_.narrow_finding(config.distributed_stuffing, e));
   for (Finding& f : c.findings) {
@@ -470,13 +470,14 @@ void Engine::on_success(Context& c) {
   // During a distributed_stuffing wave a new device is suspicious by itself.
   const bool wave =
       c.config.distributed_stuffing.enabled && distributed_stuffing_.wave(e.time) && !e.mfa;
-  bool raised = false;
+  bool raised = false, known_device = false;
   LoginAssessment a;
   auto written = profiles_.modify(e.account, [&](store::AccountProfile& p, TimePoint& persisted) {
     a = assess_login(p, key, c.where, e.time, c.config.login_risk);
     raised = wave && a.new_device;
     if (raised) a.suspicious = true;
     const bool was_empty = p.empty();
+    known_device = !was_empty && !a.new_device && !key.empty();
     const std::size_t devices = p.devices.size(), countries = p.countries.size(),
                       asns = p.asns.size();
     const bool was_suspicious = p.suspicious_since.has_value();
@@ -504,6 +505,9 @@ void Engine::on_success(Context& c) {
   }
   c.wrote(*written);
   a.add_to(c.d(), e.mfa);
+  if (known_device && c.config.distributed_stuffing.enabled)
+    distributed_stuffing_.on_known_device(c.config.distributed_stuffing, e,
+                                          agent_fingerprint_of(e));
   if (raised) {
     c.d().add(Action::kChallenge, Reason::kDistributedStuffing, kRiskDistributedStuffing);
     // A new device from one of the wave's hot sources: what the attacker got.

@@ -315,6 +315,26 @@ TEST(DistributedStuffing, OnlyTheAttackersOwnFingerprintIsDenied) {
   EXPECT_TRUE(tool);
 }
 
+// An attacker that copies a browser's TLS fingerprint outnumbers that
+// browser's honest users many times over; their logins from known devices
+// keep it from being denied.
+TEST_F(DistributedStuffingTest, ClientFingerprintOfHonestUsersIsNeverDenied) {
+  constexpr const char* kBrowserJa4 = "t13d1516h2_8daaf6152771_02713d6af862";
+  learn_devices(20);
+  Event known = login(EventType::kLoginResult, "user1", addr(20, 1, 1, 1), kT0, kBrowsers[1],
+                      "dev-1", kBrowserJa4);
+  known.success = true;
+  EXPECT_ALLOWED(h.process(known).decision);
+  for (int k = 0; k < 300; ++k)
+    h.process(login(EventType::kLoginResult, "leaked" + std::to_string(k), wave_ip(k),
+                    kT0 + seconds(1 + k), kBrowsers[k % kBrowserCount], "", kBrowserJa4));
+  for (const store::Block& b : h.stored_blocks(kT0 + seconds(400)))
+    EXPECT_NE(b.scope, "fingerprint") << b.key;
+  known.time = kT0 + seconds(400);
+  known.type = EventType::kLoginAttempt;
+  EXPECT_LT(h.process(known).decision.action(), Action::kChallenge);
+}
+
 TEST(DistributedStuffing, FingerprintsOfAnEvent) {
   Event e;
   e.user_agent = kBrowsers[0];
