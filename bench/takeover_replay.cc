@@ -2,7 +2,7 @@
 // engine and store, to measure the takeover detections' false alarms and
 // catch rate. Not a test: the figures depend on the model of life below.
 //
-//   takeover_replay [ACCOUNTS] [DAYS] [ATTACKS] [SEED]     (default 5000 30 500 1)
+//   takeover_replay [ACCOUNTS] [DAYS] [ATTACKS] [SEED] [WAVES]   (default 5000 30 500 1 2)
 //
 // Progress goes to stderr with the engine's log lines (one per lock); the
 // figures to stdout.
@@ -17,8 +17,18 @@
 // Attacks: a login from a country the owner never used, on a new device, at
 // a random time; half then change the e-mail within 10 minutes, half message
 // 100 friends within two minutes.
+// Distributed stuffing waves (WAVES, spread over the days): each 3 hours of
+// 2,000 login attempts an hour from a proxy network, one address each, over
+// 40 /16s (11 of them the honest users' ISPs' /16s, in their autonomous
+// systems), modern browsers' user agents in rotation, no device id. Half
+// the accounts tried are the service's (their leaked password works for
+// 2 %: a stolen login), half are not. Odd waves come from a tool with its
+// own TLS fingerprint (client_fingerprint); even waves from real browsers,
+// whose fingerprints are the honest users'. Each day's logins are replayed
+// in time order, the waves' among them.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -71,6 +81,14 @@ class TableLocator final : public Locator {
       l.asn = 64'600;
       return l;
     }
+    if (c >= 50 && c < 90) {  // a proxy network's /16s: 4 to an AS
+      l.country = kCountries[c % kCountryCount].code;
+      l.latitude = kCountries[c % kCountryCount].lat;
+      l.longitude = kCountries[c % kCountryCount].lon;
+      l.has_coordinates = true;
+      l.asn = 65'000 + (c - 50) / 4;
+      return l;
+    }
     if (c >= kCountryCount) return l;
     l.country = kCountries[c].code;
     l.latitude = kCountries[c].lat;
@@ -92,6 +110,52 @@ const char* kAgents[] = {
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+};
+
+// TLS fingerprints (JA4) as an app would report them: the browsers' own,
+// and an attacking tool's.
+const char* kBrowserJa4[] = {
+    "t13d1516h2_8daaf6152771_02713d6af862", "t13d1517h2_8daaf6152771_b0da82dd1658",
+    "t13d1516h2_8daaf6152771_e5627efa2ab1", "t13d1517h2_8daaf6152771_b1ff8ab2d16f",
+    "t13d1715h2_5b57614c22b0_3d5424432f57",
+};
+const char* kToolJa4 = "t13d311100_e8f1e7e78f70_d41ae481755e";
+// What the wave's browsers claim: more versions than honest users run.
+const char* kWaveAgents[] = {
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/129.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36",
+};
+constexpr int kWaveAgentCount = sizeof(kWaveAgents) / sizeof(kWaveAgents[0]);
+
+// Address k of a wave: one each, over 40 /16s.
+IpAddress wave_addr(int k) {
+  const int s = k % 40;
+  const std::uint32_t host = 1 + std::uint32_t(k / 10'240) % 250;
+  const std::uint32_t third = std::uint32_t(k / 40);
+  if (s < kCountryCount)  // an honest ISP's /16, beside its users' /24s
+    return IpAddress::from_v4((10u << 24) | (std::uint32_t(s) << 16) | ((8 + third % 248) << 8) |
+                              host);
+  return IpAddress::from_v4((10u << 24) | (std::uint32_t(50 + s - kCountryCount) << 16) |
+                            ((third % 256) << 8) | host);
+}
+
+struct WaveTally {
+  long attempts = 0, refused = 0;            // attempts answered challenge or deny
+  long late_attempts = 0, late_refused = 0;  // after the wave's first hour
+  long stolen = 0, stolen_flagged = 0;       // logins with a working leaked password
+  long stolen_flagged_by_wave = 0;           // ... with reason distributed_stuffing
 };
 
 struct Account {
@@ -116,6 +180,7 @@ int main(int argc, char** argv) {
   const int days = argc > 2 ? std::atoi(argv[2]) : 30;
   const int n_attacks = argc > 3 ? std::atoi(argv[3]) : 500;
   const unsigned seed = argc > 4 ? unsigned(std::atoi(argv[4])) : 1;
+  const int n_waves = argc > 5 ? std::atoi(argv[5]) : 2;
 
   const std::string dir = std::filesystem::temp_directory_path() /
                           ("mamori-takeover-replay-" + std::to_string(getpid()));
@@ -126,7 +191,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   engine::EngineConfig config;
-  engine::Engine eng(config, **store, seed);
+  // Destroyed before the store is closed, which it listens to.
+  auto engine_owner = std::make_unique<engine::Engine>(config, **store, seed);
+  engine::Engine& eng = *engine_owner;
   TableLocator locator;
   eng.set_locator(&locator);
 
@@ -152,6 +219,7 @@ int main(int argc, char** argv) {
   long attacks_challenged = 0, attacks_locked = 0, attacks_notified = 0;
 
   Event e;
+  long benign_wave_challenges = 0;  // benign logins challenged with reason distributed_stuffing
   auto run = [&](Tally& t) {
     engine::Outcome o = eng.process(e);
     const Action act = o.decision.action();
@@ -163,6 +231,7 @@ int main(int argc, char** argv) {
         for (int i = 0; i < o.decision.reason_count(); ++i)
           why += (why.empty() ? "" : "+") + std::string(to_string(o.decision.reason(i)));
         ++t.challenge_reasons[why];
+        if (&t == &benign && o.decision.has(Reason::kDistributedStuffing)) ++benign_wave_challenges;
       }
       if (o.notified || o.new_device || o.new_location) ++t.notices;
     }
@@ -181,6 +250,8 @@ int main(int argc, char** argv) {
     e.ip = ip;
     e.device_id = device;
     e.user_agent = ua;
+    for (int i = 0; i < 5; ++i)
+      if (ua == kAgents[i]) e.client_fingerprint = kBrowserJa4[i];
     if (typo) {
       e.type = EventType::kLoginResult;
       e.time = when - seconds(20);
@@ -226,11 +297,78 @@ int main(int argc, char** argv) {
   std::vector<std::vector<int>> attacks_on_day(days);
   for (int k = 0; k < n_attacks; ++k) attacks_on_day[std::size_t(pick(days))].push_back(pick(n_accounts));
 
+  // The waves' days and their attempts, in time order.
+  struct WaveAttempt {
+    TimePoint time;
+    int wave, k;
+  };
+  std::vector<std::vector<WaveAttempt>> waves_on_day(days);
+  std::vector<TimePoint> wave_start(std::size_t(std::max(n_waves, 0)));
+  constexpr int kWaveAttempts = 6'000;  // 3 hours of 2,000 an hour
+  for (int w = 0; w < n_waves; ++w) {
+    const int day = std::min(days - 1, (w + 1) * days / (n_waves + 1));
+    wave_start[std::size_t(w)] = start + hours(24 * day) + hours(8 + pick(6));
+    for (int k = 0; k < kWaveAttempts; ++k)
+      waves_on_day[std::size_t(day)].push_back(
+          {wave_start[std::size_t(w)] + std::chrono::milliseconds(1800 * k + pick(1800)), w, k});
+  }
+  for (auto& v : waves_on_day)
+    std::sort(v.begin(), v.end(),
+              [](const WaveAttempt& x, const WaveAttempt& y) { return x.time < y.time; });
+  WaveTally wave;
+  auto wave_attempt = [&](const WaveAttempt& w) {
+    const bool tool = w.wave % 2 == 0;  // the first, third, ... wave
+    const bool real = chance(0.5);
+    const int victim = pick(n_accounts);
+    const std::string name = real ? accounts[std::size_t(victim)].name
+                                  : "leaked" + std::to_string(w.wave) + "-" + std::to_string(w.k);
+    const int agent = w.k % kWaveAgentCount;
+    e = Event{};
+    e.type = EventType::kLoginAttempt;
+    e.account = name;
+    e.ip = wave_addr(w.k);
+    e.user_agent = kWaveAgents[agent];
+    e.client_fingerprint = tool ? kToolJa4 : kBrowserJa4[agent % 5];
+    e.time = w.time;
+    const bool late = w.time >= wave_start[std::size_t(w.wave)] + hours(1);
+    const bool works = real && chance(0.02);
+    ++wave.attempts;
+    wave.late_attempts += late;
+    wave.stolen += works;
+    engine::Outcome o = run(attack);
+    if (o.decision.action() >= Action::kChallenge) {  // the tool gives up on this account
+      ++wave.refused;
+      wave.late_refused += late;
+      if (works) {
+        ++wave.stolen_flagged;
+        wave.stolen_flagged_by_wave += o.decision.has(Reason::kDistributedStuffing);
+      }
+      return;
+    }
+    e.type = EventType::kLoginResult;
+    e.time = w.time + seconds(1);
+    e.success = works;
+    o = run(attack);
+    if (works && o.decision.action() >= Action::kChallenge) {
+      ++wave.stolen_flagged;
+      wave.stolen_flagged_by_wave += o.decision.has(Reason::kDistributedStuffing);
+    }
+  };
+
   long travel_logins = 0;
   const auto t_begin = std::chrono::steady_clock::now();
+  std::vector<std::pair<TimePoint, int>> order(accounts.size());
   for (int day = 0; day < days; ++day) {
-    for (Account& a : accounts) {
-      const TimePoint morning = start + hours(24 * day) + minutes(420 + pick(600));
+    // The day's logins in time order, with the day's wave attempts among them.
+    for (int i = 0; i < n_accounts; ++i)
+      order[std::size_t(i)] = {start + hours(24 * day) + minutes(420 + pick(600)), i};
+    std::sort(order.begin(), order.end());
+    const std::vector<WaveAttempt>& today = waves_on_day[std::size_t(day)];
+    std::size_t next_wave = 0;
+    for (const auto& [morning, index] : order) {
+      while (next_wave < today.size() && today[next_wave].time <= morning)
+        wave_attempt(today[next_wave++]);
+      Account& a = accounts[std::size_t(index)];
       if (a.abroad >= 0 && morning >= a.trip_ends) a.abroad = -1;
       if (a.abroad < 0 && chance(0.02 / 30)) {  // a trip: the plane lands 11+ h later
         int dest = pick(kCountryCount);
@@ -264,6 +402,7 @@ int main(int argc, char** argv) {
                       morning + minutes(3), benign);
       messages(a, ip, morning + minutes(5), 3 + pick(18), hours(8), benign);
     }
+    while (next_wave < today.size()) wave_attempt(today[next_wave++]);
     for (int victim : attacks_on_day[std::size_t(day)]) {
       Account& a = accounts[std::size_t(victim)];
       int c = pick(kCountryCount);
@@ -304,7 +443,26 @@ int main(int argc, char** argv) {
               attacks_challenged, 100.0 * double(attacks_challenged) / std::max(1, n_attacks), attacks_notified,
               100.0 * double(attacks_notified) / std::max(1, n_attacks), attacks_locked,
               100.0 * double(attacks_locked) / std::max(1, n_attacks));
+  if (n_waves > 0) {
+    auto pct = [](long a, long b) { return 100.0 * double(a) / double(std::max(1L, b)); };
+    std::printf("distributed stuffing: %d waves of %d attempts (3 h, 40 /16s, one address each)\n",
+                n_waves, kWaveAttempts);
+    std::printf(
+        "  attempts denied or challenged: %ld of %ld (%.1f %%); after each wave's first hour: %ld "
+        "of %ld (%.1f %%)\n",
+        wave.refused, wave.attempts, pct(wave.refused, wave.attempts), wave.late_refused,
+        wave.late_attempts, pct(wave.late_refused, wave.late_attempts));
+    std::printf(
+        "  stolen logins flagged (challenged or denied): %ld of %ld (%.1f %%), %ld of them by "
+        "distributed_stuffing\n",
+        wave.stolen_flagged, wave.stolen, pct(wave.stolen_flagged, wave.stolen),
+        wave.stolen_flagged_by_wave);
+    std::printf(
+        "  benign logins challenged with distributed_stuffing: %ld (%.3f %% of benign logins)\n",
+        benign_wave_challenges, pct(benign_wave_challenges, benign.logins));
+  }
   std::printf("replayed in %.1f s\n", secs);
+  engine_owner.reset();
   store->reset();
   std::filesystem::remove_all(dir);
   return 0;
