@@ -19,19 +19,10 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
+using mamori::testing::contains;
 using mamori::testing::parse_error;
 using mamori::testing::parse_ok;
-
-// The repository root, from this file's path (tests/unit/server/config_test.cc).
-std::string source_dir() {
-  std::string f = __FILE__;
-  const auto at = f.rfind("/tests/unit/server/");
-  return at == std::string::npos ? "." : f.substr(0, at);
-}
-
-bool contains(const std::string& s, std::string_view part) {
-  return s.find(part) != std::string::npos;
-}
+using mamori::testing::source_dir;
 
 // ---- parse_config ----
 

@@ -32,6 +32,18 @@ inline std::string parse_error(std::string_view text) {
   return r.error().message;
 }
 
+// The repository root, from this header's path (tests/unit/testing/), for
+// the tests that read examples/mamori.toml.
+inline std::string source_dir() {
+  std::string f = __FILE__;
+  const auto at = f.rfind("/tests/unit/testing/");
+  return at == std::string::npos ? "." : f.substr(0, at);
+}
+
+inline bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
+
 }  // namespace mamori::testing
 
 #endif  // MAMORI_TESTS_UNIT_TESTING_CONFIG_PARSING_H_
