@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/deferred_wakes.h"
 #include "core/result.h"
 #include "store/commits.h"
 
@@ -121,9 +122,9 @@ class CommitOutcomes {
 // `max_failed_runs` of them; a ticket older than the oldest run remembered,
 // if a run was forgotten, reads as failed (its outcome is no longer known).
 //
-// The writer runs as a SCHED_BATCH thread: waking it does not preempt the
-// request threads on its core, so it commits what they queued in one go
-// rather than a batch per request.
+// The writer runs as a SCHED_BATCH thread, and an event loop's thread wakes
+// it at the end of its turn (core/deferred_wakes.h), so it commits what the
+// request threads queued in one go rather than a batch per request.
 //
 // Thread-safe: every method may be called from any thread, except start()
 // and stop(), which the backend calls once each, and the hooks, which run on
@@ -191,6 +192,7 @@ class CommitQueue {
 
  private:
   void writer_loop();
+  static void wake_writer(void* queue) { static_cast<CommitQueue*>(queue)->work_cv_.notify_one(); }
 
   // The queue, between the threads that enqueue and the writer, on a cache
   // line of its own (the commit state in outcomes_ starts on another).
@@ -244,8 +246,10 @@ WriteTicket CommitQueue<Op>::enqueue(Op&& op) {
     was_empty = queue_.empty();
     queue_.push_back(std::move(op));
   }
-  // The writer sleeps only while the queue is empty.
-  if (was_empty) work_cv_.notify_one();
+  // The writer sleeps only while the queue is empty. On an event loop's
+  // thread the wake waits for the end of its turn, so that one batch takes
+  // every write the turn's requests queue.
+  if (was_empty) DeferredWakes::wake(&CommitQueue::wake_writer, this);
   return t;
 }
 
@@ -253,6 +257,7 @@ template <typename Op>
 Status CommitQueue<Op>::wait(WriteTicket t) {
   if (t > issued_.load(std::memory_order_acquire))
     return make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
+  DeferredWakes::flush();  // the writer may be waiting for this thread's wake
   return outcomes_.wait(t);
 }
 

@@ -35,6 +35,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/deferred_wakes.h"
 #include "core/log.h"
 
 namespace mamori::http {
@@ -1131,6 +1132,13 @@ void ServerWorker::start() {
 }
 
 void ServerWorker::run() {
+  // The writes this thread's requests queue wake the store's writer once a
+  // turn of the loop, after the handlers already ready (see
+  // core/deferred_wakes.h).
+  DeferredWakes::open([this] { asio::post(ioc, [] { DeferredWakes::flush(); }); });
+  struct Close {
+    ~Close() { DeferredWakes::close(); }
+  } close;
   for (;;) {
     try {
       ioc.run();

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/deferred_wakes.h"
+
 namespace mamori::store {
 namespace {
 
@@ -176,6 +178,31 @@ TEST(CommitQueue, WritesQueuedWhileTheWriterIsBusyShareOneBatch) {
   // The hook ran after each batch was published (read once the writer stopped).
   f.queue.stop();
   EXPECT_EQ(f.between, (std::vector<WriteTicket>{1, 101}));
+}
+
+// On an event loop's thread the writer wakes at the end of the turn, and a
+// wait() on that thread does not wait for a wake it deferred itself.
+TEST(CommitQueue, AnEventLoopsWritesWakeTheWriterAtTheEndOfItsTurn) {
+  Fixture f;
+  std::thread loop([&] {
+    std::vector<WriteTicket> scheduled;
+    DeferredWakes::open([&] { scheduled.push_back(f.queue.issued()); });
+    f.put(1);
+    f.put(2);
+    f.put(3);
+    // The wake is deferred (one flush scheduled for the turn), not given:
+    // the writer commits them once it wakes (or if it had not gone to sleep).
+    ASSERT_EQ(scheduled, std::vector<WriteTicket>{1});
+    DeferredWakes::flush();  // the turn's end
+    expect_ok(f.queue.wait(3));
+    // A synchronous wait flushes what this thread deferred: it returns.
+    f.put(4);
+    EXPECT_EQ(scheduled.size(), 2u);
+    expect_ok(f.queue.wait(4));
+    EXPECT_EQ(f.backend.applied(), (std::vector<int>{1, 2, 3, 4}));
+    DeferredWakes::close();
+  });
+  loop.join();
 }
 
 TEST(CommitQueue, AFailedBatchFailsItsTicketsAndOnlyThose) {
