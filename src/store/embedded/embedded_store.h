@@ -60,7 +60,8 @@ struct EmbeddedStoreOptions {
 // `store_write_failed` (503 to the client). So an acknowledged write is in
 // the journal file and in SQLite's committed WAL: it survives kill -9 (not a
 // power cut before the next fsync). Nothing is fsync'ed per commit; a
-// journal is fsync'ed before an index run covers it.
+// journal is fsync'ed before an index run covers it. A batch of journal
+// records alone (most of a login result load) takes no SQLite transaction.
 //
 // The journal records are encoded by the thread that queues them, so the
 // writer only copies bytes. Reads of the activity log and the profiles are

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -404,6 +405,25 @@ Status SqliteStore::apply_batch(const std::vector<WriteOp>& batch) {
     return s;
   };
   BatchParticipant* const other = options_.participant;
+  // A batch of the participant's writes alone (a login result's activity
+  // and profile) needs no SQLite transaction: the participant's write is
+  // its whole commit, and BEGIN IMMEDIATE / COMMIT would only take and
+  // release the database's file locks.
+  const bool sqlite_part = std::any_of(batch.begin(), batch.end(), [](const WriteOp& w) {
+    return !std::holds_alternative<ForeignWrite>(static_cast<const WriteOp::variant&>(w));
+  });
+  if (!sqlite_part && other != nullptr) {
+    Status s;
+    for (const WriteOp& w : batch)
+      if (s = other->stage(*std::get_if<ForeignWrite>(&w)); !s) break;
+    if (s) s = other->write_staged();
+    if (s) {
+      other->publish_staged();
+    } else {
+      other->discard_staged();
+    }
+    return s;
+  }
   if (Status s = run(sqlite::kBegin, "begin"); !s) return s;
   const sqlite::Writer writer{writer_db_, writer_stmts_.data()};
   Status s;

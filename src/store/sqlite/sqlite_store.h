@@ -46,7 +46,8 @@ struct ForeignWrite {
 // writer runs each batch as: BEGIN; the store's writes applied and the
 // ForeignWrites staged, in queue order; write_staged(); COMMIT;
 // publish_staged(). On any failure it rolls back and calls
-// discard_staged(), and the whole batch fails. after_batch() runs between
+// discard_staged(), and the whole batch fails. A batch of ForeignWrites
+// alone skips BEGIN and COMMIT. after_batch() runs between
 // two batches, with nothing staged. Every call on the writer thread.
 class BatchParticipant {
  public:

@@ -1334,6 +1334,33 @@ TEST(EmbeddedStoreBatch, ABatchWhoseJournalWriteFailsRollsTheSqlitePartBack) {
   EXPECT_EQ(event_ids(*store->activity("alice", at(0), 100)), (std::vector<std::string>{"after"}));
 }
 
+// A batch of journal writes alone (a login result's) takes no SQLite
+// transaction; when the journal's write fails, every write of it fails,
+// the file is truncated back and none of it is read.
+TEST(EmbeddedStoreBatch, AJournalOnlyBatchWhoseWriteFailsFailsEveryWriteOfIt) {
+  TempDir tmp;
+  auto store = open_store(tmp.path(), without_indexers());
+  ASSERT_NE(store, nullptr);
+  expect_ok(store->wait(store->append_activity(activity_record("kept", "bob", 1000))));
+  const std::uintmax_t before = journal_size(tmp.path(), "19700101");
+  ASSERT_GT(before, 0u);
+  std::pair<WriteTicket, WriteTicket> t;
+  {
+    FileSizeLimit limit(before);
+    t = queue_together(
+        *store, [&] { return store->append_activity(activity_record("lost1", "alice", 2000)); },
+        [&] { return store->append_activity(activity_record("lost2", "bob", 2001)); });
+    EXPECT_EQ(store->wait(t.second).error().code, "store_write_failed");
+  }
+  EXPECT_EQ(store->wait(t.first).error().code, "store_write_failed");
+  EXPECT_EQ(journal_size(tmp.path(), "19700101"), before);
+  EXPECT_TRUE(store->activity("alice", at(0), 100)->empty());
+  EXPECT_EQ(event_ids(*store->activity("bob", at(0), 100)), (std::vector<std::string>{"kept"}));
+  // The writer goes on.
+  expect_ok(store->wait(store->append_activity(activity_record("after", "alice", 3000))));
+  EXPECT_EQ(event_ids(*store->activity("alice", at(0), 100)), (std::vector<std::string>{"after"}));
+}
+
 // One span over the three parts: an entry, a profile and a lock committed
 // by one batch are read back together, at once, before any index pass.
 TEST(EmbeddedStoreBatch, AnAcknowledgedEntryAndProfileAreReadBeforeAnyIndexPass) {
