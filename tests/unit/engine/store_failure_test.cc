@@ -8,11 +8,13 @@
 
 #include "engine/engine.h"
 #include "engine_harness.h"
+#include "testing/file_size_limit.h"
 #include "testing/sqlite_write_lock.h"
 
 namespace mamori::engine::testing {
 namespace {
 
+using mamori::testing::FileSizeLimit;
 using mamori::testing::SqliteWriteLock;
 
 constexpr const char* kAttacker = "203.0.113.5";
@@ -106,10 +108,12 @@ TEST(StoreFailure, ProfileThatWasNotStoredIsReadFromTheStoreAgain) {
   Event first = EngineHarness::event(EventType::kLoginResult, "alice", "192.0.2.10", kT0);
   first.success = true;
   first.user_agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36";
-  SqliteWriteLock held(h.db_path());
+  // A login result's writes are the journals' alone: their write fails
+  // (no file may grow).
+  FileSizeLimit full(0);
   const Outcome o = h.engine().process(first);
   EXPECT_FALSE(stored(h, o.writes));
-  held.release();
+  full.lift();
   // The profile learnt from the first login was lost with its commit: the
   // account has no stored profile, and the cache does not pretend it has.
   auto p = h.engine().account("alice");

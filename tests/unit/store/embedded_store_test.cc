@@ -22,12 +22,14 @@
 #include <thread>
 #include <vector>
 
+#include "testing/file_size_limit.h"
 #include "testing/temp_dir.h"
 
 namespace mamori::store {
 namespace {
 
 using mamori::testing::TempDir;
+using mamori::testing::FileSizeLimit;
 
 std::unique_ptr<EmbeddedStore> open_store(const std::string& dir,
                                           const EmbeddedStoreOptions& options = {}) {
@@ -1199,34 +1201,6 @@ TEST(EmbeddedStore, ReadersRunConcurrentlyWithWritesAndSeeCommittedData) {
 }
 
 // ---- the composition: one batch over SQLite and the journals ----
-
-// A limit on the size of every file this process writes (RLIMIT_FSIZE): a
-// write past it fails with EFBIG, a real fault of the file system's kind.
-// SIGXFSZ is ignored meanwhile, so the write fails instead of the process.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lim = old_;
-    lim.rlim_cur = bytes;
-    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
-  }
-  ~FileSizeLimit() { lift(); }
-  void lift() {
-    if (lifted_) return;
-    lifted_ = true;
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-  FileSizeLimit(const FileSizeLimit&) = delete;
-  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
-
- private:
-  rlimit old_{};
-  void (*old_handler_)(int) = nullptr;
-  bool lifted_ = false;
-};
 
 // Queues `second` and `third` from the on_committed callback of a first
 // write: the writer is between two batches then, so both go into the next
