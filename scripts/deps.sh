@@ -15,6 +15,7 @@ pkgs=(
   libsimdjson-dev                          # request JSON parsing
   libtomlplusplus-dev                      # config
   libsqlite3-dev                           # embedded durable store
+  libdeflate-dev                           # the journals' record CRCs (zlib's CRC-32, 6x faster)
   libjemalloc-dev                          # mamorid's allocator
   libsodium-dev                            # secrets at rest, hashing
   libgtest-dev libgmock-dev libbenchmark-dev

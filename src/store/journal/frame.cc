@@ -1,6 +1,6 @@
 #include "store/journal/frame.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <algorithm>
 #include <cstring>
@@ -27,17 +27,7 @@ std::uint32_t get_u32(const char* p) {
 }  // namespace
 
 std::uint32_t frame_crc(std::string_view data) {
-  // zlib takes a uInt length: at most kMaxFramePayload here, but stay general.
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const auto* p = reinterpret_cast<const Bytef*>(data.data());
-  std::size_t n = data.size();
-  while (n > 0) {
-    const uInt chunk = uInt(std::min<std::size_t>(n, 1u << 30));
-    crc = crc32(crc, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return std::uint32_t(crc);
+  return libdeflate_crc32(0, data.data(), data.size());
 }
 
 void append_frame(std::string& out, std::string_view payload) {

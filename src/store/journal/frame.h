@@ -15,17 +15,17 @@ namespace mamori::store::journal {
 //
 //   [u32 payload length][u32 crc32 of the payload][payload]
 //
-// little-endian, the CRC zlib's crc32. A journal is records back to back; a
-// reader stops at the first record that is short (a torn tail: the process
-// or the machine stopped mid-write, or the disk filled up) or whose length
-// or CRC is wrong (garbage), and that record's offset is the end of the
-// valid journal. A payload is 1 to kMaxFramePayload bytes: a length of 0 is
-// refused, so a stretch of zeroes (what some file systems leave after a
-// power cut) never reads as records.
+// little-endian, the CRC the CRC-32 of zlib and gzip (libdeflate computes it). A journal is records
+// back to back; a reader stops at the first record that is short (a torn tail: the process or the
+// machine stopped mid-write, or the disk filled up) or whose length or CRC is wrong (garbage), and
+// that record's offset is the end of the valid journal. A payload is 1 to kMaxFramePayload bytes: a
+// length of 0 is refused, so a stretch of zeroes (what some file systems leave after a power cut)
+// never reads as records.
 inline constexpr std::size_t kFrameHeaderBytes = 8;
 inline constexpr std::uint32_t kMaxFramePayload = 1u << 20;
 
-// zlib's crc32 of `data`.
+// The CRC-32 of `data` (zlib's crc32, the check value of "123456789" is
+// 0xCBF43926).
 std::uint32_t frame_crc(std::string_view data);
 
 // Appends one framed record holding `payload`.
