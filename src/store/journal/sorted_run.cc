@@ -155,15 +155,48 @@ bool SortedRun::may_contain(std::uint64_t fp) const {
                       [&](unsigned byte, unsigned char mask) { return (line[byte] & mask) != 0; });
 }
 
+std::span<const IndexEntry> equal_fp_range(std::span<const IndexEntry> sorted, std::uint64_t fp) {
+  const IndexEntry* const base = sorted.data();
+  // The first entry of `fp` (or of the next key) is in [lo, hi]; the keys of
+  // [lo, hi) lie in [klo, khi].
+  std::size_t lo = 0, hi = sorted.size();
+  std::uint64_t klo = 0, khi = UINT64_MAX;
+  constexpr int kRounds = 8;
+  constexpr std::size_t kSmall = 16;  // a few cache lines: searched directly
+  for (int round = 0; round < kRounds && hi - lo > kSmall; ++round) {
+    using u128 = unsigned __int128;
+    const u128 span = u128(khi - klo) + 1;
+    std::size_t guess = lo + std::size_t(u128(fp - klo) * (hi - lo) / span);
+    if (guess >= hi) guess = hi - 1;
+    const std::uint64_t g = base[guess].fp;
+    if (g < fp) {
+      lo = guess + 1;
+      klo = g;
+    } else {
+      hi = guess;
+      khi = g;
+    }
+  }
+  const IndexEntry* first = std::lower_bound(
+      base + lo, base + hi, fp, [](const IndexEntry& e, std::uint64_t k) { return e.fp < k; });
+  const IndexEntry* const end = base + sorted.size();
+  if (first == end || first->fp != fp) return {};
+  // Gallop over the key's entries: most keys have a few in a run.
+  std::size_t step = 1;
+  const IndexEntry* known = first;  // known->fp == fp
+  while (std::size_t(end - known) > step && known[step].fp == fp) {
+    known += step;
+    step *= 2;
+  }
+  const IndexEntry* limit = std::size_t(end - known) > step ? known + step : end;
+  const IndexEntry* last = std::upper_bound(
+      known, limit, fp, [](std::uint64_t k, const IndexEntry& e) { return k < e.fp; });
+  return {first, std::size_t(last - first)};
+}
+
 std::span<const IndexEntry> SortedRun::find(std::uint64_t fp) const {
   if (!may_contain(fp)) return {};
-  const IndexEntry* begin = entries_;
-  const IndexEntry* end = entries_ + info_.entries;
-  const IndexEntry* lo = std::lower_bound(
-      begin, end, fp, [](const IndexEntry& e, std::uint64_t k) { return e.fp < k; });
-  const IndexEntry* hi =
-      std::upper_bound(lo, end, fp, [](std::uint64_t k, const IndexEntry& e) { return k < e.fp; });
-  return {lo, std::size_t(hi - lo)};
+  return equal_fp_range(entries(), fp);
 }
 
 // ---- SortedRunWriter ----

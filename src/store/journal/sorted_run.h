@@ -35,6 +35,14 @@ inline bool index_order(const IndexEntry& a, const IndexEntry& b) {
   return a.offset > b.offset;
 }
 
+// The entries of `fp` in `sorted` (in index_order): an interpolation
+// search, since fingerprints are uniform hashes (a few probes where a
+// binary search over a million entries takes twenty, each a cache miss on
+// a run's mapping), that falls back to a binary search after a few rounds
+// for keys that are not spread evenly; then a galloping search for the
+// end of the key's entries.
+std::span<const IndexEntry> equal_fp_range(std::span<const IndexEntry> sorted, std::uint64_t fp);
+
 // What a run's footer says about it.
 struct RunInfo {
   std::uint64_t journal_first = 0, journal_end = 0;  // the journal bytes it indexes: [first, end)
@@ -85,7 +93,7 @@ class SortedRun {
   // False: `fp` is surely not in the run.
   bool may_contain(std::uint64_t fp) const;
   // The entries of `fp`, newest first; empty when it has none (the Bloom
-  // filter first, then a binary search).
+  // filter first, then equal_fp_range).
   std::span<const IndexEntry> find(std::uint64_t fp) const;
 
  private:

@@ -105,6 +105,45 @@ TEST_F(SortedRunTest, AbsentKeysAndTheBloomFalsePositivePath) {
   for (std::uint64_t fp : present) EXPECT_TRUE(run->may_contain(fp));
 }
 
+// equal_fp_range agrees with std::equal_range for keys present and absent,
+// spread evenly or not (clusters, the extremes, long runs of one key).
+TEST(EqualFpRange, AgreesWithEqualRangeOnEvenAndUnevenKeys) {
+  std::mt19937_64 rng(5);
+  auto check = [&](std::vector<IndexEntry> v, const char* what) {
+    std::sort(v.begin(), v.end(), index_order);
+    auto by_fp = [](const IndexEntry& a, const IndexEntry& b) { return a.fp < b.fp; };
+    std::vector<std::uint64_t> probes = {0, 1, UINT64_MAX, UINT64_MAX - 1};
+    for (const IndexEntry& e : v) {
+      probes.push_back(e.fp);
+      probes.push_back(e.fp + 1);
+      probes.push_back(e.fp - 1);
+    }
+    for (int i = 0; i < 2000; ++i) probes.push_back(rng());
+    for (std::uint64_t fp : probes) {
+      const auto want = std::equal_range(v.begin(), v.end(), IndexEntry{fp, 0, 0}, by_fp);
+      const auto got = equal_fp_range(v, fp);
+      ASSERT_EQ(got.size(), std::size_t(want.second - want.first)) << what << " fp " << fp;
+      if (!got.empty()) {
+        ASSERT_EQ(got.data(), &*want.first) << what << " fp " << fp;
+      }
+    }
+  };
+  check({}, "empty");
+  check({{42, 1, 1}}, "one");
+  std::vector<IndexEntry> even;
+  for (int i = 0; i < 50'000; ++i) even.push_back({rng(), i, std::uint64_t(i)});
+  for (int i = 0; i < 300; ++i) even.push_back({even[7].fp, -i, std::uint64_t(i)});  // a busy key
+  check(even, "even");
+  std::vector<IndexEntry> clustered;  // most keys in a sliver of the space, a few far out
+  for (int i = 0; i < 20'000; ++i)
+    clustered.push_back({(1ULL << 40) + rng() % 100'000, i, std::uint64_t(i)});
+  for (std::uint64_t fp : std::vector<std::uint64_t>{0, 3, UINT64_MAX, UINT64_MAX / 2})
+    clustered.push_back({fp, 0, 0});
+  check(clustered, "clustered");
+  std::vector<IndexEntry> same(1000, IndexEntry{UINT64_MAX, 5, 5});
+  check(same, "one key only");
+}
+
 TEST_F(SortedRunTest, MergeKeepsEveryEntryOnceAcrossRuns) {
   // Three adjacent runs; one key in all of them at the same times; one entry
   // repeated in two runs (the same record) is kept once.
