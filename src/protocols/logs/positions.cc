@@ -1,29 +1,11 @@
 #include "protocols/logs/positions.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "core/replace_file.h"
+
 namespace mamori::logs {
-
-namespace {
-
-Status write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("positions_unwritable", std::strerror(errno));
-    done += std::size_t(n);
-  }
-  return {};
-}
-
-}  // namespace
 
 PositionStore::PositionStore(std::string dir) : dir_(std::move(dir)), path_(dir_ + "/positions") {}
 
@@ -63,23 +45,7 @@ Status PositionStore::put(const std::string& source, const std::string& position
   next[source] = position;
   std::string text;
   for (const auto& [s, p] : next) text += p + '\t' + s + '\n';
-  const std::string tmp = path_ + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return make_error("positions_unwritable", "cannot write " + tmp + ": " + std::strerror(errno));
-  Status s = write_all(fd, text);
-  if (s && ::fsync(fd) != 0) s = make_error("positions_unwritable", std::strerror(errno));
-  ::close(fd);
-  if (s && ::rename(tmp.c_str(), path_.c_str()) != 0)
-    s = make_error("positions_unwritable", std::strerror(errno));
-  if (!s) {
-    ::unlink(tmp.c_str());
-    return make_error("positions_unwritable", "cannot save " + path_ + ": " + s.error().message);
-  }
-  if (const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  if (Status s = replace_file(path_, text, "positions_unwritable"); !s) return s;
   positions_ = std::move(next);
   return {};
 }
