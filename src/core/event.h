@@ -61,6 +61,9 @@ struct Event {
   TimePoint time{};
   bool success = false;  // kLoginResult
   bool mfa = false;      // kLoginResult: a second factor was passed in this login
+  // kLoginResult: whether the account exists at the app, when it says so (a
+  // failure for an account it does not have is a sign of a stuffing list).
+  std::optional<bool> account_known;
   std::string old_email, new_email;       // kEmailChanged
   std::vector<std::string> recipients;    // kMessageSent
   std::uint32_t recipient_count = 0;      // kMessageSent (size of recipients), kMailSent

@@ -172,23 +172,27 @@ DistributedStuffing::Step DistributedStuffing::on_failure(const DistributedStuff
   step.prefix_hot = hot[kPrefix];
   bool started = false;
   std::vector<std::string> all;
+  bool raise = false;
   if (step.hot) {
     std::size_t n = 0;
     for (int k = 0; k < kKinds; ++k)
       if (hot[k]) n = note_hot(keys[k], name_of(k), now, window, nullptr);
-    if (n >= config.min_hot_sources || denied) {
-      const std::int64_t until = now + config.raise_for.count();
-      std::int64_t prev = wave_until_ms_.load(std::memory_order_relaxed);
-      while (prev < until && !wave_until_ms_.compare_exchange_weak(prev, until)) {
-      }
-      if (prev <= now) {
-        wave_since_ms_.store(now, std::memory_order_relaxed);
-        wave_number_.fetch_add(1, std::memory_order_relaxed);
-        started = true;
-        // The wave's incident starts with every source hot within the window.
-        for (int k = 0; k < kKinds && all.empty(); ++k)
-          if (hot[k]) note_hot(keys[k], name_of(k), now, window, &all);
-      }
+    raise = n >= config.min_hot_sources || denied;
+  }
+  const bool service = config.baseline.enabled && baseline_.over(config.baseline, e.time);
+  if (raise || service) {
+    const std::int64_t until = now + config.raise_for.count();
+    std::int64_t prev = wave_until_ms_.load(std::memory_order_relaxed);
+    while (prev < until && !wave_until_ms_.compare_exchange_weak(prev, until)) {
+    }
+    if (prev <= now) {
+      wave_since_ms_.store(now, std::memory_order_relaxed);
+      wave_number_.fetch_add(1, std::memory_order_relaxed);
+      started = true;
+      // The wave's incident starts with every source hot within the window.
+      for (int k = 0; k < kKinds && all.empty(); ++k)
+        if (hot[k]) note_hot(keys[k], name_of(k), now, window, &all);
+      if (service) all.push_back("service: " + baseline_.why());
     }
   }
   for (int k : {kAgent, kClient}) {

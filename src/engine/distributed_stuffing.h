@@ -11,6 +11,7 @@
 
 #include "core/event.h"
 #include "engine/engine_config.h"
+#include "engine/failure_baseline.h"
 #include "engine/finding.h"
 #include "state/clock_map.h"
 #include "state/distinct_window.h"
@@ -51,6 +52,12 @@ std::string client_fingerprint_key(const Event& e);
 // worked (the engine asks credential_stuffing's windows). A wide prefix or
 // an AS is never denied: during the wave the engine challenges attempts and
 // successful logins from devices the account never used, service-wide.
+//
+// The service's own failure baseline (failure_baseline.h) starts or
+// extends a wave too: while the failure ratio, or the rate of failures for
+// accounts the app says do not exist, is far above what that hour of the
+// week usually sees, every failure counts as the wave's (its incident's
+// source "service: failure ratio 34 % against 5 % usual for Mon 09:00 UTC").
 //
 // Looking back: the wave's incident lists every account that failed during
 // it, and, the first time a source fails during a wave, the accounts its
@@ -102,6 +109,15 @@ class DistributedStuffing {
   // window. REQUIRES: narrow_count >= config.narrow_threshold
   Finding narrow_finding(const DistributedStuffingConfig& config, const Event& e) const;
 
+  // Every login result, for the service's failure baseline (account_known
+  // false on a failure: an account the app does not have).
+  void on_result(const DistributedStuffingConfig& config, const Event& e) {
+    if (config.baseline.enabled)
+      baseline_.count(e.time, !e.success, e.account_known.has_value() && !*e.account_known);
+  }
+  FailureBaseline& baseline() { return baseline_; }
+  const FailureBaseline& baseline() const { return baseline_; }
+
   // Whether a wave is on at `now`: one atomic load.
   // (Events replayed out of order before the wave began are not in it.)
   bool wave(TimePoint now) const {
@@ -140,6 +156,7 @@ class DistributedStuffing {
                        std::int64_t window, std::vector<std::string>* all);
 
   state::ClockMap<Source> sources_;  // keyed by source_key()
+  FailureBaseline baseline_;
   std::atomic<std::int64_t> wave_since_ms_{0};
   std::atomic<std::int64_t> wave_until_ms_{0};
   std::atomic<std::uint32_t> wave_number_{0};

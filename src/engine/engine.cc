@@ -688,6 +688,8 @@ Outcome Engine::process(const Event& e, const ClientWording* wording) {
         on_wave_attempt(c);
       break;
     case EventType::kLoginResult:
+      if (c.config.distributed_stuffing.enabled)
+        distributed_stuffing_.on_result(c.config.distributed_stuffing, e);
       if (c.lock) c.refuse(Action::kDeny, Reason::kAccountLocked, kRiskAccountLocked, std::nullopt);
       if (!c.allow_listed) {
         if (e.success)

@@ -153,6 +153,9 @@ class Engine {
   // Every decision process() made, for the metrics.
   const DecisionCounts& decision_counts() const { return decision_counts_; }
   IdGenerator& ids() { return ids_; }
+  // distributed_stuffing's failure baseline per hour of the week (the
+  // daemon keeps it across restarts).
+  FailureBaseline& failure_baseline() { return distributed_stuffing_.baseline(); }
   // The config events are judged by now.
   std::shared_ptr<const EngineConfig> config() const { return config_.load(); }
   // Judges the events from now on by `config`: thresholds, windows, blocks

@@ -75,6 +75,18 @@ struct PasswordSprayConfig {  // one password hash failing on distinct accounts
 // failed from it within `window` and at least `min_failure_percent` of its
 // logins in the window failed. `min_hot_sources` hot sources within the
 // window, or one fingerprint denied, make a wave.
+// distributed_stuffing's service-wide signal: the failure ratio and the
+// rate of failures for unknown accounts against their usual level for the
+// hour of the week (failure_baseline.h).
+struct FailureBaselineConfig {
+  bool enabled = true;
+  Duration window = minutes(10);          // the recent logins judged: 1 to 60 minutes
+  std::uint32_t min_results = 200;        // login results in the window before its ratio counts
+  std::uint32_t min_unknown = 50;         // failures for unknown accounts before their rate counts
+  std::uint32_t factor_percent = 300;     // the window against the hour's usual: at least this %
+  std::uint32_t min_excess_percent = 15;  // and the failure ratio this many points above it
+};
+
 struct DistributedStuffingConfig {
   bool enabled = true;
   Duration window = hours(1);
@@ -96,6 +108,7 @@ struct DistributedStuffingConfig {
   // devices the account never used are challenged) lasts this long after
   // the last failure from a hot source.
   Duration raise_for = hours(1);
+  FailureBaselineConfig baseline;
 };
 
 // The signals of a successful login against the account's profile. Each adds

@@ -97,6 +97,13 @@ void read_detections(TableReader r, engine::EngineConfig& e) {
     s.integer("narrow_threshold", d.narrow_threshold, 1, 10'000);
     s.duration("block", d.block, kMinWindow, kMaxWindow);
     s.duration("raise_for", d.raise_for, kMinWindow, kMaxWindow);
+    s.boolean("baseline", d.baseline.enabled);
+    s.duration("baseline_window", d.baseline.window, std::chrono::minutes(1),
+               std::chrono::minutes(60));
+    s.integer("baseline_min_results", d.baseline.min_results, 1, kMaxCount);
+    s.integer("baseline_min_unknown", d.baseline.min_unknown, 1, kMaxCount);
+    s.integer("baseline_factor_percent", d.baseline.factor_percent, 101, 10'000);
+    s.integer("baseline_min_excess_percent", d.baseline.min_excess_percent, 0, 100);
     // A /24's count stops at credential_stuffing's network threshold, where
     // that detection denies it already.
     if (d.narrow_threshold > e.credential_stuffing.network_threshold)

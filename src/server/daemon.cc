@@ -31,6 +31,7 @@
 #include "protocols/logs/log_source.h"
 #include "protocols/postfix/postfix_policy.h"
 #include "protocols/postfix/postfix_server.h"
+#include "server/baseline_file.h"
 #include "server/build_commit.h"
 #include "server/config.h"
 #include "server/decision_log.h"
@@ -391,6 +392,8 @@ int run_daemon(const std::vector<std::string>& args) {
            " locked accounts, " + std::to_string(engine.lists().entries(std::nullopt, clock.now()).size()) +
            " list entries, " + std::to_string(engine.blocks().size()) + " blocks, " +
            std::to_string(engine.incidents().open_count()) + " open incidents");
+  BaselineFile baseline(config.data_dir + "/baseline", engine.failure_baseline());
+  baseline.load();
 
   // Accounts' security features: TOTP (secrets sealed under the key file)
   // and password checks against the breached-password store.
@@ -554,6 +557,7 @@ int run_daemon(const std::vector<std::string>& args) {
     while (!cv.wait_for(lock, every, [&] { return stopping; })) {
       lock.unlock();
       engine.maintain(clock.now());
+      baseline.save_if_changed();
       lock.lock();
     }
   });
@@ -604,6 +608,7 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   cv.notify_all();
   maintenance.join();
+  baseline.save_if_changed();
   log_flush.join();
   log_sources->stop();  // the batch in hand is committed and its position saved
   if (postfix_server) postfix_server->stop();

@@ -2,6 +2,9 @@
 each, with rotating browser user agents, is caught; what is the attacker's own is denied,
 new devices are challenged service-wide while it lasts, honest users on their known devices
 are not, and one incident lists every account that failed during it."""
+import os
+import time
+
 from helpers import assert_allow, assert_decision, assert_error, get_json, incident_accounts, incidents
 
 BROWSERS = [
@@ -139,3 +142,67 @@ def test_client_fingerprint_is_validated(mamorid):
     # Nothing was recorded of the refused calls.
     assert get_json(m, "/v1/accounts/ds-v/activity")["events"] == []
     assert_allow(m.attempt("ds-v", "192.0.2.1", client_fingerprint=TOOL_JA4))
+
+
+def usual_baseline(ratio, unknown_per_minute):
+    """A baseline file of every hour of the week at these levels."""
+    return "mamori-baseline 1\n" + "".join("%d 4 %s %s\n" % (s, ratio, unknown_per_minute)
+                                           for s in range(168))
+
+
+def test_failures_for_unknown_accounts_far_above_the_usual_rate_start_a_wave(make_mamorid):
+    # The failure ratio alone would need 100,000 results here: the rate of
+    # unknown accounts is what starts the wave.
+    m = make_mamorid(start=False, detections={"distributed_stuffing": {
+        "baseline_min_unknown": 30, "baseline_min_results": 100000}})
+    os.makedirs(m.data_dir, exist_ok=True)
+    with open(os.path.join(m.data_dir, "baseline"), "w") as f:
+        f.write(usual_baseline(0.05, 0.1))
+    m.start()
+    assert "failure baseline restored from" in m.read_log()
+    learn_devices(m)
+    # Failures the app says are for real accounts: no source stands out and
+    # too few results for the ratio to count: nothing is raised.
+    for k in range(40):
+        r = m.result("ds-real-%d" % k, "%d.%d.1.1" % (30 + k, k), False, user_agent=BROWSERS[k % 6],
+                     account_known=True)
+        assert r["action"] == "allow", r
+    assert_allow(m.attempt("ds-user-4", "192.0.2.44", device_id="someone-elses",
+                           user_agent=BROWSERS[0]))
+    # Failures for accounts the app never had, each from its own /16 and
+    # without a user agent (no source of the wave is hot): 30 in the window
+    # are far over the usual 0.1 a minute. The judgement is renewed at most
+    # once a second: go on until the wave is on.
+    deadline, k = time.monotonic() + 20, 0
+    while True:
+        m.result("ds-unknown-%d" % k, "%d.%d.2.2" % (80 + k % 100, k // 100), False,
+                 account_known=False)
+        k += 1
+        a = m.attempt("ds-user-4", "192.0.2.44", device_id="someone-elses", user_agent=BROWSERS[0])
+        if a["action"] == "challenge":
+            break
+        assert time.monotonic() < deadline and k < 2000, "no wave after %d unknown accounts" % k
+    assert k >= 30, "a wave before baseline_min_unknown failures (%d)" % k
+    assert_decision(a, "challenge", "distributed_stuffing")
+    assert get_json(m, "/v1/blocked")["blocks"] == []
+    inc = incidents(m, kind="distributed_stuffing")
+    assert len(inc) == 1, get_json(m, "/v1/incidents")
+    assert any(s.startswith("service: ") and "unknown accounts" in s for s in inc[0]["sources"]), inc[0]["sources"]
+    touched = incident_accounts(m, inc[0]["id"])
+    assert "ds-unknown-%d" % (k - 1) in touched, sorted(touched)[:10]
+
+
+def test_a_bad_baseline_file_is_set_aside_and_account_known_is_validated(make_mamorid):
+    m = make_mamorid(start=False)
+    os.makedirs(m.data_dir, exist_ok=True)
+    path = os.path.join(m.data_dir, "baseline")
+    with open(path, "w") as f:
+        f.write("mamori-baseline 1\n400 1 0.05 0\n")
+    m.start()
+    log = m.read_log()
+    assert "slot 400 is not 0-167" in log and "learnt anew" in log, log
+    assert os.path.exists(path + ".bad") and not os.path.exists(path)
+    r = m.app("POST", "/v1/login/result", {"account": "ds-v", "ip": "192.0.2.1", "success": False,
+                                            "account_known": "no"})
+    assert_error(r, 400, "invalid_field", "account_known")
+    assert get_json(m, "/v1/accounts/ds-v/activity")["events"] == []

@@ -523,6 +523,10 @@ void ApiHandler::login(Call& c, EventType type) {
   if (type == EventType::kLoginResult) {
     c.body.boolean("success", e.success, true);
     c.body.boolean("mfa", e.mfa, false);
+    if (c.body.has("account_known")) {
+      bool known = true;
+      if (c.body.boolean("account_known", known, false)) e.account_known = known;
+    }
   }
   if (!c.body.ok()) return c.bad_body();
   engine::Outcome o = engine_.process(e);

@@ -267,6 +267,50 @@ TEST(DistributedStuffing, OneHotSourceAloneMakesNoWave) {
 
 // A narrow network of the wave (/24) with several failing accounts is
 // denied during the wave; its wide prefix is not.
+// A wave too thin for any source to stand out (250 failures from 250 /16s
+// without an AS, rotating browsers, among three times as many honest
+// logins), seen by the service's failure ratio: 25 % where 5 % is usual for
+// the hour of the week. Before the baseline is learnt the same traffic
+// starts nothing.
+TEST_F(DistributedStuffingTest, TheServicesFailureRatioStartsAWaveNoSourceReveals) {
+  constexpr int kUsers = 400;
+  learn_devices(kUsers);
+  auto thin_wave = [&](TimePoint start, const std::string& prefix) {
+    for (int k = 0; k < 250; ++k) {
+      const TimePoint t = start + milliseconds(2000 * k);
+      h.process(login(EventType::kLoginResult, prefix + std::to_string(k),
+                      addr(30 + k % 200, k / 200, 7, 7), t, kBrowsers[k % kBrowserCount]));
+      for (int i = 0; i < 3; ++i) {
+        const Decision d = honest((3 * k + i) % kUsers, t + milliseconds(500 * i + 100));
+        EXPECT_LT(d.action(), Action::kChallenge) << "honest, known device: " << describe(d);
+      }
+    }
+  };
+  thin_wave(kT0 - hours(3), "early");
+  EXPECT_FALSE(wave_incident()) << "the baseline is not learnt yet";
+
+  std::string usual = "mamori-baseline 1\n";
+  for (int slot = 0; slot < 168; ++slot) usual += std::to_string(slot) + " 4 0.05 0\n";
+  ASSERT_TRUE(h.engine().failure_baseline().restore(usual).ok());
+  thin_wave(kT0, "thin");
+  for (const store::Block& b : h.stored_blocks(kT0 + minutes(10)))
+    ADD_FAILURE() << "nothing here is the attacker's own, yet " << b.scope << " " << b.key
+                  << " is blocked";
+  auto incident = wave_incident();
+  ASSERT_TRUE(incident);
+  ASSERT_FALSE(incident->sources.empty());
+  EXPECT_NE(incident->sources.front().find("service: failure ratio"), std::string::npos)
+      << incident->sources.front();
+  const std::set<std::string> listed = h.incident_account_names(incident->id);
+  for (int k = 200; k < 250; ++k)
+    EXPECT_TRUE(listed.count("thin" + std::to_string(k))) << "thin" << k;
+  // Service-wide: a new device is challenged, a known one is not.
+  const TimePoint t = kT0 + minutes(9);
+  Event stolen = login(EventType::kLoginAttempt, "user7", addr(77, 7, 7, 7), t, kBrowsers[0]);
+  EXPECT_DECISION(h.process(stolen).decision, Action::kChallenge, Reason::kDistributedStuffing);
+  EXPECT_LT(honest(8, t).action(), Action::kChallenge);
+}
+
 TEST(DistributedStuffing, NarrowNetworkOfTheWaveIsDenied) {
   EngineHarness h;
   // The wave: two /16s, 20 accounts each, one address each.
