@@ -164,7 +164,7 @@ Result<BlockKey> block_key_from_record(const store::Block& b) {
   return bad();
 }
 
-Status Engine::load(TimePoint now) {
+Status Engine::load(TimePoint now, bool warm_windows) {
   if (Status s = lists_.load(); !s) return s;
   auto locked = store_.locked_accounts();
   if (!locked) return locked.error();
@@ -177,6 +177,7 @@ Status Engine::load(TimePoint now) {
     if (key) blocks_.put(*key, std::move(b));
   }
   if (Status s = incidents_.load(now); !s) return s;
+  if (!warm_windows) return {};
   auto warmed = warm(now);
   if (!warmed) return warmed.error();
   return {};
@@ -328,9 +329,11 @@ void Engine::on_failure(Context& c) {
   // First: the detectors after it evict from their own tables while the
   // hot state is over its budget, which its few wide entries seldom can.
   DistributedStuffing::Step wave;
+  const std::string fingerprint =
+      config.distributed_stuffing.enabled ? agent_fingerprint_of(e) : std::string();
   if (config.distributed_stuffing.enabled)
     wave = distributed_stuffing_.on_failure(config.distributed_stuffing, e, c.where.asn,
-                                            agent_fingerprint_of(e), c.findings);
+                                            fingerprint, c.findings);
   brute_force_.on_failure(config.brute_force, e, c.findings);
   account_under_attack_.on_failure(config.account_under_attack, e, c.findings);
   ip_failures_.on_failure(config.ip_failures, e, c.findings);
@@ -338,6 +341,7 @@ void Engine::on_failure(Context& c) {
   // after credential_stuffing (its REQUIRES)
   network_failures_.on_failure(config.network_failures, e, c.findings);
   password_spray_.on_failure(config.password_spray, e, c.findings);
+  publish(c, state::ObservationKind::kFailure, 0, fingerprint);
   // distributed_stuffing: the attacker's own narrow network, only during a
   // wave, only in a hot wide prefix (never the wide prefix or the AS).
   if (wave.wave && wave.prefix_hot &&
@@ -375,9 +379,13 @@ void Engine::on_wave_attempt(Context& c) {
 void Engine::on_source_success(Context& c) {
   credential_stuffing_.on_success(c.config.credential_stuffing, c.e);
   password_spray_.on_success(c.config.password_spray, c.e);
-  if (c.config.distributed_stuffing.enabled)
+  std::string fingerprint;
+  if (c.config.distributed_stuffing.enabled) {
+    fingerprint = agent_fingerprint_of(c.e);
     c.hot_source = distributed_stuffing_.on_success(c.config.distributed_stuffing, c.e, c.where.asn,
-                                                    agent_fingerprint_of(c.e));
+                                                    fingerprint);
+  }
+  publish(c, state::ObservationKind::kSuccess, 0, fingerprint);
 }
 
 void Engine::on_account_event(Context& c) {
@@ -432,6 +440,7 @@ void Engine::on_mail_sent(Context& c) {
   if (c.lists->match_account(store::ListKind::kAllow, e.account, e.time)) return;
   const MailVolume::Check v =
       mail_volume_.on_send(c.config.mail_volume, e.account, e.time, e.recipient_count, !e.dry_run);
+  if (!v.over && !e.dry_run) publish(c, state::ObservationKind::kMailSent, e.recipient_count);
   if (!v.over) return;
   c.refuse(Action::kDeny, Reason::kMailVolume, kRiskMailVolume,
            v.fits_after ? std::optional<TimePoint>(e.time + *v.fits_after) : std::nullopt);
@@ -447,6 +456,7 @@ void Engine::on_mail_login(Context& c) {
   const Event& e = c.e;
   const MailGeography::Spread s =
       mail_geography_.on_login(c.config.mail_geography, e.account, e.ip, c.where.country, e.time);
+  publish(c, state::ObservationKind::kMailLogin);
   if (!s.over) return;
   std::string why = "mail_geography: SMTP AUTH logins from " + std::to_string(s.countries.size()) +
                     " countries";
@@ -653,6 +663,68 @@ void Engine::record(Context& c) {
   for (int i = 0; i < d.reason_count(); ++i)
     r.reasons[std::size_t(i)].assign(to_string(d.reason(i)));
   c.wrote(store_.append_activity(r));
+}
+
+void Engine::publish(const Context& c, state::ObservationKind kind, std::uint32_t count,
+                     std::string_view fingerprint) {
+  if (observations_ == nullptr) return;
+  // This thread's scratch observation: its strings keep their buffers.
+  thread_local state::Observation o;
+  o.kind = kind;
+  o.time = c.e.time;
+  o.ip = c.e.ip;
+  o.account.assign(c.e.account);
+  o.pwhash.assign(c.e.pwhash);
+  o.asn = c.where.asn;
+  o.fingerprint.assign(fingerprint);
+  o.country.assign(c.where.country);
+  o.count = count;
+  observations_->observed(o);
+}
+
+void Engine::observe(const state::Observation& o) {
+  const std::shared_ptr<const EngineConfig> snapshot = config_.load();
+  const EngineConfig& config = *snapshot;
+  const std::shared_ptr<const ListIndex> index = lists_.index();
+  if (index->match_ip(store::ListKind::kAllow, o.ip, o.time) ||
+      index->match_account(store::ListKind::kAllow, o.account, o.time))
+    return;
+  thread_local Event e;
+  thread_local std::vector<Finding> dropped;
+  e.type = EventType::kLoginResult;
+  e.account.assign(o.account);
+  e.ip = o.ip;
+  e.time = o.time;
+  e.pwhash.assign(o.pwhash);
+  e.success = o.kind != state::ObservationKind::kFailure;
+  e.protocol.clear();
+  dropped.clear();
+  switch (o.kind) {
+    case state::ObservationKind::kFailure:
+      if (config.distributed_stuffing.enabled)
+        distributed_stuffing_.on_failure(config.distributed_stuffing, e, o.asn, o.fingerprint,
+                                         dropped);
+      brute_force_.on_failure(config.brute_force, e, dropped);
+      account_under_attack_.on_failure(config.account_under_attack, e, dropped);
+      ip_failures_.on_failure(config.ip_failures, e, dropped);
+      credential_stuffing_.on_failure(config.credential_stuffing, e, dropped);
+      network_failures_.on_failure(config.network_failures, e, dropped);
+      password_spray_.on_failure(config.password_spray, e, dropped);
+      break;
+    case state::ObservationKind::kSuccess:
+      credential_stuffing_.on_success(config.credential_stuffing, e);
+      password_spray_.on_success(config.password_spray, e);
+      if (config.distributed_stuffing.enabled)
+        distributed_stuffing_.on_success(config.distributed_stuffing, e, o.asn, o.fingerprint);
+      break;
+    case state::ObservationKind::kMailLogin:
+      mail_geography_.on_login(config.mail_geography, e.account, e.ip, o.country, e.time);
+      break;
+    case state::ObservationKind::kMailSent:
+      mail_volume_.on_send(config.mail_volume, e.account, e.time, o.count, true);
+      break;
+  }
+  dropped.clear();
 }
 
 Outcome Engine::process(const Event& e, const ClientWording* wording) {

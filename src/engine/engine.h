@@ -35,6 +35,7 @@
 #include "engine/password_spray.h"
 #include "engine/profile_cache.h"
 #include "state/memory_budget.h"
+#include "state/observation.h"
 #include "store/store.h"
 
 namespace mamori::engine {
@@ -92,8 +93,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Loads locks, lists, active blocks and open incidents from the store,
-  // then warms the hot windows from the activity log (see warm()).
-  Status load(TimePoint now);
+  // then, with `warm_windows`, warms the hot windows from the activity log
+  // (see warm(); a node of a Redis Cluster replays the shared observations
+  // instead).
+  Status load(TimePoint now, bool warm_windows = true);
 
   // Feeds the failed login results of the last longest-window (24 h by
   // default) from the activity log back into the detectors' windows, so a
@@ -118,6 +121,18 @@ class Engine {
   // Where every decision above allow is also written (the decision log);
   // none: nowhere. Set before the first process(); must outlive the engine.
   void set_decision_sink(DecisionSink* sink) { decisions_ = sink; }
+  // Where every event that moves the hot windows is also told (the hot
+  // state shared over a Redis Cluster); none: nowhere. Set before the first
+  // process(); must outlive the engine.
+  void set_observation_sink(state::ObservationSink* sink) { observations_ = sink; }
+
+  // Counts another node's observation in the hot windows as process() counts
+  // its event, and does nothing else: the findings it would cause are
+  // dropped (the next local event over a threshold finds them), and no
+  // block, incident, lock, notice, activity record or decision comes of it.
+  // Observations from allow-listed IPs or accounts are not counted (as
+  // live). Thread-safe; runs concurrently with process().
+  void observe(const state::Observation& o);
 
   // The decision for a mail client that has not authenticated (inbound mail
   // from another server) at `ip`: deny-listed IPs and networks are denied
@@ -191,6 +206,9 @@ class Engine {
   void on_mail_login(Context& c);
   void on_mail_sent(Context& c);
   void record(Context& c);
+  // Tells observations_ (if set) what this event added to the windows.
+  void publish(const Context& c, state::ObservationKind kind, std::uint32_t count = 0,
+               std::string_view fingerprint = {});
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
   // ---- the in-memory mirrors of durable records (locks, blocks) ----
   // A change whose write the store fails to commit is set back, so memory
@@ -245,6 +263,7 @@ class Engine {
   const Blocklist* blocklist_ = nullptr;
   DecisionCounts decision_counts_;
   DecisionSink* decisions_ = nullptr;
+  state::ObservationSink* observations_ = nullptr;
 };
 
 // Rebuilds the key of a block read back from the store. Fails with

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "notify/mail_message.h"
+#include "redis/cluster_slots.h"
 #include "server/config_reader.h"
 #include "server/logs_config.h"
 
@@ -350,6 +351,41 @@ Status parse_listen(std::string_view text, std::string& host, std::uint16_t& por
   return {};
 }
 
+namespace {
+
+// [redis]: the Redis Cluster of [state] backend = "redis".
+void read_redis(TableReader s, Config& c, const std::string& source) {
+  HotStateSyncOptions& o = c.redis;
+  s.strings("nodes", o.cluster.seeds);
+  for (const std::string& node : o.cluster.seeds) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!redis::split_host_port(node, host, port) || host.empty())
+      s.fail("nodes", "\"" + node + "\" is not HOST:PORT", s.table().get("nodes"));
+  }
+  secret(s, "password", "password_file", o.cluster.connection.password, source, false);
+  s.string("key_prefix", o.key_prefix);
+  if (o.key_prefix.empty() || o.key_prefix.size() > 64 ||
+      o.key_prefix.find_first_of("{} ") != std::string::npos)
+    s.fail("key_prefix", "must be 1-64 characters without braces or spaces",
+           s.table().get("key_prefix"));
+  s.duration("sync_every", o.every, std::chrono::milliseconds(10), std::chrono::seconds(10));
+  s.duration("retention", c.redis_retention, std::chrono::minutes(1), std::chrono::hours(24 * 30));
+  std::int64_t queue_mb = std::int64_t(o.queue_bytes >> 20);
+  s.integer("queue_mb", queue_mb, 1, 65536);
+  o.queue_bytes = std::size_t(queue_mb) << 20;
+  std::int64_t timeout_ms = o.cluster.connection.command_timeout.count();
+  s.integer("timeout_ms", timeout_ms, 10, 60'000);
+  o.cluster.connection.command_timeout = std::chrono::milliseconds(timeout_ms);
+  o.cluster.connection.connect_timeout = std::chrono::milliseconds(timeout_ms);
+  s.reject_unknown();
+  if (c.redis_state && o.cluster.seeds.empty())
+    s.fail("nodes", "must name at least one cluster node with [state] backend = \"redis\"",
+           s.table().get("nodes"));
+}
+
+}  // namespace
+
 Result<Config> parse_config(std::string_view text, const std::string& source) {
   toml::table root;
   try {
@@ -384,8 +420,15 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     std::int64_t mb = std::int64_t(c.engine.memory_budget_bytes >> 20);
     s.integer("memory_budget_mb", mb, 1, 1 << 20);
     c.engine.memory_budget_bytes = std::size_t(mb) << 20;
+    std::string backend = "memory";
+    s.string("backend", backend);
+    if (backend == "redis")
+      c.redis_state = true;
+    else if (backend != "memory")
+      s.fail("backend", "must be \"memory\" or \"redis\"", s.table().get("backend"));
     s.reject_unknown();
   }
+  read_redis(r.sub("redis"), c, source);
   {
     TableReader s = r.sub("store");
     s.integer("checkpoint_mb", c.store_checkpoint_mb, 1, 4096);
@@ -588,6 +631,15 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
     for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
     return s;
   };
+  check_text("state.backend", a.redis_state ? "redis" : "memory",
+             b.redis_state ? "redis" : "memory");
+  check("redis.nodes", joined(a.redis.cluster.seeds), joined(b.redis.cluster.seeds));
+  check("redis.key_prefix", a.redis.key_prefix, b.redis.key_prefix);
+  check("redis.sync_every", a.redis.every, b.redis.every);
+  check("redis.retention", a.redis_retention, b.redis_retention);
+  check("redis.queue_mb", a.redis.queue_bytes >> 20, b.redis.queue_bytes >> 20);
+  check("redis.timeout_ms", a.redis.cluster.connection.command_timeout.count(),
+        b.redis.cluster.connection.command_timeout.count());
   check("dnsbl.zones", joined(a.dnsbl.zones), joined(b.dnsbl.zones));
   check("dnsbl.servers", a.dnsbl.servers, b.dnsbl.servers);
   check("dnsbl.timeout_ms", a.dnsbl.timeout.count(), b.dnsbl.timeout.count());

@@ -18,6 +18,7 @@
 #include "protocols/http/server.h"
 #include "protocols/logs/log_source.h"
 #include "server/decision_log.h"
+#include "server/hot_state_sync.h"
 
 namespace mamori::server {
 
@@ -41,6 +42,13 @@ struct Config {
   bool replay = false;
   std::vector<http::ApiToken> tokens;
   engine::EngineConfig engine;
+  // [state] backend = "redis": the hot windows shared over the Redis Cluster
+  // of [redis] (its retention is set from the detections at start).
+  bool redis_state = false;
+  HotStateSyncOptions redis;
+  // [redis] retention: how long the streams keep observations; zero: the
+  // longest detection window.
+  Duration redis_retention{0};
   geo::GeoIpPaths geoip;  // none: events have no location
   Duration maintain_every = std::chrono::seconds(60);
   // [store]: WAL size (MiB of 4 KiB pages) that starts a checkpoint.

@@ -35,6 +35,7 @@
 #include "server/build_commit.h"
 #include "server/config.h"
 #include "server/decision_log.h"
+#include "server/hot_state_sync.h"
 #include "server/process_metrics.h"
 #include "server/service_notify.h"
 #include "store/embedded/embedded_store.h"
@@ -262,6 +263,42 @@ void raise_open_files_limit(std::size_t max_connections) {
              std::to_string(want) + " (raise LimitNOFILE or ulimit -n, or lower max_connections)");
 }
 
+// How long the shared hot state keeps observations: the longest window a
+// detection counts in.
+Duration longest_window(const engine::EngineConfig& e) {
+  return std::max({e.brute_force.window, e.account_under_attack.window, e.ip_failures.window,
+                   e.credential_stuffing.window, e.network_failures.window, e.password_spray.window,
+                   e.distributed_stuffing.window, e.mail_volume.window, e.mail_volume.daily_window,
+                   e.mail_geography.window});
+}
+
+// [state] backend = "redis": the hot windows shared over the Redis Cluster.
+// Made before the state is loaded (the windows come from the cluster's
+// streams, not this node's activity log); none with the memory backend.
+std::unique_ptr<HotStateSync> make_hot_state_sync(const Config& config, const Clock& clock,
+                                                  engine::Engine& engine) {
+  if (!config.redis_state) return nullptr;
+  HotStateSyncOptions o = config.redis;
+  o.retention =
+      config.redis_retention.count() > 0 ? config.redis_retention : longest_window(config.engine);
+  return std::make_unique<HotStateSync>(
+      o, clock, [&engine](const state::Observation& ob) { engine.observe(ob); });
+}
+
+// Replays the shared observations into the windows, then publishes this
+// node's own from now on. A cluster that cannot be read leaves the node on
+// what it could read (the sync logs it and reports itself degraded).
+void start_hot_state_sync(HotStateSync& sync, engine::Engine& engine) {
+  auto replayed = sync.replay(std::chrono::seconds(30));
+  if (replayed)
+    log_info("redis: hot state replayed from the cluster: " + std::to_string(*replayed) +
+             " observations (node " + sync.node_id() + ")");
+  else
+    log_warn(replayed.error().message + "; starting on the windows read so far");
+  engine.set_observation_sink(&sync);
+  sync.start();
+}
+
 }  // namespace
 
 int run_daemon(const std::vector<std::string>& args) {
@@ -383,8 +420,9 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   engine.set_decision_sink(&decisions);
   if (!config.log.decisions.empty()) log_info("decision log: " + config.log.decisions);
+  std::unique_ptr<HotStateSync> hot_sync = make_hot_state_sync(config, system_clock, engine);
   notify_status("loading state from " + config.data_dir);
-  if (Status s = engine.load(clock.now()); !s) {
+  if (Status s = engine.load(clock.now(), /*warm_windows=*/hot_sync == nullptr); !s) {
     log_error("loading state from " + config.data_dir + ": " + s.error().message);
     return 1;
   }
@@ -394,6 +432,7 @@ int run_daemon(const std::vector<std::string>& args) {
            std::to_string(engine.incidents().open_count()) + " open incidents");
   BaselineFile baseline(config.data_dir + "/baseline", engine.failure_baseline());
   baseline.load();
+  if (hot_sync) start_hot_state_sync(*hot_sync, engine);
 
   // Accounts' security features: TOTP (secrets sealed under the key file)
   // and password checks against the breached-password store.
@@ -501,6 +540,7 @@ int run_daemon(const std::vector<std::string>& args) {
     if (postfix_server) postfix_server->render_metrics(out);
     if (blocklists) blocklists->render_metrics(out);
     if (log_sources) log_sources->render_metrics(out);
+    if (hot_sync) hot_sync->render_metrics(out);
   };
   http::ApiHandler handler(api, engine, **store, clock);
   http::ServerOptions options = config.http;
@@ -614,6 +654,7 @@ int run_daemon(const std::vector<std::string>& args) {
   if (postfix_server) postfix_server->stop();
   server.stop();
   dispatcher.stop();  // an item in flight finishes; the rest waits in the outbox
+  if (hot_sync) hot_sync->stop();  // what this node counted last is published
   // Lookups still pending answer "not listed" to the stopped listeners.
   engine.set_blocklist(nullptr);
   blocklists.reset();
