@@ -7,6 +7,7 @@ a restarted node needs no warm-up."""
 import threading
 import time
 
+import redis_peers
 from helpers import metric_sum
 from redis_peers import (baseline, make_nodes, metrics, redis_cluster_own,  # noqa: F401
                          redis_cluster_shared, settle)
@@ -188,6 +189,13 @@ def test_primary_killed_under_load_every_node_keeps_answering(make_mamorid, redi
     samples = [metrics(m) for m in nodes]
     assert all(metric_sum(s, "mamori_redis_degraded") == 0 for s in samples)
     assert sum(metric_sum(s, "mamori_redis_failovers_total") for s in samples) >= 1, samples
+    # Six of the 16 streams were on the killed primary: every node went degraded
+    # for the failover, said so once, and said when it was sharing again.
+    for m, s in zip(nodes, samples):
+        assert metric_sum(s, "mamori_redis_degraded_episodes_total") >= 1
+        log = m.read_log_all()
+        assert "redis: hot state not shared (" in log, log[-2000:]
+        assert log.rindex("redis: hot state shared again") > log.index("redis: hot state not shared ("), log[-2000:]
     # Every node still shares: a brute force spread over them is caught as before.
     deadline = time.monotonic() + 20  # the load's last batches published
     while time.monotonic() < deadline and any(
@@ -200,3 +208,43 @@ def test_primary_killed_under_load_every_node_keeps_answering(make_mamorid, redi
         r = nodes[i % 3].result("after-failover", "192.0.2.99", False, pwhash="x%d" % i)
         after.append(r["action"])
     assert after == ["allow"] * 5 + ["deny"], after
+
+
+def test_sharing_follows_a_slot_migrating_then_moved(make_mamorid, redis_cluster_own):
+    """A stream's slot migrated to another primary: while it migrates the node
+    follows ASK (with ASKING), once it has moved it follows MOVED and reads the
+    slot map again; the attack spread over the nodes is caught as before."""
+    cluster = redis_cluster_own
+    command = redis_peers.redis_cluster.command
+    prefix = "mig"
+    nodes = make_nodes(make_mamorid, cluster, 2, detections=DETECTIONS, prefix=prefix)
+    base = baseline(nodes)
+    answers = []
+
+    def step():
+        i = len(answers)
+        settle(nodes, i, base)
+        answers.append(nodes[i % 2].result("mig-victim", "192.0.2.120", False, pwhash="m%d" % i)["action"])
+
+    step()
+    step()
+    key = "%s:obs:{0}" % prefix
+    slot = command(cluster.ports[0], "CLUSTER", "KEYSLOT", key)
+    src = cluster.primary_of(slot)
+    dst = next(p for p in set(cluster.primaries().values()) if p != src)
+    src_id = command(src, "CLUSTER", "MYID").decode()
+    dst_id = command(dst, "CLUSTER", "MYID").decode()
+    command(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+    command(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+    keys = command(src, "CLUSTER", "GETKEYSINSLOT", slot, 1000)
+    assert key.encode() in keys, keys
+    command(src, "MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS", *keys)
+    step()
+    step()
+    assert sum(metric_sum(metrics(m), "mamori_redis_redirects_total", kind="ask") for m in nodes) > 0
+    for p in set(cluster.primaries().values()):
+        command(p, "CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+    step()
+    step()
+    assert sum(metric_sum(metrics(m), "mamori_redis_redirects_total", kind="moved") for m in nodes) > 0
+    assert answers == ["allow"] * 5 + ["deny"], answers
