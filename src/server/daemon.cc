@@ -281,6 +281,12 @@ std::unique_ptr<HotStateSync> make_hot_state_sync(const Config& config, const Cl
   HotStateSyncOptions o = config.redis;
   o.retention =
       config.redis_retention.count() > 0 ? config.redis_retention : longest_window(config.engine);
+  // What successful logins feed: credential_stuffing's and password_spray's
+  // look-back, distributed_stuffing's honest share.
+  const engine::EngineConfig& e = config.engine;
+  o.success_retention =
+      std::min(o.retention, std::max({e.credential_stuffing.window, e.password_spray.window,
+                                      e.distributed_stuffing.window}));
   return std::make_unique<HotStateSync>(
       o, clock, [&engine](const state::Observation& ob) { engine.observe(ob); });
 }

@@ -35,30 +35,41 @@ HotStateSync::HotStateSync(HotStateSyncOptions options, const Clock& clock, Appl
       apply_(std::move(apply)),
       node_id_(random_node_id()),
       client_(options_.cluster) {
-  const std::int64_t from =
-      std::max<std::int64_t>(0, to_unix_ms(clock_.now() - options_.retention));
-  for (int s = 0; s < options_.shards; ++s) {
-    keys_.push_back(options_.key_prefix + ":obs:{" + std::to_string(s) + "}");
-    last_ids_.push_back(std::to_string(from) + "-0");
+  const TimePoint now = clock_.now();
+  for (Family f : {kLong, kSuccesses}) {
+    const Duration keep = f == kLong ? options_.retention : options_.success_retention;
+    const std::int64_t from = std::max<std::int64_t>(0, to_unix_ms(now - keep));
+    for (int s = 0; s < options_.shards; ++s) {
+      keys_.push_back(options_.key_prefix + (f == kLong ? ":obs:{" : ":ok:{") + std::to_string(s) +
+                      "}");
+      last_ids_.push_back(std::to_string(from) + "-0");
+    }
+    current_[f].family = f;
   }
 }
 
 HotStateSync::~HotStateSync() { stop(); }
 
-void HotStateSync::seal_locked() {
-  if (current_.count == 0) return;
-  queued_bytes_ += current_.data.size();
-  sealed_.push_back(std::move(current_));
-  current_ = Batch{};
+void HotStateSync::seal_locked(Family f) {
+  Batch& b = current_[f];
+  if (b.count == 0) return;
+  queued_bytes_ += b.data.size();
+  sealed_.push_back(std::move(b));
+  b = Batch{};
+  b.family = f;
 }
 
 void HotStateSync::observed(const state::Observation& o) {
+  const Family f = o.kind == state::ObservationKind::kSuccess ? kSuccesses : kLong;
   std::lock_guard lock(mu_);
-  state::append_observation(current_.data, o);
-  ++current_.count;
-  if (current_.data.size() >= kMaxBatchBytes) seal_locked();
+  Batch& b = current_[f];
+  state::append_observation(b.data, o);
+  ++b.count;
+  if (b.data.size() >= kMaxBatchBytes) seal_locked(f);
   // Past the bound (Redis unreachable for long): the oldest batches go.
-  while (!sealed_.empty() && queued_bytes_ + current_.data.size() > options_.queue_bytes) {
+  while (!sealed_.empty() &&
+         queued_bytes_ + current_[kLong].data.size() + current_[kSuccesses].data.size() >
+             options_.queue_bytes) {
     queued_bytes_ -= sealed_.front().data.size();
     dropped_.fetch_add(sealed_.front().count, std::memory_order_relaxed);
     sealed_.pop_front();
@@ -82,7 +93,8 @@ bool HotStateSync::tick(bool publish, bool& more) {
   std::vector<Batch> sending;
   if (publish) {
     std::lock_guard lock(mu_);
-    seal_locked();
+    seal_locked(kLong);
+    seal_locked(kSuccesses);
     while (!sealed_.empty() && sending.size() < kMaxBatchesPerTick) {
       queued_bytes_ -= sealed_.front().data.size();
       sending.push_back(std::move(sealed_.front()));
@@ -90,14 +102,19 @@ bool HotStateSync::tick(bool publish, bool& more) {
     }
     more = !sealed_.empty();
   }
-  const std::string cut =
-      std::to_string(std::max<std::int64_t>(0, to_unix_ms(clock_.now() - options_.retention)));
+  const TimePoint now = clock_.now();
+  const std::string cut[kFamilies] = {
+      std::to_string(std::max<std::int64_t>(0, to_unix_ms(now - options_.retention))),
+      std::to_string(std::max<std::int64_t>(0, to_unix_ms(now - options_.success_retention)))};
+  const std::size_t shards = std::size_t(options_.shards);
   std::vector<redis::Command> commands;
   commands.reserve(sending.size() + keys_.size());
   for (const Batch& b : sending) {
-    commands.push_back(
-        {{"XADD", keys_[next_shard_], "MINID", "~", cut, "*", "n", node_id_, "d", b.data}, 1});
-    next_shard_ = (next_shard_ + 1) % keys_.size();
+    std::size_t& shard = next_shard_[b.family];
+    commands.push_back({{"XADD", keys_[b.family * shards + shard], "MINID", "~", cut[b.family], "*",
+                         "n", node_id_, "d", b.data},
+                        1});
+    shard = (shard + 1) % shards;
   }
   for (std::size_t s = 0; s < keys_.size(); ++s)
     commands.push_back(
@@ -213,7 +230,7 @@ void HotStateSync::render_metrics(std::string& out) const {
   std::uint64_t queued = 0;
   {
     std::lock_guard lock(mu_);
-    queued = current_.count;
+    queued = current_[kLong].count + current_[kSuccesses].count;
     for (const Batch& b : sealed_) queued += b.count;
   }
   auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };

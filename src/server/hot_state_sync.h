@@ -28,6 +28,10 @@ struct HotStateSyncOptions {
   // How long the streams keep observations, and how far back a starting node
   // replays them: the longest detection window (set by the daemon).
   Duration retention = std::chrono::hours(24);
+  // The same for successful logins, which only the shorter windows count
+  // (credential_stuffing, password_spray, distributed_stuffing: an hour by
+  // default): they are most of the traffic, kept in streams of their own.
+  Duration success_retention = std::chrono::hours(1);
   // Observations waiting to be published while Redis is unreachable, at
   // most (the oldest batches are dropped past it, and counted).
   std::size_t queue_bytes = std::size_t(64) << 20;
@@ -40,7 +44,8 @@ struct HotStateSyncOptions {
 // every event that moved them. Every `every`, the sync's thread appends the
 // batch to one of `shards` Redis Streams (XADD ... MINID ~ now - retention,
 // the shard turning with every batch; hash tags spread the shards over the
-// primaries) and reads every shard past the last entry it saw (XREAD),
+// primaries; successful logins go to `shards` streams of their own, kept for
+// success_retention) and reads every stream past the last entry it saw (XREAD),
 // applying the other nodes' observations through `apply`
 // (engine::Engine::observe): one pipeline per primary a tick. An attack
 // spread over the nodes is therefore counted by every node within about
@@ -80,26 +85,30 @@ class HotStateSync final : public state::ObservationSink {
   void render_metrics(std::string& out) const;
 
  private:
+  // Streams: kept for `retention` (failures, mail), or success_retention.
+  enum Family { kLong = 0, kSuccesses = 1, kFamilies = 2 };
   struct Batch {
     std::string data;
     std::uint32_t count = 0;
+    Family family = kLong;
   };
   // One publish-and-read pass. `publish` false: read only. Returns whether
   // every command succeeded; `more` says a read came back full.
   bool tick(bool publish, bool& more);
   void set_degraded(bool down, const std::string& why);
-  void seal_locked();
+  void seal_locked(Family f);
 
   HotStateSyncOptions options_;
   const Clock& clock_;
   Apply apply_;
   std::string node_id_;
   redis::ClusterClient client_;
+  // Family f's shard s is keys_[f * shards + s].
   std::vector<std::string> keys_, last_ids_;
-  std::size_t next_shard_ = 0;
+  std::size_t next_shard_[kFamilies] = {0, 0};
 
   mutable std::mutex mu_;  // the queue below
-  Batch current_;
+  Batch current_[kFamilies];
   std::deque<Batch> sealed_;
   std::size_t queued_bytes_ = 0;
 

@@ -4,6 +4,7 @@ over the nodes is caught at the same request as on one node, when each request c
 after the previous one's observation has been shared (settle(): about two sync
 intervals, 2 x 50 ms here); a primary killed under load leaves every node answering;
 a restarted node needs no warm-up."""
+import os
 import threading
 import time
 
@@ -248,3 +249,38 @@ def test_sharing_follows_a_slot_migrating_then_moved(make_mamorid, redis_cluster
     step()
     assert sum(metric_sum(metrics(m), "mamori_redis_redirects_total", kind="moved") for m in nodes) > 0
     assert answers == ["allow"] * 5 + ["deny"], answers
+
+
+def observation_kinds(blob):
+    """The kinds of the observations in a batch (src/state/observation.h's form)."""
+    kinds, at = set(), 0
+    while at < len(blob):
+        kinds.add(blob[at])
+        at += 1 + 8
+        at += 1 + (4 if blob[at] == 4 else 16)
+        for _ in range(4):  # account, pwhash, fingerprint, country
+            at += 2 + int.from_bytes(blob[at:at + 2], "little")
+        at += 8  # asn, count
+    assert at == len(blob)
+    return kinds
+
+
+def test_successes_have_streams_of_their_own(make_mamorid, redis_cluster_shared):
+    """Successful logins, most of the traffic, go to streams kept only as long as
+    the windows that count them (an hour by default, not the day failures are kept)."""
+    command = redis_peers.redis_cluster.command
+    prefix = "fam-%d" % os.getpid()
+    nodes = make_nodes(make_mamorid, redis_cluster_shared, 2, detections=DETECTIONS, prefix=prefix)
+    for i in range(4):
+        nodes[i % 2].result("fam-ok-%d" % i, "192.0.2.%d" % (150 + i), True)
+        nodes[i % 2].result("fam-bad-%d" % i, "192.0.2.%d" % (160 + i), False)
+    settle(nodes, 8)
+    kinds = {"obs": set(), "ok": set()}
+    for family in kinds:
+        for shard in range(16):
+            key = "%s:%s:{%d}" % (prefix, family, shard)
+            port = redis_cluster_shared.primary_of(command(redis_cluster_shared.ports[0], "CLUSTER", "KEYSLOT", key))
+            for _, fields in command(port, "XRANGE", key, "-", "+"):
+                blob = dict(zip(fields[::2], fields[1::2]))[b"d"]
+                kinds[family] |= observation_kinds(blob)
+    assert kinds == {"obs": {1}, "ok": {2}}, kinds
