@@ -699,6 +699,9 @@ void Engine::observe(const state::Observation& o) {
   e.success = o.kind != state::ObservationKind::kFailure;
   e.protocol.clear();
   dropped.clear();
+  if (config.distributed_stuffing.enabled && (o.kind == state::ObservationKind::kFailure ||
+                                              o.kind == state::ObservationKind::kSuccess))
+    distributed_stuffing_.on_result(config.distributed_stuffing, e);
   switch (o.kind) {
     case state::ObservationKind::kFailure:
       if (config.distributed_stuffing.enabled)

@@ -38,7 +38,9 @@ namespace mamori::engine {
 // 24 are; before that nothing is judged (the first day learns).
 //
 // The slots survive a restart through snapshot() and restore() (the daemon
-// keeps them in `<data_dir>/baseline`).
+// keeps them in `<data_dir>/baseline`). Nodes sharing their hot state over
+// a Redis Cluster count each other's login results too (Engine::observe);
+// failures for unknown accounts each node counts from its own results.
 //
 // Thread-safe.
 class FailureBaseline {
