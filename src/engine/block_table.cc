@@ -38,6 +38,7 @@ store::Block BlockTable::put(const BlockKey& key, store::Block block,
       }
     }
     slot = std::move(block);
+    version_.fetch_add(1, std::memory_order_release);
   });
 }
 
@@ -48,12 +49,14 @@ void BlockTable::revert(const BlockKey& key, const std::optional<store::Block>& 
     if (slot && !before) count(key.scope).fetch_sub(1, std::memory_order_relaxed);
     if (!slot && before) count(key.scope).fetch_add(1, std::memory_order_relaxed);
     slot = before;
+    version_.fetch_add(1, std::memory_order_release);
   });
 }
 
 bool BlockTable::erase(const BlockKey& key) {
   if (!map_.erase(key)) return false;
   count(key.scope).fetch_sub(1, std::memory_order_relaxed);
+  version_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
@@ -62,6 +65,7 @@ std::vector<store::Block> BlockTable::erase_hash(BlockScope scope, std::uint64_t
   map_.erase_if([&](const BlockKey& k, const store::Block&) { return k.scope == scope && k.h == h; },
                 [&](const BlockKey&, const store::Block& b) { removed.push_back(b); });
   count(scope).fetch_sub(std::int64_t(removed.size()), std::memory_order_relaxed);
+  if (!removed.empty()) version_.fetch_add(1, std::memory_order_release);
   return removed;
 }
 

@@ -100,6 +100,18 @@ class BlockTable {
   std::vector<store::Block> erase_hash(BlockScope scope, std::uint64_t h);
   // Active blocks, soonest-ending last.
   std::vector<store::Block> active(TimePoint now) const;
+  // Calls f(key, block) for each active block of `scope`, one shard locked at
+  // a time (f must not call back into the table).
+  template <typename F>
+  void for_each_active(BlockScope scope, TimePoint now, F&& f) const {
+    if (size(scope) == 0) return;
+    map_.for_each([&](const BlockKey& k, const store::Block& b) {
+      if (k.scope == scope && b.until > now) f(k, b);
+    });
+  }
+  // Goes up on every change but expiry (put, revert, erase): a reader that
+  // mirrors the blocks elsewhere compares it to know whether to look again.
+  std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
   std::size_t sweep(TimePoint now);
   std::size_t size() const;
   // Blocks held in `scope` (active or not yet swept).
@@ -114,6 +126,7 @@ class BlockTable {
   state::ShardedMap<BlockKey, store::Block, BlockKeyHash> map_;
   // Per scope, changed under the shard lock of the entry added or removed.
   mutable std::array<std::atomic<std::int64_t>, kScopeCount> counts_{};
+  std::atomic<std::uint64_t> version_{0};
 };
 
 }  // namespace mamori::engine
