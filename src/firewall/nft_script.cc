@@ -1,0 +1,98 @@
+#include "firewall/nft_script.h"
+
+#include <cctype>
+#include <chrono>
+
+namespace mamori::firewall {
+
+namespace {
+
+void append_element(std::string& out, const Cidr& net, std::optional<Duration> timeout) {
+  out += net.is_single_address() ? net.network().to_string() : net.to_string();
+  if (timeout) {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*timeout).count();
+    out += " timeout " + std::to_string(ms) + "ms";
+  }
+}
+
+// "VERB element inet TABLE SET { a, b, ... }" lines for the elements of one
+// family, `per_statement` to a line.
+template <typename It, typename Get>
+void statements(std::string& out, std::string_view verb, std::string_view table, bool v4, It begin,
+                It end, std::size_t per_statement, Get get) {
+  std::size_t in_line = 0;
+  for (It it = begin; it != end; ++it) {
+    const auto [net, timeout] = get(*it);
+    if (net.network().is_v4() != v4) continue;
+    if (timeout && *timeout <= Duration::zero()) continue;
+    if (in_line == 0) {
+      out += verb;
+      out += " element inet ";
+      out += table;
+      out += ' ';
+      out += v4 ? kDenyV4 : kDenyV6;
+      out += " { ";
+    } else {
+      out += ", ";
+    }
+    append_element(out, net, timeout);
+    if (++in_line == per_statement) {
+      out += " }\n";
+      in_line = 0;
+    }
+  }
+  if (in_line != 0) out += " }\n";
+}
+
+template <typename Range, typename Get>
+void both_families(std::string& out, std::string_view verb, std::string_view table, const Range& r,
+                   std::size_t per_statement, Get get) {
+  statements(out, verb, table, true, r.begin(), r.end(), per_statement, get);
+  statements(out, verb, table, false, r.begin(), r.end(), per_statement, get);
+}
+
+}  // namespace
+
+bool is_valid_table_name(std::string_view table) {
+  if (table.empty() || table.size() > 64) return false;
+  if (!std::isalpha(static_cast<unsigned char>(table[0]))) return false;
+  for (char c : table)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+std::string nft_script(std::string_view table, const Batch& batch, std::size_t per_statement) {
+  std::string out;
+  if (per_statement == 0) per_statement = 1;
+  const std::string t(table);
+  if (batch.restore) {
+    out += "add table inet " + t + "\n";
+    out += "delete table inet " + t + "\n";
+    out += "table inet " + t + " {\n";
+    out += "  set " + std::string(kDenyV4) + " { type ipv4_addr; flags interval, timeout; }\n";
+    out += "  set " + std::string(kDenyV6) + " { type ipv6_addr; flags interval, timeout; }\n";
+    for (const char* hook : {"input", "forward"}) {
+      out += "  chain " + std::string(hook) + " { type filter hook " + hook +
+             " priority -10; policy accept; ip saddr @" + std::string(kDenyV4) +
+             " drop; ip6 saddr @" + std::string(kDenyV6) + " drop; }\n";
+    }
+    out += "}\n";
+  }
+  auto element = [](const Element& e) { return std::pair(e.network, e.timeout); };
+  auto bare = [](const auto& x) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(x)>, Cidr>)
+      return std::pair(x, std::optional<Duration>());
+    else
+      return std::pair(x.network, std::optional<Duration>());
+  };
+  // Taken out (present or not): added bare first, so that the delete finds it.
+  both_families(out, "add", table, batch.remove, per_statement, bare);
+  both_families(out, "delete", table, batch.remove, per_statement, bare);
+  both_families(out, "add", table, batch.refresh, per_statement, bare);
+  both_families(out, "delete", table, batch.refresh, per_statement, bare);
+  both_families(out, "add", table, batch.refresh, per_statement, element);
+  both_families(out, "add", table, batch.add, per_statement, element);
+  return out;
+}
+
+}  // namespace mamori::firewall
