@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "firewall/nft_script.h"
 #include "notify/mail_message.h"
 #include "redis/cluster_slots.h"
 #include "server/config_reader.h"
@@ -489,6 +490,19 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.reject_unknown();
   }
   {
+    TableReader s = r.sub("firewall");
+    s.boolean("nftables", c.firewall.nftables);
+    s.string("table", c.firewall.table);
+    if (!firewall::is_valid_table_name(c.firewall.table))
+      s.fail("table", "must be an nftables name: a letter, then letters, digits or _ (64 at most)",
+             s.table().get("table"));
+    s.boolean("account_ip_blocks", c.firewall.account_ip_blocks);
+    std::int64_t batch_ms = c.firewall.batch_every.count();
+    s.integer("batch_ms", batch_ms, 1, 10'000);
+    c.firewall.batch_every = std::chrono::milliseconds(batch_ms);
+    s.reject_unknown();
+  }
+  {
     TableReader s = r.sub("totp");
     s.string("issuer", c.totp.issuer);
     s.string("key_file", c.totp.key_file);
@@ -646,6 +660,10 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
   check("dnsbl.cache_entries", a.dnsbl.cache_entries, b.dnsbl.cache_entries);
   check("dnsbl.negative_ttl", a.dnsbl.negative_ttl, b.dnsbl.negative_ttl);
   check("dnsbl.max_ttl", a.dnsbl.max_ttl, b.dnsbl.max_ttl);
+  check("firewall.nftables", a.firewall.nftables, b.firewall.nftables);
+  check("firewall.table", a.firewall.table, b.firewall.table);
+  check("firewall.account_ip_blocks", a.firewall.account_ip_blocks, b.firewall.account_ip_blocks);
+  check("firewall.batch_ms", a.firewall.batch_every.count(), b.firewall.batch_every.count());
   check("totp.issuer", a.totp.issuer, b.totp.issuer);
   check("totp.key_file", a.totp.key_file, b.totp.key_file);
   check("totp.max_failures", a.totp.max_failures, b.totp.max_failures);

@@ -18,6 +18,7 @@
 #include "protocols/http/server.h"
 #include "protocols/logs/log_source.h"
 #include "server/decision_log.h"
+#include "server/firewall_sync.h"
 #include "server/hot_state_sync.h"
 
 namespace mamori::server {
@@ -72,6 +73,7 @@ struct Config {
   dnsbl::DnsblConfig dnsbl;  // [dnsbl]; no zones: off
   LogConfig log;
   std::vector<logs::LogSourceConfig> logs;  // [[logs]]: log files and the journal followed
+  FirewallConfig firewall;                  // [firewall]: nftables enforcement; off by default
 };
 
 // Reads and validates a config file. Fails with code `invalid_config` and a

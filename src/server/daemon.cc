@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "engine/engine.h"
+#include "firewall/nftables_firewall.h"
 #include "geo/maxmind_locator.h"
 #include "notify/dispatcher.h"
 #include "notify/email_channel.h"
@@ -35,6 +36,7 @@
 #include "server/build_commit.h"
 #include "server/config.h"
 #include "server/decision_log.h"
+#include "server/firewall_sync.h"
 #include "server/hot_state_sync.h"
 #include "server/process_metrics.h"
 #include "server/service_notify.h"
@@ -536,6 +538,18 @@ int run_daemon(const std::vector<std::string>& args) {
     return 1;
   }
   std::unique_ptr<logs::LogSources> log_sources = std::move(*opened_logs);
+  // [firewall]: blocks and deny-list entries as nftables set elements, all
+  // restored in one batch now, then kept in step every batch_ms.
+  std::unique_ptr<firewall::NftablesFirewall> nftables;
+  std::unique_ptr<FirewallSync> firewall_sync;
+  if (config.firewall.nftables && config.replay) {
+    log_warn("replay mode: [firewall] nftables is off (recorded times are not the kernel's)");
+  } else if (config.firewall.nftables) {
+    nftables = std::make_unique<firewall::NftablesFirewall>(config.firewall.table);
+    firewall_sync = std::make_unique<FirewallSync>(engine, *nftables, config.firewall, clock);
+    (void)firewall_sync->sync_now();  // a failure is logged, counted and retried
+    firewall_sync->start();
+  }
   api.more_metrics = [&, outbox_metrics = std::move(api.more_metrics)](std::string& out) {
     render_build_info(out);
     render_process_metrics(out);
@@ -547,6 +561,7 @@ int run_daemon(const std::vector<std::string>& args) {
     if (blocklists) blocklists->render_metrics(out);
     if (log_sources) log_sources->render_metrics(out);
     if (hot_sync) hot_sync->render_metrics(out);
+    if (firewall_sync) firewall_sync->render_metrics(out);
   };
   http::ApiHandler handler(api, engine, **store, clock);
   http::ServerOptions options = config.http;
@@ -657,6 +672,7 @@ int run_daemon(const std::vector<std::string>& args) {
   baseline.save_if_changed();
   log_flush.join();
   log_sources->stop();  // the batch in hand is committed and its position saved
+  if (firewall_sync) firewall_sync->stop();  // the kernel's sets stay as they are
   if (postfix_server) postfix_server->stop();
   server.stop();
   dispatcher.stop();  // an item in flight finishes; the rest waits in the outbox

@@ -1,0 +1,168 @@
+"""[firewall] nftables = true: blocks and deny-list entries become elements of
+the sets deny_v4 / deny_v6 in table inet mamori, with the blocks' own ends as
+timeouts. Every test runs mamorid, nft and the HTTP client in a network
+namespace of its own (netns.py) and checks that the host's ruleset is the
+same afterwards."""
+import os
+import shutil
+import time
+
+import pytest
+
+from helpers import metric_sum
+from netns import NetNamespace, host_ruleset, nft, set_elements
+from test_log_sources import DovecotLog, logs_toml, metrics, wait_events, wait_for
+
+FIREWALL = "[firewall]\nnftables = true\n"
+FIREWALL_ACCOUNT_IP = FIREWALL + "account_ip_blocks = true\n"
+
+
+@pytest.fixture
+def netns():
+    if os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("ip"):
+        pytest.skip("needs root, nft and ip")
+    before = host_ruleset()
+    ns = NetNamespace().enter()
+    try:
+        yield ns
+    finally:
+        ns.leave()
+    assert host_ruleset() == before, "the host's ruleset changed"
+
+
+@pytest.fixture
+def log_path(tmp_path):
+    d = tmp_path / "var-log"
+    d.mkdir()
+    return str(d / "mail.log")
+
+
+def v4():
+    return set_elements("deny_v4") or {}
+
+
+def firewall_metric(m, name):
+    return metric_sum(metrics(m), "mamori_firewall_" + name)
+
+
+def test_brute_force_from_a_log_is_in_the_set_within_a_second(netns, make_mamorid, log_path):
+    log = DovecotLog(log_path)
+    m = make_mamorid(extra_toml=logs_toml(log_path) + FIREWALL_ACCOUNT_IP)
+    # Started: the table exists, empty, with its drop rules.
+    assert set_elements("deny_v4") == {} and set_elements("deny_v6") == {}
+    ruleset = nft("list", "table", "inet", "mamori").stdout
+    assert "ip saddr @deny_v4 drop" in ruleset and "ip6 saddr @deny_v6 drop" in ruleset
+    acct, ip = "fw-bf-victim", "203.0.113.70"
+    for _ in range(9):
+        log.append(acct, ip, False)
+    wait_events(m, log_path, 9)
+    assert ip not in v4()
+    written = time.monotonic()
+    log.append(acct, ip, False)  # the threshold's line
+    wait_for("%s in deny_v4" % ip, lambda: ip in v4(), timeout=5)
+    took = time.monotonic() - written
+    assert took < 1.0, "in the set after %.3f s" % took
+    # Its timeout is the block's (brute_force: 1 h).
+    assert 3500 <= v4()[ip] <= 3600, v4()
+    assert firewall_metric(m, "elements_added_total") == 1
+    assert firewall_metric(m, "errors_total") == 0
+
+
+def test_credential_stuffing_from_a_log_is_in_the_set_and_per_account_blocks_are_not(
+        netns, make_mamorid, log_path):
+    log = DovecotLog(log_path)
+    m = make_mamorid(extra_toml=logs_toml(log_path) + FIREWALL)
+    bf_ip, cs_ip = "203.0.113.71", "203.0.113.80"
+    for _ in range(10):
+        log.append("fw-bf-only", bf_ip, False)  # brute_force: one account from one IP
+    for i in range(19):
+        log.append("fw-cs-%02d@example.com" % i, cs_ip, False)
+    wait_events(m, log_path, 29)
+    assert v4() == {}  # account_ip blocks stay per account by default
+    written = time.monotonic()
+    log.append("fw-cs-19@example.com", cs_ip, False)  # the 20th account
+    wait_for("%s in deny_v4" % cs_ip, lambda: cs_ip in v4(), timeout=5)
+    took = time.monotonic() - written
+    assert took < 1.0, "in the set after %.3f s" % took
+    assert list(v4()) == [cs_ip]
+
+
+def test_a_lifted_block_leaves_the_set_and_an_ended_one_expires_there(netns, make_mamorid):
+    m = make_mamorid(extra_toml=FIREWALL_ACCOUNT_IP,
+                     detections={"brute_force": {"threshold": 2, "block": "3s"},
+                                 "credential_stuffing": {"threshold": 1000}})
+    for _ in range(2):
+        m.result("fw-lift", "203.0.113.90", False)
+        m.result("fw-expire", "203.0.113.91", False)
+    wait_for("both in the set", lambda: {"203.0.113.90", "203.0.113.91"} <= set(v4()))
+    r = m.admin("POST", "/v1/accounts/fw-lift/unlock", {"note": "it was the owner"})
+    assert r.status_code == 200, r.text
+    wait_for("the lifted block out", lambda: "203.0.113.90" not in v4(), timeout=2)
+    assert firewall_metric(m, "elements_removed_total") == 1
+    # The other one ends in the kernel on its own (3 s), with no batch.
+    batches = firewall_metric(m, "batches_total")
+    wait_for("the ended block expired", lambda: "203.0.113.91" not in v4(), timeout=6)
+    assert firewall_metric(m, "batches_total") == batches
+
+
+def test_deny_list_networks_are_one_interval_element_and_leave_when_removed(netns, make_mamorid):
+    m = make_mamorid(extra_toml=FIREWALL_ACCOUNT_IP,
+                     detections={"brute_force": {"threshold": 1}})
+    m.result("fw-inside", "198.51.100.7", False)  # a block inside the network below
+    wait_for("the address", lambda: "198.51.100.7" in v4())
+    r = m.admin("POST", "/v1/lists", {"kind": "deny", "target": "198.51.100.0/24",
+                                      "reason": "abuse", "ttl_s": 600})
+    assert r.status_code == 201, r.text
+    net_id = r.json()["id"]
+    r = m.admin("POST", "/v1/lists", {"kind": "deny", "target": "2001:db8:5::/48",
+                                      "reason": "abuse"})
+    assert r.status_code == 201, r.text
+    # The /24 is one element; the address inside it is left out (interval
+    # sets refuse overlaps), the /48 has no timeout.
+    wait_for("the /24", lambda: list(v4()) == ["198.51.100.0/24"])
+    assert 590 <= v4()["198.51.100.0/24"] <= 600
+    wait_for("the /48", lambda: set_elements("deny_v6") == {"2001:db8:5::/48": None})
+    assert m.admin("DELETE", "/v1/lists/" + net_id).status_code in (200, 204)
+    # The network gone, the address block is back on its own.
+    wait_for("the address again", lambda: list(v4()) == ["198.51.100.7"])
+
+
+def test_a_restart_restores_every_block_in_one_batch(netns, make_mamorid):
+    n = 300
+    m = make_mamorid(extra_toml=FIREWALL_ACCOUNT_IP,
+                     detections={"brute_force": {"threshold": 1},
+                                 "credential_stuffing": {"threshold": 1000},
+                                 "ip_failures": {"threshold": 100000, "deny_threshold": 100000}})
+    # Each in a /24 of its own: no network detection joins them.
+    ips = ["10.%d.%d.1" % (i // 256, i % 256) for i in range(n)]
+    for i, ip in enumerate(ips):
+        m.result("fw-restore-%d" % i, ip, False)
+    wait_for("%d elements" % n, lambda: len(v4()) == n)
+    m.stop()
+    nft("delete", "table", "inet", "mamori")  # what a reboot does
+    m.start()
+    # Ready means restored: the set is whole before the listener answers.
+    assert set(v4()) == set(ips)
+    assert firewall_metric(m, "batches_total") == 1
+    assert firewall_metric(m, "elements_added_total") == n
+    assert "restored with %d elements in one batch" % n in m.read_log()
+
+
+def test_without_cap_net_admin_errors_are_counted_and_answers_go_on(netns, make_mamorid):
+    if not shutil.which("setpriv"):
+        pytest.skip("needs setpriv")
+    m = make_mamorid(start=False, extra_toml=FIREWALL)
+    m.start(wrap=["setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin", "--"])
+    assert m.attempt("fw-nocap", "203.0.113.5")["action"] == "allow"
+    assert firewall_metric(m, "errors_total") >= 1
+    assert firewall_metric(m, "batches_total") == 0
+    assert "firewall: nftables table inet mamori: " in m.read_log()
+    assert "Operation not permitted" in m.read_log()
+    assert set_elements("deny_v4") is None  # nothing was made
+
+
+def test_a_bad_table_name_is_refused_with_file_and_line(make_mamorid, tmp_path):
+    m = make_mamorid(start=False, extra_toml='[firewall]\nnftables = true\ntable = "x; flush ruleset"\n')
+    with pytest.raises(RuntimeError) as e:
+        m.start()
+    assert "mamori.toml" in str(e.value) and "table" in str(e.value)
