@@ -44,7 +44,8 @@ pkgs=(
   redis-server redis-tools libhiredis-dev  # hot state shared over a Redis Cluster; its tests' cluster
 )
 # Optional groups, named on the command line.
-bench_pkgs=(nginx-light wrk)   # bench/http.sh: the ceiling server and the load generator
+bench_pkgs=(nginx-light wrk   # bench/http.sh: the ceiling server and the load generator
+            fail2ban python3-pyinotify)  # bench/fail2ban_compare.py: the side-by-side run
 package_pkgs=(lintian)         # make package: the .deb's policy check
 # make fuzz: clang 14; libclang-rt-14-dev holds libFuzzer and the ASan/UBSan
 # runtimes (clang-14 only recommends it, and recommends are not installed).
