@@ -15,22 +15,29 @@ void append_element(std::string& out, const Cidr& net, std::optional<Duration> t
   }
 }
 
+// The set an element goes to: addresses into the hash sets, networks into
+// the interval sets, per family.
+std::string_view set_of(const Cidr& net) {
+  if (net.network().is_v4()) return net.is_single_address() ? kDenyV4 : kDenyNetV4;
+  return net.is_single_address() ? kDenyV6 : kDenyNetV6;
+}
+
 // "VERB element inet TABLE SET { a, b, ... }" lines for the elements of one
-// family, `per_statement` to a line.
-template <typename It, typename Get>
-void statements(std::string& out, std::string_view verb, std::string_view table, bool v4, It begin,
-                It end, std::size_t per_statement, Get get) {
+// set, `per_statement` to a line.
+template <typename Range, typename Get>
+void statements(std::string& out, std::string_view verb, std::string_view table,
+                std::string_view set, const Range& r, std::size_t per_statement, Get get) {
   std::size_t in_line = 0;
-  for (It it = begin; it != end; ++it) {
-    const auto [net, timeout] = get(*it);
-    if (net.network().is_v4() != v4) continue;
+  for (const auto& item : r) {
+    const auto [net, timeout] = get(item);
+    if (set_of(net) != set) continue;
     if (timeout && *timeout <= Duration::zero()) continue;
     if (in_line == 0) {
       out += verb;
       out += " element inet ";
       out += table;
       out += ' ';
-      out += v4 ? kDenyV4 : kDenyV6;
+      out += set;
       out += " { ";
     } else {
       out += ", ";
@@ -45,10 +52,10 @@ void statements(std::string& out, std::string_view verb, std::string_view table,
 }
 
 template <typename Range, typename Get>
-void both_families(std::string& out, std::string_view verb, std::string_view table, const Range& r,
-                   std::size_t per_statement, Get get) {
-  statements(out, verb, table, true, r.begin(), r.end(), per_statement, get);
-  statements(out, verb, table, false, r.begin(), r.end(), per_statement, get);
+void every_set(std::string& out, std::string_view verb, std::string_view table, const Range& r,
+               std::size_t per_statement, Get get) {
+  for (std::string_view set : {kDenyV4, kDenyV6, kDenyNetV4, kDenyNetV6})
+    statements(out, verb, table, set, r, per_statement, get);
 }
 
 }  // namespace
@@ -69,12 +76,18 @@ std::string nft_script(std::string_view table, const Batch& batch, std::size_t p
     out += "add table inet " + t + "\n";
     out += "delete table inet " + t + "\n";
     out += "table inet " + t + " {\n";
-    out += "  set " + std::string(kDenyV4) + " { type ipv4_addr; flags interval, timeout; }\n";
-    out += "  set " + std::string(kDenyV6) + " { type ipv6_addr; flags interval, timeout; }\n";
+    out += "  set " + std::string(kDenyV4) + " { type ipv4_addr; flags timeout; }\n";
+    out += "  set " + std::string(kDenyV6) + " { type ipv6_addr; flags timeout; }\n";
+    out += "  set " + std::string(kDenyNetV4) + " { type ipv4_addr; flags interval, timeout; }\n";
+    out += "  set " + std::string(kDenyNetV6) + " { type ipv6_addr; flags interval, timeout; }\n";
     for (const char* hook : {"input", "forward"}) {
       out += "  chain " + std::string(hook) + " { type filter hook " + hook +
-             " priority -10; policy accept; ip saddr @" + std::string(kDenyV4) +
-             " drop; ip6 saddr @" + std::string(kDenyV6) + " drop; }\n";
+             " priority -10; policy accept;";
+      for (std::string_view set : {kDenyV4, kDenyNetV4})
+        out += " ip saddr @" + std::string(set) + " drop;";
+      for (std::string_view set : {kDenyV6, kDenyNetV6})
+        out += " ip6 saddr @" + std::string(set) + " drop;";
+      out += " }\n";
     }
     out += "}\n";
   }
@@ -86,12 +99,12 @@ std::string nft_script(std::string_view table, const Batch& batch, std::size_t p
       return std::pair(x.network, std::optional<Duration>());
   };
   // Taken out (present or not): added bare first, so that the delete finds it.
-  both_families(out, "add", table, batch.remove, per_statement, bare);
-  both_families(out, "delete", table, batch.remove, per_statement, bare);
-  both_families(out, "add", table, batch.refresh, per_statement, bare);
-  both_families(out, "delete", table, batch.refresh, per_statement, bare);
-  both_families(out, "add", table, batch.refresh, per_statement, element);
-  both_families(out, "add", table, batch.add, per_statement, element);
+  every_set(out, "add", table, batch.remove, per_statement, bare);
+  every_set(out, "delete", table, batch.remove, per_statement, bare);
+  every_set(out, "add", table, batch.refresh, per_statement, bare);
+  every_set(out, "delete", table, batch.refresh, per_statement, bare);
+  every_set(out, "add", table, batch.refresh, per_statement, element);
+  every_set(out, "add", table, batch.add, per_statement, element);
   return out;
 }
 

@@ -46,9 +46,10 @@ using DeniedMap = std::unordered_map<Cidr, std::optional<TimePoint>, CidrHash>;
 
 // What the kernel sets should hold, from `candidates` (duplicates allowed).
 // The same network twice keeps the later end. An element inside another one
-// (an address inside a denied /24) is left out, since interval sets refuse
-// overlaps; when it outlives the one it is inside, `recheck_at` says when to
-// work the set out again. Loopback addresses are never dropped.
+// is left out (interval sets refuse overlapping networks, and an address in
+// a denied /24 needs no element of its own); when it outlives the one it is
+// inside, `recheck_at` says when to work the set out again. Loopback
+// addresses are never dropped.
 struct DeniedSet {
   DeniedMap elements;
   std::optional<TimePoint> recheck_at;

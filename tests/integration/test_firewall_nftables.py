@@ -1,5 +1,6 @@
 """[firewall] nftables = true: blocks and deny-list entries become elements of
-the sets deny_v4 / deny_v6 in table inet mamori, with the blocks' own ends as
+the sets deny_v4 / deny_v6 (addresses) and deny_net_v4 / deny_net_v6
+(networks) in table inet mamori, with the blocks' own ends as
 timeouts. Every test runs mamorid, nft and the HTTP client in a network
 namespace of its own (netns.py) and checks that the host's ruleset is the
 same afterwards."""
@@ -49,9 +50,12 @@ def test_brute_force_from_a_log_is_in_the_set_within_a_second(netns, make_mamori
     log = DovecotLog(log_path)
     m = make_mamorid(extra_toml=logs_toml(log_path) + FIREWALL_ACCOUNT_IP)
     # Started: the table exists, empty, with its drop rules.
-    assert set_elements("deny_v4") == {} and set_elements("deny_v6") == {}
+    for name in ("deny_v4", "deny_v6", "deny_net_v4", "deny_net_v6"):
+        assert set_elements(name) == {}, name
     ruleset = nft("list", "table", "inet", "mamori").stdout
-    assert "ip saddr @deny_v4 drop" in ruleset and "ip6 saddr @deny_v6 drop" in ruleset
+    for rule in ("ip saddr @deny_v4 drop", "ip saddr @deny_net_v4 drop",
+                 "ip6 saddr @deny_v6 drop", "ip6 saddr @deny_net_v6 drop"):
+        assert rule in ruleset, ruleset
     acct, ip = "fw-bf-victim", "203.0.113.70"
     for _ in range(9):
         log.append(acct, ip, False)
@@ -117,14 +121,17 @@ def test_deny_list_networks_are_one_interval_element_and_leave_when_removed(netn
     r = m.admin("POST", "/v1/lists", {"kind": "deny", "target": "2001:db8:5::/48",
                                       "reason": "abuse"})
     assert r.status_code == 201, r.text
-    # The /24 is one element; the address inside it is left out (interval
-    # sets refuse overlaps), the /48 has no timeout.
-    wait_for("the /24", lambda: list(v4()) == ["198.51.100.0/24"])
-    assert 590 <= v4()["198.51.100.0/24"] <= 600
-    wait_for("the /48", lambda: set_elements("deny_v6") == {"2001:db8:5::/48": None})
+    # The /24 is one element; the address inside it is left out while the
+    # network lasts, the /48 has no timeout.
+    wait_for("the /24", lambda: list(set_elements("deny_net_v4")) == ["198.51.100.0/24"])
+    assert 590 <= set_elements("deny_net_v4")["198.51.100.0/24"] <= 600
+    wait_for("the address out", lambda: v4() == {})
+    wait_for("the /48", lambda: set_elements("deny_net_v6") == {"2001:db8:5::/48": None})
+    assert set_elements("deny_v6") == {}
     assert m.admin("DELETE", "/v1/lists/" + net_id).status_code in (200, 204)
     # The network gone, the address block is back on its own.
     wait_for("the address again", lambda: list(v4()) == ["198.51.100.7"])
+    assert set_elements("deny_net_v4") == {}
 
 
 def test_a_restart_restores_every_block_in_one_batch(netns, make_mamorid):

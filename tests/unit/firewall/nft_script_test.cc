@@ -9,14 +9,17 @@ Cidr cidr(std::string_view text) { return *Cidr::parse(text); }
 
 TEST(NftScript, EmptyBatchIsNoText) { EXPECT_EQ(nft_script("mamori", Batch{}), ""); }
 
-TEST(NftScript, AddsGroupPerFamilyWithTimeoutsInMilliseconds) {
+TEST(NftScript, AddressesAndNetworksGoToTheirSetsWithTimeoutsInMilliseconds) {
   Batch b;
   b.add = {{cidr("203.0.113.5"), std::chrono::seconds(3600)},
            {cidr("2001:db8::/64"), std::chrono::milliseconds(1500)},
-           {cidr("198.51.100.0/24"), std::nullopt}};
+           {cidr("198.51.100.0/24"), std::nullopt},
+           {cidr("2001:db8::7"), std::nullopt}};
   EXPECT_EQ(nft_script("mamori", b),
-            "add element inet mamori deny_v4 { 203.0.113.5 timeout 3600000ms, 198.51.100.0/24 }\n"
-            "add element inet mamori deny_v6 { 2001:db8::/64 timeout 1500ms }\n");
+            "add element inet mamori deny_v4 { 203.0.113.5 timeout 3600000ms }\n"
+            "add element inet mamori deny_v6 { 2001:db8::7 }\n"
+            "add element inet mamori deny_net_v4 { 198.51.100.0/24 }\n"
+            "add element inet mamori deny_net_v6 { 2001:db8::/64 timeout 1500ms }\n");
 }
 
 TEST(NftScript, ElementsWithoutTimeLeftAreLeftOut) {
@@ -50,10 +53,15 @@ TEST(NftScript, RestoreRecreatesTheTableThenAddsEverything) {
   EXPECT_EQ(s.rfind("add table inet mamori\ndelete table inet mamori\ntable inet mamori {\n", 0),
             0u)
       << s;
-  EXPECT_NE(s.find("set deny_v4 { type ipv4_addr; flags interval, timeout; }"), std::string::npos);
-  EXPECT_NE(s.find("set deny_v6 { type ipv6_addr; flags interval, timeout; }"), std::string::npos);
+  EXPECT_NE(s.find("set deny_v4 { type ipv4_addr; flags timeout; }"), std::string::npos);
+  EXPECT_NE(s.find("set deny_v6 { type ipv6_addr; flags timeout; }"), std::string::npos);
+  EXPECT_NE(s.find("set deny_net_v4 { type ipv4_addr; flags interval, timeout; }"),
+            std::string::npos);
+  EXPECT_NE(s.find("set deny_net_v6 { type ipv6_addr; flags interval, timeout; }"),
+            std::string::npos);
   EXPECT_NE(s.find("chain input { type filter hook input priority -10; policy accept; ip saddr "
-                   "@deny_v4 drop; ip6 saddr @deny_v6 drop; }"),
+                   "@deny_v4 drop; ip saddr @deny_net_v4 drop; ip6 saddr @deny_v6 drop; ip6 "
+                   "saddr @deny_net_v6 drop; }"),
             std::string::npos);
   EXPECT_NE(s.find("chain forward { type filter hook forward"), std::string::npos);
   EXPECT_TRUE(s.ends_with("add element inet mamori deny_v4 { 192.0.2.1 timeout 1000ms }\n")) << s;
