@@ -175,53 +175,75 @@ def test_a_bad_table_name_is_refused_with_file_and_line(make_mamorid, tmp_path):
     assert "mamori.toml" in str(e.value) and "table" in str(e.value)
 
 
-def test_sasl_failures_a_real_postfix_logs_end_up_dropped_by_the_kernel(netns, make_mamorid):
-    """A real Postfix (SASL through a real Dovecot with no auth policy) writes
-    its own log (maillog_file); mamorid reads only that log. The client
-    connects from an address of the namespace's own, so that the drop can be
-    seen: once the address is in the set, its next connection gets nowhere."""
+
+@pytest.fixture
+def postfix_in_netns(netns):
+    """A real Postfix (SASL through a real Dovecot with no auth policy) that
+    writes its own log (maillog_file), and a client address of the
+    namespace's own: (postfix, fail_once(account, src))."""
     import smtplib
-    import socket
     import subprocess
     import mail_peers
     mail_peers.require_peers()
-    src = "203.0.113.60"
-    subprocess.run(["ip", "addr", "add", src + "/32", "dev", "lo"], check=True, timeout=10)
+    for src in ("203.0.113.60", "203.0.113.61"):
+        subprocess.run(["ip", "addr", "add", src + "/32", "dev", "lo"], check=True, timeout=10)
     # Postfix listens on 127.0.0.1 only: let a source outside 127/8 reach it.
     for conf in ("all", "lo"):
         subprocess.run(["sysctl", "-q", "-w", "net.ipv4.conf.%s.route_localnet=1" % conf],
                        check=True, timeout=10)
-    users = {"pf@example.test": "right-pw"}
-    d = mail_peers.Dovecot.start(None, None, users)
+    d = mail_peers.Dovecot.start(None, None, {"pf@example.test": "right-pw"})
     try:
         p = mail_peers.Postfix.start(d.auth_port, None)
-        try:
-            maillog = os.path.join(p.dir, "maillog")
-            m = make_mamorid(start=False, extra_toml=logs_toml(maillog, fmt="postfix") +
-                             FIREWALL_ACCOUNT_IP,
-                             detections={"brute_force": {"threshold": 5}})
-            m.start()
-
-            def fail_once():
-                s = smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=10, source_address=(src, 0))
-                try:
-                    s.ehlo("client.example.test")
-                    s.user, s.password = "pf@example.test", "wrong-pw"
-                    with pytest.raises(smtplib.SMTPAuthenticationError):
-                        s.auth("PLAIN", s.auth_plain)  # one attempt (login() tries each mechanism)
-                finally:
-                    s.close()
-
-            for _ in range(5):
-                fail_once()
-            wait_for(src + " in deny_v4", lambda: src in v4(), timeout=10)
-            assert 3500 <= v4()[src] <= 3600
-            assert metric_sum(metrics(m), "mamori_log_events_total", source=maillog) == 5
-            # The kernel drops it now: the connection is never answered.
-            with pytest.raises((socket.timeout, OSError)):
-                socket.create_connection(("127.0.0.1", p.smtp_port), timeout=1,
-                                         source_address=(src, 0))
-        finally:
-            p.stop()
-    finally:
+    except Exception:
         d.stop()
+        raise
+
+    def fail_once(account, src):
+        s = smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=10, source_address=(src, 0))
+        try:
+            s.ehlo("client.example.test")
+            s.user, s.password = account, "wrong-pw"
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                s.auth("PLAIN", s.auth_plain)  # one attempt (login() tries each mechanism)
+        finally:
+            s.close()
+
+    yield p, fail_once
+    p.stop()
+    d.stop()
+
+
+def test_sasl_failures_a_real_postfix_logs_end_up_dropped_by_the_kernel(postfix_in_netns,
+                                                                         make_mamorid):
+    """mamorid reads only Postfix's log. Once the address is in the set, the
+    kernel drops its next connection."""
+    import socket
+    p, fail_once = postfix_in_netns
+    src = "203.0.113.60"
+    maillog = os.path.join(p.dir, "maillog")
+    m = make_mamorid(extra_toml=logs_toml(maillog, fmt="postfix") + FIREWALL_ACCOUNT_IP,
+                     detections={"brute_force": {"threshold": 5}})
+    for _ in range(5):
+        fail_once("pf@example.test", src)
+    wait_for(src + " in deny_v4", lambda: src in v4(), timeout=10)
+    assert 3500 <= v4()[src] <= 3600
+    assert metric_sum(metrics(m), "mamori_log_events_total", source=maillog) == 5
+    # The kernel drops it now: the connection is never answered.
+    with pytest.raises((socket.timeout, OSError)):
+        socket.create_connection(("127.0.0.1", p.smtp_port), timeout=1, source_address=(src, 0))
+
+
+def test_stuffing_a_real_postfix_logs_ends_up_in_the_set(postfix_in_netns, make_mamorid):
+    """Credential stuffing over SMTP AUTH, seen in Postfix's log alone: the
+    source is denied whole (default: no per-account blocks in the kernel)."""
+    p, fail_once = postfix_in_netns
+    src = "203.0.113.61"
+    maillog = os.path.join(p.dir, "maillog")
+    m = make_mamorid(extra_toml=logs_toml(maillog, fmt="postfix") + FIREWALL,
+                     detections={"credential_stuffing": {"threshold": 8}})
+    for i in range(8):
+        fail_once("cs%02d@example.test" % i, src)
+    wait_for(src + " in deny_v4", lambda: src in v4(), timeout=10)
+    assert metric_sum(metrics(m), "mamori_log_events_total", source=maillog) == 8
+    assert [b for b in m.admin("GET", "/v1/blocked").json()["blocks"]
+            if b["reason"] == "credential_stuffing" and src in str(b)]
