@@ -158,6 +158,8 @@ DROP TABLE profiles;
 
 // The last version with the tables that version 6 moved out.
 constexpr int kLegacyVersion = 5;
+// The version that moved them; later ones change SQLite alone.
+constexpr int kJournalVersion = 6;
 
 // ---- the data dir's identity ----
 //
@@ -239,7 +241,8 @@ Status prepare_database(sqlite3* db, const std::string& path, const MoveLegacyRo
   if (Status s = upgrade(kLegacyVersion); !s) return s;
   auto version_text = exec_value(db, "PRAGMA user_version");
   if (!version_text) return open_error(path, version_text.error().message);
-  if (std::atoi(version_text->c_str()) >= SqliteStore::kSchemaVersion) return {};
+  if (std::atoi(version_text->c_str()) >= kJournalVersion)
+    return upgrade(SqliteStore::kSchemaVersion);
   // To 6: the legacy rows are moved, then their tables dropped. Until that
   // commits the tables are the truth (a move that was cut short is done
   // again at the next open); after it, the journals are.

@@ -14,7 +14,7 @@ How: a real mamorid on a fresh data dir is given a lock, a contact, list
 entries, logins (activity, a profile, the last login), a TOTP second factor,
 a credential-stuffing incident (with its blocks) and an owner notice in the
 outbox. Version N's schema is made by running the first N migrations of
-src/store/sqlite/sqlite_store.cc; the rows of every table that version has
+src/store/sqlite/sqlite_schema.cc; the rows of every table that version has
 are copied in (the columns it has). A test creates a database from each dump
 and opens it with the current build.
 """
@@ -40,8 +40,8 @@ from conftest import Mamorid  # noqa: E402
 
 
 def migrations():
-    text = open(os.path.join(SOURCE, "src/store/sqlite/sqlite_store.cc")).read()
-    block = text[text.index("kMigrations = {"):text.index("// ---- writer statements")]
+    text = open(os.path.join(SOURCE, "src/store/sqlite/sqlite_schema.cc")).read()
+    block = text[text.index("kMigrations = {"):text.index("// The last version with the tables")]
     return re.findall(r'R"sql\((.*?)\)sql"', block, re.S)
 
 
