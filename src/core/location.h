@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/ip_address.h"
 
@@ -27,6 +28,12 @@ struct Location {
   }
 };
 
+// A place's names in one language, as the GeoIP database writes them
+// ("ロンドン", "イギリス"); empty where it has no name in that language.
+struct PlaceNames {
+  std::string city, country;
+};
+
 // Answers where an IP address is. Implementations are thread-safe: locate()
 // runs on every worker thread. An address no database knows gets an empty
 // Location.
@@ -34,6 +41,13 @@ class Locator {
  public:
   virtual ~Locator() = default;
   virtual Location locate(const IpAddress& ip) const = 0;
+  // The names of the address's city and country in `lang` ("ja", "en", ...),
+  // for what owners read; a locator without names answers none.
+  virtual PlaceNames place_names(const IpAddress& ip, std::string_view lang) const {
+    (void)ip;
+    (void)lang;
+    return {};
+  }
 };
 
 }  // namespace mamori

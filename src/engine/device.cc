@@ -142,4 +142,58 @@ std::string describe_user_agent(std::string_view ua) {
   return std::string(s.family) + " on " + std::string(s.os);
 }
 
+bool is_mail_protocol(std::string_view protocol) {
+  return protocol == "imap" || protocol == "pop3" || protocol == "smtp";
+}
+
+namespace {
+
+// The device an owner knows, by the system the user agent names.
+std::string_view device_word(std::string_view os) {
+  if (os == "iOS") return "iPhone";
+  if (os == "iPadOS") return "iPad";
+  if (os == "macOS") return "Mac";
+  if (os == "ChromeOS") return "Chromebook";
+  if (os == "Other") return "";
+  return os;  // Windows, Android, Linux
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
+  return out;
+}
+
+}  // namespace
+
+std::string describe_device_for_owner(std::string_view ua, std::string_view protocol,
+                                      std::string_view lang) {
+  const bool ja = lang == "ja";
+  std::string app;  // "Chrome 120"
+  std::string_view device;
+  if (!ua.empty()) {
+    const UserAgentSummary s = summarize_user_agent(ua);
+    device = device_word(s.os);
+    if (s.family != "Other" && s.family != "curl") {
+      app = std::string(s.family);
+      if (const std::string_view v = user_agent_major_version(ua); !v.empty())
+        app += " " + std::string(v);
+    }
+  }
+  std::string out;
+  if (!app.empty() && !device.empty())
+    out = ja ? std::string(device) + " の " + app : app + " on " + std::string(device);
+  else if (!app.empty())
+    out = app;
+  else if (!device.empty())
+    out = ja ? std::string(device) + " の端末" : "a " + std::string(device) + " device";
+  if (is_mail_protocol(protocol)) {
+    const std::string p = upper(protocol);
+    if (out.empty()) return ja ? "メールソフト（" + p + "）" : "a mail app (" + p + ")";
+    return out + (ja ? "（" + p + "）" : " (" + p + ")");
+  }
+  return out;
+}
+
 }  // namespace mamori::engine

@@ -19,6 +19,12 @@ namespace mamori::engine {
 enum class NoticeKind : std::uint8_t {
   kNewLogin,       // a successful login from a new device or place
   kAccountLocked,  // the account was locked (sent to the old address after an e-mail change)
+  // A login from an incident's source (an address that attacked many
+  // accounts) succeeded with the owner's password.
+  kCompromised,
+  // An incident's source tried the account and failed: the password was not
+  // confirmed to the attacker (POST /v1/incidents/{id}/notify-owners).
+  kTargeted,
 };
 
 // A notice to an account's owner, with the facts of the event behind it.
@@ -40,6 +46,12 @@ struct OwnerNotice {
   // (empty for a detector's lock), and whether a password reset unlocks it.
   std::string note;
   bool password_reset_required = false;
+  // kCompromised, kTargeted: the incident, and whether the account is locked
+  // now (kAccountLocked is locked by definition).
+  std::string incident_id;
+  bool locked = false;
+  // kAccountLocked: the owner locked it ("this wasn't me" on the owner's page).
+  bool by_owner = false;
 };
 
 // What a client was told about a decision, when its adapter words decisions

@@ -577,7 +577,8 @@ void Engine::on_challenge_passed(Context& c) {
 // Locks the account on the engine's own finding: password reset required,
 // the owner told (notice_for picks the address). `detail` is the lock's
 // reason as stored and shown to operators; empty: the reason's word.
-void Engine::lock_for(Context& c, Reason why, std::string detail) {
+void Engine::lock_for(Context& c, Reason why, std::string detail, NoticeKind kind,
+                      const std::string& incident_id) {
   const Event& e = c.e;
   store::LockInfo l;
   l.reason = detail.empty() ? std::string(to_string(why)) : std::move(detail);
@@ -592,7 +593,7 @@ void Engine::lock_for(Context& c, Reason why, std::string detail) {
   log_warn("locked account " + e.account + ": " + std::string(to_string(why)) + " from " +
            e.ip.to_string());
   bool notified = false;
-  c.wrote(notify_locked(e.account, l, e.time, &c, &notified));
+  c.wrote(notify_locked(e.account, l, e.time, &c, &notified, kind, incident_id));
   c.out.notified = c.out.notified || notified;
   c.lock = std::move(l);
 }
@@ -609,7 +610,7 @@ void Engine::secure_compromised(Context& c, Reason why, const std::string& incid
                              incident_id + ")";
   for (const std::string& account : accounts) {
     if (account == c.e.account) {
-      if (!c.lock) lock_for(c, why, detail);
+      if (!c.lock) lock_for(c, why, detail, NoticeKind::kCompromised, incident_id);
       continue;
     }
     // An account the source got into before: locked as lock_for() would,
@@ -628,12 +629,17 @@ void Engine::secure_compromised(Context& c, Reason why, const std::string& incid
     log_warn("locked account " + account + ": " + std::string(to_string(why)) + " incident " +
              incident_id);
     if (effects_ == nullptr) continue;
-    OwnerNotice n = notice_for(c, NoticeKind::kAccountLocked);
+    // The owner reads that the password was used from an address that
+    // attacked many accounts (this event's source), and what to do.
+    OwnerNotice n = notice_for(c, NoticeKind::kCompromised);
     n.account = account;
     n.to_address.clear();
     n.user_agent.clear();
+    n.protocol.clear();
     n.reasons = {why};
     n.password_reset_required = true;
+    n.locked = true;
+    n.incident_id = incident_id;
     c.wrote(effects_->notify_owner(n).ticket);
   }
 }
@@ -835,12 +841,15 @@ void Engine::notify_owner(Context& c, const OwnerNotice& notice) {
 }
 
 store::WriteTicket Engine::notify_locked(const std::string& account, const store::LockInfo& lock,
-                                         TimePoint now, const Context* cause, bool* notified) {
+                                         TimePoint now, const Context* cause, bool* notified,
+                                         NoticeKind kind, const std::string& incident_id) {
   if (notified != nullptr) *notified = false;
   if (effects_ == nullptr) return 0;
   OwnerNotice n;
   if (cause != nullptr) {
-    n = notice_for(*cause, NoticeKind::kAccountLocked);
+    n = notice_for(*cause, kind);
+    n.incident_id = incident_id;
+    n.locked = true;
   } else {
     n.kind = NoticeKind::kAccountLocked;
     n.account = account;
@@ -848,6 +857,11 @@ store::WriteTicket Engine::notify_locked(const std::string& account, const store
     n.time = now;
     n.reasons.push_back(Reason::kAccountLocked);
     n.note = lock.reason;
+    if (lock.by == "owner") {  // the owner's own report: their words need no repeating
+      n.by_owner = true;
+      n.reasons.clear();
+      n.note.clear();
+    }
   }
   n.password_reset_required = lock.password_reset_required;
   const Effects::Queued q = effects_->notify_owner(n);

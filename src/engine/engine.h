@@ -196,7 +196,9 @@ class Engine {
   void on_risky_change(Context& c);
   void on_message(Context& c);
   void on_challenge_passed(Context& c);
-  void lock_for(Context& c, Reason why, std::string detail = "");
+  // `kind`: the owner's notice (kCompromised when an incident's source got in).
+  void lock_for(Context& c, Reason why, std::string detail = "",
+                NoticeKind kind = NoticeKind::kAccountLocked, const std::string& incident_id = "");
   // The accounts incident `incident_id` (opened by `why`) found compromised:
   // locked with a password reset required and their owners told, when the
   // detection's require_password_reset is set.
@@ -228,7 +230,9 @@ class Engine {
   // Queues the lock notice for `account`; `cause` is the event that locked it
   // (none for an operator's lock). Returns the ticket to wait for, 0: none.
   store::WriteTicket notify_locked(const std::string& account, const store::LockInfo& lock,
-                                   TimePoint now, const Context* cause, bool* notified);
+                                   TimePoint now, const Context* cause, bool* notified,
+                                   NoticeKind kind = NoticeKind::kAccountLocked,
+                                   const std::string& incident_id = "");
   // A webhook alert and a decision log line for every decision above allow.
   void alert_operator(Context& c);
 

@@ -279,6 +279,22 @@ std::string MaxmindLocator::describe() const {
   return out.empty() ? "no databases" : out;
 }
 
+PlaceNames MaxmindLocator::place_names(const IpAddress& ip, std::string_view lang) const {
+  PlaceNames names;
+  const auto dbs = dbs_.load();
+  if (!dbs->has_city || lang.empty() || lang.size() > 16) return names;
+  const std::string l(lang);
+  if (auto e = GeoIpDatabases::find(dbs->city, ip)) {
+    const char* const city[] = {"city", "names", l.c_str(), nullptr};
+    const char* const country[] = {"country", "names", l.c_str(), nullptr};
+    const char* const registered[] = {"registered_country", "names", l.c_str(), nullptr};
+    read_string(&*e, names.city, city);
+    read_string(&*e, names.country, country);
+    if (names.country.empty()) read_string(&*e, names.country, registered);
+  }
+  return names;
+}
+
 Location MaxmindLocator::locate(const IpAddress& ip) const {
   const auto dbs = dbs_.load();
   Location loc;

@@ -40,6 +40,8 @@ class MaxmindLocator final : public Locator {
   ~MaxmindLocator() override;
 
   Location locate(const IpAddress& ip) const override;
+  // From the City database's `names` (GeoLite2 carries ja, en, de, ...).
+  PlaceNames place_names(const IpAddress& ip, std::string_view lang) const override;
   // Fails with `invalid_geoip`; the databases in use stay.
   Status reload();
   const GeoIpPaths& paths() const { return paths_; }

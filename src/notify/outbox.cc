@@ -51,11 +51,28 @@ engine::Effects::Queued Outbox::notify_owner(const engine::OwnerNotice& notice) 
   if (!contact.notify) return {};
   std::string to = notice.to_address.empty() ? contact.email : notice.to_address;
   if (to.empty()) return {};
+  const std::string lang = contact.lang == "ja" ? "ja" : "en";
+  const PlaceNames names = locator_ != nullptr && notice.ip != IpAddress{}
+                               ? locator_->place_names(notice.ip, lang)
+                               : PlaceNames{};
+  NoticeFacts facts = notice_facts(notice, contact, names);
+  if (links_ != nullptr) {
+    const TimePoint now = clock_.now();
+    facts.activity_url = links_->url(LinkPurpose::kActivity, notice.account, now);
+    if (notice.kind == engine::NoticeKind::kNewLogin)
+      facts.not_me_url = links_->url(LinkPurpose::kNotMe, notice.account, now);
+  }
   Queued q;
-  q.ticket = put(store::OutboxChannel::kEmail, std::move(to),
-                 encode_notice(notice_facts(notice, contact)));
+  q.ticket = put(store::OutboxChannel::kEmail, std::move(to), encode_notice(facts));
   q.queued = true;
   return q;
+}
+
+store::WriteTicket Outbox::webhook_event(const std::string& body) {
+  const std::shared_ptr<const Destinations> d = destinations_.load();
+  store::WriteTicket t = 0;
+  for (const std::string& url : d->webhook_urls) t = put(store::OutboxChannel::kWebhook, url, body);
+  return t;
 }
 
 store::WriteTicket Outbox::alert(const engine::Alert& alert) {

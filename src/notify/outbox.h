@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/location.h"
 #include "engine/effects.h"
 #include "engine/id_generator.h"
 #include "notify/alert_throttle.h"
 #include "notify/notify_config.h"
+#include "notify/owner_links.h"
 #include "store/commits.h"
 #include "store/outbox_store.h"
 #include "store/record_store.h"
@@ -52,6 +54,15 @@ class Outbox final : public engine::Effects {
   // store's writer thread: it must not block); the daemon wakes the
   // Dispatcher with it. Set before the first item is queued.
   void set_on_committed(std::function<void()> committed) { on_committed_ = std::move(committed); }
+  // Notices carry signed links to the owner's pages (new logins: also "this
+  // wasn't me") when `links` is set, and place names in the owner's language
+  // when `locator` is. Both optional; set before the first notice, and they
+  // must outlive the outbox.
+  void set_owner_links(const OwnerLinks* links) { links_ = links; }
+  void set_locator(const Locator* locator) { locator_ = locator; }
+  // Queues `body` (a JSON webhook event other than a decision alert, such
+  // as encode_account_locked()) to every webhook, unthrottled; 0 when none.
+  store::WriteTicket webhook_event(const std::string& body);
   // Alerts not sent because they repeated a recent one.
   std::uint64_t alerts_suppressed() const { return throttle_.suppressed(); }
 
@@ -71,6 +82,8 @@ class Outbox final : public engine::Effects {
   };
   std::atomic<std::shared_ptr<const Destinations>> destinations_;
   std::function<void()> on_committed_;
+  const OwnerLinks* links_ = nullptr;
+  const Locator* locator_ = nullptr;
   AlertThrottle throttle_;
 };
 

@@ -20,11 +20,16 @@ std::string_view to_string(engine::NoticeKind k) {
       return "new_login";
     case engine::NoticeKind::kAccountLocked:
       return "account_locked";
+    case engine::NoticeKind::kCompromised:
+      return "compromised";
+    case engine::NoticeKind::kTargeted:
+      return "targeted";
   }
   return "new_login";
 }
 
-NoticeFacts notice_facts(const engine::OwnerNotice& n, const store::Contact& contact) {
+NoticeFacts notice_facts(const engine::OwnerNotice& n, const store::Contact& contact,
+                         const PlaceNames& names) {
   NoticeFacts f;
   f.kind = n.kind;
   f.account = n.account;
@@ -42,6 +47,11 @@ NoticeFacts notice_facts(const engine::OwnerNotice& n, const store::Contact& con
   f.password_reset_required = n.password_reset_required;
   f.lang = contact.lang == "ja" ? "ja" : "en";
   f.time_zone = contact.time_zone.empty() ? default_time_zone(f.lang) : contact.time_zone;
+  f.place_city = names.city;
+  f.place_country = names.country;
+  f.incident_id = n.incident_id;
+  f.by_owner = n.by_owner;
+  f.locked = n.locked || n.kind == engine::NoticeKind::kAccountLocked;
   return f;
 }
 
@@ -65,6 +75,13 @@ std::string encode_notice(const NoticeFacts& f) {
   o["password_reset_required"] = f.password_reset_required;
   o["lang"] = f.lang;
   o["time_zone"] = f.time_zone;
+  o["place_city"] = f.place_city;
+  o["place_country"] = f.place_country;
+  o["incident_id"] = f.incident_id;
+  o["locked"] = f.locked;
+  o["by_owner"] = f.by_owner;
+  o["activity_url"] = f.activity_url;
+  o["not_me_url"] = f.not_me_url;
   return json::serialize(o);
 }
 
@@ -109,10 +126,31 @@ Result<NoticeFacts> decode_notice(std::string_view text) {
   str("lang", f.lang);
   str("time_zone", f.time_zone);
   if (!missing.empty()) return bad("missing or mistyped field '" + missing + "'");
+  // Added later: items queued by an older version lack them.
+  for (auto [key, out] : {std::pair{"place_city", &f.place_city},
+                          {"place_country", &f.place_country},
+                          {"incident_id", &f.incident_id},
+                          {"activity_url", &f.activity_url},
+                          {"not_me_url", &f.not_me_url}}) {
+    const json::value* p = o.if_contains(key);
+    if (p == nullptr) continue;
+    if (!p->is_string()) return bad(std::string("mistyped field '") + key + "'");
+    *out = std::string(p->get_string());
+  }
+  for (auto [key, out] : {std::pair{"locked", &f.locked}, {"by_owner", &f.by_owner}}) {
+    const json::value* p = o.if_contains(key);
+    if (p == nullptr) continue;
+    if (!p->is_bool()) return bad(std::string("mistyped field '") + key + "'");
+    *out = p->get_bool();
+  }
   if (kind == "new_login")
     f.kind = engine::NoticeKind::kNewLogin;
   else if (kind == "account_locked")
     f.kind = engine::NoticeKind::kAccountLocked;
+  else if (kind == "compromised")
+    f.kind = engine::NoticeKind::kCompromised;
+  else if (kind == "targeted")
+    f.kind = engine::NoticeKind::kTargeted;
   else
     return bad("unknown kind '" + kind + "'");
   auto t = parse_rfc3339(time);
@@ -125,6 +163,20 @@ Result<NoticeFacts> decode_notice(std::string_view text) {
     f.reasons.emplace_back(r.get_string());
   }
   return f;
+}
+
+std::string encode_account_locked(std::string_view event_id, std::string_view account,
+                                  TimePoint time, std::string_view by, std::string_view reason,
+                                  bool password_reset_required) {
+  json::object o;
+  o["type"] = "account_locked";
+  o["event_id"] = event_id;
+  o["account"] = account;
+  o["time"] = format_rfc3339(time);
+  o["by"] = by;
+  o["reason"] = reason;
+  o["password_reset_required"] = password_reset_required;
+  return json::serialize(o);
 }
 
 std::string encode_alert(const engine::Alert& a) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/location.h"
 #include "core/result.h"
 #include "engine/effects.h"
 #include "store/records.h"
@@ -29,10 +30,21 @@ struct NoticeFacts {
   bool password_reset_required = false;
   std::string lang = "en";
   std::string time_zone = "UTC";
+  // The place's names in `lang` from GeoIP ("ロンドン", "イギリス"); empty:
+  // not known in that language (the templates fall back to city, country).
+  std::string place_city, place_country;
+  std::string incident_id;  // kCompromised, kTargeted
+  bool locked = false;      // kCompromised, kTargeted: the account is locked now
+  bool by_owner = false;    // kAccountLocked: the owner locked it ("this wasn't me")
+  // Signed links to the owner's pages (owner_links.h); empty: not configured.
+  std::string activity_url;  // the owner's activity page
+  std::string not_me_url;    // kNewLogin: "this wasn't me"
 };
 
 // Builds the facts of `notice` for an owner whose contact is `contact`.
-NoticeFacts notice_facts(const engine::OwnerNotice& notice, const store::Contact& contact);
+// `names`: the event's place named in the owner's language (may be empty).
+NoticeFacts notice_facts(const engine::OwnerNotice& notice, const store::Contact& contact,
+                         const PlaceNames& names = {});
 
 std::string_view to_string(engine::NoticeKind k);
 
@@ -47,6 +59,14 @@ Result<NoticeFacts> decode_notice(std::string_view json);
 // where its adapter told it to try again later (Postfix's DEFER_IF_PERMIT);
 // `reply`, only from such adapters, is their answer as sent.
 std::string encode_alert(const engine::Alert& alert);
+
+// The JSON body of the webhook sent when an account is locked by its owner
+// ("this wasn't me"), so that the app ends the account's sessions:
+//   {"type":"account_locked","event_id","account","time","by","reason",
+//    "password_reset_required"}
+std::string encode_account_locked(std::string_view event_id, std::string_view account,
+                                  TimePoint time, std::string_view by, std::string_view reason,
+                                  bool password_reset_required);
 
 }  // namespace mamori::notify
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 
+#include "engine/device.h"
 #include "notify/time_zone.h"
 
 namespace mamori::notify {
@@ -48,25 +49,55 @@ constexpr std::array<std::string_view, 12> kMonthsEn = {
     "January", "February", "March",     "April",   "May",      "June",
     "July",    "August",   "September", "October", "November", "December"};
 
+// Where, as the owner reads it: the GeoIP names in the owner's language
+// when the database has them ("イギリス ロンドン", "London, United Kingdom"),
+// otherwise the English city and the country code.
 std::string place(const NoticeFacts& f, bool ja) {
-  if (f.city.empty() && f.country.empty()) return ja ? "不明" : "unknown";
-  if (f.city.empty()) return f.country;
-  if (f.country.empty()) return f.city;
-  return f.city + ", " + f.country;
+  const std::string& city = f.place_city.empty() ? f.city : f.place_city;
+  const std::string& country = f.place_country.empty() ? f.country : f.place_country;
+  if (city.empty() && country.empty()) return ja ? "不明" : "unknown";
+  if (city.empty()) return country;
+  if (country.empty()) return city;
+  // Japanese names read from the larger place to the smaller.
+  if (ja && !f.place_country.empty()) return country + " " + city;
+  return city + ", " + country;
 }
 
 std::string device(const NoticeFacts& f, bool ja) {
-  if (!f.user_agent.empty()) return f.user_agent;
-  if (!f.protocol.empty() && f.protocol != "web") {
-    std::string p = f.protocol;
-    for (char& c : p)
-      if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
-    return p;
-  }
+  std::string d = engine::describe_device_for_owner(f.user_agent, f.protocol, ja ? "ja" : "en");
+  if (!d.empty()) return d;
   return ja ? "不明" : "unknown";
 }
 
+bool mail_login(const NoticeFacts& f) { return engine::is_mail_protocol(f.protocol); }
+
+// The raw user agent, for whoever helps the owner: the last line of facts.
+std::string detail_lines(const NoticeFacts& f, bool ja) {
+  std::string out;
+  if (!f.user_agent.empty())
+    out += ja ? "（詳細）ユーザーエージェント：" + f.user_agent + "\n"
+              : "Details for support: user agent " + f.user_agent + "\n";
+  if (!f.incident_id.empty())
+    out += ja ? "（詳細）事案番号：" + f.incident_id + "\n"
+              : "Details for support: incident " + f.incident_id + "\n";
+  return out;
+}
+
+std::string activity_link(const NoticeFacts& f, bool ja) {
+  if (f.activity_url.empty()) return "";
+  return ja ? "最近のログインと設定の変更は、次のページでご確認いただけます。\n" + f.activity_url +
+                  "\n\n"
+            : "Your recent logins and changes:\n" + f.activity_url + "\n\n";
+}
+
+constexpr std::string_view kFooterJa =
+    "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできません。\n\n";
+constexpr std::string_view kFooterEn = "This is an automatic message; replies are not read.\n\n";
+
 std::string reasons_in_words(const NoticeFacts& f, bool ja) {
+  if (f.by_owner)
+    return ja ? "お客様から、身に覚えのないログインがあったとのご連絡をいただきました"
+              : "you told us that a login to your account was not you";
   std::string out;
   for (const std::string& r : f.reasons) {
     if (!out.empty()) out += ja ? "。また、" : "; ";
@@ -90,19 +121,38 @@ RenderedNotice new_login_ja(const NoticeFacts& f, const TemplateOptions& o) {
   b += "・日時：" + format_notice_time(f.time, f.time_zone, "ja") + "\n";
   b += "・IPアドレス：" + (f.ip.empty() ? std::string("不明") : f.ip) + "\n";
   b += "・場所（推定）：" + place(f, true) + "\n";
-  b += "・ブラウザ／アプリ：" + device(f, true) + "\n\n";
+  b += std::string(mail_login(f) ? "・メールソフト／端末：" : "・ブラウザ／端末：") +
+       device(f, true) + "\n\n";
   b += "ご本人によるログインであれば、このメールへの対応は不要です。\n\n";
+  if (!f.not_me_url.empty()) {
+    b += "ご本人によるログインでない場合は、次のページからお知らせください。アカウントをロックし、"
+         "第三者が"
+         "使えないようにします。\n";
+    b += f.not_me_url + "\n\n";
+  }
   b += "お心当たりがない場合は、第三者がお客様のパスワードを使ってログインした可能性があります。\n";
   b += "被害を防ぐため、すぐに次の対応をお願いいたします。\n\n";
-  b += "1. パスワードを変更してください。他のサービスと同じパスワードは使わないでください。\n";
-  b += "2. 2段階認証（認証アプリによる確認コード）を設定してください。\n\n";
+  if (mail_login(f)) {
+    b += "1. "
+         "メールのパスワードを変更してください。他のサービスと同じパスワードは使わないでください。"
+         "\n";
+    b += "2. パスワードの変更後、お使いのメールソフト（パソコン・スマートフォン）の設定を新しい"
+         "パスワードに変更してください。\n";
+    b +=
+        "3. メールソフトの設定に、見覚えのない転送先や署名が追加されていないかご確認ください。\n\n";
+  } else {
+    b += "1. パスワードを変更してください。他のサービスと同じパスワードは使わないでください。\n";
+    b += "2. 2段階認証（認証アプリによる確認コード）を設定してください。\n\n";
+  }
   if (!o.help_url.empty()) {
     b += "手順は次のページをご覧ください。\n" + o.help_url + "\n\n";
   } else {
     b += "手順がご不明な場合は、" + o.service_name + "のサポート窓口までお問い合わせください。\n\n";
   }
-  b += "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできません。\n"
-       "\n";
+  b += activity_link(f, true);
+  b += detail_lines(f, true);
+  if (!f.user_agent.empty()) b += "\n";
+  b += kFooterJa;
   b += o.service_name + "\n";
   return n;
 }
@@ -124,15 +174,157 @@ RenderedNotice new_login_en(const NoticeFacts& f, const TemplateOptions& o) {
        (f.city.empty() && f.country.empty() ? "" : " (approximate)") + "\n";
   b += "  Device:  " + device(f, false) + "\n\n";
   b += "If this was you, there is nothing to do.\n\n";
+  if (!f.not_me_url.empty()) {
+    b += "If this was not you, tell us here and we will lock the account so that nobody can use "
+         "it:\n";
+    b += f.not_me_url + "\n\n";
+  }
   b += "If this was not you, someone else may know your password. Please:\n";
-  b += "  1. Change your password now, and do not use it for any other service.\n";
-  b += "  2. Turn on two-step login with an authenticator app.\n\n";
+  if (mail_login(f)) {
+    b += "  1. Change your mail password now, and do not use it for any other service.\n";
+    b += "  2. Then enter the new password in the mail app on each of your computers and phones.\n";
+    b += "  3. Check your mail app's settings for forwarding addresses or signatures you did not "
+         "add.\n\n";
+  } else {
+    b += "  1. Change your password now, and do not use it for any other service.\n";
+    b += "  2. Turn on two-step login with an authenticator app.\n\n";
+  }
   if (!o.help_url.empty()) {
-    b += "How to do both: " + o.help_url + "\n\n";
+    b += "How to do this: " + o.help_url + "\n\n";
   } else {
     b += "If you need help, contact " + o.service_name + " support.\n\n";
   }
-  b += "This is an automatic message; replies are not read.\n\n";
+  b += activity_link(f, false);
+  b += detail_lines(f, false);
+  if (!f.user_agent.empty()) b += "\n";
+  b += kFooterEn;
+  b += o.service_name + "\n";
+  return n;
+}
+
+// kCompromised: a login from an address that attacked many accounts
+// succeeded with the owner's password. Says so plainly, what was done, and
+// what to do.
+RenderedNotice compromised_ja(const NoticeFacts& f, const TemplateOptions& o) {
+  RenderedNotice n;
+  n.subject = "【" + o.service_name + "】【重要】お客様のパスワードが不正に使われました";
+  std::string& b = n.body;
+  b += f.account + " 様\n\n";
+  b += o.service_name + "をご利用いただき、ありがとうございます。\n";
+  b += "多数のアカウントへの不正ログインを試みていた接続元から、お客様のアカウントに、"
+       "お客様のパスワードでログインされたことを確認しました。\n";
+  b += "このパスワードは、他のサービスから流出し、第三者に知られている可能性があります。\n\n";
+  b += "・日時：" + format_notice_time(f.time, f.time_zone, "ja") + "\n";
+  b += "・接続元のIPアドレス：" + (f.ip.empty() ? std::string("不明") : f.ip) + "\n";
+  b += "・場所（推定）：" + place(f, true) + "\n\n";
+  b += "■ 当社で行った対応\n";
+  if (f.locked) {
+    b += "お客様のアカウントを保護するため、アカウントをロックしました。\n";
+    if (f.password_reset_required)
+      b += "パスワードを再設定していただくまで、このアカウントにはどなたもログインできません。\n\n";
+    else
+      b += "ロックを解除するまで、このアカウントにはどなたもログインできません。\n\n";
+  } else {
+    b += "現時点では、アカウントのロックは行っておりません。\n\n";
+  }
+  b += "■ お客様にお願いしたいこと\n";
+  b += "1. " + o.service_name + "のパスワードを再設定してください。\n";
+  b += "2. "
+       "同じパスワードを他のサービスでもお使いの場合は、そのサービスのパスワードも変更してください"
+       "。\n";
+  b += "3. 今後はサービスごとに異なるパスワードをお使いいただき、2段階認証（認証アプリによる"
+       "確認コード）を設定してください。\n\n";
+  if (!o.help_url.empty())
+    b += "手順は次のページをご覧ください。\n" + o.help_url + "\n\n";
+  else
+    b += "手順がご不明な場合は、" + o.service_name + "のサポート窓口までお問い合わせください。\n\n";
+  b += activity_link(f, true);
+  b += detail_lines(f, true);
+  if (!f.incident_id.empty()) b += "\n";
+  b += kFooterJa;
+  b += o.service_name + "\n";
+  return n;
+}
+
+RenderedNotice compromised_en(const NoticeFacts& f, const TemplateOptions& o) {
+  RenderedNotice n;
+  n.subject = "Important: your " + o.service_name + " password was used by someone else";
+  std::string& b = n.body;
+  b += "Hello " + f.account + ",\n\n";
+  b += "Your password was used from an address that attacked many accounts: a login to your " +
+       o.service_name + " account from it succeeded.\n";
+  b += "Your password has probably leaked from another service and is known to others.\n\n";
+  b += "  When:    " + format_notice_time(f.time, f.time_zone, "en") + "\n";
+  b += "  From IP: " + (f.ip.empty() ? std::string("unknown") : f.ip) + "\n";
+  b += "  Where:   " + place(f, false) + "\n\n";
+  b += "What we did\n";
+  if (f.locked) {
+    b += "We locked your account to protect it. ";
+    b += f.password_reset_required ? "Nobody can log in to it until you reset the password.\n\n"
+                                   : "Nobody can log in to it until it is unlocked.\n\n";
+  } else {
+    b += "We have not locked your account.\n\n";
+  }
+  b += "What to do\n";
+  b += "  1. Reset your " + o.service_name + " password.\n";
+  b += "  2. If you use the same password anywhere else, change it there too.\n";
+  b += "  3. From now on use a different password for each service, and turn on two-step login\n";
+  b += "     with an authenticator app.\n\n";
+  if (!o.help_url.empty())
+    b += "How to do this: " + o.help_url + "\n\n";
+  else
+    b += "If you need help, contact " + o.service_name + " support.\n\n";
+  b += activity_link(f, false);
+  b += detail_lines(f, false);
+  if (!f.incident_id.empty()) b += "\n";
+  b += kFooterEn;
+  b += o.service_name + "\n";
+  return n;
+}
+
+// kTargeted: an attacking address tried the account and failed. Softer: the
+// password was not confirmed, nothing is locked, reuse is the risk.
+RenderedNotice targeted_ja(const NoticeFacts& f, const TemplateOptions& o) {
+  RenderedNotice n;
+  n.subject = "【" + o.service_name + "】お客様のアカウントへの不正なログインの試みがありました";
+  std::string& b = n.body;
+  b += f.account + " 様\n\n";
+  b += o.service_name + "をご利用いただき、ありがとうございます。\n";
+  b += "多数のアカウントへの不正ログインを試みていた接続元から、お客様のアカウントにも"
+       "ログインが試みられました。\n";
+  b += "ログインはすべて失敗しており、お客様のアカウントは使われていません。\n\n";
+  b += "・日時：" + format_notice_time(f.time, f.time_zone, "ja") + "\n";
+  b += "・接続元のIPアドレス：" + (f.ip.empty() ? std::string("不明") : f.ip) + "\n\n";
+  b += "このような試みは、他のサービスから流出したIDとパスワードの組み合わせを使って行われます。\n";
+  b += "他のサービスと同じパスワードをお使いの場合は、念のため" + o.service_name +
+       "のパスワードを変更し、2段階認証（認証アプリによる確認コード）を設定してください。\n\n";
+  if (!o.help_url.empty()) b += "手順は次のページをご覧ください。\n" + o.help_url + "\n\n";
+  b += activity_link(f, true);
+  b += detail_lines(f, true);
+  if (!f.incident_id.empty()) b += "\n";
+  b += kFooterJa;
+  b += o.service_name + "\n";
+  return n;
+}
+
+RenderedNotice targeted_en(const NoticeFacts& f, const TemplateOptions& o) {
+  RenderedNotice n;
+  n.subject = "Someone tried to log in to your " + o.service_name + " account";
+  std::string& b = n.body;
+  b += "Hello " + f.account + ",\n\n";
+  b += "Someone tried to log in to your " + o.service_name +
+       " account from an address that attacked many accounts.\n";
+  b += "Every try failed: your account was not used.\n\n";
+  b += "  When:    " + format_notice_time(f.time, f.time_zone, "en") + "\n";
+  b += "  From IP: " + (f.ip.empty() ? std::string("unknown") : f.ip) + "\n\n";
+  b += "Such attacks try IDs and passwords leaked from other services. If you use your " +
+       o.service_name + " password anywhere else, change it here to be safe, and turn on\n";
+  b += "two-step login with an authenticator app.\n\n";
+  if (!o.help_url.empty()) b += "How to do this: " + o.help_url + "\n\n";
+  b += activity_link(f, false);
+  b += detail_lines(f, false);
+  if (!f.incident_id.empty()) b += "\n";
+  b += kFooterEn;
   b += o.service_name + "\n";
   return n;
 }
@@ -165,8 +357,8 @@ RenderedNotice locked_ja(const NoticeFacts& f, const TemplateOptions& o) {
   }
   b += "\n新しいパスワードには、他のサービスで使っていない、推測されにくいものをお選びください。\n";
   b += "あわせて、2段階認証（認証アプリによる確認コード）の設定をおすすめします。\n\n";
-  b += "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできません。\n"
-       "\n";
+  b += activity_link(f, true);
+  b += kFooterJa;
   b += o.service_name + "\n";
   return n;
 }
@@ -194,12 +386,17 @@ RenderedNotice locked_en(const NoticeFacts& f, const TemplateOptions& o) {
   }
   b += "\nChoose a new password you do not use anywhere else, and turn on two-step login\n";
   b += "with an authenticator app.\n\n";
-  b += "This is an automatic message; replies are not read.\n\n";
+  b += activity_link(f, false);
+  b += kFooterEn;
   b += o.service_name + "\n";
   return n;
 }
 
 }  // namespace
+
+std::string place_in_words(const NoticeFacts& facts, std::string_view lang) {
+  return place(facts, lang == "ja");
+}
 
 std::string reason_in_words(std::string_view reason, std::string_view lang) {
   for (const ReasonWords& w : kReasonWords)
@@ -233,6 +430,10 @@ RenderedNotice render_notice(const NoticeFacts& f, const TemplateOptions& o) {
       return ja ? new_login_ja(f, o) : new_login_en(f, o);
     case engine::NoticeKind::kAccountLocked:
       return ja ? locked_ja(f, o) : locked_en(f, o);
+    case engine::NoticeKind::kCompromised:
+      return ja ? compromised_ja(f, o) : compromised_en(f, o);
+    case engine::NoticeKind::kTargeted:
+      return ja ? targeted_ja(f, o) : targeted_en(f, o);
   }
   return new_login_en(f, o);
 }

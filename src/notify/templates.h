@@ -31,6 +31,11 @@ RenderedNotice render_notice(const NoticeFacts& facts, const TemplateOptions& op
 //   en: "Tuesday, 24 November 2026, 00:00 JST"
 std::string format_notice_time(TimePoint t, std::string_view zone_name, std::string_view lang);
 
+// Where the facts' address is, in the owner's words: the GeoIP names in
+// `lang` when known ("イギリス ロンドン", "London, United Kingdom"), else
+// the English city and the country code; "不明" / "unknown" when nothing.
+std::string place_in_words(const NoticeFacts& facts, std::string_view lang);
+
 // A reason word ("risky_change") in plain words for the owner.
 std::string reason_in_words(std::string_view reason, std::string_view lang);
 

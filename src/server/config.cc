@@ -514,6 +514,20 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       s.fail("issuer", "must be 1-64 characters without ':'", s.table().get("issuer"));
   }
   {
+    TableReader s = r.sub("owner_pages");
+    notify::OwnerPagesConfig& o = c.owner_pages;
+    s.string("base_url", o.base_url);
+    s.string("key_file", o.key_file);
+    if (s.table().contains("key_file")) o.key_file = from_config_dir(o.key_file, source);
+    s.duration("link_ttl", o.link_ttl, std::chrono::minutes(5), std::chrono::hours(24 * 90));
+    s.reject_unknown();
+    const toml::table& t = s.table();
+    if (!o.base_url.empty() &&
+        (!http_url(o.base_url) || o.base_url.find_first_of("?#") != std::string::npos))
+      s.fail("base_url", "must be an http:// or https:// URL without a query", t.get("base_url"));
+    if (o.base_url.empty() && !t.empty()) s.fail("base_url", "is required in [owner_pages]", &t);
+  }
+  {
     TableReader s = r.sub("passwords");
     s.integer("min_score", c.passwords.min_score, 0, 4);
     s.integer("min_length", c.passwords.min_length, 1, 256);
@@ -634,6 +648,9 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
   check("store.index_every", a.store_index_every, b.store_index_every);
   check("incidents.idle", a.engine.incidents.idle, b.engine.incidents.idle);
   check("incidents.max_accounts", a.engine.incidents.max_accounts, b.engine.incidents.max_accounts);
+  check("owner_pages.base_url", a.owner_pages.base_url, b.owner_pages.base_url);
+  check("owner_pages.key_file", a.owner_pages.key_file, b.owner_pages.key_file);
+  check("owner_pages.link_ttl", a.owner_pages.link_ttl, b.owner_pages.link_ttl);
   check("geoip.city", a.geoip.city, b.geoip.city);
   check("geoip.asn", a.geoip.asn, b.geoip.asn);
   check("geoip.anonymous", a.geoip.anonymous, b.geoip.anonymous);

@@ -14,6 +14,7 @@
 #include "engine/engine_config.h"
 #include "geo/maxmind_locator.h"
 #include "notify/notify_config.h"
+#include "notify/owner_links.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/server.h"
 #include "protocols/logs/log_source.h"
@@ -71,6 +72,9 @@ struct Config {
   std::uint16_t postfix_port = 0;
   int postfix_threads = 1;
   dnsbl::DnsblConfig dnsbl;  // [dnsbl]; no zones: off
+  // [owner_pages]: the owners' activity and "this wasn't me" pages; no
+  // base_url: off. key_file relative to the config file's directory.
+  notify::OwnerPagesConfig owner_pages;
   LogConfig log;
   std::vector<logs::LogSourceConfig> logs;  // [[logs]]: log files and the journal followed
   FirewallConfig firewall;                  // [firewall]: nftables enforcement; off by default

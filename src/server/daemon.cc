@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -24,10 +25,13 @@
 #include "geo/maxmind_locator.h"
 #include "notify/dispatcher.h"
 #include "notify/email_channel.h"
+#include "notify/once_records.h"
 #include "notify/outbox.h"
+#include "notify/owner_links.h"
 #include "notify/time_zone.h"
 #include "notify/webhook_channel.h"
 #include "protocols/http/api_handler.h"
+#include "protocols/http/owner_pages.h"
 #include "protocols/http/server.h"
 #include "protocols/logs/log_source.h"
 #include "protocols/postfix/postfix_policy.h"
@@ -75,6 +79,28 @@ logrotate renamed it).
 // The TOTP key file: configured, or beside the database.
 std::string totp_key_file(const Config& config) {
   return config.totp.key_file.empty() ? config.data_dir + "/totp.key" : config.totp.key_file;
+}
+
+// The owner links' signer: none when [owner_pages] is off. Its key is a
+// subkey of [owner_pages] key_file's key (made when missing), or else of the
+// TOTP key file's, so that no further file needs backing up.
+Result<std::unique_ptr<notify::OwnerLinks>> owner_links_for(const Config& config,
+                                                            const account::SecretBox& totp_box) {
+  const notify::OwnerPagesConfig& o = config.owner_pages;
+  if (!o.enabled()) return std::unique_ptr<notify::OwnerLinks>();
+  std::unique_ptr<account::SecretBox> own;
+  if (!o.key_file.empty()) {
+    bool created = false;
+    auto box = account::SecretBox::from_key_file(o.key_file, true, &created);
+    if (!box) return make_error("invalid_config", "[owner_pages] " + box.error().message);
+    if (created) log_warn("created owner pages key file " + o.key_file);
+    own = std::move(*box);
+  }
+  const account::SecretBox& box = own ? *own : totp_box;
+  std::array<std::uint8_t, 32> key = box.derive(1, "ownerlnk");
+  auto links = std::make_unique<notify::OwnerLinks>(key, o);
+  sodium_memzero(key.data(), key.size());
+  return links;
 }
 
 // A data dir from before the store kept an id (mamori.id) whose database was
@@ -484,6 +510,15 @@ int run_daemon(const std::vector<std::string>& args) {
   dispatch.seed = rd();
   notify::Dispatcher dispatcher(**store, **store, system_clock, dispatch, &email, &webhooks);
   outbox.set_on_committed([&dispatcher] { dispatcher.wake(); });
+  outbox.set_locator(locator.get());
+  // [owner_pages]: signed links in the notices and the owners' own pages.
+  auto owner_links = owner_links_for(config, **box);
+  if (!owner_links) {
+    log_error(owner_links.error().message);
+    return 1;
+  }
+  outbox.set_owner_links(owner_links->get());
+  notify::OnceRecords once(**store, **store);
   if (config.replay) {
     log_info("replay mode: no owner notices or webhook alerts are sent");
   } else {
@@ -504,6 +539,7 @@ int run_daemon(const std::vector<std::string>& args) {
   // 800-1000 (the range Pwned Passwords pads to).
   api.range_padding_lines = 800 + int(randombytes_uniform(201));
   api.tokens = config.tokens;
+  api.owner_links = owner_links->get();
   api.more_metrics = [&dispatcher, &outbox](std::string& out) {
     dispatcher.render_metrics(out);
     out += "# HELP mamori_alerts_suppressed_total Webhook alerts not sent: they repeated one sent within notify.alert_repeat_window.\n"
@@ -576,7 +612,16 @@ int run_daemon(const std::vector<std::string>& args) {
       [&st](std::uint64_t first, std::uint64_t last) {
         return st.status(store::WriteSpan{first, last}).ok();
       }};
-  http::Server server(options, handler, http_waiter);
+  std::optional<http::OwnerPages> owner_pages;
+  std::optional<http::OwnerPagesRouter> router;
+  if (*owner_links) {
+    owner_pages.emplace(**owner_links, nc, engine, **store, outbox, once, locator.get(), clock);
+    router.emplace(*owner_pages, handler);
+    log_info("owner pages: links to " + config.owner_pages.base_url + "/owner/, valid " +
+             format_duration(config.owner_pages.link_ttl));
+  }
+  http::Server server(options, router ? static_cast<http::Handler&>(*router) : handler,
+                      http_waiter);
   http_server = &server;
   raise_open_files_limit(options.max_connections);
   if (Status s = server.start(); !s) {

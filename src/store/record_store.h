@@ -69,6 +69,14 @@ class RecordStore {
   // Deletes the account's TOTP record; nothing when there is none.
   virtual WriteTicket delete_totp(std::string account) = 0;
   virtual Result<std::optional<TotpRecord>> totp(std::string_view account) = 0;
+
+  // ---- what an owner's link or notice did, once ----
+  // Records that `key` (a used "this wasn't me" link's nonce, a notice sent
+  // for an incident) was done for `account` at `at`; a key done before
+  // keeps its first record.
+  virtual WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) = 0;
+  // When `key` was done; none: never.
+  virtual Result<std::optional<TimePoint>> owner_action(std::string_view key) = 0;
 };
 
 }  // namespace mamori::store

@@ -186,11 +186,19 @@ def test_S3_owners_of_accounts_the_stuffer_got_into_must_reset_and_are_told(make
         return [x for x in sink.messages() if x.envelope["rcpt_tos"] == [address]]
     ja = wait_until(lambda: notice_to("ja-owner@example.jp"), 30, "the Japanese notice")
     en = wait_until(lambda: notice_to("en-owner@example.com"), 30, "the English notice")
-    assert str(ja[0]["Subject"]) == "【Test Shop】アカウントをロックしました", ja[0]["Subject"]
-    assert "パスワードの再設定が必要です" in ja[0].get_content()
-    assert str(en[0]["Subject"]) == "Your Test Shop account has been locked", en[0]["Subject"]
+    # The dedicated notice: the password was used from an address that attacked many
+    # accounts, what was done, what to do.
+    assert str(ja[0]["Subject"]) == "【Test Shop】【重要】お客様のパスワードが不正に使われました", \
+        ja[0]["Subject"]
+    body = ja[0].get_content()
+    assert "多数のアカウントへの不正ログインを試みていた接続元から" in body, body
+    assert "アカウントをロックしました" in body and "パスワードを再設定していただくまで" in body
+    assert ja[0]["X-Mamori-Notice"] == "compromised"
+    assert str(en[0]["Subject"]) == "Important: your Test Shop password was used by someone else", \
+        en[0]["Subject"]
     body = en[0].get_content()
-    assert "reset your password" in body and "203.0.113.45" in body, body
+    assert "Your password was used from an address that attacked many accounts" in body, body
+    assert "We locked your account" in body and "203.0.113.45" in body, body
 
     # The owner is refused until the password is reset, then logs in again.
     assert_decision(m.attempt("lb-en", "192.0.2.80"), "deny", "account_locked")

@@ -254,7 +254,8 @@ def sample_path(template):
 
 def test_every_operation_answers_as_documented(make_mamorid, tmp_path):
     m = make_mamorid(start=False, detections={"brute_force": {"threshold": 3},
-                                              "credential_stuffing": {"threshold": 3}})
+                                              "credential_stuffing": {"threshold": 3}},
+                     extra_toml='[owner_pages]\nbase_url = "https://login.example/mamori"\n')
     p = subprocess.run([MAMORI_CLI, "pwned", "import", os.path.join(SOURCE_DIR, "tests/data/pwned_sample.txt"),
                         "--data-dir", m.data_dir], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
@@ -280,6 +281,7 @@ def test_every_operation_answers_as_documented(make_mamorid, tmp_path):
     ok("PUT", "/v1/accounts/tour-alice/contact", json_body={"email": "alice@example.jp", "lang": "ja"})
     ok("GET", "/v1/accounts/tour-alice")
     ok("GET", "/v1/accounts/tour-alice/activity?limit=10")
+    ok("POST", "/v1/accounts/tour-alice/activity-link")
     ok("POST", "/v1/accounts/tour-alice/lock", ADMIN_TOKEN, {"reason": "tour", "require_password_reset": True})
     ok("POST", "/v1/accounts/tour-alice/unlock", ADMIN_TOKEN, {"note": "tour"})
     # Brute force (a block with no incident) and credential stuffing (an incident) from one IP.

@@ -235,8 +235,11 @@ def test_S1_owner_mail_has_time_ip_place_and_browser_then_fanout_locks(make_mamo
     assert "新しい環境からのログイン" in str(msg["Subject"])
     body = msg.get_content()
     assert "IPアドレス：" + CHANGCHUN in body
-    assert "Changchun, CN" in body
-    assert FIREFOX_LINUX in body
+    # The place in the owner's language (GeoLite2's Japanese names), the browser in plain
+    # words; the raw user agent only in the detail line.
+    assert "・場所（推定）：中国 長春市\r\n" in body, body
+    assert "・ブラウザ／端末：Linux の Firefox 133\r\n" in body, body
+    assert "（詳細）ユーザーエージェント：" + FIREFOX_LINUX in body
     # The time in the owner's zone (JST), to the minute of the login.
     after = datetime.datetime.now(UTC)
 

@@ -329,6 +329,8 @@ void ApiHandler::dispatch(Call& c) {
       else if (s[3] == "lock") add(Route::kAccountLock, "POST", Role::kAdmin, &ApiHandler::account_lock);
       else if (s[3] == "unlock") add(Route::kAccountUnlock, "POST", Role::kAdmin, &ApiHandler::account_unlock);
       else if (s[3] == "contact") add(Route::kAccountContact, "PUT", Role::kApp, &ApiHandler::account_contact);
+      else if (s[3] == "activity-link")
+        add(Route::kAccountActivityLink, "POST", Role::kApp, &ApiHandler::account_activity_link);
       else if (s[3] == "totp") {
         add(Route::kTotp, "POST", Role::kApp, &ApiHandler::totp_enrol);
         add(Route::kTotp, "DELETE", Role::kApp, &ApiHandler::totp_delete);
@@ -744,6 +746,20 @@ void ApiHandler::account_unlock(Call& c) {
   const store::WriteSpan writes = engine_.unlock(*a, note, now());
   write_account(c, *a);
   c.wait_for(writes);
+}
+
+void ApiHandler::account_activity_link(Call& c) {
+  auto a = path_account(c.target.segments[2]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  if (options_.owner_links == nullptr)
+    return c.error(503, "feature_unavailable",
+                   "the owners' pages are off: set [owner_pages] base_url to turn them on");
+  TimePoint expires{};
+  const std::string url =
+      options_.owner_links->url(notify::LinkPurpose::kActivity, *a, now(), &expires);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().field("url", url).field("expires", format_rfc3339(expires)).end_object();
 }
 
 void ApiHandler::account_contact(Call& c) {

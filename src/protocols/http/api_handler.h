@@ -14,6 +14,7 @@
 #include "account/totp_service.h"
 #include "core/clock.h"
 #include "engine/engine.h"
+#include "notify/owner_links.h"
 #include "protocols/dovecot/dovecot_policy.h"
 #include "protocols/http/api_metrics.h"
 #include "protocols/http/http_types.h"
@@ -39,6 +40,9 @@ struct ApiOptions {
   const account::PwnedStoreHolder* pwned = nullptr;
   bool range_public = false;    // GET /range/ without a token
   int range_padding_lines = 900;  // Add-Padding: true pads a range answer to this many lines
+  // The owners' pages: signs POST /v1/accounts/{account}/activity-link's
+  // links; null answers 503 `feature_unavailable` ([owner_pages] off).
+  const notify::OwnerLinks* owner_links = nullptr;
   // Appends more Prometheus text to /metrics (the outbox's); may be empty.
   std::function<void(std::string&)> more_metrics;
 };
@@ -73,6 +77,7 @@ class ApiHandler final : public Handler {
   void account_lock(Call& c);
   void account_unlock(Call& c);
   void account_contact(Call& c);
+  void account_activity_link(Call& c);
   void lists_get(Call& c);
   void lists_post(Call& c);
   void list_delete(Call& c);

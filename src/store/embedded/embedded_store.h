@@ -192,6 +192,12 @@ class EmbeddedStore final : public Store, private BatchParticipant {
     return sqlite_->incidents_for_account(account);
   }
   Result<std::vector<Block>> blocks(TimePoint now) override { return sqlite_->blocks(now); }
+  WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) override {
+    return sqlite_->put_owner_action(std::move(key), std::move(account), at);
+  }
+  Result<std::optional<TimePoint>> owner_action(std::string_view key) override {
+    return sqlite_->owner_action(key);
+  }
   Result<std::optional<TotpRecord>> totp(std::string_view account) override {
     return sqlite_->totp(account);
   }

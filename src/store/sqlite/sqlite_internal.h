@@ -53,6 +53,7 @@ enum WriterStmt : int {
   kPruneBlocks,
   kPutTotp,
   kDeleteTotp,
+  kPutOwnerAction,
   // sqlite_outbox.cc
   kEnqueueOutbox,
   kOutboxDelivered,
@@ -74,6 +75,7 @@ enum ReadStmt : int {
   kIncidentsForAccount,
   kBlocks,
   kTotp,
+  kOwnerAction,
   // sqlite_outbox.cc
   kDueOutbox,
   kOutboxCounts,
@@ -359,6 +361,10 @@ struct PutTotpOp {
 struct DeleteTotpOp {
   std::string account;
 };
+struct PutOwnerActionOp {
+  std::string key, account;
+  TimePoint at;
+};
 
 // outbox (sqlite_outbox.cc)
 
@@ -399,6 +405,7 @@ Status apply_write(const Writer& w, const DeleteBlockOp& op);
 Status apply_write(const Writer& w, const PruneBlocksOp& op);
 Status apply_write(const Writer& w, const PutTotpOp& op);
 Status apply_write(const Writer& w, const DeleteTotpOp& op);
+Status apply_write(const Writer& w, const PutOwnerActionOp& op);
 Status apply_write(const Writer& w, const EnqueueOutboxOp& op);
 Status apply_write(const Writer& w, const OutboxDeliveredOp& op);
 Status apply_write(const Writer& w, const OutboxRetryOp& op);
@@ -416,8 +423,8 @@ struct SqliteStore::WriteOp
                    sqlite::PutIncidentOp, sqlite::PutIncidentAccountOp,
                    sqlite::PutIncidentAndAccountOp, sqlite::PutBlockOp, sqlite::DeleteBlockOp,
                    sqlite::PruneBlocksOp, sqlite::PutTotpOp, sqlite::DeleteTotpOp,
-                   sqlite::EnqueueOutboxOp, sqlite::OutboxDeliveredOp, sqlite::OutboxRetryOp,
-                   sqlite::OutboxFailedOp, sqlite::PruneOutboxOp> {
+                   sqlite::PutOwnerActionOp, sqlite::EnqueueOutboxOp, sqlite::OutboxDeliveredOp,
+                   sqlite::OutboxRetryOp, sqlite::OutboxFailedOp, sqlite::PruneOutboxOp> {
   using variant::variant;
 };
 

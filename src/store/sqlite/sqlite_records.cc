@@ -67,6 +67,8 @@ constexpr StatementSql kWriterSql[] = {
      "INSERT OR REPLACE INTO totp (account, sealed_secret, confirmed, last_step, created_ms,"
      " confirmed_ms, recovery_codes, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
     {kDeleteTotp, "DELETE FROM totp WHERE account = ?"},
+    {kPutOwnerAction,
+     "INSERT OR IGNORE INTO owner_actions (action_key, account, at_ms) VALUES (?, ?, ?)"},
 };
 
 constexpr StatementSql kReadSql[] = {
@@ -91,6 +93,7 @@ constexpr StatementSql kReadSql[] = {
     {kTotp,
      "SELECT account, sealed_secret, confirmed, last_step, created_ms, confirmed_ms,"
      " recovery_codes, failures FROM totp WHERE account = ?"},
+    {kOwnerAction, "SELECT at_ms FROM owner_actions WHERE action_key = ?"},
 };
 
 #undef MAMORI_ACCOUNT_COLUMNS
@@ -370,6 +373,11 @@ Status apply_write(const Writer& w, const DeleteTotpOp& op) {
   return w.exec(kDeleteTotp, "delete_totp", [&](Binder& b) { b.text(op.account); });
 }
 
+Status apply_write(const Writer& w, const PutOwnerActionOp& op) {
+  return w.exec(kPutOwnerAction, "put_owner_action",
+                [&](Binder& b) { b.text(op.key).text(op.account).time(op.at); });
+}
+
 }  // namespace sqlite
 
 // ---- writes ----
@@ -415,6 +423,9 @@ WriteTicket SqliteStore::put_totp(TotpRecord r) {
 }
 WriteTicket SqliteStore::delete_totp(std::string account) {
   return commits_.enqueue(sqlite::DeleteTotpOp{std::move(account)});
+}
+WriteTicket SqliteStore::put_owner_action(std::string key, std::string account, TimePoint at) {
+  return commits_.enqueue(sqlite::PutOwnerActionOp{std::move(key), std::move(account), at});
 }
 
 // ---- reads ----
@@ -515,6 +526,19 @@ Result<std::optional<TotpRecord>> SqliteStore::totp(std::string_view account) {
   if (!s) return s.error();
   if (rows.empty()) return std::optional<TotpRecord>();
   return std::optional<TotpRecord>(std::move(rows.front()));
+}
+
+Result<std::optional<TimePoint>> SqliteStore::owner_action(std::string_view key) {
+  std::vector<TimePoint> rows;
+  Status s = with_read_stmt(sqlite::kOwnerAction, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = sqlite::Binder(st).text(key).rc(); rc != SQLITE_OK)
+      return sqlite::read_error(nullptr, rc);
+    return sqlite::collect(
+        st, rows, [](sqlite3_stmt* row) -> Result<TimePoint> { return sqlite::Row(row).time(); });
+  });
+  if (!s) return s.error();
+  if (rows.empty()) return std::optional<TimePoint>();
+  return std::optional<TimePoint>(rows.front());
 }
 
 }  // namespace mamori::store

@@ -154,6 +154,14 @@ CREATE TABLE IF NOT EXISTS meta (
 DROP TABLE activity;
 DROP TABLE profiles;
 )sql",
+    // 6 -> 7: what owners' links and incident notices did, once.
+    R"sql(
+CREATE TABLE owner_actions (
+  action_key TEXT NOT NULL PRIMARY KEY,
+  account TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 // The last version with the tables that version 6 moved out.

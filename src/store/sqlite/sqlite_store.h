@@ -127,7 +127,7 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
   // Version 6 moved the activity log and the profiles into journals.
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -210,6 +210,8 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   WriteTicket put_totp(TotpRecord r) override;
   WriteTicket delete_totp(std::string account) override;
   Result<std::optional<TotpRecord>> totp(std::string_view account) override;
+  WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) override;
+  Result<std::optional<TimePoint>> owner_action(std::string_view key) override;
 
  private:
   struct WriteOp;         // a queued operation of any role (sqlite_internal.h)

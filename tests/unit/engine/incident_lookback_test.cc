@@ -250,7 +250,9 @@ TEST(Scenarios, S3_AnAccountTheStufferGotIntoIsLockedUntilItsPasswordIsReset) {
   for (const OwnerNotice& n : effects.notices)
     if (n.account == "got-in") told.push_back(n);
   ASSERT_EQ(told.size(), 1u);
-  EXPECT_EQ(told[0].kind, NoticeKind::kAccountLocked);
+  EXPECT_EQ(told[0].kind, NoticeKind::kCompromised);
+  EXPECT_EQ(told[0].incident_id, id);
+  EXPECT_TRUE(told[0].locked);
   EXPECT_TRUE(told[0].password_reset_required);
   EXPECT_EQ(told[0].reasons, std::vector<Reason>{Reason::kCredentialStuffing});
   EXPECT_EQ(told[0].ip.to_string(), "203.0.113.94");

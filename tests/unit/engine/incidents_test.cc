@@ -108,6 +108,12 @@ class RecordingStore final : public store::RecordStore {
   store::WriteTicket put_totp(store::TotpRecord r) override { return s_.put_totp(std::move(r)); }
   store::WriteTicket delete_totp(std::string a) override { return s_.delete_totp(std::move(a)); }
   Result<std::optional<store::TotpRecord>> totp(std::string_view a) override { return s_.totp(a); }
+  store::WriteTicket put_owner_action(std::string k, std::string a, TimePoint at) override {
+    return s_.put_owner_action(std::move(k), std::move(a), at);
+  }
+  Result<std::optional<TimePoint>> owner_action(std::string_view k) override {
+    return s_.owner_action(k);
+  }
 
  private:
   store::RecordStore& s_;

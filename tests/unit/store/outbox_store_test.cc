@@ -206,7 +206,7 @@ TEST(OutboxStore, VersionOneDatabaseIsUpgradedKeepingContacts) {
     ASSERT_EQ(sqlite3_open(tmp.db().c_str(), &db), SQLITE_OK);
     ASSERT_EQ(
         sqlite3_exec(db,
-                     "DROP TABLE outbox; DROP TABLE totp;"
+                     "DROP TABLE outbox; DROP TABLE totp; DROP TABLE owner_actions;"
                      " ALTER TABLE accounts DROP COLUMN time_zone;"
                      " CREATE TABLE activity (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
                      " time_ms INTEGER NOT NULL, account TEXT NOT NULL, type TEXT NOT NULL,"

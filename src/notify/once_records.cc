@@ -1,0 +1,30 @@
+#include "notify/once_records.h"
+
+namespace mamori::notify {
+
+OnceRecords::OnceRecords(store::RecordStore& records, store::Commits& commits)
+    : records_(records), commits_(commits) {}
+
+Result<OnceRecords::Claim> OnceRecords::claim(const std::string& key, const std::string& account,
+                                              TimePoint now) {
+  Claim c;
+  {
+    std::lock_guard lock(mu_);
+    if (pending_.contains(key)) return Claim{};
+    auto done = records_.owner_action(key);
+    if (!done) return done.error();
+    if (*done) return Claim{};
+    c.first = true;
+    c.ticket = records_.put_owner_action(key, account, now);
+    pending_.insert(key);
+  }
+  // Once committed the store answers for it (or, failed, it was never done).
+  // (Outside the lock: the callback may run at once, on this thread.)
+  commits_.on_committed(c.ticket, [this, key](const Status&) {
+    std::lock_guard l(mu_);
+    pending_.erase(key);
+  });
+  return c;
+}
+
+}  // namespace mamori::notify

@@ -1,0 +1,44 @@
+#ifndef MAMORI_NOTIFY_ONCE_RECORDS_H_
+#define MAMORI_NOTIFY_ONCE_RECORDS_H_
+
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/commits.h"
+#include "store/record_store.h"
+
+namespace mamori::notify {
+
+// Owner actions that may happen once: a "this wasn't me" link that acted,
+// an incident notice sent to an account. Backed by the store's
+// owner_action records; claims whose writes are still queued are held here
+// until their commit ends, so two claims of one key at once (two clicks, two
+// notify-owners calls) let exactly one through. A claim whose write fails
+// is forgotten (the key may be claimed again). Thread-safe; the stores must
+// outlive it.
+class OnceRecords {
+ public:
+  OnceRecords(store::RecordStore& records, store::Commits& commits);
+  OnceRecords(const OnceRecords&) = delete;
+  OnceRecords& operator=(const OnceRecords&) = delete;
+
+  struct Claim {
+    bool first = false;             // false: done before (nothing written)
+    store::WriteTicket ticket = 0;  // the record's write, when first
+  };
+  // Claims `key` for `account`. Fails with the store's read error.
+  Result<Claim> claim(const std::string& key, const std::string& account, TimePoint now);
+
+ private:
+  store::RecordStore& records_;
+  store::Commits& commits_;
+  std::mutex mu_;
+  std::unordered_set<std::string> pending_;  // guarded by mu_
+};
+
+}  // namespace mamori::notify
+
+#endif  // MAMORI_NOTIFY_ONCE_RECORDS_H_
