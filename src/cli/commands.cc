@@ -55,6 +55,7 @@ commands:
   activity NAME [--since RFC3339] [--limit N]
                                    an account's recent events, newest first
   incidents [ID] [--since RFC3339] incidents, or one incident with the accounts it touched
+  incident notify-owners ID        tell every owner the incident touched, once per account
   blocked                          what the engine blocks on its own now, and locked accounts
   pwned import FILE [--data-dir DIR]
                                    build the breached-password store from a Pwned Passwords
@@ -624,6 +625,23 @@ int cmd_incidents(Context& ctx, const Args& args) {
   return kExitOk;
 }
 
+int cmd_incident_notify_owners(Context& ctx, const Args& args) {
+  json::object body;
+  auto r = ctx.call(
+      "POST", "/v1/incidents/" + percent_encode(args.positional[0]) + "/notify-owners", &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  ctx.out << render_fields({
+                 {"incident", text(field(r->value, "incident_id"))},
+                 {"told: password used", text(field(r->value, "compromised_notified"))},
+                 {"told: tried only", text(field(r->value, "targeted_notified"))},
+                 {"told before", text(field(r->value, "already_notified"))},
+                 {"no address", text(field(r->value, "no_address"))},
+             })
+          << "\n";
+  return kExitOk;
+}
+
 int cmd_blocked(Context& ctx, const Args&) {
   auto r = ctx.call("GET", "/v1/blocked");
   if (!r) return ctx.fail(r.error());
@@ -735,6 +753,18 @@ const std::vector<Command>& commands() {
        0,
        1,
        cmd_incidents},
+      {"incident notify-owners",
+       "incident notify-owners ID",
+       "Queues a notice to the owner of every account the incident touched, in\n"
+       "their language: \"your password was used from an address that attacked\n"
+       "many accounts\" where a login from its sources succeeded, \"someone tried\n"
+       "to log in to your account\" where every try failed. Once per incident and\n"
+       "account: running it again tells only owners not told before (accounts\n"
+       "that had no address then).\n",
+       {},
+       1,
+       1,
+       cmd_incident_notify_owners},
       {"blocked",
        "blocked",
        "Shows what the engine blocks on its own now (IPs, networks, account/IP\n"
@@ -754,14 +784,17 @@ const Command* find_command(std::string_view name) {
   return nullptr;
 }
 
-bool is_group(std::string_view word) { return word == "lists" || word == "account"; }
+bool is_group(std::string_view word) {
+  return word == "lists" || word == "account" || word == "incident";
+}
 
 // The command name closest to a mistyped `name` (edit distance), for a
 // "did you mean" hint; empty when nothing is close.
 std::string closest_command(std::string_view name) {
   std::vector<std::string_view> names;
   for (const Command& c : commands()) names.push_back(c.name);
-  for (std::string_view extra : {"lists", "account", "help", "pwned import"}) names.push_back(extra);
+  for (std::string_view extra : {"lists", "account", "incident", "help", "pwned import"})
+    names.push_back(extra);
   return closest_word(name, names);
 }
 

@@ -25,6 +25,7 @@
 #include "geo/maxmind_locator.h"
 #include "notify/dispatcher.h"
 #include "notify/email_channel.h"
+#include "notify/incident_notices.h"
 #include "notify/once_records.h"
 #include "notify/outbox.h"
 #include "notify/owner_links.h"
@@ -519,6 +520,7 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   outbox.set_owner_links(owner_links->get());
   notify::OnceRecords once(**store, **store);
+  notify::IncidentNotices incident_notices(**store, outbox, once, engine.ids());
   if (config.replay) {
     log_info("replay mode: no owner notices or webhook alerts are sent");
   } else {
@@ -540,6 +542,7 @@ int run_daemon(const std::vector<std::string>& args) {
   api.range_padding_lines = 800 + int(randombytes_uniform(201));
   api.tokens = config.tokens;
   api.owner_links = owner_links->get();
+  if (!config.replay) api.incident_notices = &incident_notices;
   api.more_metrics = [&dispatcher, &outbox](std::string& out) {
     dispatcher.render_metrics(out);
     out += "# HELP mamori_alerts_suppressed_total Webhook alerts not sent: they repeated one sent within notify.alert_repeat_window.\n"

@@ -300,6 +300,7 @@ def test_every_operation_answers_as_documented(make_mamorid, tmp_path):
     touched = ok("GET", "/v1/incidents/%s/accounts" % iid, ADMIN_TOKEN)["accounts"]
     assert touched, iid
     assert ok("GET", "/v1/incidents/affected?account=" + touched[0]["account"])["affected"] is True
+    ok("POST", "/v1/incidents/%s/notify-owners" % iid, ADMIN_TOKEN)
     entry = ok("POST", "/v1/lists", ADMIN_TOKEN, {"kind": "deny", "target": "192.0.2.0/24", "ttl_s": 60},
                status=201)
     ok("GET", "/v1/lists?kind=deny", ADMIN_TOKEN)

@@ -355,6 +355,8 @@ void ApiHandler::dispatch(Call& c) {
       add(Route::kIncident, "GET", Role::kAdmin, &ApiHandler::incident_get);
     } else if (n == 4 && s[1] == "incidents" && s[3] == "accounts") {
       add(Route::kIncidentAccounts, "GET", Role::kAdmin, &ApiHandler::incident_accounts);
+    } else if (n == 4 && s[1] == "incidents" && s[3] == "notify-owners") {
+      add(Route::kIncidentNotifyOwners, "POST", Role::kAdmin, &ApiHandler::incident_notify_owners);
     }
   }
   if (candidates.empty()) {
@@ -931,6 +933,28 @@ void ApiHandler::incidents_affected(Call& c) {
   w.begin_object().field("affected", !list->empty()).key("incidents").begin_array();
   for (const auto& i : *list) write_incident(w, i);
   w.end_array().end_object();
+}
+
+void ApiHandler::incident_notify_owners(Call& c) {
+  auto id = decode_path_segment(c.target.segments[2]);
+  if (!id) return c.error(400, id.error().code, id.error().message);
+  if (options_.incident_notices == nullptr)
+    return c.error(503, "feature_unavailable", "owner notices are not sent in replay mode");
+  auto sent = options_.incident_notices->notify_owners(*id, now());
+  if (!sent) {
+    if (sent.error().code == "not_found") return c.error(404, "not_found", "no such incident");
+    return c.error(500, sent.error().code, sent.error().message);
+  }
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("incident_id", *id)
+      .field("compromised_notified", std::uint64_t(sent->compromised))
+      .field("targeted_notified", std::uint64_t(sent->targeted))
+      .field("already_notified", std::uint64_t(sent->already))
+      .field("no_address", std::uint64_t(sent->no_address))
+      .end_object();
+  c.wait_for(sent->writes);
 }
 
 // ---- second factor (TOTP) ----

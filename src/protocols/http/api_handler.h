@@ -14,6 +14,7 @@
 #include "account/totp_service.h"
 #include "core/clock.h"
 #include "engine/engine.h"
+#include "notify/incident_notices.h"
 #include "notify/owner_links.h"
 #include "protocols/dovecot/dovecot_policy.h"
 #include "protocols/http/api_metrics.h"
@@ -43,6 +44,9 @@ struct ApiOptions {
   // The owners' pages: signs POST /v1/accounts/{account}/activity-link's
   // links; null answers 503 `feature_unavailable` ([owner_pages] off).
   const notify::OwnerLinks* owner_links = nullptr;
+  // POST /v1/incidents/{id}/notify-owners; null answers 503
+  // `feature_unavailable` (replay mode sends no notices).
+  notify::IncidentNotices* incident_notices = nullptr;
   // Appends more Prometheus text to /metrics (the outbox's); may be empty.
   std::function<void(std::string&)> more_metrics;
 };
@@ -86,6 +90,7 @@ class ApiHandler final : public Handler {
   void incident_get(Call& c);
   void incident_accounts(Call& c);
   void incidents_affected(Call& c);
+  void incident_notify_owners(Call& c);
   void totp_enrol(Call& c);
   void totp_confirm(Call& c);
   void totp_verify(Call& c);

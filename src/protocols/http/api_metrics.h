@@ -19,10 +19,10 @@ enum class Route : std::uint8_t {
   kIncident, kIncidentAccounts, kIncidentsAffected,
   kTotp, kTotpConfirm, kTotpVerify, kPasswordCheck, kPwnedRange,
   kDovecotPolicy, kOpenApi,
-  kAccountActivityLink,
+  kAccountActivityLink, kIncidentNotifyOwners,
   kUnknown,
 };
-inline constexpr int kRouteCount = 27;
+inline constexpr int kRouteCount = 28;
 std::string_view to_string(Route r);
 
 // Counters and a latency histogram for /metrics, in Prometheus text format.
