@@ -42,6 +42,7 @@ pkgs=(
   prometheus python3-yaml                  # promtool and YAML for examples/monitoring/ checks
   git                                      # the source commit in mamori_build_info
   redis-server redis-tools libhiredis-dev  # hot state shared over a Redis Cluster; its tests' cluster
+  python3-selenium chromium chromium-driver  # browser test of the owner's pages (headless)
 )
 # Optional groups, named on the command line.
 bench_pkgs=(nginx-light wrk   # bench/http.sh: the ceiling server and the load generator
