@@ -351,6 +351,30 @@ TEST(ParseConfig, RelativePathsAreTakenFromTheConfigFilesDirectory) {
   EXPECT_EQ(c.pwned_file, "/etc/mamori/pwned.bin");
 }
 
+TEST(ParseConfig, OwnerPages) {
+  EXPECT_FALSE(parse_ok("", "/etc/mamori/mamori.toml").owner_pages.enabled());
+  const Config c = parse_ok(
+      "[owner_pages]\nbase_url = \"https://login.example/mamori\"\n"
+      "key_file = \"keys/owner.key\"\nlink_ttl = \"2d\"\n",
+      "/etc/mamori/mamori.toml");
+  EXPECT_TRUE(c.owner_pages.enabled());
+  EXPECT_EQ(c.owner_pages.base_url, "https://login.example/mamori");
+  EXPECT_EQ(c.owner_pages.key_file, "/etc/mamori/keys/owner.key");
+  EXPECT_EQ(c.owner_pages.link_ttl, std::chrono::hours(48));
+  EXPECT_EQ(
+      parse_ok("[owner_pages]\nbase_url = \"http://x.example\"\n", "/m.toml").owner_pages.link_ttl,
+      std::chrono::hours(24 * 7));
+  for (const char* bad : {"[owner_pages]\nbase_url = \"ftp://x.example\"\n",
+                          "[owner_pages]\nbase_url = \"https://x.example/?a=1\"\n",
+                          "[owner_pages]\nlink_ttl = \"1d\"\n",
+                          "[owner_pages]\nbase_url = \"https://x.example\"\nlink_ttl = \"1m\"\n",
+                          "[owner_pages]\nbase_url = \"https://x.example\"\nlink_ttl = \"91d\"\n",
+                          "[owner_pages]\nbase_url = \"https://x.example\"\nlinks = 1\n"}) {
+    const std::string msg = parse_error(bad);
+    EXPECT_TRUE(contains(msg, "owner_pages.")) << bad << ": " << msg;
+  }
+}
+
 TEST(ParseConfig, AbsolutePathsAndUnsetPathsStayAsTheyAre) {
   const Config c = parse_ok(
       "[server]\ndata_dir = \"/var/lib/mamori\"\n[geoip]\ncity = \"/usr/share/City.mmdb\"\n",
