@@ -25,7 +25,7 @@ from conftest import ADMIN_TOKEN, APP_TOKEN, MAMORI_CLI, SOURCE_DIR, Mamorid
 SCHEMA_DIR = os.path.join(SOURCE_DIR, "tests/data/schema")
 # The schema this build writes: the dumps are of the versions before it (from
 # 6 on, the activity log and the profiles are journals beside the database).
-CURRENT_SCHEMA = 6
+CURRENT_SCHEMA = 7
 STUFFING = {"credential_stuffing": {"threshold": 5}}
 
 
@@ -308,6 +308,11 @@ def data_dir_from_dump(version, data_dir):
     with open(os.path.join(SCHEMA_DIR, "v%d.sql" % version)) as f:
         db.executescript(f.read())
     db.close()
+    # From 6 on the activity log and the profiles are journals beside the
+    # database, which the dumps do not hold.
+    if version >= 6:
+        for journal in ("activity", "profiles"):
+            os.makedirs(os.path.join(data_dir, journal))
     key = os.path.join(data_dir, "totp.key")
     shutil.copy(os.path.join(SCHEMA_DIR, "totp.key"), key)
     os.chmod(key, 0o600)
@@ -352,8 +357,9 @@ def assert_fixture_state(m, version):
     assert targets["203.0.113.9"]["reason"] == "fixture deny"
     assert targets["198.51.100.0/24"]["kind"] == "allow"
     assert targets["account:mallory"]["expires"] is not None
-    events = ok(m.app("GET", "/v1/accounts/bob/activity"))["events"]
-    assert [e["ip"] for e in events if e["type"] == "login_result"] == ["192.0.2.11", "192.0.2.10"]
+    if version < 6:  # later dumps hold no journal
+        events = ok(m.app("GET", "/v1/accounts/bob/activity"))["events"]
+        assert [e["ip"] for e in events if e["type"] == "login_result"] == ["192.0.2.11", "192.0.2.10"]
     incidents = assert_incidents_consistent(m)
     assert [(i["kind"], i["accounts_targeted"]) for i in incidents] == [("credential_stuffing", 6)]
     accounts = ok(m.admin("GET", "/v1/incidents/%s/accounts" % incidents[0]["id"]))["accounts"]

@@ -10,6 +10,10 @@ versions. When a migration is added, build the new mamorid and run this with
 
     MAMORID=build/mamorid tests/data/schema/generate.py --only 6
 
+--only enrols a new TOTP secret, which fixture.json does not name: copy the
+totp row of the previous dump into the new one (same key file, same
+columns since version 3).
+
 How: a real mamorid on a fresh data dir is given a lock, a contact, list
 entries, logins (activity, a profile, the last login), a TOTP second factor,
 a credential-stuffing incident (with its blocks) and an owner notice in the
