@@ -120,6 +120,14 @@ constexpr std::string_view kAccountHelp =
 Run 'mamori account SUBCOMMAND --help' for details.
 )HELP";
 
+constexpr std::string_view kIncidentHelp =
+    R"HELP(usage: mamori incident notify-owners ID
+
+  incident notify-owners ID
+
+Run 'mamori incident SUBCOMMAND --help' for details ('mamori incidents' lists them).
+)HELP";
+
 // ---- reading the server's JSON ---------------------------------------------
 
 const json::value* field(const json::value& v, std::string_view key) {
@@ -799,7 +807,8 @@ std::string closest_command(std::string_view name) {
 }
 
 std::string_view group_help(std::string_view word) {
-  return word == "lists" ? kListsHelp : kAccountHelp;
+  if (word == "lists") return kListsHelp;
+  return word == "incident" ? kIncidentHelp : kAccountHelp;
 }
 
 void print_command_help(std::ostream& out, const Command& c) {

@@ -334,7 +334,7 @@ def test_mistyped_commands_and_options_get_the_closest_one():
     for args, hint in ((["stauts"], "did you mean 'status'?"),
                        (["lists", "sl"], "did you mean 'lists ls'?"),
                        (["acount", "show", "x"], "did you mean 'account'?"),
-                       (["help", "incident"], "did you mean 'incidents'?"),
+                       (["help", "incidnets"], "did you mean 'incidents'?"),
                        (["lists", "add", "deny", "192.0.2.1", "--reaso", "x"],
                         "did you mean '--reason'?")):
         p = run_cli(*args)

@@ -427,9 +427,10 @@ def complete(root, *words):
 
 def test_bash_completion_completes_commands_subcommands_and_options(root):
     assert complete(root, "mamori", "") == sorted(
-        ["status", "lists", "account", "activity", "incidents", "blocked", "pwned", "backup",
-         "restore", "db", "logs", "help"])
+        ["status", "lists", "account", "activity", "incidents", "incident", "blocked", "pwned",
+         "backup", "restore", "db", "logs", "help"])
     assert complete(root, "mamori", "li") == ["lists"]
+    assert complete(root, "mamori", "incident", "") == ["notify-owners"]
     assert complete(root, "mamori", "lists", "") == ["add", "ls", "rm"]
     assert complete(root, "mamori", "lists", "add", "") == ["allow", "deny"]
     assert complete(root, "mamori", "--json", "account", "lock", "alice", "--re") == [
