@@ -11,7 +11,7 @@ namespace {
 constexpr std::array<std::string_view, kEventTypeCount> kNames = {
     "login_attempt",    "login_result",     "password_changed", "email_changed",
     "mfa_enabled",      "mfa_disabled",     "challenge_passed", "challenge_failed",
-    "message_sent",     "mail_sent",        "logout"};
+    "message_sent",     "mail_sent",        "logout",           "operator_action"};
 }  // namespace
 
 std::string_view to_string(EventType t) { return kNames[static_cast<size_t>(t)]; }
@@ -24,7 +24,9 @@ std::optional<EventType> event_type_from_string(std::string_view s) {
 
 std::optional<EventType> account_event_type_from_string(std::string_view s) {
   auto t = event_type_from_string(s);
-  if (!t || *t == EventType::kLoginAttempt || *t == EventType::kLoginResult) return std::nullopt;
+  if (!t || *t == EventType::kLoginAttempt || *t == EventType::kLoginResult ||
+      *t == EventType::kOperatorAction)
+    return std::nullopt;
   return t;
 }
 

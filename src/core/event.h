@@ -25,8 +25,11 @@ enum class EventType : std::uint8_t {
   kMessageSent,
   kMailSent,
   kLogout,
+  // An operator's action on the account (activity log only; never an
+  // Event the engine processes, nor accepted by /v1/events).
+  kOperatorAction,
 };
-inline constexpr int kEventTypeCount = 11;
+inline constexpr int kEventTypeCount = 12;
 
 std::string_view to_string(EventType t);
 // The types accepted in `/v1/events` (not the two login types).

@@ -170,6 +170,10 @@ class CommitQueue {
     return outcomes_.on_failed_commit(std::move(fn));
   }
   void remove_failure_listener(std::uint64_t id) { outcomes_.remove_failure_listener(id); }
+  // Commits::together: the writer takes no batch while `queue_writes` runs,
+  // so everything queued meanwhile goes into one batch. Holds nest across
+  // threads (the batch waits for the last to end).
+  void together(const std::function<void()>& queue_writes);
   // Blocks until every write queued before the call has been committed (or
   // its commit failed) and the on_committed callbacks of those commits have
   // run; returns the last of those tickets (0: none was ever queued). Unlike
@@ -200,6 +204,7 @@ class CommitQueue {
   std::condition_variable work_cv_;  // the writer waits here for work
   std::vector<Op> queue_;            // guarded by queue_mu_
   bool stopping_ = false;            // guarded by queue_mu_
+  int holds_ = 0;                    // guarded by queue_mu_: together() calls running
   // The last ticket handed out: advanced under queue_mu_ with each write
   // queued (so a queue holds the tickets up to it, in order), read without
   // it by wait() and on_committed() to reject tickets never issued.
@@ -254,6 +259,26 @@ WriteTicket CommitQueue<Op>::enqueue(Op&& op) {
 }
 
 template <typename Op>
+void CommitQueue<Op>::together(const std::function<void()>& queue_writes) {
+  {
+    std::lock_guard lock(queue_mu_);
+    ++holds_;
+  }
+  struct Release {
+    CommitQueue& q;
+    ~Release() {
+      bool wake;
+      {
+        std::lock_guard lock(q.queue_mu_);
+        wake = --q.holds_ == 0 && !q.queue_.empty();
+      }
+      if (wake) q.work_cv_.notify_one();
+    }
+  } release{*this};
+  queue_writes();
+}
+
+template <typename Op>
 Status CommitQueue<Op>::wait(WriteTicket t) {
   if (t > issued_.load(std::memory_order_acquire))
     return make_error("invalid_ticket", "write ticket " + std::to_string(t) + " was never issued");
@@ -285,7 +310,7 @@ void CommitQueue<Op>::writer_loop() {
     WriteTicket last;
     {
       std::unique_lock lock(queue_mu_);
-      work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      work_cv_.wait(lock, [&] { return (!queue_.empty() && holds_ == 0) || stopping_; });
       if (queue_.empty()) return;  // stopping, and everything queued is committed
       batch.swap(queue_);
       last = issued_.load(std::memory_order_relaxed);

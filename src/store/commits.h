@@ -75,6 +75,13 @@ class Commits {
       std::function<void(const WriteSpan&, const Error&)> fn) = 0;
   // Once this returns, the listener is not running and is not called again.
   virtual void remove_failure_listener(std::uint64_t id) = 0;
+  // Runs `queue_writes`, which queues writes of any role through this
+  // store, so that all of them are committed in one batch: every one or
+  // none (an operator's action and its audit record). Other callers' writes
+  // queued meanwhile may join that batch; none of them waits for more than
+  // `queue_writes` takes, which must only queue (never wait for a commit,
+  // nor do I/O). Not reentrant.
+  virtual void together(const std::function<void()>& queue_writes) = 0;
 };
 
 }  // namespace mamori::store

@@ -77,6 +77,12 @@ class RecordStore {
   virtual WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) = 0;
   // When `key` was done; none: never.
   virtual Result<std::optional<TimePoint>> owner_action(std::string_view key) = 0;
+  // ---- audit: operator actions ----
+  // Appends `r`. Queue it inside Commits::together with the action's own
+  // writes, so that the action and its record commit as one.
+  virtual WriteTicket append_audit(AuditRecord r) = 0;
+  // The records `q` selects, newest first (time, then id, descending).
+  virtual Result<std::vector<AuditRecord>> audit(const AuditQuery& q) = 0;
 };
 
 }  // namespace mamori::store

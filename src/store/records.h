@@ -108,6 +108,10 @@ struct ActivityRecord {
   std::optional<bool> success;  // login results only
   Action action = Action::kAllow;
   std::vector<std::string> reasons;
+  // type kOperatorAction only: who acted (a token's or operator's name) and
+  // the note they gave; `reasons` holds the audit action word, `protocol`
+  // the actor's kind (`token` or `operator`) and `event_id` the audit id.
+  std::string actor, note;
 };
 
 enum class IncidentKind : std::uint8_t {
@@ -127,6 +131,7 @@ struct Incident {
   std::vector<std::string> sources;  // IPs or networks ("203.0.113.0/24")
   std::int64_t accounts_targeted = 0;
   std::int64_t accounts_compromised = 0;
+  std::optional<TimePoint> closed;  // an operator closed it; none: open or closed by idling
 };
 
 // An account an incident's sources touched.
@@ -165,6 +170,34 @@ struct TotpRecord {
   std::optional<TimePoint> confirmed_at;
   std::vector<TotpRecoveryCode> recovery_codes;
   std::vector<TimePoint> recent_failures;  // wrong codes inside the lock-out window, oldest first
+};
+
+// ---- audit: what operators did ----
+
+// One operator action (lock, unlock, list add/remove, block lifted, TOTP
+// reset, quota release, incident close, bulk reset): who, when, what, on
+// what, and the note they gave. Written in the same commit as the action's
+// own writes (Commits::together), never changed afterwards.
+struct AuditRecord {
+  std::string id;  // IdGenerator's: sorts by time
+  TimePoint time{};
+  std::string actor;       // the token's or operator's name
+  std::string actor_kind;  // "token" or "operator"
+  std::string action;      // "account_lock", "list_add", "block_lift", ...
+  std::string target;      // "account:alice", "ip:203.0.113.5", "list:ID", "incident:ID"
+  std::string note;        // may be empty
+  std::string details;     // a JSON object (text) with the action's particulars; "{}" when none
+};
+
+// Which audit records to read: newest first, those with time in [since,
+// until), matching every filter given (empty: any), older than the record
+// `before` (an id from an earlier page; empty: from the newest), at most
+// `limit`.
+struct AuditQuery {
+  std::optional<TimePoint> since, until;
+  std::string actor, action, target;
+  std::string before;
+  std::size_t limit = 100;
 };
 
 // ---- outbox: owner notices and webhook alerts waiting for delivery ----

@@ -36,7 +36,7 @@ void encode_entry(const ActivityRecord& r, std::string& out) {
   if (journal::encode_activity(r, out)) return;
   ActivityRecord cut = r;
   for (std::string* f : {&cut.event_id, &cut.account, &cut.country, &cut.city, &cut.user_agent,
-                         &cut.device_id, &cut.protocol})
+                         &cut.device_id, &cut.protocol, &cut.actor, &cut.note})
     if (f->size() > journal::kMaxActivityFieldBytes) f->resize(journal::kMaxActivityFieldBytes);
   if (cut.reasons.size() > journal::kMaxActivityReasons)
     cut.reasons.resize(journal::kMaxActivityReasons);

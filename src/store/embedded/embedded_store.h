@@ -150,6 +150,9 @@ class EmbeddedStore final : public Store, private BatchParticipant {
     return sqlite_->on_failed_commit(std::move(fn));
   }
   void remove_failure_listener(std::uint64_t id) override { sqlite_->remove_failure_listener(id); }
+  void together(const std::function<void()>& queue_writes) override {
+    sqlite_->together(queue_writes);
+  }
   std::uint64_t batches_committed() const { return sqlite_->batches_committed(); }
   std::uint64_t batches_failed() const { return sqlite_->batches_failed(); }
   std::uint64_t writes_failed() const { return sqlite_->writes_failed(); }
@@ -198,6 +201,8 @@ class EmbeddedStore final : public Store, private BatchParticipant {
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override {
     return sqlite_->owner_action(key);
   }
+  WriteTicket append_audit(AuditRecord r) override { return sqlite_->append_audit(std::move(r)); }
+  Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override { return sqlite_->audit(q); }
   Result<std::optional<TotpRecord>> totp(std::string_view account) override {
     return sqlite_->totp(account);
   }

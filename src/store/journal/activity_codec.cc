@@ -135,8 +135,10 @@ Status read_head(Reader& in, ActivityHead& h) {
 }  // namespace
 
 Status encode_activity(const ActivityRecord& r, std::string& out) {
+  const bool operator_action = r.type == EventType::kOperatorAction;
   const std::string_view strings[] = {r.account,    r.event_id,  r.country, r.city,
                                       r.user_agent, r.device_id, r.protocol};
+  const std::string_view trailer[] = {r.actor, r.note};
   if (r.reasons.size() > kMaxActivityReasons)
     return invalid(std::to_string(r.reasons.size()) + " reasons, more than " +
                    std::to_string(kMaxActivityReasons));
@@ -154,6 +156,13 @@ Status encode_activity(const ActivityRecord& r, std::string& out) {
                      std::to_string(kMaxActivityFieldBytes));
     size += varint_size(s.size()) + s.size();
   }
+  if (operator_action)
+    for (std::string_view s : trailer) {
+      if (s.size() > kMaxActivityFieldBytes)
+        return invalid("a field of " + std::to_string(s.size()) + " bytes, more than " +
+                       std::to_string(kMaxActivityFieldBytes));
+      size += varint_size(s.size()) + s.size();
+    }
   if (size > kMaxFramePayload)
     return invalid("a record of " + std::to_string(size) + " bytes, more than " +
                    std::to_string(kMaxFramePayload));
@@ -173,6 +182,8 @@ Status encode_activity(const ActivityRecord& r, std::string& out) {
   for (std::string_view s : strings) p = put_string(p, s);
   *p++ = char(r.reasons.size());
   for (const std::string& s : r.reasons) p = put_string(p, s);
+  if (operator_action)
+    for (std::string_view s : trailer) p = put_string(p, s);
   end_frame(out, start);
   return {};
 }
@@ -203,6 +214,12 @@ Status decode_activity(std::string_view payload, ActivityRecord& out) {
   out.reasons.resize(n);
   for (std::string& reason : out.reasons)
     if (Status s = in.string(reason, "reason"); !s) return s;
+  out.actor.clear();
+  out.note.clear();
+  if (out.type == EventType::kOperatorAction) {
+    if (Status s = in.string(out.actor, "actor"); !s) return s;
+    if (Status s = in.string(out.note, "note"); !s) return s;
+  }
   if (!in.done()) return invalid(std::to_string(in.left()) + " bytes after the record");
   return {};
 }

@@ -23,6 +23,9 @@ namespace mamori::store::journal {
 //   16      the IP address's bytes (IPv4 as ::ffff:a.b.c.d, as IpAddress holds it)
 //   string  account, event_id, country, city, user_agent, device_id, protocol
 //   u8      number of reasons, then each a string
+//   string  actor, note: only when type is operator_action (an entry of
+//           any other type ends after its reasons, as before that type
+//           existed, so entries written by older builds read unchanged)
 //
 // where a string is a varint byte length (at most kMaxActivityFieldBytes)
 // then its bytes, and a varint is LEB128 in its shortest form. The fields

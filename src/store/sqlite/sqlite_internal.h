@@ -54,6 +54,7 @@ enum WriterStmt : int {
   kPutTotp,
   kDeleteTotp,
   kPutOwnerAction,
+  kAppendAudit,
   // sqlite_outbox.cc
   kEnqueueOutbox,
   kOutboxDelivered,
@@ -76,6 +77,7 @@ enum ReadStmt : int {
   kBlocks,
   kTotp,
   kOwnerAction,
+  kAudit,
   // sqlite_outbox.cc
   kDueOutbox,
   kOutboxCounts,
@@ -365,6 +367,9 @@ struct PutOwnerActionOp {
   std::string key, account;
   TimePoint at;
 };
+struct AppendAuditOp {
+  AuditRecord r;
+};
 
 // outbox (sqlite_outbox.cc)
 
@@ -406,6 +411,7 @@ Status apply_write(const Writer& w, const PruneBlocksOp& op);
 Status apply_write(const Writer& w, const PutTotpOp& op);
 Status apply_write(const Writer& w, const DeleteTotpOp& op);
 Status apply_write(const Writer& w, const PutOwnerActionOp& op);
+Status apply_write(const Writer& w, const AppendAuditOp& op);
 Status apply_write(const Writer& w, const EnqueueOutboxOp& op);
 Status apply_write(const Writer& w, const OutboxDeliveredOp& op);
 Status apply_write(const Writer& w, const OutboxRetryOp& op);
@@ -423,7 +429,8 @@ struct SqliteStore::WriteOp
                    sqlite::PutIncidentOp, sqlite::PutIncidentAccountOp,
                    sqlite::PutIncidentAndAccountOp, sqlite::PutBlockOp, sqlite::DeleteBlockOp,
                    sqlite::PruneBlocksOp, sqlite::PutTotpOp, sqlite::DeleteTotpOp,
-                   sqlite::PutOwnerActionOp, sqlite::EnqueueOutboxOp, sqlite::OutboxDeliveredOp,
+                   sqlite::PutOwnerActionOp, sqlite::AppendAuditOp, sqlite::EnqueueOutboxOp,
+                   sqlite::OutboxDeliveredOp,
                    sqlite::OutboxRetryOp, sqlite::OutboxFailedOp, sqlite::PruneOutboxOp> {
   using variant::variant;
 };

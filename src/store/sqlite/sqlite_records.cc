@@ -18,11 +18,12 @@ namespace {
 #define MAMORI_ACCOUNT_COLUMNS                                                              \
   "account, locked, lock_reason, lock_since_ms, lock_password_reset, lock_by, email, lang," \
   " notify, has_last_login, last_login_ms, last_login_ip, last_login_country, time_zone"
-#define MAMORI_INCIDENT_COLUMNS \
-  "id, kind, started_ms, last_seen_ms, sources, accounts_targeted, accounts_compromised"
+#define MAMORI_INCIDENT_COLUMNS                                                           \
+  "id, kind, started_ms, last_seen_ms, sources, accounts_targeted, accounts_compromised," \
+  " closed_ms"
 #define MAMORI_INCIDENT_COLUMNS_OF_I                                            \
   "i.id, i.kind, i.started_ms, i.last_seen_ms, i.sources, i.accounts_targeted," \
-  " i.accounts_compromised"
+  " i.accounts_compromised, i.closed_ms"
 
 constexpr StatementSql kWriterSql[] = {
     {kPutLock,
@@ -50,7 +51,7 @@ constexpr StatementSql kWriterSql[] = {
     {kDeleteListEntry, "DELETE FROM list_entries WHERE id = ?"},
     {kPutIncident,
      "INSERT OR REPLACE INTO incidents (id, kind, started_ms, last_seen_ms, sources,"
-     " accounts_targeted, accounts_compromised) VALUES (?, ?, ?, ?, ?, ?, ?)"},
+     " accounts_targeted, accounts_compromised, closed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
     {kPutIncidentAccount,
      "INSERT INTO incident_accounts (incident_id, account, first_seen_ms, last_seen_ms,"
      " login_succeeded) VALUES (?, ?, ?, ?, ?)"
@@ -69,6 +70,9 @@ constexpr StatementSql kWriterSql[] = {
     {kDeleteTotp, "DELETE FROM totp WHERE account = ?"},
     {kPutOwnerAction,
      "INSERT OR IGNORE INTO owner_actions (action_key, account, at_ms) VALUES (?, ?, ?)"},
+    {kAppendAudit,
+     "INSERT INTO audit (id, time_ms, actor, actor_kind, action, target, note, details)"
+     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
 };
 
 constexpr StatementSql kReadSql[] = {
@@ -94,6 +98,14 @@ constexpr StatementSql kReadSql[] = {
      "SELECT account, sealed_secret, confirmed, last_step, created_ms, confirmed_ms,"
      " recovery_codes, failures FROM totp WHERE account = ?"},
     {kOwnerAction, "SELECT at_ms FROM owner_actions WHERE action_key = ?"},
+    // ?1..?2: the time range; ?3..?5: actor, action, target ('': any); ?6: the
+    // id of the last record of the page before ('': from the newest); ?7: limit.
+    {kAudit,
+     "SELECT id, time_ms, actor, actor_kind, action, target, note, details FROM audit"
+     " WHERE time_ms >= ?1 AND time_ms < ?2 AND (?3 = '' OR actor = ?3)"
+     " AND (?4 = '' OR action = ?4) AND (?5 = '' OR target = ?5)"
+     " AND (?6 = '' OR (time_ms, id) < (SELECT time_ms, id FROM audit WHERE id = ?6))"
+     " ORDER BY time_ms DESC, id DESC LIMIT ?7"},
 };
 
 #undef MAMORI_ACCOUNT_COLUMNS
@@ -161,6 +173,10 @@ Result<Incident> read_incident(sqlite3_stmt* st) {
   i.sources = split(row.text());
   i.accounts_targeted = row.int64();
   i.accounts_compromised = row.int64();
+  if (row.next_is_null())
+    row.skip();
+  else
+    i.closed = row.time();
   return i;
 }
 
@@ -260,6 +276,10 @@ Status put_incident(const Writer& w, const Incident& i) {
   return w.exec(kPutIncident, "put_incident", [&](Binder& b) {
     b.text(i.id).text(to_string(i.kind)).time(i.started).time(i.last_seen).text(sources);
     b.int64(i.accounts_targeted).int64(i.accounts_compromised);
+    if (i.closed)
+      b.time(*i.closed);
+    else
+      b.null();
   });
 }
 
@@ -318,6 +338,16 @@ Status apply_write(const Writer& w, const PutListEntryOp& op) {
 
 Status apply_write(const Writer& w, const DeleteListEntryOp& op) {
   return w.exec(kDeleteListEntry, "delete_list_entry", [&](Binder& b) { b.text(op.id); });
+}
+
+// ---- audit ----
+
+Status apply_write(const Writer& w, const AppendAuditOp& op) {
+  const AuditRecord& r = op.r;
+  return w.exec(kAppendAudit, "append_audit", [&](Binder& b) {
+    b.text(r.id).time(r.time).text(r.actor).text(r.actor_kind).text(r.action).text(r.target);
+    b.text(r.note).text(r.details);
+  });
 }
 
 // ---- incidents ----
@@ -455,6 +485,37 @@ Result<std::vector<ListEntry>> SqliteStore::list_entries() {
   std::vector<ListEntry> rows;
   Status s = with_read_stmt(sqlite::kListEntries, [&](sqlite3_stmt* st) {
     return sqlite::collect(st, rows, sqlite::read_list_entry);
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+WriteTicket SqliteStore::append_audit(AuditRecord r) {
+  return commits_.enqueue(sqlite::AppendAuditOp{std::move(r)});
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::audit(const AuditQuery& q) {
+  std::vector<AuditRecord> rows;
+  Status s = with_read_stmt(sqlite::kAudit, [&](sqlite3_stmt* st) -> Status {
+    sqlite::Binder b(st);
+    b.int64(q.since ? to_unix_ms(*q.since) : std::numeric_limits<std::int64_t>::min());
+    b.int64(q.until ? to_unix_ms(*q.until) : std::numeric_limits<std::int64_t>::max());
+    b.text(q.actor).text(q.action).text(q.target).text(q.before).int64(
+        sqlite::limit_param(q.limit));
+    if (b.rc() != SQLITE_OK) return sqlite::read_error(nullptr, b.rc());
+    return sqlite::collect(st, rows, [](sqlite3_stmt* row_st) -> Result<AuditRecord> {
+      sqlite::Row row(row_st);
+      AuditRecord r;
+      r.id = row.text();
+      r.time = row.time();
+      r.actor = row.text();
+      r.actor_kind = row.text();
+      r.action = row.text();
+      r.target = row.text();
+      r.note = row.text();
+      r.details = row.text();
+      return r;
+    });
   });
   if (!s) return s.error();
   return rows;

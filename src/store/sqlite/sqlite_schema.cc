@@ -162,6 +162,22 @@ CREATE TABLE owner_actions (
   at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 7 -> 8: the audit log of operator actions; incidents an operator closed.
+    R"sql(
+CREATE TABLE audit (
+  id TEXT NOT NULL PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  actor_kind TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  note TEXT NOT NULL,
+  details TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX audit_time ON audit(time_ms, id);
+CREATE INDEX audit_target ON audit(target, time_ms);
+ALTER TABLE incidents ADD COLUMN closed_ms INTEGER;
+)sql",
 };
 
 // The last version with the tables that version 6 moved out.

@@ -127,7 +127,7 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
   // Version 6 moved the activity log and the profiles into journals.
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -177,6 +177,9 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   Status status(const WriteSpan& span) const override;
   std::uint64_t on_failed_commit(std::function<void(const WriteSpan&, const Error&)> fn) override;
   void remove_failure_listener(std::uint64_t id) override;
+  void together(const std::function<void()>& queue_writes) override {
+    commits_.together(queue_writes);
+  }
 
   // Metrics: transactions committed, and transactions that failed.
   std::uint64_t batches_committed() const { return commits_.batches_committed(); }
@@ -212,6 +215,8 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   Result<std::optional<TotpRecord>> totp(std::string_view account) override;
   WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) override;
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override;
+  WriteTicket append_audit(AuditRecord r) override;
+  Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
 
  private:
   struct WriteOp;         // a queued operation of any role (sqlite_internal.h)

@@ -114,6 +114,12 @@ class RecordingStore final : public store::RecordStore {
   Result<std::optional<TimePoint>> owner_action(std::string_view k) override {
     return s_.owner_action(k);
   }
+  store::WriteTicket append_audit(store::AuditRecord r) override {
+    return s_.append_audit(std::move(r));
+  }
+  Result<std::vector<store::AuditRecord>> audit(const store::AuditQuery& q) override {
+    return s_.audit(q);
+  }
 
  private:
   store::RecordStore& s_;

@@ -205,6 +205,27 @@ TEST(CommitQueue, AnEventLoopsWritesWakeTheWriterAtTheEndOfItsTurn) {
   loop.join();
 }
 
+TEST(CommitQueue, WritesQueuedTogetherCommitInOneBatch) {
+  Fixture f;
+  WriteTicket action = 0, record = 0;
+  bool committed_inside = false;
+  f.queue.together([&] {
+    action = f.put(1);
+    // Without the hold the idle writer takes the first write at once; give
+    // it the time it would need, then see that it did not.
+    std::promise<void> never;
+    EXPECT_EQ(never.get_future().wait_for(200ms), std::future_status::timeout);
+    committed_inside = f.queue.committed() >= action;
+    record = f.put(2, /*fails=*/true);  // the audit record's write fails: so does the action
+  });
+  EXPECT_FALSE(committed_inside);
+  EXPECT_EQ(f.queue.wait(action).error().code, "store_write_failed");
+  EXPECT_EQ(f.queue.wait(record).error().code, "store_write_failed");
+  EXPECT_EQ(f.backend.batches(), (std::vector<std::vector<int>>{{1, 2}}));
+  // Released: later writes commit as before.
+  expect_ok(f.queue.wait(f.put(3)));
+}
+
 TEST(CommitQueue, AFailedBatchFailsItsTicketsAndOnlyThose) {
   Fixture f;
   std::vector<std::pair<WriteSpan, std::string>> heard;  // written on the writer thread

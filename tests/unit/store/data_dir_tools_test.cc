@@ -281,9 +281,10 @@ TEST(SchemaMigration, EveryOlderVersionOpensWithEveryRecordAndTheCurrentSchema) 
   TempDir fresh;
   { ASSERT_TRUE(open_store(fresh.path())); }
   const auto current = schema_of(fresh.db());
-  // The dumps are of the versions that kept everything in SQLite; from 6 on
-  // the activity log and the profiles are journals beside the database.
-  for (int version = 1; version < EmbeddedStore::kSchemaVersion; ++version) {
+  // The dumps are of the versions that kept everything in SQLite (1 to 5);
+  // from 6 on the activity log and the profiles are journals beside the
+  // database (6 to 7: test_operator_actions.py's schema 6 data dir).
+  for (int version = 1; version <= 5; ++version) {
     SCOPED_TRACE("schema version " + std::to_string(version));
     ASSERT_TRUE(fs::exists(schema_dump(version)))
         << "add the dump of schema version " << version << " (tests/data/schema/generate.py)";

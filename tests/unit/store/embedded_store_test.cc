@@ -614,7 +614,8 @@ TEST(EmbeddedStore, IncidentAndAccountAreWrittenTogether) {
   TempDir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  Incident inc{"inc1", IncidentKind::kCredentialStuffing, at(1), at(5), {"203.0.113.7"}, 1, 1};
+  Incident inc{"inc1",      IncidentKind::kCredentialStuffing, at(1), at(5), {"203.0.113.7"}, 1, 1,
+               std::nullopt};
   expect_ok(store->wait(
       store->put_incident_and_account(inc, IncidentAccount{"alice", at(5), at(5), true})));
   // An existing account is upserted as put_incident_account does.

@@ -48,6 +48,8 @@ void expect_same(const ActivityRecord& a, const ActivityRecord& b) {
   EXPECT_EQ(a.success, b.success);
   EXPECT_EQ(a.action, b.action);
   EXPECT_EQ(a.reasons, b.reasons);
+  EXPECT_EQ(a.actor, b.actor);
+  EXPECT_EQ(a.note, b.note);
 }
 
 // The payload of the one framed record in `framed`.
@@ -107,6 +109,40 @@ TEST(ActivityCodec, RoundTripsSuccessStatesTypesAndActions) {
     r.action = Action(a);
     EXPECT_EQ(round_trip(r).action, Action(a));
   }
+}
+
+TEST(ActivityCodec, AnOperatorActionCarriesItsActorAndNote) {
+  ActivityRecord r = full_record();
+  r.type = EventType::kOperatorAction;
+  r.protocol = "token";
+  r.reasons = {"account_unlock"};
+  r.actor = "support-desk";
+  r.note = "owner called, password changed";
+  expect_same(round_trip(r), r);
+}
+
+TEST(ActivityCodec, OtherEntriesAreWrittenAsBeforeOperatorActionsExisted) {
+  // An entry of another type has no actor or note: its bytes are those of
+  // version 1 before the type was added, so older builds read it and this
+  // one reads theirs.
+  ActivityRecord r = full_record();
+  std::string plain, with_extras;
+  ASSERT_TRUE(encode_activity(r, plain).ok());
+  r.actor = "ignored";
+  r.note = "ignored";
+  ASSERT_TRUE(encode_activity(r, with_extras).ok());
+  EXPECT_EQ(plain, with_extras);
+  auto back = decode_activity(payload_of(plain));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->actor.empty() && back->note.empty());
+  // An operator action cut before its trailer is refused.
+  ActivityRecord op = full_record();
+  op.type = EventType::kOperatorAction;
+  op.actor = "desk";
+  std::string framed;
+  ASSERT_TRUE(encode_activity(op, framed).ok());
+  const std::string_view payload = payload_of(framed);
+  EXPECT_FALSE(decode_activity(payload.substr(0, payload.size() - 2)).ok());
 }
 
 TEST(ActivityCodec, RoundTripsExtremeTimes) {
