@@ -112,6 +112,10 @@ class Effects {
   // False when alert() would write nothing (no webhooks configured): the
   // engine then does not build the Alert at all.
   virtual bool alerts_enabled() const { return true; }
+  // An operator's action (the audit record): one `operator_action` entry per
+  // configured webhook, never throttled. An implementation without
+  // webhooks writes nothing (returns 0).
+  virtual store::WriteTicket operator_action(const store::AuditRecord&) { return 0; }
 };
 
 // Where every decision above allow is written as it is made (the decision

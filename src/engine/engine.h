@@ -2,6 +2,7 @@
 #define MAMORI_ENGINE_ENGINE_H_
 
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -152,6 +153,27 @@ class Engine {
   store::WriteSpan lock(const std::string& account, std::string reason, bool require_password_reset,
                         std::string by, TimePoint now, bool* notified = nullptr);
   store::WriteSpan unlock(const std::string& account, std::string_view note, TimePoint now);
+  // Lifts engine block `b` (as blocks().active() gives it) before its end.
+  store::WriteSpan lift_block(const store::Block& b);
+  // Forgets `account`'s send windows (mail_volume, message_fanout): it may
+  // send again up to its quotas.
+  void release_sends(const std::string& account);
+  // Closes incident `stored` (as the store holds it): written with
+  // `closed` = now, no longer open.
+  store::WriteSpan close_incident(const store::Incident& stored, TimePoint now);
+
+  // The record of an operator's action (engine/audit_trail.cc): runs
+  // `action`, which queues the action's writes and returns them, then
+  // queues the audit record `r` (its id set here when empty, its details
+  // "{}" when empty), an activity entry of type operator_action for each of
+  // `accounts`, and the `operator_action` webhooks, all inside one
+  // Commits::together: the action and its record commit as one or not at
+  // all. Returns every write. `action` must only queue.
+  store::WriteSpan audited(store::AuditRecord& r, const std::vector<std::string>& accounts,
+                           const std::function<store::WriteSpan()>& action);
+  // The mail senders (SMTP AUTH accounts) using their quotas at `now`, as
+  // MailVolume::top gives them.
+  std::vector<MailVolume::Use> mail_senders(TimePoint now, std::size_t limit) const;
 
   Result<AccountView> account(const std::string& account);
 

@@ -21,6 +21,7 @@ Status IncidentTracker::load(TimePoint now) {
   if (!open) return open.error();
   std::lock_guard lock(mu_);
   for (store::Incident& i : *open) {
+    if (i.closed) continue;
     auto accounts = store_.incident_accounts(i.id);
     if (!accounts) return accounts.error();
     auto o = std::make_unique<Open>();
@@ -175,6 +176,17 @@ void IncidentTracker::sweep(TimePoint now) {
     if (bk != by_key_.end() && bk->second == o.incident.id) by_key_.erase(bk);
     it = by_id_.erase(it);
   }
+}
+
+std::optional<store::Incident> IncidentTracker::close(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return std::nullopt;
+  store::Incident header = it->second->incident;
+  auto bk = by_key_.find(it->second->key);
+  if (bk != by_key_.end() && bk->second == id) by_key_.erase(bk);
+  by_id_.erase(it);
+  return header;
 }
 
 std::size_t IncidentTracker::open_count() const {

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -54,6 +55,10 @@ class IncidentTracker {
   // and accounts) at the next sweep, so the store ends up with what memory
   // recorded once commits succeed again. (The rewrite is idempotent.)
   void rewrite_after_failure();
+  // An operator closes incident `id`: it is no longer open (a new wave of
+  // its source opens a new one). Returns its header as memory holds it (the
+  // newest), none when it was not open.
+  std::optional<store::Incident> close(const std::string& id);
   // Closes incidents idle at `now`; writes again those rewrite_after_failure
   // marked.
   void sweep(TimePoint now);

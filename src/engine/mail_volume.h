@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "engine/engine_config.h"
@@ -39,6 +40,16 @@ class MailVolume {
   Check on_send(const MailVolumeConfig& config, const std::string& account, TimePoint t,
                 std::uint32_t recipients, bool count);
 
+  // An account's use of its quotas at `t`: recipients in the hourly and
+  // daily windows, and sends refused over quota in the hourly window.
+  struct Use {
+    std::string account;
+    std::uint32_t hourly = 0, daily = 0, deferred = 0;
+  };
+  // The accounts with recipients or refusals in the hourly window, most
+  // recipients first (then most refusals, then by name), at most `limit`.
+  // Visits every window: for the operator's view, not the send path.
+  std::vector<Use> top(const MailVolumeConfig& config, TimePoint t, std::size_t limit) const;
   // Forgets the account's counts (an operator released it).
   void reset(const std::string& account) { windows_.erase(account); }
   // Forgets the accounts with nothing left in either window and ranks the
@@ -49,6 +60,7 @@ class MailVolume {
  private:
   struct Window {
     state::SlidingCounter hourly, daily;
+    state::SlidingCounter deferred;  // sends refused over quota, in the hourly window
     std::size_t memory_bytes() const { return 0; }
   };
   state::ShardedLru<std::string, Window, StringHash> windows_;

@@ -84,4 +84,13 @@ store::WriteTicket Outbox::alert(const engine::Alert& alert) {
   return t;
 }
 
+store::WriteTicket Outbox::operator_action(const store::AuditRecord& r) {
+  const std::shared_ptr<const Destinations> d = destinations_.load();
+  if (d->webhook_urls.empty()) return 0;
+  const std::string body = encode_operator_action(r);
+  store::WriteTicket t = 0;
+  for (const std::string& url : d->webhook_urls) t = put(store::OutboxChannel::kWebhook, url, body);
+  return t;
+}
+
 }  // namespace mamori::notify

@@ -44,6 +44,7 @@ class Outbox final : public engine::Effects {
   Queued notify_owner(const engine::OwnerNotice& notice) override;
   store::WriteTicket alert(const engine::Alert& alert) override;
   bool alerts_enabled() const override { return !destinations_.load()->webhook_urls.empty(); }
+  store::WriteTicket operator_action(const store::AuditRecord& r) override;
 
   // Takes a reloaded config: whether e-mail is on, the webhooks' URLs and
   // the alert repeat window apply to what is queued from now on; what is

@@ -203,4 +203,21 @@ std::string encode_alert(const engine::Alert& a) {
   return json::serialize(o);
 }
 
+std::string encode_operator_action(const store::AuditRecord& r) {
+  json::object o;
+  o["type"] = "operator_action";
+  o["id"] = r.id;
+  o["time"] = format_rfc3339(r.time);
+  o["actor"] = r.actor;
+  o["actor_kind"] = r.actor_kind;
+  o["action"] = r.action;
+  o["target"] = r.target;
+  o["note"] = r.note;
+  boost::system::error_code ec;
+  json::value details = json::parse(r.details, ec);
+  if (ec || !details.is_object()) details = json::object();
+  o["details"] = std::move(details);
+  return json::serialize(o);
+}
+
 }  // namespace mamori::notify

@@ -59,6 +59,11 @@ Result<NoticeFacts> decode_notice(std::string_view json);
 // where its adapter told it to try again later (Postfix's DEFER_IF_PERMIT);
 // `reply`, only from such adapters, is their answer as sent.
 std::string encode_alert(const engine::Alert& alert);
+// The JSON body of an operator action's webhook (the audit record):
+//   {"type":"operator_action","id","time","actor","actor_kind","action",
+//    "target","note","details":{...}}
+// `details` is the record's JSON object as stored.
+std::string encode_operator_action(const store::AuditRecord& r);
 
 // The JSON body of the webhook sent when an account is locked by its owner
 // ("this wasn't me"), so that the app ends the account's sessions:

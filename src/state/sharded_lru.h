@@ -116,6 +116,16 @@ class ShardedLru {
     return true;
   }
 
+  // Runs f(const Key&, const Value&) on every entry. Does not change the
+  // recency order. Locks one shard at a time.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const Shard& s : shards_) {
+      std::lock_guard lock(s.mu);
+      for (const auto& [key, node] : s.map) f(key, node.value);
+    }
+  }
+
   // Removes every entry for which pred(key, value) is true (e.g. windows that
   // are empty). Locks one shard at a time.
   template <typename P>

@@ -20,6 +20,28 @@ TEST(MailVolume, AFloodOfNewSendersDoesNotResetAnAccountCloseToItsQuota) {
   EXPECT_FALSE(v.on_send(config, "alice", kT0 + minutes(1), 10, true).over);
 }
 
+TEST(MailVolume, TopListsTheSendersOfTheHourWithTheirRefusals) {
+  state::MemoryBudget budget(1 << 20);
+  MailVolume v(budget);
+  const MailVolumeConfig config;
+  EXPECT_FALSE(v.on_send(config, "bob", kT0, 20, true).over);
+  EXPECT_FALSE(v.on_send(config, "alice", kT0, 290, true).over);
+  EXPECT_TRUE(v.on_send(config, "alice", kT0 + minutes(1), 20, true).over);
+  EXPECT_TRUE(v.on_send(config, "alice", kT0 + minutes(2), 20, /*count=*/false).over);  // a check
+  EXPECT_FALSE(v.on_send(config, "carol", kT0 - hours(2), 5, true).over);  // out of the hour
+  auto top = v.top(config, kT0 + minutes(3), 10);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].account, "alice");
+  EXPECT_EQ(top[0].hourly, 290u);
+  EXPECT_EQ(top[0].deferred, 1u);
+  EXPECT_EQ(top[1].account, "bob");
+  EXPECT_EQ(top[1].deferred, 0u);
+  EXPECT_EQ(v.top(config, kT0 + minutes(3), 1).size(), 1u);
+  v.reset("alice");
+  EXPECT_EQ(v.top(config, kT0 + minutes(3), 10).size(), 1u);
+  EXPECT_TRUE(v.top(config, kT0 + hours(2), 10).empty());
+}
+
 TEST(MailVolume, RefusesTheSendThatWouldPassTheHourlyQuota) {
   state::MemoryBudget budget(1 << 20);
   MailVolume v(budget);
