@@ -90,8 +90,8 @@ class World {
         std::make_unique<account::PasswordChecker>(account::PasswordPolicy{}, pwned_.get());
 
     http::ApiOptions api;
-    api.tokens = {{std::string(kAppToken), http::Role::kApp},
-                  {std::string(kAdminToken), http::Role::kAdmin}};
+    api.tokens = {{std::string(kAppToken), http::Role::kApp, "fuzz-app"},
+                  {std::string(kAdminToken), http::Role::kAdmin, "fuzz-admin"}};
     api.totp = totp_.get();
     api.passwords = passwords_.get();
     api.pwned = pwned_.get();

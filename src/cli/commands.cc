@@ -10,7 +10,9 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <iterator>
+#include <sstream>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -46,7 +48,9 @@ commands:
   lists ls [--kind allow|deny]     allow and deny list entries
   lists add allow|deny TARGET [--reason TEXT] [--ttl DURATION]
                                    add a list entry (TARGET: IP, CIDR, account:NAME, country:CC)
-  lists rm ID                      delete a list entry
+  lists rm ID [--note TEXT]        delete a list entry
+  lists import FILE|- [--note TEXT]
+                                   add many list entries from CSV, all or none
   account show NAME                an account's status, lock, devices and last login
   account lock NAME --reason TEXT [--require-password-reset]
                                    lock an account
@@ -57,6 +61,15 @@ commands:
   incidents [ID] [--since RFC3339] incidents, or one incident with the accounts it touched
   incident notify-owners ID        tell every owner the incident touched, once per account
   blocked                          what the engine blocks on its own now, and locked accounts
+  unblock SCOPE TARGET [--note TEXT]
+                                   lift one of the engine's blocks
+  incident close|export|require-reset ID
+                                   close an incident, its accounts as CSV, lock its
+                                   compromised accounts with a password reset required
+  senders ls | senders release NAME
+                                   mail senders' quota use; release one's quota
+  audit [--since ...] [--actor NAME] [--action WORD] [--target T]
+                                   operators' actions: who, when, what, the note
   pwned import FILE [--data-dir DIR]
                                    build the breached-password store from a Pwned Passwords
                                    file (local; no server needed; see 'mamori pwned --help')
@@ -101,11 +114,12 @@ exit status:
 )HELP";
 
 constexpr std::string_view kListsHelp =
-    R"HELP(usage: mamori lists ls|add|rm ...
+    R"HELP(usage: mamori lists ls|add|rm|import ...
 
-  lists ls [--kind allow|deny]
+  lists ls [--kind allow|deny] [--search TEXT]
   lists add allow|deny TARGET [--reason TEXT] [--ttl DURATION]
-  lists rm ID
+  lists rm ID [--note TEXT]
+  lists import FILE|- [--note TEXT]
 
 Run 'mamori lists SUBCOMMAND --help' for details.
 )HELP";
@@ -121,11 +135,23 @@ Run 'mamori account SUBCOMMAND --help' for details.
 )HELP";
 
 constexpr std::string_view kIncidentHelp =
-    R"HELP(usage: mamori incident notify-owners ID
+    R"HELP(usage: mamori incident close|export|require-reset|notify-owners ID ...
 
+  incident close ID [--note TEXT]
+  incident export ID [--output FILE]
+  incident require-reset ID [--note TEXT]
   incident notify-owners ID
 
 Run 'mamori incident SUBCOMMAND --help' for details ('mamori incidents' lists them).
+)HELP";
+
+constexpr std::string_view kSendersHelp =
+    R"HELP(usage: mamori senders ls|release ...
+
+  senders ls [--limit N]
+  senders release NAME [--note TEXT]
+
+Run 'mamori senders SUBCOMMAND --help' for details.
 )HELP";
 
 // ---- reading the server's JSON ---------------------------------------------
@@ -254,6 +280,11 @@ class Context {
   // `unreachable` / `bad_response`, with a ready-to-print message.
   Result<Reply> call(std::string_view method, const std::string& target,
                      const json::object* body = nullptr);
+  // As call(), with `text` sent as the body under `content_type`; a 2xx
+  // answer's body is returned as it is (`value` null when it is not JSON).
+  Result<Reply> call_text(std::string_view method, const std::string& target,
+                          std::optional<std::string> payload, std::string_view content_type,
+                          bool want_json);
 
   // Prints `e` and returns its exit code.
   int fail(const Error& e) const;
@@ -292,7 +323,13 @@ Result<Reply> Context::call(std::string_view method, const std::string& target,
                             const json::object* body) {
   std::optional<std::string> payload;
   if (body) payload = json::serialize(*body);
-  auto r = client_.request(method, target, std::move(payload));
+  return call_text(method, target, std::move(payload), "application/json", true);
+}
+
+Result<Reply> Context::call_text(std::string_view method, const std::string& target,
+                                 std::optional<std::string> payload, std::string_view content_type,
+                                 bool want_json) {
+  auto r = client_.request(method, target, std::move(payload), content_type);
   const std::string server = client_.server().to_string();
   if (!r) return make_error("unreachable", "cannot reach " + server + ": " + r.error().message);
 
@@ -319,6 +356,7 @@ Result<Reply> Context::call(std::string_view method, const std::string& target,
     return make_error("bad_response",
                       "unexpected answer HTTP " + std::to_string(r->status) + " from " + server);
   }
+  if (!want_json) return Reply{json::value(), std::move(r->body)};
   if (ec) {
     return make_error("bad_response",
                       "unexpected answer from " + server + ": not JSON (" + ec.message() + ")");
@@ -422,11 +460,14 @@ Status check_kind(const std::string& kind) {
 }
 
 int cmd_lists_ls(Context& ctx, const Args& args) {
-  std::string target = "/v1/lists";
+  std::string query;
   if (auto kind = args.get("kind")) {
     if (Status st = check_kind(*kind); !st) return ctx.usage_error(st.error().message);
-    target += "?kind=" + percent_encode(*kind);
+    query += "kind=" + percent_encode(*kind);
   }
+  if (auto q = args.get("search"))
+    query += std::string(query.empty() ? "" : "&") + "q=" + percent_encode(*q);
+  const std::string target = "/v1/lists" + (query.empty() ? "" : "?" + query);
   auto r = ctx.call("GET", target);
   if (!r) return ctx.fail(r.error());
   if (ctx.print_json(*r)) return kExitOk;
@@ -457,9 +498,36 @@ int cmd_lists_add(Context& ctx, const Args& args) {
   return kExitOk;
 }
 
+// Reads a whole file ("-": standard input).
+Result<std::string> read_input(const std::string& path) {
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    return text.str();
+  }
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return make_error("usage", "cannot read " + path + ": " + std::strerror(errno));
+  text << f.rdbuf();
+  return text.str();
+}
+
+int cmd_lists_import(Context& ctx, const Args& args) {
+  auto input = read_input(args.positional[0]);
+  if (!input) return ctx.usage_error(input.error().message);
+  std::string target = "/v1/lists/import";
+  if (auto note = args.get("note")) target += "?note=" + percent_encode(*note);
+  auto r = ctx.call_text("POST", target, std::move(*input), "text/csv", true);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  ctx.out << "Imported " << text(field(r->value, "added")) << " list entries.\n";
+  return kExitOk;
+}
+
 int cmd_lists_rm(Context& ctx, const Args& args) {
   const std::string& id = args.positional[0];
-  auto r = ctx.call("DELETE", "/v1/lists/" + percent_encode(id));
+  json::object body;
+  if (auto note = args.get("note")) body["note"] = *note;
+  auto r = ctx.call("DELETE", "/v1/lists/" + percent_encode(id), body.empty() ? nullptr : &body);
   if (!r) return ctx.fail(r.error());
   if (ctx.print_json(*r)) return kExitOk;
   ctx.out << "Deleted list entry " << sanitize_for_terminal(id) << ".\n";
@@ -650,6 +718,123 @@ int cmd_incident_notify_owners(Context& ctx, const Args& args) {
   return kExitOk;
 }
 
+int cmd_unblock(Context& ctx, const Args& args) {
+  json::object body;
+  if (auto note = args.get("note")) body["note"] = *note;
+  auto r = ctx.call("DELETE",
+                    "/v1/blocked/" + percent_encode(args.positional[0]) + "/" +
+                        percent_encode(args.positional[1]),
+                    body.empty() ? nullptr : &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  ctx.out << "Lifted the block " << sanitize_for_terminal(args.positional[0]) << " "
+          << sanitize_for_terminal(args.positional[1]) << ".\n";
+  return kExitOk;
+}
+
+std::string incident_path(const std::string& id) { return "/v1/incidents/" + percent_encode(id); }
+
+int cmd_incident_close(Context& ctx, const Args& args) {
+  json::object body;
+  if (auto note = args.get("note")) body["note"] = *note;
+  auto r = ctx.call("POST", incident_path(args.positional[0]) + "/close",
+                    body.empty() ? nullptr : &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  ctx.out << "Closed incident " << sanitize_for_terminal(args.positional[0]) << " ("
+          << when(ctx.zone, field(r->value, "closed")) << ").\n";
+  return kExitOk;
+}
+
+int cmd_incident_export(Context& ctx, const Args& args) {
+  auto r = ctx.call_text("GET", incident_path(args.positional[0]) + "/accounts.csv", std::nullopt,
+                         "application/json", false);
+  if (!r) return ctx.fail(r.error());
+  if (auto path = args.get("output")) {
+    std::ofstream f(*path, std::ios::binary | std::ios::trunc);
+    if (!(f << r->raw) || !f.flush())
+      return ctx.fail(make_error("usage", "cannot write " + *path + ": " + std::strerror(errno)));
+    return kExitOk;
+  }
+  ctx.out << r->raw;
+  return kExitOk;
+}
+
+int cmd_incident_require_reset(Context& ctx, const Args& args) {
+  json::object body;
+  if (auto note = args.get("note")) body["note"] = *note;
+  auto r = ctx.call("POST", incident_path(args.positional[0]) + "/require-reset",
+                    body.empty() ? nullptr : &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  ctx.out << "Locked " << text(field(r->value, "locked"))
+          << " compromised accounts with a password reset required ("
+          << text(field(r->value, "already_locked")) << " were already).\n";
+  return kExitOk;
+}
+
+int cmd_senders(Context& ctx, const Args& args) {
+  std::string target = "/v1/mail/senders";
+  if (auto limit = args.get("limit")) {
+    auto n = parse_positive_int(*limit);
+    if (!n) return ctx.usage_error("--limit: " + n.error().message);
+    target += "?limit=" + std::to_string(*n);
+  }
+  auto r = ctx.call("GET", target);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  Table table({"account", "recipients/hour", "recipients/day", "deferred/hour", "locked"});
+  for (const json::value& e : array_or_empty(field(r->value, "senders")))
+    table.add_row({text(field(e, "account")), text(field(e, "recipients_hour")),
+                   text(field(e, "recipients_day")), text(field(e, "deferred_hour")),
+                   text(field(e, "locked"))});
+  print_table(ctx.out, table, "No mail senders in the last hour.");
+  return kExitOk;
+}
+
+int cmd_senders_release(Context& ctx, const Args& args) {
+  json::object body;
+  if (auto note = args.get("note")) body["note"] = *note;
+  auto r = ctx.call("POST", "/v1/mail/senders/" + percent_encode(args.positional[0]) + "/release",
+                    body.empty() ? nullptr : &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  ctx.out << "Released the send quota of " << sanitize_for_terminal(args.positional[0]) << ".\n";
+  return kExitOk;
+}
+
+int cmd_audit(Context& ctx, const Args& args) {
+  std::string query;
+  auto add = [&](std::string_view name, const std::string& v) {
+    query += std::string(query.empty() ? "" : "&") + std::string(name) + "=" + percent_encode(v);
+  };
+  for (std::string_view name : {"since", "until", "actor", "action", "target", "before"})
+    if (auto v = args.get(std::string(name))) add(name, *v);
+  if (auto limit = args.get("limit")) {
+    auto n = parse_positive_int(*limit);
+    if (!n) return ctx.usage_error("--limit: " + n.error().message);
+    add("limit", std::to_string(*n));
+  }
+  auto r = ctx.call("GET", "/v1/audit" + (query.empty() ? "" : "?" + query));
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  Table table({"time", "actor", "action", "target", "note", "details"});
+  table.set_max_width(3, 40);
+  table.set_max_width(4, 40);
+  table.set_max_width(5, 60);
+  for (const json::value& e : array_or_empty(field(r->value, "entries"))) {
+    const json::value* details = field(e, "details");
+    table.add_row({when(ctx.zone, field(e, "time")),
+                   text(field(e, "actor")) + " (" + text(field(e, "actor_kind")) + ")",
+                   text(field(e, "action")), text(field(e, "target")), text(field(e, "note"), ""),
+                   details ? sanitize_for_terminal(json::serialize(*details)) : "-"});
+  }
+  print_table(ctx.out, table, "No operator actions recorded.");
+  if (const json::value* next = field(r->value, "next"); next && next->is_string())
+    ctx.out << "More: --before " << sanitize_for_terminal(text(next)) << "\n";
+  return kExitOk;
+}
+
 int cmd_blocked(Context& ctx, const Args&) {
   auto r = ctx.call("GET", "/v1/blocked");
   if (!r) return ctx.fail(r.error());
@@ -694,10 +879,11 @@ const std::vector<Command>& commands() {
        0,
        cmd_status},
       {"lists ls",
-       "lists ls [--kind allow|deny]",
+       "lists ls [--kind allow|deny] [--search TEXT]",
        "Lists allow and deny entries (both unless --kind is given). EXPIRES is\n"
-       "'never' for entries without a time to live.\n",
-       {{"kind", true}},
+       "'never' for entries without a time to live. --search shows only the entries\n"
+       "whose target or reason contains TEXT (ASCII letters in any case).\n",
+       {{"kind", true}, {"search", true}},
        0,
        0,
        cmd_lists_ls},
@@ -712,12 +898,24 @@ const std::vector<Command>& commands() {
        2,
        cmd_lists_add},
       {"lists rm",
-       "lists rm ID",
-       "Deletes the list entry with this ID (see 'mamori lists ls').\n",
-       {},
+       "lists rm ID [--note TEXT]",
+       "Deletes the list entry with this ID (see 'mamori lists ls'). --note is kept\n"
+       "in the audit log with the removal.\n",
+       {{"note", true}},
        1,
        1,
        cmd_lists_rm},
+      {"lists import",
+       "lists import FILE|- [--note TEXT]",
+       "Adds many entries at once from a CSV file (- reads standard input), one\n"
+       "entry a line: kind,target[,reason[,ttl_s]] (RFC 4180 quoting; a header line\n"
+       "kind,target,reason,ttl_s, blank lines and lines starting with # are skipped).\n"
+       "Every line is checked first: a bad one is reported with its line number and\n"
+       "nothing is added. At most 10,000 entries (and the server's body limit).\n",
+       {{"note", true}},
+       1,
+       1,
+       cmd_lists_import},
       {"account show",
        "account show NAME",
        "Shows an account: status, lock, second factor, contact, last login,\n"
@@ -773,6 +971,75 @@ const std::vector<Command>& commands() {
        1,
        1,
        cmd_incident_notify_owners},
+      {"unblock",
+       "unblock SCOPE TARGET [--note TEXT]",
+       "Lifts a block the engine set on its own, before its end: SCOPE and TARGET as\n"
+       "'mamori blocked' shows them (ip 203.0.113.5, account_ip 'alice|203.0.113.5',\n"
+       "network 203.0.113.0/24). The lift is recorded in the audit log with --note.\n",
+       {{"note", true}},
+       2,
+       2,
+       cmd_unblock},
+      {"incident close",
+       "incident close ID [--note TEXT]",
+       "Closes an incident: it stops collecting accounts (a new wave from its\n"
+       "sources opens a new one). Closing a closed incident changes nothing.\n",
+       {{"note", true}},
+       1,
+       1,
+       cmd_incident_close},
+      {"incident export",
+       "incident export ID [--output FILE]",
+       "Writes the accounts an incident touched as CSV (RFC 4180): incident, kind,\n"
+       "account, first_seen, last_seen, login_succeeded. To standard output unless\n"
+       "--output is given.\n",
+       {{"output", true}},
+       1,
+       1,
+       cmd_incident_export},
+      {"incident require-reset",
+       "incident require-reset ID [--note TEXT]",
+       "Locks every account of the incident whose login succeeded (compromised),\n"
+       "with a password reset required, and tells their owners. Accounts already\n"
+       "locked so are left as they are: running it again changes nothing.\n",
+       {{"note", true}},
+       1,
+       1,
+       cmd_incident_require_reset},
+      {"senders ls",
+       "senders ls [--limit N]",
+       "Shows the SMTP AUTH accounts using their send quota: recipients in the last\n"
+       "hour and day, sends deferred over quota in the last hour, and whether the\n"
+       "account is locked; most recipients first.\n",
+       {{"limit", true}},
+       0,
+       0,
+       cmd_senders},
+      {"senders release",
+       "senders release NAME [--note TEXT]",
+       "Releases an account's send quota: its counts start afresh (the owner has\n"
+       "cleaned up). Recorded in the audit log with --note.\n",
+       {{"note", true}},
+       1,
+       1,
+       cmd_senders_release},
+      {"audit",
+       "audit [--since RFC3339] [--until RFC3339] [--actor NAME] [--action WORD]\n"
+       "             [--target TARGET] [--limit N] [--before ID]",
+       "Shows the operators' actions, newest first: who (a token's or operator's\n"
+       "name), when, what, on what, the note and the details. --target takes\n"
+       "account:NAME, an IP or network, incident:ID, ... as the log shows it. When\n"
+       "more are left it prints the --before ID of the next page.\n",
+       {{"since", true},
+        {"until", true},
+        {"actor", true},
+        {"action", true},
+        {"target", true},
+        {"limit", true},
+        {"before", true}},
+       0,
+       0,
+       cmd_audit},
       {"blocked",
        "blocked",
        "Shows what the engine blocks on its own now (IPs, networks, account/IP\n"
@@ -793,7 +1060,7 @@ const Command* find_command(std::string_view name) {
 }
 
 bool is_group(std::string_view word) {
-  return word == "lists" || word == "account" || word == "incident";
+  return word == "lists" || word == "account" || word == "incident" || word == "senders";
 }
 
 // The command name closest to a mistyped `name` (edit distance), for a
@@ -807,8 +1074,9 @@ std::string closest_command(std::string_view name) {
 }
 
 std::string_view group_help(std::string_view word) {
-  if (word == "lists") return kListsHelp;
-  return word == "incident" ? kIncidentHelp : kAccountHelp;
+  if (word == "incident") return kIncidentHelp;
+  if (word == "senders") return kSendersHelp;
+  return word == "lists" ? kListsHelp : kAccountHelp;
 }
 
 void print_command_help(std::ostream& out, const Command& c) {

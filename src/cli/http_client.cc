@@ -266,7 +266,8 @@ HttpClient::HttpClient(ServerUrl server, std::string token, std::chrono::millise
       tls_(std::move(tls)) {}
 
 Result<HttpResponse> HttpClient::request(std::string_view method, std::string_view target,
-                                         std::optional<std::string> json_body) {
+                                         std::optional<std::string> json_body,
+                                         std::string_view content_type) {
   http::request<http::string_body> req;
   req.method_string(method);
   req.target(server_.prefix + std::string(target));
@@ -277,7 +278,7 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
   if (!token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
   req.keep_alive(false);
   if (json_body) {
-    req.set(http::field::content_type, "application/json");
+    req.set(http::field::content_type, content_type);
     req.body() = std::move(*json_body);
   }
   req.prepare_payload();

@@ -76,9 +76,11 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // REQUIRES: `target` starts with '/' and is already percent-encoded.
-  // `json_body`, when set, is sent with Content-Type: application/json.
+  // `json_body`, when set, is sent with Content-Type: application/json, or
+  // `content_type` when given (a CSV import).
   Result<HttpResponse> request(std::string_view method, std::string_view target,
-                               std::optional<std::string> json_body = std::nullopt);
+                               std::optional<std::string> json_body = std::nullopt,
+                               std::string_view content_type = "application/json");
 
   const ServerUrl& server() const { return server_; }
 

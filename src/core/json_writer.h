@@ -30,6 +30,8 @@ class JsonWriter {
   JsonWriter& value(unsigned n) { return value(std::uint64_t(n)); }
   JsonWriter& value(double d);
   JsonWriter& null() { sep(); out_ += "null"; return *this; }
+  // Appends `json` as written. REQUIRES: one well-formed JSON value.
+  JsonWriter& raw(std::string_view json) { sep(); out_ += json; return *this; }
 
   template <typename T>
   JsonWriter& field(std::string_view k, const T& v) { key(k); return value(v); }

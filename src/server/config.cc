@@ -572,7 +572,10 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       std::string role;
       secret(tr, "token", "token_file", tok.token, source, true);
       tr.string("role", role);
+      tr.string("name", tok.name);
       tr.reject_unknown();
+      if (t->contains("name") && !http::valid_actor_name(tok.name))
+        tr.fail("name", "must be a short word: 1 to 32 of a-z, 0-9, '-', '_', '.'", t->get("name"));
       if (!tok.token.empty() && tok.token.size() < 8) {
         if (t->contains("token_file"))
           tr.fail("token_file", "holds a token under 8 characters", t->get("token_file"));
@@ -585,6 +588,11 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       if (role == "admin") tok.role = http::Role::kAdmin;
       else if (role == "app") tok.role = http::Role::kApp;
       else tr.fail("role", "must be \"app\" or \"admin\"", t->get("role"));
+      if (tok.name.empty() && !tok.token.empty()) tok.name = http::default_token_name(tok.token);
+      for (const http::ApiToken& earlier : c.tokens)
+        if (!tok.name.empty() && earlier.name == tok.name)
+          tr.fail("name", "'" + tok.name + "' is given to two tokens (names must be unique)",
+                  t->contains("name") ? t->get("name") : t->get("token"));
       c.tokens.push_back(std::move(tok));
     }
   }

@@ -12,6 +12,7 @@ import re
 import struct
 import subprocess
 import time
+from urllib.parse import quote
 
 import pytest
 from jsonschema import Draft202012Validator, RefResolver
@@ -249,7 +250,7 @@ def hotp(key, counter):
 
 def sample_path(template):
     return (template.replace("{account}", "tour-alice").replace("{id}", "0123456789abcdef0123")
-            .replace("{prefix}", "5BAA6"))
+            .replace("{prefix}", "5BAA6").replace("{scope}", "ip").replace("{target}", "192.0.2.1"))
 
 
 def test_every_operation_answers_as_documented(make_mamorid, tmp_path):
@@ -305,6 +306,21 @@ def test_every_operation_answers_as_documented(make_mamorid, tmp_path):
                status=201)
     ok("GET", "/v1/lists?kind=deny", ADMIN_TOKEN)
     ok("DELETE", "/v1/lists/" + entry["id"], ADMIN_TOKEN)
+    r = m.request("POST", "/v1/lists/import", ADMIN_TOKEN, data=b"deny,192.0.2.7,tour\n",
+                  headers={"Content-Type": "text/csv"})
+    assert r.status_code == 201, r.text
+    # The operator's calls: a block lifted, the incident's CSV, its bulk reset and close, the
+    # mail senders, the audit log.
+    block = blocked["blocks"][0]
+    ok("DELETE", "/v1/blocked/%s/%s" % (block["scope"], quote(block["target"], safe="")), ADMIN_TOKEN)
+    assert ok("GET", "/v1/incidents/%s/accounts.csv" % iid, ADMIN_TOKEN).startswith("incident,")
+    ok("POST", "/v1/incidents/%s/require-reset" % iid, ADMIN_TOKEN)
+    assert ok("POST", "/v1/incidents/%s/close" % iid, ADMIN_TOKEN)["closed"]
+    ok("POST", "/v1/events", json_body={"type": "mail_sent", "account": "tour-mail", "ip": ip,
+                                        "recipients": 2, "protocol": "smtp"})
+    assert ok("GET", "/v1/mail/senders", ADMIN_TOKEN)["senders"]
+    ok("POST", "/v1/mail/senders/tour-mail/release", ADMIN_TOKEN, {"note": "tour"})
+    assert ok("GET", "/v1/audit?limit=5", ADMIN_TOKEN)["entries"]
     # The second factor: enrol, confirm, a wrong code, a recovery code, removal.
     e = ok("POST", "/v1/accounts/tour-alice/totp")
     key = base64.b32decode(e["secret"] + "=" * (-len(e["secret"]) % 8))

@@ -12,6 +12,7 @@
 
 #include "notify/time_zone.h"
 #include "core/json_writer.h"
+#include "engine/lists.h"
 #include "protocols/http/openapi_document.h"
 #include "protocols/http/url_decode.h"
 
@@ -165,8 +166,27 @@ void write_incident(JsonWriter& w, const store::Incident& i) {
   for (const auto& s : i.sources) w.value(s);
   w.end_array();
   w.field("accounts_targeted", i.accounts_targeted)
-      .field("accounts_compromised", i.accounts_compromised)
-      .end_object();
+      .field("accounts_compromised", i.accounts_compromised);
+  write_time_or_null(w, "closed", i.closed);
+  w.end_object();
+}
+
+// A JSON object's text, its fields written by fill(JsonWriter&).
+template <typename Fill>
+std::string json_object(Fill&& fill) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  fill(w);
+  w.end_object();
+  return out;
+}
+
+// The account a list target names (`account:NAME`), whose activity shows
+// the list change; none for addresses and countries.
+std::vector<std::string> list_target_accounts(std::string_view target) {
+  if (!target.starts_with("account:")) return {};
+  return {std::string(target.substr(8))};
 }
 
 void write_list_entry(JsonWriter& w, const store::ListEntry& e) {
@@ -235,6 +255,7 @@ struct ApiHandler::Call {
   Route route = Route::kUnknown;
   Role role = Role::kApp;
   Body body;
+  Actor actor;
 
   void error(int status, std::string_view code, std::string_view message) {
     set_error(resp, status, code, message);
@@ -272,13 +293,14 @@ ApiHandler::ApiHandler(ApiOptions options, engine::Engine& engine, store::Store&
 
 void ApiHandler::set_tokens(const std::vector<ApiToken>& tokens) {
   auto map = std::make_shared<TokenMap>();
-  for (const ApiToken& t : tokens) (*map)[t.token] = t.role;
+  for (const ApiToken& t : tokens)
+    (*map)[t.token] = TokenInfo{t.role, t.name.empty() ? default_token_name(t.token) : t.name};
   tokens_.store(std::move(map));
 }
 
 void ApiHandler::handle(const Request& request, Response& response) {
   const std::uint64_t t0 = monotonic_ns();
-  Call c{request, response, Target(request.target), Route::kUnknown, Role::kApp, Body()};
+  Call c{request, response, Target(request.target), Route::kUnknown, Role::kApp, Body(), Actor()};
   dispatch(c);
   metrics_.count_request(c.route, response.status, monotonic_ns() - t0);
 }
@@ -343,10 +365,20 @@ void ApiHandler::dispatch(Call& c) {
     } else if (n == 2 && s[1] == "lists") {
       add(Route::kLists, "GET", Role::kAdmin, &ApiHandler::lists_get);
       add(Route::kLists, "POST", Role::kAdmin, &ApiHandler::lists_post);
+    } else if (n == 3 && s[1] == "lists" && s[2] == "import") {
+      add(Route::kListImport, "POST", Role::kAdmin, &ApiHandler::list_import);
     } else if (n == 3 && s[1] == "lists") {
       add(Route::kListEntry, "DELETE", Role::kAdmin, &ApiHandler::list_delete);
     } else if (n == 2 && s[1] == "blocked") {
       add(Route::kBlocked, "GET", Role::kAdmin, &ApiHandler::blocked);
+    } else if (n == 4 && s[1] == "blocked") {
+      add(Route::kBlock, "DELETE", Role::kAdmin, &ApiHandler::block_delete);
+    } else if (n == 2 && s[1] == "audit") {
+      add(Route::kAudit, "GET", Role::kAdmin, &ApiHandler::audit_get);
+    } else if (n == 3 && s[1] == "mail" && s[2] == "senders") {
+      add(Route::kMailSenders, "GET", Role::kAdmin, &ApiHandler::mail_senders);
+    } else if (n == 5 && s[1] == "mail" && s[2] == "senders" && s[4] == "release") {
+      add(Route::kMailSenderRelease, "POST", Role::kAdmin, &ApiHandler::mail_sender_release);
     } else if (n == 2 && s[1] == "incidents") {
       add(Route::kIncidents, "GET", Role::kAdmin, &ApiHandler::incidents_list);
     } else if (n == 3 && s[1] == "incidents" && s[2] == "affected") {
@@ -357,6 +389,12 @@ void ApiHandler::dispatch(Call& c) {
       add(Route::kIncidentAccounts, "GET", Role::kAdmin, &ApiHandler::incident_accounts);
     } else if (n == 4 && s[1] == "incidents" && s[3] == "notify-owners") {
       add(Route::kIncidentNotifyOwners, "POST", Role::kAdmin, &ApiHandler::incident_notify_owners);
+    } else if (n == 4 && s[1] == "incidents" && s[3] == "accounts.csv") {
+      add(Route::kIncidentCsv, "GET", Role::kAdmin, &ApiHandler::incident_csv);
+    } else if (n == 4 && s[1] == "incidents" && s[3] == "close") {
+      add(Route::kIncidentClose, "POST", Role::kAdmin, &ApiHandler::incident_close);
+    } else if (n == 4 && s[1] == "incidents" && s[3] == "require-reset") {
+      add(Route::kIncidentRequireReset, "POST", Role::kAdmin, &ApiHandler::incident_require_reset);
     }
   }
   if (candidates.empty()) {
@@ -388,7 +426,8 @@ void ApiHandler::dispatch(Call& c) {
       c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
       return;
     }
-    c.role = it->second;
+    c.role = it->second.role;
+    c.actor = Actor{it->second.name, "token"};
     if (match->role == Role::kAdmin && c.role != Role::kAdmin) {
       c.error(403, "forbidden", "this call needs an admin token");
       return;
@@ -713,6 +752,7 @@ void ApiHandler::account_activity(Call& c) {
     if (r.success) w.value(*r.success);
     else w.null();
     w.field("action", to_string(r.action));
+    if (r.type == EventType::kOperatorAction) w.field("actor", r.actor).field("note", r.note);
     w.key("reasons").begin_array();
     for (const auto& reason : r.reasons) w.value(reason);
     w.end_array().end_object();
@@ -731,7 +771,11 @@ void ApiHandler::account_lock(Call& c) {
   if (!c.body.ok()) return c.bad_body();
   if (reason.empty()) return c.error(400, "invalid_field", "field 'reason' must not be empty");
   bool notified = false;
-  const store::WriteSpan writes = engine_.lock(*a, reason, reset, "operator", now(), &notified);
+  store::AuditRecord r =
+      audit_record(c, "account_lock", "account:" + *a, reason,
+                   json_object([&](JsonWriter& w) { w.field("require_password_reset", reset); }));
+  const store::WriteSpan writes = engine_.audited(
+      r, {*a}, [&] { return engine_.lock(*a, reason, reset, c.actor.name, r.time, &notified); });
   write_account(c, *a, notified);
   c.wait_for(writes);
 }
@@ -745,7 +789,9 @@ void ApiHandler::account_unlock(Call& c) {
     c.body.string("note", note, kMaxNoteBytes, false);
     if (!c.body.ok()) return c.bad_body();
   }
-  const store::WriteSpan writes = engine_.unlock(*a, note, now());
+  store::AuditRecord r = audit_record(c, "account_unlock", "account:" + *a, note);
+  const store::WriteSpan writes =
+      engine_.audited(r, {*a}, [&] { return engine_.unlock(*a, note, r.time); });
   write_account(c, *a);
   c.wait_for(writes);
 }
@@ -795,11 +841,47 @@ void ApiHandler::lists_get(Call& c) {
     kind = store::list_kind_from_string(*k);
     if (!kind) return c.error(400, "invalid_kind", "kind must be allow or deny");
   }
+  // Search: entries whose target or reason contains `q` (ASCII letters
+  // compared case-insensitively), a page of `limit` from `offset`.
+  std::string q;
+  if (auto raw = c.target.param("q")) {
+    auto decoded = decode_query_value(*raw);
+    if (!decoded) return c.error(400, "invalid_query", "q: " + decoded.error().message);
+    if (decoded->size() > 512) return c.error(400, "invalid_query", "q is longer than 512 bytes");
+    q = std::move(*decoded);
+  }
+  std::size_t limit = 1000, offset = 0;
+  for (auto [name, out, max] :
+       {std::tuple<std::string_view, std::size_t*, std::size_t>{"limit", &limit, 1000},
+        {"offset", &offset, std::size_t(1) << 40}}) {
+    auto v = c.target.param(name);
+    if (!v) continue;
+    std::size_t n = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || p != v->data() + v->size() || n > max || (name == "limit" && n == 0))
+      return c.error(400, "invalid_query",
+                     std::string(name) + " must be a whole number" +
+                         (name == "limit" ? " between 1 and 1000" : ""));
+    *out = n;
+  }
+  auto lower = [](std::string_view t) {
+    std::string l(t);
+    for (char& ch : l)
+      if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+    return l;
+  };
+  const std::string needle = lower(q);
+  std::vector<store::ListEntry> found;
+  for (auto& e : engine_.lists().entries(kind, now()))
+    if (needle.empty() || lower(e.target).find(needle) != std::string::npos ||
+        lower(e.reason).find(needle) != std::string::npos)
+      found.push_back(std::move(e));
   c.json();
   JsonWriter w(c.resp.body);
   w.begin_object().key("entries").begin_array();
-  for (const auto& e : engine_.lists().entries(kind, now())) write_list_entry(w, e);
-  w.end_array().end_object();
+  for (std::size_t i = offset; i < found.size() && i < offset + limit; ++i)
+    write_list_entry(w, found[i]);
+  w.end_array().field("total", std::uint64_t(found.size())).end_object();
 }
 
 void ApiHandler::lists_post(Call& c) {
@@ -813,25 +895,59 @@ void ApiHandler::lists_post(Call& c) {
   if (!c.body.ok()) return c.bad_body();
   auto kind = store::list_kind_from_string(kind_text);
   if (!kind) return c.error(400, "invalid_kind", "kind must be allow or deny");
-  const TimePoint t = now();
-  store::WriteTicket ticket = 0;
-  auto e = engine_.lists().add(*kind, target, reason, std::chrono::seconds(ttl_s), t,
-                               engine_.ids().next(t), ticket);
+  auto parsed = engine::parse_list_target(target);
+  if (!parsed) return c.error(400, parsed.error().code, parsed.error().message);
+  store::AuditRecord r =
+      audit_record(c, "list_add", parsed->canonical, reason, json_object([&](JsonWriter& w) {
+                     w.field("kind", store::to_string(*kind)).field("ttl_s", ttl_s);
+                   }));
+  Result<store::ListEntry> e = make_error("not_added", "not added");
+  const store::WriteSpan writes = engine_.audited(r, list_target_accounts(parsed->canonical), [&] {
+    store::WriteTicket ticket = 0;
+    e = engine_.lists().add(*kind, target, reason, std::chrono::seconds(ttl_s), r.time,
+                            engine_.ids().next(r.time), ticket);
+    store::WriteSpan span;
+    span.add(ticket);
+    return span;
+  });
   if (!e) return c.error(400, e.error().code, e.error().message);
   c.json(201);
   JsonWriter w(c.resp.body);
   write_list_entry(w, *e);
-  c.resp.wait_for = ticket;
+  c.wait_for(writes);
 }
 
 void ApiHandler::list_delete(Call& c) {
   auto id = decode_path_segment(c.target.segments[2]);
   if (!id) return c.error(400, id.error().code, "list entry id: " + id.error().message);
-  store::WriteTicket ticket = 0;
-  if (Status s = engine_.lists().remove(*id, ticket); !s) return c.error(404, s.error().code, s.error().message);
+  std::string note;
+  if (!c.req.body.empty()) {
+    if (!c.body.parse(c.req.body)) return c.bad_body();
+    c.body.string("note", note, kMaxNoteBytes, false);
+    if (!c.body.ok()) return c.bad_body();
+  }
+  std::optional<store::ListEntry> entry;
+  for (auto& e : engine_.lists().entries(std::nullopt, now()))
+    if (e.id == *id) entry = std::move(e);
+  if (!entry) return c.error(404, "not_found", "no list entry with id '" + *id + "'");
+  store::AuditRecord r =
+      audit_record(c, "list_remove", entry->target, note, json_object([&](JsonWriter& w) {
+                     w.field("id", entry->id)
+                         .field("kind", store::to_string(entry->kind))
+                         .field("reason", entry->reason);
+                   }));
+  Status removed;
+  const store::WriteSpan writes = engine_.audited(r, list_target_accounts(entry->target), [&] {
+    store::WriteTicket ticket = 0;
+    removed = engine_.lists().remove(*id, ticket);
+    store::WriteSpan span;
+    span.add(ticket);
+    return span;
+  });
+  if (!removed) return c.error(404, removed.error().code, removed.error().message);
   c.json();
   c.resp.body = R"({"deleted":true})";
-  c.resp.wait_for = ticket;
+  c.wait_for(writes);
 }
 
 void ApiHandler::blocked(Call& c) {
@@ -1079,11 +1195,26 @@ void ApiHandler::totp_delete(Call& c) {
                    "removing a second factor with an app token needs field 'code': a current "
                    "TOTP code or an unused recovery code (admin tokens need none)");
   if (c.role == Role::kAdmin) code.reset();
-  auto r = options_.totp->remove(*a, code);
+  // An admin's removal is an operator's TOTP reset: audited, its delete
+  // committed with its record.
+  std::optional<Result<account::CodeCheck>> removed;
+  store::WriteSpan writes;
+  if (c.role == Role::kAdmin) {
+    store::AuditRecord rec = audit_record(c, "totp_reset", "account:" + *a, "");
+    writes = engine_.audited(rec, {*a}, [&] {
+      removed = options_.totp->remove(*a, code);
+      store::WriteSpan span;
+      if (*removed) span.add((*removed)->ticket);
+      return span;
+    });
+  } else {
+    removed = options_.totp->remove(*a, code);
+  }
+  auto& r = *removed;
   if (!r) return totp_error(c, r.error());
   e.type = r->ok ? EventType::kMfaDisabled : EventType::kChallengeFailed;
   engine::Outcome o = engine_.process(e);
-  store::WriteSpan writes = o.writes;
+  writes.add(o.writes);
   writes.add(r->ticket);
   c.wait_for(writes);
   if (!r->ok)
@@ -1183,6 +1314,441 @@ void ApiHandler::pwned_range(Call& c) {
     out += ':';
     out += std::to_string(entries[i].count);
   }
+}
+
+// ---- operator actions and the operator's views ----
+
+namespace {
+
+constexpr std::size_t kMaxImportLines = 10'000;
+
+// One field of an RFC 4180 record: quoted when it holds a comma, a quote or
+// a line break (quotes doubled), and a leading = + - @ defused with a quote
+// so that a spreadsheet does not read it as a formula.
+void append_csv_field(std::string& out, std::string_view v) {
+  const bool formula = !v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@');
+  if (!formula && v.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += v;
+    return;
+  }
+  out += '"';
+  if (formula) out += '\'';
+  for (char ch : v) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  out += '"';
+}
+
+// Splits one CSV line (RFC 4180 quoting, no line breaks inside fields) into
+// fields. Fails with a message on an unterminated quote.
+Result<std::vector<std::string>> split_csv_line(std::string_view line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char ch = line[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        fields.back() += ch;
+      }
+    } else if (ch == '"' && fields.back().empty()) {
+      quoted = true;
+    } else if (ch == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += ch;
+    }
+  }
+  if (quoted) return make_error("invalid_csv", "a quoted field is not closed");
+  return fields;
+}
+
+// An optional RFC 3339 query parameter.
+Result<std::optional<TimePoint>> time_param(const Target& t, std::string_view name) {
+  auto raw = t.param(name);
+  if (!raw) return std::optional<TimePoint>();
+  auto decoded = decode_query_value(*raw);
+  if (!decoded)
+    return make_error("invalid_query", std::string(name) + ": " + decoded.error().message);
+  auto v = parse_rfc3339(*decoded);
+  if (!v) return make_error("invalid_query", std::string(name) + " must be an RFC 3339 time");
+  return std::optional<TimePoint>(*v);
+}
+
+// An optional body {"note": TEXT}; false with the body's error set.
+bool read_note(Body& b, std::string_view body, std::string& note) {
+  if (body.empty()) return true;
+  if (!b.parse(body)) return false;
+  return b.string("note", note, kMaxNoteBytes, false);
+}
+
+void write_audit(JsonWriter& w, const store::AuditRecord& r) {
+  w.begin_object()
+      .field("id", r.id)
+      .field("time", format_rfc3339(r.time))
+      .field("actor", r.actor)
+      .field("actor_kind", r.actor_kind)
+      .field("action", r.action)
+      .field("target", r.target)
+      .field("note", r.note);
+  w.key("details").raw(r.details.empty() ? std::string_view("{}") : std::string_view(r.details));
+  w.end_object();
+}
+
+}  // namespace
+
+std::string default_token_name(std::string_view token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  char hex[5];
+  std::snprintf(hex, sizeof hex, "%02x%02x", digest[0], digest[1]);
+  return std::string("token-") + hex;
+}
+
+bool valid_actor_name(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  auto word = [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); };
+  if (!word(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char ch) { return word(ch) || ch == '-' || ch == '_' || ch == '.'; });
+}
+
+store::AuditRecord ApiHandler::audit_record(const Call& c, std::string action, std::string target,
+                                            std::string note, std::string details) {
+  store::AuditRecord r;
+  r.time = now();
+  r.actor = c.actor.name;
+  r.actor_kind = c.actor.kind;
+  r.action = std::move(action);
+  r.target = std::move(target);
+  r.note = std::move(note);
+  r.details = std::move(details);
+  return r;
+}
+
+void ApiHandler::audit_get(Call& c) {
+  store::AuditQuery q;
+  auto since = time_param(c.target, "since");
+  if (!since) return c.error(400, since.error().code, since.error().message);
+  auto until = time_param(c.target, "until");
+  if (!until) return c.error(400, until.error().code, until.error().message);
+  q.since = *since;
+  q.until = *until;
+  for (auto [name, out] : {std::pair<std::string_view, std::string*>{"actor", &q.actor},
+                           {"action", &q.action},
+                           {"target", &q.target},
+                           {"before", &q.before}}) {
+    auto raw = c.target.param(name);
+    if (!raw) continue;
+    auto decoded = decode_query_value(*raw);
+    if (!decoded)
+      return c.error(400, "invalid_query", std::string(name) + ": " + decoded.error().message);
+    if (decoded->size() > 512)
+      return c.error(400, "invalid_query", std::string(name) + " is longer than 512 bytes");
+    *out = std::move(*decoded);
+  }
+  if (auto l = c.target.param("limit")) {
+    unsigned long v = 0;
+    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc() || p != l->data() + l->size() || v == 0 || v > 1000)
+      return c.error(400, "invalid_query", "limit must be between 1 and 1000");
+    q.limit = v;
+  }
+  auto records = store_.audit(q);
+  if (!records) return c.error(500, records.error().code, records.error().message);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().key("entries").begin_array();
+  for (const store::AuditRecord& r : *records) write_audit(w, r);
+  w.end_array().key("next");
+  if (records->size() == q.limit)
+    w.value(records->back().id);
+  else
+    w.null();
+  w.end_object();
+}
+
+void ApiHandler::block_delete(Call& c) {
+  auto scope = decode_path_segment(c.target.segments[2]);
+  if (!scope) return c.error(400, scope.error().code, "block scope: " + scope.error().message);
+  auto key = decode_path_segment(c.target.segments[3]);
+  if (!key) return c.error(400, key.error().code, "block target: " + key.error().message);
+  std::string note;
+  if (!read_note(c.body, c.req.body, note)) return c.bad_body();
+  const TimePoint t = now();
+  std::optional<store::Block> found;
+  for (store::Block& b : engine_.blocks().active(t))
+    if (b.scope == *scope && b.key == *key) found = std::move(b);
+  if (!found)
+    return c.error(404, "not_found",
+                   "no active block " + scope->substr(0, 32) + " " + key->substr(0, 200) +
+                       " (GET /v1/blocked lists them: scope and target)");
+  std::vector<std::string> accounts;
+  if (found->scope == "account") accounts.push_back(found->key);
+  if (found->scope == "account_ip") accounts.push_back(found->key.substr(0, found->key.rfind('|')));
+  store::AuditRecord r = audit_record(c, "block_lift", found->scope + ":" + found->key, note,
+                                      json_object([&](JsonWriter& w) {
+                                        w.field("reason", to_string(found->reason))
+                                            .field("action", to_string(found->action))
+                                            .field("since", format_rfc3339(found->since))
+                                            .field("until", format_rfc3339(found->until));
+                                      }));
+  const store::WriteSpan writes =
+      engine_.audited(r, accounts, [&] { return engine_.lift_block(*found); });
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("lifted", true)
+      .field("scope", found->scope)
+      .field("target", found->key)
+      .field("audit_id", r.id)
+      .end_object();
+  c.wait_for(writes);
+}
+
+void ApiHandler::incident_close(Call& c) {
+  auto id = decode_path_segment(c.target.segments[2]);
+  if (!id) return c.error(400, id.error().code, "incident id: " + id.error().message);
+  std::string note;
+  if (!read_note(c.body, c.req.body, note)) return c.bad_body();
+  auto i = store_.incident(*id);
+  if (!i) return c.error(500, i.error().code, i.error().message);
+  if (!*i) return c.error(404, "not_found", "no such incident");
+  store::Incident incident = std::move(**i);
+  store::WriteSpan writes;
+  if (!incident.closed) {
+    store::AuditRecord r = audit_record(c, "incident_close", "incident:" + incident.id, note);
+    writes = engine_.audited(r, {}, [&] { return engine_.close_incident(incident, r.time); });
+    incident.closed = r.time;
+  }
+  c.json();
+  JsonWriter w(c.resp.body);
+  write_incident(w, incident);
+  c.wait_for(writes);
+}
+
+void ApiHandler::incident_csv(Call& c) {
+  auto id = decode_path_segment(c.target.segments[2]);
+  if (!id) return c.error(400, id.error().code, "incident id: " + id.error().message);
+  auto i = store_.incident(*id);
+  if (!i) return c.error(500, i.error().code, i.error().message);
+  if (!*i) return c.error(404, "not_found", "no such incident");
+  auto accounts = store_.incident_accounts((*i)->id);
+  if (!accounts) return c.error(500, accounts.error().code, accounts.error().message);
+  c.resp.status = 200;
+  c.resp.content_type = "text/csv; charset=utf-8";
+  // Safe as a file name: incident ids are hex from IdGenerator, and the
+  // route only reaches here with one that exists.
+  c.resp.headers.emplace_back("Content-Disposition",
+                              "attachment; filename=\"incident-" + (*i)->id + "-accounts.csv\"");
+  std::string& out = c.resp.body;
+  out.reserve(64 + accounts->size() * 80);
+  out += "incident,kind,account,first_seen,last_seen,login_succeeded\r\n";
+  for (const auto& a : *accounts) {
+    append_csv_field(out, (*i)->id);
+    out += ',';
+    out += store::to_string((*i)->kind);
+    out += ',';
+    append_csv_field(out, a.account);
+    out += ',';
+    out += format_rfc3339(a.first_seen);
+    out += ',';
+    out += format_rfc3339(a.last_seen);
+    out += a.login_succeeded ? ",true\r\n" : ",false\r\n";
+  }
+}
+
+void ApiHandler::incident_require_reset(Call& c) {
+  auto id = decode_path_segment(c.target.segments[2]);
+  if (!id) return c.error(400, id.error().code, "incident id: " + id.error().message);
+  std::string note;
+  if (!read_note(c.body, c.req.body, note)) return c.bad_body();
+  auto i = store_.incident(*id);
+  if (!i) return c.error(500, i.error().code, i.error().message);
+  if (!*i) return c.error(404, "not_found", "no such incident");
+  auto accounts = store_.incident_accounts((*i)->id);
+  if (!accounts) return c.error(500, accounts.error().code, accounts.error().message);
+  // Every compromised account not yet locked with a reset required.
+  std::vector<std::string> to_lock;
+  std::size_t compromised = 0;
+  for (const auto& a : *accounts) {
+    if (!a.login_succeeded) continue;
+    ++compromised;
+    const auto lock = engine_.locks().find(a.account);
+    if (!lock || !lock->password_reset_required) to_lock.push_back(a.account);
+  }
+  const std::string reason = "incident " + (*i)->id + ": password reset required";
+  store::AuditRecord r = audit_record(c, "incident_require_reset", "incident:" + (*i)->id, note,
+                                      json_object([&](JsonWriter& w) {
+                                        w.field("compromised", std::uint64_t(compromised))
+                                            .field("locked", std::uint64_t(to_lock.size()));
+                                      }));
+  std::size_t notified_count = 0;
+  const store::WriteSpan writes = engine_.audited(r, to_lock, [&] {
+    store::WriteSpan span;
+    for (const std::string& a : to_lock) {
+      bool notified = false;
+      span.add(engine_.lock(a, reason, true, c.actor.name, r.time, &notified));
+      notified_count += notified ? 1 : 0;
+    }
+    return span;
+  });
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("incident_id", (*i)->id)
+      .field("compromised", std::uint64_t(compromised))
+      .field("locked", std::uint64_t(to_lock.size()))
+      .field("already_locked", std::uint64_t(compromised - to_lock.size()))
+      .field("notified", std::uint64_t(notified_count))
+      .field("audit_id", r.id);
+  w.key("accounts").begin_array();
+  for (const std::string& a : to_lock) w.value(a);
+  w.end_array().end_object();
+  c.wait_for(writes);
+}
+
+void ApiHandler::mail_senders(Call& c) {
+  std::size_t limit = 100;
+  if (auto l = c.target.param("limit")) {
+    unsigned long v = 0;
+    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc() || p != l->data() + l->size() || v == 0 || v > 1000)
+      return c.error(400, "invalid_query", "limit must be between 1 and 1000");
+    limit = v;
+  }
+  const TimePoint t = now();
+  const auto config = engine_.config();
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("hourly_quota", std::uint64_t(config->mail_volume.threshold))
+      .field("daily_quota", std::uint64_t(config->mail_volume.daily_threshold));
+  w.key("senders").begin_array();
+  for (const auto& u : engine_.mail_senders(t, limit)) {
+    const auto lock = engine_.locks().find(u.account);
+    w.begin_object()
+        .field("account", u.account)
+        .field("recipients_hour", std::uint64_t(u.hourly))
+        .field("recipients_day", std::uint64_t(u.daily))
+        .field("deferred_hour", std::uint64_t(u.deferred))
+        .field("locked", lock.has_value())
+        .end_object();
+  }
+  w.end_array().end_object();
+}
+
+void ApiHandler::mail_sender_release(Call& c) {
+  auto a = path_account(c.target.segments[3]);
+  if (!a) return c.error(400, a.error().code, a.error().message);
+  std::string note;
+  if (!read_note(c.body, c.req.body, note)) return c.bad_body();
+  store::AuditRecord r = audit_record(c, "quota_release", "account:" + *a, note);
+  const store::WriteSpan writes = engine_.audited(r, {*a}, [&] {
+    engine_.release_sends(*a);
+    return store::WriteSpan();
+  });
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object()
+      .field("account", *a)
+      .field("released", true)
+      .field("audit_id", r.id)
+      .end_object();
+  c.wait_for(writes);
+}
+
+// POST /v1/lists/import: CSV lines `kind,target[,reason[,ttl_s]]`
+// (RFC 4180 quoting), an optional header line `kind,target,reason,ttl_s`,
+// blank lines and lines starting with '#' skipped. Every line is checked
+// before any is added: the first bad one is answered with its line number
+// and nothing changes. The body limit bounds the size; at most
+// kMaxImportLines entries.
+void ApiHandler::list_import(Call& c) {
+  struct Line {
+    std::size_t number;
+    store::ListKind kind;
+    std::string target, reason;
+    std::int64_t ttl_s = 0;
+  };
+  std::vector<Line> lines;
+  std::string_view body = c.req.body;
+  std::size_t number = 0;
+  auto bad = [&](const std::string& why) {
+    c.error(400, "invalid_line",
+            "line " + std::to_string(number) + ": " + why + "; nothing was added");
+  };
+  if (!is_valid_utf8(body))
+    return c.error(400, "invalid_body", "the body must be UTF-8 text (CSV)");
+  while (!body.empty()) {
+    ++number;
+    const auto nl = body.find('\n');
+    std::string_view line = body.substr(0, nl);
+    body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    auto fields = split_csv_line(line);
+    if (!fields) return bad(fields.error().message);
+    if (lines.empty() && number == 1 && (*fields)[0] == "kind") continue;  // the header
+    if (fields->size() < 2 || fields->size() > 4)
+      return bad("expected kind,target[,reason[,ttl_s]], got " + std::to_string(fields->size()) +
+                 " fields");
+    auto kind = store::list_kind_from_string((*fields)[0]);
+    if (!kind) return bad("kind must be allow or deny");
+    auto target = engine::parse_list_target((*fields)[1]);
+    if (!target) return bad(target.error().message);
+    Line l{number, *kind, target->canonical, fields->size() > 2 ? (*fields)[2] : "", 0};
+    if (l.reason.size() > kMaxReasonBytes)
+      return bad("reason is longer than " + std::to_string(kMaxReasonBytes) + " bytes");
+    if (fields->size() > 3 && !(*fields)[3].empty()) {
+      const std::string& t = (*fields)[3];
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), l.ttl_s);
+      if (ec != std::errc() || p != t.data() + t.size() || l.ttl_s < 1 ||
+          l.ttl_s > std::int64_t(100) * 365 * 86400)
+        return bad("ttl_s must be a whole number of seconds, 1 to 100 years");
+    }
+    if (lines.size() == kMaxImportLines)
+      return bad("more than " + std::to_string(kMaxImportLines) + " entries");
+    lines.push_back(std::move(l));
+  }
+  if (lines.empty()) return c.error(400, "invalid_body", "no entries to import");
+  std::vector<std::string> accounts;
+  for (const Line& l : lines)
+    for (std::string& a : list_target_accounts(l.target)) accounts.push_back(std::move(a));
+  std::string note;
+  if (auto n = c.target.param("note")) {
+    auto decoded = decode_query_value(*n);
+    if (!decoded || decoded->size() > kMaxNoteBytes)
+      return c.error(400, "invalid_query", "note must be at most 1024 bytes of text");
+    note = std::move(*decoded);
+  }
+  store::AuditRecord r = audit_record(
+      c, "list_import", "lists", note,
+      json_object([&](JsonWriter& w) { w.field("entries", std::uint64_t(lines.size())); }));
+  std::vector<store::ListEntry> added;
+  const store::WriteSpan writes = engine_.audited(r, accounts, [&] {
+    store::WriteSpan span;
+    for (const Line& l : lines) {
+      store::WriteTicket ticket = 0;
+      auto e = engine_.lists().add(l.kind, l.target, l.reason, std::chrono::seconds(l.ttl_s),
+                                   r.time, engine_.ids().next(r.time), ticket);
+      if (e) added.push_back(std::move(*e));
+      span.add(ticket);
+    }
+    return span;
+  });
+  c.json(201);
+  JsonWriter w(c.resp.body);
+  w.begin_object().field("added", std::uint64_t(added.size())).field("audit_id", r.id);
+  w.key("entries").begin_array();
+  for (const auto& e : added) write_list_entry(w, e);
+  w.end_array().end_object();
+  c.wait_for(writes);
 }
 
 }  // namespace mamori::http

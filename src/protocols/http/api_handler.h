@@ -28,7 +28,24 @@ enum class Role : std::uint8_t { kApp, kAdmin };
 struct ApiToken {
   std::string token;
   Role role = Role::kApp;
+  // Who acts with it, in the audit log and `locked by`: a short word
+  // (valid_actor_name); empty: default_token_name(token).
+  std::string name;
 };
+
+// Who makes a request: a token's name (kind `token`) or a signed-in
+// operator's (kind `operator`). Every operator action is recorded under it.
+struct Actor {
+  std::string name;
+  std::string kind = "token";  // "token" or "operator"
+};
+
+// A token's name when the config gives none: `token-` and the first 4 hex
+// digits of the token's SHA-256, stable and not secret.
+std::string default_token_name(std::string_view token);
+// A name for a token or operator: 1 to 32 of a-z, 0-9, '-', '_', '.',
+// starting with a letter or digit.
+bool valid_actor_name(std::string_view name);
 
 struct ApiOptions {
   std::vector<ApiToken> tokens;
@@ -101,6 +118,18 @@ class ApiHandler final : public Handler {
   void totp_error(Call& c, const Error& e);
   void dovecot_policy(Call& c);
   void openapi(Call& c);
+  // Operator actions and the operator's views.
+  void audit_get(Call& c);
+  void block_delete(Call& c);
+  void incident_close(Call& c);
+  void incident_csv(Call& c);
+  void incident_require_reset(Call& c);
+  void mail_senders(Call& c);
+  void mail_sender_release(Call& c);
+  void list_import(Call& c);
+  // An audit record of the caller's action, its time now.
+  store::AuditRecord audit_record(const Call& c, std::string action, std::string target,
+                                  std::string note, std::string details = "");
 
   TimePoint now() const { return clock_.now(); }
   // The account view; `notified` (a lock's answer) says whether the owner's
@@ -113,7 +142,11 @@ class ApiHandler final : public Handler {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using TokenMap = std::unordered_map<std::string, Role, TokenHash, std::equal_to<>>;
+  struct TokenInfo {
+    Role role;
+    std::string name;
+  };
+  using TokenMap = std::unordered_map<std::string, TokenInfo, TokenHash, std::equal_to<>>;
   std::atomic<std::shared_ptr<const TokenMap>> tokens_;
   engine::Engine& engine_;
   store::Store& store_;

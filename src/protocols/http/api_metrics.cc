@@ -12,7 +12,9 @@ constexpr std::array<std::string_view, kRouteCount> kRoutes = {
     "list_entry",       "blocked",          "incidents",       "incident",
     "incident_accounts", "incidents_affected", "totp",          "totp_confirm",
     "totp_verify",      "passwords_check",  "pwned_range",     "dovecot_policy",
-    "openapi",          "account_activity_link", "incident_notify_owners", "unknown"};
+    "openapi",          "account_activity_link", "incident_notify_owners", "audit",
+    "block",            "incident_close",   "incident_csv",    "incident_require_reset",
+    "mail_senders",     "mail_sender_release", "list_import",  "unknown"};
 constexpr auto kRelaxed = std::memory_order_relaxed;
 
 // mamori_decisions_total counts each decision once, under its deciding

@@ -20,9 +20,11 @@ enum class Route : std::uint8_t {
   kTotp, kTotpConfirm, kTotpVerify, kPasswordCheck, kPwnedRange,
   kDovecotPolicy, kOpenApi,
   kAccountActivityLink, kIncidentNotifyOwners,
+  kAudit, kBlock, kIncidentClose, kIncidentCsv, kIncidentRequireReset, kMailSenders,
+  kMailSenderRelease, kListImport,
   kUnknown,
 };
-inline constexpr int kRouteCount = 28;
+inline constexpr int kRouteCount = 36;
 std::string_view to_string(Route r);
 
 // Counters and a latency histogram for /metrics, in Prometheus text format.

@@ -255,6 +255,32 @@ TEST(ParseConfig, OneTokenUnderTwoRolesIsRejected) {
   EXPECT_TRUE(contains(msg, "twice")) << msg;
 }
 
+TEST(ParseConfig, TokensAreNamedOrGetAStableNameFromTheirHash) {
+  const Config c = parse_ok(
+      "[[tokens]]\ntoken = \"support-token-123\"\nrole = \"admin\"\nname = \"support-desk\"\n"
+      "[[tokens]]\ntoken = \"test-admin-token\"\nrole = \"admin\"\n");
+  ASSERT_EQ(c.tokens.size(), 2u);
+  EXPECT_EQ(c.tokens[0].name, "support-desk");
+  // `token-` and the first 4 hex digits of SHA-256("test-admin-token").
+  EXPECT_EQ(c.tokens[1].name, http::default_token_name("test-admin-token"));
+  EXPECT_EQ(c.tokens[1].name, "token-17d6");
+}
+
+TEST(ParseConfig, TokenNamesMustBeShortUniqueWords) {
+  for (const char* bad : {"\"\"", "\"Support\"", "\"two words\"", "\"-dash\"",
+                          "\"a-name-much-longer-than-thirty-two-bytes\""}) {
+    const std::string msg = parse_error(std::string("[[tokens]]\ntoken = \"0123456789abcdef\"\n"
+                                                    "role = \"app\"\nname = ") +
+                                        bad + "\n");
+    EXPECT_TRUE(contains(msg, "tokens[0].name")) << bad << ": " << msg;
+  }
+  const std::string msg = parse_error(
+      "[[tokens]]\ntoken = \"first-token-123\"\nrole = \"app\"\nname = \"desk\"\n"
+      "[[tokens]]\ntoken = \"second-token-123\"\nrole = \"admin\"\nname = \"desk\"\n");
+  EXPECT_TRUE(contains(msg, "tokens[1].name")) << msg;
+  EXPECT_TRUE(contains(msg, "unique")) << msg;
+}
+
 TEST(ParseConfig, DurationOfWrongTypeIsRejected) {
   EXPECT_TRUE(contains(parse_error("[activity]\nretention = true\n"), "activity.retention"));
   EXPECT_TRUE(contains(parse_error("[activity]\nretention = 1.5\n"), "activity.retention"));
