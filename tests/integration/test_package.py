@@ -427,11 +427,12 @@ def complete(root, *words):
 
 def test_bash_completion_completes_commands_subcommands_and_options(root):
     assert complete(root, "mamori", "") == sorted(
-        ["status", "lists", "account", "activity", "incidents", "incident", "blocked", "pwned",
-         "backup", "restore", "db", "logs", "help"])
+        ["status", "lists", "account", "activity", "incidents", "blocked", "unblock", "incident",
+         "senders", "audit", "pwned", "backup", "restore", "db", "logs", "help"])
     assert complete(root, "mamori", "li") == ["lists"]
-    assert complete(root, "mamori", "incident", "") == ["notify-owners"]
-    assert complete(root, "mamori", "lists", "") == ["add", "ls", "rm"]
+    assert complete(root, "mamori", "lists", "") == ["add", "import", "ls", "rm"]
+    assert complete(root, "mamori", "incident", "") == ["close", "export", "notify-owners", "require-reset"]
+    assert complete(root, "mamori", "audit", "--action", "account_l") == ["account_lock"]
     assert complete(root, "mamori", "lists", "add", "") == ["allow", "deny"]
     assert complete(root, "mamori", "--json", "account", "lock", "alice", "--re") == [
         "--reason", "--require-password-reset"]
