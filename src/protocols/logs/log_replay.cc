@@ -10,6 +10,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "core/deferred_wakes.h"
 #include "core/temp_dir.h"
 #include "engine/engine.h"
 #include "protocols/logs/file_follower.h"
@@ -64,6 +65,12 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
     store::WriteTicket last_ticket = 0;
     const std::uint64_t started = monotonic_ns();
     std::uint64_t last_progress = started;
+    // The store's writer is woken once a chunk of lines, not once an event
+    // (core/deferred_wakes.h): it then commits the chunk's writes together.
+    DeferredWakes::open([] {});
+    struct Close {
+      ~Close() { DeferredWakes::close(); }
+    } close_wakes;
     for (;;) {
       Status failed;
       auto n = reader.read(1 << 20, [&](const RawLine& raw) {
@@ -107,6 +114,7 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
           }
         });
       });
+      DeferredWakes::flush();
       if (!n) return n.error();
       if (!failed) return failed.error();
       since_wait += *n;
