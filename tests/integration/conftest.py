@@ -227,3 +227,13 @@ def openapi_answers():
 
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(openapi_check.summary())
+
+
+@pytest.fixture
+def sink(tmp_path):
+    """A real SMTP relay on loopback receiving the owners' notices (peers.SmtpSink),
+    stopped in teardown."""
+    from peers import SmtpSink  # peers imports this module: imported when used
+    s = SmtpSink(tmp_path).start()
+    yield s
+    s.stop()

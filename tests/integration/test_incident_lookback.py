@@ -11,7 +11,7 @@ import pytest
 
 from conftest import APP_TOKEN, SOURCE_DIR, free_port
 from helpers import assert_decision, get_json, incident_accounts, incidents
-from peers import SmtpSink, WebhookReceiver, wait_until
+from peers import WebhookReceiver, wait_until
 from test_notices import notice_toml, set_contact
 
 SECRET = "whsec-lookback-0123456789"
@@ -142,13 +142,6 @@ def test_S3_mail_volume_alert_says_what_postfix_was_told(make_mamorid, receiver)
     hooks = wait_until(lambda: [b for _, b in receiver.accepted() if b["event_id"] == r["event_id"]],
                        30, "the API deny's alert")
     assert hooks[0]["action"] == "deny" and "reply" not in hooks[0], hooks[0]
-
-
-@pytest.fixture
-def sink(tmp_path):
-    s = SmtpSink(tmp_path).start()
-    yield s
-    s.stop()
 
 
 def stuff_with_successes(m, stuffer, succeed_on):

@@ -4,22 +4,14 @@ owner of every account a credential-stuffing source touched, through a real
 SMTP relay, in their language: "your password was used from an address that
 attacked many accounts" where its login worked, "someone tried to log in to
 your account" where every try failed; once per incident and account."""
-import pytest
 
 from conftest import APP_TOKEN
 from helpers import incidents
-from peers import SmtpSink, wait_until
+from peers import wait_until
 from test_incident_lookback import stuff_with_successes
 from test_notices import notice_toml, set_contact
 
 STUFFER = "203.0.113.47"
-
-
-@pytest.fixture
-def sink(tmp_path):
-    s = SmtpSink(tmp_path).start()
-    yield s
-    s.stop()
 
 
 def mails_to(sink, address):

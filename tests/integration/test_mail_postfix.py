@@ -9,7 +9,7 @@ import pytest
 from conftest import APP_TOKEN, SOURCE_DIR
 from helpers import get_json
 import mail_peers as mail
-from peers import SmtpSink, wait_until
+from peers import wait_until
 from test_notices import notice_toml, set_contact
 
 
@@ -20,14 +20,6 @@ def _mail_peers_here():
 
 GEOIP_CITY = os.path.join(SOURCE_DIR, "tests", "data", "geoip", "GeoLite2-City-Test.mmdb")
 USERS = {"sender@example.test": "s3nd", "box@example.test": "b0x", "carol@example.test": "c4rol"}
-
-
-@pytest.fixture
-def sink(tmp_path):
-    """The relay that receives owner notices (not the Postfix under test)."""
-    s = SmtpSink(tmp_path).start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

@@ -30,13 +30,6 @@ timeout_ms = 5000
 """ % (SERVICE, HELP, retry_initial, retry_max, sink_port)
 
 
-@pytest.fixture
-def sink(tmp_path):
-    s = SmtpSink(tmp_path).start()
-    yield s
-    s.stop()
-
-
 def set_contact(m, account, email, lang="ja", notify=True, time_zone=None):
     body = {"email": email, "lang": lang, "notify": notify}
     if time_zone is not None:

@@ -13,15 +13,8 @@ import requests
 from helpers import get_json
 from owner_setup import (FIREFOX_LINUX, LONDON, SECRET, links_in, new_login_notice,
                          owner_mamorid)
-from peers import SmtpSink, WebhookReceiver, wait_until
+from peers import WebhookReceiver, wait_until
 from test_notices import set_contact
-
-
-@pytest.fixture
-def sink(tmp_path):
-    s = SmtpSink(tmp_path).start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

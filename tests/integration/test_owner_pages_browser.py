@@ -10,20 +10,13 @@ import pytest
 
 from helpers import get_json
 from owner_setup import LONDON, SECRET, links_in, new_login_notice, owner_mamorid
-from peers import SmtpSink, WebhookReceiver, wait_until
+from peers import WebhookReceiver, wait_until
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason="chromium and chromium-driver are not installed "
                                        "(scripts/deps.sh installs them)")
-
-
-@pytest.fixture
-def sink(tmp_path):
-    s = SmtpSink(tmp_path).start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

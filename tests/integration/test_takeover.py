@@ -199,15 +199,7 @@ def test_a_database_truncated_in_place_does_not_stop_lookups(make_mamorid, tmp_p
 
 # ---- with the owner's mail: a real SMTP relay receives the notices ----
 
-from peers import SmtpSink  # noqa: E402
 from test_notices import notice_toml, set_contact  # noqa: E402
-
-
-@pytest.fixture
-def sink(tmp_path):
-    s = SmtpSink(tmp_path).start()
-    yield s
-    s.stop()
 
 
 def mails_to(sink, address):
