@@ -16,6 +16,7 @@ pkgs=(
   libtomlplusplus-dev                      # config
   libsqlite3-dev                           # embedded durable store
   libdeflate-dev                           # the journals' record CRCs (zlib's CRC-32, 6x faster)
+  libpq-dev postgresql-15                  # [store] backend = "postgresql" and its tests' server
   libjemalloc-dev                          # mamorid's allocator
   libsodium-dev                            # secrets at rest, hashing
   libgtest-dev libgmock-dev libbenchmark-dev
