@@ -103,6 +103,12 @@ def read_pid(directory):
 
 
 def _alive(pid):
+    """Whether `pid` still runs; a child of this process that ended is reaped."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child (started by another run of this script)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
