@@ -37,6 +37,7 @@
 #include "engine/profile_cache.h"
 #include "state/memory_budget.h"
 #include "state/observation.h"
+#include "store/record_changes.h"
 #include "store/store.h"
 
 namespace mamori::engine {
@@ -182,6 +183,15 @@ class Engine {
   // windows that have emptied and ranks the others by their counts at `now`
   // (state::ClockMap::refresh). Called periodically by the server.
   void maintain(TimePoint now);
+
+  // ---- records another node changed (a distributed store; changes_elsewhere.cc) ----
+  // Mirrors `change`, whose value is the store's now: a lock or a block set
+  // or removed, the lists reloaded. Incidents need nothing here: the API
+  // reads them from the store, and each node counts its own open ones.
+  void apply_change_elsewhere(const store::RecordChange& change);
+  // Reloads the locks, the lists and the blocks active at `now` from the
+  // store, dropping from memory what it no longer holds.
+  Status resync_records(TimePoint now);
 
   Lists& lists() { return lists_; }
   const BlockTable& blocks() const { return blocks_; }
