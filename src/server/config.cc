@@ -16,6 +16,7 @@
 #include "redis/cluster_slots.h"
 #include "server/config_reader.h"
 #include "server/logs_config.h"
+#include "store/postgresql/pg_url.h"
 
 namespace mamori::server {
 
@@ -435,6 +436,21 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     s.integer("checkpoint_mb", c.store_checkpoint_mb, 1, 4096);
     s.duration("index_every", c.store_index_every, std::chrono::milliseconds(10),
                std::chrono::hours(24));
+    s.string("backend", c.store_backend);
+    if (c.store_backend != "sqlite" && c.store_backend != "postgresql")
+      s.fail("backend", "must be \"sqlite\" or \"postgresql\"");
+    s.reject_unknown();
+  }
+  {
+    TableReader s = r.sub("postgresql");
+    s.string("url", c.postgresql_url);
+    s.integer("pool", c.postgresql_pool, 1, 256);
+    if (!c.postgresql_url.empty()) {
+      if (auto url = store::postgresql::parse_pg_url(c.postgresql_url); !url)
+        s.fail("url", "is not usable: " + url.error().message);
+    } else if (c.store_backend == "postgresql") {
+      s.fail("url", "is required with [store] backend = \"postgresql\"");
+    }
     s.reject_unknown();
   }
   {
@@ -654,6 +670,11 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
         b.engine.memory_budget_bytes >> 20);
   check("store.checkpoint_mb", a.store_checkpoint_mb, b.store_checkpoint_mb);
   check("store.index_every", a.store_index_every, b.store_index_every);
+  check("store.backend", a.store_backend, b.store_backend);
+  if (a.postgresql_url != b.postgresql_url)
+    out.push_back("postgresql.url changed: needs a restart; keeping " +
+                  store::postgresql::redact_pg_url(a.postgresql_url));
+  check("postgresql.pool", a.postgresql_pool, b.postgresql_pool);
   check("incidents.idle", a.engine.incidents.idle, b.engine.incidents.idle);
   check("incidents.max_accounts", a.engine.incidents.max_accounts, b.engine.incidents.max_accounts);
   check("owner_pages.base_url", a.owner_pages.base_url, b.owner_pages.base_url);

@@ -58,6 +58,12 @@ struct Config {
   // [store]: how often the journals' index passes run (reads merge what
   // they have not indexed yet).
   Duration store_index_every = std::chrono::seconds(1);
+  // [store] backend: "sqlite" (the embedded store in data_dir) or
+  // "postgresql" (shared by several nodes); [postgresql] url (checked at
+  // load, shown with its password redacted) and pool (read connections).
+  std::string store_backend = "sqlite";
+  std::string postgresql_url;
+  int postgresql_pool = 8;
   // [totp]: key_file empty means <data_dir>/totp.key.
   account::TotpConfig totp;
   // [passwords]

@@ -20,6 +20,7 @@
 #include "account/totp_service.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "engine/changes_elsewhere.h"
 #include "engine/engine.h"
 #include "firewall/nftables_firewall.h"
 #include "geo/maxmind_locator.h"
@@ -41,6 +42,7 @@
 #include "server/build_commit.h"
 #include "server/config.h"
 #include "server/decision_log.h"
+#include "server/durable_store.h"
 #include "server/firewall_sync.h"
 #include "server/hot_state_sync.h"
 #include "server/process_metrics.h"
@@ -108,6 +110,7 @@ Result<std::unique_ptr<notify::OwnerLinks>> owner_links_for(const Config& config
 // emptied or deleted: the TOTP key the daemon made beside it shows that it
 // held one. (With mamori.id, the store itself refuses.)
 Status check_database_not_lost(const Config& config) {
+  if (config.store_backend != "sqlite") return {};  // the database is not in the data dir
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path dir(config.data_dir);
@@ -134,7 +137,7 @@ int check_config(const Config& config) {
       return refuse(tls.error().message);
   }
   if (Status s = check_database_not_lost(config); !s) return refuse(s.error().message);
-  if (Status s = store::EmbeddedStore::check(config.data_dir); !s) return refuse(s.error().message);
+  if (Status s = check_durable_store(config); !s) return refuse(s.error().message);
   const std::string key_file = totp_key_file(config);
   std::error_code ec;
   if (std::filesystem::exists(key_file, ec)) {
@@ -413,22 +416,19 @@ int run_daemon(const std::vector<std::string>& args) {
     log_error(s.error().message);
     return 1;
   }
-  store::EmbeddedStoreOptions store_options;
-  store_options.sqlite.checkpoint_pages = config.store_checkpoint_mb * 256;  // 4 KiB pages
-  store_options.activity.index_every = config.store_index_every;
-  store_options.profiles.index_every = config.store_index_every;
-  auto store = store::EmbeddedStore::open(config.data_dir, store_options);
-  if (!store) {
-    log_error(store.error().message);
+  auto durable = open_durable_store(config);
+  if (!durable) {
+    log_error(durable.error().message);
     return 1;
   }
+  std::unique_ptr<store::Store>& store = durable->store;
   // Live: the system clock. Replay: the latest event time seen, so expiries
   // and maintenance follow the recorded traffic.
   SystemClock system_clock;
   ReplayClock replay_clock(system_clock);
   const Clock& clock = config.replay ? static_cast<const Clock&>(replay_clock) : system_clock;
   std::random_device rd;
-  engine::Engine engine(config.engine, **store, rd());
+  engine::Engine engine(config.engine, *store, rd());
   if (locator) {
     engine.set_locator(locator.get());
     log_info("geoip: " + locator->describe());
@@ -456,13 +456,23 @@ int run_daemon(const std::vector<std::string>& args) {
   engine.set_decision_sink(&decisions);
   if (!config.log.decisions.empty()) log_info("decision log: " + config.log.decisions);
   std::unique_ptr<HotStateSync> hot_sync = make_hot_state_sync(config, system_clock, engine);
-  notify_status("loading state from " + config.data_dir);
+  notify_status("loading state from " + durable->where);
   if (Status s = engine.load(clock.now(), /*warm_windows=*/hot_sync == nullptr); !s) {
-    log_error("loading state from " + config.data_dir + ": " + s.error().message);
+    log_error("loading state from " + durable->where + ": " + s.error().message);
     return 1;
   }
-  log_info("state loaded from " + config.data_dir + ": " + std::to_string(engine.locks().size()) +
-           " locked accounts, " + std::to_string(engine.lists().entries(std::nullopt, clock.now()).size()) +
+  // A store shared by several nodes: the locks, list entries and blocks the
+  // others write are mirrored here as they commit.
+  engine::ChangesElsewhere changes_elsewhere(engine, clock);
+  if (durable->listen) durable->listen(&changes_elsewhere);
+  // Stops the listener (on every return) before the sink and the engine go.
+  struct StopListening {
+    std::function<void()> stop;
+    ~StopListening() { stop(); }
+  } stop_listening{durable->stop_listening};
+  log_info("state loaded from " + durable->where + ": " + std::to_string(engine.locks().size()) +
+           " locked accounts, " +
+           std::to_string(engine.lists().entries(std::nullopt, clock.now()).size()) +
            " list entries, " + std::to_string(engine.blocks().size()) + " blocks, " +
            std::to_string(engine.incidents().open_count()) + " open incidents");
   BaselineFile baseline(config.data_dir + "/baseline", engine.failure_baseline());
@@ -481,7 +491,7 @@ int run_daemon(const std::vector<std::string>& args) {
   if (key_created)
     log_warn("created TOTP key file " + key_file + " (key " + (*box)->key_id_hex() +
              "); back it up with the data dir: without it no TOTP secret can be read");
-  account::TotpService totp(config.totp, **store, **store, **box, clock);
+  account::TotpService totp(config.totp, *store, *store, **box, clock);
   account::PwnedStoreHolder pwned(config.pwned_file.empty() ? config.data_dir + "/pwned.bin"
                                                             : config.pwned_file);
   if (Status s = pwned.reload(); !s) {
@@ -500,7 +510,7 @@ int run_daemon(const std::vector<std::string>& args) {
   // Loads the tz database now rather than on the first contact update.
   if (auto utc = notify::find_time_zone("UTC"); !utc)
     log_error("the system tz database (tzdata) cannot be read: owners' time zones are refused");
-  notify::Outbox outbox(**store, **store, **store, nc, engine.ids(), system_clock);
+  notify::Outbox outbox(*store, *store, *store, nc, engine.ids(), system_clock);
   // Made without an [smtp] host too, so that a reload can turn e-mail on.
   notify::EmailChannel email(nc);
   notify::WebhookChannel webhooks(nc);
@@ -509,7 +519,7 @@ int run_daemon(const std::vector<std::string>& args) {
   dispatch.retry_max = nc.retry_max;
   dispatch.give_up_after = nc.give_up_after;
   dispatch.seed = rd();
-  notify::Dispatcher dispatcher(**store, **store, system_clock, dispatch, &email, &webhooks);
+  notify::Dispatcher dispatcher(*store, *store, system_clock, dispatch, &email, &webhooks);
   outbox.set_on_committed([&dispatcher] { dispatcher.wake(); });
   outbox.set_locator(locator.get());
   // [owner_pages]: signed links in the notices and the owners' own pages.
@@ -519,8 +529,8 @@ int run_daemon(const std::vector<std::string>& args) {
     return 1;
   }
   outbox.set_owner_links(owner_links->get());
-  notify::OnceRecords once(**store, **store);
-  notify::IncidentNotices incident_notices(**store, outbox, once, engine.ids());
+  notify::OnceRecords once(*store, *store);
+  notify::IncidentNotices incident_notices(*store, outbox, once, engine.ids());
   if (config.replay) {
     log_info("replay mode: no owner notices or webhook alerts are sent");
   } else {
@@ -552,7 +562,7 @@ int run_daemon(const std::vector<std::string>& args) {
   api.replay = config.replay;
   if (config.replay) api.replay_clock = &replay_clock;
   api.version = kBuildVersion;
-  store::Store& st = **store;
+  store::Store& st = *store;
   auto commit_waiter = [&st](const store::WriteSpan& writes, std::function<void(bool)> ready) {
     st.on_committed(writes.last, [&st, writes, ready = std::move(ready)](const Status&) {
       ready(st.status(writes).ok());
@@ -595,14 +605,14 @@ int run_daemon(const std::vector<std::string>& args) {
     if (outbox_metrics) outbox_metrics(out);
     decisions.render_metrics(out);
     if (http_server) http_server->render_metrics(out);
-    (*store)->render_metrics(out);
+    durable->render_metrics(out);
     if (postfix_server) postfix_server->render_metrics(out);
     if (blocklists) blocklists->render_metrics(out);
     if (log_sources) log_sources->render_metrics(out);
     if (hot_sync) hot_sync->render_metrics(out);
     if (firewall_sync) firewall_sync->render_metrics(out);
   };
-  http::ApiHandler handler(api, engine, **store, clock);
+  http::ApiHandler handler(api, engine, *store, clock);
   http::ServerOptions options = config.http;
   options.host = config.listen_host;
   options.port = config.listen_port;
@@ -618,7 +628,7 @@ int run_daemon(const std::vector<std::string>& args) {
   std::optional<http::OwnerPages> owner_pages;
   std::optional<http::OwnerPagesRouter> router;
   if (*owner_links) {
-    owner_pages.emplace(**owner_links, nc, engine, **store, outbox, once, locator.get(), clock);
+    owner_pages.emplace(**owner_links, nc, engine, *store, outbox, once, locator.get(), clock);
     router.emplace(*owner_pages, handler);
     log_info("owner pages: links to " + config.owner_pages.base_url + "/owner/, valid " +
              format_duration(config.owner_pages.link_ttl));
@@ -731,7 +741,7 @@ int run_daemon(const std::vector<std::string>& args) {
   // Everything queued is committed and its answers' callbacks have run. The
   // store itself is destroyed last, on return, after the engine and every
   // other object that holds it.
-  const store::WriteTicket last = (*store)->drain();
+  const store::WriteTicket last = durable->drain();
   flush_limited_logs(/*all=*/true);
   log_info("stopped cleanly (last write " + std::to_string(last) + " committed)");
   return 0;
