@@ -78,8 +78,12 @@ commands:
                                    (local; see 'mamori backup --help')
   restore BACKUP [--data-dir DIR | --config FILE] [--force]
                                    put a backup into a stopped daemon's data dir (local)
-  db migrate [--data-dir DIR | --config FILE]
-                                   upgrade a stopped daemon's database to this version's schema
+  db migrate [--data-dir DIR | --config FILE | --store URL]
+                                   upgrade a stopped daemon's database, or a PostgreSQL
+                                   store, to this version's schema
+  store copy --from DATA_DIR --to URL [--force]
+                                   copy every durable record of a stopped daemon's data dir
+                                   into PostgreSQL (see 'mamori store --help')
   logs replay FILE --format NAME [--json] [--config FILE]
                                    run a log through the whole engine with its lines' times and
                                    show what would have been refused (local; see
@@ -1142,8 +1146,9 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
     return run_logs(help, out, err);
   }
   if (words[0] == "help" && words.size() >= 2 &&
-      (words[1] == "backup" || words[1] == "restore" || words[1] == "db")) {
+      (words[1] == "backup" || words[1] == "restore" || words[1] == "db" || words[1] == "store")) {
     const std::string help[] = {"--help"};
+    if (words[1] == "store") return run_store(help, out, err);
     if (words[1] == "backup") return run_backup(help, out, err);
     return words[1] == "restore" ? run_restore(help, out, err) : run_db(help, out, err);
   }
@@ -1154,6 +1159,7 @@ int run_cli(std::span<const std::string> args, const Environment& env, std::ostr
   if (words[0] == "backup") return run_backup(std::span(words).subspan(1), out, err);
   if (words[0] == "restore") return run_restore(std::span(words).subspan(1), out, err);
   if (words[0] == "db") return run_db(std::span(words).subspan(1), out, err);
+  if (words[0] == "store") return run_store(std::span(words).subspan(1), out, err);
 
   // Find the command: one word, or a group word and a subcommand.
   std::string name = words[0];

@@ -1,12 +1,15 @@
 #include "cli/data_dir_commands.h"
 
 #include <cstdio>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "server/config.h"
+#include "store/postgresql/pg_copy.h"
+#include "store/postgresql/pg_url.h"
 #include "store/sqlite/data_dir_tools.h"
 
 namespace mamori::cli {
@@ -55,14 +58,39 @@ they are given to the data dir's owner.
 )HELP";
 
 constexpr std::string_view kDbHelp =
-    R"HELP(usage: mamori db migrate [--data-dir DIR | --config FILE]
+    R"HELP(usage: mamori db migrate [--data-dir DIR | --config FILE | --store URL]
 
 Upgrades the data dir's database to this version's schema, as mamorid does
 when it starts, and says from which version. Stop mamorid first: a data dir in
 use is refused. A database newer than this version is refused, unchanged.
+With a PostgreSQL store, runs the migrations its schema_version table lacks,
+in one transaction (nodes starting meanwhile wait for it); run it before
+starting the nodes of a new version, or let the first node run them.
 
   --data-dir DIR   the data dir (default ./data)
-  --config FILE    take the data dir from mamorid's config instead
+  --config FILE    take the data dir, or with [store] backend = "postgresql"
+                   the [postgresql] url, from mamorid's config instead
+  --store URL      the PostgreSQL store (postgresql://USER@HOST:PORT/DATABASE)
+)HELP";
+
+constexpr std::string_view kStoreHelp =
+    R"HELP(usage: mamori store copy --from DATA_DIR --to URL [--force]
+
+Copies every durable record of a data dir (the accounts with their locks and
+contacts, list entries, incidents and the accounts they touched, blocks, TOTP
+factors, the outbox, the profiles and the activity log) into a PostgreSQL
+store, migrated to this version's schema first: how one node grows into
+several ([store] backend = "postgresql"). Stop mamorid first: a data dir in
+use is refused. The copy is one transaction: cut short, it leaves nothing.
+Progress is printed per table. Copy the data dir's totp.key to every node
+too: the TOTP secrets are sealed with it.
+
+  --from DATA_DIR  the data dir
+  --to URL         the PostgreSQL store (postgresql://USER@HOST:PORT/DATABASE)
+  --force          copy into a database that already holds records: those
+                   with the key of a copied one are replaced, the others kept,
+                   and activity entries already there are not copied again
+                   (without it, a database with records is refused)
 )HELP";
 
 // The data dir's files from --data-dir or --config.
@@ -85,11 +113,9 @@ Result<store::DataDirFiles> data_dir_files(const Args& args) {
 }
 
 const std::vector<FlagSpec>& flags() {
-  static const std::vector<FlagSpec> kFlags = {{"data-dir", true},
-                                               {"config", true},
-                                               {"with-pwned", false},
-                                               {"force", false},
-                                               {"help", false}};
+  static const std::vector<FlagSpec> kFlags = {
+      {"data-dir", true}, {"config", true}, {"with-pwned", false}, {"force", false},
+      {"store", true},    {"from", true},   {"to", true},          {"help", false}};
   return kFlags;
 }
 
@@ -203,8 +229,29 @@ int run_db(std::span<const std::string> args, std::ostream& out, std::ostream& e
     return kExitOk;
   }
   int code = kExitOk;
-  auto parsed = parse(args.subspan(1), kDbHelp, {"data-dir", "config"}, 0, out, err, code);
+  auto parsed = parse(args.subspan(1), kDbHelp, {"data-dir", "config", "store"}, 0, out, err, code);
   if (!parsed) return code;
+  std::optional<std::string> pg_url = parsed->get("store");
+  if (pg_url && (parsed->get("data-dir") || parsed->get("config")))
+    return report_error(make_error("usage", "give one of --store, --data-dir and --config"), err);
+  if (auto config_path = parsed->get("config"); config_path && !pg_url) {
+    auto config = server::load_config(*config_path);
+    if (!config) return report_error(config.error(), err);
+    if (config->store_backend == "postgresql") pg_url = config->postgresql_url;
+  }
+  if (pg_url) {
+    auto url = store::postgresql::parse_pg_url(*pg_url);
+    if (!url) return report_error(make_error("usage", url.error().message), err);
+    auto m = store::postgresql::migrate_database(*url);
+    if (!m) return report_error(m.error(), err);
+    if (m->from == m->to) {
+      out << url->redacted << ": schema version " << m->to << " is current; nothing to do\n";
+    } else {
+      out << url->redacted << ": schema upgraded from version " << m->from << " to " << m->to
+          << "\n";
+    }
+    return kExitOk;
+  }
   auto files = data_dir_files(*parsed);
   if (!files) return report_error(files.error(), err);
   auto report = store::migrate_data_dir(files->data_dir);
@@ -216,6 +263,42 @@ int run_db(std::span<const std::string> args, std::ostream& out, std::ostream& e
     out << files->data_dir << ": schema upgraded from version " << report->from_version << " to "
         << report->to_version << "\n";
   }
+  return kExitOk;
+}
+
+int run_store(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  if (args.empty() ||
+      (args[0] != "copy" && args[0] != "--help" && args[0] != "-h" && args[0] != "help")) {
+    err << "mamori: expected 'store copy'\n" << kStoreHelp;
+    return kExitUsage;
+  }
+  if (args[0] != "copy") {
+    out << kStoreHelp;
+    return kExitOk;
+  }
+  int code = kExitOk;
+  auto parsed = parse(args.subspan(1), kStoreHelp, {"from", "to", "force"}, 0, out, err, code);
+  if (!parsed) return code;
+  auto from = parsed->get("from");
+  auto to = parsed->get("to");
+  if (!from || from->empty() || !to)
+    return report_error(make_error("usage", "store copy needs --from DATA_DIR and --to URL"), err);
+  auto url = store::postgresql::parse_pg_url(*to);
+  if (!url) return report_error(make_error("usage", url.error().message), err);
+  store::postgresql::CopyOptions options;
+  options.merge = parsed->has("force");
+  options.progress = [&out](std::string_view table, std::uint64_t rows, bool done) {
+    out << (done ? "copied " : "copying ") << table << ": " << rows << " rows"
+        << (done ? "\n" : "...\n");
+    out.flush();
+  };
+  out << "copying " << *from << " into " << url->redacted << "\n";
+  auto report = store::postgresql::copy_data_dir(*from, *url, options);
+  if (!report) return report_error(report.error(), err);
+  std::uint64_t total = 0;
+  for (const auto& [table, rows] : report->rows) total += rows;
+  out << "done: " << total << " records copied into " << url->redacted << " (schema version "
+      << report->schema_to << ")\n";
   return kExitOk;
 }
 

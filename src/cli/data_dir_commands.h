@@ -18,6 +18,10 @@ namespace mamori::cli {
 int run_backup(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 int run_restore(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 int run_db(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+// The PostgreSQL store's: `mamori db migrate --store URL` (in run_db) and
+//   mamori store copy --from DATA_DIR --to URL [--force]
+// (store/postgresql/pg_copy.h does the work).
+int run_store(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 
 }  // namespace mamori::cli
 

@@ -369,6 +369,20 @@ Status ActivityJournal::failed_logins_since(
   return {};
 }
 
+Status ActivityJournal::for_each(const std::function<Status(const ActivityRecord&)>& fn) const {
+  const auto parts = partitions();
+  ActivityRecord r;
+  for (const auto& p : *parts) {
+    Status s = p->journal->scan([&](std::uint64_t, std::string_view payload) -> Result<bool> {
+      if (Status d = decode_activity(payload, r); !d) return d.error();
+      if (Status f = fn(r); !f) return f.error();
+      return true;
+    });
+    if (!s) return s;
+  }
+  return {};
+}
+
 ActivityJournalStats ActivityJournal::stats() const {
   ActivityJournalStats s;
   const auto parts = partitions();

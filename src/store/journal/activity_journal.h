@@ -141,6 +141,10 @@ class ActivityJournal {
                              const std::function<void(const ActivityRecord&)>& fn) const;
 
   ActivityJournalStats stats() const;
+  // Calls `fn` with every published entry, partition by partition (oldest
+  // day first), in append order within a day; stops at the first error,
+  // `fn`'s or a read's (mamori store copy).
+  Status for_each(const std::function<Status(const ActivityRecord&)>& fn) const;
   // The partitions' days, oldest first, as "YYYYMMDD".
   std::vector<std::string> partition_names() const;
 

@@ -8,6 +8,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <vector>
 
 #include "core/hash.h"
@@ -440,6 +441,31 @@ Status ProfileJournal::for_each_fingerprint(const std::function<void(std::uint64
         return true;
       },
       indexed_end);
+}
+
+Status ProfileJournal::for_each(
+    const std::function<Status(std::string_view account, const AccountProfile&)>& fn) const {
+  const auto gen = current();
+  std::map<std::string, std::string, std::less<>> latest;  // account -> profile text
+  Status s =
+      gen->journal->scan([&](std::uint64_t offset, std::string_view payload) -> Result<bool> {
+        std::string_view name, text;
+        if (Status d = parse(payload, name, text); !d)
+          return make_error(std::string(kReadFailed),
+                            gen->journal->journal_path() + ": record at offset " +
+                                std::to_string(offset) + ": " + d.error().message);
+        latest[std::string(name)] = std::string(text);
+        return true;
+      });
+  if (!s) return s;
+  for (const auto& [account, text] : latest) {
+    auto p = decode_profile(text);
+    if (!p)
+      return make_error(std::string(kReadFailed),
+                        "profile of " + account + ": " + p.error().message);
+    if (Status f = fn(account, *p); !f) return f;
+  }
+  return {};
 }
 
 ProfileJournalStats ProfileJournal::stats() const {

@@ -115,6 +115,10 @@ class ProfileJournal {
   Status for_each_fingerprint(const std::function<void(std::uint64_t fp)>& fn) const;
 
   ProfileJournalStats stats() const;
+  // Calls `fn` with each account's current profile, in account order;
+  // stops at the first error, `fn`'s or a read's (mamori store copy).
+  Status for_each(
+      const std::function<Status(std::string_view account, const AccountProfile&)>& fn) const;
 
  private:
   struct Generation;
