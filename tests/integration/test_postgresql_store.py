@@ -1,0 +1,369 @@
+"""Many nodes on one PostgreSQL 15 ([store] backend = "postgresql"): every
+durable record in the database, a lock, a list entry or a block written
+through one node enforced by the others within a second, writes refused (503)
+while the database is down and nothing acknowledged lost, versioned
+migrations (`mamori db migrate --store`), `mamori store copy` from a data dir,
+and the activity log's day partitions dropped by retention.
+
+A real server from scripts/postgresql.py (pg_peers.py) and real mamorid nodes."""
+import os
+import sqlite3
+import subprocess
+import time
+
+from conftest import MAMORI_CLI
+from helpers import activity, assert_allow, assert_decision, get_json, list_entries, metric_sum, \
+    parse_metrics
+from pg_peers import postgresql, store_toml  # noqa: F401 (fixture)
+
+ENFORCED_WITHIN = 1.0  # seconds: the promise
+
+
+def cli(*args):
+    return subprocess.run([MAMORI_CLI] + list(args), capture_output=True, text=True, timeout=120)
+
+
+def nodes(make_mamorid, pg, n, **kwargs):
+    return [make_mamorid("node%d" % (i + 1), extra_toml=store_toml(pg.url), **kwargs)
+            for i in range(n)]
+
+
+def until(what, check, within):
+    """Polls check() until it returns a true value or `within` seconds pass;
+    returns (value, seconds taken)."""
+    start = time.monotonic()
+    while True:
+        v = check()
+        elapsed = time.monotonic() - start
+        if v:
+            return v, elapsed
+        assert elapsed < within, "%s: not within %.1f s" % (what, within)
+        time.sleep(0.01)
+
+
+def metrics(m):
+    return parse_metrics(m.session.get(m.url + "/metrics", timeout=10).text)
+
+
+# ---- migrations -------------------------------------------------------------------------
+
+def test_db_migrate_creates_the_schema_and_is_idempotent(postgresql):
+    pg = postgresql
+    p = cli("db", "migrate", "--store", pg.url)
+    assert p.returncode == 0, p.stderr
+    assert "schema upgraded from version 0 to 1" in p.stdout, p.stdout
+    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"]]
+    tables = {r[0] for r in pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    for t in ("accounts", "list_entries", "incidents", "incident_accounts", "blocks", "totp",
+              "outbox", "profiles", "activity", "schema_version"):
+        assert t in tables, (t, tables)
+    assert pg.value("SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'activity'::regclass") == "r"
+
+    again = cli("db", "migrate", "--store", pg.url)
+    assert again.returncode == 0, again.stderr
+    assert "schema version 1 is current; nothing to do" in again.stdout, again.stdout
+    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"]]
+
+
+def test_db_migrate_refuses_a_bad_url_and_a_newer_schema_without_showing_the_password(postgresql):
+    pg = postgresql
+    bad = cli("db", "migrate", "--store", "postgresql://mamori:s3cret@127.0.0.1:0/mamori")
+    assert bad.returncode != 0
+    assert "s3cret" not in bad.stdout + bad.stderr, bad.stderr
+    assert "mamori:***@127.0.0.1:0" in bad.stderr, bad.stderr
+
+    assert cli("db", "migrate", "--store", pg.url).returncode == 0
+    pg.psql("INSERT INTO schema_version (version) VALUES (99)")
+    newer = cli("db", "migrate", "--store", pg.url)
+    assert newer.returncode != 0
+    assert "schema version 99 is newer than this build's 1" in newer.stderr, newer.stderr
+
+
+def test_a_node_refuses_to_start_on_a_bad_postgresql_config(make_mamorid, postgresql, tmp_path):
+    m = make_mamorid(start=False, extra_toml=store_toml("postgresql://mamori:pw@127.0.0.1:99999/x"))
+    p = subprocess.run([os.environ.get("MAMORID", "mamorid"), "--config", m.config_path,
+                        "--check-config"], capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "postgresql.url" in p.stderr and "port" in p.stderr, p.stderr
+    assert ":pw@" not in p.stderr, p.stderr
+
+
+# ---- records of every kind, and a restart that needs no warm-up --------------------------
+
+def test_every_record_is_in_postgresql_and_a_restarted_node_starts_from_it(make_mamorid,
+                                                                           postgresql):
+    pg = postgresql
+    m = make_mamorid(extra_toml=store_toml(pg.url),
+                     detections={"brute_force": {"threshold": 3}})
+    assert m.admin("POST", "/v1/accounts/pg-locked/lock", {"reason": "support"}).status_code == 200
+    r = m.admin("POST", "/v1/lists", {"kind": "deny", "target": "203.0.113.0/24", "reason": "t"})
+    assert r.status_code == 201, r.text
+    entry = r.json()["id"]
+    assert m.app("PUT", "/v1/accounts/pg-carol/contact",
+                 {"email": "carol@example.com", "lang": "ja"}).status_code == 200
+    m.attempt("pg-carol", "198.51.100.20", user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0")
+    m.result("pg-carol", "198.51.100.20", True, user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0")
+    for i in range(3):
+        m.result("pg-dave", "192.0.2.7", False, pwhash="g%d" % i)
+
+    assert pg.value("SELECT lock_reason FROM accounts WHERE account = 'pg-locked' AND locked") == "support"
+    assert pg.value("SELECT target FROM list_entries WHERE id = '%s'" % entry) == "203.0.113.0/24"
+    assert pg.value("SELECT email || ' ' || lang FROM accounts WHERE account = 'pg-carol'") == \
+        "carol@example.com ja"
+    assert pg.value("SELECT count(*) FROM profiles WHERE account = 'pg-carol'") == "1"
+    # The login result (an allowed attempt is not logged).
+    assert pg.value("SELECT count(*) FROM activity WHERE account = 'pg-carol'") == "1"
+    assert pg.value("SELECT count(*) FROM blocks WHERE scope = 'account_ip' AND reason = 'brute_force'") == "1"
+    # Today's partition and the next two days' exist.
+    parts = [r[0] for r in pg.psql(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = 'activity'::regclass ORDER BY 1")]
+    today = time.strftime("activity_p%Y%m%d", time.gmtime())
+    assert today in parts and len(parts) >= 3, parts
+    before = [(e["kind"], e["target"]) for e in list_entries(m)]
+    seen = [(a["type"], a["ip"]) for a in activity(m, "pg-carol")]
+
+    # Restarted: everything is read back from PostgreSQL at once.
+    m.restart()
+    assert_decision(m.attempt("pg-locked", "192.0.2.1"), "deny", "account_locked")
+    assert_decision(m.attempt("pg-x", "203.0.113.9"), "deny", "deny_list")
+    assert_decision(m.attempt("pg-dave", "192.0.2.7"), "deny", "brute_force")
+    assert [(e["kind"], e["target"]) for e in list_entries(m)] == before
+    assert [(a["type"], a["ip"]) for a in activity(m, "pg-carol")] == seen
+    acc = get_json(m, "/v1/accounts/pg-carol")
+    assert acc["contact"]["email"] == "carol@example.com", acc
+    samples = metrics(m)
+    assert metric_sum(samples, "mamori_pg_round_trips_total", op="commit") > 0
+    assert metric_sum(samples, "mamori_pg_available") == 1
+
+
+# ---- enforced everywhere -----------------------------------------------------------------
+
+def test_a_lock_list_entry_and_block_on_node_1_are_enforced_on_node_3_within_a_second(
+        make_mamorid, postgresql):
+    n1, n2, n3 = nodes(make_mamorid, postgresql, 3, detections={"brute_force": {"threshold": 3}})
+    taken = {}
+
+    # A lock made on node 1.
+    assert_allow(n3.attempt("ew-alice", "192.0.2.10"))
+    assert n1.admin("POST", "/v1/accounts/ew-alice/lock", {"reason": "support"}).status_code == 200
+    _, taken["lock"] = until("lock on node 3", lambda: n3.attempt("ew-alice", "192.0.2.10")["action"] == "deny",
+                             ENFORCED_WITHIN)
+    assert_decision(n3.attempt("ew-alice", "192.0.2.10"), "deny", "account_locked")
+    assert_decision(n2.attempt("ew-alice", "192.0.2.10"), "deny", "account_locked")
+    # Unlocked on node 2: released on node 3.
+    assert n2.admin("POST", "/v1/accounts/ew-alice/unlock", {}).status_code == 200
+    _, taken["unlock"] = until("unlock on node 3",
+                               lambda: n3.attempt("ew-alice", "192.0.2.10")["action"] == "allow",
+                               ENFORCED_WITHIN)
+
+    # A deny-list entry added on node 1, then removed.
+    assert_allow(n3.attempt("ew-bob", "198.51.100.77"))
+    r = n1.admin("POST", "/v1/lists", {"kind": "deny", "target": "198.51.100.0/24", "reason": "t"})
+    assert r.status_code == 201, r.text
+    _, taken["list entry"] = until(
+        "deny entry on node 3", lambda: n3.attempt("ew-bob", "198.51.100.77")["action"] == "deny",
+        ENFORCED_WITHIN)
+    assert_decision(n3.attempt("ew-bob", "198.51.100.77"), "deny", "deny_list")
+    assert n1.admin("DELETE", "/v1/lists/" + r.json()["id"]).status_code in (200, 204)
+    _, taken["list removal"] = until(
+        "removal on node 3", lambda: n3.attempt("ew-bob", "198.51.100.77")["action"] == "allow",
+        ENFORCED_WITHIN)
+
+    # A brute-force block set by node 1's engine.
+    for i in range(3):
+        n1.result("ew-carol", "192.0.2.99", False, pwhash="g%d" % i)
+    assert_decision(n1.attempt("ew-carol", "192.0.2.99"), "deny", "brute_force")
+    _, taken["block"] = until(
+        "block on node 3", lambda: n3.attempt("ew-carol", "192.0.2.99")["action"] == "deny",
+        ENFORCED_WITHIN)
+    assert_decision(n3.attempt("ew-carol", "192.0.2.99"), "deny", "brute_force")
+    assert_allow(n3.attempt("ew-carol", "192.0.2.100"))  # only that IP
+    print("enforced on node 3 after (s):", {k: round(v, 3) for k, v in taken.items()})
+    assert metric_sum(metrics(n3), "mamori_pg_notifications_total") >= 5
+
+
+def test_a_node_whose_listener_lost_its_connection_reloads_what_it_missed(make_mamorid,
+                                                                         postgresql):
+    pg = postgresql
+    n1, n2 = nodes(make_mamorid, pg, 2)
+    until("node 2 listening", lambda: pg.value(
+        "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN mamori_records'") == "2", 10)
+    # Node 2's listening connection is cut; node 1 locks meanwhile.
+    pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE query = 'LISTEN mamori_records'")
+    assert n1.admin("POST", "/v1/accounts/ls-eve/lock", {"reason": "support"}).status_code == 200
+    until("lock on node 2 after the listener reconnected",
+          lambda: n2.attempt("ls-eve", "192.0.2.5")["action"] == "deny", 10)
+    until("reconnect counted",
+          lambda: metric_sum(metrics(n2), "mamori_pg_listener_reconnects_total") >= 1, 10)
+
+
+# ---- PostgreSQL down ----------------------------------------------------------------------
+
+def test_postgresql_stopped_and_started_loses_nothing_acknowledged(make_mamorid, postgresql):
+    pg = postgresql
+    n1, n2 = nodes(make_mamorid, pg, 2)
+    assert n1.admin("POST", "/v1/accounts/down-locked/lock", {"reason": "support"}).status_code == 200
+    until("lock on node 2", lambda: n2.attempt("down-locked", "192.0.2.3")["action"] == "deny",
+          ENFORCED_WITHIN)
+
+    acknowledged, refused = {}, []
+    writes = 0
+
+    def write(i):
+        r = (n1 if i % 2 else n2).admin("POST", "/v1/lists",
+                                        {"kind": "deny", "target": "10.%d.%d.0/24" % (i // 256, i % 256),
+                                         "reason": "outage"})
+        assert r.status_code in (201, 503), (r.status_code, r.text)
+        if r.status_code == 201:
+            acknowledged[r.json()["id"]] = r.json()["target"]
+        else:
+            assert r.json()["error"]["code"] == "store_unavailable", r.text
+            assert r.headers.get("Retry-After") == "1", r.headers
+            refused.append(i)
+
+    for _ in range(20):
+        write(writes)
+        writes += 1
+    assert len(acknowledged) == 20
+    for n in (n1, n2):
+        until("every entry on each node", lambda: len(list_entries(n)) == 20, ENFORCED_WITHIN)
+    pg.stop()
+    # Every write while it is down is refused; none is acknowledged.
+    down_acks = len(acknowledged)
+    for _ in range(30):
+        write(writes)
+        writes += 1
+    assert len(acknowledged) == down_acks, "a write was acknowledged while PostgreSQL was down"
+    assert len(refused) == 30, refused
+    # What the nodes hold in memory keeps answering: the locks, the lists.
+    for n in (n1, n2):
+        assert "down-locked" in [a["account"] for a in get_json(n, "/v1/blocked")["locked_accounts"]]
+        assert len(list_entries(n)) >= 20
+    samples = metrics(n1)
+    assert metric_sum(samples, "mamori_pg_available") == 0
+    assert "connection lost" in n1.read_log_all()
+
+    pg.start()
+    # Recovery is automatic: writes are stored again.
+    def stored_again():
+        before = len(acknowledged)
+        write(writes + len(refused) + 1000)
+        return len(acknowledged) > before
+    until("writes stored again", stored_again, 15)
+    for _ in range(20):
+        write(writes)
+        writes += 1
+    assert "connected again" in n1.read_log_all()
+
+    stored = {r[0]: r[1] for r in pg.psql("SELECT id, target FROM list_entries")}
+    for id_, target in acknowledged.items():
+        assert stored.get(id_) == target, "acknowledged entry %s (%s) lost" % (id_, target)
+    refused_targets = {"10.%d.%d.0/24" % (i // 256, i % 256) for i in refused}
+    assert not refused_targets & set(stored.values()), "a refused write was stored"
+
+    # A node restarted after the outage starts from the database, nothing missing.
+    n2.restart()
+    targets = {e["target"] for e in list_entries(n2)}
+    assert set(acknowledged.values()) <= targets
+
+
+# ---- growing from one node: store copy ------------------------------------------------------
+
+def sqlite_counts(data_dir):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(data_dir, "mamori.db"), uri=True)
+    try:
+        return {t: db.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
+                for t in ("accounts", "list_entries", "incidents", "incident_accounts", "blocks",
+                          "totp", "outbox")}
+    finally:
+        db.close()
+
+
+def test_store_copy_carries_every_record_of_a_data_dir(make_mamorid, postgresql):
+    pg = postgresql
+    one = make_mamorid("single", detections={"brute_force": {"threshold": 3},
+                                             "credential_stuffing": {"threshold": 5}})
+    for i in range(4):
+        assert one.admin("POST", "/v1/accounts/cp-lock%d/lock" % i, {"reason": "r%d" % i}).status_code == 200
+        assert one.admin("POST", "/v1/lists", {"kind": "deny", "target": "10.9.%d.0/24" % i,
+                                               "reason": "copy"}).status_code == 201
+    assert one.app("PUT", "/v1/accounts/cp-owner/contact",
+                   {"email": "owner@example.com"}).status_code == 200
+    for i in range(6):
+        one.attempt("cp-user%d" % i, "198.51.100.%d" % (i + 1), user_agent="Firefox/1%d" % i)
+        one.result("cp-user%d" % i, "198.51.100.%d" % (i + 1), True, user_agent="Firefox/1%d" % i)
+    for i in range(6):  # a stuffing wave from one IP: a block and an incident
+        one.result("cp-victim%d" % i, "192.0.2.66", False)
+    for i in range(3):
+        one.result("cp-bf", "192.0.2.67", False, pwhash="x%d" % i)
+    expect_activity = {a: [(x["type"], x["ip"], x["time"]) for x in activity(one, a)]
+                       for a in ("cp-user0", "cp-user5", "cp-victim3")}
+    expect_lists = sorted((e["kind"], e["target"]) for e in list_entries(one))
+    expect_incidents = get_json(one, "/v1/incidents")
+    one.stop()
+    counts = sqlite_counts(one.data_dir)
+    assert counts["incidents"] >= 1 and counts["blocks"] >= 2, counts
+
+    p = cli("store", "copy", "--from", one.data_dir, "--to", pg.url)
+    assert p.returncode == 0, p.stdout + p.stderr
+    for table, n in counts.items():
+        assert "copied %s: %d rows" % (table, n) in p.stdout, (table, n, p.stdout)
+        assert pg.value("SELECT count(*) FROM %s" % table) == str(n), table
+    assert "copied activity: " in p.stdout and "copied profiles: 6 rows" in p.stdout, p.stdout
+    # 6 successful logins, 6 + 3 failures (allowed attempts are not logged).
+    n_activity = int(pg.value("SELECT count(*) FROM activity"))
+    assert n_activity == 6 + 6 + 3, n_activity
+    assert "copied activity: 15 rows" in p.stdout, p.stdout
+
+    # Again into the now full database: refused without --force, idempotent with it.
+    again = cli("store", "copy", "--from", one.data_dir, "--to", pg.url)
+    assert again.returncode != 0 and "already holds" in again.stderr, again.stderr
+    forced = cli("store", "copy", "--from", one.data_dir, "--to", pg.url, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert int(pg.value("SELECT count(*) FROM activity")) == n_activity
+    for table, n in counts.items():
+        assert pg.value("SELECT count(*) FROM %s" % table) == str(n), table
+
+    # A node on the database answers as the single node did.
+    node = make_mamorid("on-pg", extra_toml=store_toml(pg.url))
+    assert_decision(node.attempt("cp-lock2", "192.0.2.1"), "deny", "account_locked")
+    assert_decision(node.attempt("cp-any", "10.9.3.4"), "deny", "deny_list")
+    assert_decision(node.attempt("cp-bf", "192.0.2.67"), "deny", "brute_force")
+    assert sorted((e["kind"], e["target"]) for e in list_entries(node)) == expect_lists
+    for a, rows in expect_activity.items():
+        assert [(x["type"], x["ip"], x["time"]) for x in activity(node, a)] == rows, a
+    assert get_json(node, "/v1/incidents") == expect_incidents
+    assert get_json(node, "/v1/accounts/cp-owner")["contact"]["email"] == "owner@example.com"
+
+
+def test_store_copy_refuses_a_running_daemons_data_dir_and_changes_nothing(make_mamorid,
+                                                                          postgresql):
+    pg = postgresql
+    one = make_mamorid("busy")
+    p = cli("store", "copy", "--from", one.data_dir, "--to", pg.url)
+    assert p.returncode != 0, p.stdout
+    assert "in use" in p.stderr, p.stderr
+    assert pg.value("SELECT to_regclass('accounts') IS NULL") == "t", "the target was changed"
+
+
+# ---- retention drops whole partitions --------------------------------------------------------
+
+def test_retention_drops_old_day_partitions(make_mamorid, postgresql):
+    pg = postgresql
+    assert cli("db", "migrate", "--store", pg.url).returncode == 0
+    pg.psql("CREATE TABLE activity_p20200101 PARTITION OF activity FOR VALUES FROM"
+            " ('2020-01-01 00:00:00+00') TO ('2020-01-02 00:00:00+00')")
+    pg.psql("INSERT INTO activity (event_id, at, account, type, ip, country, city, user_agent,"
+            " device_id, protocol, success, action, reasons) VALUES ('e', '2020-01-01 12:00:00+00',"
+            " 'old', 'login_result', '192.0.2.1', '', '', '', '', 'web', false, 'allow', '')")
+    m = make_mamorid(extra_toml=store_toml(pg.url), server={"maintain_every": "1s"})
+    m.result("ret-new", "192.0.2.2", True)
+
+    def gone():
+        return pg.value("SELECT to_regclass('activity_p20200101') IS NULL") == "t"
+    until("old partition dropped", gone, 10)
+    assert pg.value("SELECT count(*) FROM activity WHERE account = 'ret-new'") == "1"
+    until("drop counted",
+          lambda: metric_sum(metrics(m), "mamori_pg_partitions_dropped_total") >= 1, 5)
