@@ -116,8 +116,10 @@ def _alive(pid):
     return True
 
 
-def start(directory, port=None, database="mamori", user="mamori", timeout=60):
-    """Starts (initdb-ing first if needed) the cluster in `directory`; returns its URL."""
+def start(directory, port=None, database="mamori", user="mamori", timeout=60, fsync=False):
+    """Starts (initdb-ing first if needed) the cluster in `directory`; returns its URL.
+    Without `fsync` the server does not flush to disk (tests: durable across
+    its own restarts, not across a power cut); benches measure with it."""
     directory = os.path.abspath(directory)
     if not binaries_present():
         raise RuntimeError("PostgreSQL 15 is not installed (%s): scripts/deps.sh installs it" % BIN)
@@ -139,7 +141,7 @@ def start(directory, port=None, database="mamori", user="mamori", timeout=60):
     with open(log, "a") as out:
         proc = subprocess.Popen(
             _as_server_user([os.path.join(BIN, "postgres"), "-D", cluster, "-h", "127.0.0.1",
-                             "-p", str(port), "-k", sockets, "-c", "fsync=off",
+                             "-p", str(port), "-k", sockets, "-c", "fsync=%s" % ("on" if fsync else "off"),
                              "-c", "max_connections=200"]),
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     _hand_over(log)
@@ -184,12 +186,13 @@ def main():
     s.add_argument("--port", type=int)
     s.add_argument("--database", default="mamori")
     s.add_argument("--user", default="mamori")
+    s.add_argument("--fsync", action="store_true", help="flush to disk (benches)")
     t = sub.add_parser("stop")
     t.add_argument("dir")
     args = ap.parse_args()
     try:
         if args.command == "start":
-            print(start(args.dir, args.port, args.database, args.user))
+            print(start(args.dir, args.port, args.database, args.user, fsync=args.fsync))
         else:
             stop(args.dir)
     except RuntimeError as e:

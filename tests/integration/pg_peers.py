@@ -24,13 +24,14 @@ class PostgreSQL:
     """One cluster in a directory under /tmp (searchable by the postgres user
     the script runs the server as when the tests run as root)."""
 
-    def __init__(self):
+    def __init__(self, fsync=False):
         self.dir = tempfile.mkdtemp(prefix="mamori-pg-", dir="/tmp")
         self.url = None
         self.port = None
+        self.fsync = fsync
 
     def start(self):
-        self.url = pg.start(self.dir, port=self.port)
+        self.url = pg.start(self.dir, port=self.port, fsync=self.fsync)
         self.port = pg.read_port(self.dir)
         return self
 
