@@ -367,3 +367,22 @@ def test_retention_drops_old_day_partitions(make_mamorid, postgresql):
     assert pg.value("SELECT count(*) FROM activity WHERE account = 'ret-new'") == "1"
     until("drop counted",
           lambda: metric_sum(metrics(m), "mamori_pg_partitions_dropped_total") >= 1, 5)
+
+
+def test_a_batch_the_database_refuses_fails_its_writes_and_the_next_ones_commit(make_mamorid,
+                                                                             postgresql):
+    pg = postgresql
+    m = make_mamorid(extra_toml=store_toml(pg.url))
+    # A constraint of the operator's own makes the database refuse one write.
+    pg.psql("ALTER TABLE list_entries ADD CONSTRAINT no_test_net CHECK (target <> '10.66.0.0/24')")
+    r = m.admin("POST", "/v1/lists", {"kind": "deny", "target": "10.66.0.0/24", "reason": "x"})
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "store_unavailable"
+    assert "10.66.0.0/24" not in [e["target"] for e in list_entries(m)]  # taken back in memory
+    # The writer's connection is usable again at once: the next writes commit.
+    for i in range(5):
+        ok = m.admin("POST", "/v1/lists", {"kind": "deny", "target": "10.67.%d.0/24" % i,
+                                           "reason": "x"})
+        assert ok.status_code == 201, ok.text
+    assert pg.value("SELECT count(*) FROM list_entries") == "5"
+    assert metric_sum(metrics(m), "mamori_pg_available") == 1
