@@ -386,3 +386,29 @@ def test_a_batch_the_database_refuses_fails_its_writes_and_the_next_ones_commit(
         assert ok.status_code == 201, ok.text
     assert pg.value("SELECT count(*) FROM list_entries") == "5"
     assert metric_sum(metrics(m), "mamori_pg_available") == 1
+
+
+def test_each_notice_is_sent_by_one_node(make_mamorid, postgresql, tmp_path):
+    from peers import SmtpSink
+    pg = postgresql
+    sink = SmtpSink(tmp_path).start()
+    try:
+        relay = ('[notify]\nservice_name = "Test"\nhelp_url = "https://example.com/help"\n'
+                 'retry_initial = "1s"\nretry_max = "2s"\n\n[smtp]\nhost = "127.0.0.1"\n'
+                 'port = %d\nstarttls = "off"\nfrom = "noreply@shop.example"\n' % sink.port)
+        n1, n2, n3 = [make_mamorid("mail%d" % i, extra_toml=store_toml(pg.url) + relay)
+                      for i in range(3)]
+        owners = ["owner%d@example.com" % i for i in range(9)]
+        for i, (node, address) in enumerate(zip([n1, n2, n3] * 3, owners)):
+            account = "notice%d" % i
+            assert node.app("PUT", "/v1/accounts/%s/contact" % account,
+                            {"email": address, "lang": "en"}).status_code == 200
+            r = node.admin("POST", "/v1/accounts/%s/lock" % account, {"reason": "support"})
+            assert r.status_code == 200 and r.json()["notified"] is True, r.text
+        sink.wait_for(len(owners))
+        until("every notice marked delivered",
+              lambda: pg.value("SELECT count(*) FROM outbox WHERE state = 'delivered'") == "9", 10)
+        rcpts = sorted(m.envelope["rcpt_tos"][0] for m in sink.messages())
+        assert rcpts == sorted(owners), rcpts
+    finally:
+        sink.stop()

@@ -142,11 +142,18 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " confirmed_ms, recovery_codes, failures FROM totp WHERE account = $1",
     // kOwnerActionStmt
     "SELECT at_ms FROM owner_actions WHERE action_key = $1",
-    // kDueOutboxStmt
-    "SELECT id, channel, destination, payload, created_ms, attempts, next_attempt_ms,"
-    " last_error, state, done_ms FROM outbox"
+    // kDueOutboxStmt: the due items are claimed (their next attempt moved
+    // 10 minutes on, rows locked by another node's claim skipped), so each is
+    // handed to one node's dispatcher, which marks it delivered or
+    // reschedules it; an item whose node died first is sent by another once
+    // the claim runs out. The items are returned as they were before it.
+    "WITH due AS (SELECT id, next_attempt_ms FROM outbox"
     " WHERE state = 'pending' AND next_attempt_ms <= $1::bigint"
-    " ORDER BY next_attempt_ms, id LIMIT $2::bigint",
+    " ORDER BY next_attempt_ms, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED),"
+    " claimed AS (UPDATE outbox o SET next_attempt_ms = $1::bigint + 600000 FROM due"
+    " WHERE o.id = due.id RETURNING o.id, o.channel, o.destination, o.payload, o.created_ms,"
+    " o.attempts, due.next_attempt_ms AS was_next, o.last_error, o.state, o.done_ms)"
+    " SELECT * FROM claimed ORDER BY was_next, id",
     // kOutboxCountsStmt
     "SELECT state, channel, count(*), min(next_attempt_ms) FROM outbox"
     " WHERE state IN ('pending', 'failed') GROUP BY state, channel",

@@ -76,6 +76,12 @@ class RoundTripHistogram {
 // `store_read_failed` meanwhile; what the engine keeps in memory (locks,
 // lists, blocks, cached profiles) keeps answering.
 //
+// The outbox is shared: due_outbox() claims the items it returns for 10
+// minutes (their next attempt moved on, in the same statement), so several
+// nodes' dispatchers do not send one notice each; the claiming node marks
+// each delivered or reschedules it, and an item whose node died is sent by
+// another once the claim runs out (at least once, as with one node).
+//
 // Reads: on a pool of at most `pool` connections opened on demand, each
 // with its statements prepared; a connection that failed is dropped and
 // made again by the next read. Reads see every committed write.
