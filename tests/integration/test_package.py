@@ -428,7 +428,7 @@ def complete(root, *words):
 def test_bash_completion_completes_commands_subcommands_and_options(root):
     assert complete(root, "mamori", "") == sorted(
         ["status", "lists", "account", "activity", "incidents", "blocked", "unblock", "incident",
-         "senders", "audit", "pwned", "backup", "restore", "db", "logs", "help"])
+         "senders", "audit", "pwned", "backup", "restore", "db", "store", "logs", "help"])
     assert complete(root, "mamori", "li") == ["lists"]
     assert complete(root, "mamori", "lists", "") == ["add", "import", "ls", "rm"]
     assert complete(root, "mamori", "incident", "") == ["close", "export", "notify-owners", "require-reset"]
@@ -442,6 +442,9 @@ def test_bash_completion_completes_commands_subcommands_and_options(root):
         "--config", "--data-dir", "--help", "--with-pwned"]
     assert complete(root, "mamori", "restore", "--f") == ["--force"]
     assert complete(root, "mamori", "db", "") == ["migrate"]
+    assert complete(root, "mamori", "db", "migrate", "--s") == ["--store"]
+    assert complete(root, "mamori", "store", "") == ["copy"]
+    assert complete(root, "mamori", "store", "copy", "--") == ["--force", "--from", "--help", "--to"]
     assert complete(root, "mamori", "logs", "") == ["replay"]
     assert complete(root, "mamori", "logs", "replay", "--format", "") == [
         "apache", "custom", "dovecot", "nginx", "postfix", "sshd"]
