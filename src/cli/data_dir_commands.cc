@@ -78,9 +78,10 @@ constexpr std::string_view kStoreHelp =
 
 Copies every durable record of a data dir (the accounts with their locks and
 contacts, list entries, incidents and the accounts they touched, blocks, TOTP
-factors, the outbox, the profiles and the activity log) into a PostgreSQL
-store, migrated to this version's schema first: how one node grows into
-several ([store] backend = "postgresql"). Stop mamorid first: a data dir in
+factors, the outbox, what owners' links and notices did once, the profiles
+and the activity log) into a PostgreSQL store, migrated to this version's
+schema first: how one node grows into several ([store] backend =
+"postgresql"). Stop mamorid first: a data dir in
 use is refused. The copy is one transaction: cut short, it leaves nothing.
 Progress is printed per table. Copy the data dir's totp.key to every node
 too: the TOTP secrets are sealed with it.

@@ -12,8 +12,8 @@ import subprocess
 import time
 
 from conftest import MAMORI_CLI
-from helpers import activity, assert_allow, assert_decision, get_json, list_entries, metric_sum, \
-    parse_metrics
+from helpers import activity, assert_allow, assert_decision, get_json, incidents, list_entries, \
+    metric_sum, parse_metrics
 from pg_peers import postgresql, store_toml  # noqa: F401 (fixture)
 
 ENFORCED_WITHIN = 1.0  # seconds: the promise
@@ -51,18 +51,32 @@ def test_db_migrate_creates_the_schema_and_is_idempotent(postgresql):
     pg = postgresql
     p = cli("db", "migrate", "--store", pg.url)
     assert p.returncode == 0, p.stderr
-    assert "schema upgraded from version 0 to 1" in p.stdout, p.stdout
-    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"]]
+    assert "schema upgraded from version 0 to 2" in p.stdout, p.stdout
+    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"]]
     tables = {r[0] for r in pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     for t in ("accounts", "list_entries", "incidents", "incident_accounts", "blocks", "totp",
-              "outbox", "profiles", "activity", "schema_version"):
+              "outbox", "owner_actions", "profiles", "activity", "schema_version"):
         assert t in tables, (t, tables)
     assert pg.value("SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'activity'::regclass") == "r"
 
     again = cli("db", "migrate", "--store", pg.url)
     assert again.returncode == 0, again.stderr
-    assert "schema version 1 is current; nothing to do" in again.stdout, again.stdout
-    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"]]
+    assert "schema version 2 is current; nothing to do" in again.stdout, again.stdout
+    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"]]
+
+
+def test_db_migrate_takes_a_version_1_database_to_2_keeping_its_records(postgresql):
+    pg = postgresql
+    assert cli("db", "migrate", "--store", pg.url).returncode == 0
+    # A database the first version made: no owner_actions.
+    pg.psql("DROP TABLE owner_actions; DELETE FROM schema_version WHERE version = 2")
+    pg.psql("INSERT INTO list_entries (id, kind, target, reason, created_ms)"
+            " VALUES ('le-v1', 'deny', '10.1.1.0/24', 'kept', 1)")
+    p = cli("db", "migrate", "--store", pg.url)
+    assert p.returncode == 0, p.stderr
+    assert "schema upgraded from version 1 to 2" in p.stdout, p.stdout
+    assert pg.value("SELECT count(*) FROM owner_actions") == "0"
+    assert pg.value("SELECT target FROM list_entries WHERE id = 'le-v1'") == "10.1.1.0/24"
 
 
 def test_db_migrate_refuses_a_bad_url_and_a_newer_schema_without_showing_the_password(postgresql):
@@ -76,7 +90,7 @@ def test_db_migrate_refuses_a_bad_url_and_a_newer_schema_without_showing_the_pas
     pg.psql("INSERT INTO schema_version (version) VALUES (99)")
     newer = cli("db", "migrate", "--store", pg.url)
     assert newer.returncode != 0
-    assert "schema version 99 is newer than this build's 1" in newer.stderr, newer.stderr
+    assert "schema version 99 is newer than this build's 2" in newer.stderr, newer.stderr
 
 
 def test_a_node_refuses_to_start_on_a_bad_postgresql_config(make_mamorid, postgresql, tmp_path):
@@ -276,7 +290,7 @@ def sqlite_counts(data_dir):
     try:
         return {t: db.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
                 for t in ("accounts", "list_entries", "incidents", "incident_accounts", "blocks",
-                          "totp", "outbox")}
+                          "totp", "outbox", "owner_actions")}
     finally:
         db.close()
 
@@ -291,6 +305,8 @@ def test_store_copy_carries_every_record_of_a_data_dir(make_mamorid, postgresql)
                                                "reason": "copy"}).status_code == 201
     assert one.app("PUT", "/v1/accounts/cp-owner/contact",
                    {"email": "owner@example.com"}).status_code == 200
+    assert one.app("PUT", "/v1/accounts/cp-victim0/contact",
+                   {"email": "victim0@example.com"}).status_code == 200
     for i in range(6):
         one.attempt("cp-user%d" % i, "198.51.100.%d" % (i + 1), user_agent="Firefox/1%d" % i)
         one.result("cp-user%d" % i, "198.51.100.%d" % (i + 1), True, user_agent="Firefox/1%d" % i)
@@ -302,9 +318,14 @@ def test_store_copy_carries_every_record_of_a_data_dir(make_mamorid, postgresql)
                        for a in ("cp-user0", "cp-user5", "cp-victim3")}
     expect_lists = sorted((e["kind"], e["target"]) for e in list_entries(one))
     expect_incidents = get_json(one, "/v1/incidents")
+    [stuffing] = incidents(one, kind="credential_stuffing", source="192.0.2.66")
+    # The stuffing's owners considered once (no [smtp]: recorded, not sent).
+    told = one.admin("POST", "/v1/incidents/%s/notify-owners" % stuffing["id"])
+    assert told.status_code == 200 and told.json()["already_notified"] == 0, told.text
     one.stop()
     counts = sqlite_counts(one.data_dir)
     assert counts["incidents"] >= 1 and counts["blocks"] >= 2, counts
+    assert counts["owner_actions"] == 1, counts
 
     p = cli("store", "copy", "--from", one.data_dir, "--to", pg.url)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -336,6 +357,9 @@ def test_store_copy_carries_every_record_of_a_data_dir(make_mamorid, postgresql)
         assert [(x["type"], x["ip"], x["time"]) for x in activity(node, a)] == rows, a
     assert get_json(node, "/v1/incidents") == expect_incidents
     assert get_json(node, "/v1/accounts/cp-owner")["contact"]["email"] == "owner@example.com"
+    again = node.admin("POST", "/v1/incidents/%s/notify-owners" % stuffing["id"])
+    assert again.status_code == 200, again.text
+    assert again.json()["already_notified"] == 1, again.json()
 
 
 def test_store_copy_refuses_a_running_daemons_data_dir_and_changes_nothing(make_mamorid,
@@ -412,3 +436,26 @@ def test_each_notice_is_sent_by_one_node(make_mamorid, postgresql, tmp_path):
         assert rcpts == sorted(owners), rcpts
     finally:
         sink.stop()
+
+
+def test_an_incident_notice_recorded_by_one_node_is_not_repeated_by_another(make_mamorid,
+                                                                           postgresql):
+    pg = postgresql
+    n1, n2 = nodes(make_mamorid, pg, 2, detections={"credential_stuffing": {"threshold": 5}})
+    for i in (1, 3):
+        assert n2.app("PUT", "/v1/accounts/on-victim%d/contact" % i,
+                      {"email": "v%d@example.com" % i}).status_code == 200
+    for i in range(6):
+        n1.result("on-victim%d" % i, "192.0.2.77", False)
+    [inc] = incidents(n1, kind="credential_stuffing", source="192.0.2.77")
+    first = n1.admin("POST", "/v1/incidents/%s/notify-owners" % inc["id"])
+    assert first.status_code == 200 and first.json()["already_notified"] == 0, first.text
+    rows = pg.psql("SELECT action_key, account, at_ms FROM owner_actions ORDER BY action_key")
+    assert [r[:2] for r in rows] == [["incident-notice:%s:on-victim%d" % (inc["id"], i),
+                                      "on-victim%d" % i] for i in (1, 3)], rows
+    second = n2.admin("POST", "/v1/incidents/%s/notify-owners" % inc["id"])
+    assert second.status_code == 200, second.text
+    assert second.json()["already_notified"] == 2, second.json()
+    # The first record is kept.
+    assert pg.psql("SELECT action_key, account, at_ms FROM owner_actions ORDER BY action_key") \
+        == rows

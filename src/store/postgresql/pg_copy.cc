@@ -53,6 +53,7 @@ const std::vector<TableCopy>& tables() {
        {"id", "channel", "destination", "payload", "created_ms", "attempts", "next_attempt_ms",
         "last_error", "state", "done_ms"},
        {"id"}},
+      {"owner_actions", {"action_key", "account", "at_ms"}, {"action_key"}},
   };
   return kTables;
 }
@@ -144,6 +145,7 @@ Result<CopyReport> copy_data_dir(const std::string& data_dir, const PgUrl& url,
                       "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM list_entries)"
                       " + (SELECT count(*) FROM incidents) + (SELECT count(*) FROM blocks)"
                       " + (SELECT count(*) FROM totp) + (SELECT count(*) FROM outbox)"
+                      " + (SELECT count(*) FROM owner_actions)"
                       " + (SELECT count(*) FROM profiles) + (SELECT count(*) FROM activity)"));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return fail(write_failed(error_message(c)));
     const std::string n = PQgetvalue(r.get(), 0, 0);
