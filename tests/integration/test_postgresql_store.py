@@ -51,32 +51,60 @@ def test_db_migrate_creates_the_schema_and_is_idempotent(postgresql):
     pg = postgresql
     p = cli("db", "migrate", "--store", pg.url)
     assert p.returncode == 0, p.stderr
-    assert "schema upgraded from version 0 to 2" in p.stdout, p.stdout
-    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"]]
+    assert "schema upgraded from version 0 to 3" in p.stdout, p.stdout
+    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"], ["3"]]
     tables = {r[0] for r in pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     for t in ("accounts", "list_entries", "incidents", "incident_accounts", "blocks", "totp",
-              "outbox", "owner_actions", "profiles", "activity", "schema_version"):
+              "outbox", "owner_actions", "audit", "profiles", "activity", "schema_version"):
         assert t in tables, (t, tables)
     assert pg.value("SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'activity'::regclass") == "r"
 
     again = cli("db", "migrate", "--store", pg.url)
     assert again.returncode == 0, again.stderr
-    assert "schema version 2 is current; nothing to do" in again.stdout, again.stdout
-    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"]]
+    assert "schema version 3 is current; nothing to do" in again.stdout, again.stdout
+    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"], ["3"]]
 
 
-def test_db_migrate_takes_a_version_1_database_to_2_keeping_its_records(postgresql):
+# What version 3 added (the audit log, incidents' closed_ms, operator actions'
+# actor and note in the activity log), taken away again.
+UNDO_VERSION_3 = ("DROP TABLE audit; ALTER TABLE incidents DROP COLUMN closed_ms;"
+                  " ALTER TABLE activity DROP COLUMN actor, DROP COLUMN note;"
+                  " DELETE FROM schema_version WHERE version = 3")
+
+
+def test_db_migrate_takes_a_version_1_database_to_3_keeping_its_records(postgresql):
     pg = postgresql
     assert cli("db", "migrate", "--store", pg.url).returncode == 0
-    # A database the first version made: no owner_actions.
+    # A database the first version made: no owner_actions, no audit.
+    pg.psql(UNDO_VERSION_3)
     pg.psql("DROP TABLE owner_actions; DELETE FROM schema_version WHERE version = 2")
     pg.psql("INSERT INTO list_entries (id, kind, target, reason, created_ms)"
             " VALUES ('le-v1', 'deny', '10.1.1.0/24', 'kept', 1)")
     p = cli("db", "migrate", "--store", pg.url)
     assert p.returncode == 0, p.stderr
-    assert "schema upgraded from version 1 to 2" in p.stdout, p.stdout
+    assert "schema upgraded from version 1 to 3" in p.stdout, p.stdout
     assert pg.value("SELECT count(*) FROM owner_actions") == "0"
+    assert pg.value("SELECT count(*) FROM audit") == "0"
     assert pg.value("SELECT target FROM list_entries WHERE id = 'le-v1'") == "10.1.1.0/24"
+
+
+def test_a_version_2_database_gets_the_audit_log_at_a_nodes_start_and_keeps_its_records(
+        make_mamorid, postgresql):
+    pg = postgresql
+    m = make_mamorid(extra_toml=store_toml(pg.url),
+                     detections={"credential_stuffing": {"threshold": 3}})
+    for a in ("v2-a", "v2-b", "v2-c"):
+        m.result(a, "198.51.100.44", False)
+    (inc,) = incidents(m, kind="credential_stuffing", source="198.51.100.44")
+    m.stop()
+    pg.psql(UNDO_VERSION_3)
+    m.start()
+    assert pg.value("SELECT max(version) FROM schema_version") == "3"
+    assert get_json(m, "/v1/incidents/" + inc["id"])["closed"] is None
+    r = m.admin("POST", "/v1/incidents/%s/close" % inc["id"], {"note": "after the upgrade"})
+    assert r.status_code == 200, r.text
+    assert pg.value("SELECT closed_ms IS NOT NULL FROM incidents WHERE id = '%s'" % inc["id"]) == "t"
+    assert pg.value("SELECT note FROM audit WHERE action = 'incident_close'") == "after the upgrade"
 
 
 def test_db_migrate_refuses_a_bad_url_and_a_newer_schema_without_showing_the_password(postgresql):
@@ -90,7 +118,7 @@ def test_db_migrate_refuses_a_bad_url_and_a_newer_schema_without_showing_the_pas
     pg.psql("INSERT INTO schema_version (version) VALUES (99)")
     newer = cli("db", "migrate", "--store", pg.url)
     assert newer.returncode != 0
-    assert "schema version 99 is newer than this build's 2" in newer.stderr, newer.stderr
+    assert "schema version 99 is newer than this build's 3" in newer.stderr, newer.stderr
 
 
 def test_a_node_refuses_to_start_on_a_bad_postgresql_config(make_mamorid, postgresql, tmp_path):
@@ -290,7 +318,7 @@ def sqlite_counts(data_dir):
     try:
         return {t: db.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
                 for t in ("accounts", "list_entries", "incidents", "incident_accounts", "blocks",
-                          "totp", "outbox", "owner_actions")}
+                          "totp", "outbox", "owner_actions", "audit")}
     finally:
         db.close()
 
@@ -314,8 +342,10 @@ def test_store_copy_carries_every_record_of_a_data_dir(make_mamorid, postgresql)
         one.result("cp-victim%d" % i, "192.0.2.66", False)
     for i in range(3):
         one.result("cp-bf", "192.0.2.67", False, pwhash="x%d" % i)
-    expect_activity = {a: [(x["type"], x["ip"], x["time"]) for x in activity(one, a)]
-                       for a in ("cp-user0", "cp-user5", "cp-victim3")}
+    def entries(m, a):
+        return [(x["type"], x["ip"], x["time"], x.get("actor"), x.get("note"))
+                for x in activity(m, a)]
+    expect_activity = {a: entries(one, a) for a in ("cp-user0", "cp-user5", "cp-victim3", "cp-lock1")}
     expect_lists = sorted((e["kind"], e["target"]) for e in list_entries(one))
     expect_incidents = get_json(one, "/v1/incidents")
     [stuffing] = incidents(one, kind="credential_stuffing", source="192.0.2.66")
@@ -326,6 +356,7 @@ def test_store_copy_carries_every_record_of_a_data_dir(make_mamorid, postgresql)
     counts = sqlite_counts(one.data_dir)
     assert counts["incidents"] >= 1 and counts["blocks"] >= 2, counts
     assert counts["owner_actions"] == 1, counts
+    assert counts["audit"] == 8, counts  # the locks and the list entries
 
     p = cli("store", "copy", "--from", one.data_dir, "--to", pg.url)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -333,10 +364,11 @@ def test_store_copy_carries_every_record_of_a_data_dir(make_mamorid, postgresql)
         assert "copied %s: %d rows" % (table, n) in p.stdout, (table, n, p.stdout)
         assert pg.value("SELECT count(*) FROM %s" % table) == str(n), table
     assert "copied activity: " in p.stdout and "copied profiles: 6 rows" in p.stdout, p.stdout
-    # 6 successful logins, 6 + 3 failures (allowed attempts are not logged).
+    # 6 successful logins, 6 + 3 failures (allowed attempts are not logged),
+    # the 4 locks (operator actions).
     n_activity = int(pg.value("SELECT count(*) FROM activity"))
-    assert n_activity == 6 + 6 + 3, n_activity
-    assert "copied activity: 15 rows" in p.stdout, p.stdout
+    assert n_activity == 6 + 6 + 3 + 4, n_activity
+    assert "copied activity: 19 rows" in p.stdout, p.stdout
 
     # Again into the now full database: refused without --force, idempotent with it.
     again = cli("store", "copy", "--from", one.data_dir, "--to", pg.url)
@@ -354,9 +386,13 @@ def test_store_copy_carries_every_record_of_a_data_dir(make_mamorid, postgresql)
     assert_decision(node.attempt("cp-bf", "192.0.2.67"), "deny", "brute_force")
     assert sorted((e["kind"], e["target"]) for e in list_entries(node)) == expect_lists
     for a, rows in expect_activity.items():
-        assert [(x["type"], x["ip"], x["time"]) for x in activity(node, a)] == rows, a
+        assert entries(node, a) == rows, a
     assert get_json(node, "/v1/incidents") == expect_incidents
     assert get_json(node, "/v1/accounts/cp-owner")["contact"]["email"] == "owner@example.com"
+    assert get_json(node, "/v1/audit?action=account_lock&target=account:cp-lock1")["entries"][0][
+        "note"] == "r1"
+    (op,) = [x for x in activity(node, "cp-lock1") if x["type"] == "operator_action"]
+    assert (op["reasons"], op["note"]) == (["account_lock"], "r1"), op
     again = node.admin("POST", "/v1/incidents/%s/notify-owners" % stuffing["id"])
     assert again.status_code == 200, again.text
     assert again.json()["already_notified"] == 1, again.json()
@@ -410,6 +446,60 @@ def test_a_batch_the_database_refuses_fails_its_writes_and_the_next_ones_commit(
         assert ok.status_code == 201, ok.text
     assert pg.value("SELECT count(*) FROM list_entries") == "5"
     assert metric_sum(metrics(m), "mamori_pg_available") == 1
+
+
+# ---- operator actions ---------------------------------------------------------------------
+
+def test_an_operator_action_on_node_1_is_audited_in_postgresql_and_read_on_node_2(
+        make_mamorid, postgresql):
+    pg = postgresql
+    n1, n2 = nodes(make_mamorid, pg, 2, detections={"credential_stuffing": {"threshold": 3}})
+    r = n1.admin("POST", "/v1/accounts/op-alice/lock",
+                 {"reason": "ticket 12: spam", "require_password_reset": True})
+    assert r.status_code == 200, r.text
+    assert n1.admin("POST", "/v1/accounts/op-alice/unlock", {"note": "owner called"}).status_code == 200
+    assert pg.value("SELECT count(*) FROM audit") == "2"
+
+    entries = get_json(n2, "/v1/audit")["entries"]
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("account_unlock", "account:op-alice"), ("account_lock", "account:op-alice")], entries
+    assert entries[0]["note"] == "owner called"
+    assert entries[1]["details"] == {"require_password_reset": True}
+    assert [e["note"] for e in get_json(n2, "/v1/audit?limit=1&before=" + entries[0]["id"])[
+        "entries"]] == ["ticket 12: spam"]
+    # The account's activity, read from PostgreSQL by node 2: actor and note.
+    ops = [e for e in activity(n2, "op-alice") if e["type"] == "operator_action"]
+    assert [(e["reasons"], e["note"], e["event_id"]) for e in ops] == [
+        (["account_unlock"], "owner called", entries[0]["id"]),
+        (["account_lock"], "ticket 12: spam", entries[1]["id"])], ops
+    assert ops[0]["actor"] == entries[0]["actor"] and ops[0]["actor"], ops
+
+    # An incident closed on node 1 reads closed on node 2.
+    for a in ("op-b", "op-c", "op-d"):
+        n1.result(a, "198.51.100.45", False)
+    (inc,) = incidents(n1, kind="credential_stuffing", source="198.51.100.45")
+    closed = n1.admin("POST", "/v1/incidents/%s/close" % inc["id"], {"note": "done"})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["closed"] is not None
+    assert get_json(n2, "/v1/incidents/" + inc["id"])["closed"] == closed.json()["closed"]
+
+
+def test_an_operator_action_and_its_audit_record_commit_together_or_not_at_all(make_mamorid,
+                                                                               postgresql):
+    pg = postgresql
+    m = make_mamorid(extra_toml=store_toml(pg.url))
+    # The database refuses the audit record: the lock written beside it fails too.
+    pg.psql("ALTER TABLE audit ADD CONSTRAINT no_refused_note CHECK (note <> 'refused')")
+    r = m.admin("POST", "/v1/accounts/tg-alice/lock", {"reason": "refused"})
+    assert r.status_code == 503, r.text
+    assert pg.value("SELECT count(*) FROM accounts WHERE account = 'tg-alice' AND locked") == "0"
+    assert pg.value("SELECT count(*) FROM audit") == "0"
+    assert_allow(m.attempt("tg-alice", "192.0.2.30"), "the lock was taken back")
+    # The next action commits with its record.
+    r = m.admin("POST", "/v1/accounts/tg-alice/lock", {"reason": "accepted"})
+    assert r.status_code == 200, r.text
+    assert pg.value("SELECT count(*) FROM accounts WHERE account = 'tg-alice' AND locked") == "1"
+    assert pg.value("SELECT note FROM audit") == "accepted"
 
 
 def test_each_notice_is_sent_by_one_node(make_mamorid, postgresql, tmp_path):

@@ -36,7 +36,7 @@ const std::vector<TableCopy>& tables() {
       {"list_entries", {"id", "kind", "target", "reason", "created_ms", "expires_ms"}, {"id"}},
       {"incidents",
        {"id", "kind", "started_ms", "last_seen_ms", "sources", "accounts_targeted",
-        "accounts_compromised"},
+        "accounts_compromised", "closed_ms"},
        {"id"}},
       {"incident_accounts",
        {"incident_id", "account", "first_seen_ms", "last_seen_ms", "login_succeeded"},
@@ -54,6 +54,9 @@ const std::vector<TableCopy>& tables() {
         "last_error", "state", "done_ms"},
        {"id"}},
       {"owner_actions", {"action_key", "account", "at_ms"}, {"action_key"}},
+      {"audit",
+       {"id", "time_ms", "actor", "actor_kind", "action", "target", "note", "details"},
+       {"id"}},
   };
   return kTables;
 }
@@ -102,9 +105,9 @@ Status exec(PGconn* c, const char* sql, const Params& params) {
 
 constexpr const char* kActivityMergeSql =
     "INSERT INTO activity (event_id, at, account, type, ip, country, city, user_agent,"
-    " device_id, protocol, success, action, reasons)"
+    " device_id, protocol, success, action, reasons, actor, note)"
     " SELECT $1, to_timestamp($2::bigint / 1000.0), $3, $4, $5, $6, $7, $8, $9, $10,"
-    " $11::boolean, $12, $13 WHERE NOT EXISTS (SELECT 1 FROM activity WHERE event_id = $1"
+    " $11::boolean, $12, $13, $14, $15 WHERE NOT EXISTS (SELECT 1 FROM activity WHERE event_id = $1"
     " AND account = $3 AND at = to_timestamp($2::bigint / 1000.0))";
 
 }  // namespace
@@ -145,7 +148,7 @@ Result<CopyReport> copy_data_dir(const std::string& data_dir, const PgUrl& url,
                       "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM list_entries)"
                       " + (SELECT count(*) FROM incidents) + (SELECT count(*) FROM blocks)"
                       " + (SELECT count(*) FROM totp) + (SELECT count(*) FROM outbox)"
-                      " + (SELECT count(*) FROM owner_actions)"
+                      " + (SELECT count(*) FROM owner_actions) + (SELECT count(*) FROM audit)"
                       " + (SELECT count(*) FROM profiles) + (SELECT count(*) FROM activity)"));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return fail(write_failed(error_message(c)));
     const std::string n = PQgetvalue(r.get(), 0, 0);

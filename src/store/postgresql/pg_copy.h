@@ -30,7 +30,7 @@ struct CopyReport {
 
 // `mamori store copy`: every durable record of the data dir `data_dir` (the
 // SQLite tables: accounts, lists, incidents and their accounts, blocks,
-// TOTP, outbox, owner actions; the activity journal; the profile journal)
+// TOTP, outbox, owner actions, audit records; the activity journal; the profile journal)
 // into the PostgreSQL database at `url`, migrated to the current schema
 // first. The data dir is opened as mamorid opens it (its lock taken: a
 // running daemon's is refused). The copy is one transaction: cut short, it

@@ -132,6 +132,26 @@ CREATE TABLE owner_actions (
   at_ms BIGINT NOT NULL
 );
 )sql",
+    // 2 -> 3: the audit log of operator actions, incidents an operator
+    // closed, and the actor and note of operator actions in the activity
+    // log (the SQLite store's schema 8).
+    R"sql(
+CREATE TABLE audit (
+  id TEXT NOT NULL PRIMARY KEY,
+  time_ms BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  actor_kind TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  note TEXT NOT NULL,
+  details TEXT NOT NULL
+);
+CREATE INDEX audit_time ON audit(time_ms, id);
+CREATE INDEX audit_target ON audit(target, time_ms);
+ALTER TABLE incidents ADD COLUMN closed_ms BIGINT;
+ALTER TABLE activity ADD COLUMN actor TEXT NOT NULL DEFAULT '',
+  ADD COLUMN note TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 // pg_advisory_xact_lock key of migrations and partition changes ("mamori").

@@ -17,8 +17,10 @@ namespace {
 #define MAMORI_ACCOUNT_COLUMNS                                                              \
   "account, locked, lock_reason, lock_since_ms, lock_password_reset, lock_by, email, lang," \
   " notify, has_last_login, last_login_ms, last_login_ip, last_login_country, time_zone"
-#define MAMORI_INCIDENT_COLUMNS \
-  "id, kind, started_ms, last_seen_ms, sources, accounts_targeted, accounts_compromised"
+#define MAMORI_INCIDENT_COLUMNS                                                           \
+  "id, kind, started_ms, last_seen_ms, sources, accounts_targeted, accounts_compromised," \
+  " closed_ms"
+#define MAMORI_AUDIT_COLUMNS "id, time_ms, actor, actor_kind, action, target, note, details"
 #define MAMORI_BLOCK_COLUMNS "scope, block_key, reason, action, since_ms, until_ms, incident_id"
 #define MAMORI_MS(t) "to_timestamp(" t "::bigint / 1000.0)"
 
@@ -53,11 +55,11 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     "DELETE FROM list_entries WHERE id = $1",
     // kPutIncidentStmt
     "INSERT INTO incidents (" MAMORI_INCIDENT_COLUMNS ")"
-    " VALUES ($1, $2, $3::bigint, $4::bigint, $5, $6::bigint, $7::bigint)"
+    " VALUES ($1, $2, $3::bigint, $4::bigint, $5, $6::bigint, $7::bigint, $8::bigint)"
     " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, started_ms = excluded.started_ms,"
     " last_seen_ms = excluded.last_seen_ms, sources = excluded.sources,"
     " accounts_targeted = excluded.accounts_targeted,"
-    " accounts_compromised = excluded.accounts_compromised",
+    " accounts_compromised = excluded.accounts_compromised, closed_ms = excluded.closed_ms",
     // kPutIncidentAccountStmt
     "INSERT INTO incident_accounts (incident_id, account, first_seen_ms, last_seen_ms,"
     " login_succeeded) VALUES ($1, $2, $3::bigint, $4::bigint, $5::boolean)"
@@ -88,6 +90,9 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     // kPutOwnerActionStmt: a key done before keeps its first record.
     "INSERT INTO owner_actions (action_key, account, at_ms) VALUES ($1, $2, $3::bigint)"
     " ON CONFLICT (action_key) DO NOTHING",
+    // kAppendAuditStmt
+    "INSERT INTO audit (" MAMORI_AUDIT_COLUMNS ")"
+    " VALUES ($1, $2::bigint, $3, $4, $5, $6, $7, $8)",
     // kEnqueueOutboxStmt
     "INSERT INTO outbox (id, channel, destination, payload, created_ms, attempts,"
     " next_attempt_ms, last_error, state)"
@@ -106,8 +111,9 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     "DELETE FROM outbox WHERE state <> 'pending' AND done_ms < $1::bigint",
     // kAppendActivityStmt
     "INSERT INTO activity (event_id, at, account, type, ip, country, city, user_agent,"
-    " device_id, protocol, success, action, reasons)"
-    " VALUES ($1, " MAMORI_MS("$2") ", $3, $4, $5, $6, $7, $8, $9, $10, $11::boolean, $12, $13)",
+    " device_id, protocol, success, action, reasons, actor, note)"
+    " VALUES ($1, " MAMORI_MS("$2") ", $3, $4, $5, $6, $7, $8, $9, $10, $11::boolean, $12, $13,"
+    " $14, $15)",
     // kPutProfileStmt
     "INSERT INTO profiles (account, data) VALUES ($1, $2)"
     " ON CONFLICT (account) DO UPDATE SET data = excluded.data",
@@ -130,7 +136,7 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " WHERE incident_id = $1 ORDER BY first_seen_ms, account",
     // kIncidentsForAccountStmt
     "SELECT i.id, i.kind, i.started_ms, i.last_seen_ms, i.sources, i.accounts_targeted,"
-    " i.accounts_compromised FROM incidents i JOIN incident_accounts a ON a.incident_id = i.id"
+    " i.accounts_compromised, i.closed_ms FROM incidents i JOIN incident_accounts a ON a.incident_id = i.id"
     " WHERE a.account = $1 ORDER BY i.last_seen_ms DESC, i.id",
     // kBlocksStmt
     "SELECT " MAMORI_BLOCK_COLUMNS " FROM blocks WHERE until_ms > $1::bigint"
@@ -142,6 +148,14 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " confirmed_ms, recovery_codes, failures FROM totp WHERE account = $1",
     // kOwnerActionStmt
     "SELECT at_ms FROM owner_actions WHERE action_key = $1",
+    // kAuditStmt: $1..$2: the time range; $3..$5: actor, action, target
+    // ('': any); $6: the id of the last record of the page before ('': from
+    // the newest); $7: limit.
+    "SELECT " MAMORI_AUDIT_COLUMNS " FROM audit"
+    " WHERE time_ms >= $1::bigint AND time_ms < $2::bigint AND ($3 = '' OR actor = $3)"
+    " AND ($4 = '' OR action = $4) AND ($5 = '' OR target = $5)"
+    " AND ($6 = '' OR (time_ms, id) < (SELECT time_ms, id FROM audit WHERE id = $6))"
+    " ORDER BY time_ms DESC, id DESC LIMIT $7::bigint",
     // kDueOutboxStmt: the due items are claimed (their next attempt moved
     // 10 minutes on, rows locked by another node's claim skipped), so each is
     // handed to one node's dispatcher, which marks it delivered or
@@ -159,7 +173,7 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " WHERE state IN ('pending', 'failed') GROUP BY state, channel",
     // kActivityStmt
     "SELECT event_id, (extract(epoch FROM at) * 1000)::bigint, account, type, ip, country,"
-    " city, user_agent, device_id, protocol, success, action, reasons FROM activity"
+    " city, user_agent, device_id, protocol, success, action, reasons, actor, note FROM activity"
     " WHERE account = $1 AND at >= " MAMORI_MS("$2") " ORDER BY at DESC, seq DESC"
     " LIMIT $3::bigint",
     // kFailedLoginsStmt
@@ -177,15 +191,16 @@ constexpr std::array<const char*, kStatementCount> kSql = {
 #undef MAMORI_ACCOUNT_COLUMNS
 #undef MAMORI_INCIDENT_COLUMNS
 #undef MAMORI_BLOCK_COLUMNS
+#undef MAMORI_AUDIT_COLUMNS
 #undef MAMORI_MS
 
 constexpr std::array<const char*, kStatementCount> kNames = [] {
   std::array<const char*, kStatementCount> names{};
-  constexpr const char* kAll[] = {"s0",  "s1",  "s2",  "s3",  "s4",  "s5",  "s6",  "s7",
-                                  "s8",  "s9",  "s10", "s11", "s12", "s13", "s14", "s15",
-                                  "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23",
-                                  "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31",
-                                  "s32", "s33", "s34", "s35", "s36", "s37", "s38", "s39"};
+  constexpr const char* kAll[] = {
+      "s0",  "s1",  "s2",  "s3",  "s4",  "s5",  "s6",  "s7",  "s8",  "s9",  "s10", "s11",
+      "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23",
+      "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31", "s32", "s33", "s34", "s35",
+      "s36", "s37", "s38", "s39", "s40", "s41", "s42", "s43", "s44", "s45", "s46", "s47"};
   static_assert(std::size(kAll) >= kStatementCount);
   for (std::size_t i = 0; i < kStatementCount; ++i) names[i] = kAll[i];
   return names;
@@ -288,7 +303,7 @@ Params activity_params(const ActivityRecord& r) {
   return {r.event_id,       ms(r.time), r.account, std::string(to_string(r.type)),
           r.ip.to_string(), r.country,  r.city,    r.user_agent,
           r.device_id,      r.protocol, success,   std::string(to_string(r.action)),
-          join(r.reasons)};
+          join(r.reasons),  r.actor,    r.note};
 }
 
 Params incident_params(const Incident& i) {
@@ -298,7 +313,22 @@ Params incident_params(const Incident& i) {
           ms(i.last_seen),
           join(i.sources),
           std::to_string(i.accounts_targeted),
-          std::to_string(i.accounts_compromised)};
+          std::to_string(i.accounts_compromised),
+          i.closed ? std::optional<std::string>(ms(*i.closed)) : std::nullopt};
+}
+
+Params audit_params(const AuditRecord& r) {
+  return {r.id, ms(r.time), r.actor, r.actor_kind, r.action, r.target, r.note, r.details};
+}
+
+Params audit_query_params(const AuditQuery& q) {
+  return {std::to_string(q.since ? to_unix_ms(*q.since) : std::numeric_limits<std::int64_t>::min()),
+          std::to_string(q.until ? to_unix_ms(*q.until) : std::numeric_limits<std::int64_t>::max()),
+          q.actor,
+          q.action,
+          q.target,
+          q.before,
+          limit_text(q.limit)};
 }
 
 Params incident_account_params(const std::string& incident_id, const IncidentAccount& a) {
@@ -383,6 +413,11 @@ Result<Incident> read_incident(const PGresult* r, int i) {
   inc.sources = split(row.text());
   inc.accounts_targeted = row.int64();
   inc.accounts_compromised = row.int64();
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    inc.closed = row.time();
+  }
   return inc;
 }
 
@@ -505,6 +540,22 @@ Result<ActivityRecord> read_activity(const PGresult* r, int i) {
   if (!act) return bad("action '" + action + "' in the activity of " + a.account);
   a.action = *act;
   a.reasons = split(row.text());
+  a.actor = row.text();
+  a.note = row.text();
+  return a;
+}
+
+Result<AuditRecord> read_audit(const PGresult* r, int i) {
+  Row row(r, i);
+  AuditRecord a;
+  a.id = row.text();
+  a.time = row.time();
+  a.actor = row.text();
+  a.actor_kind = row.text();
+  a.action = row.text();
+  a.target = row.text();
+  a.note = row.text();
+  a.details = row.text();
   return a;
 }
 

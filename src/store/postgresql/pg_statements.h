@@ -34,6 +34,7 @@ enum StatementId : int {
   kPutTotpStmt,
   kDeleteTotpStmt,
   kPutOwnerActionStmt,
+  kAppendAuditStmt,
   kEnqueueOutboxStmt,
   kOutboxDeliveredStmt,
   kOutboxRetryStmt,
@@ -54,6 +55,7 @@ enum StatementId : int {
   kBlockStmt,
   kTotpStmt,
   kOwnerActionStmt,
+  kAuditStmt,
   kDueOutboxStmt,
   kOutboxCountsStmt,
   kActivityStmt,
@@ -80,6 +82,9 @@ Params activity_params(const ActivityRecord& r);
 Params incident_params(const Incident& i);
 Params incident_account_params(const std::string& incident_id, const IncidentAccount& a);
 Params totp_params(const TotpRecord& r);
+Params audit_params(const AuditRecord& r);
+// kAuditStmt's parameters for `q`.
+Params audit_query_params(const AuditQuery& q);
 
 // Row `i` of `r` as a record; fails with `store_read_failed`.
 Result<AccountRecord> read_account(const PGresult* r, int i);
@@ -90,6 +95,7 @@ Result<Block> read_block(const PGresult* r, int i);
 Result<TotpRecord> read_totp(const PGresult* r, int i);
 Result<OutboxItem> read_outbox_item(const PGresult* r, int i);
 Result<ActivityRecord> read_activity(const PGresult* r, int i);
+Result<AuditRecord> read_audit(const PGresult* r, int i);
 
 }  // namespace mamori::store::postgresql
 

@@ -581,6 +581,14 @@ Result<std::optional<TimePoint>> PostgresStore::owner_action(std::string_view ke
   return at;
 }
 
+Result<std::vector<AuditRecord>> PostgresStore::audit(const AuditQuery& q) {
+  std::vector<AuditRecord> rows;
+  Status s = read(postgresql::kAuditStmt, postgresql::audit_query_params(q),
+                  MAMORI_PG_COLLECT(AuditRecord, rows, postgresql::read_audit));
+  if (!s) return s.error();
+  return rows;
+}
+
 Result<std::vector<OutboxItem>> PostgresStore::due_outbox(TimePoint now, std::size_t limit) {
   std::vector<OutboxItem> rows;
   Status s = read(postgresql::kDueOutboxStmt, {ms(now), postgresql::limit_text(limit)},
@@ -745,6 +753,10 @@ WriteTicket PostgresStore::put_owner_action(std::string key, std::string account
   return enqueue_one(postgresql::kPutOwnerActionStmt, {std::move(key), std::move(account), ms(at)});
 }
 
+WriteTicket PostgresStore::append_audit(AuditRecord r) {
+  return enqueue_one(postgresql::kAppendAuditStmt, postgresql::audit_params(r));
+}
+
 WriteTicket PostgresStore::enqueue_outbox(OutboxItem i) {
   return enqueue_one(postgresql::kEnqueueOutboxStmt,
                      {std::move(i.id), std::string(to_string(i.channel)), std::move(i.destination),
@@ -782,7 +794,11 @@ void PostgresStore::deliver(RecordChangeSink* sink, std::string_view payload) {
                                       std::string(payload.substr(0, 100)) + "' ignored");
     return;
   }
-  notifications_.fetch_add(1, std::memory_order_relaxed);
+  // Counted once the sink has it.
+  struct Count {
+    std::atomic<std::uint64_t>& n;
+    ~Count() { n.fetch_add(1, std::memory_order_relaxed); }
+  } count{notifications_};
   if (change->kind == RecordChange::Kind::kLock) {
     auto a = account(change->key);
     if (!a) {

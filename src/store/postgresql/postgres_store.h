@@ -142,6 +142,7 @@ class PostgresStore final : public Store {
   WriteTicket put_totp(TotpRecord r) override;
   WriteTicket delete_totp(std::string account) override;
   WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) override;
+  WriteTicket append_audit(AuditRecord r) override;
   WriteTicket enqueue_outbox(OutboxItem item) override;
   WriteTicket outbox_delivered(std::string id, TimePoint when) override;
   WriteTicket outbox_retry(std::string id, TimePoint next_attempt, std::string error) override;
@@ -159,6 +160,11 @@ class PostgresStore final : public Store {
     return commits_.on_failed_commit(std::move(fn));
   }
   void remove_failure_listener(std::uint64_t id) override { commits_.remove_failure_listener(id); }
+  // The writer takes no batch while `queue_writes` runs (CommitQueue), so
+  // what it queues commits in one transaction.
+  void together(const std::function<void()>& queue_writes) override {
+    commits_.together(queue_writes);
+  }
   // As CommitQueue::drain.
   WriteTicket drain() { return commits_.drain(); }
   bool available() const { return commits_.available(); }
@@ -181,6 +187,7 @@ class PostgresStore final : public Store {
   Result<std::optional<Block>> block(std::string_view scope, std::string_view key);
   Result<std::optional<TotpRecord>> totp(std::string_view account) override;
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override;
+  Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
   Result<std::vector<OutboxItem>> due_outbox(TimePoint now, std::size_t limit) override;
   Result<OutboxCounts> outbox_counts() override;
 

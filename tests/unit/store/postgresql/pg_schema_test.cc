@@ -51,6 +51,12 @@ TEST(PgSchema, EveryVersionHasItsMigration) {
   // 1 -> 2: the SQLite store's schema 7.
   EXPECT_NE(std::string(pg_migrations()[1]).find("CREATE TABLE owner_actions ("),
             std::string::npos);
+  // 2 -> 3: the SQLite store's schema 8, and the operator actions' fields
+  // in the activity log.
+  const std::string third = pg_migrations()[2];
+  EXPECT_NE(third.find("CREATE TABLE audit ("), std::string::npos);
+  EXPECT_NE(third.find("ALTER TABLE incidents ADD COLUMN closed_ms BIGINT"), std::string::npos);
+  EXPECT_NE(third.find("ALTER TABLE activity ADD COLUMN actor"), std::string::npos);
 }
 
 // The parameters each write queues fill its statement's placeholders.
@@ -85,6 +91,58 @@ TEST(PgStatements, WritesQueueAParameterForEachPlaceholder) {
   EXPECT_FALSE(p[5]) << "no confirmation time: NULL";
   for (int id = 0; id < kStatementCount; ++id)
     EXPECT_EQ(std::string(statement_name(id)), "s" + std::to_string(id));
+}
+
+TEST(PgStatements, AnIncidentKeepsWhenItWasClosed) {
+  Incident i;
+  EXPECT_FALSE(incident_params(i)[7]) << "open: NULL";
+  i.closed = from_unix_ms(1234);
+  EXPECT_EQ(*incident_params(i)[7], "1234");
+  EXPECT_NE(std::string(statement_sql(kPutIncidentStmt)).find("closed_ms = excluded.closed_ms"),
+            std::string::npos);
+  for (int id : {kIncidentStmt, kIncidentsStmt, kIncidentsForAccountStmt})
+    EXPECT_NE(std::string(statement_sql(id)).find("closed_ms FROM"), std::string::npos) << id;
+}
+
+TEST(PgStatements, AnOperatorActionKeepsItsActorAndNoteInTheActivityLog) {
+  ActivityRecord a;
+  a.type = EventType::kOperatorAction;
+  a.reasons = {"account_lock"};
+  a.actor = "support-desk";
+  a.note = "ticket 12, spam";
+  const Params p = activity_params(a);
+  EXPECT_EQ(*p[3], "operator_action");
+  EXPECT_EQ(*p[13], "support-desk");
+  EXPECT_EQ(*p[14], "ticket 12, spam");
+  EXPECT_NE(std::string(statement_sql(kActivityStmt)).find("actor, note FROM"), std::string::npos);
+}
+
+TEST(PgStatements, AuditRecordsAndTheirQuery) {
+  AuditRecord r;
+  r.id = "a1";
+  r.time = from_unix_ms(42);
+  r.details = "{}";
+  const Params p = audit_params(r);
+  EXPECT_EQ(p.size(), std::size_t(placeholders(statement_sql(kAppendAuditStmt))));
+  EXPECT_EQ(*p[1], "42");
+  AuditQuery q;
+  EXPECT_EQ(audit_query_params(q).size(), std::size_t(placeholders(statement_sql(kAuditStmt))));
+  EXPECT_EQ(*audit_query_params(q)[0], "-9223372036854775808") << "no since: from the first";
+  EXPECT_EQ(*audit_query_params(q)[1], "9223372036854775807") << "no until: to the last";
+  q.since = from_unix_ms(10);
+  q.until = from_unix_ms(20);
+  q.actor = "support-desk";
+  q.before = "a9";
+  q.limit = 5;
+  const Params qp = audit_query_params(q);
+  EXPECT_EQ(*qp[0], "10");
+  EXPECT_EQ(*qp[1], "20");
+  EXPECT_EQ(*qp[2], "support-desk");
+  EXPECT_EQ(*qp[3], "");
+  EXPECT_EQ(*qp[5], "a9");
+  EXPECT_EQ(*qp[6], "5");
+  const std::string sql = statement_sql(kAuditStmt);
+  EXPECT_NE(sql.find("ORDER BY time_ms DESC, id DESC"), std::string::npos) << sql;
 }
 
 TEST(PgStatements, AnOwnerActionDoneBeforeKeepsItsFirstRecord) {
