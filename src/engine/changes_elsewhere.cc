@@ -1,6 +1,7 @@
 // The engine's side of a distributed store: other nodes' locks, list
-// entries and blocks mirrored into memory (Engine::apply_change_elsewhere,
-// Engine::resync_records) and the sink that feeds them (ChangesElsewhere).
+// entries and blocks mirrored into memory, incidents they closed closed
+// (Engine::apply_change_elsewhere, Engine::resync_records) and the sink that feeds them
+// (ChangesElsewhere).
 
 #include "engine/changes_elsewhere.h"
 
@@ -43,8 +44,18 @@ void Engine::apply_change_elsewhere(const store::RecordChange& change) {
       }
       return;
     }
-    case Kind::kIncident:
+    case Kind::kIncident: {
+      // Closed by an operator on another node: no longer open here either
+      // (else this node's next write of it would reopen it).
+      if (!incidents_.is_open(change.key)) return;
+      auto stored = store_.incident(change.key);
+      if (!stored) {
+        log_warn_limited("changes_elsewhere", "incident not reloaded: " + stored.error().message);
+        return;
+      }
+      if (*stored && (*stored)->closed) incidents_.close(change.key);
       return;
+    }
   }
 }
 

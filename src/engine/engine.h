@@ -186,8 +186,9 @@ class Engine {
 
   // ---- records another node changed (a distributed store; changes_elsewhere.cc) ----
   // Mirrors `change`, whose value is the store's now: a lock or a block set
-  // or removed, the lists reloaded. Incidents need nothing here: the API
-  // reads them from the store, and each node counts its own open ones.
+  // or removed, the lists reloaded. Incidents: the API reads them from the
+  // store and each node counts its own open ones; one an operator closed
+  // (read back from the store) is closed here too, if open.
   void apply_change_elsewhere(const store::RecordChange& change);
   // Reloads the locks, the lists and the blocks active at `now` from the
   // store, dropping from memory what it no longer holds.

@@ -189,6 +189,11 @@ std::optional<store::Incident> IncidentTracker::close(const std::string& id) {
   return header;
 }
 
+bool IncidentTracker::is_open(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  return by_id_.contains(id);
+}
+
 std::size_t IncidentTracker::open_count() const {
   std::lock_guard lock(mu_);
   return by_id_.size();

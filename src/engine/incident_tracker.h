@@ -59,6 +59,8 @@ class IncidentTracker {
   // its source opens a new one). Returns its header as memory holds it (the
   // newest), none when it was not open.
   std::optional<store::Incident> close(const std::string& id);
+  // Whether incident `id` is open here.
+  bool is_open(const std::string& id) const;
   // Closes incidents idle at `now`; writes again those rewrite_after_failure
   // marked.
   void sweep(TimePoint now);

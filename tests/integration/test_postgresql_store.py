@@ -484,6 +484,34 @@ def test_an_operator_action_on_node_1_is_audited_in_postgresql_and_read_on_node_
     assert get_json(n2, "/v1/incidents/" + inc["id"])["closed"] == closed.json()["closed"]
 
 
+def test_an_incident_closed_on_node_1_collects_no_more_accounts_on_node_2(make_mamorid,
+                                                                         postgresql):
+    pg = postgresql
+    ip = "198.51.100.46"
+    n1, n2 = nodes(make_mamorid, pg, 2, detections={"credential_stuffing": {"threshold": 3}})
+    for a in ("cl-a", "cl-b", "cl-c"):
+        n1.result(a, ip, False)
+    (inc,) = incidents(n1, kind="credential_stuffing", source=ip)
+    n2.restart()  # node 2 holds the incident open, as loaded from the store
+    # Every change node 1 made so far has reached node 2 (they arrive in order).
+    assert n1.admin("POST", "/v1/accounts/cl-marker/lock", {"reason": "x"}).status_code == 200
+    until("marker lock on node 2",
+          lambda: n2.attempt("cl-marker", "192.0.2.1")["action"] == "deny", ENFORCED_WITHIN)
+    before = metric_sum(metrics(n2), "mamori_pg_notifications_total")
+    assert n1.admin("POST", "/v1/incidents/%s/close" % inc["id"], {}).status_code == 200
+    until("the close on node 2",
+          lambda: metric_sum(metrics(n2), "mamori_pg_notifications_total") > before,
+          ENFORCED_WITHIN)
+
+    # More failures from the source through node 2: the closed incident stays closed, with
+    # the accounts it had.
+    for a in ("cl-d", "cl-e", "cl-f"):
+        n2.result(a, ip, False)
+    closed = get_json(n2, "/v1/incidents/" + inc["id"])
+    assert closed["closed"] is not None, closed
+    assert pg.value("SELECT count(*) FROM incident_accounts WHERE incident_id = '%s'" % inc["id"]) == "3"
+
+
 def test_an_operator_action_and_its_audit_record_commit_together_or_not_at_all(make_mamorid,
                                                                                postgresql):
     pg = postgresql
