@@ -11,11 +11,12 @@ Result<OnceRecords::Claim> OnceRecords::claim(const std::string& key, const std:
   {
     std::lock_guard lock(mu_);
     if (pending_.contains(key)) return Claim{};
-    auto done = records_.owner_action(key);
-    if (!done) return done.error();
-    if (*done) return Claim{};
+    auto claimed = records_.claim_owner_action(key, account, now);
+    if (!claimed) return claimed.error();
+    if (!*claimed) return Claim{};
     c.first = true;
-    c.ticket = records_.put_owner_action(key, account, now);
+    c.ticket = **claimed;
+    if (c.ticket == 0) return c;  // committed already
     pending_.insert(key);
   }
   // Once committed the store answers for it (or, failed, it was never done).

@@ -14,11 +14,14 @@ namespace mamori::notify {
 
 // Owner actions that may happen once: a "this wasn't me" link that acted,
 // an incident notice sent to an account. Backed by the store's
-// owner_action records; claims whose writes are still queued are held here
-// until their commit ends, so two claims of one key at once (two clicks, two
-// notify-owners calls) let exactly one through. A claim whose write fails
-// is forgotten (the key may be claimed again). Thread-safe; the stores must
-// outlive it.
+// owner_action records, claimed through RecordStore::claim_owner_action, so
+// that of two nodes sharing a store exactly one acts; claims whose writes
+// are still queued are held here until their commit ends, so two claims of
+// one key at once on this node (two clicks, two notify-owners calls) let
+// exactly one through. A claim whose write fails is forgotten (the key may
+// be claimed again); a claim the store committed at once (a shared
+// database) stays made even if the action's own writes then fail.
+// Thread-safe; the stores must outlive it.
 class OnceRecords {
  public:
   OnceRecords(store::RecordStore& records, store::Commits& commits);

@@ -77,6 +77,16 @@ class RecordStore {
   virtual WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) = 0;
   // When `key` was done; none: never.
   virtual Result<std::optional<TimePoint>> owner_action(std::string_view key) = 0;
+  // Records `key` for `account` at `at` unless a record of it is stored:
+  // returns the record's write (0 when it is committed already), or none
+  // when `key` was done before (nothing written). The check and the record
+  // are one step for every process sharing the store (of two nodes claiming
+  // one key at once, one gets none); within this process a record still
+  // queued is not seen, so callers hold their claims until committed
+  // (notify::OnceRecords). Fails with the store's error, nothing recorded.
+  virtual Result<std::optional<WriteTicket>> claim_owner_action(std::string key,
+                                                                std::string account,
+                                                                TimePoint at) = 0;
   // ---- audit: operator actions ----
   // Appends `r`. Queue it inside Commits::together with the action's own
   // writes, so that the action and its record commit as one.

@@ -581,3 +581,56 @@ def test_an_incident_notice_recorded_by_one_node_is_not_repeated_by_another(make
     # The first record is kept.
     assert pg.psql("SELECT action_key, account, at_ms FROM owner_actions ORDER BY action_key") \
         == rows
+
+
+def test_a_not_me_link_posted_to_two_nodes_at_once_acts_once(make_mamorid, postgresql, tmp_path):
+    """The "this wasn't me" button pressed on two nodes at the same moment (a
+    double click through a load balancer): exactly one locks the account and
+    queues the account_locked webhook, the other answers that the link was
+    used. Many times over, each with its own link."""
+    import re
+    import threading
+
+    import requests
+
+    pg = postgresql
+    key = tmp_path / "owner-links.key"
+    key.write_text("ab" * 32 + "\n")
+    webhook = '\n[[webhooks]]\nurl = "http://127.0.0.1:9/hook"\nsecret = "whsec-nodes-0123456789"\n'
+    n1, n2 = [make_mamorid("link%d" % i, start=False, extra_toml=store_toml(pg.url) + webhook)
+              for i in (1, 2)]
+    for n in (n1, n2):
+        with open(n.config_path, "a") as f:
+            f.write('\n[owner_pages]\nbase_url = "%s/"\nkey_file = "%s"\n' % (n1.url, key))
+        n.start()
+
+    rounds = 25
+    for i in range(rounds):
+        account = "twice-%02d" % i
+        r = n1.app("POST", "/v1/accounts/%s/activity-link" % account)
+        assert r.status_code == 200, r.text
+        page = requests.get(r.json()["url"], timeout=10)
+        assert page.status_code == 200, page.text[:300]
+        [token] = re.findall(r'href="not-me\?t=([A-Za-z0-9_-]+)"', page.text)
+        start = threading.Barrier(2)
+        answers = [None, None]
+
+        def press(j, node):
+            start.wait()
+            answers[j] = requests.post(node.url + "/owner/not-me", data={"t": token}, timeout=10)
+
+        threads = [threading.Thread(target=press, args=(j, n)) for j, n in enumerate((n1, n2))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [200, 409], [(a.status_code, a.text[:200]) for a in answers]
+        used = next(a for a in answers if a.status_code == 409)
+        assert 'data-code="link_used"' in used.text, used.text[:300]
+        assert pg.value("SELECT count(*) FROM outbox WHERE channel = 'webhook'"
+                        " AND payload LIKE '%%\"account_locked\"%%'"
+                        " AND payload LIKE '%%\"%s\"%%'" % account) == "1", account
+        assert pg.value("SELECT locked FROM accounts WHERE account = '%s'" % account) == "t"
+    assert pg.value("SELECT count(*) FROM owner_actions WHERE action_key LIKE 'not-me:%'") \
+        == str(rounds)

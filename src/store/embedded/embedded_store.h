@@ -201,6 +201,10 @@ class EmbeddedStore final : public Store, private BatchParticipant {
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override {
     return sqlite_->owner_action(key);
   }
+  Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
+                                                        TimePoint at) override {
+    return sqlite_->claim_owner_action(std::move(key), std::move(account), at);
+  }
   WriteTicket append_audit(AuditRecord r) override { return sqlite_->append_audit(std::move(r)); }
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override { return sqlite_->audit(q); }
   Result<std::optional<TotpRecord>> totp(std::string_view account) override {

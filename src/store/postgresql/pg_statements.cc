@@ -148,6 +148,10 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " confirmed_ms, recovery_codes, failures FROM totp WHERE account = $1",
     // kOwnerActionStmt
     "SELECT at_ms FROM owner_actions WHERE action_key = $1",
+    // kClaimOwnerActionStmt: one statement, its own transaction: of several
+    // nodes inserting one key, the unique key lets exactly one row back.
+    "INSERT INTO owner_actions (action_key, account, at_ms) VALUES ($1, $2, $3::bigint)"
+    " ON CONFLICT (action_key) DO NOTHING RETURNING at_ms",
     // kAuditStmt: $1..$2: the time range; $3..$5: actor, action, target
     // ('': any); $6: the id of the last record of the page before ('': from
     // the newest); $7: limit.

@@ -55,6 +55,7 @@ enum StatementId : int {
   kBlockStmt,
   kTotpStmt,
   kOwnerActionStmt,
+  kClaimOwnerActionStmt,
   kAuditStmt,
   kDueOutboxStmt,
   kOutboxCountsStmt,

@@ -581,6 +581,20 @@ Result<std::optional<TimePoint>> PostgresStore::owner_action(std::string_view ke
   return at;
 }
 
+Result<std::optional<WriteTicket>> PostgresStore::claim_owner_action(std::string key,
+                                                                     std::string account,
+                                                                     TimePoint at) {
+  bool inserted = false;
+  Status s = read(postgresql::kClaimOwnerActionStmt, {std::move(key), std::move(account), ms(at)},
+                  [&](const PGresult*, int) -> Status {
+                    inserted = true;
+                    return {};
+                  });
+  if (!s) return s.error();
+  if (!inserted) return std::optional<WriteTicket>();
+  return std::optional<WriteTicket>(WriteTicket{0});
+}
+
 Result<std::vector<AuditRecord>> PostgresStore::audit(const AuditQuery& q) {
   std::vector<AuditRecord> rows;
   Status s = read(postgresql::kAuditStmt, postgresql::audit_query_params(q),

@@ -187,6 +187,11 @@ class PostgresStore final : public Store {
   Result<std::optional<Block>> block(std::string_view scope, std::string_view key);
   Result<std::optional<TotpRecord>> totp(std::string_view account) override;
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override;
+  // INSERT ... ON CONFLICT DO NOTHING RETURNING on a pool connection, its
+  // own transaction, committed before it returns (a round trip): the unique
+  // key decides between nodes.
+  Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
+                                                        TimePoint at) override;
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
   Result<std::vector<OutboxItem>> due_outbox(TimePoint now, std::size_t limit) override;
   Result<OutboxCounts> outbox_counts() override;

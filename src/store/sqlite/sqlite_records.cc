@@ -589,6 +589,15 @@ Result<std::optional<TotpRecord>> SqliteStore::totp(std::string_view account) {
   return std::optional<TotpRecord>(std::move(rows.front()));
 }
 
+Result<std::optional<WriteTicket>> SqliteStore::claim_owner_action(std::string key,
+                                                                   std::string account,
+                                                                   TimePoint at) {
+  auto done = owner_action(key);
+  if (!done) return done.error();
+  if (*done) return std::optional<WriteTicket>();
+  return std::optional<WriteTicket>(put_owner_action(std::move(key), std::move(account), at));
+}
+
 Result<std::optional<TimePoint>> SqliteStore::owner_action(std::string_view key) {
   std::vector<TimePoint> rows;
   Status s = with_read_stmt(sqlite::kOwnerAction, [&](sqlite3_stmt* st) -> Status {

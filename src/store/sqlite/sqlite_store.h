@@ -215,6 +215,9 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   Result<std::optional<TotpRecord>> totp(std::string_view account) override;
   WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) override;
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override;
+  // One process holds the data dir: a read, then the queued record.
+  Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
+                                                        TimePoint at) override;
   WriteTicket append_audit(AuditRecord r) override;
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
 

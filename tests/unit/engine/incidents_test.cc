@@ -111,6 +111,10 @@ class RecordingStore final : public store::RecordStore {
   store::WriteTicket put_owner_action(std::string k, std::string a, TimePoint at) override {
     return s_.put_owner_action(std::move(k), std::move(a), at);
   }
+  Result<std::optional<store::WriteTicket>> claim_owner_action(std::string k, std::string a,
+                                                               TimePoint at) override {
+    return s_.claim_owner_action(std::move(k), std::move(a), at);
+  }
   Result<std::optional<TimePoint>> owner_action(std::string_view k) override {
     return s_.owner_action(k);
   }
