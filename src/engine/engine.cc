@@ -554,7 +554,10 @@ void Engine::on_risky_change(Context& c) {
 
 void Engine::on_message(Context& c) {
   const Event& e = c.e;
-  if (!message_fanout_.on_message(c.config.message_fanout, e)) return;
+  const bool over = message_fanout_.on_message(c.config.message_fanout, e);
+  publish(c, state::ObservationKind::kMessage, std::uint32_t(e.recipients.size()), {},
+          &e.recipients);
+  if (!over) return;
   // The window forgets every recipient after its length: an upper bound.
   c.refuse(Action::kDeny, Reason::kMessageFanout, kRiskMessageFanout,
            e.time + c.config.message_fanout.window);
@@ -672,7 +675,7 @@ void Engine::record(Context& c) {
 }
 
 void Engine::publish(const Context& c, state::ObservationKind kind, std::uint32_t count,
-                     std::string_view fingerprint) {
+                     std::string_view fingerprint, const std::vector<std::string>* recipients) {
   if (observations_ == nullptr) return;
   // This thread's scratch observation: its strings keep their buffers.
   thread_local state::Observation o;
@@ -685,6 +688,10 @@ void Engine::publish(const Context& c, state::ObservationKind kind, std::uint32_
   o.fingerprint.assign(fingerprint);
   o.country.assign(c.where.country);
   o.count = count;
+  if (recipients != nullptr)
+    o.recipients = *recipients;
+  else
+    o.recipients.clear();
   observations_->observed(o);
 }
 
@@ -731,6 +738,12 @@ void Engine::observe(const state::Observation& o) {
       break;
     case state::ObservationKind::kMailSent:
       mail_volume_.on_send(config.mail_volume, e.account, e.time, o.count, true);
+      break;
+    case state::ObservationKind::kMessage:
+      e.type = EventType::kMessageSent;
+      e.recipients = o.recipients;
+      message_fanout_.on_message(config.message_fanout, e);
+      e.recipients.clear();
       break;
   }
   dropped.clear();

@@ -241,9 +241,11 @@ class Engine {
   void on_mail_login(Context& c);
   void on_mail_sent(Context& c);
   void record(Context& c);
-  // Tells observations_ (if set) what this event added to the windows.
+  // Tells observations_ (if set) what this event added to the windows
+  // (`recipients`: a message's, for kMessage).
   void publish(const Context& c, state::ObservationKind kind, std::uint32_t count = 0,
-               std::string_view fingerprint = {});
+               std::string_view fingerprint = {},
+               const std::vector<std::string>* recipients = nullptr);
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
   // ---- the in-memory mirrors of durable records (locks, blocks) ----
   // A change whose write the store fails to commit is set back, so memory

@@ -301,7 +301,7 @@ Duration longest_window(const engine::EngineConfig& e) {
   return std::max({e.brute_force.window, e.account_under_attack.window, e.ip_failures.window,
                    e.credential_stuffing.window, e.network_failures.window, e.password_spray.window,
                    e.distributed_stuffing.window, e.mail_volume.window, e.mail_volume.daily_window,
-                   e.mail_geography.window});
+                   e.mail_geography.window, e.message_fanout.window});
 }
 
 // [state] backend = "redis": the hot windows shared over the Redis Cluster.

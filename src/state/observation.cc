@@ -70,7 +70,12 @@ void append_observation(std::string& out, const Observation& o) {
   put_string(out, o.fingerprint);
   put_string(out, o.country);
   put_u32(out, o.asn);
-  put_u32(out, o.count);
+  if (o.kind != ObservationKind::kMessage) {
+    put_u32(out, o.count);
+    return;
+  }
+  put_u32(out, std::uint32_t(o.recipients.size()));
+  for (const std::string& r : o.recipients) put_string(out, r);
 }
 
 Result<std::vector<Observation>> decode_observations(std::string_view data) {
@@ -84,7 +89,7 @@ Result<std::vector<Observation>> decode_observations(std::string_view data) {
     Observation o;
     const auto kind = std::uint8_t(r.uint(1));
     if (kind < std::uint8_t(ObservationKind::kFailure) ||
-        kind > std::uint8_t(ObservationKind::kMailSent))
+        kind > std::uint8_t(ObservationKind::kMessage))
       return bad("unknown kind " + std::to_string(kind));
     o.kind = ObservationKind(kind);
     o.time = from_unix_ms(std::int64_t(r.uint(8)));
@@ -104,6 +109,12 @@ Result<std::vector<Observation>> decode_observations(std::string_view data) {
     o.country = r.string(kMaxCountryBytes);
     o.asn = std::uint32_t(r.uint(4));
     o.count = std::uint32_t(r.uint(4));
+    if (o.kind == ObservationKind::kMessage) {
+      if (o.count > kMaxRecipients) return bad("too many recipients");
+      o.recipients.reserve(o.count);
+      for (std::uint32_t i = 0; i < o.count && r.ok; ++i)
+        o.recipients.push_back(r.string(kMaxRecipientBytes));
+    }
     if (!r.ok) return bad("truncated or oversized field");
     if (o.account.empty()) return bad("no account");
     out.push_back(std::move(o));

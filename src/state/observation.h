@@ -18,6 +18,7 @@ enum class ObservationKind : std::uint8_t {
   kSuccess = 2,    // a successful login result (not allow-listed)
   kMailLogin = 3,  // a successful SMTP AUTH login that mail_geography counted
   kMailSent = 4,   // a send mail_volume counted (`count` recipients)
+  kMessage = 5,    // an in-app message message_fanout counted (`recipients`)
 };
 
 // One event as the hot windows saw it on the node that decided it: enough
@@ -32,7 +33,8 @@ struct Observation {
   std::uint32_t asn = 0;    // 0: unknown
   std::string fingerprint;  // the client's agent fingerprint; empty: none worked out
   std::string country;      // kMailLogin; empty: unknown
-  std::uint32_t count = 0;  // kMailSent: recipients
+  std::uint32_t count = 0;  // kMailSent: recipients; kMessage: recipients.size()
+  std::vector<std::string> recipients;  // kMessage: the recipients' ids
 };
 
 // Where a node's observations go (engine::Engine::set_observation_sink).
@@ -49,11 +51,13 @@ class ObservationSink {
 // fingerprint and country as length-prefixed strings (2-byte length), the
 // ASN and the count (4 bytes LE each): 30 bytes and the strings' own (an
 // IPv4 failure of a 32-byte account with a 64-byte password hash: 126).
+// kMessage is followed by its `count` recipients, length-prefixed strings.
 void append_observation(std::string& out, const Observation& o);
 
 // Decodes a concatenation of append_observation()s. Fails with
 // `invalid_observation` on anything else (truncated, unknown kind, a string
-// longer than the event limits allow): the whole batch is refused.
+// or a recipient list longer than the event limits allow): the whole batch
+// is refused.
 Result<std::vector<Observation>> decode_observations(std::string_view data);
 
 }  // namespace mamori::state

@@ -19,6 +19,7 @@ DETECTIONS = {
     "brute_force": {"threshold": 6},
     "password_spray": {"threshold": 5},
     "mail_volume": {"threshold": 60},
+    "message_fanout": {"threshold": 12},
 }
 
 
@@ -54,6 +55,12 @@ def mail(account, ip, recipients):
     def step(m):
         a = m.event("mail_sent", account, ip, recipients=recipients)
         return a, (1 if a["action"] == "allow" else 0)
+    return step
+
+
+def message(account, ip, recipients):
+    def step(m):
+        return m.event("message_sent", account, ip, recipients=recipients), 1
     return step
 
 
@@ -111,6 +118,16 @@ def test_mail_quota_round_robin(make_mamorid, redis_cluster_shared):
     alone, spread, _ = one_node_and_three(make_mamorid, redis_cluster_shared, steps)
     assert_caught_as_on_one_node(alone, spread, "mail_volume")
     assert first_refusal(spread)[0] == 6  # 60 recipients sent, the 7th send is over
+
+
+def test_message_fanout_round_robin(make_mamorid, redis_cluster_shared):
+    # Two new recipients a message and one already counted: distinct ones add up.
+    steps = [message("fan-user", "192.0.2.%d" % (30 + i),
+                     ["friend-%d" % (2 * i), "friend-%d" % (2 * i + 1), "friend-0"])
+             for i in range(9)]
+    alone, spread, _ = one_node_and_three(make_mamorid, redis_cluster_shared, steps)
+    assert_caught_as_on_one_node(alone, spread, "message_fanout")
+    assert first_refusal(spread)[0] == 5  # 12 distinct recipients
 
 
 def test_without_sharing_the_spread_attack_is_missed(make_mamorid, redis_cluster_shared):
@@ -268,12 +285,17 @@ def observation_kinds(blob):
     """The kinds of the observations in a batch (src/state/observation.h's form)."""
     kinds, at = set(), 0
     while at < len(blob):
+        start = at
         kinds.add(blob[at])
         at += 1 + 8
         at += 1 + (4 if blob[at] == 4 else 16)
         for _ in range(4):  # account, pwhash, fingerprint, country
             at += 2 + int.from_bytes(blob[at:at + 2], "little")
+        count = int.from_bytes(blob[at + 4:at + 8], "little")
         at += 8  # asn, count
+        if blob[start] == 5:  # a message: its recipients
+            for _ in range(count):
+                at += 2 + int.from_bytes(blob[at:at + 2], "little")
     assert at == len(blob)
     return kinds
 

@@ -125,5 +125,33 @@ TEST(SharedObservations, RemoteSendsCountAgainstTheMailQuota) {
   EXPECT_EQ(sink.seen[0].count, 10u);
 }
 
+TEST(SharedObservations, RemoteMessagesCountTheirDistinctRecipients) {
+  EngineConfig config;
+  config.message_fanout.threshold = 5;
+  EngineHarness h(config);
+  Recorder sink;
+  h.engine().set_observation_sink(&sink);
+  state::Observation sent;
+  sent.kind = state::ObservationKind::kMessage;
+  sent.account = "mika";
+  sent.ip = ip("192.0.2.1");
+  sent.time = kT0;
+  sent.recipients = {"friend-1", "friend-2", "friend-3", "friend-1"};
+  sent.count = 4;
+  h.engine().observe(sent);  // three distinct, nothing decided
+  EXPECT_EQ(h.engine().locks().size(), 0u);
+  EXPECT_TRUE(sink.seen.empty());
+  Event e = EngineHarness::event(EventType::kMessageSent, "mika", "192.0.2.2", kT0 + seconds(1));
+  e.recipients = {"friend-2", "friend-4"};  // one new: four, under the threshold
+  EXPECT_FALSE(h.process(e).decision.has(Reason::kMessageFanout));
+  ASSERT_EQ(sink.seen.size(), 1u);
+  EXPECT_EQ(sink.seen[0].kind, state::ObservationKind::kMessage);
+  EXPECT_EQ(sink.seen[0].recipients, e.recipients);
+  e.recipients = {"friend-5"};  // the fifth distinct one
+  const Decision over = h.process(e).decision;
+  EXPECT_TRUE(over.has(Reason::kMessageFanout)) << testing::describe(over);
+  EXPECT_EQ(sink.seen.size(), 2u);  // refused, its recipients counted all the same
+}
+
 }  // namespace
 }  // namespace mamori::engine

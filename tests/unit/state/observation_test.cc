@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/event.h"
+
 namespace mamori::state {
 namespace {
 
@@ -27,6 +29,7 @@ void expect_same(const Observation& a, const Observation& b) {
   EXPECT_EQ(a.fingerprint, b.fingerprint);
   EXPECT_EQ(a.country, b.country);
   EXPECT_EQ(a.count, b.count);
+  EXPECT_EQ(a.recipients, b.recipients);
 }
 
 TEST(Observation, RoundTripsABatchOfEveryKind) {
@@ -43,15 +46,37 @@ TEST(Observation, RoundTripsABatchOfEveryKind) {
   Observation g = m;
   g.kind = ObservationKind::kMailLogin;
   g.country = "JP";
+  Observation msg = m;
+  msg.kind = ObservationKind::kMessage;
+  msg.recipients = {"friend-1", "friend-2", "", "friend-4"};
+  msg.count = 4;
   std::string data;
-  for (const Observation* o : {&f, &s, &m, &g}) append_observation(data, *o);
+  for (const Observation* o : {&f, &s, &m, &g, &msg}) append_observation(data, *o);
   auto back = decode_observations(data);
   ASSERT_TRUE(back) << back.error().message;
-  ASSERT_EQ(back->size(), 4u);
+  ASSERT_EQ(back->size(), 5u);
   expect_same((*back)[0], f);
   expect_same((*back)[1], s);
   expect_same((*back)[2], m);
   expect_same((*back)[3], g);
+  expect_same((*back)[4], msg);
+}
+
+TEST(Observation, RefusesAMessageWithMoreRecipientsThanAnEventMayHave) {
+  Observation msg = failure();
+  msg.kind = ObservationKind::kMessage;
+  msg.recipients.assign(kMaxRecipients + 1, "r");
+  std::string data;
+  append_observation(data, msg);
+  auto back = decode_observations(data);
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error().code, "invalid_observation");
+  msg.recipients.pop_back();
+  data.clear();
+  append_observation(data, msg);
+  auto ok = decode_observations(data);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ((*ok)[0].recipients.size(), kMaxRecipients);
 }
 
 TEST(Observation, SizeIsThirtyBytesAndTheStrings) {
