@@ -44,7 +44,10 @@ ClusterClient::Node* ClusterClient::node(const std::string& address) {
   if (n.conn && !n.conn->broken()) return &n;
   n.conn.reset();
   auto c = Connection::open(n.host, n.port, options_.connection);
-  if (!c) return nullptr;
+  if (!c) {
+    connect_error_ = c.error().message;
+    return nullptr;
+  }
   if (n.connected_before) reconnects_.fetch_add(1, std::memory_order_relaxed);
   n.connected_before = true;
   n.conn = std::move(*c);
@@ -70,7 +73,7 @@ Status ClusterClient::refresh() {
   for (const std::string& address : order) {
     Node* n = node(address);
     if (n == nullptr) {
-      last_error = address + ": cannot connect";
+      last_error = connect_error_;
       continue;
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -168,8 +171,7 @@ std::vector<Result<Reply>> ClusterClient::run(const std::vector<Command>& comman
     for (auto& [address, indices] : by_node) {
       Node* n = node(address);
       if (n == nullptr) {
-        for (std::size_t i : indices)
-          results[i] = make_error("redis_unreachable", "redis " + address + ": cannot connect");
+        for (std::size_t i : indices) results[i] = make_error("redis_unreachable", connect_error_);
         again.insert(again.end(), indices.begin(), indices.end());
         need_refresh = true;
         continue;

@@ -74,6 +74,7 @@ class ClusterClient {
   std::array<std::uint16_t, 16384> slot_owner_{};  // index into owners_
   std::vector<std::string> owners_;                // "host:port" of the primaries
   bool have_map_ = false;
+  std::string connect_error_;  // why node() last failed to connect
   std::map<std::string, std::unique_ptr<Node>> nodes_;
   std::atomic<std::uint64_t> round_trips_{0}, commands_{0}, errors_{0}, moved_{0}, ask_{0},
       refreshes_{0}, failovers_{0}, reconnects_{0}, latency_sum_us_{0};

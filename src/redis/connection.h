@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "core/result.h"
+#include "redis/tls_client.h"
 
-struct redisContext;
+struct redisReader;
+typedef struct ssl_st SSL;
 
 namespace mamori::redis {
 
@@ -32,16 +34,23 @@ struct ConnectionOptions {
   // given up as broken.
   std::chrono::milliseconds command_timeout{1000};
   std::string password;  // empty: no AUTH
+  // Null: plain TCP; else TLS through this context.
+  std::shared_ptr<const TlsClient> tls;
 };
 
-// A blocking connection to one Redis server (hiredis, no TLS). Pipelines:
-// every command is written before the first reply is read, one round trip
-// for the lot. Thread-compatible: one owner thread. After an I/O error the
-// connection is broken for good; make a new one.
+// A blocking connection to one Redis server over TCP, plain or TLS: the
+// socket and the OpenSSL session are the project's, the commands are
+// formatted and the replies parsed by hiredis (redisFormatCommandArgv,
+// redisReader). Pipelines: every command is written before the first reply
+// is read, one round trip for the lot. Thread-compatible: one owner thread.
+// After an I/O error the connection is broken for good; make a new one.
 class Connection {
  public:
-  // Connects and authenticates. Fails with `redis_unreachable` (cannot
-  // connect, timed out) or `redis_auth_failed`.
+  // Connects (and with options.tls, completes the TLS handshake: the
+  // server's certificate must chain to the CAs and carry the server name)
+  // and authenticates. Fails with `redis_unreachable` (cannot connect, timed
+  // out), `redis_tls_failed` (the handshake failed: the message says why,
+  // e.g. "certificate verify failed") or `redis_auth_failed`.
   static Result<std::unique_ptr<Connection>> open(const std::string& host, std::uint16_t port,
                                                   const ConnectionOptions& options);
   ~Connection();
@@ -57,9 +66,15 @@ class Connection {
   std::uint16_t port() const { return port_; }
 
  private:
-  Connection(redisContext* c, std::string host, std::uint16_t port)
-      : c_(c), host_(std::move(host)), port_(port) {}
-  redisContext* c_;
+  Connection(int fd, std::string host, std::uint16_t port);
+  // Writes all of `data`, then reads until `replies` replies are parsed.
+  bool write_all(const std::string& data);
+  bool read_some();
+
+  int fd_;
+  SSL* ssl_ = nullptr;
+  redisReader* reader_;
+  std::string error_;  // why the connection broke
   std::string host_;
   std::uint16_t port_;
   bool broken_ = false;

@@ -14,6 +14,7 @@
 #include "firewall/nft_script.h"
 #include "notify/mail_message.h"
 #include "redis/cluster_slots.h"
+#include "redis/tls_client.h"
 #include "server/config_reader.h"
 #include "server/logs_config.h"
 #include "store/postgresql/pg_url.h"
@@ -380,6 +381,28 @@ void read_redis(TableReader s, Config& c, const std::string& source) {
   s.integer("timeout_ms", timeout_ms, 10, 60'000);
   o.cluster.connection.command_timeout = std::chrono::milliseconds(timeout_ms);
   o.cluster.connection.connect_timeout = std::chrono::milliseconds(timeout_ms);
+  // tls = true: every connection to the cluster over TLS (redis-server's
+  // --tls-port), the servers' certificates checked against ca_file.
+  redis::TlsClientOptions tls;
+  s.boolean("tls", tls.enabled);
+  for (auto [key, value] :
+       {std::pair{"ca_file", &tls.ca_file}, std::pair{"cert_file", &tls.cert_file},
+        std::pair{"key_file", &tls.key_file}}) {
+    s.string(key, *value);
+    if (s.table().contains(key)) *value = from_config_dir(*value, source);
+  }
+  s.string("server_name", tls.server_name);
+  const toml::node* tls_node = s.table().get("tls");
+  if (tls.enabled) {
+    auto client = redis::TlsClient::make(tls);
+    if (!client)
+      s.fail("tls", client.error().message, tls_node);
+    else
+      o.cluster.connection.tls = *client;
+  } else if (!tls.ca_file.empty() || !tls.cert_file.empty() || !tls.key_file.empty() ||
+             !tls.server_name.empty()) {
+    s.fail("tls", "ca_file, cert_file, key_file and server_name need tls = true", tls_node);
+  }
   s.reject_unknown();
   if (c.redis_state && o.cluster.seeds.empty())
     s.fail("nodes", "must name at least one cluster node with [state] backend = \"redis\"",
@@ -695,6 +718,8 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
              b.redis_state ? "redis" : "memory");
   check("redis.nodes", joined(a.redis.cluster.seeds), joined(b.redis.cluster.seeds));
   check("redis.key_prefix", a.redis.key_prefix, b.redis.key_prefix);
+  check("redis.tls", a.redis.cluster.connection.tls != nullptr,
+        b.redis.cluster.connection.tls != nullptr);
   check("redis.sync_every", a.redis.every, b.redis.every);
   check("redis.retention", a.redis_retention, b.redis_retention);
   check("redis.queue_mb", a.redis.queue_bytes >> 20, b.redis.queue_bytes >> 20);

@@ -53,8 +53,26 @@ TEST(RedisConfig, MalformedNodeAndPrefixAreRefused) {
   EXPECT_TRUE(contains(msg, "redis.key_prefix")) << msg;
   msg = parse_error("[redis]\nnodes = [\"h:1\"]\nsync_every = \"1ms\"\n");
   EXPECT_TRUE(contains(msg, "redis.sync_every")) << msg;
-  msg = parse_error("[redis]\nnodes = [\"h:1\"]\ntls = true\n");
+}
+
+TEST(RedisConfig, TlsUsesTheSystemCasByDefault) {
+  EXPECT_EQ(parse_ok("[redis]\nnodes = [\"h:1\"]\n").redis.cluster.connection.tls, nullptr);
+  const Config c =
+      parse_ok("[redis]\nnodes = [\"h:1\"]\ntls = true\nserver_name = \"redis.internal\"\n");
+  ASSERT_NE(c.redis.cluster.connection.tls, nullptr);
+  EXPECT_EQ(c.redis.cluster.connection.tls->server_name(), "redis.internal");
+}
+
+TEST(RedisConfig, BadTlsSettingsAreRefusedNamingTheFile) {
+  std::string msg =
+      parse_error("[redis]\nnodes = [\"h:1\"]\ntls = true\nca_file = \"/nonexistent/ca.crt\"\n");
   EXPECT_TRUE(contains(msg, "redis.tls")) << msg;
+  EXPECT_TRUE(contains(msg, "/nonexistent/ca.crt")) << msg;
+  msg = parse_error("[redis]\nnodes = [\"h:1\"]\ntls = true\ncert_file = \"/nonexistent/c.crt\"\n");
+  EXPECT_TRUE(contains(msg, "cert_file and key_file go together")) << msg;
+  msg =
+      parse_error("[redis]\nnodes = [\"h:1\"]\nca_file = \"/etc/ssl/certs/ca-certificates.crt\"\n");
+  EXPECT_TRUE(contains(msg, "need tls = true")) << msg;
 }
 
 }  // namespace
