@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Many nodes, against a real Redis Cluster (six redis-server from
-# scripts/redis_cluster.py):
-#   1. side by side: one node on the embedded backend and one sharing over
-#      Redis, loaded at once (so both see the same machine): login results/s
-#      at full load, then p50/p99 at one paced load;
-#   2. login results/s per node and in total for one, two and three nodes
-#      sharing, with Redis commands (INFO commandstats of the primaries) and
-#      round trips (the nodes' mamori_redis_round_trips_total) per decision;
+# scripts/redis_cluster.py) and a real PostgreSQL 15 (scripts/postgresql.py,
+# fsync as PG_FSYNC says):
+#   1. side by side: one node on the embedded backend (memory + SQLite), one
+#      sharing hot state over Redis (SQLite store) and one on both distributed
+#      backends (Redis + PostgreSQL), loaded at once (so all see the same
+#      machine): login results/s at full load, then p50/p99 at one paced load;
+#   2. login results/s per node and in total for one, two and three nodes on
+#      both distributed backends, with Redis commands (INFO commandstats of
+#      the primaries) and round trips (the nodes' mamori_redis_round_trips_total)
+#      per decision, and PostgreSQL round trips (commits: pipelined batches;
+#      reads) per result (the nodes' mamori_pg_round_trips_total);
 #   3. a new node replaying the three-node run's streams: start to ready;
 #   4. bench/redis_round_trip: one round trip per decision against the
 #      batched streams.
@@ -21,7 +25,12 @@
 # grow with N here; what the figures show is what sharing costs a node.
 #
 # Environment: DURATION [8] seconds a run, CONNECTIONS [16] per node,
-# DELAY_MS [20] the paced runs' pause per connection after each answer.
+# DELAY_MS [20] the paced runs' pause per connection after each answer,
+# PG_FSYNC [on] PostgreSQL's fsync: on flushes every commit to disk (survives
+# a power cut); off keeps the embedded store's promise (survives kill -9 of
+# either process, not a power cut) and measures the rest; THREADS [1] each
+# node's worker threads (a read of the PostgreSQL store, e.g. the profile of
+# an account not cached, holds its worker for the round trip).
 # Every process started here is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,30 +38,39 @@ BUILD=${1:-build}
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-16}
 DELAY_MS=${DELAY_MS:-20}
+PG_FSYNC=${PG_FSYNC:-on}
+THREADS=${THREADS:-1}
 TOKEN=bench-app-token
 [ -x "$BUILD/mamorid" ] || { echo "build $BUILD first (cmake --build $BUILD --target mamorid redis_round_trip)" >&2; exit 1; }
 command -v wrk >/dev/null || scripts/deps.sh bench
 
 WORK=$(mktemp -d /tmp/mamori-redis-bench-XXXXXX)
+# Its own directory right under /tmp: the postgres user must reach it.
+PG_DIR=$(mktemp -d /tmp/mamori-pg-bench-XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   [ -f "$WORK/redis/cluster.json" ] && /usr/bin/python3 scripts/redis_cluster.py stop "$WORK/redis"
+  [ "$PG_STARTED" = 1 ] && /usr/bin/python3 scripts/postgresql.py stop "$PG_DIR"
+  rm -rf "$PG_DIR"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+PG_STARTED=0
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 NODES=$(/usr/bin/python3 scripts/redis_cluster.py start "$WORK/redis")
+PG_STARTED=1
+PG_URL=$(/usr/bin/python3 scripts/postgresql.py start "$PG_DIR" $([ "$PG_FSYNC" = on ] && echo --fsync))
 SEEDS=$(echo "$NODES" | head -3 | sed 's/.*/"&"/' | paste -sd, -)
 PRIMARIES=$(redis-cli -p "$(echo "$NODES" | head -1 | cut -d: -f2)" cluster nodes |
   awk '$3 ~ /master/ {split($2, a, "[:@]"); print a[2]}')
 
 URLS=()
-start_node() {  # NAME BACKEND [KEY_PREFIX] -> appends to URLS
+start_node() {  # NAME STATE_BACKEND [KEY_PREFIX] [STORE_BACKEND] -> appends to URLS
   local dir="$WORK/$1" port
   port=$(free_port)
   mkdir -p "$dir"
@@ -60,7 +78,7 @@ start_node() {  # NAME BACKEND [KEY_PREFIX] -> appends to URLS
 [server]
 listen = "127.0.0.1:$port"
 data_dir = "$dir/data"
-threads = 1
+threads = $THREADS
 [[tokens]]
 token = "$TOKEN"
 role = "app"
@@ -69,6 +87,10 @@ backend = "$2"
 [redis]
 nodes = [$SEEDS]
 key_prefix = "${3:-bench-$1}"
+[store]
+backend = "${4:-sqlite}"
+[postgresql]
+url = "$PG_URL"
 EOT
   "$BUILD/mamorid" --config "$dir/mamori.toml" >"$dir/log" 2>&1 &
   PIDS+=($!)
@@ -107,35 +129,49 @@ metric() {  # URL NAME
   curl -s "$1/metrics" | awk -v n="$2" '$1 == n {print $2}'
 }
 
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; ${DURATION}s runs, $CONNECTIONS connections a node"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; ${DURATION}s runs, $CONNECTIONS connections a node; $THREADS worker thread(s) a node; PostgreSQL fsync $PG_FSYNC"
 echo
-echo "== side by side: one embedded node and one redis node under load at once =="
+echo "== side by side: embedded, redis and redis + postgresql nodes under load at once =="
 start_node side-embedded memory
 start_node side-redis redis
+start_node side-both redis "" postgresql
 read -r -d '' per <<<"$(run "$DURATION" 0)" || true
 e=$(echo "$per" | sed -n 1p | cut -d' ' -f1); r=$(echo "$per" | sed -n 2p | cut -d' ' -f1)
-echo "full load: embedded $e/s, redis $r/s ($(awk -v a="$r" -v b="$e" 'BEGIN {printf "%.3f", a / b}') x)"
+b=$(echo "$per" | sed -n 3p | cut -d' ' -f1)
+echo "full load: embedded $e/s, redis $r/s ($(awk -v a="$r" -v b="$e" 'BEGIN {printf "%.3f", a / b}') x)," \
+     "redis + postgresql $b/s ($(awk -v a="$b" -v b="$e" 'BEGIN {printf "%.3f", a / b}') x)"
 read -r -d '' per <<<"$(run "$DURATION" "$DELAY_MS")" || true
 read -r e_rps e50 e99 <<<"$(echo "$per" | sed -n 1p)"
 read -r r_rps r50 r99 <<<"$(echo "$per" | sed -n 2p)"
+read -r b_rps b50 b99 <<<"$(echo "$per" | sed -n 3p)"
 echo "paced (${DELAY_MS} ms pause a connection): embedded $e_rps/s p50 $e50 us p99 $e99 us;" \
-     "redis $r_rps/s p50 $r50 us p99 $r99 us (added: p50 $((r50 - e50)) us, p99 $((r99 - e99)) us)"
+     "redis $r_rps/s p50 $r50 us p99 $r99 us (added: p50 $((r50 - e50)) us, p99 $((r99 - e99)) us);" \
+     "redis + postgresql $b_rps/s p50 $b50 us p99 $b99 us (added: p50 $((b50 - e50)) us, p99 $((b99 - e99)) us)"
 stop_nodes
 echo
-echo "== full load: login results/s (first-day mix), 1-3 nodes sharing =="
+echo "== full load: login results/s (first-day mix), 1-3 nodes on redis + postgresql =="
+sum_metric() {  # NAME: summed over the nodes in URLS
+  local t=0 u v
+  for u in "${URLS[@]}"; do v=$(metric "$u" "$1"); t=$((t + ${v:-0})); done
+  echo "$t"
+}
 for n in 1 2 3; do
-  for k in $(seq 1 "$n"); do start_node "r$n-$k" redis "bench-r$n"; done
+  for k in $(seq 1 "$n"); do start_node "r$n-$k" redis "bench-r$n" postgresql; done
   before=$(xcalls)
-  rts_before=0
-  for u in "${URLS[@]}"; do rts_before=$((rts_before + $(metric "$u" mamori_redis_round_trips_total))); done
+  rts_before=$(sum_metric mamori_redis_round_trips_total)
+  commits_before=$(sum_metric 'mamori_pg_round_trips_total{op="commit"}')
+  reads_before=$(sum_metric 'mamori_pg_round_trips_total{op="read"}')
   per=$(run "$DURATION" 0)
   after=$(xcalls)
-  rts_after=0
-  for u in "${URLS[@]}"; do rts_after=$((rts_after + $(metric "$u" mamori_redis_round_trips_total))); done
+  rts_after=$(sum_metric mamori_redis_round_trips_total)
+  commits_after=$(sum_metric 'mamori_pg_round_trips_total{op="commit"}')
+  reads_after=$(sum_metric 'mamori_pg_round_trips_total{op="read"}')
   total=$(echo "$per" | awk '{s += $1} END {print s}')
-  echo "redis backend, $n node(s): per node $(echo "$per" | awk '{printf "%s/s ", $1}')| total $total/s"
+  echo "redis + postgresql, $n node(s): per node $(echo "$per" | awk '{printf "%s/s ", $1}')| total $total/s"
   awk -v c=$((after - before)) -v r=$((rts_after - rts_before)) -v d="$total" -v s="$DURATION" \
     'BEGIN {printf "   Redis commands per decision %.4f (%.0f/s), round trips per decision %.4f (%.0f/s)\n", c / (d * s), c / s, r / (d * s), r / s}'
+  awk -v c=$((commits_after - commits_before)) -v r=$((reads_after - reads_before)) -v d="$total" -v s="$DURATION" \
+    'BEGIN {printf "   PostgreSQL commits (one round trip each) per result %.4f (%.0f/s), reads per result %.4f (%.0f/s)\n", c / (d * s), c / s, r / (d * s), r / s}'
   stop_nodes
 done
 echo
