@@ -33,6 +33,7 @@ pkgs=(
   libutf8proc-dev                          # account names: NFKC, case folding
   dovecot-core dovecot-imapd postfix       # mail integration tests (own config dirs, loopback)
   dnsmasq-base                             # a real DNS server for the DNSBL tests
+  openssh-server openssh-client sshpass    # [[logs]] sshd tests: a real sshd, its client
   libsystemd-dev                           # readiness and status to systemd (sd_notify), the journal
   libvectorscan-dev libre2-dev             # log sources: stock patterns in one pass, custom formats
   libnftables-dev nftables iproute2        # [firewall]: blocks as nftables set elements; nft, ip in tests

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "protocols/logs/stock_patterns.h"
 #include "server/config_reader.h"
 
 namespace mamori::server {
@@ -44,6 +45,8 @@ void read_log_sources(const toml::table& root, const std::string& source,
     r.string("time_format", f.time_format);
     r.string("protocol", f.protocol);
     r.integer("max_line_bytes", c.max_line_bytes, 256, 16 << 20);
+    std::string time = "line";
+    r.string("time", time);
     r.reject_unknown();
     if (!error.empty()) return;
     if (c.path.empty() == c.journal.empty())
@@ -55,6 +58,18 @@ void read_log_sources(const toml::table& root, const std::string& source,
       return r.fail(c.path.empty() ? "journal" : "path", "must not hold tabs, newlines or '='");
     if (f.name.empty())
       return r.fail("format", "is required: dovecot, postfix, sshd, nginx, apache or custom");
+    if (time != "line" && time != "read")
+      return r.fail("time",
+                    "must be \"line\" (each line's own stamp) or \"read\" (lines "
+                    "without a stamp take the time they are read)");
+    f.time_read = time == "read";
+    if (f.time_read && !c.journal.empty())
+      return r.fail("time", "is for files: journal entries carry their own time");
+    if (f.time_read && logs::stock_patterns(f.name).empty())
+      return r.fail("time",
+                    "= \"read\" is for the dovecot, postfix and sshd formats (an access log's "
+                    "lines carry their time; a custom pattern without (?P<time>...) takes the "
+                    "read time already)");
     if (!r.has("success_status") && !r.has("failure_status")) {
       // defaults stay
     } else if (f.name != "nginx" && f.name != "apache") {

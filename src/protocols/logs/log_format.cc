@@ -54,19 +54,23 @@ std::shared_ptr<const PatternSet> compiled(std::string_view format) {
 
 class StockFormat final : public LogFormat {
  public:
-  StockFormat(std::string name, const Clock& clock, std::string protocol)
+  StockFormat(std::string name, const Clock& clock, std::string protocol, bool time_read)
       : LogFormat(name),
         patterns_(stock_patterns(name)),
         scanner_(compiled(name)),
+        clock_(clock),
         times_(clock),
-        protocol_(std::move(protocol)) {}
+        protocol_(std::move(protocol)),
+        time_read_(time_read) {}
 
   LineKind parse_line(std::string_view line, LoginLine& out) override {
     TimePoint t;
     const std::size_t n = times_.parse_prefix(line, t);
+    if (n == 0 && time_read_) t = clock_.now();
+    const bool timed = n > 0 || time_read_;
     const LineKind k = parse(line.substr(n), out);
     if (k == LineKind::kNone || k == LineKind::kCounted) return k;
-    if (n == 0) return LineKind::kBadTime;
+    if (!timed) return LineKind::kBadTime;
     out.time = t;
     return k;
   }
@@ -158,8 +162,10 @@ class StockFormat final : public LogFormat {
 
   std::span<const StockPattern> patterns_;
   PatternScanner scanner_;
+  const Clock& clock_;
   LineTimes times_;
   std::string protocol_;
+  bool time_read_;
 };
 
 // ---- nginx, apache: the combined access log ---------------------------------------
@@ -373,8 +379,13 @@ Result<std::unique_ptr<LogFormat>> LogFormat::make(const FormatConfig& c, const 
     return refuse("login_path is for the nginx and apache formats");
   if (c.name != "custom" && (!c.pattern.empty() || !c.time_format.empty()))
     return refuse("pattern and time_format are for the custom format");
+  if (c.time_read && stock_patterns(c.name).empty())
+    return refuse(
+        "time = \"read\" is for the dovecot, postfix and sshd formats (an access log's lines "
+        "always carry their time; a custom pattern without (?P<time>...) takes the read time "
+        "already)");
   if (!stock_patterns(c.name).empty())
-    return std::unique_ptr<LogFormat>(new StockFormat(c.name, clock, c.protocol));
+    return std::unique_ptr<LogFormat>(new StockFormat(c.name, clock, c.protocol, c.time_read));
   if (access_log) {
     if (c.login_path.empty() || c.login_path[0] != '/' ||
         c.login_path.find_first_of(" ?\"") != std::string::npos)

@@ -53,6 +53,10 @@ struct FormatConfig {
   std::string pattern;
   std::string time_format;  // custom: how `time` reads (TimeFormat); default RFC 3339 or syslog
   std::string protocol;     // the events' protocol instead of the format's
+  // dovecot, postfix, sshd: a line that starts with no timestamp takes the
+  // time it is read instead of being skipped (bad_time), for files written
+  // without stamps (`sshd -E FILE`). `time = "read"` in `[[logs]]`.
+  bool time_read = false;
 };
 
 // The format names make() knows.

@@ -187,6 +187,47 @@ TEST(SshdFormat, ReadsFailedInvalidAndAccepted) {
   EXPECT_EQ(p[8].kind, LineKind::kNone);  // pam's line would count twice
 }
 
+// The lines OpenSSH 9.2's sshd writes with -E FILE: no timestamp.
+TEST(SshdFormat, LinesWithoutAStampTakeTheReadTimeWhenTold) {
+  ManualClock clock(at("2024-12-10T00:00:00Z"));
+  const auto skipped = parse_all(named("sshd"), fixture("sshd-stderr.log"), clock);
+  ASSERT_EQ(skipped.size(), 10u);
+  EXPECT_EQ(skipped[1].kind, LineKind::kBadTime);
+  FormatConfig c = named("sshd");
+  c.time_read = true;
+  auto format = LogFormat::make(c, clock);
+  ASSERT_TRUE(format);
+  std::vector<Parsed> p;
+  for (const std::string& l : fixture("sshd-stderr.log")) {
+    LoginLine ll;
+    const LineKind k = (*format)->parse_line(l, ll);
+    p.push_back({k, std::string(ll.account), std::string(ll.ip), std::string(ll.protocol),
+                 std::string(ll.user_agent), ll.success, ll.attempts, ll.time});
+    clock.advance(std::chrono::seconds(1));
+  }
+  EXPECT_EQ(p[0].kind, LineKind::kNone);
+  EXPECT_EQ(p[1].kind, LineKind::kLogin);
+  EXPECT_TRUE(p[1].success);
+  EXPECT_EQ(p[1].account, "root");
+  EXPECT_EQ(p[1].ip, "127.0.0.1");
+  EXPECT_EQ(p[1].time, at("2024-12-10T00:00:01Z"));  // when it was read
+  EXPECT_EQ(p[4].kind, LineKind::kLogin);
+  EXPECT_FALSE(p[4].success);
+  EXPECT_EQ(p[4].time, at("2024-12-10T00:00:04Z"));
+  EXPECT_EQ(p[6].kind, LineKind::kLogin);
+  EXPECT_EQ(p[6].account, "nosuch");
+  EXPECT_FALSE(p[6].success);
+  EXPECT_EQ(p[8].kind, LineKind::kCounted);
+  for (std::size_t i : {2u, 3u, 5u, 7u, 9u}) EXPECT_EQ(p[i].kind, LineKind::kNone) << i;
+  // A line that has a stamp keeps it.
+  LoginLine ll;
+  ASSERT_EQ((*format)->parse_line("Dec  7 06:00:01 host sshd[5001]: Failed password for root from "
+                                  "203.0.113.50 port 52144 ssh2",
+                                  ll),
+            LineKind::kLogin);
+  EXPECT_EQ(ll.time, at("2024-12-07T06:00:01Z"));
+}
+
 TEST(AccessLogFormat, PostsToTheLoginPathWithTheirStatus) {
   ManualClock clock(at("2024-12-10T00:00:00Z"));
   FormatConfig c = named("nginx");
@@ -273,6 +314,14 @@ TEST(LogFormatConfig, RefusesWhatCannotWork) {
   d = named("sshd");
   d.protocol = "SSH!";
   EXPECT_NE(message(d).find("protocol"), std::string::npos);
+  FormatConfig n = named("nginx");
+  n.login_path = "/login";
+  n.time_read = true;
+  EXPECT_NE(message(n).find("time = \"read\" is for"), std::string::npos);
+  c = named("custom");
+  c.pattern = "(?P<ip>\\S+) (?P<account>\\w+) (?P<result>\\w+)";
+  c.time_read = true;
+  EXPECT_NE(message(c).find("time = \"read\" is for"), std::string::npos);
 }
 
 }  // namespace
