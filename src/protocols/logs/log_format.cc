@@ -3,9 +3,11 @@
 #include <re2/re2.h>
 
 #include <array>
+#include <charconv>
 #include <map>
 
 #include "protocols/logs/pattern_set.h"
+#include "protocols/logs/send_join.h"
 #include "protocols/logs/stock_patterns.h"
 
 namespace mamori::logs {
@@ -22,6 +24,8 @@ std::string_view to_string(LineKind k) {
       return "bad_time";
     case LineKind::kCounted:
       return "counted";
+    case LineKind::kSend:
+      return "send";
   }
   return "none";
 }
@@ -68,7 +72,7 @@ class StockFormat final : public LogFormat {
     const std::size_t n = times_.parse_prefix(line, t);
     if (n == 0 && time_read_) t = clock_.now();
     const bool timed = n > 0 || time_read_;
-    const LineKind k = parse(line.substr(n), out);
+    const LineKind k = parse(line.substr(n), timed ? &t : nullptr, out);
     if (k == LineKind::kNone || k == LineKind::kCounted) return k;
     if (!timed) return LineKind::kBadTime;
     out.time = t;
@@ -76,13 +80,15 @@ class StockFormat final : public LogFormat {
   }
 
   LineKind parse_message(std::string_view message, TimePoint time, LoginLine& out) override {
-    const LineKind k = parse(message, out);
+    const LineKind k = parse(message, &time, out);
     out.time = time;
     return k;
   }
 
  private:
-  LineKind parse(std::string_view text, LoginLine& out) {
+  // `time`: the line's, or none when it has none (then no half of a send is
+  // kept).
+  LineKind parse(std::string_view text, const TimePoint* time, LoginLine& out) {
     std::size_t end = 0;
     const int id = scanner_.first(text, end);
     if (id < 0) return LineKind::kNone;
@@ -122,7 +128,36 @@ class StockFormat final : public LogFormat {
           name = name.substr(0, s);
         out.account = name;
         out.success = true;
-        return name.empty() ? LineKind::kNoAccount : LineKind::kLogin;
+        if (name.empty()) return LineKind::kNoAccount;
+        if (time) {
+          if (auto sent = sends_.on_client(queue_id(text, client), name, out.ip, *time))
+            out.sent_recipients = sent->recipients;
+        }
+        return LineKind::kLogin;
+      }
+      case StockLine::kPostfixQueueActive: {
+        // "ID: from=<SENDER>, size=N, nrcpt=K (queue active)": read from the
+        // end (a sender's address may hold anything).
+        constexpr std::string_view kActive = " (queue active)";
+        if (!text.ends_with(kActive)) return LineKind::kNone;
+        const std::size_t nrcpt = text.rfind(", nrcpt=");
+        if (nrcpt == std::string_view::npos || nrcpt < end) return LineKind::kNone;
+        std::uint32_t count = 0;
+        const char* first = text.data() + nrcpt + 8;
+        const char* last = text.data() + text.size() - kActive.size();
+        auto [ptr, ec] = std::from_chars(first, last, count);
+        if (ec != std::errc() || ptr != last || count == 0) return LineKind::kNone;
+        if (!time) return LineKind::kBadTime;
+        const std::size_t from = text.find(": from=<");
+        auto sent = sends_.on_recipients(queue_id(text, from), count, *time);
+        if (!sent) return LineKind::kNone;
+        joined_account_ = std::move(sent->account);
+        joined_ip_ = std::move(sent->ip);
+        out.account = joined_account_;
+        out.ip = joined_ip_;
+        out.success = true;
+        out.sent_recipients = sent->recipients;
+        return LineKind::kSend;
       }
       case StockLine::kSshdFailed:
       case StockLine::kSshdInvalidUser:
@@ -140,6 +175,13 @@ class StockFormat final : public LogFormat {
       }
     }
     return LineKind::kNone;
+  }
+
+  // Postfix's queue id: the word before `colon` (": client=", ": from=<").
+  static std::string_view queue_id(std::string_view text, std::size_t colon) {
+    const std::size_t space = text.rfind(' ', colon);
+    const std::size_t start = space == std::string_view::npos ? 0 : space + 1;
+    return text.substr(start, colon - start);
   }
 
   // Dovecot's login fields "user=<NAME>, method=M, rip=IP, lip=IP, ...": the
@@ -166,6 +208,8 @@ class StockFormat final : public LogFormat {
   LineTimes times_;
   std::string protocol_;
   bool time_read_;
+  SendJoin sends_;
+  std::string joined_account_, joined_ip_;  // a kSend's fields
 };
 
 // ---- nginx, apache: the combined access log ---------------------------------------

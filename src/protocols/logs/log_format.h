@@ -22,8 +22,10 @@ enum class LineKind : std::uint8_t {
   kBadTime,    // a login line whose time could not be read: counted, no event
   kCounted,    // a login line already counted at another (sshd's "Failed password for invalid
                // user" after its "Invalid user")
+  kSend,       // a line that completes an authenticated send (LoginLine's account, ip, time and
+               // sent_recipients): Postfix's qmgr line joined with its message's client line
 };
-inline constexpr int kLineKindCount = 5;
+inline constexpr int kLineKindCount = 6;
 std::string_view to_string(LineKind k);
 
 // The fields of a login line, as views into the parsed text (valid until it
@@ -36,6 +38,9 @@ struct LoginLine {
   TimePoint time{};
   bool success = false;
   int attempts = 1;  // failed attempts the line reports (Dovecot: "auth failed, 3 attempts")
+  // kLogin, kSend: the line completed an authenticated send of this many
+  // recipients by the account from the address (Postfix; 0: none).
+  std::uint32_t sent_recipients = 0;
 };
 
 // A `[[logs]]` source's format settings.
@@ -63,7 +68,9 @@ struct FormatConfig {
 inline constexpr std::string_view kFormatNames[] = {"dovecot", "postfix", "sshd",
                                                     "nginx",   "apache",  "custom"};
 
-// Turns a log's lines into login results. The stock formats (dovecot,
+// Turns a log's lines into login results (and, for postfix, authenticated
+// sends: smtpd's client line and qmgr's "queue active" line of one message
+// joined by queue id, SendJoin). The stock formats (dovecot,
 // postfix, sshd) recognise their lines with one multi-pattern scan
 // (Vectorscan) over the line after its timestamp, then read the fields at
 // the match by hand, from the end where a name given by the client could

@@ -37,15 +37,31 @@ void ingest(LogFormat& format, const RawLine& line, LogCounters& counters,
     case LineKind::kCounted:
       return;
     case LineKind::kLogin:
+    case LineKind::kSend:
       break;
   }
   auto account = normalize_account(l.account);
   if (!account) return counters.skip(Skip::kBadAccount);
   auto ip = IpAddress::parse(l.ip);
   if (!ip) return counters.skip(Skip::kBadIp);
+  // An authenticated send, as Postfix's policy service would report it at
+  // the end of the message (a kMailSent that counts).
+  auto send = [&](std::string account) {
+    Event s;
+    s.type = EventType::kMailSent;
+    s.account = std::move(account);
+    s.ip = *ip;
+    s.time = l.time;
+    s.protocol.assign(l.protocol);
+    s.recipient_count = std::min<std::uint32_t>(l.sent_recipients, kMaxRecipients);
+    s.dry_run = false;
+    counters.events.fetch_add(1, std::memory_order_relaxed);
+    emit(s);
+  };
+  if (kind == LineKind::kSend) return send(std::move(*account));
   Event e;
   e.type = EventType::kLoginResult;
-  e.account = std::move(*account);
+  e.account = l.sent_recipients > 0 ? *account : std::move(*account);
   e.ip = *ip;
   e.success = l.success;
   e.time = l.time;
@@ -58,6 +74,7 @@ void ingest(LogFormat& format, const RawLine& line, LogCounters& counters,
     Event copy = i + 1 < times ? e : std::move(e);
     emit(copy);
   }
+  if (l.sent_recipients > 0) send(std::move(*account));
 }
 
 }  // namespace mamori::logs

@@ -40,7 +40,9 @@ inline constexpr int kMaxAttemptsPerLine = 100;
 // Reads one line with `format`, counts it in `counters`, and for a login
 // calls `emit` with its event (a kLoginResult: normalized account, address,
 // result, the line's time, protocol, user agent) once per attempt it
-// reports. The event is the caller's to change.
+// reports, and for an authenticated send the line completed (Postfix's) with
+// a kMailSent (account, address, time, recipient_count; not a dry run).
+// The event is the caller's to change.
 void ingest(LogFormat& format, const RawLine& line, LogCounters& counters,
             const std::function<void(Event&)>& emit);
 

@@ -31,6 +31,7 @@ constexpr StockPattern kPostfix[] = {
     {StockLine::kPostfixSaslClient, "smtp",
      POSTFIX_TAG "[0-9A-Za-z]+: client=[^ \\[]*\\[[0-9A-Fa-f:.]+\\](:[0-9]+)?, sasl_method=[^,]*, "
                  "sasl_username="},
+    {StockLine::kPostfixQueueActive, "smtp", POSTFIX_TAG "[0-9A-Za-z]+: from=<"},
 };
 
 constexpr StockPattern kSshd[] = {

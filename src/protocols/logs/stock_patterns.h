@@ -15,9 +15,10 @@ enum class StockLine : std::uint8_t {
   kPostfixSaslFailed,  // "warning: host[ip]: SASL LOGIN authentication failed: ..,
                        // sasl_username=.."
   kPostfixSaslClient,  // "QUEUEID: client=host[ip], sasl_method=PLAIN, sasl_username=.."
-  kSshdFailed,         // "Failed password for [invalid user ]NAME from IP port N ssh2"
-  kSshdInvalidUser,    // "Invalid user NAME from IP port N"
-  kSshdAccepted,       // "Accepted publickey for NAME from IP port N ssh2: .."
+  kPostfixQueueActive,  // qmgr's "QUEUEID: from=<..>, size=N, nrcpt=K (queue active)"
+  kSshdFailed,          // "Failed password for [invalid user ]NAME from IP port N ssh2"
+  kSshdInvalidUser,     // "Invalid user NAME from IP port N"
+  kSshdAccepted,        // "Accepted publickey for NAME from IP port N ssh2: .."
 };
 
 struct StockPattern {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "protocols/logs/log_ingest.h"
+
 namespace mamori::logs {
 namespace {
 
@@ -149,7 +151,9 @@ TEST(PostfixFormat, ReadsSaslFailuresAndAuthenticatedClients) {
   EXPECT_EQ(p[3].ip, "198.51.100.9");
   EXPECT_TRUE(p[3].success);
   EXPECT_EQ(p[4].kind, LineKind::kNone);
-  EXPECT_EQ(p[5].kind, LineKind::kNone);
+  EXPECT_EQ(p[5].kind, LineKind::kSend);  // qmgr's line of bob's message
+  EXPECT_EQ(p[5].account, "bob@example.com");
+  EXPECT_EQ(p[5].ip, "198.51.100.9");
   EXPECT_EQ(p[6].kind, LineKind::kLogin);
   EXPECT_EQ(p[6].ip, "2001:db8::5");
   EXPECT_EQ(p[6].account, "carol");
@@ -157,6 +161,79 @@ TEST(PostfixFormat, ReadsSaslFailuresAndAuthenticatedClients) {
   EXPECT_EQ(p[7].kind, LineKind::kLogin);
   EXPECT_EQ(p[7].ip, "203.0.113.9");
   EXPECT_EQ(p[7].account, "dave");
+}
+
+struct Ingested {
+  EventType type;
+  std::string account, ip;
+  std::uint32_t recipients;
+  bool dry_run;
+};
+
+std::vector<Ingested> ingest_all(LogFormat& format, const std::vector<std::string>& lines) {
+  std::vector<Ingested> out;
+  LogCounters counters;
+  for (const std::string& l : lines)
+    ingest(format, RawLine{l, std::nullopt}, counters, [&](Event& e) {
+      out.push_back({e.type, e.account, e.ip.to_string(), e.recipient_count, e.dry_run});
+    });
+  return out;
+}
+
+// Postfix 3.7's lines of an authenticated message (maillog_file).
+constexpr const char* kClient =
+    "Dec  7 05:10:04 mx postfix/smtpd[3133]: 4F9D195432: client=client.example.net[198.51.100.9], "
+    "sasl_method=PLAIN, sasl_username=Bob@example.com";
+constexpr const char* kCleanup =
+    "Dec  7 05:10:05 mx postfix/cleanup[3140]: 4F9D195432: message-id=<x@mx.example.test>";
+constexpr const char* kActive =
+    "Dec  7 05:10:06 mx postfix/qmgr[900]: 4F9D195432: from=<odd, nrcpt=99 (queue active)"
+    "@example.com>, size=1234, nrcpt=3 (queue active)";
+
+TEST(PostfixFormat, AClientLineAndItsQueueActiveLineAreOneSend) {
+  ManualClock clock(at("2024-12-10T00:00:00Z"));
+  auto f = LogFormat::make(named("postfix"), clock);
+  ASSERT_TRUE(f);
+  const auto got = ingest_all(**f, {kClient, kCleanup, kActive});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].type, EventType::kLoginResult);
+  EXPECT_EQ(got[1].type, EventType::kMailSent);
+  EXPECT_EQ(got[1].account, "bob@example.com");
+  EXPECT_EQ(got[1].ip, "198.51.100.9");
+  EXPECT_EQ(got[1].recipients, 3u);  // the last nrcpt, not the sender's imitation
+  EXPECT_FALSE(got[1].dry_run);
+  // A deferred message's next trip through the active queue: no second send.
+  EXPECT_TRUE(ingest_all(**f, {kActive}).empty());
+}
+
+TEST(PostfixFormat, QueueActiveBeforeItsClientLineStillJoins) {
+  ManualClock clock(at("2024-12-10T00:00:00Z"));
+  auto f = LogFormat::make(named("postfix"), clock);
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(ingest_all(**f, {kActive}).empty());
+  const auto got = ingest_all(**f, {kClient});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].type, EventType::kLoginResult);
+  EXPECT_EQ(got[1].type, EventType::kMailSent);
+  EXPECT_EQ(got[1].recipients, 3u);
+}
+
+TEST(PostfixFormat, MailWithoutSaslAndTheOtherQueueLinesAreNoSend) {
+  ManualClock clock(at("2024-12-10T00:00:00Z"));
+  auto f = LogFormat::make(named("postfix"), clock);
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(
+      ingest_all(**f,
+                 {
+                     "Dec  7 05:11:00 mx postfix/smtpd[1]: 5A: client=mx.example.org[192.0.2.7]",
+                     "Dec  7 05:11:01 mx postfix/qmgr[900]: 5A: from=<a@example.org>, size=9, "
+                     "nrcpt=1 (queue active)",
+                     "Dec  7 05:11:02 mx postfix/qmgr[900]: 5A: removed",
+                     "Dec  7 05:11:03 mx postfix/qmgr[900]: 6B: from=<>, status=expired, returned "
+                     "to sender",
+                     "Dec  7 05:11:04 mx postfix/pickup[901]: 7C: uid=0 from=<root>",
+                 })
+          .empty());
 }
 
 TEST(SshdFormat, ReadsFailedInvalidAndAccepted) {
