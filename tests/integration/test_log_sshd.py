@@ -51,6 +51,29 @@ def events(m, s):
     return metric_sum(metrics(m), "mamori_log_events_total", source=s.log_file)
 
 
+def timed_into_the_set(s, user, src, line, count):
+    """One more password attempt as `user` from `src`; returns the seconds
+    from sshd writing its `count`th `line` to `src` being in deny_v4."""
+    client = subprocess.Popen([ssh_peers.SSHPASS, "-e", ssh_peers.SSH, "-o",
+                               "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
+                               "-o", "NumberOfPasswordPrompts=1"] + s._ssh_options(src) +
+                              ["%s@127.0.0.1" % user, "true"],
+                              env={"SSHPASS": "wrong-password", "PATH": "/usr/bin:/bin"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while s.read_log().count(line) < count:
+            assert time.monotonic() < deadline, s.read_log()
+            time.sleep(0.002)
+        written = time.monotonic()
+        wait_for(src + " in deny_v4", lambda: src in v4(), timeout=5)
+        took = time.monotonic() - written
+        print("%s in deny_v4 %.3f s after sshd wrote its line" % (src, took))
+        return took
+    finally:
+        client.wait(timeout=30)
+
+
 def test_brute_force_against_a_real_sshd_is_in_the_set_within_a_second(sshd_in_netns,
                                                                         make_mamorid):
     s = sshd_in_netns
@@ -63,22 +86,7 @@ def test_brute_force_against_a_real_sshd_is_in_the_set_within_a_second(sshd_in_n
     wait_for("4 events", lambda: events(m, s) >= 4)
     assert src not in v4()
     # The threshold's attempt: timed from the moment sshd's line is in its log.
-    client = subprocess.Popen([ssh_peers.SSHPASS, "-e", ssh_peers.SSH, "-o",
-                               "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
-                               "-o", "NumberOfPasswordPrompts=1"] + s._ssh_options(src) +
-                              ["root@127.0.0.1", "true"],
-                              env={"SSHPASS": "wrong-password", "PATH": "/usr/bin:/bin"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while s.read_log().count("Failed password for root from %s" % src) < 5:
-            assert time.monotonic() < deadline, s.read_log()
-            time.sleep(0.002)
-        written = time.monotonic()
-        wait_for(src + " in deny_v4", lambda: src in v4(), timeout=5)
-        took = time.monotonic() - written
-    finally:
-        client.wait(timeout=30)
+    took = timed_into_the_set(s, "root", src, "Failed password for root from %s" % src, 5)
     assert took < 1.0, "in the set %.3f s after sshd wrote the line" % took
     assert 3500 <= v4()[src] <= 3600, v4()
     assert events(m, s) == 5
@@ -93,17 +101,20 @@ def test_brute_force_against_a_real_sshd_is_in_the_set_within_a_second(sshd_in_n
     assert "Accepted publickey for root from %s" % src not in s.read_log()
 
 
-def test_invalid_user_stuffing_from_one_address_opens_an_incident(sshd_in_netns, make_mamorid):
+def test_invalid_user_stuffing_from_one_address_is_in_the_set_and_an_incident(sshd_in_netns, make_mamorid):
     s = sshd_in_netns
     src = SOURCES[1]
     m = make_mamorid(extra_toml=sshd_toml(s) + FIREWALL,
                      detections={"credential_stuffing": {"threshold": 8}})
     users = ["stuff%02d" % i for i in range(8)]
-    for u in users:
+    for u in users[:7]:
         assert s.password_login(u, source=src) == 255
-    s.wait_log("Invalid user ", 8)
+    s.wait_log("Invalid user ", 7)
+    wait_for("7 events", lambda: events(m, s) >= 7)
+    assert src not in v4() and not incidents(m, "credential_stuffing", src)
+    took = timed_into_the_set(s, users[7], src, "Invalid user ", 8)
+    assert took < 1.0, "in the set %.3f s after sshd wrote the line" % took
     wait_for("an incident", lambda: incidents(m, "credential_stuffing", src), timeout=10)
-    wait_for(src + " in deny_v4", lambda: src in v4(), timeout=5)
     # One event per attempt: at the "Invalid user" line, not again at its
     # "Failed password for invalid user" line.
     assert s.read_log().count("Failed password for invalid user ") == 8
