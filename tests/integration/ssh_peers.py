@@ -108,6 +108,9 @@ LogLevel INFO
     def _ssh_options(self, source):
         opts = ["-p", str(self.port), "-o", "UserKnownHostsFile=" + self.known_hosts,
                 "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=5",
+                # A client whose address the kernel starts dropping mid-session
+                # gives up within seconds.
+                "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3",
                 "-o", "LogLevel=ERROR", "-F", "/dev/null"]
         if source:
             opts += ["-b", source]
