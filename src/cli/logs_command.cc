@@ -26,8 +26,8 @@ line's own time, and prints what would have been refused and why: per
 source (or account), the deciding reason, the strongest action, how many
 accounts its events touched, the first and last line numbers and the number
 of events refused; then a summary (lines read, matched, events, lines
-skipped by reason). Nothing is sent to a server: the state lives in a
-temporary directory removed at the end, and no notices are sent.
+skipped by reason). Nothing is sent to a server: the state lives in this
+process's memory only, nothing is written to disk, and no notices are sent.
 
 Use it to tune the detections on a real log, as fail2ban-regex does for a
 filter, but with every detection and its windows: brute_force,

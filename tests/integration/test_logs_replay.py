@@ -115,3 +115,100 @@ def test_replay_errors_and_help(tmp_path):
     assert r.returncode == 2 and "--format" in r.stderr
     r = subprocess.run([MAMORI_CLI, "logs", "--help"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "usage: mamori logs replay FILE --format NAME" in r.stdout
+
+
+# ---- the report of a fixed log, as checked in --------------------------------------
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "logs",
+                      "replay_golden.json")
+
+
+def golden_log(path, n=160_000, seed=23):
+    """A deterministic Dovecot log of two days (RFC 3339 stamps in UTC, so
+    neither the time zone nor the file's year matters): logins, users'
+    typos, and every eighth stretch of 4,000 lines an attack (brute force on
+    7 accounts from 20 IPs, stuffing from 3 IPs, and from 39 addresses of one
+    /24), with multi-attempt lines, lines without an account and bad IPs.
+    Over 65,536 events, so the replay's maintenance runs too."""
+    import random
+    rng = random.Random(seed)
+    start = 1733443200  # 2024-12-06T00:00:00Z
+
+    def ip4(a=None):
+        return "%d.%d.%d.%d" % (a or rng.randrange(11, 99), rng.randrange(256),
+                                rng.randrange(256), rng.randrange(1, 255))
+    users = ["u%d@example.org" % i for i in range(3000)]
+    home = {u: ip4() for u in users}
+    brute = [ip4(120) for _ in range(20)]
+    stuffers = [ip4(130) for _ in range(3)]
+    lines = []
+    for i in range(n):
+        t = start + 2 * 86400 * i // n
+        stamp = "2024-12-%02dT%02d:%02d:%02d.%03dZ" % (
+            6 + (t - start) // 86400, (t % 86400) // 3600, (t % 3600) // 60, t % 60, i % 1000)
+        r = rng.random()
+        if r < 0.30:
+            u = rng.choice(users)
+            ip = home[u] if rng.random() < 0.97 else ip4()
+            lines.append("%s mail dovecot: %s-login: Login: user=<%s>, method=PLAIN, rip=%s, "
+                         "lip=192.0.2.1, mpid=%d, TLS, session=<s%d>"
+                         % (stamp, rng.choice(("imap", "pop3")), u, ip, i, i))
+            continue
+        attack = (i // 4000) % 8 == 3
+        if r < 0.44 or (attack and r < 0.9):
+            k = rng.random() if attack else 0
+            if k < 0.1 or not attack:
+                u = rng.choice(users)
+                ip = home[u]
+            elif k < 0.35:
+                b = rng.randrange(len(brute))
+                ip, u = brute[b], "victim%d@example.org" % (b % 7)
+            elif k < 0.6:
+                ip, u = rng.choice(stuffers), rng.choice(users)
+            else:
+                ip, u = "140.7.9." + str(rng.randrange(1, 40)), rng.choice(users)
+            attempts = 1 if rng.random() < 0.9 else rng.randrange(2, 5)
+            lines.append("%s mail dovecot: imap-login: Disconnected: Connection closed (auth "
+                         "failed, %d attempts in 2 secs): user=<%s>, method=PLAIN, rip=%s, "
+                         "lip=192.0.2.1, TLS, session=<s%d>" % (stamp, attempts, u, ip, i))
+            continue
+        if r < 0.4405:
+            lines.append("%s mail dovecot: imap-login: Disconnected: Connection closed (auth "
+                         "failed, 1 attempts in 2 secs): user=<>, method=PLAIN, rip=%s, "
+                         "lip=192.0.2.1, TLS" % (stamp, ip4()))
+        elif r < 0.441:
+            lines.append("%s mail dovecot: imap-login: Login: user=<x@example.org>, "
+                         "method=PLAIN, rip=300.1.2.3, lip=192.0.2.1, TLS" % stamp)
+        elif r < 0.70:
+            lines.append("%s mail dovecot: imap(%s)<%d><s%d>: Logged out in=%d out=%d deleted=0 "
+                         "expunged=0 trashed=0" % (stamp, rng.choice(users), i, i,
+                                                   rng.randrange(9999), rng.randrange(99999)))
+        elif r < 0.9:
+            lines.append("%s mail dovecot: lmtp(%s)<%d><L%d>: msgid=<%d@example.net>: saved "
+                         "mail to INBOX" % (stamp, rng.choice(users), i, i, i))
+        else:
+            lines.append("%s mail dovecot: imap-login: Disconnected (no auth attempts in 0 "
+                         "secs): user=<>, rip=%s, lip=192.0.2.1, TLS handshaking: Connection "
+                         "closed" % (stamp, ip4()))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def report_of(doc):
+    """The decisions of a --json report, without what varies between runs."""
+    return {k: v for k, v in doc.items() if k not in ("file", "seconds", "lines_per_second")}
+
+
+def test_replay_of_a_fixed_log_reports_exactly_the_checked_in_decisions(tmp_path):
+    log = str(tmp_path / "golden.log")
+    golden_log(log)
+    r = replay(log, "--format", "dovecot", "--json")
+    assert r.returncode == 0, r.stderr
+    got = report_of(json.loads(r.stdout))
+    with open(GOLDEN) as f:
+        want = json.load(f)
+    # Every kind of refusal the log holds is in the report.
+    assert {f["reason"] for f in want["refused"]} == {
+        "brute_force", "credential_stuffing", "distributed_stuffing", "ip_failures",
+        "account_under_attack"}
+    assert got == want

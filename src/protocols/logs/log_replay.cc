@@ -8,13 +8,12 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <unordered_map>
 #include <unordered_set>
 
-#include "core/deferred_wakes.h"
-#include "core/temp_dir.h"
 #include "engine/engine.h"
 #include "protocols/logs/file_follower.h"
-#include "store/embedded/embedded_store.h"
+#include "store/memory/memory_store.h"
 
 namespace mamori::logs {
 
@@ -22,8 +21,6 @@ namespace {
 
 constexpr std::size_t kMaxDistinctAccounts = 100'000;
 constexpr std::size_t kSampleAccounts = 5;
-// Events between waits for the store's writer, so its queue stays bounded.
-constexpr std::uint64_t kWaitEvery = 16'384;
 constexpr Duration kMaintainEvery = std::chrono::minutes(5);
 // ... and at most once this many events: a day of log replayed in seconds
 // would otherwise pass over every hot window 288 times.
@@ -36,7 +33,19 @@ bool per_account(Reason r) {
 
 struct Group {
   ReplayRefusal r;
-  std::unordered_set<std::string> accounts;
+  std::unordered_set<std::uint32_t> accounts;  // AccountIds'
+};
+
+// Each refused account's name once, as a number, for the groups' distinct
+// counts: a stuffing source's group may count tens of thousands.
+class AccountIds {
+ public:
+  std::uint32_t of(const std::string& account) {
+    return ids_.try_emplace(account, std::uint32_t(ids_.size())).first->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::uint32_t> ids_;
 };
 
 }  // namespace
@@ -51,29 +60,22 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
   auto format = LogFormat::make(o.format, file_clock);
   if (!format) return format.error();
 
-  TempDir dir("mamori-replay");
-  if (dir.path().empty()) return make_error("store_open_failed", dir.error());
-  auto store = store::EmbeddedStore::open(dir.path());
-  if (!store) return store.error();
+  // Replay keeps nothing: the records and profiles the engine reads back
+  // live in memory, the activity log (read by no detection) is not kept.
+  store::MemoryStore store(store::MemoryStoreOptions{.keep_activity = false});
   ReplayReport report;
   std::map<std::string, Group> groups;
+  AccountIds account_ids;
   {
-    engine::Engine engine(o.engine, **store, 1);
+    engine::Engine engine(o.engine, store, 1);
     bool loaded = false;
     TimePoint maintained{};
     FileFollower reader(o.file, o.max_line_bytes);
     if (auto r = reader.restore(std::nullopt); !r) return r.error();
     LogCounters counters;
-    std::uint64_t line_no = 0, since_wait = 0, since_maintain = 0;
-    store::WriteTicket last_ticket = 0;
+    std::uint64_t line_no = 0, since_maintain = 0;
     const std::uint64_t started = monotonic_ns();
     std::uint64_t last_progress = started;
-    // The store's writer is woken once a chunk of lines, not once an event
-    // (core/deferred_wakes.h): it then commits the chunk's writes together.
-    DeferredWakes::open([] {});
-    struct Close {
-      ~Close() { DeferredWakes::close(); }
-    } close_wakes;
     for (;;) {
       Status failed;
       auto n = reader.read(1 << 20, [&](const RawLine& raw) {
@@ -91,7 +93,6 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
             since_maintain = 0;
           }
           const engine::Outcome out = engine.process(e);
-          if (out.writes.last > last_ticket) last_ticket = out.writes.last;
           const Decision& d = out.decision;
           if (d.action() < Action::kDelay) return;
           const Reason why = d.deciding_reason().value_or(Reason::kDenyList);
@@ -113,20 +114,15 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
           r.last_line = line_no;
           r.last_time = e.time;
           ++r.events;
-          if (g.accounts.size() < kMaxDistinctAccounts && g.accounts.insert(e.account).second) {
+          if (g.accounts.size() < kMaxDistinctAccounts &&
+              g.accounts.insert(account_ids.of(e.account)).second) {
             ++r.accounts;
             if (r.sample_accounts.size() < kSampleAccounts) r.sample_accounts.push_back(e.account);
           }
         });
       });
-      DeferredWakes::flush();
       if (!n) return n.error();
       if (!failed) return failed.error();
-      since_wait += *n;
-      if (since_wait >= kWaitEvery && last_ticket > 0) {
-        (void)(*store)->wait(last_ticket);
-        since_wait = 0;
-      }
       const std::uint64_t now = monotonic_ns();
       if (o.progress &&
           now - last_progress >= std::uint64_t(o.progress_every.count()) * 1'000'000) {
@@ -136,7 +132,6 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
       }
       if (*n == 0) break;
     }
-    (*store)->drain();
     report.seconds = double(monotonic_ns() - started) / 1e9;
     report.lines = counters.lines.load() + reader.too_long();
     report.matched = counters.matched.load();

@@ -50,10 +50,11 @@ struct ReplayReport {
 };
 
 // Runs a log file through the whole engine, in process, with the lines'
-// own times: a throwaway store in a new temporary directory (removed at
-// the end, also on failure), no notices. Year-less stamps take their year
-// from the file's modification time. Fails with `log_read_failed` (the file
-// cannot be read), `invalid_format`, or the store's error.
+// own times: a throwaway store in memory (store/memory/memory_store.h: the
+// records and profiles the engine reads back, no activity log), no notices,
+// nothing written to disk. Year-less stamps take their year from the
+// file's modification time. Fails with `log_read_failed` (the file cannot
+// be read) or `invalid_format`.
 Result<ReplayReport> replay_log(const ReplayOptions& options);
 
 }  // namespace mamori::logs
