@@ -457,9 +457,28 @@ int run_daemon(const std::vector<std::string>& args) {
   if (!config.log.decisions.empty()) log_info("decision log: " + config.log.decisions);
   std::unique_ptr<HotStateSync> hot_sync = make_hot_state_sync(config, system_clock, engine);
   notify_status("loading state from " + durable->where);
-  if (Status s = engine.load(clock.now(), /*warm_windows=*/hot_sync == nullptr); !s) {
+  if (Status s = engine.load(clock.now(), /*warm_windows=*/false); !s) {
     log_error("loading state from " + durable->where + ": " + s.error().message);
     return 1;
+  }
+  // [firewall]: blocks and deny-list entries as nftables set elements, all
+  // restored in one batch as soon as the blocks are loaded (before the hot
+  // windows are warmed, which takes longer), then kept in step every batch_ms.
+  std::unique_ptr<firewall::NftablesFirewall> nftables;
+  std::unique_ptr<FirewallSync> firewall_sync;
+  if (config.firewall.nftables && config.replay) {
+    log_warn("replay mode: [firewall] nftables is off (recorded times are not the kernel's)");
+  } else if (config.firewall.nftables) {
+    nftables = std::make_unique<firewall::NftablesFirewall>(config.firewall.table);
+    firewall_sync = std::make_unique<FirewallSync>(engine, *nftables, config.firewall, clock);
+    (void)firewall_sync->sync_now();  // a failure is logged, counted and retried
+    firewall_sync->start();
+  }
+  if (!hot_sync) {
+    if (auto warmed = engine.warm(clock.now()); !warmed) {
+      log_error("loading state from " + durable->where + ": " + warmed.error().message);
+      return 1;
+    }
   }
   // A store shared by several nodes: the locks, list entries and blocks the
   // others write are mirrored here as they commit.
@@ -587,18 +606,6 @@ int run_daemon(const std::vector<std::string>& args) {
     return 1;
   }
   std::unique_ptr<logs::LogSources> log_sources = std::move(*opened_logs);
-  // [firewall]: blocks and deny-list entries as nftables set elements, all
-  // restored in one batch now, then kept in step every batch_ms.
-  std::unique_ptr<firewall::NftablesFirewall> nftables;
-  std::unique_ptr<FirewallSync> firewall_sync;
-  if (config.firewall.nftables && config.replay) {
-    log_warn("replay mode: [firewall] nftables is off (recorded times are not the kernel's)");
-  } else if (config.firewall.nftables) {
-    nftables = std::make_unique<firewall::NftablesFirewall>(config.firewall.table);
-    firewall_sync = std::make_unique<FirewallSync>(engine, *nftables, config.firewall, clock);
-    (void)firewall_sync->sync_now();  // a failure is logged, counted and retried
-    firewall_sync->start();
-  }
   api.more_metrics = [&, outbox_metrics = std::move(api.more_metrics)](std::string& out) {
     render_build_info(out);
     render_process_metrics(out);
