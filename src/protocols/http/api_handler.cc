@@ -319,7 +319,7 @@ void ApiHandler::dispatch(Call& c) {
   // At most two methods share a path; a fixed array keeps the request path
   // free of allocations.
   struct Candidates {
-    std::array<Match, 2> items;
+    std::array<Match, 2> items{};
     std::size_t count = 0;
     void push_back(const Match& m) { items[count++] = m; }
     bool empty() const { return count == 0; }
