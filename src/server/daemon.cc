@@ -1,5 +1,6 @@
 #include "server/daemon.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/resource.h>
@@ -679,6 +680,7 @@ int run_daemon(const std::vector<std::string>& args) {
   bool stopping = false;
   // (config itself changes on SIGHUP; maintain_every needs a restart.)
   std::thread maintenance([&, every = config.maintain_every] {
+    pthread_setname_np(pthread_self(), "maintenance");
     std::unique_lock lock(mu);
     while (!cv.wait_for(lock, every, [&] { return stopping; })) {
       lock.unlock();

@@ -217,8 +217,9 @@ class CommitQueue {
   std::thread writer_;
 };
 
-// Lowers the calling thread to SCHED_BATCH (the writer's).
-void use_batch_scheduling();
+// Lowers the calling thread to SCHED_BATCH and names it "store writer" (as
+// /proc, top and perf show it): the writer's.
+void become_writer_thread();
 
 // ---- implementation ----
 
@@ -304,7 +305,7 @@ WriteTicket CommitQueue<Op>::drain() {
 
 template <typename Op>
 void CommitQueue<Op>::writer_loop() {
-  use_batch_scheduling();
+  become_writer_thread();
   std::vector<Op> batch;
   for (;;) {
     WriteTicket last;

@@ -6,6 +6,7 @@
 
 #include "store/sqlite/sqlite_store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -294,6 +295,7 @@ void flush_file(sqlite3* db, int which) {
 }  // namespace
 
 void SqliteStore::checkpoint_loop(sqlite3* db) {
+  pthread_setname_np(pthread_self(), "checkpoint");
   std::unique_lock lock(checkpoint_mu_);
   for (;;) {
     checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
