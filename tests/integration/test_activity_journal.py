@@ -155,3 +155,58 @@ def test_retention_drops_whole_days_of_activity(make_mamorid):
     m.restart()
     assert not activity(m, "ret-100d", since=SINCE_EVER)
     assert len(activity(m, "ret-89d", since=SINCE_EVER)) == 1
+
+
+def may_leave_sched_idle():
+    """Whether a thread of this process may go from SCHED_IDLE back to
+    SCHED_BATCH (CAP_SYS_NICE, or RLIMIT_NICE of 20): the daemon, started by
+    the same user, may then too."""
+    out = []
+
+    def probe():
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+            out.append(True)
+        except PermissionError:
+            out.append(False)
+
+    t = threading.Thread(target=probe)
+    t.start()
+    t.join()
+    return out[0]
+
+
+def thread_policies(pid):
+    """{thread name: [scheduling policy, ...]} of a process's threads."""
+    policies = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            name = f.read().strip()
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            policy = int(f.read().rsplit(")", 1)[1].split()[38])
+        policies.setdefault(name, []).append(policy)
+    return policies
+
+
+def test_the_indexers_run_on_what_the_cores_leave_over(make_mamorid):
+    # An index pass (a sort, a merge, an fsync) never takes a core from a
+    # request thread: the indexers run as SCHED_IDLE where the daemon may
+    # raise them again for the lag bound, else as SCHED_BATCH, like the
+    # store's writer; they are raised only when a tail or the lag passes
+    # its bound, and then only for a pass.
+    m = make_mamorid(extra_toml='[store]\nindex_every = "50ms"\n')
+    for i in range(20):
+        m.result("idle-%d" % i, "192.0.2.%d" % (i + 1), True, pwhash="p%d" % i)
+    wait_for("the tail indexed",
+             lambda: metric_sum(metrics(m), "mamori_store_activity_tail_entries") == 0)
+    policies = thread_policies(m.proc.pid)
+    indexer = os.SCHED_IDLE if may_leave_sched_idle() else os.SCHED_BATCH
+    assert policies.get("activity index") == [indexer], policies
+    assert policies.get("profile index") == [indexer], policies
+    assert policies.get("store writer") == [os.SCHED_BATCH], policies
+    names = {s[0] for s in metrics(m)}
+    assert "mamori_store_activity_index_raises_total" in names
+    assert "mamori_store_profiles_index_raises_total" in names
+    if indexer == os.SCHED_BATCH:
+        assert "journal indexers run as SCHED_BATCH" in m.read_log_all()

@@ -391,6 +391,9 @@ void EmbeddedStore::render_metrics(std::string& out) const {
          a.bytes);
   metric("mamori_store_activity_index_failures_total", "counter",
          "Index and merge passes of the activity journal that failed.", a.index_failures);
+  metric("mamori_store_activity_index_raises_total", "counter",
+         "Times the activity indexer was raised from SCHED_IDLE to keep its lag bound.",
+         a.index_raises);
   metric("mamori_store_activity_partitions_dropped_total", "counter",
          "Day partitions dropped by retention since start.",
          partitions_dropped_.load(std::memory_order_relaxed));
@@ -408,6 +411,9 @@ void EmbeddedStore::render_metrics(std::string& out) const {
          "Garbage collections of superseded profile versions since start.", p.collections);
   metric("mamori_store_profiles_index_failures_total", "counter",
          "Index passes of the profile journal that failed.", p.index_failures);
+  metric("mamori_store_profiles_index_raises_total", "counter",
+         "Times the profile indexer was raised from SCHED_IDLE to keep its lag bound.",
+         p.index_raises);
   metric("mamori_store_profile_reads_skipped_total", "counter",
          "Profile reads answered without reading the journal (the account never had a profile).",
          profile_reads_skipped());

@@ -116,7 +116,8 @@ Result<std::unique_ptr<ActivityJournal>> ActivityJournal::open(const std::string
             [](const auto& a, const auto& b) { return a->day < b->day; });
   j->partitions_ = std::move(parts);
   if (j->options_.background_indexer)
-    j->indexer_.start(j->options_.index_every, [p = j.get()] { (void)p->index(); });
+    j->indexer_.start({j->options_.index_every, 2 * j->options_.index_every, "activity index"},
+                      [p = j.get()] { (void)p->index(); });
   return j;
 }
 
@@ -195,7 +196,10 @@ void ActivityJournal::publish_staged() {
     if (p->journal->tail_entries() >= options_.index_entries) soon = true;
   }
   touched_.clear();
-  if (soon) indexer_.poke();
+  if (soon)
+    indexer_.urge();
+  else if (indexer_.late())
+    indexer_.hurry();
 }
 
 Status ActivityJournal::discard_staged() {
@@ -226,6 +230,8 @@ Result<std::size_t> ActivityJournal::drop_before(TimePoint before) {
     partitions_ = std::move(keep);
   }
   last_.reset();
+  // A pass holding a partition's index_mu finishes at an ordinary priority.
+  indexer_.hurry();
   for (const auto& p : drop) {
     std::lock_guard<std::mutex> l(p->index_mu);
     p->dropped = true;
@@ -399,6 +405,7 @@ ActivityJournalStats ActivityJournal::stats() const {
   }
   if (oldest) s.index_lag = std::max(Duration(0), clock_.now() - *oldest);
   s.index_failures = outcome_.failures();
+  s.index_raises = indexer_.raises();
   return s;
 }
 

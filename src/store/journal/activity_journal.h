@@ -25,7 +25,9 @@ namespace mamori::store::journal {
 
 struct ActivityJournalOptions {
   // The indexer indexes every partition's tail this often, and at once when
-  // a tail holds `index_entries` entries.
+  // a tail holds `index_entries` entries. It runs on what the cores leave
+  // over (store/journal/indexer.h), and at an ordinary priority when a tail
+  // holds `index_entries` or no pass has begun for twice `index_every`.
   Duration index_every = std::chrono::seconds(1);
   std::size_t index_entries = 65536;
   // A partition not appended to for this long (by the clock) is merged into
@@ -53,6 +55,7 @@ struct ActivityJournalStats {
   std::size_t partitions = 0;
   Duration index_lag{0};             // age of the oldest un-indexed entry (0: none)
   std::uint64_t index_failures = 0;  // index and merge passes that failed
+  std::uint64_t index_raises = 0;    // the indexer raised from SCHED_IDLE (the lag bound)
 };
 
 // The activity log as an append-only journal in day partitions:

@@ -385,25 +385,37 @@ Status KeyedJournal::seal_and_index() {
   std::lock_guard<std::mutex> ig(indexer_mu_);
   std::vector<std::shared_ptr<const Segment>> to_index;
   std::uint64_t seal_end = 0;
+  // The next segment is sized for as many entries as this one took; an idle
+  // journal gives its big one back. It is made (its slots zeroed, up to
+  // half a MiB) before writer_mu_ is taken, for what the active segment
+  // held a moment ago, and made again under it only when that size is no
+  // longer right: the writer waits for the lock, and the indexer runs at a
+  // priority that any request thread preempts.
+  const std::size_t smallest = std::min(kMinSegmentEntries, options_.max_segment_entries);
+  auto next_capacity = [&](std::size_t linked) {
+    return linked == 0
+               ? smallest
+               : std::min(options_.max_segment_entries, std::max(smallest, std::bit_ceil(linked)));
+  };
+  auto spare = std::make_shared<Segment>(
+      next_capacity(snapshot()->active->count.load(std::memory_order_acquire)));
   {
     std::lock_guard<std::mutex> w(writer_mu_);
     auto cur = snapshot();
-    // The next segment is sized for as many entries as this one took; an
-    // idle journal gives its big one back.
-    const std::size_t smallest = std::min(kMinSegmentEntries, options_.max_segment_entries);
+    auto next = [&](std::size_t cap) {
+      return spare->capacity == cap ? std::move(spare) : std::make_shared<Segment>(cap);
+    };
     if (active_->linked > 0) {
-      const std::size_t cap = std::min(options_.max_segment_entries,
-                                       std::max(smallest, std::bit_ceil(active_->linked)));
-      auto next = std::make_shared<Segment>(cap);
+      auto seg = next(next_capacity(active_->linked));
       cur = update_state([&](State& s) {
         s.sealed.push_back(active_);
-        s.active = next;
+        s.active = seg;
       });
-      active_ = std::move(next);
+      active_ = std::move(seg);
     } else if (active_->capacity > smallest) {
-      auto next = std::make_shared<Segment>(smallest);
-      cur = update_state([&](State& s) { s.active = next; });
-      active_ = std::move(next);
+      auto seg = next(smallest);
+      cur = update_state([&](State& s) { s.active = seg; });
+      active_ = std::move(seg);
     }
     to_index = cur->sealed;
     seal_end = published_end_.load(std::memory_order_relaxed);

@@ -199,7 +199,8 @@ Result<std::unique_ptr<ProfileJournal>> ProfileJournal::open(const std::string& 
   j->current_ = *g;
   j->next_gc_check_ = std::max(j->options_.gc_min_bytes, (*g)->journal->disk_bytes());
   if (j->options_.background_indexer)
-    j->indexer_.start(j->options_.index_every, [p = j.get()] { (void)p->index(); });
+    j->indexer_.start({j->options_.index_every, 2 * j->options_.index_every, "profile index"},
+                      [p = j.get()] { (void)p->index(); });
   return j;
 }
 
@@ -234,7 +235,10 @@ void ProfileJournal::publish_staged() {
   appended_.fetch_add(j.staged(), std::memory_order_relaxed);
   j.publish_staged();
   batch_open_ = false;
-  if (j.tail_entries() >= options_.index_entries) indexer_.poke();
+  if (j.tail_entries() >= options_.index_entries)
+    indexer_.urge();
+  else if (indexer_.late())
+    indexer_.hurry();
 }
 
 Status ProfileJournal::discard_staged() {
@@ -480,6 +484,7 @@ ProfileJournalStats ProfileJournal::stats() const {
   s.collections = collections_.load(std::memory_order_relaxed);
   s.delta_copied = delta_copied_.load(std::memory_order_relaxed);
   s.index_failures = outcome_.failures();
+  s.index_raises = indexer_.raises();
   return s;
 }
 

@@ -24,7 +24,8 @@ namespace mamori::store::journal {
 
 struct ProfileJournalOptions {
   // The indexer indexes the tail this often, and at once when it holds
-  // `index_entries` entries.
+  // `index_entries` entries; as ActivityJournalOptions, on what the cores
+  // leave over until the tail or the lag passes its bound.
   Duration index_every = std::chrono::seconds(1);
   std::size_t index_entries = 65536;
   std::size_t merge_fan_in = 8;
@@ -49,6 +50,7 @@ struct ProfileJournalStats {
   std::uint64_t collections = 0;   // garbage collections finished since open
   std::uint64_t delta_copied = 0;  // versions the writer copied at the switches
   std::uint64_t index_failures = 0;
+  std::uint64_t index_raises = 0;  // the indexer raised from SCHED_IDLE (the lag bound)
 };
 
 // Account profiles on the journal's machinery: one KeyedJournal
