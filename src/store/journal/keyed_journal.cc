@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "store/journal/frame.h"
+#include "store/journal/pass_slices.h"
 
 namespace mamori::store::journal {
 
@@ -431,8 +432,9 @@ Status KeyedJournal::seal_and_index() {
       const Segment::Entry& e = seg->entries[i];
       all.push_back({e.fp, e.time_ms, e.offset});
     }
+    PassSlices::point(c);
   }
-  std::sort(all.begin(), all.end(), index_order);
+  sort_index(all);
   if (::fdatasync(file_.fd()) != 0) return errno_error(kWriteFailed, path_, "fsync", errno);
   RunInfo info;
   info.journal_first = indexed_end_;

@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "store/journal/frame.h"
+#include "store/journal/pass_slices.h"
 #include "store/profile_codec.h"
 
 namespace mamori::store::journal {
@@ -338,6 +339,7 @@ Status ProfileJournal::collect(const std::shared_ptr<Generation>& from) {
       frame.clear();
       append_frame(frame, payload);
       s = to.stage(entries[i].fp, 0, frame);
+      PassSlices::point();
       if (s && to.staged_bytes() >= kCopyBatchBytes) {
         s = to.write_staged();
         if (s) to.publish_staged();

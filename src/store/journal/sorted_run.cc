@@ -12,6 +12,7 @@
 #include <queue>
 
 #include "store/journal/frame.h"
+#include "store/journal/pass_slices.h"
 
 namespace mamori::store::journal {
 
@@ -279,6 +280,21 @@ Result<RunInfo> SortedRunWriter::finish(const RunInfo& info) {
   return info_;
 }
 
+void sort_index(std::vector<IndexEntry>& entries) {
+  constexpr std::size_t kChunk = 2048;  // about 0.1 ms of sorting
+  const std::size_t n = entries.size();
+  const auto at = [&](std::size_t i) { return entries.begin() + std::ptrdiff_t(std::min(i, n)); };
+  for (std::size_t i = 0; i < n; i += kChunk) {
+    std::sort(at(i), at(i + kChunk), index_order);
+    PassSlices::point(kChunk);
+  }
+  for (std::size_t width = kChunk; width < n; width *= 2)
+    for (std::size_t i = 0; i + width < n; i += 2 * width) {
+      std::inplace_merge(at(i), at(i + width), at(i + 2 * width), index_order);
+      PassSlices::point(std::min(n, i + 2 * width) - i);
+    }
+}
+
 Result<RunInfo> write_run(const std::string& path, std::span<const IndexEntry> sorted,
                           const RunInfo& info) {
   std::uint64_t keys = 0;
@@ -286,8 +302,10 @@ Result<RunInfo> write_run(const std::string& path, std::span<const IndexEntry> s
     if (i == 0 || sorted[i].fp != sorted[i - 1].fp) ++keys;
   auto w = SortedRunWriter::create(path, keys);
   if (!w) return w.error();
-  for (const IndexEntry& e : sorted)
+  for (const IndexEntry& e : sorted) {
     if (Status s = (*w)->add(e); !s) return s.error();
+    PassSlices::point();
+  }
   return (*w)->finish(info);
 }
 
@@ -329,6 +347,7 @@ Result<RunInfo> merge_runs(const std::vector<std::shared_ptr<const SortedRun>>& 
     heap.pop();
     if (Status s = (*w)->add(*c.at); !s) return s.error();
     if (++c.at != c.end) heap.push(c);
+    PassSlices::point();
   }
   return (*w)->finish(info);
 }

@@ -35,6 +35,10 @@ inline bool index_order(const IndexEntry& a, const IndexEntry& b) {
   return a.offset > b.offset;
 }
 
+// Sorts `entries` in index_order, in slices (store/journal/pass_slices.h):
+// chunks of a few thousand sorted apart, then merged pairwise.
+void sort_index(std::vector<IndexEntry>& entries);
+
 // The entries of `fp` in `sorted` (in index_order): an interpolation
 // search, since fingerprints are uniform hashes (a few probes where a
 // binary search over a million entries takes twenty, each a cache miss on

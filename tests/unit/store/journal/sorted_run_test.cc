@@ -268,3 +268,29 @@ TEST_F(SortedRunTest, RefusesAFooterWhoseSizesDoNotMatchTheFile) {
 
 }  // namespace
 }  // namespace mamori::store::journal
+
+namespace mamori::store::journal {
+namespace {
+
+TEST(SortIndex, SortsAsStdSortDoesAcrossItsChunks) {
+  std::mt19937_64 rng(7);
+  for (std::size_t n : {0, 1, 2, 2047, 2048, 2049, 4096, 10'000, 70'001}) {
+    std::vector<IndexEntry> v(n);
+    for (auto& e : v) {
+      e.fp = rng() % (n / 4 + 1);  // fingerprints repeat
+      e.time_ms = std::int64_t(rng() % 1000);
+      e.offset = rng();
+    }
+    std::vector<IndexEntry> want = v;
+    std::sort(want.begin(), want.end(), index_order);
+    sort_index(v);
+    ASSERT_EQ(v.size(), want.size());
+    for (std::size_t i = 0; i < n; ++i)
+      ASSERT_TRUE(v[i].fp == want[i].fp && v[i].time_ms == want[i].time_ms &&
+                  v[i].offset == want[i].offset)
+          << "n=" << n << " i=" << i;
+  }
+}
+
+}  // namespace
+}  // namespace mamori::store::journal
