@@ -17,17 +17,23 @@
 //
 //   ./build-release/bench/journal_bench [--results=N] [--accounts=N] [--group=N]
 //       [--read-accounts=N] [--read-entries=N] [--read-days=N] [--reads=N]
-//       [--no-sqlite] [--no-write] [--dir=PATH]
+//       [--no-sqlite] [--no-write] [--cold] [--dir=PATH]
 //
 // --no-write measures the read side alone (for a read set of many
-// accounts: with --no-sqlite too, only the journal's is made).
+// accounts: with --no-sqlite too, only the journal's is made). --cold
+// evicts the journal's pages from the page cache before reading (its own
+// files only: posix_fadvise DONTNEED), as a journal bigger than the memory
+// is read, and measures the reads twice: without the journal's read
+// prefetch, then with it (the pages evicted again).
 //
 // Defaults take about a minute and 1.5 GB of disk under /tmp; up to 10
 // million accounts with --read-accounts=10000000 (and the disk for it:
 // about 230 bytes an entry in the journal, 24 in its index, more in SQLite).
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -64,6 +70,7 @@ struct Flags {
   std::uint64_t reads = 20'000;
   bool sqlite = true;
   bool write = true;
+  bool cold = false;
   std::string dir = "/tmp";
 };
 
@@ -94,6 +101,8 @@ Flags parse_flags(int argc, char** argv) {
       f.sqlite = false;
     } else if (a == "--no-write") {
       f.write = false;
+    } else if (a == "--cold") {
+      f.cold = true;
     } else if (a.starts_with("--dir=")) {
       f.dir = std::string(a.substr(6));
     } else {
@@ -328,7 +337,22 @@ void measure_reads(const Flags& f, ReadFigures& out, Read&& read) {
   out.mean_rows = double(rows) / double(f.reads);
 }
 
-ReadFigures journal_read(const Flags& f) {
+// Drops the pages of every file under `dir` (the bench's own) from the page
+// cache, written back first.
+void evict(const std::string& dir) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+}
+
+// With --cold, `out` is measured with the journal's pages evicted from the
+// page cache, and `without_prefetch` too, first, with prefetch_reads off.
+ReadFigures journal_read(const Flags& f, ReadFigures& without_prefetch) {
   BenchDir dir(f.dir);
   ManualClock clock(from_unix_ms(kStart));
   ActivityJournalOptions o;
@@ -361,11 +385,28 @@ ReadFigures journal_read(const Flags& f) {
   out.bytes = double(j.stats().bytes) / double(f.read_accounts * f.read_entries);
   const TimePoint since =
       from_unix_ms(kStart + std::int64_t(f.read_days) * 86'400'000) - std::chrono::hours(24 * 90);
-  measure_reads(f, out, [&](const std::string& account) {
-    auto rows = j.activity(account, since, 100);
-    if (!rows) die(rows.error());
-    return rows->size();
-  });
+  auto reads = [&](ActivityJournal& journal, ReadFigures& figures) {
+    measure_reads(f, figures, [&](const std::string& account) {
+      auto rows = journal.activity(account, since, 100);
+      if (!rows) die(rows.error());
+      return rows->size();
+    });
+  };
+  if (!f.cold) {
+    reads(j, out);
+    return out;
+  }
+  opened->reset();
+  for (const bool prefetch : {false, true}) {
+    o.prefetch_reads = prefetch;
+    auto reopened = ActivityJournal::open(dir.path() + "/activity", clock, o);
+    if (!reopened) die(reopened.error());
+    evict(dir.path());
+    ReadFigures& figures = prefetch ? out : without_prefetch;
+    figures.fill_s = out.fill_s;
+    figures.bytes = out.bytes;
+    reads(**reopened, figures);
+  }
   return out;
 }
 
@@ -427,16 +468,23 @@ int main(int argc, char** argv) {
                   sw.foreground_us, sw.per_s, sw.bytes);
   }
 
-  const ReadFigures jr = journal_read(f);
+  ReadFigures unprefetched;
+  const ReadFigures jr = journal_read(f, unprefetched);
   ReadFigures sr;
   if (f.sqlite) sr = sqlite_read(f);
   std::printf(
       "\nread side: activity(account, 90 days, 100), %llu accounts x %llu entries over %d day "
-      "partitions, %llu random accounts read, page cache warm\n",
+      "partitions, %llu random accounts read, %s\n",
       (unsigned long long)f.read_accounts, (unsigned long long)f.read_entries, f.read_days,
-      (unsigned long long)f.reads);
+      (unsigned long long)f.reads,
+      f.cold ? "the journal's pages evicted from the page cache first"
+             : "the page cache as the fill left it");
   std::printf("  %-28s %10s %10s %10s %10s %12s\n", "", "p50 us", "p99 us", "rows/read", "fill s",
               "disk B/entry");
+  if (f.cold)
+    std::printf("  %-28s %10.1f %10.1f %10.1f %10.1f %12.0f\n", "activity journal, no prefetch",
+                unprefetched.p50_us, unprefetched.p99_us, unprefetched.mean_rows,
+                unprefetched.fill_s, unprefetched.bytes);
   std::printf("  %-28s %10.1f %10.1f %10.1f %10.1f %12.0f\n", "activity journal", jr.p50_us,
               jr.p99_us, jr.mean_rows, jr.fill_s, jr.bytes);
   if (f.sqlite)

@@ -278,6 +278,15 @@ Result<std::vector<ActivityRecord>> ActivityJournal::activity(std::string_view a
   const std::int64_t since_ms = to_unix_ms(since);
   const std::int64_t first_day = day_of(since_ms);
   const auto parts = partitions();
+  // The records are read one after another below; their pages are asked
+  // for all at once first.
+  if (options_.prefetch_reads) {
+    std::size_t asked = 0;
+    for (auto it = parts->rbegin(); it != parts->rend() && asked < limit; ++it) {
+      if ((*it)->day < first_day) break;
+      asked += (*it)->journal->prefetch(fp, since_ms, limit - asked);
+    }
+  }
   for (auto it = parts->rbegin(); it != parts->rend() && out.size() < limit; ++it) {
     const Partition& p = **it;
     if (p.day < first_day) break;

@@ -44,6 +44,11 @@ struct ActivityJournalOptions {
   std::uint32_t key_scheme = 1;
   // Run the indexer on a thread of its own. Off: the owner calls index().
   bool background_indexer = true;
+  // activity() asks the kernel for the pages of every entry it will read
+  // before reading the first (KeyedJournal::prefetch): an account's entries
+  // of 90 days lie in 90 partitions, and a journal bigger than the page
+  // cache would otherwise make a read wait on the disk once per entry.
+  bool prefetch_reads = true;
 };
 
 // Counts for metrics.

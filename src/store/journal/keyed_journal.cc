@@ -542,6 +542,34 @@ Status KeyedJournal::for_each_newest_first(
   return {};
 }
 
+std::size_t KeyedJournal::prefetch(std::uint64_t fp, std::int64_t since_ms, std::size_t max) const {
+  // Enough for a record of the usual size (an activity entry is about 200
+  // bytes); the rest of a longer one is read as usual.
+  constexpr off_t kAhead = 1024;
+  if (max == 0) return 0;
+  const auto st = snapshot();
+  std::vector<IndexEntry> found;
+  for (const auto& seg : st->sealed) seg->collect(fp, since_ms, found);
+  st->active->collect(fp, since_ms, found);
+  for (const auto& run : st->runs) {
+    const RunInfo& info = run->info();
+    if (info.entries == 0 || info.max_time_ms < since_ms) continue;
+    for (const IndexEntry& e : run->find(fp)) {
+      if (e.time_ms < since_ms) break;
+      found.push_back(e);
+    }
+  }
+  if (found.size() > max) {
+    std::nth_element(found.begin(), found.begin() + std::ptrdiff_t(max), found.end(), newer);
+    found.resize(max);
+  }
+  const std::uint64_t end = published_end_.load(std::memory_order_acquire);
+  for (const IndexEntry& e : found)
+    if (e.offset < end)
+      (void)::posix_fadvise(file_.fd(), off_t(e.offset), kAhead, POSIX_FADV_WILLNEED);
+  return found.size();
+}
+
 Status KeyedJournal::read_at(std::uint64_t offset, std::string& buf,
                              std::string_view& payload) const {
   if (offset >= published_end_.load(std::memory_order_acquire))
