@@ -601,3 +601,29 @@ TEST_F(KeyedJournalTest, StatsCountAppendsTailRunsAndIndexLag) {
 
 }  // namespace
 }  // namespace mamori::store::journal
+
+namespace mamori::store::journal {
+namespace {
+
+// prefetch() asks for the records a read of the same key would read first:
+// from the tail and the runs, the newest `max` with time >= since.
+TEST(KeyedJournalPrefetch, AsksForTheNewestRecordsOfTheKeyOnly) {
+  mamori::testing::TempDir tmp;
+  auto j = open_journal(tmp.path() + "/j");
+  ASSERT_TRUE(j);
+  append(*j, {{7, 10, 1}, {7, 20, 2}, {8, 15, 3}});
+  ASSERT_TRUE(j->seal_and_index().ok());  // in a run
+  append(*j, {{7, 30, 4}, {7, 40, 5}});   // in the tail
+  EXPECT_EQ(j->prefetch(7, INT64_MIN, 10), 4u);
+  EXPECT_EQ(j->prefetch(7, INT64_MIN, 3), 3u);
+  EXPECT_EQ(j->prefetch(7, 20, 10), 3u);
+  EXPECT_EQ(j->prefetch(7, 41, 10), 0u);
+  EXPECT_EQ(j->prefetch(8, INT64_MIN, 10), 1u);
+  EXPECT_EQ(j->prefetch(9, INT64_MIN, 10), 0u);
+  EXPECT_EQ(j->prefetch(7, INT64_MIN, 0), 0u);
+  // The reads are as before.
+  EXPECT_EQ(read_seqs(*j, 7), (std::vector<std::uint64_t>{5, 4, 2, 1}));
+}
+
+}  // namespace
+}  // namespace mamori::store::journal
