@@ -87,10 +87,26 @@ load() {
   MAMORI_BENCH_ACCOUNTS=$ACCOUNTS taskset -c "$LAST" wrk -t1 -c"$4" -d"$3"s -s bench/wrk/login.lua \
     "$1" -- /v1/login/result "$APP_TOKEN" "$2" | awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7, $8}'
 }
+# Login results the server at URL has answered.
+results() {
+  curl -s "$URL/metrics" | awk '/^mamori_http_requests_total\{route="login_result"/ {n += $2} END {print n + 0}'
+}
+# The steady mix's accounts, one successful login each (as bench/http.sh):
+# wrk's thread stops after its share, but wrk only at its duration, so it
+# is interrupted once the server has answered them all.
 seed() {
   [ "$MODE" = steady ] || return 0
+  local before wrk_pid
+  before=$(results)
   MAMORI_BENCH_ACCOUNTS=$ACCOUNTS MAMORI_BENCH_LIMIT=$ACCOUNTS taskset -c "$LAST" wrk -t1 -c16 \
-    -d600s -s bench/wrk/login.lua "$URL" -- /v1/login/result "$APP_TOKEN" seed >/dev/null
+    -d600s -s bench/wrk/login.lua "$URL" -- /v1/login/result "$APP_TOKEN" seed >/dev/null &
+  wrk_pid=$!
+  PIDS+=("$wrk_pid")
+  while [ $(($(results) - before)) -lt "$ACCOUNTS" ] && kill -0 "$wrk_pid" 2>/dev/null; do
+    sleep 0.5
+  done
+  kill -INT "$wrk_pid" 2>/dev/null || true
+  wait "$wrk_pid" || true
 }
 
 echo "load before: $(uptime)"
