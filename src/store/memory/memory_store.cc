@@ -356,6 +356,14 @@ WriteTicket MemoryStore::put_owner_action(std::string key, std::string, TimePoin
   return next_locked();
 }
 
+Result<std::optional<WriteTicket>> MemoryStore::claim_owner_action(std::string key, std::string,
+                                                                   TimePoint at) {
+  std::lock_guard lock(mu_);
+  if (!data_->owner_actions.try_emplace(std::move(key), at).second)
+    return std::optional<WriteTicket>();
+  return std::optional<WriteTicket>(next_locked());
+}
+
 Result<std::optional<TimePoint>> MemoryStore::owner_action(std::string_view key) {
   std::lock_guard lock(mu_);
   auto it = data_->owner_actions.find(key);

@@ -88,6 +88,8 @@ class MemoryStore final : public Store {
   Result<std::optional<TotpRecord>> totp(std::string_view account) override;
   WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) override;
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override;
+  Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
+                                                        TimePoint at) override;
   WriteTicket append_audit(AuditRecord r) override;
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
 

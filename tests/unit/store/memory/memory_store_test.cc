@@ -271,6 +271,14 @@ TEST(MemoryStore, OwnerActionsKeepTheirFirstTimeAndTotpIsReplacedWhole) {
   s.put_owner_action("nonce", "alice", at(2));
   EXPECT_EQ(*s.owner_action("nonce").value(), at(1));
   EXPECT_FALSE(s.owner_action("other")->has_value());
+  // A claim records a key once: the second claim of it gets none.
+  auto first = s.claim_owner_action("link", "bob", at(3));
+  ASSERT_TRUE(first && first->has_value());
+  auto second = s.claim_owner_action("link", "bob", at(4));
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->has_value());
+  EXPECT_EQ(*s.owner_action("link").value(), at(3));
+  EXPECT_FALSE(s.claim_owner_action("nonce", "alice", at(5))->has_value());
   TotpRecord t;
   t.account = "alice";
   t.sealed_secret = {1, 2};
