@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/ip_address.h"
+
 namespace mamori::http {
 
 struct Header {
@@ -23,6 +25,9 @@ struct Request {
   std::string_view target;  // raw request target: "/v1/accounts/alice?since=..."
   std::string_view body;
   std::span<const Header> headers;
+  // The connection's peer (the client or the proxy in front of it); the
+  // default address when the transport could not read it.
+  IpAddress peer;
 
   // Case-insensitive header lookup; empty when absent.
   std::string_view header(std::string_view name) const;

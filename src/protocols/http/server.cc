@@ -722,7 +722,7 @@ class Connection final : public ConnectionBase,
     for (std::size_t i = 0; i < n; ++i)
       headers[i] = Header{p.view(p.fields()[i].name), p.view(p.fields()[i].value)};
     Request request{p.view(p.method()), p.view(p.target()), body_,
-                    std::span<const Header>(headers.data(), n)};
+                    std::span<const Header>(headers.data(), n), peer_address()};
     Framing framing{request.method == "HEAD", p.keep_alive(), p.version() < 11};
 
     reset(response_);
@@ -746,6 +746,23 @@ class Connection final : public ConnectionBase,
     }
     append_response(response_, framing);
     return framing.keep_alive ? Next::kMore : Next::kClose;
+  }
+
+  // The connection's peer, read once.
+  IpAddress peer_address() {
+    if (!peer_read_) {
+      peer_read_ = true;
+      error_code ec;
+      const auto ep = lowest().remote_endpoint(ec);
+      if (!ec) {
+        asio::ip::address a = ep.address();
+        if (a.is_v6() && a.to_v6().is_v4_mapped())
+          a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+        peer_ = a.is_v4() ? IpAddress::from_v4(a.to_v4().to_uint())
+                          : IpAddress::from_bytes(a.to_v6().to_bytes());
+      }
+    }
+    return peer_;
   }
 
   void finish_commit() {
@@ -1095,6 +1112,8 @@ class Connection final : public ConnectionBase,
   std::size_t request_bytes_ = 0;  // taken by the parser for the current request
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // write or linger
   std::uint64_t wait_seq_ = 0;
+  IpAddress peer_;
+  bool peer_read_ = false;
   bool writing_ = false;
   bool waiting_ = false;
   bool commit_ready_ = false;
