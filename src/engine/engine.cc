@@ -806,6 +806,7 @@ Outcome Engine::process(const Event& e, const ClientWording* wording) {
   record(c);
   alert_operator(c);
   decision_counts_.count(out.decision, e.protocol);
+  decision_minutes_.count(out.decision, e.time);
   return out;
 }
 

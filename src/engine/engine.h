@@ -20,6 +20,7 @@
 #include "engine/brute_force.h"
 #include "engine/credential_stuffing.h"
 #include "engine/decision_counts.h"
+#include "engine/decision_minutes.h"
 #include "engine/distributed_stuffing.h"
 #include "engine/effects.h"
 #include "engine/engine_config.h"
@@ -200,6 +201,8 @@ class Engine {
   const IncidentTracker& incidents() const { return incidents_; }
   // Every decision process() made, for the metrics.
   const DecisionCounts& decision_counts() const { return decision_counts_; }
+  // Every decision per minute of its event's time, over the last 24 h.
+  const DecisionMinutes& decision_minutes() const { return decision_minutes_; }
   IdGenerator& ids() { return ids_; }
   // distributed_stuffing's failure baseline per hour of the week (the
   // daemon keeps it across restarts).
@@ -301,6 +304,7 @@ class Engine {
   Effects* effects_ = nullptr;
   const Blocklist* blocklist_ = nullptr;
   DecisionCounts decision_counts_;
+  DecisionMinutes decision_minutes_;
   DecisionSink* decisions_ = nullptr;
   state::ObservationSink* observations_ = nullptr;
 };
