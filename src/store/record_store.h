@@ -87,6 +87,14 @@ class RecordStore {
   virtual Result<std::optional<WriteTicket>> claim_owner_action(std::string key,
                                                                 std::string account,
                                                                 TimePoint at) = 0;
+  // ---- operator accounts of the console ----
+  // Inserts or replaces the operator's whole record.
+  virtual WriteTicket put_operator(OperatorRecord r) = 0;
+  // Deletes the operator; nothing when there is none.
+  virtual WriteTicket delete_operator(std::string name) = 0;
+  virtual Result<std::optional<OperatorRecord>> operator_account(std::string_view name) = 0;
+  // Every operator, by name.
+  virtual Result<std::vector<OperatorRecord>> operator_accounts() = 0;
   // ---- audit: operator actions ----
   // Appends `r`. Queue it inside Commits::together with the action's own
   // writes, so that the action and its record commit as one.

@@ -172,6 +172,20 @@ struct TotpRecord {
   std::vector<TimePoint> recent_failures;  // wrong codes inside the lock-out window, oldest first
 };
 
+// ---- operator accounts: who signs in to the console ----
+
+// An operator account of the console: a name, a password (its Argon2id hash
+// from crypto_pwhash_str, never the password) and a TOTP secret (sealed by
+// the SecretBox like the accounts' TOTP secrets).
+struct OperatorRecord {
+  std::string name;
+  std::string password_hash;                // "$argon2id$v=19$m=...,t=...,p=1$..."
+  std::vector<std::uint8_t> sealed_secret;  // the TOTP secret, sealed
+  std::int64_t last_step = -1;              // the last TOTP step accepted at sign-in
+  TimePoint created{};
+  std::optional<TimePoint> last_sign_in;
+};
+
 // ---- audit: what operators did ----
 
 // One operator action (lock, unlock, list add/remove, block lifted, TOTP

@@ -205,6 +205,18 @@ class EmbeddedStore final : public Store, private BatchParticipant {
                                                         TimePoint at) override {
     return sqlite_->claim_owner_action(std::move(key), std::move(account), at);
   }
+  WriteTicket put_operator(OperatorRecord r) override {
+    return sqlite_->put_operator(std::move(r));
+  }
+  WriteTicket delete_operator(std::string name) override {
+    return sqlite_->delete_operator(std::move(name));
+  }
+  Result<std::optional<OperatorRecord>> operator_account(std::string_view name) override {
+    return sqlite_->operator_account(name);
+  }
+  Result<std::vector<OperatorRecord>> operator_accounts() override {
+    return sqlite_->operator_accounts();
+  }
   WriteTicket append_audit(AuditRecord r) override { return sqlite_->append_audit(std::move(r)); }
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override { return sqlite_->audit(q); }
   Result<std::optional<TotpRecord>> totp(std::string_view account) override {

@@ -57,6 +57,10 @@ const std::vector<TableCopy>& tables() {
       {"audit",
        {"id", "time_ms", "actor", "actor_kind", "action", "target", "note", "details"},
        {"id"}},
+      {"operators",
+       {"name", "password_hash", "sealed_secret", "last_step", "created_ms", "last_sign_in_ms"},
+       {"name"},
+       "sealed_secret"},
   };
   return kTables;
 }
@@ -149,6 +153,7 @@ Result<CopyReport> copy_data_dir(const std::string& data_dir, const PgUrl& url,
                       " + (SELECT count(*) FROM incidents) + (SELECT count(*) FROM blocks)"
                       " + (SELECT count(*) FROM totp) + (SELECT count(*) FROM outbox)"
                       " + (SELECT count(*) FROM owner_actions) + (SELECT count(*) FROM audit)"
+                      " + (SELECT count(*) FROM operators)"
                       " + (SELECT count(*) FROM profiles) + (SELECT count(*) FROM activity)"));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return fail(write_failed(error_message(c)));
     const std::string n = PQgetvalue(r.get(), 0, 0);

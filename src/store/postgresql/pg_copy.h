@@ -30,11 +30,12 @@ struct CopyReport {
 
 // `mamori store copy`: every durable record of the data dir `data_dir` (the
 // SQLite tables: accounts, lists, incidents and their accounts, blocks,
-// TOTP, outbox, owner actions, audit records; the activity journal; the profile journal)
-// into the PostgreSQL database at `url`, migrated to the current schema
-// first. The data dir is opened as mamorid opens it (its lock taken: a
-// running daemon's is refused). The copy is one transaction: cut short, it
-// leaves nothing. A target that holds records is refused
+// TOTP, outbox, owner actions, audit records, operator accounts; the
+// activity journal; the profile journal) into the PostgreSQL database at
+// `url`, migrated to the current schema first. The data dir is opened as
+// mamorid opens it (its lock taken: a running daemon's is refused). The copy
+// is one transaction: cut short, it leaves nothing. A target that holds
+// records is refused
 // (`store_not_empty`) unless options.merge. Fails with `store_open_failed`, `data_dir_in_use`,
 // `store_read_failed` or `store_write_failed`.
 Result<CopyReport> copy_data_dir(const std::string& data_dir, const PgUrl& url,

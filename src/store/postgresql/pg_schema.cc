@@ -152,6 +152,17 @@ ALTER TABLE incidents ADD COLUMN closed_ms BIGINT;
 ALTER TABLE activity ADD COLUMN actor TEXT NOT NULL DEFAULT '',
   ADD COLUMN note TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3 -> 4: the console's operator accounts (the SQLite store's schema 9).
+    R"sql(
+CREATE TABLE operators (
+  name TEXT NOT NULL PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  sealed_secret BYTEA NOT NULL,
+  last_step BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  last_sign_in_ms BIGINT
+);
+)sql",
 };
 
 // pg_advisory_xact_lock key of migrations and partition changes ("mamori").

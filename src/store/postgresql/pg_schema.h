@@ -22,7 +22,7 @@ namespace mamori::store::postgresql {
 //
 // Versioned migrations: kMigrations[v] takes the schema from version v to
 // v + 1; `schema_version` holds one row per version applied.
-inline constexpr int kPgSchemaVersion = 3;
+inline constexpr int kPgSchemaVersion = 4;
 std::span<const char* const> pg_migrations();
 
 // What migrate() did.

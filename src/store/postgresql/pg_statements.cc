@@ -22,6 +22,10 @@ namespace {
   " closed_ms"
 #define MAMORI_AUDIT_COLUMNS "id, time_ms, actor, actor_kind, action, target, note, details"
 #define MAMORI_BLOCK_COLUMNS "scope, block_key, reason, action, since_ms, until_ms, incident_id"
+#define MAMORI_OPERATOR_COLUMNS \
+  "name, password_hash, sealed_secret, last_step, created_ms, last_sign_in_ms"
+#define MAMORI_OPERATOR_SELECT \
+  "name, password_hash, encode(sealed_secret, 'hex'), last_step, created_ms, last_sign_in_ms"
 #define MAMORI_MS(t) "to_timestamp(" t "::bigint / 1000.0)"
 
 constexpr std::array<const char*, kStatementCount> kSql = {
@@ -93,6 +97,14 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     // kAppendAuditStmt
     "INSERT INTO audit (" MAMORI_AUDIT_COLUMNS ")"
     " VALUES ($1, $2::bigint, $3, $4, $5, $6, $7, $8)",
+    // kPutOperatorStmt
+    "INSERT INTO operators (" MAMORI_OPERATOR_COLUMNS ")"
+    " VALUES ($1, $2, decode($3, 'hex'), $4::bigint, $5::bigint, $6::bigint)"
+    " ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash,"
+    " sealed_secret = excluded.sealed_secret, last_step = excluded.last_step,"
+    " created_ms = excluded.created_ms, last_sign_in_ms = excluded.last_sign_in_ms",
+    // kDeleteOperatorStmt
+    "DELETE FROM operators WHERE name = $1",
     // kEnqueueOutboxStmt
     "INSERT INTO outbox (id, channel, destination, payload, created_ms, attempts,"
     " next_attempt_ms, last_error, state)"
@@ -160,6 +172,10 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " AND ($4 = '' OR action = $4) AND ($5 = '' OR target = $5)"
     " AND ($6 = '' OR (time_ms, id) < (SELECT time_ms, id FROM audit WHERE id = $6))"
     " ORDER BY time_ms DESC, id DESC LIMIT $7::bigint",
+    // kOperatorStmt
+    "SELECT " MAMORI_OPERATOR_SELECT " FROM operators WHERE name = $1",
+    // kOperatorsStmt
+    "SELECT " MAMORI_OPERATOR_SELECT " FROM operators ORDER BY name",
     // kDueOutboxStmt: the due items are claimed (their next attempt moved
     // 10 minutes on, rows locked by another node's claim skipped), so each is
     // handed to one node's dispatcher, which marks it delivered or
@@ -196,6 +212,8 @@ constexpr std::array<const char*, kStatementCount> kSql = {
 #undef MAMORI_INCIDENT_COLUMNS
 #undef MAMORI_BLOCK_COLUMNS
 #undef MAMORI_AUDIT_COLUMNS
+#undef MAMORI_OPERATOR_COLUMNS
+#undef MAMORI_OPERATOR_SELECT
 #undef MAMORI_MS
 
 constexpr std::array<const char*, kStatementCount> kNames = [] {
@@ -339,6 +357,15 @@ Params incident_account_params(const std::string& incident_id, const IncidentAcc
   return {incident_id, a.account, ms(a.first_seen), ms(a.last_seen), bool_text(a.login_succeeded)};
 }
 
+Params operator_params(const OperatorRecord& r) {
+  return {r.name,
+          r.password_hash,
+          hex(r.sealed_secret),
+          std::to_string(r.last_step),
+          ms(r.created),
+          r.last_sign_in ? std::optional<std::string>(ms(*r.last_sign_in)) : std::nullopt};
+}
+
 Params totp_params(const TotpRecord& r) {
   std::vector<std::string> codes, failures;
   for (const TotpRecoveryCode& c : r.recovery_codes)
@@ -452,6 +479,22 @@ Result<Block> read_block(const PGresult* r, int i) {
   b.until = row.time();
   b.incident_id = row.text();
   return b;
+}
+
+Result<OperatorRecord> read_operator(const PGresult* r, int i) {
+  Row row(r, i);
+  OperatorRecord o;
+  o.name = row.text();
+  o.password_hash = row.text();
+  if (!unhex(row.text(), o.sealed_secret)) return bad("sealed secret of operator " + o.name);
+  o.last_step = row.int64();
+  o.created = row.time();
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    o.last_sign_in = row.time();
+  }
+  return o;
 }
 
 Result<TotpRecord> read_totp(const PGresult* r, int i) {

@@ -35,6 +35,8 @@ enum StatementId : int {
   kDeleteTotpStmt,
   kPutOwnerActionStmt,
   kAppendAuditStmt,
+  kPutOperatorStmt,
+  kDeleteOperatorStmt,
   kEnqueueOutboxStmt,
   kOutboxDeliveredStmt,
   kOutboxRetryStmt,
@@ -57,6 +59,8 @@ enum StatementId : int {
   kOwnerActionStmt,
   kClaimOwnerActionStmt,
   kAuditStmt,
+  kOperatorStmt,
+  kOperatorsStmt,
   kDueOutboxStmt,
   kOutboxCountsStmt,
   kActivityStmt,
@@ -83,6 +87,7 @@ Params activity_params(const ActivityRecord& r);
 Params incident_params(const Incident& i);
 Params incident_account_params(const std::string& incident_id, const IncidentAccount& a);
 Params totp_params(const TotpRecord& r);
+Params operator_params(const OperatorRecord& r);
 Params audit_params(const AuditRecord& r);
 // kAuditStmt's parameters for `q`.
 Params audit_query_params(const AuditQuery& q);
@@ -94,6 +99,7 @@ Result<Incident> read_incident(const PGresult* r, int i);
 Result<IncidentAccount> read_incident_account(const PGresult* r, int i);
 Result<Block> read_block(const PGresult* r, int i);
 Result<TotpRecord> read_totp(const PGresult* r, int i);
+Result<OperatorRecord> read_operator(const PGresult* r, int i);
 Result<OutboxItem> read_outbox_item(const PGresult* r, int i);
 Result<ActivityRecord> read_activity(const PGresult* r, int i);
 Result<AuditRecord> read_audit(const PGresult* r, int i);

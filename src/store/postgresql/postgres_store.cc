@@ -603,6 +603,23 @@ Result<std::vector<AuditRecord>> PostgresStore::audit(const AuditQuery& q) {
   return rows;
 }
 
+Result<std::optional<OperatorRecord>> PostgresStore::operator_account(std::string_view name) {
+  std::vector<OperatorRecord> rows;
+  Status s = read(postgresql::kOperatorStmt, {std::string(name)},
+                  MAMORI_PG_COLLECT(OperatorRecord, rows, postgresql::read_operator));
+  if (!s) return s.error();
+  if (rows.empty()) return std::optional<OperatorRecord>();
+  return std::optional<OperatorRecord>(std::move(rows.front()));
+}
+
+Result<std::vector<OperatorRecord>> PostgresStore::operator_accounts() {
+  std::vector<OperatorRecord> rows;
+  Status s = read(postgresql::kOperatorsStmt, {},
+                  MAMORI_PG_COLLECT(OperatorRecord, rows, postgresql::read_operator));
+  if (!s) return s.error();
+  return rows;
+}
+
 Result<std::vector<OutboxItem>> PostgresStore::due_outbox(TimePoint now, std::size_t limit) {
   std::vector<OutboxItem> rows;
   Status s = read(postgresql::kDueOutboxStmt, {ms(now), postgresql::limit_text(limit)},
@@ -769,6 +786,14 @@ WriteTicket PostgresStore::put_owner_action(std::string key, std::string account
 
 WriteTicket PostgresStore::append_audit(AuditRecord r) {
   return enqueue_one(postgresql::kAppendAuditStmt, postgresql::audit_params(r));
+}
+
+WriteTicket PostgresStore::put_operator(OperatorRecord r) {
+  return enqueue_one(postgresql::kPutOperatorStmt, postgresql::operator_params(r));
+}
+
+WriteTicket PostgresStore::delete_operator(std::string name) {
+  return enqueue_one(postgresql::kDeleteOperatorStmt, {std::move(name)});
 }
 
 WriteTicket PostgresStore::enqueue_outbox(OutboxItem i) {

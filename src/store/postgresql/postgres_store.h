@@ -143,6 +143,8 @@ class PostgresStore final : public Store {
   WriteTicket delete_totp(std::string account) override;
   WriteTicket put_owner_action(std::string key, std::string account, TimePoint at) override;
   WriteTicket append_audit(AuditRecord r) override;
+  WriteTicket put_operator(OperatorRecord r) override;
+  WriteTicket delete_operator(std::string name) override;
   WriteTicket enqueue_outbox(OutboxItem item) override;
   WriteTicket outbox_delivered(std::string id, TimePoint when) override;
   WriteTicket outbox_retry(std::string id, TimePoint next_attempt, std::string error) override;
@@ -193,6 +195,8 @@ class PostgresStore final : public Store {
   Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
                                                         TimePoint at) override;
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
+  Result<std::optional<OperatorRecord>> operator_account(std::string_view name) override;
+  Result<std::vector<OperatorRecord>> operator_accounts() override;
   Result<std::vector<OutboxItem>> due_outbox(TimePoint now, std::size_t limit) override;
   Result<OutboxCounts> outbox_counts() override;
 

@@ -55,6 +55,8 @@ enum WriterStmt : int {
   kDeleteTotp,
   kPutOwnerAction,
   kAppendAudit,
+  kPutOperator,
+  kDeleteOperator,
   // sqlite_outbox.cc
   kEnqueueOutbox,
   kOutboxDelivered,
@@ -78,6 +80,8 @@ enum ReadStmt : int {
   kTotp,
   kOwnerAction,
   kAudit,
+  kOperator,
+  kOperators,
   // sqlite_outbox.cc
   kDueOutbox,
   kOutboxCounts,
@@ -370,6 +374,12 @@ struct PutOwnerActionOp {
 struct AppendAuditOp {
   AuditRecord r;
 };
+struct PutOperatorOp {
+  OperatorRecord r;
+};
+struct DeleteOperatorOp {
+  std::string name;
+};
 
 // outbox (sqlite_outbox.cc)
 
@@ -412,6 +422,8 @@ Status apply_write(const Writer& w, const PutTotpOp& op);
 Status apply_write(const Writer& w, const DeleteTotpOp& op);
 Status apply_write(const Writer& w, const PutOwnerActionOp& op);
 Status apply_write(const Writer& w, const AppendAuditOp& op);
+Status apply_write(const Writer& w, const PutOperatorOp& op);
+Status apply_write(const Writer& w, const DeleteOperatorOp& op);
 Status apply_write(const Writer& w, const EnqueueOutboxOp& op);
 Status apply_write(const Writer& w, const OutboxDeliveredOp& op);
 Status apply_write(const Writer& w, const OutboxRetryOp& op);
@@ -430,8 +442,8 @@ struct SqliteStore::WriteOp
                    sqlite::PutIncidentAndAccountOp, sqlite::PutBlockOp, sqlite::DeleteBlockOp,
                    sqlite::PruneBlocksOp, sqlite::PutTotpOp, sqlite::DeleteTotpOp,
                    sqlite::PutOwnerActionOp, sqlite::AppendAuditOp, sqlite::EnqueueOutboxOp,
-                   sqlite::OutboxDeliveredOp,
-                   sqlite::OutboxRetryOp, sqlite::OutboxFailedOp, sqlite::PruneOutboxOp> {
+                   sqlite::OutboxDeliveredOp, sqlite::OutboxRetryOp, sqlite::OutboxFailedOp,
+                   sqlite::PruneOutboxOp, sqlite::PutOperatorOp, sqlite::DeleteOperatorOp> {
   using variant::variant;
 };
 

@@ -73,6 +73,10 @@ constexpr StatementSql kWriterSql[] = {
     {kAppendAudit,
      "INSERT INTO audit (id, time_ms, actor, actor_kind, action, target, note, details)"
      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
+    {kPutOperator,
+     "INSERT OR REPLACE INTO operators (name, password_hash, sealed_secret, last_step,"
+     " created_ms, last_sign_in_ms) VALUES (?, ?, ?, ?, ?, ?)"},
+    {kDeleteOperator, "DELETE FROM operators WHERE name = ?"},
 };
 
 constexpr StatementSql kReadSql[] = {
@@ -106,6 +110,12 @@ constexpr StatementSql kReadSql[] = {
      " AND (?4 = '' OR action = ?4) AND (?5 = '' OR target = ?5)"
      " AND (?6 = '' OR (time_ms, id) < (SELECT time_ms, id FROM audit WHERE id = ?6))"
      " ORDER BY time_ms DESC, id DESC LIMIT ?7"},
+    {kOperator,
+     "SELECT name, password_hash, sealed_secret, last_step, created_ms, last_sign_in_ms"
+     " FROM operators WHERE name = ?"},
+    {kOperators,
+     "SELECT name, password_hash, sealed_secret, last_step, created_ms, last_sign_in_ms"
+     " FROM operators ORDER BY name"},
 };
 
 #undef MAMORI_ACCOUNT_COLUMNS
@@ -230,6 +240,22 @@ std::string times_text(const std::vector<TimePoint>& times) {
   return join(parts);
 }
 
+Result<OperatorRecord> read_operator(sqlite3_stmt* st) {
+  Row row(st);
+  OperatorRecord r;
+  r.name = row.text();
+  r.password_hash = row.text();
+  r.sealed_secret = row.blob();
+  r.last_step = row.int64();
+  r.created = row.time();
+  if (row.next_is_null()) {
+    row.skip();
+  } else {
+    r.last_sign_in = row.time();
+  }
+  return r;
+}
+
 Result<TotpRecord> read_totp(sqlite3_stmt* st) {
   Row row(st);
   TotpRecord r;
@@ -350,6 +376,25 @@ Status apply_write(const Writer& w, const AppendAuditOp& op) {
   });
 }
 
+// ---- operator accounts ----
+
+Status apply_write(const Writer& w, const PutOperatorOp& op) {
+  const OperatorRecord& r = op.r;
+  return w.exec(kPutOperator, "put_operator", [&](Binder& b) {
+    b.text(r.name).text(r.password_hash).blob(r.sealed_secret).int64(r.last_step);
+    b.time(r.created);
+    if (r.last_sign_in) {
+      b.time(*r.last_sign_in);
+    } else {
+      b.null();
+    }
+  });
+}
+
+Status apply_write(const Writer& w, const DeleteOperatorOp& op) {
+  return w.exec(kDeleteOperator, "delete_operator", [&](Binder& b) { b.text(op.name); });
+}
+
 // ---- incidents ----
 
 Status apply_write(const Writer& w, const PutIncidentOp& op) { return put_incident(w, op.i); }
@@ -456,6 +501,13 @@ WriteTicket SqliteStore::delete_totp(std::string account) {
 }
 WriteTicket SqliteStore::put_owner_action(std::string key, std::string account, TimePoint at) {
   return commits_.enqueue(sqlite::PutOwnerActionOp{std::move(key), std::move(account), at});
+}
+
+WriteTicket SqliteStore::put_operator(OperatorRecord r) {
+  return commits_.enqueue(sqlite::PutOperatorOp{std::move(r)});
+}
+WriteTicket SqliteStore::delete_operator(std::string name) {
+  return commits_.enqueue(sqlite::DeleteOperatorOp{std::move(name)});
 }
 
 // ---- reads ----
@@ -609,6 +661,27 @@ Result<std::optional<TimePoint>> SqliteStore::owner_action(std::string_view key)
   if (!s) return s.error();
   if (rows.empty()) return std::optional<TimePoint>();
   return std::optional<TimePoint>(rows.front());
+}
+
+Result<std::optional<OperatorRecord>> SqliteStore::operator_account(std::string_view name) {
+  std::vector<OperatorRecord> rows;
+  Status s = with_read_stmt(sqlite::kOperator, [&](sqlite3_stmt* st) -> Status {
+    if (int rc = sqlite::Binder(st).text(name).rc(); rc != SQLITE_OK)
+      return sqlite::read_error(nullptr, rc);
+    return sqlite::collect(st, rows, sqlite::read_operator);
+  });
+  if (!s) return s.error();
+  if (rows.empty()) return std::optional<OperatorRecord>();
+  return std::optional<OperatorRecord>(std::move(rows.front()));
+}
+
+Result<std::vector<OperatorRecord>> SqliteStore::operator_accounts() {
+  std::vector<OperatorRecord> rows;
+  Status s = with_read_stmt(sqlite::kOperators, [&](sqlite3_stmt* st) {
+    return sqlite::collect(st, rows, sqlite::read_operator);
+  });
+  if (!s) return s.error();
+  return rows;
 }
 
 }  // namespace mamori::store

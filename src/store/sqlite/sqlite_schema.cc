@@ -178,6 +178,17 @@ CREATE INDEX audit_time ON audit(time_ms, id);
 CREATE INDEX audit_target ON audit(target, time_ms);
 ALTER TABLE incidents ADD COLUMN closed_ms INTEGER;
 )sql",
+    // 8 -> 9: the console's operator accounts.
+    R"sql(
+CREATE TABLE operators (
+  name TEXT NOT NULL PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  sealed_secret BLOB NOT NULL,
+  last_step INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  last_sign_in_ms INTEGER
+) WITHOUT ROWID;
+)sql",
 };
 
 // The last version with the tables that version 6 moved out.

@@ -127,7 +127,7 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   // The schema this build writes (PRAGMA user_version). Older ones are
   // upgraded on open; a newer one fails the open.
   // Version 6 moved the activity log and the profiles into journals.
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -218,6 +218,10 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   // One process holds the data dir: a read, then the queued record.
   Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
                                                         TimePoint at) override;
+  WriteTicket put_operator(OperatorRecord r) override;
+  WriteTicket delete_operator(std::string name) override;
+  Result<std::optional<OperatorRecord>> operator_account(std::string_view name) override;
+  Result<std::vector<OperatorRecord>> operator_accounts() override;
   WriteTicket append_audit(AuditRecord r) override;
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
 

@@ -121,6 +121,18 @@ class RecordingStore final : public store::RecordStore {
   store::WriteTicket append_audit(store::AuditRecord r) override {
     return s_.append_audit(std::move(r));
   }
+  store::WriteTicket put_operator(store::OperatorRecord r) override {
+    return s_.put_operator(std::move(r));
+  }
+  store::WriteTicket delete_operator(std::string name) override {
+    return s_.delete_operator(std::move(name));
+  }
+  Result<std::optional<store::OperatorRecord>> operator_account(std::string_view n) override {
+    return s_.operator_account(n);
+  }
+  Result<std::vector<store::OperatorRecord>> operator_accounts() override {
+    return s_.operator_accounts();
+  }
   Result<std::vector<store::AuditRecord>> audit(const store::AuditQuery& q) override {
     return s_.audit(q);
   }
