@@ -1,5 +1,9 @@
 #include "cli/commands.h"
 
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
@@ -70,6 +74,8 @@ commands:
                                    mail senders' quota use; release one's quota
   audit [--since ...] [--actor NAME] [--action WORD] [--target T]
                                    operators' actions: who, when, what, the note
+  operator add NAME [--password-file F] | list | remove NAME | reset-totp NAME
+                                   the console's operator accounts (password + TOTP)
   pwned import FILE [--data-dir DIR]
                                    build the breached-password store from a Pwned Passwords
                                    file (local; no server needed; see 'mamori pwned --help')
@@ -156,6 +162,17 @@ constexpr std::string_view kSendersHelp =
   senders release NAME [--note TEXT]
 
 Run 'mamori senders SUBCOMMAND --help' for details.
+)HELP";
+
+constexpr std::string_view kOperatorHelp =
+    R"HELP(usage: mamori operator add|list|remove|reset-totp ...
+
+  operator add NAME [--password-file FILE]
+  operator list
+  operator remove NAME
+  operator reset-totp NAME
+
+Run 'mamori operator SUBCOMMAND --help' for details.
 )HELP";
 
 // ---- reading the server's JSON ---------------------------------------------
@@ -839,6 +856,96 @@ int cmd_audit(Context& ctx, const Args& args) {
   return kExitOk;
 }
 
+// A password for a new operator: the first line of `file`, or typed twice
+// on the terminal without echo.
+Result<std::string> operator_password(const std::optional<std::string>& file) {
+  if (file) {
+    std::ifstream in(*file, std::ios::binary);
+    if (!in) return make_error("usage", "--password-file " + *file + ": " + std::strerror(errno));
+    std::string line;
+    std::getline(in, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
+  const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (tty < 0)
+    return make_error("usage", "no terminal to ask the password on: give --password-file FILE");
+  auto ask = [tty](std::string_view prompt) {
+    (void)!::write(tty, prompt.data(), prompt.size());
+    termios old{};
+    const bool restore = ::tcgetattr(tty, &old) == 0;
+    if (restore) {
+      termios quiet = old;
+      quiet.c_lflag &= ~tcflag_t(ECHO);
+      ::tcsetattr(tty, TCSAFLUSH, &quiet);
+    }
+    std::string line;
+    char ch;
+    while (::read(tty, &ch, 1) == 1 && ch != '\n') line.push_back(ch);
+    if (restore) ::tcsetattr(tty, TCSAFLUSH, &old);
+    (void)!::write(tty, "\n", 1);
+    return line;
+  };
+  std::string first = ask("Password for the operator: ");
+  std::string second = ask("Again: ");
+  ::close(tty);
+  if (first != second) return make_error("usage", "the two passwords differ");
+  return first;
+}
+
+// Prints a new TOTP secret to enter into the operator's authenticator app.
+void print_operator_totp(Context& ctx, const Reply& r, std::string_view what) {
+  ctx.out << what << "\n\nAdd this to the operator's authenticator app (shown once):\n  "
+          << sanitize_for_terminal(text(field(r.value, "totp_uri"))) << "\nor enter the key:\n  "
+          << sanitize_for_terminal(text(field(r.value, "totp_secret"))) << "\n";
+}
+
+int cmd_operator_add(Context& ctx, const Args& args) {
+  auto password = operator_password(args.get("password-file"));
+  if (!password) return ctx.usage_error(password.error().message);
+  json::object body;
+  body["name"] = args.positional[0];
+  body["password"] = *password;
+  auto r = ctx.call("POST", "/v1/operators", &body);
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  print_operator_totp(ctx, *r,
+                      "Added operator " + sanitize_for_terminal(args.positional[0]) +
+                          ": signs in to the console with the password and a TOTP code.");
+  return kExitOk;
+}
+
+int cmd_operator_list(Context& ctx, const Args&) {
+  auto r = ctx.call("GET", "/v1/operators");
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  Table table({"name", "created", "last sign-in"});
+  for (const json::value& o : array_or_empty(field(r->value, "operators")))
+    table.add_row({text(field(o, "name")), when(ctx.zone, field(o, "created")),
+                   when(ctx.zone, field(o, "last_sign_in"))});
+  print_table(ctx.out, table, "No operator accounts.");
+  return kExitOk;
+}
+
+int cmd_operator_remove(Context& ctx, const Args& args) {
+  auto r = ctx.call_text("DELETE", "/v1/operators/" + percent_encode(args.positional[0]),
+                         std::nullopt, "application/json", false);
+  if (!r) return ctx.fail(r.error());
+  ctx.out << "Removed operator " << sanitize_for_terminal(args.positional[0])
+          << "; its console sessions have ended.\n";
+  return kExitOk;
+}
+
+int cmd_operator_reset_totp(Context& ctx, const Args& args) {
+  auto r = ctx.call("POST", "/v1/operators/" + percent_encode(args.positional[0]) + "/totp-reset");
+  if (!r) return ctx.fail(r.error());
+  if (ctx.print_json(*r)) return kExitOk;
+  print_operator_totp(ctx, *r,
+                      "New TOTP secret for operator " + sanitize_for_terminal(args.positional[0]) +
+                          "; the old one no longer works and its sessions have ended.");
+  return kExitOk;
+}
+
 int cmd_blocked(Context& ctx, const Args&) {
   auto r = ctx.call("GET", "/v1/blocked");
   if (!r) return ctx.fail(r.error());
@@ -1044,6 +1151,38 @@ const std::vector<Command>& commands() {
        0,
        0,
        cmd_audit},
+      {"operator add",
+       "operator add NAME [--password-file FILE]",
+       "Adds an operator account for the console: NAME (1-32 of a-z, 0-9, '-', '_',\n"
+       "'.') signs in with a password (12 bytes at least; typed twice without echo,\n"
+       "or the first line of FILE) and a TOTP code. Prints the otpauth:// URI and\n"
+       "the key for the operator's authenticator app, shown this once.\n",
+       {{"password-file", true}},
+       1,
+       1,
+       cmd_operator_add},
+      {"operator list",
+       "operator list",
+       "Shows the console's operator accounts: name, created, last sign-in.\n",
+       {},
+       0,
+       0,
+       cmd_operator_list},
+      {"operator remove",
+       "operator remove NAME",
+       "Removes an operator account; its console sessions end.\n",
+       {},
+       1,
+       1,
+       cmd_operator_remove},
+      {"operator reset-totp",
+       "operator reset-totp NAME",
+       "Gives an operator a new TOTP secret (a lost phone): the old codes stop\n"
+       "working, its console sessions end, and the new URI and key are printed.\n",
+       {},
+       1,
+       1,
+       cmd_operator_reset_totp},
       {"blocked",
        "blocked",
        "Shows what the engine blocks on its own now (IPs, networks, account/IP\n"
@@ -1064,7 +1203,8 @@ const Command* find_command(std::string_view name) {
 }
 
 bool is_group(std::string_view word) {
-  return word == "lists" || word == "account" || word == "incident" || word == "senders";
+  return word == "lists" || word == "account" || word == "incident" || word == "senders" ||
+         word == "operator";
 }
 
 // The command name closest to a mistyped `name` (edit distance), for a
@@ -1072,7 +1212,8 @@ bool is_group(std::string_view word) {
 std::string closest_command(std::string_view name) {
   std::vector<std::string_view> names;
   for (const Command& c : commands()) names.push_back(c.name);
-  for (std::string_view extra : {"lists", "account", "incident", "help", "pwned import"})
+  for (std::string_view extra :
+       {"lists", "account", "incident", "operator", "help", "pwned import"})
     names.push_back(extra);
   return closest_word(name, names);
 }
@@ -1080,6 +1221,7 @@ std::string closest_command(std::string_view name) {
 std::string_view group_help(std::string_view word) {
   if (word == "incident") return kIncidentHelp;
   if (word == "senders") return kSendersHelp;
+  if (word == "operator") return kOperatorHelp;
   return word == "lists" ? kListsHelp : kAccountHelp;
 }
 

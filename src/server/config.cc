@@ -567,6 +567,15 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     if (o.base_url.empty() && !t.empty()) s.fail("base_url", "is required in [owner_pages]", &t);
   }
   {
+    TableReader s = r.sub("console");
+    s.boolean("enabled", c.console_enabled);
+    s.duration("idle_timeout", c.console.idle_timeout, std::chrono::seconds(1),
+               std::chrono::hours(24));
+    s.duration("session_lifetime", c.console.lifetime, std::chrono::seconds(1),
+               std::chrono::hours(24 * 30));
+    s.reject_unknown();
+  }
+  {
     TableReader s = r.sub("passwords");
     s.integer("min_score", c.passwords.min_score, 0, 4);
     s.integer("min_length", c.passwords.min_length, 1, 256);
@@ -703,6 +712,9 @@ std::vector<std::string> changes_needing_restart(const Config& running, const Co
   check("owner_pages.base_url", a.owner_pages.base_url, b.owner_pages.base_url);
   check("owner_pages.key_file", a.owner_pages.key_file, b.owner_pages.key_file);
   check("owner_pages.link_ttl", a.owner_pages.link_ttl, b.owner_pages.link_ttl);
+  check("console.enabled", a.console_enabled, b.console_enabled);
+  check("console.idle_timeout", a.console.idle_timeout, b.console.idle_timeout);
+  check("console.session_lifetime", a.console.lifetime, b.console.lifetime);
   check("geoip.city", a.geoip.city, b.geoip.city);
   check("geoip.asn", a.geoip.asn, b.geoip.asn);
   check("geoip.anonymous", a.geoip.anonymous, b.geoip.anonymous);

@@ -16,6 +16,7 @@
 #include "notify/notify_config.h"
 #include "notify/owner_links.h"
 #include "protocols/http/api_handler.h"
+#include "protocols/http/console_sessions.h"
 #include "protocols/http/server.h"
 #include "protocols/logs/log_source.h"
 #include "server/decision_log.h"
@@ -81,6 +82,10 @@ struct Config {
   // [owner_pages]: the owners' activity and "this wasn't me" pages; no
   // base_url: off. key_file relative to the config file's directory.
   notify::OwnerPagesConfig owner_pages;
+  // [console]: the console's sign-in sessions (idle_timeout,
+  // session_lifetime); enabled = false: no sign-in, no session cookie.
+  bool console_enabled = true;
+  http::ConsoleSessionOptions console;
   LogConfig log;
   std::vector<logs::LogSourceConfig> logs;  // [[logs]]: log files and the journal followed
   FirewallConfig firewall;                  // [firewall]: nftables enforcement; off by default

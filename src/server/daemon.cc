@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "account/operator_accounts.h"
 #include "account/password_checker.h"
 #include "account/pwned_store.h"
 #include "account/secret_box.h"
@@ -34,6 +35,7 @@
 #include "notify/time_zone.h"
 #include "notify/webhook_channel.h"
 #include "protocols/http/api_handler.h"
+#include "protocols/http/console_api.h"
 #include "protocols/http/owner_pages.h"
 #include "protocols/http/server.h"
 #include "protocols/logs/log_source.h"
@@ -620,6 +622,13 @@ int run_daemon(const std::vector<std::string>& args) {
     if (hot_sync) hot_sync->render_metrics(out);
     if (firewall_sync) firewall_sync->render_metrics(out);
   };
+  // [console]: sign-in sessions in this node's memory.
+  http::ConsoleSessions console_sessions(config.console);
+  account::OperatorAccounts operators(*store, *store, **box, clock, config.totp.issuer,
+                                      config.totp.params);
+  http::ConsoleApi console_api(console_sessions, operators, engine, clock,
+                               config.http.tls.enabled());
+  if (config.console_enabled) api.console = &console_api;
   http::ApiHandler handler(api, engine, *store, clock);
   http::ServerOptions options = config.http;
   options.host = config.listen_host;

@@ -13,6 +13,7 @@
 #include "notify/time_zone.h"
 #include "core/json_writer.h"
 #include "engine/lists.h"
+#include "protocols/http/console_api.h"
 #include "protocols/http/openapi_document.h"
 #include "protocols/http/url_decode.h"
 
@@ -295,7 +296,38 @@ void ApiHandler::set_tokens(const std::vector<ApiToken>& tokens) {
   auto map = std::make_shared<TokenMap>();
   for (const ApiToken& t : tokens)
     (*map)[t.token] = TokenInfo{t.role, t.name.empty() ? default_token_name(t.token) : t.name};
+  if (options_.console) {
+    options_.console->retain_tokens([&](std::string_view name) {
+      for (const auto& [token, info] : *map)
+        if (info.role == Role::kAdmin && info.name == name) return true;
+      return false;
+    });
+  }
   tokens_.store(std::move(map));
+}
+
+std::optional<std::string> ApiHandler::admin_token_name(std::string_view token) const {
+  const std::shared_ptr<const TokenMap> tokens = tokens_.load();
+  auto it = tokens->find(token);
+  if (it == tokens->end() || it->second.role != Role::kAdmin) return std::nullopt;
+  return it->second.name;
+}
+
+void ApiHandler::operator_sign_in(Call& c) {
+  options_.console->sign_in(c.req, c.resp,
+                            [this](std::string_view token) { return admin_token_name(token); });
+}
+void ApiHandler::operator_sign_out(Call& c) { options_.console->sign_out(c.req, c.resp); }
+void ApiHandler::operator_me(Call& c) { options_.console->me(c.req, c.resp); }
+void ApiHandler::operators_list(Call& c) { options_.console->operators_list(c.resp); }
+void ApiHandler::operator_create(Call& c) {
+  options_.console->operator_create(c.req, c.resp, {c.actor.name, c.actor.kind});
+}
+void ApiHandler::operator_delete(Call& c) {
+  options_.console->operator_delete(c.target.segments[2], c.resp, {c.actor.name, c.actor.kind});
+}
+void ApiHandler::operator_totp_reset(Call& c) {
+  options_.console->operator_totp_reset(c.target.segments[2], c.resp, {c.actor.name, c.actor.kind});
 }
 
 void ApiHandler::handle(const Request& request, Response& response) {
@@ -381,6 +413,22 @@ void ApiHandler::dispatch(Call& c) {
       add(Route::kMailSenderRelease, "POST", Role::kAdmin, &ApiHandler::mail_sender_release);
     } else if (n == 2 && s[1] == "incidents") {
       add(Route::kIncidents, "GET", Role::kAdmin, &ApiHandler::incidents_list);
+    } else if (n == 3 && s[1] == "stats" && s[2] == "decisions") {
+      add(Route::kStatsDecisions, "GET", Role::kAdmin, &ApiHandler::stats_decisions);
+    } else if (n == 3 && s[1] == "operators" && options_.console) {
+      if (s[2] == "sign-in")
+        add(Route::kOperatorSignIn, "POST", Role::kApp, &ApiHandler::operator_sign_in, false);
+      else if (s[2] == "sign-out")
+        add(Route::kOperatorSignOut, "POST", Role::kAdmin, &ApiHandler::operator_sign_out);
+      else if (s[2] == "me")
+        add(Route::kOperatorMe, "GET", Role::kAdmin, &ApiHandler::operator_me);
+      else
+        add(Route::kOperator, "DELETE", Role::kAdmin, &ApiHandler::operator_delete);
+    } else if (n == 2 && s[1] == "operators" && options_.console) {
+      add(Route::kOperators, "GET", Role::kAdmin, &ApiHandler::operators_list);
+      add(Route::kOperators, "POST", Role::kAdmin, &ApiHandler::operator_create);
+    } else if (n == 4 && s[1] == "operators" && s[3] == "totp-reset" && options_.console) {
+      add(Route::kOperatorTotpReset, "POST", Role::kAdmin, &ApiHandler::operator_totp_reset);
     } else if (n == 3 && s[1] == "incidents" && s[2] == "affected") {
       add(Route::kIncidentsAffected, "GET", Role::kApp, &ApiHandler::incidents_affected);
     } else if (n == 3 && s[1] == "incidents") {
@@ -414,23 +462,42 @@ void ApiHandler::dispatch(Call& c) {
   }
   if (match->auth) {
     std::string_view auth = c.req.header("Authorization");
-    if (!auth.starts_with("Bearer ") && !auth.starts_with("bearer ")) {
-      c.error(401, "unauthorized", "missing bearer token (Authorization: Bearer TOKEN)");
-      c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return;
+    // The console's session cookie stands for an admin token when no
+    // bearer token is given; its writes need the session's CSRF token.
+    bool by_cookie = false;
+    if (auth.empty() && options_.console) {
+      ConsoleSession session;
+      switch (options_.console->authenticate(c.req, c.resp, session)) {
+        case ConsoleApi::Auth::kRefused:
+          return;
+        case ConsoleApi::Auth::kSession:
+          c.role = Role::kAdmin;
+          c.actor = Actor{std::move(session.name), std::move(session.kind)};
+          by_cookie = true;
+          break;
+        case ConsoleApi::Auth::kNoCookie:
+          break;
+      }
     }
-    const std::shared_ptr<const TokenMap> tokens = tokens_.load();
-    auto it = tokens->find(auth.substr(7));
-    if (it == tokens->end()) {
-      c.error(401, "unauthorized", "unknown token");
-      c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return;
-    }
-    c.role = it->second.role;
-    c.actor = Actor{it->second.name, "token"};
-    if (match->role == Role::kAdmin && c.role != Role::kAdmin) {
-      c.error(403, "forbidden", "this call needs an admin token");
-      return;
+    if (!by_cookie) {
+      if (!auth.starts_with("Bearer ") && !auth.starts_with("bearer ")) {
+        c.error(401, "unauthorized", "missing bearer token (Authorization: Bearer TOKEN)");
+        c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return;
+      }
+      const std::shared_ptr<const TokenMap> tokens = tokens_.load();
+      auto it = tokens->find(auth.substr(7));
+      if (it == tokens->end()) {
+        c.error(401, "unauthorized", "unknown token");
+        c.resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return;
+      }
+      c.role = it->second.role;
+      c.actor = Actor{it->second.name, "token"};
+      if (match->role == Role::kAdmin && c.role != Role::kAdmin) {
+        c.error(403, "forbidden", "this call needs an admin token");
+        return;
+      }
     }
   }
   if (match->route == Route::kLoginAttempt) return login(c, EventType::kLoginAttempt);
@@ -507,6 +574,34 @@ void ApiHandler::status(Call& c) {
       .field("list_entries", std::uint64_t(engine_.lists().entries(std::nullopt, t).size()))
       .field("open_incidents", std::uint64_t(engine_.incidents().open_count()))
       .end_object();
+}
+
+// The engine's decisions per minute (engine/decision_minutes.h), for the
+// console's overview.
+void ApiHandler::stats_decisions(Call& c) {
+  int minutes = engine::DecisionMinutes::kMinutes;
+  if (auto q = c.target.param("minutes")) {
+    auto [p, ec] = std::from_chars(q->data(), q->data() + q->size(), minutes);
+    if (ec != std::errc() || p != q->data() + q->size() || minutes < 1 ||
+        minutes > engine::DecisionMinutes::kMinutes)
+      return c.error(400, "invalid_query", "minutes must be between 1 and 1440");
+  }
+  const engine::DecisionMinutes::Window window = engine_.decision_minutes().read(now(), minutes);
+  c.json();
+  JsonWriter w(c.resp.body);
+  w.begin_object().field("start", format_rfc3339(window.start)).field("step_s", 60);
+  w.key("series").begin_array();
+  for (const auto& s : window.series) {
+    w.begin_object()
+        .field("action", to_string(s.action))
+        .field("reason", s.reason == engine::DecisionMinutes::kNoReason
+                             ? std::string_view("none")
+                             : to_string(Reason(s.reason)));
+    w.key("counts").begin_array();
+    for (const std::uint64_t n : s.counts) w.value(n);
+    w.end_array().end_object();
+  }
+  w.end_array().end_object();
 }
 
 namespace {

@@ -23,6 +23,8 @@
 
 namespace mamori::http {
 
+class ConsoleApi;
+
 enum class Role : std::uint8_t { kApp, kAdmin };
 
 struct ApiToken {
@@ -64,6 +66,10 @@ struct ApiOptions {
   // POST /v1/incidents/{id}/notify-owners; null answers 503
   // `feature_unavailable` (replay mode sends no notices).
   notify::IncidentNotices* incident_notices = nullptr;
+  // The console's sign-in and cookie sessions (protocols/http/console_api.h);
+  // null: /v1/operators/sign-in, sign-out and me answer 404 and no cookie
+  // is accepted ([console] enabled = false).
+  ConsoleApi* console = nullptr;
   // Appends more Prometheus text to /metrics (the outbox's); may be empty.
   std::function<void(std::string&)> more_metrics;
 };
@@ -83,6 +89,8 @@ class ApiHandler final : public Handler {
   // against the old set or the new one, and a token removed here is refused
   // from the next request on. Thread-safe.
   void set_tokens(const std::vector<ApiToken>& tokens);
+  // The name of admin token `token`; none when it is not one. Thread-safe.
+  std::optional<std::string> admin_token_name(std::string_view token) const;
 
  private:
   struct Call;
@@ -127,6 +135,15 @@ class ApiHandler final : public Handler {
   void mail_senders(Call& c);
   void mail_sender_release(Call& c);
   void list_import(Call& c);
+  // The console (ConsoleApi).
+  void operator_sign_in(Call& c);
+  void operator_sign_out(Call& c);
+  void operator_me(Call& c);
+  void stats_decisions(Call& c);
+  void operators_list(Call& c);
+  void operator_create(Call& c);
+  void operator_delete(Call& c);
+  void operator_totp_reset(Call& c);
   // An audit record of the caller's action, its time now.
   store::AuditRecord audit_record(const Call& c, std::string action, std::string target,
                                   std::string note, std::string details = "");

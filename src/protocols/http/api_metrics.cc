@@ -14,7 +14,9 @@ constexpr std::array<std::string_view, kRouteCount> kRoutes = {
     "totp_verify",      "passwords_check",  "pwned_range",     "dovecot_policy",
     "openapi",          "account_activity_link", "incident_notify_owners", "audit",
     "block",            "incident_close",   "incident_csv",    "incident_require_reset",
-    "mail_senders",     "mail_sender_release", "list_import",  "unknown"};
+    "mail_senders",     "mail_sender_release", "list_import",
+    "operator_sign_in", "operator_sign_out",   "operator_me",  "stats_decisions",
+    "operators",        "operator",            "operator_totp_reset", "unknown"};
 constexpr auto kRelaxed = std::memory_order_relaxed;
 
 // mamori_decisions_total counts each decision once, under its deciding

@@ -22,9 +22,11 @@ enum class Route : std::uint8_t {
   kAccountActivityLink, kIncidentNotifyOwners,
   kAudit, kBlock, kIncidentClose, kIncidentCsv, kIncidentRequireReset, kMailSenders,
   kMailSenderRelease, kListImport,
+  kOperatorSignIn, kOperatorSignOut, kOperatorMe, kStatsDecisions, kOperators, kOperator,
+  kOperatorTotpReset,
   kUnknown,
 };
-inline constexpr int kRouteCount = 36;
+inline constexpr int kRouteCount = 43;
 std::string_view to_string(Route r);
 
 // Counters and a latency histogram for /metrics, in Prometheus text format.
