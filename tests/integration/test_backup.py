@@ -25,7 +25,7 @@ from conftest import ADMIN_TOKEN, APP_TOKEN, MAMORI_CLI, SOURCE_DIR, Mamorid
 SCHEMA_DIR = os.path.join(SOURCE_DIR, "tests/data/schema")
 # The schema this build writes: the dumps are of the versions before it (from
 # 6 on, the activity log and the profiles are journals beside the database).
-CURRENT_SCHEMA = 8
+CURRENT_SCHEMA = 9
 STUFFING = {"credential_stuffing": {"threshold": 5}}
 
 

@@ -282,15 +282,16 @@ def test_list_import_is_all_or_nothing(make_mamorid, tmp_path):
 
 
 def test_a_schema_7_data_dir_gets_the_audit_log_and_keeps_its_records(make_mamorid):
-    """Schema 8 adds the audit table and incidents' `closed`; a data dir of schema 7 (journals
-    beside the database) is upgraded in place at the next start."""
+    """Schema 8 adds the audit table and incidents' `closed` (and 9 the operator accounts); a
+    data dir of schema 7 (journals beside the database) is upgraded in place at the next start."""
     import sqlite3
     m = make_mamorid(detections={"credential_stuffing": {"threshold": 3}})
     (i,) = [stuffing(m, "198.51.100.60", ["o1", "o2", "o3"])]
     add_list_entry(m, "deny", "203.0.113.61", reason="before the upgrade")
     m.stop()
     db = sqlite3.connect(m.data_dir + "/mamori.db")
-    db.executescript("DROP TABLE audit; ALTER TABLE incidents DROP COLUMN closed_ms; PRAGMA user_version=7;")
+    db.executescript("DROP TABLE operators; DROP TABLE audit; ALTER TABLE incidents DROP COLUMN closed_ms;"
+                     " PRAGMA user_version=7;")
     db.close()
     m.start()
     assert get_json(m, "/v1/incidents/" + i["id"])["closed"] is None
@@ -300,5 +301,5 @@ def test_a_schema_7_data_dir_gets_the_audit_log_and_keeps_its_records(make_mamor
     assert [e["note"] for e in audit(m)["entries"]] == ["after"]
     m.stop()
     db = sqlite3.connect(m.data_dir + "/mamori.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 8
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 9
     db.close()
