@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string auth = "Bearer " + std::string(route.token);
   const http::Header headers[] = {
       {"Host", "fuzz"}, {"Content-Type", "application/json"}, {"Authorization", auth}};
-  http::Request request{route.method, route.target, body, headers};
+  http::Request request{route.method, route.target, body, headers, IpAddress()};
   http::Response response;
   const Snapshot before = snapshot(w);
   w.handler().handle(request, response);
