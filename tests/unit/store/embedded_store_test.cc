@@ -412,6 +412,47 @@ TEST(EmbeddedStore, ListEntriesRoundTripReplaceAndDelete) {
   EXPECT_FALSE(e2.expires.has_value());
 }
 
+TEST(EmbeddedStore, OperatorsRoundTripReplaceDeleteAndSurviveReopen) {
+  TempDir tmp;
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_NE(store, nullptr);
+    OperatorRecord bob{"bob", "$argon2id$bob", {1, 2, 3}, -1, at(10), std::nullopt};
+    OperatorRecord alice{"alice", "$argon2id$a1", {4, 5}, 7, at(20), at(30)};
+    store->put_operator(bob);
+    store->put_operator(alice);
+    alice.password_hash = "$argon2id$a2";
+    alice.last_step = 9;
+    alice.last_sign_in = at(40);
+    store->put_operator(alice);
+    OperatorRecord carol{"carol", "$argon2id$c", {6}, -1, at(50), std::nullopt};
+    store->put_operator(carol);
+    expect_ok(store->wait(store->delete_operator("carol")));
+  }
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto all = store->operator_accounts();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  const OperatorRecord& a = (*all)[0];
+  EXPECT_EQ(a.name, "alice");
+  EXPECT_EQ(a.password_hash, "$argon2id$a2");
+  EXPECT_EQ(a.sealed_secret, (std::vector<std::uint8_t>{4, 5}));
+  EXPECT_EQ(a.last_step, 9);
+  EXPECT_EQ(ms(a.created), 20);
+  ASSERT_TRUE(a.last_sign_in.has_value());
+  EXPECT_EQ(ms(*a.last_sign_in), 40);
+  EXPECT_EQ((*all)[1].name, "bob");
+  EXPECT_FALSE((*all)[1].last_sign_in.has_value());
+  auto one = store->operator_account("bob");
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ((*one)->sealed_secret, (std::vector<std::uint8_t>{1, 2, 3}));
+  EXPECT_EQ((*one)->last_step, -1);
+  auto none = store->operator_account("carol");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
 // ---- activity ----
 
 TEST(EmbeddedStore, ActivityRoundTripsEveryField) {

@@ -207,7 +207,8 @@ TEST(OutboxStore, VersionOneDatabaseIsUpgradedKeepingContacts) {
     ASSERT_EQ(
         sqlite3_exec(db,
                      "DROP TABLE outbox; DROP TABLE totp; DROP TABLE owner_actions;"
-                     " DROP TABLE audit; ALTER TABLE incidents DROP COLUMN closed_ms;"
+                     " DROP TABLE audit; DROP TABLE operators;"
+                     " ALTER TABLE incidents DROP COLUMN closed_ms;"
                      " ALTER TABLE accounts DROP COLUMN time_zone;"
                      " CREATE TABLE activity (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
                      " time_ms INTEGER NOT NULL, account TEXT NOT NULL, type TEXT NOT NULL,"
