@@ -129,6 +129,11 @@ void ConsoleApi::sign_in(const Request& req, Response& resp, const AdminTokens& 
     kind = "token";
   } else {
     auto checked = operators_.check(body->name, body->password, body->code);
+    if (!checked && checked.error().code == "sign_in_busy") {
+      set_error(resp, 503, "sign_in_busy", checked.error().message);
+      resp.headers.emplace_back("Retry-After", "1");
+      return;
+    }
     if (!checked) return set_error(resp, 500, checked.error().code, checked.error().message);
     writes.add(checked->ticket);
     if (checked->ok) name = body->name;

@@ -31,7 +31,11 @@ namespace mamori::http {
 // the peer's address, refused with 429 `sign_in_refused` when the engine
 // answers delay, deny or lock, before any credential is checked; then a
 // login result with the check's outcome. Every failed check answers the
-// same 401 `sign_in_failed`.
+// same 401 `sign_in_failed`; an operator's password checked while another
+// one is being checked answers 503 `sign_in_busy` (OperatorAccounts).
+// sign_out() and me() run after the ApiHandler authenticated the request;
+// they act on the cookie's session, and a bearer token, which has none, is
+// answered 401 `unauthorized`.
 // Thread-safe: called from every worker thread.
 class ConsoleApi {
  public:
