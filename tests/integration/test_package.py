@@ -428,8 +428,10 @@ def complete(root, *words):
 def test_bash_completion_completes_commands_subcommands_and_options(root):
     assert complete(root, "mamori", "") == sorted(
         ["status", "lists", "account", "activity", "incidents", "blocked", "unblock", "incident",
-         "senders", "audit", "pwned", "backup", "restore", "db", "store", "logs", "help"])
+         "senders", "audit", "operator", "pwned", "backup", "restore", "db", "store", "logs", "help"])
     assert complete(root, "mamori", "li") == ["lists"]
+    assert complete(root, "mamori", "operator", "") == ["add", "list", "remove", "reset-totp"]
+    assert complete(root, "mamori", "operator", "add", "bob", "--p") == ["--password-file"]
     assert complete(root, "mamori", "lists", "") == ["add", "import", "ls", "rm"]
     assert complete(root, "mamori", "incident", "") == ["close", "export", "notify-owners", "require-reset"]
     assert complete(root, "mamori", "audit", "--action", "account_l") == ["account_lock"]
