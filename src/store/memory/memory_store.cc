@@ -26,6 +26,7 @@ struct MemoryStore::Data {
   std::map<std::pair<std::string, std::string>, Block> blocks;
   std::map<std::string, TotpRecord, std::less<>> totp;
   std::map<std::string, TimePoint, std::less<>> owner_actions;
+  std::map<std::string, OperatorRecord, std::less<>> operators;
   std::vector<AuditRecord> audit;
   std::map<std::string, OutboxItem, std::less<>> outbox;
 };
@@ -369,6 +370,34 @@ Result<std::optional<TimePoint>> MemoryStore::owner_action(std::string_view key)
   auto it = data_->owner_actions.find(key);
   if (it == data_->owner_actions.end()) return std::optional<TimePoint>();
   return std::optional<TimePoint>(it->second);
+}
+
+WriteTicket MemoryStore::put_operator(OperatorRecord r) {
+  std::lock_guard lock(mu_);
+  std::string name = r.name;
+  data_->operators[std::move(name)] = std::move(r);
+  return next_locked();
+}
+
+WriteTicket MemoryStore::delete_operator(std::string name) {
+  std::lock_guard lock(mu_);
+  data_->operators.erase(name);
+  return next_locked();
+}
+
+Result<std::optional<OperatorRecord>> MemoryStore::operator_account(std::string_view name) {
+  std::lock_guard lock(mu_);
+  auto it = data_->operators.find(name);
+  if (it == data_->operators.end()) return std::optional<OperatorRecord>();
+  return std::optional<OperatorRecord>(it->second);
+}
+
+Result<std::vector<OperatorRecord>> MemoryStore::operator_accounts() {
+  std::lock_guard lock(mu_);
+  std::vector<OperatorRecord> out;
+  out.reserve(data_->operators.size());
+  for (const auto& [name, r] : data_->operators) out.push_back(r);
+  return out;
 }
 
 WriteTicket MemoryStore::append_audit(AuditRecord r) {

@@ -90,6 +90,10 @@ class MemoryStore final : public Store {
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override;
   Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
                                                         TimePoint at) override;
+  WriteTicket put_operator(OperatorRecord r) override;
+  WriteTicket delete_operator(std::string name) override;
+  Result<std::optional<OperatorRecord>> operator_account(std::string_view name) override;
+  Result<std::vector<OperatorRecord>> operator_accounts() override;
   WriteTicket append_audit(AuditRecord r) override;
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
 

@@ -290,4 +290,23 @@ TEST(MemoryStore, OwnerActionsKeepTheirFirstTimeAndTotpIsReplacedWhole) {
 }
 
 }  // namespace
+TEST(MemoryStore, OperatorsAreReplacedWholeAndListedByName) {
+  MemoryStore s;
+  OperatorRecord r;
+  r.name = "yuki";
+  r.password_hash = "h1";
+  s.put_operator(r);
+  r.password_hash = "h2";
+  s.put_operator(r);
+  r.name = "aki";
+  s.put_operator(r);
+  ASSERT_EQ((*s.operator_account("yuki"))->password_hash, "h2");
+  auto all = s.operator_accounts();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].name, "aki");
+  s.delete_operator("yuki");
+  EXPECT_FALSE(s.operator_account("yuki")->has_value());
+  EXPECT_EQ(s.operator_accounts()->size(), 1u);
+}
+
 }  // namespace mamori::store
