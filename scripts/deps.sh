@@ -44,8 +44,13 @@ pkgs=(
   prometheus python3-yaml                  # promtool and YAML for examples/monitoring/ checks
   git                                      # the source commit in mamori_build_info
   redis-server redis-tools libhiredis-dev  # hot state shared over a Redis Cluster; its tests' cluster
-  python3-selenium chromium chromium-driver  # browser test of the owner's pages (headless)
+  python3-selenium chromium chromium-driver  # browser tests of the owner's pages and the console (headless)
+  fonts-noto-cjk                           # Japanese text in the console's browser tests' screenshots
 )
+# The console's build (console/: npm ci, then esbuild): Debian's nodejs and
+# npm, unless an npm is on the PATH already (a nodejs from elsewhere would
+# conflict with Debian's).
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 # Optional groups, named on the command line.
 bench_pkgs=(nginx-light wrk   # bench/http.sh: the ceiling server and the load generator
             fail2ban python3-pyinotify)  # bench/fail2ban_compare.py: the side-by-side run

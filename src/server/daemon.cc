@@ -36,6 +36,7 @@
 #include "notify/webhook_channel.h"
 #include "protocols/http/api_handler.h"
 #include "protocols/http/console_api.h"
+#include "protocols/http/console_assets.h"
 #include "protocols/http/owner_pages.h"
 #include "protocols/http/server.h"
 #include "protocols/logs/log_source.h"
@@ -650,8 +651,11 @@ int run_daemon(const std::vector<std::string>& args) {
     log_info("owner pages: links to " + config.owner_pages.base_url + "/owner/, valid " +
              format_duration(config.owner_pages.link_ttl));
   }
-  http::Server server(options, router ? static_cast<http::Handler&>(*router) : handler,
-                      http_waiter);
+  // The operator console's pages (/console/) in front of the rest.
+  http::ConsoleAssets console;
+  http::ConsoleRouter console_router(console,
+                                     router ? static_cast<http::Handler&>(*router) : handler);
+  http::Server server(options, console_router, http_waiter);
   http_server = &server;
   raise_open_files_limit(options.max_connections);
   if (Status s = server.start(); !s) {

@@ -1,0 +1,123 @@
+"""The operator console's files as mamorid serves them, over plain HTTP (no
+browser): /console redirects to /console/, index.html is not cached and names
+its script and style sheet by content hash, those are cached for good, every
+answer carries the strict Content-Security-Policy and framing is refused,
+ETag/If-None-Match answer 304, HEAD answers the headers alone, and anything
+else under /console/ is 404. The console's pages are not API operations
+(docs/openapi.json), so these requests go around the answer checker."""
+import re
+
+import requests
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def get(m, path, method="GET", **headers):
+    return requests.request(method, m.url + path, headers=headers, allow_redirects=False, timeout=10)
+
+
+def assert_secure(r):
+    assert r.headers["Content-Security-Policy"] == CSP
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+
+
+def asset_paths(index_html):
+    scripts = re.findall(r'<script type="module" src="(assets/app-[A-Za-z0-9]+\.js)"></script>', index_html)
+    styles = re.findall(r'<link rel="stylesheet" href="(assets/style-[A-Za-z0-9]+\.css)">', index_html)
+    assert len(scripts) == 1 and len(styles) == 1, index_html
+    return "/console/" + scripts[0], "/console/" + styles[0]
+
+
+def test_console_redirects_to_its_index(mamorid):
+    r = get(mamorid, "/console")
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/console/"
+    assert_secure(r)
+
+
+def test_index_is_not_cached_and_has_no_inline_script_or_style(mamorid):
+    r = get(mamorid, "/console/")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert r.headers["Cache-Control"] == "no-cache"
+    assert re.fullmatch(r'"[0-9a-f]{32}"', r.headers["ETag"]), r.headers["ETag"]
+    assert_secure(r)
+    html = r.text
+    # Every script is a file; no inline script, style element, style attribute or handler.
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts), scripts
+    assert "<style" not in html and " style=" not in html
+    assert re.search(r"\son[a-z]+=", html) is None
+    # Nothing from elsewhere: the assets are the daemon's own.
+    assert re.search(r"(src|href)=\"(https?:)?//", html) is None
+    # A query string (a bookmarked hash route never sends one, a proxy might) is the same page.
+    assert get(mamorid, "/console/?from=bookmark").text == html
+
+
+def test_assets_are_content_hashed_and_cached_for_good(mamorid):
+    script, style = asset_paths(get(mamorid, "/console/").text)
+    js = get(mamorid, script)
+    assert js.status_code == 200
+    assert js.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert js.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert_secure(js)
+    assert "/v1/operators/me" in js.text  # the console's own bundle
+    assert re.search(r"https?://(?!www\.w3\.org/2000/svg)", js.text) is None, "no script from elsewhere"
+    css = get(mamorid, style)
+    assert css.status_code == 200
+    assert css.headers["Content-Type"] == "text/css; charset=utf-8"
+    assert css.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "@import" not in css.text and "url(http" not in css.text
+    assert js.headers["ETag"] != css.headers["ETag"]
+
+
+def test_if_none_match_answers_304(mamorid):
+    script, _ = asset_paths(get(mamorid, "/console/").text)
+    for path in ("/console/", script):
+        first = get(mamorid, path)
+        etag = first.headers["ETag"]
+        for sent in (etag, "W/" + etag, '"other", ' + etag, "*"):
+            again = get(mamorid, path, **{"If-None-Match": sent})
+            assert again.status_code == 304, (path, sent)
+            assert again.content == b""
+            assert again.headers["ETag"] == etag
+            assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+            assert_secure(again)
+        changed = get(mamorid, path, **{"If-None-Match": '"0123456789abcdef0123456789abcdef"'})
+        assert changed.status_code == 200
+        assert changed.content == first.content
+
+
+def test_head_answers_the_headers_alone(mamorid):
+    script, _ = asset_paths(get(mamorid, "/console/").text)
+    for path in ("/console/", script):
+        full = get(mamorid, path)
+        head = get(mamorid, path, method="HEAD")
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["Content-Length"] == str(len(full.content))
+        assert head.headers["ETag"] == full.headers["ETag"]
+        assert head.headers["Content-Type"] == full.headers["Content-Type"]
+        assert_secure(head)
+
+
+def test_unknown_paths_are_404_and_other_methods_405(mamorid):
+    for path in ("/console/nope", "/console/assets/app-00000000.js", "/console/assets/",
+                 "/console/index.html/x"):
+        r = get(mamorid, path)
+        assert r.status_code == 404, path
+        assert_secure(r)
+        assert r.headers["Cache-Control"] == "no-store"
+    r = get(mamorid, "/console/", method="POST")
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "GET, HEAD"
+    assert_secure(r)
+    # A path that only starts with the word is not the console's: the API's 404.
+    r = get(mamorid, "/consoles")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+    assert "Content-Security-Policy" not in r.headers
