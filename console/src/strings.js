@@ -388,7 +388,7 @@ const ja = {
   'account.account': 'アカウント',
   'account.status': '状態',
   'account.lock': 'ロック',
-  'account.locked_by': '{by} による。開始',
+  'account.locked_by': '実行者: {by}、開始:',
   'account.reset_required': 'パスワード再設定が必要',
   'account.totp': '二要素認証（TOTP）',
   'account.totp_on': '有効',

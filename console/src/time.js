@@ -36,7 +36,8 @@ export function zones() {
 }
 
 function locale() {
-  return getLang() === 'ja' ? 'ja-JP' : 'en-GB';
+  // Swedish writes dates as ISO 8601 does (2026-12-07 19:24:03), unambiguous for English readers.
+  return getLang() === 'ja' ? 'ja-JP' : 'sv-SE';
 }
 
 // "2026-12-07 19:24:03" style in the zone; '—' for none.

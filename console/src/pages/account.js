@@ -101,7 +101,8 @@ async function detail(view, name) {
       return h('dl', { class: 'facts' },
         h('dt', {}, t('account.account')), h('dd', { id: 'account-shown' }, a.account),
         h('dt', {}, t('account.status')), h('dd', { id: 'account-status', class: a.status === 'locked' ? 'bad' : 'good' }, word('status', a.status)),
-        lock ? [h('dt', {}, t('account.lock')), h('dd', {}, `${lock.reason} — `, t('account.locked_by', { by: lock.by }), ' ', timeNode(lock.since))] : null,
+        lock ? [h('dt', {}, t('account.lock')), h('dd', {}, lock.reason, h('br'),
+          h('small', {}, t('account.locked_by', { by: lock.by }), ' ', timeNode(lock.since)))] : null,
         h('dt', {}, t('account.reset_required')), h('dd', {}, a.password_reset_required ? t('common.yes') : t('common.no')),
         h('dt', {}, t('account.totp')), h('dd', { id: 'account-totp' }, a.mfa.totp ? t('account.totp_on') : t('account.totp_off')),
         h('dt', {}, t('account.contact')), h('dd', {}, a.contact.email
@@ -151,7 +152,8 @@ async function detail(view, name) {
         refresh();
       }
     }, 'danger') : null;
-    actions.append(a.status === 'locked' ? unlockForm : lockForm, totpReset);
+    actions.append(a.status === 'locked' ? unlockForm : lockForm);
+    if (totpReset) actions.append(totpReset);
   }
 
   async function loadQuota() {
