@@ -1,6 +1,6 @@
 // The operator console: a single-page app under /console/ with hash routes
 // (#/overview, #/blocked, #/incidents[/ID], #/account[/NAME], #/senders,
-// #/audit). At load it asks GET /v1/operators/me whether a session is live:
+// #/audit, #/operators). At load it asks GET /v1/operators/me whether a session is live:
 // the app if so, the sign-in form otherwise. Every API call rides on the
 // session cookie (HttpOnly: this script never sees it) and every write
 // carries the session's CSRF token (api.js). A session that went idle is
@@ -17,8 +17,9 @@ import incidents from './pages/incidents.js';
 import account from './pages/account.js';
 import senders from './pages/senders.js';
 import audit from './pages/audit.js';
+import operators from './pages/operators.js';
 
-const PAGES = { overview, blocked, incidents, account, senders, audit };
+const PAGES = { overview, blocked, incidents, account, senders, audit, operators };
 const root = document.getElementById('app');
 let session = null;
 let idleTimer = 0;
