@@ -1,7 +1,8 @@
 // Bundles and minifies the console (src/main.js and src/style.css) with
 // esbuild into OUT/assets/ under content-hashed names, and writes
 // OUT/index.html naming them. Run by the CMake build from the build
-// directory, where `npm ci` installed esbuild:
+// directory, where `npm ci` installed esbuild and the packages the sources
+// import (node_modules there):
 //   node build.mjs SOURCE_DIR OUT
 import * as esbuild from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ const result = await esbuild.build({
     style: path.join(source, 'src', 'style.css'),
   },
   bundle: true,
+  // The sources are in the repository, the packages in the build directory.
+  nodePaths: [path.join(process.cwd(), 'node_modules')],
   minify: true,
   format: 'esm',
   target: ['es2020', 'chrome100', 'firefox100', 'safari15'],

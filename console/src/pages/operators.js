@@ -1,19 +1,21 @@
 // Operators: the console's own accounts (a password and a TOTP second
 // factor each): list, add, remove (its sessions end), and a new TOTP secret.
-// A new secret is shown once, as text and as its otpauth URI, for the
-// operator's authenticator app.
+// A new secret is shown once, as a QR code, as text and as its otpauth URI,
+// for the operator's authenticator app.
 import { api, seg } from '../api.js';
 import { field, h, table } from '../dom.js';
 import { t } from '../i18n.js';
 import { button, confirmDialog, fill, run, section, showDone } from '../ui.js';
 import { timeNode } from '../time.js';
+import { qrSvg } from '../qr.js';
 
 function secretBox(answer) {
   return h('div', { class: 'secret', id: 'totp-secret', role: 'status' },
     h('p', {}, t('operators.secret_once', { name: answer.name })),
+    qrSvg(answer.totp_uri, t('operators.qr', { name: answer.name })),
     h('dl', { class: 'facts' },
       h('dt', {}, t('operators.secret')), h('dd', { class: 'mono', 'data-secret': answer.totp_secret }, answer.totp_secret),
-      h('dt', {}, t('operators.uri')), h('dd', { class: 'mono' }, answer.totp_uri)));
+      h('dt', {}, t('operators.uri')), h('dd', { class: 'mono', 'data-uri': answer.totp_uri }, answer.totp_uri)));
 }
 
 export default async function operators(view) {
