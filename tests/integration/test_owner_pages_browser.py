@@ -4,19 +4,14 @@ new-login notice received by the SMTP relay reads right on a phone-sized
 screen, then "this wasn't me" from the same mail, confirmed with the button,
 locks the account and the app's webhook arrives; the browser's console shows
 no error on any page. Screenshots go to the test's tmp dir."""
-import shutil
-
 import pytest
 
+from browser import console_errors, needs_chromium, start_chromium
 from helpers import get_json
 from owner_setup import LONDON, SECRET, links_in, new_login_notice, owner_mamorid
 from peers import WebhookReceiver, wait_until
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="chromium and chromium-driver are not installed "
-                                       "(scripts/deps.sh installs them)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -28,27 +23,11 @@ def receiver():
 
 @pytest.fixture
 def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=390,844", "--user-data-dir=%s" % (tmp_path / "chromium"),
-                "--lang=ja"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_path=str(tmp_path / "chromedriver.log")),
-                              options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path, size=(390, 844), lang="ja")
     try:
         yield driver
     finally:
         driver.quit()
-
-
-def console_errors(driver):
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def test_S1_owner_page_from_a_real_notice_then_this_wasnt_me(make_mamorid, sink, receiver,
