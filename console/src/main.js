@@ -133,8 +133,9 @@ function startSession(me) {
   session = me;
   setCsrf(me.csrf);
   armIdleCheck();
-  if (!location.hash) location.hash = '#/overview';
-  renderApp();
+  // A new hash renders the app through the hashchange event.
+  if (!location.hash || location.hash === '#') location.hash = '#/overview';
+  else renderApp();
 }
 
 async function signOut(b) {
