@@ -651,11 +651,12 @@ int run_daemon(const std::vector<std::string>& args) {
     log_info("owner pages: links to " + config.owner_pages.base_url + "/owner/, valid " +
              format_duration(config.owner_pages.link_ttl));
   }
-  // The operator console's pages (/console/) in front of the rest.
+  // The operator console's pages (/console/) in front of the rest, unless
+  // [console] is off.
+  http::Handler& rest = router ? static_cast<http::Handler&>(*router) : handler;
   http::ConsoleAssets console;
-  http::ConsoleRouter console_router(console,
-                                     router ? static_cast<http::Handler&>(*router) : handler);
-  http::Server server(options, console_router, http_waiter);
+  http::ConsoleRouter console_router(console, rest);
+  http::Server server(options, config.console_enabled ? console_router : rest, http_waiter);
   http_server = &server;
   raise_open_files_limit(options.max_connections);
   if (Status s = server.start(); !s) {

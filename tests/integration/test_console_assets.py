@@ -3,7 +3,8 @@ browser): /console redirects to /console/, index.html is not cached and names
 its script and style sheet by content hash, those are cached for good, every
 answer carries the strict Content-Security-Policy and framing is refused,
 ETag/If-None-Match answer 304, HEAD answers the headers alone, and anything
-else under /console/ is 404. The console's pages are not API operations
+else under /console/ is 404; with [console] enabled = false there are no
+console pages at all. The console's pages are not API operations
 (docs/openapi.json), so these requests go around the answer checker."""
 import re
 
@@ -121,3 +122,12 @@ def test_unknown_paths_are_404_and_other_methods_405(mamorid):
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
     assert "Content-Security-Policy" not in r.headers
+
+
+def test_no_console_pages_when_the_console_is_off(make_mamorid):
+    m = make_mamorid(extra_toml="\n[console]\nenabled = false\n")
+    for path in ("/console", "/console/"):
+        r = get(m, path)
+        assert r.status_code == 404, path
+        assert r.json()["error"]["code"] == "not_found"
+        assert "Content-Security-Policy" not in r.headers
