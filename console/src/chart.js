@@ -33,7 +33,7 @@ export function decisionsChart(stats) {
   for (let k = 0; k <= 4; k += 1) {
     const v = (max / 4) * k;
     grid.push(svg('line', { class: 'grid', x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }),
-      svg('text', { class: 'tick', x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, String(Math.round(v))));
+      svg('text', { class: 'tick', x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, Number.isInteger(v) ? String(v) : v.toFixed(1)));
   }
   const hours = Math.max(1, Math.round((n * step) / 3600000 / 8));
   for (let i = 0; i < n; i += 1) {

@@ -7,7 +7,8 @@ import { fill, section } from '../ui.js';
 import { timeNode } from '../time.js';
 
 const ACTIONS = ['account_lock', 'account_unlock', 'list_add', 'list_remove', 'list_import', 'block_lift',
-  'totp_reset', 'quota_release', 'incident_close', 'incident_require_reset'];
+  'totp_reset', 'quota_release', 'incident_close', 'incident_require_reset', 'operator_add', 'operator_remove',
+  'operator_totp_reset'];
 
 export default async function audit(view) {
   const body = h('div', { id: 'audit' });
