@@ -73,6 +73,10 @@ struct Event {
   // kMailSent: only ask whether recipient_count more recipients would be
   // accepted, without counting them (an SMTP RCPT before the message is sent).
   bool dry_run = false;
+  // The event's id when its source gives it one that is the same on every
+  // read (a log line's, see protocols/logs/line_ids.h); empty: the engine
+  // makes a fresh one.
+  std::string id;
 };
 
 // The account key of a name as a client sent it, so that names an

@@ -751,7 +751,7 @@ void Engine::observe(const state::Observation& o) {
 
 Outcome Engine::process(const Event& e, const ClientWording* wording) {
   Outcome out;
-  out.event_id = ids_.next(e.time);
+  out.event_id = e.id.empty() ? ids_.next(e.time) : e.id;
   const std::shared_ptr<const EngineConfig> config = config_.load();
   Context c{e,
             *config,
@@ -946,6 +946,16 @@ Decision Engine::check_inbound(const IpAddress& ip, std::string_view dnsbl_zone,
     d.add(Action::kDeny, Reason::kDnsbl, kRiskDnsbl);
   }
   return d;
+}
+
+Result<std::vector<std::string>> Engine::recorded_event_ids(const std::string& account,
+                                                            TimePoint since, std::size_t limit) {
+  auto entries = store_.activity(account, since, limit);
+  if (!entries) return entries.error();
+  std::vector<std::string> ids;
+  ids.reserve(entries->size());
+  for (store::ActivityRecord& r : *entries) ids.push_back(std::move(r.event_id));
+  return ids;
 }
 
 Result<AccountView> Engine::account(const std::string& name) {

@@ -146,7 +146,8 @@ class Engine {
 
   // `wording`, when given, words the decision for the adapter's client:
   // the outcome's `answer` is what to send, and the operator's alert carries
-  // it. REQUIRES: e.account normalized, e.time set.
+  // it. The outcome's event_id (and the activity entry's) is e.id when set.
+  // REQUIRES: e.account normalized, e.time set.
   Outcome process(const Event& e, const ClientWording* wording = nullptr);
 
   // ---- operator actions; each returns the writes to wait for ----
@@ -178,6 +179,11 @@ class Engine {
   std::vector<MailVolume::Use> mail_senders(TimePoint now, std::size_t limit) const;
 
   Result<AccountView> account(const std::string& account);
+  // The event ids of `account`'s activity entries with time >= since, newest
+  // first, at most `limit` (committed entries only). Fails with
+  // `store_read_failed`.
+  Result<std::vector<std::string>> recorded_event_ids(const std::string& account, TimePoint since,
+                                                      std::size_t limit);
 
   // Expires blocks, list entries and idle incidents; prunes the activity log
   // past its retention; at most every 5 minutes of `now`, drops the hot

@@ -190,14 +190,15 @@ Result<std::size_t> FileFollower::drain(Open& f, std::size_t max_bytes,
         if (partial_.size() > max_line_bytes_) {
           ++too_long_;
         } else {
-          on_line(RawLine{partial_, std::nullopt});
+          on_line(RawLine{partial_, std::nullopt, origin(f, partial_at_)});
           ++lines;
         }
         partial_.clear();
       } else if (end - start > max_line_bytes_) {
         ++too_long_;
       } else {
-        on_line(RawLine{std::string_view(buf + start, end - start), std::nullopt});
+        on_line(RawLine{std::string_view(buf + start, end - start), std::nullopt,
+                        origin(f, read_at_ - n + start)});
         ++lines;
       }
       start = end + 1;
@@ -208,6 +209,7 @@ Result<std::size_t> FileFollower::drain(Open& f, std::size_t max_bytes,
         partial_.clear();
         skipping_ = true;  // counted at its newline
       } else {
+        if (partial_.empty()) partial_at_ = read_at_ - n + start;
         partial_.append(buf + start, n - start);
       }
     }
@@ -222,7 +224,7 @@ Result<std::size_t> FileFollower::read(std::size_t max_bytes,
   // A file's last line without a newline ends with the file (after a rotation).
   auto finish = [&](Open& f) {
     if (!partial_.empty() && !skipping_) {
-      on_line(RawLine{partial_, std::nullopt});
+      on_line(RawLine{partial_, std::nullopt, origin(f, partial_at_)});
       ++lines;
     }
     partial_.clear();
@@ -272,6 +274,15 @@ Result<std::size_t> FileFollower::read(std::size_t max_bytes,
     }
   }
   return lines;
+}
+
+std::string_view FileFollower::origin(const Open& f, std::uint64_t offset) {
+  char* p = origin_;
+  char* const end = origin_ + sizeof origin_;
+  p = std::to_chars(p, end, f.at.inode).ptr;
+  *p++ = ':';
+  p = std::to_chars(p, end, offset).ptr;
+  return std::string_view(origin_, std::size_t(p - origin_));
 }
 
 std::string FileFollower::position() const {

@@ -69,6 +69,9 @@ class FileFollower final : public LineReader {
                             const std::function<void(const RawLine&)>& on_line, bool& at_end);
   // Whether `f` is still the file it was (no copytruncate).
   bool unchanged(Open& f, std::uint64_t size);
+  // RawLine::origin of the line of `f` that starts at `offset` (valid until
+  // the next call).
+  std::string_view origin(const Open& f, std::uint64_t offset);
 
   std::string path_, dir_;
   std::size_t max_line_bytes_;
@@ -76,6 +79,8 @@ class FileFollower final : public LineReader {
   Open previous_;              // a rotated file whose rest is read before current_
   std::uint64_t read_at_ = 0;  // where the next read of the file being drained starts
   std::string partial_;        // the start of a line without its newline yet
+  std::uint64_t partial_at_ = 0;  // the offset where partial_ starts
+  char origin_[48];               // origin()'s text
   bool skipping_ = false;      // inside a line over the limit
   std::uint64_t too_long_ = 0;
   int inotify_ = -1;

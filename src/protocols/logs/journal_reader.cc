@@ -107,7 +107,7 @@ Result<std::size_t> JournalReader::read(std::size_t max_bytes,
       ++too_long_;
       continue;
     }
-    on_line(RawLine{f.message, f.time});
+    on_line(RawLine{f.message, f.time, cursor_});
     ++lines;
   }
   return lines;

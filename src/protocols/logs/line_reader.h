@@ -17,6 +17,10 @@ namespace mamori::logs {
 struct RawLine {
   std::string_view text;
   std::optional<TimePoint> time;
+  // Where the line is in its source, the same each time it is read: a
+  // file's "INODE:OFFSET" (the byte offset of the line's start), a journal
+  // entry's cursor; empty when the reader cannot tell.
+  std::string_view origin = {};
 };
 
 // Where lines come from: a followed file (FileFollower) or the systemd

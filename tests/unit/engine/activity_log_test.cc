@@ -66,5 +66,26 @@ TEST(ActivityLog, EachRecordCarriesOnlyItsOwnEventsFields) {
   EXPECT_EQ(carol->front().reasons, std::vector<std::string>{"deny_list"});
 }
 
+// An event that brings its own id (a log line's) is recorded under it, and
+// recorded_event_ids() finds it among the account's entries since a time.
+TEST(ActivityLog, AnEventsOwnIdIsItsRecordsIdAndIsFoundAgain) {
+  EngineHarness h;
+  Event e = EngineHarness::event(EventType::kLoginResult, "frank", "198.51.100.9", kT0);
+  e.success = true;
+  e.id = "019ab0a147000000beef";
+  const Outcome o = h.process(e);
+  EXPECT_EQ(o.event_id, e.id);
+  const Outcome fresh = h.process(
+      EngineHarness::event(EventType::kLoginResult, "frank", "198.51.100.9", kT0 + seconds(5)));
+  EXPECT_NE(fresh.event_id, e.id);
+  h.sync();
+  auto ids = h.engine().recorded_event_ids("frank", kT0, 10);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, (std::vector<std::string>{fresh.event_id, e.id}));
+  auto later = h.engine().recorded_event_ids("frank", kT0 + seconds(1), 10);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(*later, std::vector<std::string>{fresh.event_id});
+}
+
 }  // namespace
 }  // namespace mamori::engine::testing

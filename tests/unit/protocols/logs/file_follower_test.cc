@@ -1,6 +1,7 @@
 #include "protocols/logs/file_follower.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -167,6 +168,35 @@ TEST(FileFollower, LinesOverTheLimitAreSkippedAndCounted) {
   append(log, std::string(200'000, 'z') + "\nend\n");  // longer than a read's chunk
   EXPECT_EQ(read_all(f), Lines{"end"});
   EXPECT_EQ(f.too_long(), 2u);
+}
+
+// A line's origin (its file's inode and its start's offset) is the same when
+// it is read again from an earlier saved position, partial line included.
+TEST(FileFollower, OriginIsTheInodeAndOffsetOnEveryRead) {
+  testing::TempDir dir;
+  const std::string log = dir.path() + "/mail.log";
+  append(log, "one\ntwo\nthr");
+  struct stat st {};
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  const std::string inode = std::to_string(st.st_ino);
+  using Origins = std::vector<std::pair<std::string, std::string>>;
+  auto origins = [](FileFollower& f) {
+    Origins out;
+    EXPECT_TRUE(f.read(1 << 20, [&](const RawLine& l) {
+      out.emplace_back(std::string(l.text), std::string(l.origin));
+    }));
+    return out;
+  };
+  FileFollower first(log, 1024);
+  ASSERT_TRUE(first.restore(std::nullopt));
+  EXPECT_EQ(origins(first), (Origins{{"one", inode + ":0"}, {"two", inode + ":4"}}));
+  const std::string saved = first.position();
+  append(log, "ee\nfour\n");
+  EXPECT_EQ(origins(first), (Origins{{"three", inode + ":8"}, {"four", inode + ":14"}}));
+
+  FileFollower again(log, 1024);
+  ASSERT_TRUE(again.restore(saved));
+  EXPECT_EQ(origins(again), (Origins{{"three", inode + ":8"}, {"four", inode + ":14"}}));
 }
 
 TEST(FilePosition, TextRoundTrip) {
