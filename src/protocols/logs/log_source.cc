@@ -3,9 +3,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <unordered_map>
+#include <unordered_set>
+
 #include "core/log.h"
 #include "protocols/logs/file_follower.h"
 #include "protocols/logs/journal_reader.h"
+#include "protocols/logs/line_ids.h"
 
 namespace mamori::logs {
 
@@ -51,19 +55,45 @@ void LogSource::run() {
   }
   log_info("logs: following " + name + " (" + format_->name() + ")" +
            (saved ? ", resuming at the saved position" : ""));
+  // After a saved position, the lines read before a crash (or a failed
+  // commit) may be read again: check them against the activity log.
+  bool checking = saved.has_value();
+  std::vector<Event> held;  // checking: the batch's events, processed after the check
   std::string last_error;
   while (!stopping_.load()) {
     store::WriteSpan span;
     auto read = reader_->read(options_.batch_bytes, [&](const RawLine& raw) {
+      int ordinal = 0;
       ingest(*format_, raw, counters_, [&](Event& e) {
+        e.id = line_event_id(name, raw.origin, raw.text, ordinal++, e.time);
         if (!options_.replay) {
           const TimePoint now = clock_.now();
           if (e.time > now) e.time = now;
         }
-        span.add(engine_.process(e).writes);
+        if (checking) {
+          held.push_back(std::move(e));
+        } else {
+          span.add(engine_.process(e).writes);
+        }
       });
     });
     too_long_.store(reader_->too_long(), std::memory_order_relaxed);
+    if (checking && !held.empty()) {
+      auto found = process_unless_stored(held, span);
+      held.clear();
+      if (!found) {
+        log_error("logs: " + name +
+                  ": the activity log could not be read to check the lines read again (" +
+                  found.error().message + "); reading them again from the saved position");
+        if (auto r = reader_->restore(saved); !r)
+          log_error("logs: " + name + ": " + r.error().message);
+        reader_->wait(std::chrono::seconds(1), stop_fd_);
+        continue;
+      }
+      // None of the batch's events was stored: the lines read before are
+      // behind, the rest is new.
+      if (*found == 0) checking = false;
+    }
     if (!read) {
       if (read.error().message != last_error)
         log_error("logs: " + name + ": " + read.error().message);
@@ -82,6 +112,7 @@ void LogSource::run() {
                   "); reading them again from the saved position");
         if (auto r = reader_->restore(saved); !r)
           log_error("logs: " + name + ": " + r.error().message);
+        checking = saved.has_value();  // some of them may have been stored
         reader_->wait(std::chrono::seconds(1), stop_fd_);
         continue;
       }
@@ -97,6 +128,39 @@ void LogSource::run() {
     lag_.store(reader_->lag_bytes(), std::memory_order_relaxed);
     if (*read == 0) reader_->wait(options_.poll_interval, stop_fd_);
   }
+}
+
+Result<std::size_t> LogSource::process_unless_stored(std::vector<Event>& events,
+                                                     store::WriteSpan& span) {
+  // Each account's stored ids since its earliest event of the batch, read
+  // once. An event's entry has its time, or an earlier one when the line's
+  // time was ahead of the clock then (it was taken as now): kStoredSlack
+  // covers a clock that far behind.
+  std::unordered_map<std::string, TimePoint> since;
+  for (const Event& e : events) {
+    auto [it, added] = since.try_emplace(e.account, e.time);
+    if (!added && e.time < it->second) it->second = e.time;
+  }
+  std::unordered_set<std::string> stored;
+  for (const auto& [account, first] : since) {
+    auto ids = engine_.recorded_event_ids(account, first - kStoredSlack, kStoredLookup);
+    if (!ids) return ids.error();
+    if (ids->size() == kStoredLookup)
+      log_warn("logs: " + config_.name() + ": " + account + " has more than " +
+               std::to_string(kStoredLookup) +
+               " activity entries since its first line read again; only those are checked");
+    for (std::string& id : *ids) stored.insert(std::move(id));
+  }
+  std::size_t found = 0;
+  for (Event& e : events) {
+    if (stored.count(e.id) != 0) {
+      ++found;
+      continue;
+    }
+    span.add(engine_.process(e).writes);
+  }
+  already_stored_.fetch_add(found, std::memory_order_relaxed);
+  return found;
 }
 
 Result<std::unique_ptr<LogSources>> LogSources::open(const std::vector<LogSourceConfig>& configs,
@@ -170,6 +234,10 @@ void LogSources::render_metrics(std::string& out) const {
   family("mamori_log_lag_bytes", "gauge",
          "Bytes written to a source's file but not yet read (after the last batch).",
          [](const LogSource& s) { return s.lag_bytes(); });
+  family("mamori_log_events_already_stored_total", "counter",
+         "Events of lines read again after a restart that the activity log already held "
+         "(not processed again).",
+         [](const LogSource& s) { return s.already_stored(); });
   family("mamori_log_batches_not_stored_total", "counter",
          "Batches whose events the store failed to commit (read again).",
          [](const LogSource& s) { return s.not_stored(); });

@@ -43,10 +43,22 @@ struct LogSourceOptions {
 // Follows one source on its own thread: each line through its format into
 // the engine (Engine::process, with the line's time), then, once the
 // writes those events caused are committed, its position into the
-// PositionStore. A restart resumes after the last line whose events were
-// stored; a crash between a commit and the position's save reads that
-// batch again (at least once, never lost). A batch whose writes failed is
-// read again from the saved position after a second.
+// PositionStore. A batch whose writes failed is read again from the saved
+// position after a second.
+//
+// Exactly once across a crash: a crash (kill -9) between a batch's commit
+// and its position's save leaves events in the activity log whose lines are
+// after the saved position. Every event of a line has an id of its own that
+// is the same on every read (line_event_id: the source, the line's origin
+// and text), and is recorded under it. After a restart from a saved
+// position (and after a failed commit), the events read are first looked up
+// among their accounts' activity entries (Engine::recorded_event_ids), and
+// only those not there are processed; the others are counted in
+// already_stored(). The commit sequence stores a batch's events in their
+// order, so those stored are the first ones read again: the check ends with
+// the first batch none of whose events was stored. An event not stored left
+// nothing durable (its hot windows are warmed from the activity log at
+// start, Engine::warm), so processing it now is its first time.
 // Thread-safe: start(), stop() and the counters from any thread.
 class LogSource {
  public:
@@ -67,9 +79,21 @@ class LogSource {
   std::uint64_t lag_bytes() const { return lag_.load(std::memory_order_relaxed); }
   std::uint64_t too_long() const { return too_long_.load(std::memory_order_relaxed); }
   std::uint64_t not_stored() const { return not_stored_.load(std::memory_order_relaxed); }
+  std::uint64_t already_stored() const { return already_stored_.load(std::memory_order_relaxed); }
+
+  // How far before its account's earliest event of a batch read again an
+  // entry is looked for (an entry is stamped earlier than its line's time
+  // when that time was ahead of the clock), and how many entries of one
+  // account at most.
+  static constexpr Duration kStoredSlack = std::chrono::hours(1);
+  static constexpr std::size_t kStoredLookup = 100'000;
 
  private:
   void run();
+  // Processes the events of `events` whose ids the activity log does not
+  // hold yet, in order, their writes into `span`. Returns how many it held
+  // (skipped), or `store_read_failed` having processed none.
+  Result<std::size_t> process_unless_stored(std::vector<Event>& events, store::WriteSpan& span);
 
   LogSourceConfig config_;
   std::unique_ptr<LineReader> reader_;
@@ -80,7 +104,7 @@ class LogSource {
   const Clock& clock_;
   LogSourceOptions options_;
   LogCounters counters_;
-  std::atomic<std::uint64_t> lag_{0}, too_long_{0}, not_stored_{0};
+  std::atomic<std::uint64_t> lag_{0}, too_long_{0}, not_stored_{0}, already_stored_{0};
   int stop_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
