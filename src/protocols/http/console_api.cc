@@ -222,11 +222,22 @@ void ConsoleApi::operators_list(Response& resp) {
   w.end_array().end_object();
 }
 
+bool ConsoleApi::operator_found(const std::string& name, Response& resp) {
+  auto exists = operators_.exists(name);
+  if (!exists) {
+    set_error(resp, 500, exists.error().code, exists.error().message);
+    return false;
+  }
+  if (!*exists) {
+    set_error(resp, 404, "operator_not_found", "no operator '" + name + "'");
+    return false;
+  }
+  return true;
+}
+
 void ConsoleApi::operator_delete(std::string_view raw, Response& resp, const Caller& by) {
   const std::string name(raw);
-  auto exists = operators_.exists(name);
-  if (!exists) return set_error(resp, 500, exists.error().code, exists.error().message);
-  if (!*exists) return set_error(resp, 404, "operator_not_found", "no operator '" + name + "'");
+  if (!operator_found(name, resp)) return;
   std::optional<Result<store::WriteTicket>> removed;
   store::AuditRecord rec = audit(by, "operator_remove", name);
   const store::WriteSpan writes = engine_.audited(rec, {}, [&] {
@@ -245,9 +256,7 @@ void ConsoleApi::operator_delete(std::string_view raw, Response& resp, const Cal
 
 void ConsoleApi::operator_totp_reset(std::string_view raw, Response& resp, const Caller& by) {
   const std::string name(raw);
-  auto exists = operators_.exists(name);
-  if (!exists) return set_error(resp, 500, exists.error().code, exists.error().message);
-  if (!*exists) return set_error(resp, 404, "operator_not_found", "no operator '" + name + "'");
+  if (!operator_found(name, resp)) return;
   std::optional<Result<account::OperatorTotp>> reset;
   store::AuditRecord rec = audit(by, "operator_totp_reset", name);
   const store::WriteSpan writes = engine_.audited(rec, {}, [&] {

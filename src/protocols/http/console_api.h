@@ -79,6 +79,9 @@ class ConsoleApi {
   void answer_session(Response& resp, const ConsoleSession& s, bool set_cookie);
   std::string cookie(std::string_view value, bool clear) const;
 
+  // Whether operator `name` exists; when not (or the store fails), `resp`
+  // holds the answer: 404 `operator_not_found` (or 500).
+  bool operator_found(const std::string& name, Response& resp);
   // Answers a new TOTP secret (create, reset).
   void answer_totp(Response& resp, int status, const account::OperatorTotp& t);
   store::AuditRecord audit(const Caller& by, std::string action, const std::string& name) const;
