@@ -435,24 +435,33 @@ Status PostgresStore::read(int id, const std::vector<std::optional<std::string>>
 }
 
 template <typename T, typename ReadRow>
-static Status collect_rows(std::vector<T>& out, ReadRow read_row, const PGresult* r, int i) {
-  Result<T> v = read_row(r, i);
-  if (!v) return v.error();
-  out.push_back(std::move(*v));
-  return {};
+Result<std::vector<T>> PostgresStore::read_all(
+    int id, const std::vector<std::optional<std::string>>& params, ReadRow read_row) {
+  std::vector<T> rows;
+  Status s = read(id, params, [&](const PGresult* r, int i) -> Status {
+    Result<T> v = read_row(r, i);
+    if (!v) return v.error();
+    rows.push_back(std::move(*v));
+    return {};
+  });
+  if (!s) return s.error();
+  return rows;
 }
 
-#define MAMORI_PG_COLLECT(type, out, reader) \
-  [&](const PGresult* r, int i) { return collect_rows<type>(out, reader, r, i); }
+template <typename T, typename ReadRow>
+Result<std::optional<T>> PostgresStore::read_first(
+    int id, const std::vector<std::optional<std::string>>& params, ReadRow read_row) {
+  Result<std::vector<T>> rows = read_all<T>(id, params, read_row);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<T>();
+  return std::optional<T>(std::move(rows->front()));
+}
 
 Result<std::vector<ActivityRecord>> PostgresStore::activity(std::string_view account,
                                                             TimePoint since, std::size_t limit) {
-  std::vector<ActivityRecord> rows;
-  Status s = read(postgresql::kActivityStmt,
-                  {std::string(account), ms(since), postgresql::limit_text(limit)},
-                  MAMORI_PG_COLLECT(ActivityRecord, rows, postgresql::read_activity));
-  if (!s) return s.error();
-  return rows;
+  return read_all<ActivityRecord>(postgresql::kActivityStmt,
+                                  {std::string(account), ms(since), postgresql::limit_text(limit)},
+                                  postgresql::read_activity);
 }
 
 Status PostgresStore::failed_logins_since(TimePoint since, std::size_t limit,
@@ -487,87 +496,49 @@ Result<AccountProfile> PostgresStore::profile(std::string_view account) {
 }
 
 Result<std::optional<AccountRecord>> PostgresStore::account(std::string_view account) {
-  std::vector<AccountRecord> rows;
-  Status s = read(postgresql::kAccountStmt, {std::string(account)},
-                  MAMORI_PG_COLLECT(AccountRecord, rows, postgresql::read_account));
-  if (!s) return s.error();
-  if (rows.empty()) return std::optional<AccountRecord>();
-  return std::optional<AccountRecord>(std::move(rows.front()));
+  return read_first<AccountRecord>(postgresql::kAccountStmt, {std::string(account)},
+                                   postgresql::read_account);
 }
 
 Result<std::vector<AccountRecord>> PostgresStore::locked_accounts() {
-  std::vector<AccountRecord> rows;
-  Status s = read(postgresql::kLockedAccountsStmt, {},
-                  MAMORI_PG_COLLECT(AccountRecord, rows, postgresql::read_account));
-  if (!s) return s.error();
-  return rows;
+  return read_all<AccountRecord>(postgresql::kLockedAccountsStmt, {}, postgresql::read_account);
 }
 
 Result<std::vector<ListEntry>> PostgresStore::list_entries() {
-  std::vector<ListEntry> rows;
-  Status s = read(postgresql::kListEntriesStmt, {},
-                  MAMORI_PG_COLLECT(ListEntry, rows, postgresql::read_list_entry));
-  if (!s) return s.error();
-  return rows;
+  return read_all<ListEntry>(postgresql::kListEntriesStmt, {}, postgresql::read_list_entry);
 }
 
 Result<std::vector<Incident>> PostgresStore::incidents(TimePoint since) {
-  std::vector<Incident> rows;
-  Status s = read(postgresql::kIncidentsStmt, {ms(since)},
-                  MAMORI_PG_COLLECT(Incident, rows, postgresql::read_incident));
-  if (!s) return s.error();
-  return rows;
+  return read_all<Incident>(postgresql::kIncidentsStmt, {ms(since)}, postgresql::read_incident);
 }
 
 Result<std::optional<Incident>> PostgresStore::incident(std::string_view id) {
-  std::vector<Incident> rows;
-  Status s = read(postgresql::kIncidentStmt, {std::string(id)},
-                  MAMORI_PG_COLLECT(Incident, rows, postgresql::read_incident));
-  if (!s) return s.error();
-  if (rows.empty()) return std::optional<Incident>();
-  return std::optional<Incident>(std::move(rows.front()));
+  return read_first<Incident>(postgresql::kIncidentStmt, {std::string(id)},
+                              postgresql::read_incident);
 }
 
 Result<std::vector<IncidentAccount>> PostgresStore::incident_accounts(std::string_view id) {
-  std::vector<IncidentAccount> rows;
-  Status s = read(postgresql::kIncidentAccountsStmt, {std::string(id)},
-                  MAMORI_PG_COLLECT(IncidentAccount, rows, postgresql::read_incident_account));
-  if (!s) return s.error();
-  return rows;
+  return read_all<IncidentAccount>(postgresql::kIncidentAccountsStmt, {std::string(id)},
+                                   postgresql::read_incident_account);
 }
 
 Result<std::vector<Incident>> PostgresStore::incidents_for_account(std::string_view account) {
-  std::vector<Incident> rows;
-  Status s = read(postgresql::kIncidentsForAccountStmt, {std::string(account)},
-                  MAMORI_PG_COLLECT(Incident, rows, postgresql::read_incident));
-  if (!s) return s.error();
-  return rows;
+  return read_all<Incident>(postgresql::kIncidentsForAccountStmt, {std::string(account)},
+                            postgresql::read_incident);
 }
 
 Result<std::vector<Block>> PostgresStore::blocks(TimePoint now) {
-  std::vector<Block> rows;
-  Status s = read(postgresql::kBlocksStmt, {ms(now)},
-                  MAMORI_PG_COLLECT(Block, rows, postgresql::read_block));
-  if (!s) return s.error();
-  return rows;
+  return read_all<Block>(postgresql::kBlocksStmt, {ms(now)}, postgresql::read_block);
 }
 
 Result<std::optional<Block>> PostgresStore::block(std::string_view scope, std::string_view key) {
-  std::vector<Block> rows;
-  Status s = read(postgresql::kBlockStmt, {std::string(scope), std::string(key)},
-                  MAMORI_PG_COLLECT(Block, rows, postgresql::read_block));
-  if (!s) return s.error();
-  if (rows.empty()) return std::optional<Block>();
-  return std::optional<Block>(std::move(rows.front()));
+  return read_first<Block>(postgresql::kBlockStmt, {std::string(scope), std::string(key)},
+                           postgresql::read_block);
 }
 
 Result<std::optional<TotpRecord>> PostgresStore::totp(std::string_view account) {
-  std::vector<TotpRecord> rows;
-  Status s = read(postgresql::kTotpStmt, {std::string(account)},
-                  MAMORI_PG_COLLECT(TotpRecord, rows, postgresql::read_totp));
-  if (!s) return s.error();
-  if (rows.empty()) return std::optional<TotpRecord>();
-  return std::optional<TotpRecord>(std::move(rows.front()));
+  return read_first<TotpRecord>(postgresql::kTotpStmt, {std::string(account)},
+                                postgresql::read_totp);
 }
 
 Result<std::optional<TimePoint>> PostgresStore::owner_action(std::string_view key) {
@@ -596,36 +567,22 @@ Result<std::optional<WriteTicket>> PostgresStore::claim_owner_action(std::string
 }
 
 Result<std::vector<AuditRecord>> PostgresStore::audit(const AuditQuery& q) {
-  std::vector<AuditRecord> rows;
-  Status s = read(postgresql::kAuditStmt, postgresql::audit_query_params(q),
-                  MAMORI_PG_COLLECT(AuditRecord, rows, postgresql::read_audit));
-  if (!s) return s.error();
-  return rows;
+  return read_all<AuditRecord>(postgresql::kAuditStmt, postgresql::audit_query_params(q),
+                               postgresql::read_audit);
 }
 
 Result<std::optional<OperatorRecord>> PostgresStore::operator_account(std::string_view name) {
-  std::vector<OperatorRecord> rows;
-  Status s = read(postgresql::kOperatorStmt, {std::string(name)},
-                  MAMORI_PG_COLLECT(OperatorRecord, rows, postgresql::read_operator));
-  if (!s) return s.error();
-  if (rows.empty()) return std::optional<OperatorRecord>();
-  return std::optional<OperatorRecord>(std::move(rows.front()));
+  return read_first<OperatorRecord>(postgresql::kOperatorStmt, {std::string(name)},
+                                    postgresql::read_operator);
 }
 
 Result<std::vector<OperatorRecord>> PostgresStore::operator_accounts() {
-  std::vector<OperatorRecord> rows;
-  Status s = read(postgresql::kOperatorsStmt, {},
-                  MAMORI_PG_COLLECT(OperatorRecord, rows, postgresql::read_operator));
-  if (!s) return s.error();
-  return rows;
+  return read_all<OperatorRecord>(postgresql::kOperatorsStmt, {}, postgresql::read_operator);
 }
 
 Result<std::vector<OutboxItem>> PostgresStore::due_outbox(TimePoint now, std::size_t limit) {
-  std::vector<OutboxItem> rows;
-  Status s = read(postgresql::kDueOutboxStmt, {ms(now), postgresql::limit_text(limit)},
-                  MAMORI_PG_COLLECT(OutboxItem, rows, postgresql::read_outbox_item));
-  if (!s) return s.error();
-  return rows;
+  return read_all<OutboxItem>(postgresql::kDueOutboxStmt, {ms(now), postgresql::limit_text(limit)},
+                              postgresql::read_outbox_item);
 }
 
 Result<OutboxCounts> PostgresStore::outbox_counts() {
@@ -659,8 +616,6 @@ Result<std::vector<std::string>> PostgresStore::activity_partitions() {
   if (!s) return s.error();
   return names;
 }
-
-#undef MAMORI_PG_COLLECT
 
 // ---- writes ----
 

@@ -245,6 +245,14 @@ class PostgresStore final : public Store {
   // connection; `on_row` is called with each row (PGresult, row index).
   Status read(int id, const std::vector<std::optional<std::string>>& params,
               const std::function<Status(const PGresult*, int)>& on_row);
+  // read() collecting every row with `read_row(PGresult, row) -> Result<T>`;
+  // read_first: the first row, none when there is none.
+  template <typename T, typename ReadRow>
+  Result<std::vector<T>> read_all(int id, const std::vector<std::optional<std::string>>& params,
+                                  ReadRow read_row);
+  template <typename T, typename ReadRow>
+  Result<std::optional<T>> read_first(int id, const std::vector<std::optional<std::string>>& params,
+                                      ReadRow read_row);
 
   void listen_loop(RecordChangeSink* sink);
   void deliver(RecordChangeSink* sink, std::string_view payload);
