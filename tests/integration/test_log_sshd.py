@@ -122,8 +122,11 @@ def test_invalid_user_stuffing_from_one_address_is_in_the_set_and_an_incident(ss
     assert took < 1.0, "in the set %.3f s after sshd wrote the line" % took
     wait_for("an incident", lambda: incidents(m, "credential_stuffing", src), timeout=10)
     # One event per attempt: at the "Invalid user" line, not again at its
-    # "Failed password for invalid user" line.
-    assert s.read_log().count("Failed password for invalid user ") == 8
+    # "Failed password for invalid user" line. The eighth attempt's password
+    # line exists only when sshd read the password before the kernel dropped
+    # the address, so seven or eight of them.
+    assert s.read_log().count("Invalid user ") == 8
+    assert s.read_log().count("Failed password for invalid user ") in (7, 8), s.read_log()
     assert events(m, s) == 8
     incident = incidents(m, "credential_stuffing", src)[0]
     touched = sorted(incident_accounts(m, incident["id"]))
