@@ -2,10 +2,12 @@
 browser): /console redirects to /console/, index.html is not cached and names
 its script and style sheet by content hash, those are cached for good, every
 answer carries the strict Content-Security-Policy and framing is refused,
-ETag/If-None-Match answer 304, HEAD answers the headers alone, and anything
-else under /console/ is 404; with [console] enabled = false there are no
-console pages at all. The console's pages are not API operations
+ETag/If-None-Match answer 304, HEAD answers the headers alone, text goes
+gzipped to a client that takes it, and anything else under /console/ is 404;
+with [console] enabled = false there are no console pages at all. The console's pages are not API operations
 (docs/openapi.json), so these requests go around the answer checker."""
+import gzip
+import http.client
 import re
 
 import requests
@@ -100,10 +102,42 @@ def test_head_answers_the_headers_alone(mamorid):
         head = get(mamorid, path, method="HEAD")
         assert head.status_code == 200
         assert head.content == b""
-        assert head.headers["Content-Length"] == str(len(full.content))
+        assert head.headers["Content-Length"] == full.headers["Content-Length"]
         assert head.headers["ETag"] == full.headers["ETag"]
         assert head.headers["Content-Type"] == full.headers["Content-Type"]
         assert_secure(head)
+
+
+def raw_get(m, path, **headers):
+    """The answer's status, headers and bytes as sent (no decoding)."""
+    conn = http.client.HTTPConnection("127.0.0.1", m.port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def test_text_is_sent_gzipped_to_clients_that_take_it(mamorid):
+    script, style = asset_paths(get(mamorid, "/console/").text)
+    for path in ("/console/", script, style):
+        status, plain_headers, plain = raw_get(mamorid, path)
+        assert status == 200 and "content-encoding" not in plain_headers
+        assert plain_headers["vary"] == "Accept-Encoding"
+        status, headers, packed = raw_get(mamorid, path, **{"Accept-Encoding": "gzip"})
+        assert status == 200
+        assert headers["content-encoding"] == "gzip" and headers["vary"] == "Accept-Encoding"
+        assert int(headers["content-length"]) == len(packed) < len(plain) * 0.9
+        assert gzip.decompress(packed) == plain
+        assert headers["etag"] != plain_headers["etag"]
+        print("%s: %d bytes, %d gzipped" % (path, len(plain), len(packed)))
+        # Each form is revalidated by its own tag.
+        assert raw_get(mamorid, path, **{"Accept-Encoding": "gzip",
+                                         "If-None-Match": headers["etag"]})[0] == 304
+        assert raw_get(mamorid, path, **{"If-None-Match": headers["etag"]})[0] == 200
+        refused = raw_get(mamorid, path, **{"Accept-Encoding": "gzip;q=0, br"})
+        assert refused[2] == plain and "content-encoding" not in refused[1]
 
 
 def test_unknown_paths_are_404_and_other_methods_405(mamorid):

@@ -46,7 +46,54 @@ bool none_match(std::string_view header, std::string_view etag) {
   return false;
 }
 
+// ASCII case-insensitive equality.
+bool same_token(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Whether one Accept-Encoding element's parameters refuse its coding: a q
+// of zero ("q=0", "q=0.0", "q=0.000"); any other q, or none, accepts.
+bool refused(std::string_view params) {
+  while (!params.empty()) {
+    const std::size_t semi = params.find(';');
+    std::string_view p = trim(params.substr(0, semi));
+    params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
+    if (p.size() < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') continue;
+    p.remove_prefix(2);
+    if (p.empty() || p.front() != '0') return false;
+    p.remove_prefix(1);
+    if (!p.empty() && p.front() == '.') p.remove_prefix(1);
+    return p.find_first_not_of('0') == std::string_view::npos;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool accepts_gzip(std::string_view header) {
+  bool by_name = false, named = false, by_star = false;
+  while (!header.empty()) {
+    const std::size_t comma = header.find(',');
+    const std::string_view element = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    const std::size_t semi = element.find(';');
+    const std::string_view coding = trim(element.substr(0, semi));
+    const std::string_view params =
+        semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
+    if (same_token(coding, "gzip") || same_token(coding, "x-gzip")) {
+      named = true;
+      by_name = by_name || !refused(params);
+    } else if (coding == "*") {
+      by_star = !refused(params);
+    }
+  }
+  return named ? by_name : by_star;
+}
 
 bool ConsoleAssets::serves(std::string_view target) {
   if (!target.starts_with(kPrefix)) return false;
@@ -69,10 +116,13 @@ void ConsoleAssets::handle(const Request& req, Response& resp) {
   }
   for (const EmbeddedAsset& asset : console_assets()) {
     if (asset.path != path) continue;
-    resp.headers.emplace_back("ETag", std::string(asset.etag));
+    const bool gzip = !asset.gzip_body.empty() && accepts_gzip(req.header("Accept-Encoding"));
+    const std::string_view etag = gzip ? asset.gzip_etag : asset.etag;
+    resp.headers.emplace_back("ETag", std::string(etag));
     resp.headers.emplace_back("Cache-Control",
                               asset.immutable ? "public, max-age=31536000, immutable" : "no-cache");
-    if (none_match(req.header("If-None-Match"), asset.etag)) {
+    if (!asset.gzip_body.empty()) resp.headers.emplace_back("Vary", "Accept-Encoding");
+    if (none_match(req.header("If-None-Match"), etag)) {
       resp.status = 304;
       resp.content_type.clear();
       resp.body.clear();
@@ -80,7 +130,8 @@ void ConsoleAssets::handle(const Request& req, Response& resp) {
     }
     resp.status = 200;
     resp.content_type = std::string(asset.content_type);
-    resp.body = std::string(asset.body);
+    if (gzip) resp.headers.emplace_back("Content-Encoding", "gzip");
+    resp.body = std::string(gzip ? asset.gzip_body : asset.body);
     return;
   }
   plain(resp, 404, "No such page in the console.");

@@ -16,10 +16,20 @@ struct EmbeddedAsset {
   std::string_view etag;          // strong: "\"<128 bits of SHA-256 in hex>\""
   bool immutable;                 // its name carries its content's hash
   std::string_view body;
+  // Its gzip form and that form's own strong ETag; both empty when the file
+  // is not text or gzip would not save a tenth of it.
+  std::string_view gzip_etag;
+  std::string_view gzip_body;
 };
 
 // Every asset of the console, index.html first among equals; generated.
 std::span<const EmbeddedAsset> console_assets();
+
+// Whether an Accept-Encoding header's value accepts gzip (RFC 9110 12.5.3):
+// "gzip" or "x-gzip" listed with a q above 0, or "*" with a q above 0 and
+// gzip not refused by name. Codings are case-insensitive; an absent header
+// accepts no coding here (identity is always sent then).
+bool accepts_gzip(std::string_view accept_encoding);
 
 // Serves the operator console, a single-page app that talks to the API with
 // the console's session cookie:
@@ -31,7 +41,10 @@ std::span<const EmbeddedAsset> console_assets();
 // Every answer carries a strict Content-Security-Policy (scripts and styles
 // from the console's own files only, no inline ones, framing refused),
 // X-Frame-Options DENY, nosniff and no referrer. Assets answer a matching
-// If-None-Match with 304. No state, no store: the pages fetch their data from
+// If-None-Match with 304. A text asset is sent gzipped to a client whose
+// Accept-Encoding takes it (`Content-Encoding: gzip`, with the gzip form's
+// ETag), and every asset that has a gzip form answers `Vary:
+// Accept-Encoding` either way. No state, no store: the pages fetch their data from
 // the API. Thread-safe: the assets are constant.
 class ConsoleAssets final : public Handler {
  public:

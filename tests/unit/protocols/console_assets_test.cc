@@ -90,6 +90,40 @@ TEST(ConsoleAssets, MatchingIfNoneMatchAnswers304) {
   EXPECT_EQ(get(script().path, "GET", {{"If-None-Match", etag.substr(0, 20)}}).status, 200);
 }
 
+TEST(AcceptsGzip, ReadsTheCodingsAndTheirWeights) {
+  for (std::string_view h : {"gzip", "GZip", "x-gzip", "deflate, gzip", "gzip;q=0.5",
+                             "br;q=1.0, gzip ; q=0.001", "*", "*;q=0.1", "identity, *"})
+    EXPECT_TRUE(accepts_gzip(h)) << h;
+  for (std::string_view h : {"", "identity", "br, deflate", "gzip;q=0", "gzip; q=0.000", "*;q=0",
+                             "gzip;q=0, *", "gzipx", "x-gzip;Q=0"})
+    EXPECT_FALSE(accepts_gzip(h)) << h;
+}
+
+TEST(ConsoleAssets, SendsTextGzippedToClientsThatTakeIt) {
+  const EmbeddedAsset& js = script();
+  ASSERT_FALSE(js.gzip_body.empty());
+  EXPECT_LT(js.gzip_body.size(), js.body.size());
+  EXPECT_EQ(js.gzip_body.substr(0, 2), std::string_view("\x1f\x8b"));  // gzip's magic
+  EXPECT_NE(js.gzip_etag, js.etag);
+  Response r = get(js.path, "GET", {{"Accept-Encoding", "gzip, deflate"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, js.gzip_body);
+  EXPECT_EQ(header_of(r, "Content-Encoding"), "gzip");
+  EXPECT_EQ(header_of(r, "ETag"), js.gzip_etag);
+  EXPECT_EQ(header_of(r, "Vary"), "Accept-Encoding");
+  Response plain = get(js.path, "GET", {{"Accept-Encoding", "gzip;q=0"}});
+  EXPECT_EQ(plain.body, js.body);
+  EXPECT_EQ(header_of(plain, "Content-Encoding"), "");
+  EXPECT_EQ(header_of(plain, "Vary"), "Accept-Encoding");
+  // Each form is revalidated by its own tag.
+  const std::string gz_etag(js.gzip_etag), id_etag(js.etag);
+  EXPECT_EQ(get(js.path, "GET", {{"Accept-Encoding", "gzip"}, {"If-None-Match", gz_etag}}).status,
+            304);
+  EXPECT_EQ(get(js.path, "GET", {{"Accept-Encoding", "gzip"}, {"If-None-Match", id_etag}}).status,
+            200);
+  EXPECT_EQ(get(js.path, "GET", {{"If-None-Match", gz_etag}}).status, 200);
+}
+
 TEST(ConsoleAssets, RedirectsRefusesOtherMethodsAndUnknownPaths) {
   Response r = get("/console");
   EXPECT_EQ(r.status, 303);
