@@ -6,13 +6,14 @@ queue id are one send of K recipients."""
 import os
 import smtplib
 import socket
+import time
 
 import pytest
 
 import mail_peers
 from conftest import free_port
 from helpers import incidents, metric_sum
-from test_log_sources import logs_toml, metrics, wait_for
+from test_log_sources import logs_toml, metrics, stamp, wait_for
 
 USERS = {"sender@example.test": "s3nd", "other@example.test": "0ther"}
 
@@ -101,3 +102,36 @@ def test_S3_sends_in_postfixs_log_count_against_the_quota(postfix_logs):
     wait_for("8 events", lambda: events(m, maillog) >= 8, timeout=20)
     assert policy_rcpt(policy_port, "other@example.test", "127.0.0.51") == "DUNNO"
     assert metric_sum(metrics(m), "mamori_log_lines_skipped_total", source=maillog) == 0
+
+
+def test_client_lines_whose_queue_line_never_came_are_counted_as_dropped_sends(make_mamorid,
+                                                                               tmp_path):
+    """mamori_log_sends_dropped_total: a message's smtpd line whose qmgr line
+    did not follow within the wait (an hour of the lines' time) is a send
+    that counted against no quota."""
+    maillog = str(tmp_path / "maillog")
+    open(maillog, "w").close()
+    m = make_mamorid(extra_toml=logs_toml(maillog, fmt="postfix"))
+    assert metric_sum(metrics(m), "mamori_log_sends_dropped_total", source=maillog) == 0
+    now = time.time()
+
+    def client(t, qid, user, ip):
+        return ("%s mx postfix/smtpd[3133]: %s: client=client.example.net[%s], "
+                "sasl_method=PLAIN, sasl_username=%s\n" % (stamp(t), qid, ip, user))
+
+    def active(t, qid, n):
+        return ("%s mx postfix/qmgr[900]: %s: from=<x@example.test>, size=1234, nrcpt=%d "
+                "(queue active)\n" % (stamp(t), qid, n))
+
+    with open(maillog, "a") as f:
+        f.write(client(now - 3 * 3600, "1A0001", "lost@example.test", "192.0.2.31"))  # never joined
+        f.write(client(now - 2 * 3600, "2B0002", "kept@example.test", "192.0.2.32"))
+        f.write(active(now - 2 * 3600 + 1, "2B0002", 2))
+        f.write(client(now - 60, "3C0003", "kept@example.test", "192.0.2.32"))
+        f.write(active(now - 59, "3C0003", 1))
+    # Three logins (the client lines) and two sends.
+    wait_for("5 events", lambda: events(m, maillog) >= 5, timeout=20)
+    assert events(m, maillog) == 5
+    dropped = lambda: metric_sum(metrics(m), "mamori_log_sends_dropped_total", source=maillog)
+    wait_for("a dropped send", lambda: dropped() >= 1)
+    assert dropped() == 1

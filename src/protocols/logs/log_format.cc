@@ -85,6 +85,8 @@ class StockFormat final : public LogFormat {
     return k;
   }
 
+  std::uint64_t sends_dropped() const override { return sends_.dropped(); }
+
  private:
   // `time`: the line's, or none when it has none (then no half of a send is
   // kept).

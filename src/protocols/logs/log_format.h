@@ -92,6 +92,11 @@ class LogFormat {
   // One journal entry's MESSAGE, logged at `time`.
   virtual LineKind parse_message(std::string_view message, TimePoint time, LoginLine& out) = 0;
 
+  // Authenticated sends whose two lines never joined (postfix: a client
+  // line whose queue line did not come within its wait, SendJoin); 0 for
+  // the formats that join none.
+  virtual std::uint64_t sends_dropped() const { return 0; }
+
   const std::string& name() const { return name_; }
 
  protected:

@@ -78,6 +78,7 @@ void LogSource::run() {
       });
     });
     too_long_.store(reader_->too_long(), std::memory_order_relaxed);
+    sends_dropped_.store(format_->sends_dropped(), std::memory_order_relaxed);
     if (checking && !held.empty()) {
       auto found = process_unless_stored(held, span);
       held.clear();
@@ -241,6 +242,10 @@ void LogSources::render_metrics(std::string& out) const {
   family("mamori_log_batches_not_stored_total", "counter",
          "Batches whose events the store failed to commit (read again).",
          [](const LogSource& s) { return s.not_stored(); });
+  family("mamori_log_sends_dropped_total", "counter",
+         "Authenticated sends whose two lines never joined (postfix: a client line with no queue "
+         "line within its wait): not counted against the mail_volume quota.",
+         [](const LogSource& s) { return s.sends_dropped(); });
   out +=
       "# HELP mamori_log_lines_skipped_total Login lines that became no event, by reason.\n"
       "# TYPE mamori_log_lines_skipped_total counter\n";

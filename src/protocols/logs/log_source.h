@@ -80,6 +80,8 @@ class LogSource {
   std::uint64_t too_long() const { return too_long_.load(std::memory_order_relaxed); }
   std::uint64_t not_stored() const { return not_stored_.load(std::memory_order_relaxed); }
   std::uint64_t already_stored() const { return already_stored_.load(std::memory_order_relaxed); }
+  // The format's sends_dropped(), as of the last batch read.
+  std::uint64_t sends_dropped() const { return sends_dropped_.load(std::memory_order_relaxed); }
 
   // How far before its account's earliest event of a batch read again an
   // entry is looked for (an entry is stamped earlier than its line's time
@@ -104,7 +106,8 @@ class LogSource {
   const Clock& clock_;
   LogSourceOptions options_;
   LogCounters counters_;
-  std::atomic<std::uint64_t> lag_{0}, too_long_{0}, not_stored_{0}, already_stored_{0};
+  std::atomic<std::uint64_t> lag_{0}, too_long_{0}, not_stored_{0}, already_stored_{0},
+      sends_dropped_{0};
   int stop_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -218,6 +218,24 @@ TEST(PostfixFormat, QueueActiveBeforeItsClientLineStillJoins) {
   EXPECT_EQ(got[1].recipients, 3u);
 }
 
+TEST(PostfixFormat, AClientLineWhoseQueueLineNeverCameIsADroppedSend) {
+  ManualClock clock(at("2024-12-10T00:00:00Z"));
+  auto f = LogFormat::make(named("postfix"), clock);
+  ASSERT_TRUE(f);
+  EXPECT_EQ((*f)->sends_dropped(), 0u);
+  ingest_all(**f, {kClient});
+  EXPECT_EQ((*f)->sends_dropped(), 0u);  // still waiting
+  // Two hours later another message's client line: the first one's wait
+  // (an hour) is over.
+  ingest_all(**f, {"Dec  7 07:10:04 mx postfix/smtpd[3133]: 5B0C195433: "
+                   "client=client.example.net[198.51.100.9], sasl_method=PLAIN, "
+                   "sasl_username=Bob@example.com"});
+  EXPECT_EQ((*f)->sends_dropped(), 1u);
+  auto dovecot = LogFormat::make(named("dovecot"), clock);
+  ASSERT_TRUE(dovecot);
+  EXPECT_EQ((*dovecot)->sends_dropped(), 0u);
+}
+
 TEST(PostfixFormat, MailWithoutSaslAndTheOtherQueueLinesAreNoSend) {
   ManualClock clock(at("2024-12-10T00:00:00Z"));
   auto f = LogFormat::make(named("postfix"), clock);
