@@ -36,7 +36,7 @@ pkgs=(
   openssh-server openssh-client sshpass    # [[logs]] sshd tests: a real sshd, its client
   libsystemd-dev                           # readiness and status to systemd (sd_notify), the journal
   libvectorscan-dev libre2-dev             # log sources: stock patterns in one pass, custom formats
-  libnftables-dev nftables iproute2        # [firewall]: blocks as nftables set elements; nft, ip in tests
+  libnftnl-dev libmnl-dev nftables iproute2  # [firewall]: blocks as nftables set elements over netlink; nft, ip in tests
   libssl-dev python3-cryptography          # TLS on the HTTP listener and the CLI; the tests' own CA
   dpkg-dev systemd                         # the .deb (dpkg-shlibdeps) and its unit (systemd-analyze)
   strace groff-base                        # package test: the unit's system calls, the man pages

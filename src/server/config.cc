@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "firewall/nft_script.h"
+#include "firewall/nft_table.h"
 #include "notify/mail_message.h"
 #include "redis/cluster_slots.h"
 #include "redis/tls_client.h"

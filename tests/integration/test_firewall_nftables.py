@@ -160,6 +160,69 @@ def test_a_restart_restores_every_block_in_one_batch(netns, make_mamorid):
     assert log.rindex("restored with %d elements" % n) < log.rindex("state loaded from"), log
 
 
+def test_a_restart_restores_20000_blocks_and_networks_read_back_with_nft(netns, make_mamorid,
+                                                                         log_path):
+    """20,000 IPv4 and 100 IPv6 blocks from a log, and two deny-list networks:
+    after a restart (the table gone, as after a reboot) one netlink batch
+    puts them all back, each with its own timeout, and nft reads them."""
+    n4, n6 = 20000, 100
+    log = DovecotLog(log_path)
+    m = make_mamorid(extra_toml=logs_toml(log_path) + FIREWALL_ACCOUNT_IP,
+                     detections={"brute_force": {"threshold": 1},
+                                 "credential_stuffing": {"threshold": 1000},
+                                 "ip_failures": {"threshold": 100000, "deny_threshold": 100000}})
+    # Each in a /24 or /64 of its own: no network detection joins them.
+    ips4 = ["10.%d.%d.1" % (i // 256, i % 256) for i in range(n4)]
+    ips6 = ["2001:db8:%x::1" % i for i in range(1, n6 + 1)]  # as nft prints them
+    with open(log_path, "a") as f:
+        for i, ip in enumerate(ips4 + ips6):
+            f.write(log.line("fw-many-%d" % i, ip, False))
+    for target in ("198.51.100.0/24", "2001:db8:ffff::/48"):
+        r = m.admin("POST", "/v1/lists", {"kind": "deny", "target": target, "reason": "abuse",
+                                          "ttl_s": 7200})
+        assert r.status_code == 201, r.text
+    wait_for("every block in the sets", lambda: firewall_metric(m, "elements") == n4 + n6 + 2,
+             timeout=120)
+    m.stop()
+    nft("delete", "table", "inet", "mamori")  # what a reboot does
+    m.start()
+    # Ready means restored, in one batch.
+    assert firewall_metric(m, "batches_total") == 1
+    assert firewall_metric(m, "elements_added_total") == n4 + n6 + 2
+    assert "restored with %d elements in one batch" % (n4 + n6 + 2) in m.read_log()
+    got4, got6 = v4(), set_elements("deny_v6")
+    assert sorted(got4) == sorted(ips4)
+    assert sorted(got6) == sorted(ips6)
+    # brute_force's hour, counted down from the block's own start.
+    assert all(3000 <= t <= 3600 for t in list(got4.values()) + list(got6.values()))
+    net4, net6 = set_elements("deny_net_v4"), set_elements("deny_net_v6")
+    assert list(net4) == ["198.51.100.0/24"] and 7000 <= net4["198.51.100.0/24"] <= 7200, net4
+    assert list(net6) == ["2001:db8:ffff::/48"], net6
+    # The restored table is whole: its drop rules too.
+    ruleset = nft("list", "table", "inet", "mamori").stdout
+    for chain in ("input", "forward"):
+        assert "chain %s" % chain in ruleset
+    assert ruleset.count("ip saddr @deny_v4 drop") == 2, ruleset[:2000]
+    assert ruleset.count("ip6 saddr @deny_net_v6 drop") == 2
+
+
+def test_a_table_deleted_behind_its_back_is_restored_whole(netns, make_mamorid):
+    """A batch that finds the table gone fails with the kernel's reason, is
+    counted, and the next one restores the table with every element."""
+    m = make_mamorid(extra_toml=FIREWALL_ACCOUNT_IP,
+                     detections={"brute_force": {"threshold": 1}})
+    m.result("fw-gone-1", "203.0.113.101", False)
+    wait_for("the first address", lambda: "203.0.113.101" in v4())
+    nft("delete", "table", "inet", "mamori")
+    m.result("fw-gone-2", "203.0.113.102", False)
+    wait_for("both back", lambda: set(v4()) == {"203.0.113.101", "203.0.113.102"}, timeout=10)
+    assert firewall_metric(m, "errors_total") == 1
+    log = m.read_log()
+    assert ("firewall: nftables table inet mamori: add elements to deny_v4: No such file or "
+            "directory (the table or one of its sets is missing)") in log, log
+    assert "firewall: nftables batches apply again" in log
+
+
 def test_without_cap_net_admin_errors_are_counted_and_answers_go_on(netns, make_mamorid):
     if not shutil.which("setpriv"):
         pytest.skip("needs setpriv")

@@ -1,10 +1,7 @@
-#ifndef MAMORI_FIREWALL_NFT_SCRIPT_H_
-#define MAMORI_FIREWALL_NFT_SCRIPT_H_
+#ifndef MAMORI_FIREWALL_NFT_TABLE_H_
+#define MAMORI_FIREWALL_NFT_TABLE_H_
 
-#include <string>
 #include <string_view>
-
-#include "firewall/firewall.h"
 
 namespace mamori::firewall {
 
@@ -28,25 +25,10 @@ inline constexpr std::string_view kDenyV6 = "deny_v6";
 inline constexpr std::string_view kDenyNetV4 = "deny_net_v4";
 inline constexpr std::string_view kDenyNetV6 = "deny_net_v6";
 
-// REQUIRES: `table` is a valid nftables identifier (is_valid_table_name).
+// Whether `table` can name mamori's table: a letter, then letters, digits or
+// '_', 64 characters at most (nothing nft or a netlink name would refuse).
 bool is_valid_table_name(std::string_view table);
-
-// The nft commands (nft -f syntax) that apply `batch` to `table`, in one
-// transaction:
-// - restore: "add table" then "delete table" (so that it works whether the
-//   table exists or not), the table with its sets and chains anew, then every
-//   element;
-// - remove: "add element" then "delete element", so that an element that has
-//   already expired in the kernel does not fail the transaction;
-// - refresh: the same, then "add element" with the new timeout (the kernel
-//   keeps an existing element's timeout on a plain add);
-// - add: "add element" with its timeout.
-// Timeouts are whole milliseconds, rounded up; an element whose timeout is
-// not positive is left out. Elements are grouped per set, at most
-// `per_statement` to a statement. Empty text for an empty batch.
-std::string nft_script(std::string_view table, const Batch& batch,
-                       std::size_t per_statement = 50'000);
 
 }  // namespace mamori::firewall
 
-#endif  // MAMORI_FIREWALL_NFT_SCRIPT_H_
+#endif  // MAMORI_FIREWALL_NFT_TABLE_H_
