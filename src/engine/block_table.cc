@@ -24,20 +24,38 @@ std::optional<store::Block> BlockTable::find(const BlockKey& key, TimePoint now)
   return b;
 }
 
+namespace {
+
+// `block` as it replaces `slot`: an active block's incident id is kept when
+// the new one has none, and its end is never moved earlier.
+void merge(std::optional<store::Block>& slot, store::Block&& block) {
+  if (slot) {
+    const bool old_active = slot->until > block.since;
+    if (block.incident_id.empty() && old_active) block.incident_id = std::move(slot->incident_id);
+    if (old_active) {
+      block.since = std::min(block.since, slot->since);
+      block.until = std::max(block.until, slot->until);
+    }
+  }
+  slot = std::move(block);
+}
+
+}  // namespace
+
 store::Block BlockTable::put(const BlockKey& key, store::Block block,
                              std::optional<store::Block>* before) {
   return *map_.upsert(key, [&](std::optional<store::Block>& slot) {
     if (before != nullptr) *before = slot;
     if (!slot) count(key.scope).fetch_add(1, std::memory_order_relaxed);
-    if (slot) {
-      const bool old_active = slot->until > block.since;
-      if (block.incident_id.empty() && old_active) block.incident_id = slot->incident_id;
-      if (old_active) {
-        block.since = std::min(block.since, slot->since);
-        block.until = std::max(block.until, slot->until);
-      }
-    }
-    slot = std::move(block);
+    merge(slot, std::move(block));
+    version_.fetch_add(1, std::memory_order_release);
+  });
+}
+
+void BlockTable::load(const BlockKey& key, store::Block block) {
+  map_.update(key, [&](std::optional<store::Block>& slot) {
+    if (!slot) count(key.scope).fetch_add(1, std::memory_order_relaxed);
+    merge(slot, std::move(block));
     version_.fetch_add(1, std::memory_order_release);
   });
 }

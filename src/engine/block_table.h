@@ -90,6 +90,10 @@ class BlockTable {
   // replaced, if any.
   store::Block put(const BlockKey& key, store::Block block,
                    std::optional<store::Block>* before = nullptr);
+  // A block read from the store at start: as put(), without returning it
+  // (nothing copied). reserve() first for many.
+  void load(const BlockKey& key, store::Block block);
+  void reserve(std::size_t blocks) { map_.reserve(blocks); }
   // Undoes a change whose write was not stored: sets `key`'s block back to
   // `before` (none: no block) if it is still `after`.
   void revert(const BlockKey& key, const std::optional<store::Block>& after,
@@ -107,6 +111,15 @@ class BlockTable {
     if (size(scope) == 0) return;
     map_.for_each([&](const BlockKey& k, const store::Block& b) {
       if (k.scope == scope && b.until > now) f(k, b);
+    });
+  }
+  // Calls f(key, block) for each active block of every scope, in one pass
+  // over the table, one shard locked at a time (f must not call back into
+  // the table).
+  template <typename F>
+  void for_each_active(TimePoint now, F&& f) const {
+    map_.for_each([&](const BlockKey& k, const store::Block& b) {
+      if (b.until > now) f(k, b);
     });
   }
   // Goes up on every change but expiry (put, revert, erase): a reader that

@@ -95,11 +95,20 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Loads locks, lists, active blocks and open incidents from the store,
-  // then, with `warm_windows`, warms the hot windows from the activity log
-  // (see warm(); a node of a Redis Cluster replays the shared observations
-  // instead).
-  Status load(TimePoint now, bool warm_windows = true);
+  // What load() read of the blocks, and how long it took (wall time).
+  struct BlocksLoaded {
+    std::size_t blocks = 0;
+    std::chrono::microseconds read{0};  // from the store
+    std::chrono::microseconds fill{0};  // into the block table
+  };
+  // Loads the lists and the active blocks from the store and calls
+  // `blocks_loaded` (when given: the kernel's firewall is restored from them
+  // there, before anything else is loaded), then the locks and open
+  // incidents, then, with `warm_windows`, warms the hot windows from the
+  // activity log (see warm(); a node of a Redis Cluster replays the shared
+  // observations instead).
+  Status load(TimePoint now, bool warm_windows = true,
+              const std::function<void(const BlocksLoaded&)>& blocks_loaded = {});
 
   // Feeds the failed login results of the last longest-window (24 h by
   // default) from the activity log back into the detectors' windows, so a

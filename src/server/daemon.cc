@@ -461,22 +461,27 @@ int run_daemon(const std::vector<std::string>& args) {
   if (!config.log.decisions.empty()) log_info("decision log: " + config.log.decisions);
   std::unique_ptr<HotStateSync> hot_sync = make_hot_state_sync(config, system_clock, engine);
   notify_status("loading state from " + durable->where);
-  if (Status s = engine.load(clock.now(), /*warm_windows=*/false); !s) {
-    log_error("loading state from " + durable->where + ": " + s.error().message);
-    return 1;
-  }
   // [firewall]: blocks and deny-list entries as nftables set elements, all
-  // restored in one batch as soon as the blocks are loaded (before the hot
-  // windows are warmed, which takes longer), then kept in step every batch_ms.
+  // restored in one batch as soon as the lists and blocks are read (before
+  // the locks, the incidents and the hot windows, which take longer), then
+  // kept in step every batch_ms.
   std::unique_ptr<firewall::NftablesFirewall> nftables;
   std::unique_ptr<FirewallSync> firewall_sync;
-  if (config.firewall.nftables && config.replay) {
+  if (config.firewall.nftables && config.replay)
     log_warn("replay mode: [firewall] nftables is off (recorded times are not the kernel's)");
-  } else if (config.firewall.nftables) {
+  auto blocks_loaded = [&](const engine::Engine::BlocksLoaded& b) {
+    log_info("blocks: " + std::to_string(b.blocks) + " read from the store in " +
+             std::to_string(b.read.count() / 1000) + " ms, the block table filled in " +
+             std::to_string(b.fill.count() / 1000) + " ms");
+    if (!config.firewall.nftables || config.replay) return;
     nftables = std::make_unique<firewall::NftablesFirewall>(config.firewall.table);
     firewall_sync = std::make_unique<FirewallSync>(engine, *nftables, config.firewall, clock);
     (void)firewall_sync->sync_now();  // a failure is logged, counted and retried
     firewall_sync->start();
+  };
+  if (Status s = engine.load(clock.now(), /*warm_windows=*/false, blocks_loaded); !s) {
+    log_error("loading state from " + durable->where + ": " + s.error().message);
+    return 1;
   }
   if (!hot_sync) {
     if (auto warmed = engine.warm(clock.now()); !warmed) {

@@ -28,6 +28,7 @@ bool lasts_as_long(const std::optional<TimePoint>& a, const std::optional<TimePo
 DeniedSet denied_set(const std::vector<Denied>& candidates) {
   DeniedSet out;
   DeniedMap merged;
+  merged.reserve(candidates.size());
   std::set<int> prefixes[2];  // of the networks present, per family (0: v4)
   for (const Denied& d : candidates) {
     const Cidr& c = d.network;
@@ -36,6 +37,11 @@ DeniedSet denied_set(const std::vector<Denied>& candidates) {
     if (!fresh && lasts_as_long(d.until, it->second)) it->second = d.until;
     if (!c.is_single_address()) prefixes[c.network().is_v4() ? 0 : 1].insert(c.prefix());
   }
+  if (prefixes[0].empty() && prefixes[1].empty()) {  // no networks: nothing is inside another
+    out.elements = std::move(merged);
+    return out;
+  }
+  out.elements.reserve(merged.size());
   for (const auto& [c, until] : merged) {
     bool inside = false;
     for (int p : prefixes[c.network().is_v4() ? 0 : 1]) {
@@ -56,6 +62,7 @@ firewall::Batch plan_batch(const DeniedMap& applied, const DeniedMap& wanted, Ti
                            bool restore) {
   firewall::Batch b;
   b.restore = restore;
+  if (restore) b.add.reserve(wanted.size());
   auto element = [&](const Cidr& c, const std::optional<TimePoint>& until) {
     firewall::Element e{c, std::nullopt};
     if (until) e.timeout = *until - now;
@@ -86,15 +93,18 @@ std::vector<Denied> denied_candidates(const engine::BlockTable& blocks,
                                       TimePoint now) {
   using engine::BlockScope;
   std::vector<Denied> out;
-  auto take = [&](const engine::BlockKey& k, const store::Block& b) {
-    if (b.action < Action::kDeny) return;
+  out.reserve(blocks.size(BlockScope::kIp) + blocks.size(BlockScope::kNetwork) +
+              (config.account_ip_blocks ? blocks.size(BlockScope::kAccountIp) : 0) +
+              lists.entries().size());
+  // One pass over the blocks of every scope.
+  blocks.for_each_active(now, [&](const engine::BlockKey& k, const store::Block& b) {
+    const bool kernel = k.scope == BlockScope::kIp || k.scope == BlockScope::kNetwork ||
+                        (config.account_ip_blocks && k.scope == BlockScope::kAccountIp);
+    if (!kernel || b.action < Action::kDeny) return;
     const int prefix =
         k.scope == BlockScope::kNetwork ? k.ip.aggregate_prefix() : k.ip.max_prefix();
     out.push_back(Denied{Cidr(k.ip, prefix), b.until});
-  };
-  blocks.for_each_active(BlockScope::kIp, now, take);
-  blocks.for_each_active(BlockScope::kNetwork, now, take);
-  if (config.account_ip_blocks) blocks.for_each_active(BlockScope::kAccountIp, now, take);
+  });
   for (const store::ListEntry& e : lists.entries()) {
     if (e.kind != store::ListKind::kDeny) continue;
     if (e.expires && *e.expires <= now) continue;
@@ -117,6 +127,7 @@ Status FirewallSync::sync_now() {
 }
 
 Status FirewallSync::sync_locked(bool force) {
+  const auto planning = std::chrono::steady_clock::now();
   const TimePoint now = clock_.now();
   const bool restore = !restored_;
   if (restore && !force && now < retry_at_) return {};
@@ -160,9 +171,11 @@ Status FirewallSync::sync_locked(bool force) {
   applied_ = std::move(wanted.elements);
   applied_count_.store(applied_.size());
   if (restore) {
+    const auto planned_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(start - planning).count();
     log_info("firewall: table inet " + config_.table + " restored with " +
              std::to_string(batch.add.size()) + " elements in one batch (" +
-             std::to_string(us / 1000) + " ms)");
+             std::to_string(us / 1000) + " ms; planned in " + std::to_string(planned_ms) + " ms)");
   }
   if (!last_error_.empty()) {
     log_info("firewall: nftables batches apply again");

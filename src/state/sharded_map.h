@@ -47,6 +47,36 @@ class ShardedMap {
     return slot;
   }
 
+  // As upsert(), but the value is moved in and out of its slot, never
+  // copied, the key looked up once, and nothing is returned: for bulk loads.
+  // REQUIRES: Value is default-constructible.
+  template <typename F>
+  void update(const Key& key, F&& f) {
+    Shard& s = shard_for(key);
+    std::lock_guard lock(s.mu);
+    auto [it, fresh] = s.map.try_emplace(key);
+    std::optional<Value> slot;
+    if (!fresh) slot.emplace(std::move(it->second));
+    f(slot);
+    if (slot) {
+      it->second = std::move(*slot);
+      if (fresh) count_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      s.map.erase(it);
+      if (!fresh) count_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+
+  // Makes room for `n` entries in all (spread evenly over the shards), so
+  // that a bulk load does not rehash as it grows.
+  void reserve(std::size_t n) {
+    const std::size_t per_shard = n / kShards + n / (8 * kShards) + 1;
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mu);
+      s.map.reserve(per_shard);
+    }
+  }
+
   std::optional<Value> find(const Key& key) const {
     const Shard& s = shard_for(key);
     std::lock_guard lock(s.mu);

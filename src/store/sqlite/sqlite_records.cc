@@ -97,7 +97,9 @@ constexpr StatementSql kReadSql[] = {
                            " ORDER BY i.last_seen_ms DESC, i.id"},
     {kBlocks,
      "SELECT scope, block_key, reason, action, since_ms, until_ms, incident_id FROM blocks"
-     " WHERE until_ms > ? ORDER BY since_ms, scope, block_key"},
+     // In the primary key's order: one pass over the table (by since_ms, each
+     // row was looked up through the until_ms index, then sorted).
+     " WHERE until_ms > ? ORDER BY scope, block_key"},
     {kTotp,
      "SELECT account, sealed_secret, confirmed, last_step, created_ms, confirmed_ms,"
      " recovery_codes, failures FROM totp WHERE account = ?"},
@@ -205,13 +207,17 @@ Result<Block> read_block(sqlite3_stmt* st) {
   Block b;
   b.scope = row.text();
   b.key = row.text();
-  const std::string reason = row.text();
+  const std::string_view reason = row.text_view();
   auto r = reason_from_string(reason);
-  if (!r) return read_error("unknown reason '" + reason + "' in block " + b.scope + " " + b.key);
+  if (!r)
+    return read_error("unknown reason '" + std::string(reason) + "' in block " + b.scope + " " +
+                      b.key);
   b.reason = *r;
-  const std::string action = row.text();
+  const std::string_view action = row.text_view();
   auto a = action_from_string(action);
-  if (!a) return read_error("unknown action '" + action + "' in block " + b.scope + " " + b.key);
+  if (!a)
+    return read_error("unknown action '" + std::string(action) + "' in block " + b.scope + " " +
+                      b.key);
   b.action = *a;
   b.since = row.time();
   b.until = row.time();

@@ -17,6 +17,24 @@ store::Block block_until(TimePoint until, std::string incident = "") {
   return b;
 }
 
+TEST(BlockTable, LoadMergesAndCountsAsPutDoes) {
+  BlockTable t;
+  t.reserve(1000);
+  const IpAddress a = ip("198.51.100.7");
+  const std::uint64_t v = t.version();
+  t.load(BlockKey::ip_deny(a), block_until(kT0 + minutes(10), "inc-1"));
+  t.load(BlockKey::ip_deny(a), block_until(kT0 + minutes(20)));  // the same key twice
+  t.load(BlockKey::network(a), block_until(kT0 + minutes(5)));
+  EXPECT_GT(t.version(), v);  // a mirror looks again
+  EXPECT_EQ(t.size(BlockScope::kIp), 1u);
+  EXPECT_EQ(t.size(BlockScope::kNetwork), 1u);
+  EXPECT_EQ(t.size(), 2u);
+  auto found = t.find(BlockKey::ip_deny(a), kT0 + minutes(15));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->incident_id, "inc-1");
+  EXPECT_EQ(found->until, kT0 + minutes(20));
+}
+
 TEST(BlockTable, EachScopeCountsItsBlocksThroughPutEraseSweepAndEraseHash) {
   BlockTable t;
   const IpAddress a = ip("198.51.100.7"), b = ip("203.0.113.9");

@@ -50,6 +50,29 @@ TEST(EngineLoad, FreshEngineOnSameStoreReloadsBlocksLocksListsAndIncidents) {
     EXPECT_ALLOWED(h.fail("dave", "192.0.2.50", t + seconds(i), "pw" + std::to_string(i)));
 }
 
+// The kernel's firewall is restored from the lists and blocks as soon as
+// they are read: the locks and incidents load after it.
+TEST(EngineLoad, ListsAndBlocksAreInWhenBlocksLoadedIsCalledBeforeTheRest) {
+  EngineHarness h;
+  build_state(h);
+  h.sync();
+  const TimePoint t = kT0 + minutes(10);
+  Engine fresh(h.config(), h.store(), 7);
+  int calls = 0;
+  Status s = fresh.load(t, /*warm_windows=*/false, [&](const Engine::BlocksLoaded& b) {
+    ++calls;
+    EXPECT_EQ(b.blocks, 2u);
+    EXPECT_EQ(fresh.blocks().active(t).size(), 2u);
+    EXPECT_EQ(fresh.lists().entries(std::nullopt, t).size(), 4u);
+    EXPECT_EQ(fresh.locks().size(), 0u);
+    EXPECT_EQ(fresh.incidents().open_count(), 0u);
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(fresh.locks().size(), 1u);
+  EXPECT_EQ(fresh.incidents().open_count(), 1u);
+}
+
 TEST(EngineLoad, ReloadedIncidentContinuesUnderTheSameId) {
   EngineHarness h;
   build_state(h);
