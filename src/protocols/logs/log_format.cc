@@ -5,6 +5,7 @@
 #include <array>
 #include <charconv>
 #include <map>
+#include <optional>
 
 #include "protocols/logs/pattern_set.h"
 #include "protocols/logs/send_join.h"
@@ -61,7 +62,6 @@ class StockFormat final : public LogFormat {
   StockFormat(std::string name, const Clock& clock, std::string protocol, bool time_read)
       : LogFormat(name),
         patterns_(stock_patterns(name)),
-        scanner_(compiled(name)),
         clock_(clock),
         times_(clock),
         protocol_(std::move(protocol)),
@@ -92,7 +92,8 @@ class StockFormat final : public LogFormat {
   // kept).
   LineKind parse(std::string_view text, const TimePoint* time, LoginLine& out) {
     std::size_t end = 0;
-    const int id = scanner_.first(text, end);
+    if (!scanner_) scanner_.emplace(compiled(name()));  // at the first line, not at start
+    const int id = scanner_->first(text, end);
     if (id < 0) return LineKind::kNone;
     const StockPattern& p = patterns_[std::size_t(id)];
     out = LoginLine{};
@@ -205,7 +206,7 @@ class StockFormat final : public LogFormat {
   }
 
   std::span<const StockPattern> patterns_;
-  PatternScanner scanner_;
+  std::optional<PatternScanner> scanner_;
   const Clock& clock_;
   LineTimes times_;
   std::string protocol_;

@@ -77,7 +77,9 @@ inline constexpr std::string_view kFormatNames[] = {"dovecot", "postfix", "sshd"
 // imitate them; nginx and apache read the combined access log's fields;
 // custom runs its RE2 expression.
 // Not thread-safe: one instance per reading thread (it holds the scan's
-// scratch space and the time cache). The compiled patterns are shared.
+// scratch space and the time cache). The compiled patterns are shared, and
+// compiled at the first line a stock format reads, not when it is made (the
+// config check makes one of each: mamorid's start does not wait for it).
 class LogFormat {
  public:
   // Fails with `invalid_format` (unknown name, missing or contradictory
