@@ -24,6 +24,13 @@
 #   HOT_STATE_MB [4096]  mamorid's hot-state budget (state.memory_budget_mb)
 #   PACED [1]            0: skip the half-rate latency runs
 #   ACCOUNTS [20000]     accounts of the steady mix
+#   PHASES ["calls ips"] the phases to run: calls (the side-by-side runs
+#                        with nginx, paced ones included), ips (the "seen" phase)
+#   PERF_DIR [unset]     ips phase: record `perf record -g` of mamorid during
+#                        the cold and the after-preload login/result runs into
+#                        this dir (perf-cold.data, perf-after.data, and each
+#                        one's top symbols in perf-*.txt); RelWithDebInfo
+#                        builds give the symbols
 #
 # Pinning (the machine may have only 2 cores): the servers run on core 0 for
 # one worker and cores 0-1 for two; wrk runs on the last core. With two
@@ -44,6 +51,8 @@ IPS=${IPS:-10000000}
 HOT_STATE_MB=${HOT_STATE_MB:-4096}
 PACED=${PACED:-1}
 ACCOUNTS=${ACCOUNTS:-20000}
+PHASES=${PHASES-"calls ips"}
+PERF_DIR=${PERF_DIR:-}
 APP_TOKEN=bench-app-token
 ADMIN_TOKEN=bench-admin-token
 
@@ -239,9 +248,13 @@ seed() {
     /v1/login/result "$APP_TOKEN" seed
 }
 
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
+CALL_THREADS=$THREADS
+has_phase calls || CALL_THREADS=""
+
 echo "load before: $(uptime)"
 echo "cores: $NCPU; servers on $(cores_for 1) (1 worker) / $(cores_for 2) (2 workers), wrk on core $LAST; $CONNECTIONS connections, ${DURATION}s per run"
-for n in $THREADS; do
+for n in $CALL_THREADS; do
   start_nginx "$n"
   NGINX_PID=$SERVER_PID NGINX_URL=$URL
   start_mamorid "$n"
@@ -290,13 +303,15 @@ for n in $THREADS; do
   stop "$MAMORID_PID"
 done
 
-echo
-echo "load after: $(uptime)"
-printf '%-8s %7s  %-19s %9s %8s %8s %6s %9s %8s\n' target threads call "req/s" "p50 ms" "p99 ms" \
-  "ratio" "peak MiB" "CPU us/req"
-printf '%s\n' "${ROWS[@]}"
+if [ ${#ROWS[@]} -gt 0 ]; then
+  echo
+  echo "load after: $(uptime)"
+  printf '%-8s %7s  %-19s %9s %8s %8s %6s %9s %8s\n' target threads call "req/s" "p50 ms" "p99 ms" \
+    "ratio" "peak MiB" "CPU us/req"
+  printf '%s\n' "${ROWS[@]}"
+fi
 
-if [ "$IPS" -gt 0 ]; then
+if [ "$IPS" -gt 0 ] && has_phase ips; then
   echo
   echo "== $IPS distinct source IPs and accounts seen (1 worker, hot-state budget $HOT_STATE_MB MiB) =="
   start_mamorid 1
@@ -311,9 +326,51 @@ if [ "$IPS" -gt 0 ]; then
     sync
     echo "$dirty $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')"
   }
+  # What says where a request's time goes once the state is big: the
+  # journals' tails, runs and index raises, profile reads the filter
+  # spared, the writer's commits, the hot state's size and evictions.
+  store_metrics() {  # URL
+    curl -s "$1/metrics" | awk '/^mamori_(store_(activity|profiles)_(tail_entries|runs|index_raises_total)|store_profiles_collections_total|store_profile_reads_skipped_total|store_commits_total|store_writes_total|hot_state_(entries|bytes|evictions_total)|http_requests_total\{route="login_(result|attempt)")/ {printf "  %-70s %s\n", $1, $2}'
+  }
+  major_faults() { awk '{print $12}' "/proc/$1/stat"; }
+  # perf_load LABEL URL PATH MODE SECONDS: load's fields, then mamorid's CPU
+  # time per answered request (us) and its major page faults (reads that
+  # waited for the disk), with mamorid recorded
+  # meanwhile when PERF_DIR is set: `perf record -g` (its top symbols in
+  # perf-LABEL.txt) and `perf sched record` (what held the worker's core
+  # while it waited, bench/sched_causes.py, in sched-LABEL.txt).
+  perf_load() {
+    local label=$1 perf_pids=() p
+    shift
+    if [ -n "$PERF_DIR" ]; then
+      mkdir -p "$PERF_DIR"
+      perf record -q -g -o "$PERF_DIR/perf-$label.data" -p "$SERVER_PID" >/dev/null 2>&1 &
+      perf_pids+=($!)
+      perf sched record -q -a -o "$PERF_DIR/sched-$label.data" >/dev/null 2>&1 &
+      perf_pids+=($!)
+      PIDS+=("${perf_pids[@]}")
+    fi
+    local c0 f0 r
+    c0=$(cpu_ticks "$SERVER_PID")
+    f0=$(major_faults "$SERVER_PID")
+    r=$(load "$@")
+    echo "$r $(awk -v t=$(( ($(cpu_ticks "$SERVER_PID") - c0) * TICK_US )) -v n="${r%% *}" \
+      'BEGIN {printf "%.1f", n ? t / n : 0}') $(( $(major_faults "$SERVER_PID") - f0 ))"
+    for p in "${perf_pids[@]}"; do
+      kill -INT "$p" 2>/dev/null || true
+      wait "$p" 2>/dev/null || true
+      forget "$p"
+    done
+    if [ -n "$PERF_DIR" ]; then
+      perf report -i "$PERF_DIR/perf-$label.data" --no-children -g none --percent-limit 0.5 \
+        --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep . >"$PERF_DIR/perf-$label.txt" || true
+      /usr/bin/python3 bench/sched_causes.py "$PERF_DIR/sched-$label.data" "$SERVER_PID" 1 \
+        >"$PERF_DIR/sched-$label.txt" 2>&1 || true
+    fi
+  }
   q_cold=$(quiesce)
-  cold=$(load "$URL" /v1/login/result mix "$DURATION")
-  read -r _ _ cold_rps cold_p50 cold_p99 _ _ <<<"$cold"
+  cold=$(perf_load cold "$URL" /v1/login/result mix "$DURATION")
+  read -r _ _ cold_rps cold_p50 cold_p99 _ _ cold_cpu cold_faults <<<"$cold"
   # Attempts (allowed ones write nothing) show the hot state's own cost
   # apart from the store's, whose tables grow with the preload.
   cold_a=$(load "$URL" /v1/login/attempt mix "$DURATION")
@@ -328,22 +385,44 @@ if [ "$IPS" -gt 0 ]; then
     -s bench/wrk/login.lua "$URL" -- /v1/login/result "$APP_TOKEN" unique
   t1=$(date +%s)
   status=$(curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/v1/status")
+  echo "after the preload ($(uptime)):"
+  store_metrics "$URL"
   q_warm=$(quiesce)
-  warm=$(load "$URL" /v1/login/result mix "$DURATION")
-  read -r _ _ warm_rps warm_p50 warm_p99 _ _ <<<"$warm"
+  # The same mix as the cold runs, on accounts of its own: the cold runs'
+  # accounts are no longer new (they have profiles now).
+  export MAMORI_BENCH_BASE=$((1 << 29))
+  warm=$(perf_load after "$URL" /v1/login/result mix "$DURATION")
+  read -r _ _ warm_rps warm_p50 warm_p99 _ _ warm_cpu warm_faults <<<"$warm"
   warm_a=$(load "$URL" /v1/login/attempt mix "$DURATION")
+  unset MAMORI_BENCH_BASE
+  echo "after the runs ($(uptime)):"
+  store_metrics "$URL"
   read -r _ _ warm_a_rps _ warm_a_p99 _ _ <<<"$warm_a"
   rss_warm=$(rss_kb "$SERVER_PID")
   hwm=$(peak_rss_kb "$SERVER_PID")
+  stop "$SERVER_PID"
+  # The cold rate once more, on a fresh mamorid after the others: the two
+  # cold runs bracket the one after the preload, so a change in the
+  # machine's other load over the preload's minutes shows as a gap between
+  # them rather than as a change of the ratio.
+  start_mamorid 1
+  quiesce >/dev/null
+  cold2=$(perf_load cold2 "$URL" /v1/login/result mix "$DURATION")
+  read -r _ _ cold2_rps _ _ _ _ cold2_cpu _ <<<"$cold2"
+  stop "$SERVER_PID"
+  echo "load at the end: $(uptime)"
   /usr/bin/python3 - "$status" "$IPS" "$rss_cold" "$rss_warm" "$hwm" "$cold_rps" "$warm_rps" \
     "$cold_p99" "$warm_p99" "$((t1 - t0))" $q_cold $q_warm \
-    "$cold_a_rps" "$warm_a_rps" "$cold_a_p99" "$warm_a_p99" <<'PY'
+    "$cold_a_rps" "$warm_a_rps" "$cold_a_p99" "$warm_a_p99" \
+    "$cold_cpu" "$warm_cpu" "$cold_faults" "$warm_faults" "$cold2_rps" "$cold2_cpu" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])["hot_state"]
 ips, rss_cold, rss_warm, hwm = (int(x) for x in sys.argv[2:6])
 cold, warm, cold_p99, warm_p99, secs = (float(x) for x in sys.argv[6:11])
 dirty_cold, sync_cold, dirty_warm, sync_warm = (float(x) for x in sys.argv[11:15])
 cold_a, warm_a, cold_a_p99, warm_a_p99 = (float(x) for x in sys.argv[15:19])
+cold_cpu, warm_cpu, cold_faults, warm_faults = (float(x) for x in sys.argv[19:23])
+cold2, cold2_cpu = (float(x) for x in sys.argv[23:25])
 print(f"preload               {ips} login results, each from a new IP for a new account, half failed, in {secs:.0f} s ({ips / max(secs, 1):.0f}/s)")
 print(f"hot-state entries     {s['entries']}")
 print(f"hot-state bytes       {s['bytes']} ({s['bytes'] / 2**20:.0f} MiB; budget {s['budget_bytes'] / 2**20:.0f} MiB)")
@@ -353,7 +432,8 @@ print(f"RSS                   cold {rss_cold / 1024:.0f} MiB, after {rss_warm / 
 print(f"RSS growth per IP     {(rss_warm - rss_cold) * 1024 / ips:.0f} bytes")
 print(f"sync before the runs  cold: {dirty_cold:.0f} MiB dirty, {sync_cold:.1f} s; after: {dirty_warm:.0f} MiB dirty, {sync_warm:.1f} s")
 print(f"login/result req/s    cold {cold:.0f}, after {warm:.0f} ({warm / cold:.2f}x); p99 cold {cold_p99 / 1000:.2f} ms, after {warm_p99 / 1000:.2f} ms")
+print(f"  cold again          {cold2:.0f} on a fresh mamorid after the others; after / mean of the colds: {2 * warm / (cold + cold2):.2f}x")
+print(f"login/result CPU      cold {cold_cpu:.1f} us/request, after {warm_cpu:.1f} ({warm_cpu / max(cold_cpu, 0.1):.2f}x), cold again {cold2_cpu:.1f} (every mamorid thread); major faults cold {cold_faults:.0f}, after {warm_faults:.0f}")
 print(f"login/attempt req/s   cold {cold_a:.0f}, after {warm_a:.0f} ({warm_a / cold_a:.2f}x); p99 cold {cold_a_p99 / 1000:.2f} ms, after {warm_a_p99 / 1000:.2f} ms")
 PY
-  stop "$SERVER_PID"
 fi
