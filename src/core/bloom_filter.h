@@ -29,12 +29,16 @@ class BloomFilter {
   BloomFilter(const BloomFilter&) = delete;
   BloomFilter& operator=(const BloomFilter&) = delete;
 
-  void add(std::uint64_t fingerprint) {
+  // Returns true when the add set a bit that was clear: `fingerprint`
+  // surely had not been added before (false: it may have been).
+  bool add(std::uint64_t fingerprint) {
     std::atomic<std::uint64_t>* block = block_of(fingerprint);
+    bool fresh = false;
     for_each_bit(fingerprint, [&](unsigned word, std::uint64_t mask) {
-      block[word].fetch_or(mask, std::memory_order_relaxed);
+      if ((block[word].fetch_or(mask, std::memory_order_relaxed) & mask) == 0) fresh = true;
       return true;
     });
+    return fresh;
   }
 
   bool may_contain(std::uint64_t fingerprint) const {

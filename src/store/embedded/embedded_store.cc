@@ -127,7 +127,7 @@ Status EmbeddedStore::fill_profile_filter() {
   // Counted first (the runs' keys are mapped, the tail is short), to size it.
   std::size_t count = 0;
   if (Status s = profiles_->for_each_fingerprint([&](std::uint64_t) { ++count; }); !s) return s;
-  profile_filter_ = std::make_unique<BloomFilter>(std::max(kMinProfileFilter, 2 * count));
+  profile_filter_ = std::make_unique<GrowingBloomFilter>(std::max(kMinProfileFilter, 2 * count));
   return profiles_->for_each_fingerprint([&](std::uint64_t fp) { profile_filter_->add(fp); });
 }
 
@@ -417,6 +417,9 @@ void EmbeddedStore::render_metrics(std::string& out) const {
   metric("mamori_store_profile_reads_skipped_total", "counter",
          "Profile reads answered without reading the journal (the account never had a profile).",
          profile_reads_skipped());
+  metric("mamori_store_profile_filter_layers", "gauge",
+         "Layers of the filter of accounts with a profile (it grows fourfold a layer).",
+         profile_filter_->layers());
 }
 
 }  // namespace mamori::store

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/bloom_filter.h"
 #include "core/clock.h"
+#include "core/growing_bloom_filter.h"
 #include "core/result.h"
 #include "store/journal/activity_journal.h"
 #include "store/journal/profile_journal.h"
@@ -256,8 +256,10 @@ class EmbeddedStore final : public Store, private BatchParticipant {
   std::atomic<std::uint64_t> retention_failures_{0};
 
   // Which accounts have a profile, approximately: filled from the profile
-  // journal at open (sized for twice its accounts, at least
-  // kMinProfileFilter) and on every put_profile, before the write is queued.
+  // journal at open (its first layer sized for twice its accounts, at least
+  // kMinProfileFilter; it grows as accounts are added, so ten million new
+  // accounts do not turn it into a "maybe" for every one) and on every
+  // put_profile, before the write is queued.
   // profile() of an account it rules out returns the empty profile without
   // reading the journal: the first login of an account costs no read (a
   // journal read of an unknown account, its tail and each run's own filter,
@@ -265,7 +267,7 @@ class EmbeddedStore final : public Store, private BatchParticipant {
   // filter's one cache line). Profiles are
   // never deleted, so it never rules out a stored one.
   static constexpr std::size_t kMinProfileFilter = 1 << 20;
-  std::unique_ptr<BloomFilter> profile_filter_;
+  std::unique_ptr<GrowingBloomFilter> profile_filter_;
   std::atomic<std::uint64_t> profile_reads_skipped_{0};
 
   std::unique_ptr<journal::ActivityJournal> activity_;
