@@ -14,6 +14,14 @@ std::string source_key(store::IncidentKind kind, std::string_view source) {
 constexpr Duration kLastSeenPersistEvery = std::chrono::seconds(10);
 // Accounts counted beyond max_accounts per incident (8 bytes each).
 constexpr std::size_t kMaxUnlisted = 16'000'000;
+// The most sources an incident lists.
+constexpr std::size_t kMaxSources = 1024;
+
+// What a touch changes in the header: the rest (the sources above all, up
+// to kMaxSources of them) is written by put_incident only when it changes.
+store::IncidentCounts counts_of(const store::Incident& i) {
+  return {i.id, i.last_seen, i.accounts_targeted, i.accounts_compromised};
+}
 }  // namespace
 
 Status IncidentTracker::load(TimePoint now) {
@@ -27,6 +35,7 @@ Status IncidentTracker::load(TimePoint now) {
     auto o = std::make_unique<Open>();
     for (store::IncidentAccount& a : *accounts) o->accounts.emplace(a.account, std::move(a));
     o->persisted_last_seen = i.last_seen;
+    o->source_set.insert(i.sources.begin(), i.sources.end());
     // Stuffing incidents are keyed by their one source; a spray's key (its
     // password hash) is not stored, so a reloaded spray continues under a
     // fresh incident if it goes on.
@@ -56,7 +65,7 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
     if (now > inc.last_seen) inc.last_seen = now;
     if (header_changed || inc.last_seen - o.persisted_last_seen >= kLastSeenPersistEvery) {
       o.persisted_last_seen = inc.last_seen;
-      ticket = store_.put_incident(inc);
+      ticket = store_.put_incident_counts(counts_of(inc), std::nullopt);
     }
     return;
   }
@@ -88,10 +97,10 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
   if (now > inc.last_seen) inc.last_seen = now;
   if (account_changed) {
     o.persisted_last_seen = inc.last_seen;
-    ticket = store_.put_incident_and_account(inc, a);
+    ticket = store_.put_incident_counts(counts_of(inc), a);
   } else if (inc.last_seen - o.persisted_last_seen >= kLastSeenPersistEvery) {
     o.persisted_last_seen = inc.last_seen;
-    ticket = store_.put_incident(inc);
+    ticket = store_.put_incident_counts(counts_of(inc), std::nullopt);
   }
 }
 
@@ -117,7 +126,9 @@ std::string IncidentTracker::open(store::IncidentKind kind, const std::string& k
     for (const TouchedAccount& a : accounts)
       if (a.seen != TimePoint{} && a.seen < fresh->incident.started)
         fresh->incident.started = a.seen;
-    fresh->incident.sources = sources;
+    fresh->incident.sources.assign(
+        sources.begin(), sources.begin() + std::ptrdiff_t(std::min(sources.size(), kMaxSources)));
+    fresh->source_set.insert(fresh->incident.sources.begin(), fresh->incident.sources.end());
     fresh->key = key;
     o = fresh.get();
     by_key_[key] = fresh->incident.id;
@@ -128,7 +139,7 @@ std::string IncidentTracker::open(store::IncidentKind kind, const std::string& k
     bool added = false;
     for (const std::string& s : sources) {
       auto& have = o->incident.sources;
-      if (std::find(have.begin(), have.end(), s) == have.end() && have.size() < 1024) {
+      if (have.size() < kMaxSources && o->source_set.insert(s).second) {
         have.push_back(s);
         added = true;
       }

@@ -73,6 +73,9 @@ class IncidentTracker {
     // Hashes of the accounts counted beyond max_accounts (not listed), so
     // each is counted once.
     std::unordered_set<std::uint64_t> unlisted;
+    // incident.sources as a set: a wave's incident lists up to 1,024, and
+    // each of its failures names one.
+    std::unordered_set<std::string> source_set;
     std::string key;
     TimePoint persisted_last_seen{};
     bool rewrite = false;  // a commit failed since the incident's last full write

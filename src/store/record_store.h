@@ -45,9 +45,13 @@ class RecordStore {
   // Inserts or updates one touched account: first_seen keeps the earliest,
   // last_seen the latest, login_succeeded is or-ed.
   virtual WriteTicket put_incident_account(std::string incident_id, IncidentAccount a) = 0;
-  // Both at once, in one transaction: no reader (nor a backup) sees an
-  // account without the header that counts it, or the other way round.
-  virtual WriteTicket put_incident_and_account(Incident header, IncidentAccount a) = 0;
+  // Updates the header's last_seen and counts (of an incident put_incident
+  // wrote; nothing when there is none) and, when `a` is given, puts that
+  // account as put_incident_account does, in one transaction: no reader
+  // (nor a backup) sees an account without the header that counts it, or
+  // the other way round.
+  virtual WriteTicket put_incident_counts(IncidentCounts counts,
+                                          std::optional<IncidentAccount> a) = 0;
   // Newest first; incidents whose last_seen >= since.
   virtual Result<std::vector<Incident>> incidents(TimePoint since) = 0;
   virtual Result<std::optional<Incident>> incident(std::string_view id) = 0;

@@ -134,6 +134,18 @@ struct Incident {
   std::optional<TimePoint> closed;  // an operator closed it; none: open or closed by idling
 };
 
+// The part of an incident's header that changes as its sources go on:
+// written alone (RecordStore::put_incident_counts), it leaves the rest of
+// the header (kind, start, sources, closed) as put_incident last wrote it,
+// so a busy incident with a thousand sources does not rewrite them with
+// every account it touches.
+struct IncidentCounts {
+  std::string id;
+  TimePoint last_seen{};
+  std::int64_t accounts_targeted = 0;
+  std::int64_t accounts_compromised = 0;
+};
+
 // An account an incident's sources touched.
 struct IncidentAccount {
   std::string account;

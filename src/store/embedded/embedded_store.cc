@@ -266,8 +266,9 @@ WriteTicket EmbeddedStore::put_incident(Incident i) { return sqlite_->put_incide
 WriteTicket EmbeddedStore::put_incident_account(std::string incident_id, IncidentAccount a) {
   return sqlite_->put_incident_account(std::move(incident_id), std::move(a));
 }
-WriteTicket EmbeddedStore::put_incident_and_account(Incident header, IncidentAccount a) {
-  return sqlite_->put_incident_and_account(std::move(header), std::move(a));
+WriteTicket EmbeddedStore::put_incident_counts(IncidentCounts counts,
+                                               std::optional<IncidentAccount> a) {
+  return sqlite_->put_incident_counts(std::move(counts), std::move(a));
 }
 WriteTicket EmbeddedStore::put_block(Block b) { return sqlite_->put_block(std::move(b)); }
 WriteTicket EmbeddedStore::delete_block(std::string scope, std::string key) {

@@ -247,11 +247,15 @@ WriteTicket MemoryStore::put_incident_account(std::string incident_id, IncidentA
   return next_locked();
 }
 
-WriteTicket MemoryStore::put_incident_and_account(Incident header, IncidentAccount a) {
+WriteTicket MemoryStore::put_incident_counts(IncidentCounts counts,
+                                             std::optional<IncidentAccount> a) {
   std::lock_guard lock(mu_);
-  merge_account(data_->incident_accounts[header.id], std::move(a));
-  std::string id = header.id;
-  data_->incidents[std::move(id)] = std::move(header);
+  if (auto it = data_->incidents.find(counts.id); it != data_->incidents.end()) {
+    it->second.last_seen = counts.last_seen;
+    it->second.accounts_targeted = counts.accounts_targeted;
+    it->second.accounts_compromised = counts.accounts_compromised;
+  }
+  if (a) merge_account(data_->incident_accounts[counts.id], std::move(*a));
   return next_locked();
 }
 

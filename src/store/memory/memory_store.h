@@ -74,7 +74,7 @@ class MemoryStore final : public Store {
   Result<std::vector<ListEntry>> list_entries() override;
   WriteTicket put_incident(Incident i) override;
   WriteTicket put_incident_account(std::string incident_id, IncidentAccount a) override;
-  WriteTicket put_incident_and_account(Incident header, IncidentAccount a) override;
+  WriteTicket put_incident_counts(IncidentCounts counts, std::optional<IncidentAccount> a) override;
   Result<std::vector<Incident>> incidents(TimePoint since) override;
   Result<std::optional<Incident>> incident(std::string_view id) override;
   Result<std::vector<IncidentAccount>> incident_accounts(std::string_view id) override;

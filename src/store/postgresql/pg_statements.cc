@@ -71,6 +71,9 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " first_seen_ms = least(incident_accounts.first_seen_ms, excluded.first_seen_ms),"
     " last_seen_ms = greatest(incident_accounts.last_seen_ms, excluded.last_seen_ms),"
     " login_succeeded = (incident_accounts.login_succeeded OR excluded.login_succeeded)",
+    // kPutIncidentCountsStmt
+    "UPDATE incidents SET last_seen_ms = $2::bigint, accounts_targeted = $3::bigint,"
+    " accounts_compromised = $4::bigint WHERE id = $1",
     // kPutBlockStmt
     "INSERT INTO blocks (" MAMORI_BLOCK_COLUMNS ")"
     " VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $7)"

@@ -28,6 +28,7 @@ enum StatementId : int {
   kDeleteListEntryStmt,
   kPutIncidentStmt,
   kPutIncidentAccountStmt,
+  kPutIncidentCountsStmt,
   kPutBlockStmt,
   kDeleteBlockStmt,
   kPruneBlocksStmt,

@@ -697,13 +697,17 @@ WriteTicket PostgresStore::put_incident_account(std::string incident_id, Inciden
                      postgresql::incident_account_params(incident_id, a), std::move(notify));
 }
 
-WriteTicket PostgresStore::put_incident_and_account(Incident header, IncidentAccount a) {
+WriteTicket PostgresStore::put_incident_counts(IncidentCounts counts,
+                                               std::optional<IncidentAccount> a) {
   WriteOp op;
   op.statements.push_back(
-      Statement{postgresql::kPutIncidentStmt, postgresql::incident_params(header)});
-  op.statements.push_back(Statement{postgresql::kPutIncidentAccountStmt,
-                                    postgresql::incident_account_params(header.id, a)});
-  op.notify = encode_record_change(RecordChange::Kind::kIncident, header.id);
+      Statement{postgresql::kPutIncidentCountsStmt,
+                {counts.id, ms(counts.last_seen), std::to_string(counts.accounts_targeted),
+                 std::to_string(counts.accounts_compromised)}});
+  if (a)
+    op.statements.push_back(Statement{postgresql::kPutIncidentAccountStmt,
+                                      postgresql::incident_account_params(counts.id, *a)});
+  op.notify = encode_record_change(RecordChange::Kind::kIncident, counts.id);
   if (op.notify.size() > kMaxNotifyPayload) op.notify.clear();
   return enqueue(std::move(op));
 }

@@ -48,6 +48,7 @@ enum WriterStmt : int {
   kDeleteListEntry,
   kPutIncident,
   kPutIncidentAccount,
+  kPutIncidentCounts,
   kPutBlock,
   kDeleteBlock,
   kPruneBlocks,
@@ -348,9 +349,9 @@ struct PutIncidentAccountOp {
   std::string incident_id;
   IncidentAccount a;
 };
-struct PutIncidentAndAccountOp {
-  Incident header;
-  IncidentAccount a;
+struct PutIncidentCountsOp {
+  IncidentCounts counts;
+  std::optional<IncidentAccount> a;
 };
 struct PutBlockOp {
   Block b;
@@ -414,7 +415,7 @@ Status apply_write(const Writer& w, const PutListEntryOp& op);
 Status apply_write(const Writer& w, const DeleteListEntryOp& op);
 Status apply_write(const Writer& w, const PutIncidentOp& op);
 Status apply_write(const Writer& w, const PutIncidentAccountOp& op);
-Status apply_write(const Writer& w, const PutIncidentAndAccountOp& op);
+Status apply_write(const Writer& w, const PutIncidentCountsOp& op);
 Status apply_write(const Writer& w, const PutBlockOp& op);
 Status apply_write(const Writer& w, const DeleteBlockOp& op);
 Status apply_write(const Writer& w, const PruneBlocksOp& op);
@@ -439,7 +440,7 @@ struct SqliteStore::WriteOp
     : std::variant<ForeignWrite, sqlite::PutLockOp, sqlite::ClearLockOp, sqlite::PutContactOp,
                    sqlite::PutLastLoginOp, sqlite::PutListEntryOp, sqlite::DeleteListEntryOp,
                    sqlite::PutIncidentOp, sqlite::PutIncidentAccountOp,
-                   sqlite::PutIncidentAndAccountOp, sqlite::PutBlockOp, sqlite::DeleteBlockOp,
+                   sqlite::PutIncidentCountsOp, sqlite::PutBlockOp, sqlite::DeleteBlockOp,
                    sqlite::PruneBlocksOp, sqlite::PutTotpOp, sqlite::DeleteTotpOp,
                    sqlite::PutOwnerActionOp, sqlite::AppendAuditOp, sqlite::EnqueueOutboxOp,
                    sqlite::OutboxDeliveredOp, sqlite::OutboxRetryOp, sqlite::OutboxFailedOp,

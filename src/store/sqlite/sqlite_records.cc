@@ -59,6 +59,9 @@ constexpr StatementSql kWriterSql[] = {
      " first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),"
      " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
      " login_succeeded = (login_succeeded OR excluded.login_succeeded)"},
+    {kPutIncidentCounts,
+     "UPDATE incidents SET last_seen_ms = ?2, accounts_targeted = ?3, accounts_compromised = ?4"
+     " WHERE id = ?1"},
     {kPutBlock,
      "INSERT OR REPLACE INTO blocks (scope, block_key, reason, action, since_ms, until_ms,"
      " incident_id) VALUES (?, ?, ?, ?, ?, ?, ?)"},
@@ -409,9 +412,13 @@ Status apply_write(const Writer& w, const PutIncidentAccountOp& op) {
   return put_incident_account(w, op.incident_id, op.a);
 }
 
-Status apply_write(const Writer& w, const PutIncidentAndAccountOp& op) {
-  if (Status s = put_incident(w, op.header); !s) return s;
-  return put_incident_account(w, op.header.id, op.a);
+Status apply_write(const Writer& w, const PutIncidentCountsOp& op) {
+  const IncidentCounts& c = op.counts;
+  Status s = w.exec(kPutIncidentCounts, "put_incident_counts", [&](Binder& b) {
+    b.text(c.id).time(c.last_seen).int64(c.accounts_targeted).int64(c.accounts_compromised);
+  });
+  if (!s || !op.a) return s;
+  return put_incident_account(w, c.id, *op.a);
 }
 
 // ---- blocks ----
@@ -487,8 +494,9 @@ WriteTicket SqliteStore::put_incident(Incident i) {
 WriteTicket SqliteStore::put_incident_account(std::string incident_id, IncidentAccount a) {
   return commits_.enqueue(sqlite::PutIncidentAccountOp{std::move(incident_id), std::move(a)});
 }
-WriteTicket SqliteStore::put_incident_and_account(Incident header, IncidentAccount a) {
-  return commits_.enqueue(sqlite::PutIncidentAndAccountOp{std::move(header), std::move(a)});
+WriteTicket SqliteStore::put_incident_counts(IncidentCounts counts,
+                                             std::optional<IncidentAccount> a) {
+  return commits_.enqueue(sqlite::PutIncidentCountsOp{std::move(counts), std::move(a)});
 }
 WriteTicket SqliteStore::put_block(Block b) {
   return commits_.enqueue(sqlite::PutBlockOp{std::move(b)});

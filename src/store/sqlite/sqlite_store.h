@@ -147,7 +147,7 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   WriteTicket delete_list_entry(std::string id) override;
   WriteTicket put_incident(Incident i) override;
   WriteTicket put_incident_account(std::string incident_id, IncidentAccount a) override;
-  WriteTicket put_incident_and_account(Incident header, IncidentAccount a) override;
+  WriteTicket put_incident_counts(IncidentCounts counts, std::optional<IncidentAccount> a) override;
   WriteTicket put_block(Block b) override;
   WriteTicket delete_block(std::string scope, std::string key) override;
   WriteTicket prune_blocks(TimePoint before) override;

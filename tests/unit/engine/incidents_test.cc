@@ -50,18 +50,19 @@ class RecordingStore final : public store::RecordStore {
   std::vector<std::string> incident_writes;
 
   store::WriteTicket put_incident(store::Incident i) override {
-    incident_writes.push_back("header " + std::to_string(i.accounts_targeted));
+    incident_writes.push_back("header " + std::to_string(i.accounts_targeted) + " sources " +
+                              std::to_string(i.sources.size()));
     return s_.put_incident(std::move(i));
   }
   store::WriteTicket put_incident_account(std::string id, store::IncidentAccount a) override {
     incident_writes.push_back("account " + a.account);
     return s_.put_incident_account(std::move(id), std::move(a));
   }
-  store::WriteTicket put_incident_and_account(store::Incident i,
-                                              store::IncidentAccount a) override {
-    incident_writes.push_back("header " + std::to_string(i.accounts_targeted) + " with account " +
-                              a.account);
-    return s_.put_incident_and_account(std::move(i), std::move(a));
+  store::WriteTicket put_incident_counts(store::IncidentCounts c,
+                                         std::optional<store::IncidentAccount> a) override {
+    incident_writes.push_back("counts " + std::to_string(c.accounts_targeted) +
+                              (a ? " with account " + a->account : std::string()));
+    return s_.put_incident_counts(std::move(c), std::move(a));
   }
 
   store::WriteTicket put_lock(std::string a, store::LockInfo l) override {
@@ -156,15 +157,53 @@ TEST(Incidents, AChangedAccountIsWrittenWithItsHeaderInOneOperation) {
   tracker.touch(id, "c", true, kT0 + seconds(2), t);  // compromised now: counted
   tracker.touch(id, "c", true, kT0 + seconds(3), t);  // nothing new
   ASSERT_TRUE(h.store().wait(t));
-  EXPECT_EQ(
-      store.incident_writes,
-      (std::vector<std::string>{"header 0", "header 1 with account a", "header 2 with account b",
-                                "header 3 with account c", "header 3 with account c"}));
+  EXPECT_EQ(store.incident_writes,
+            (std::vector<std::string>{"header 0 sources 1", "counts 1 with account a",
+                                      "counts 2 with account b", "counts 3 with account c",
+                                      "counts 3 with account c"}));
   auto header = h.store().incident(id);
   ASSERT_TRUE(header && *header);
   EXPECT_EQ((*header)->accounts_targeted, 3);
   EXPECT_EQ((*header)->accounts_compromised, 1);
   EXPECT_EQ(h.incident_accounts(id).size(), 3u);
+}
+
+// A distributed_stuffing wave's incident lists up to 1,024 sources and
+// touches an account with each failure: the sources are written when they
+// change, not again with every account.
+TEST(Incidents, ASourcesListIsWrittenOnlyWhenItChanges) {
+  EngineHarness h;
+  RecordingStore store(h.store());
+  IdGenerator ids(1);
+  IncidentTracker tracker(IncidentConfig{}, store, ids);
+  std::vector<std::string> sources;
+  for (int i = 0; i < 1000; ++i) sources.push_back("198." + std::to_string(i) + ".0.0/16");
+  store::WriteTicket t = 0;
+  const std::string id = tracker.open(store::IncidentKind::kDistributedStuffing, "wave", sources,
+                                      {{"a", false, kT0}}, kT0, t);
+  for (int i = 0; i < 100; ++i)
+    tracker.open(store::IncidentKind::kDistributedStuffing, "wave", {sources[std::size_t(i)]},
+                 {{"u" + std::to_string(i), false, kT0}}, kT0 + seconds(1), t);
+  // A new source: the header again, with it.
+  tracker.open(store::IncidentKind::kDistributedStuffing, "wave", {"AS64500"}, {{"z", true, kT0}},
+               kT0 + seconds(2), t);
+  ASSERT_TRUE(h.store().wait(t));
+  int headers = 0, counts = 0;
+  for (const std::string& w : store.incident_writes) {
+    if (w.starts_with("header")) ++headers;
+    if (w.starts_with("counts")) ++counts;
+  }
+  EXPECT_EQ(headers, 2);
+  EXPECT_EQ(counts, 102);
+  EXPECT_EQ(store.incident_writes.back(), "counts 102 with account z");
+  auto header = h.store().incident(id);
+  ASSERT_TRUE(header && *header);
+  EXPECT_EQ((*header)->sources.size(), 1001u);
+  EXPECT_EQ((*header)->sources.back(), "AS64500");
+  EXPECT_EQ((*header)->accounts_targeted, 102);
+  EXPECT_EQ((*header)->accounts_compromised, 1);
+  EXPECT_EQ((*header)->last_seen, kT0 + seconds(2));
+  EXPECT_EQ(h.incident_accounts(id).size(), 102u);
 }
 
 TEST(Incidents, NewWaveAfterIdleOpensNewIncident) {

@@ -657,16 +657,21 @@ TEST(EmbeddedStore, IncidentAndAccountAreWrittenTogether) {
   ASSERT_NE(store, nullptr);
   Incident inc{"inc1",      IncidentKind::kCredentialStuffing, at(1), at(5), {"203.0.113.7"}, 1, 1,
                std::nullopt};
-  expect_ok(store->wait(
-      store->put_incident_and_account(inc, IncidentAccount{"alice", at(5), at(5), true})));
+  store->put_incident(inc);
+  expect_ok(store->wait(store->put_incident_counts({"inc1", at(5), 1, 1},
+                                                   IncidentAccount{"alice", at(5), at(5), true})));
   // An existing account is upserted as put_incident_account does.
-  inc.last_seen = at(9);
-  expect_ok(store->wait(
-      store->put_incident_and_account(inc, IncidentAccount{"alice", at(2), at(9), false})));
+  expect_ok(store->wait(store->put_incident_counts({"inc1", at(9), 1, 1},
+                                                   IncidentAccount{"alice", at(2), at(9), false})));
+  // The counts alone; the sources stay as put_incident wrote them.
+  expect_ok(store->wait(store->put_incident_counts({"inc1", at(11), 2, 1}, std::nullopt)));
   auto header = store->incident("inc1");
   ASSERT_TRUE(header.ok() && header->has_value());
-  EXPECT_EQ(ms((*header)->last_seen), 9);
+  EXPECT_EQ(ms((*header)->last_seen), 11);
+  EXPECT_EQ((*header)->accounts_targeted, 2);
   EXPECT_EQ((*header)->accounts_compromised, 1);
+  EXPECT_EQ((*header)->sources, std::vector<std::string>{"203.0.113.7"});
+  EXPECT_EQ(ms((*header)->started), 1);
   auto rows = store->incident_accounts("inc1");
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);

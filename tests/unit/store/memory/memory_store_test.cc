@@ -115,7 +115,8 @@ TEST(MemoryStore, AccountsKeepTheirRowAfterTheLockIsCleared) {
 TEST(MemoryStore, IncidentAccountsMergeAsTheSqliteStoreDoes) {
   MemoryStore s;
   Incident i = incident("i1", 10, 20, {"198.51.100.1"});
-  s.put_incident_and_account(i, IncidentAccount{"bob", at(15), at(15), false});
+  s.put_incident(i);
+  s.put_incident_counts({"i1", at(20), 1, 0}, IncidentAccount{"bob", at(15), at(15), false});
   s.put_incident_account("i1", IncidentAccount{"bob", at(12), at(18), true});
   s.put_incident_account("i1", IncidentAccount{"bob", at(14), at(16), false});
   s.put_incident_account("i1", IncidentAccount{"amy", at(11), at(11), false});
