@@ -72,7 +72,14 @@ namespace mamori::state {
 // and 7/8 full once past its initial size: the slack a table carries is at
 // most 3/7 of its entries' slots, rather than 9/7 with doubling. The price:
 // growing by a quarter moves each entry about four times over the table's
-// growth, against once with doubling.
+// growth, against once with doubling. A table that evictions left less than
+// a quarter full shrinks to half full: the budget gets its empty slots back,
+// and the hand never walks long runs of them. Without that, a map whose
+// entries are evicted first when the whole budget is over (the profile
+// cache, under millions of hot windows) keeps tables sized for its peak and
+// nearly empty, and every eviction in them walked the table from one entry
+// to the next: at ten million IPs and accounts, tables of 100,000 slots per
+// shard, walked once per login result.
 //
 // Keys are kept as 61-bit fingerprints (the top bit is CLOCK's "used" mark,
 // the next two the worth): two keys with the same fingerprint share an
@@ -262,6 +269,9 @@ class ClockMap {
   // Entries evict_one() looks at, at most: a worthy entry goes only when all
   // of them are worth as much.
   static constexpr int kScan = 8;
+  // A table shrinks (after an eviction) when fewer than 1/kShrinkBelow of
+  // its slots are used, to twice its entries.
+  static constexpr std::size_t kShrinkBelow = 4;
   // Slots refresh() looks at under one hold of a shard's lock (some tens of
   // microseconds: an entry's owner may read its heap, a cache miss each).
   static constexpr std::size_t kRefreshChunk = 512;
@@ -323,8 +333,11 @@ class ClockMap {
     return i;
   }
 
-  void grow(Shard& s) {
-    std::vector<Slot> old(s.slots.size() + s.slots.size() / 4);
+  void grow(Shard& s) { resize(s, s.slots.size() + s.slots.size() / 4); }
+
+  // Moves the entries into a table of `slots` slots. REQUIRES: slots > s.used.
+  void resize(Shard& s, std::size_t slots) {
+    std::vector<Slot> old(slots);
     old.swap(s.slots);
     for (Slot& slot : old) {
       if (slot.key == 0) continue;
@@ -332,10 +345,18 @@ class ClockMap {
       while (s.slots[i].key != 0) i = next(s, i);
       s.slots[i] = std::move(slot);
     }
-    const std::size_t added = (s.slots.size() - old.size()) * sizeof(Slot);
-    s.bytes += added;
-    budget_.add(std::int64_t(added));
+    const std::int64_t added =
+        (std::int64_t(s.slots.size()) - std::int64_t(old.size())) * std::int64_t(sizeof(Slot));
+    s.bytes = std::size_t(std::int64_t(s.bytes) + added);
+    budget_.add(added);
     s.hand = 0;
+  }
+
+  // Shrinks a table that evictions left sparse. Moves entries: no slot index
+  // or reference taken before survives it.
+  void shrink_if_sparse(Shard& s) {
+    if (s.slots.size() <= kInitialSlots || s.used * kShrinkBelow >= s.slots.size()) return;
+    resize(s, std::max(kInitialSlots, 2 * s.used));
   }
 
   void account_heap(Shard& s, std::size_t before, std::size_t now) {
@@ -355,8 +376,11 @@ class ClockMap {
   // entries, clearing their used marks as it passes, and takes the first
   // that was neither used since it last passed nor worth anything; failing
   // that, the lowest in rank (worth first, then the used mark; the first on
-  // a tie). Returns false if there is no other entry.
+  // a tie). Returns false if there is no other entry. May shrink the table
+  // (shrink_if_sparse): slot indexes and references taken before are stale.
   bool evict_one(Shard& s, std::uint64_t keep) {
+    // Only `keep` left (or nothing): no walk of the whole table to find that out.
+    if (s.used == 0 || (s.used == 1 && keep != 0 && s.slots[find(s, keep)].key != 0)) return false;
     constexpr std::size_t kNone = ~std::size_t{0};
     std::size_t least = kNone;
     unsigned least_rank = 0;
@@ -378,6 +402,7 @@ class ClockMap {
     if (least == kNone) return false;
     remove(s, least);  // entries after it may shift back by one, past the hand
     budget_.count_eviction();
+    shrink_if_sparse(s);
     return true;
   }
 

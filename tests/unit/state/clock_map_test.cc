@@ -137,6 +137,36 @@ TEST(ClockMap, TablesStayAtLeastSevenTenthsFull) {
     EXPECT_TRUE(m.read(mix64(i), [](const Counter&) {}));
 }
 
+// A map whose entries are evicted while another holds the budget (the
+// profile cache under millions of hot windows) is left with tables sized
+// for its peak and nearly empty: they shrink, and their slots' bytes go
+// back to the budget. Without that, each write here would evict every
+// other entry of its shard (they own no heap, so evicting them frees
+// nothing), the budget would stay over, and every later eviction in that
+// shard would walk its whole table to find there is nothing to evict.
+TEST(ClockMap, TablesEvictionsLeftSparseShrinkAndGiveTheirSlotsBack) {
+  MemoryBudget budget(8 << 20);
+  {
+    ClockMap<Blob> small(budget), big(budget);
+    for (std::uint64_t i = 0; i < 100'000; ++i) small.update(mix64(i), [](Blob&) {});
+    const std::string text(3000, 'x');
+    for (std::uint64_t i = 0; budget.used() + 2 * 3001 < budget.limit(); ++i)
+      big.update(mix64(i), [&](Blob& b) { b.data = text; });
+    ASSERT_EQ(budget.evictions(), 0u);
+    const std::size_t big_entries = big.size();
+    for (std::uint64_t i = 0; i < 64; ++i) {
+      small.update(mix64(1'000'000 + i), [&](Blob& b) { b.data = text; });
+      ASSERT_TRUE(small.read(mix64(1'000'000 + i), [](const Blob&) {})) << i;
+      ASSERT_LE(budget.used(), budget.limit()) << "after " << i + 1;
+    }
+    EXPECT_GT(budget.evictions(), 0u);
+    EXPECT_EQ(big.size(), big_entries);  // not written: nothing evicted there
+    EXPECT_GT(small.size(), 1'000u);     // shards shrank before they emptied
+    EXPECT_EQ(budget.entries(), small.size() + big.size());
+  }
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 // CLOCK: an entry used again since the hand last passed survives the next
 // eviction round; entries never used again go first.
 TEST(ClockMap, UsedEntriesGetASecondChance) {
