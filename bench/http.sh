@@ -330,7 +330,7 @@ if [ "$IPS" -gt 0 ] && has_phase ips; then
   # journals' tails, runs and index raises, profile reads the filter
   # spared, the writer's commits, the hot state's size and evictions.
   store_metrics() {  # URL
-    curl -s "$1/metrics" | awk '/^mamori_(store_(activity|profiles)_(tail_entries|runs|index_raises_total)|store_profiles_collections_total|store_profile_reads_skipped_total|store_commits_total|store_writes_total|hot_state_(entries|bytes|evictions_total)|http_requests_total\{route="login_(result|attempt)")/ {printf "  %-70s %s\n", $1, $2}'
+    curl -s "$1/metrics" | awk '/^mamori_(store_(activity|profiles)_(tail_entries|runs|index_raises_total)|store_profiles_collections_total|store_profile_(reads_skipped_total|filter_layers)|store_commits_total|store_writes_total|hot_state_(entries|bytes|evictions_total)|http_requests_total\{route="login_(result|attempt)")/ {printf "  %-70s %s\n", $1, $2}'
   }
   major_faults() { awk '{print $12}' "/proc/$1/stat"; }
   # perf_load LABEL URL PATH MODE SECONDS: load's fields, then mamorid's CPU
