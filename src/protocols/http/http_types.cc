@@ -22,4 +22,35 @@ void set_error(Response& r, int status, std::string_view code, std::string_view 
       .end_object().end_object();
 }
 
+DeferredAnswer& DeferredAnswer::operator=(DeferredAnswer&& other) {
+  if (this != &other) {
+    DeferredAnswer dropped(std::move(*this));  // an unfinished one answers 500
+    target_ = std::move(other.target_);
+  }
+  return *this;
+}
+
+DeferredAnswer::~DeferredAnswer() {
+  if (!target_) return;
+  Response r;
+  set_error(r, 500, "internal_error", "internal error: the request's answer was dropped");
+  finish(std::move(r));
+}
+
+void DeferredAnswer::finish(Response response) {
+  if (!target_) return;
+  std::shared_ptr<DeferredTarget> t = std::move(target_);
+  t->finish(std::move(response));
+}
+
+DeferredAnswer Response::defer() {
+  if (deferrer == nullptr) {
+    set_error(*this, 500, "internal_error", "this transport cannot defer an answer");
+    return DeferredAnswer();
+  }
+  auto target = deferrer->defer(*this);
+  if (target) deferred = true;
+  return DeferredAnswer(std::move(target));
+}
+
 }  // namespace mamori::http

@@ -191,6 +191,7 @@ void reset(Response& r) {
   r.headers.clear();
   r.wait_for = 0;
   r.wait_from = 0;
+  r.deferred = false;
 }
 
 template <typename String>
@@ -359,6 +360,8 @@ class ConnectionBase {
   virtual void on_commit_ready(std::uint64_t seq) = 0;
   virtual void on_commit_failed(std::uint64_t seq) = 0;
   virtual void on_commit_refused(std::uint64_t seq) = 0;
+  // The deferred answer `seq` (Response::defer()) was finished.
+  virtual void on_deferred(std::uint64_t seq, Response&& response) = 0;
 
   std::size_t slot = 0;  // index in Worker::connections
 };
@@ -404,6 +407,9 @@ struct ServerCounters {
   std::atomic<std::uint64_t> refused_logged{0};    // `refused` when the last line was written
   std::atomic<std::int64_t> refusal_logged_at{0};  // steady clock, ns; 0: never
   std::array<std::atomic<std::uint64_t>, kRejectionLabels.size()> rejected{};
+  std::atomic<std::uint64_t> deferred{0};          // answers deferred by handlers
+  std::atomic<std::int64_t> deferred_pending{0};   // of them, not finished yet
+  std::atomic<std::uint64_t> deferred_refused{0};  // 503 at max_deferred_answers
 
   void reject(Rejection r) {
     rejected[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
@@ -458,6 +464,12 @@ class ServerWorker {
   void hold(std::uint64_t first, std::uint64_t ticket, std::weak_ptr<ConnectionBase> c,
             std::uint64_t seq);
 
+  // A target for `c`'s deferred answer `seq`; null (`r` set to 503
+  // `server_busy`) when options.max_deferred_answers are pending on this
+  // worker. Finishing it posts the answer to this worker's loop.
+  std::shared_ptr<DeferredTarget> defer(Response& r, std::weak_ptr<ConnectionBase> c,
+                                        std::uint64_t seq);
+
   const ServerOptions& options;
   Handler& handler;
   const CommitWaiter& waiter;
@@ -491,6 +503,9 @@ class ServerWorker {
   std::deque<HeldAnswer> held_;  // in the order the requests were answered
   std::uint64_t watch_ = 0;      // the waiter call out for held_.front(); 0: none
   std::uint64_t watches_ = 0;
+  std::size_t deferred_ = 0;  // deferred answers not finished (or their finish not run yet)
+
+  class DeferredSlot;
 
   bool accept_error_logged_ = false;
 };
@@ -513,6 +528,7 @@ using Worker = detail::ServerWorker;
 // on linger) are the `if constexpr (kTls)` branches.
 template <typename Stream>
 class Connection final : public ConnectionBase,
+                         public Deferrer,
                          public std::enable_shared_from_this<Connection<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
 
@@ -589,6 +605,24 @@ class Connection final : public ConnectionBase,
     on_commit_ready(seq);
   }
 
+  // A deferred answer arrived: written as a handler's answer would be,
+  // after its commit when it carries a write ticket.
+  void on_deferred(std::uint64_t seq, Response&& response) override {
+    if (closed_ || !waiting_ || seq != wait_seq_) return;
+    pending_ = std::move(response);
+    pending_.deferred = false;
+    if (pending_.wait_for != 0 && w_.waiter) {
+      w_.hold(pending_.wait_from != 0 ? pending_.wait_from : pending_.wait_for, pending_.wait_for,
+              this->weak_from_this(), ++wait_seq_);
+      return;
+    }
+    on_commit_ready(seq);
+  }
+
+  std::shared_ptr<DeferredTarget> defer(Response& r) override {
+    return w_.defer(r, this->weak_from_this(), ++wait_seq_);
+  }
+
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -601,7 +635,7 @@ class Connection final : public ConnectionBase,
  private:
   enum class State { kIdle, kHandshaking, kReading, kWriting, kWaiting, kLingering, kClosed };
   // What to do once the answers in out_ are written.
-  enum class Next { kRead, kMore, kWaitCommit, kClose };
+  enum class Next { kRead, kMore, kHeld, kClose };
   enum class WriteResult { kDone, kPending, kFailed };
 
   template <typename F>
@@ -653,7 +687,7 @@ class Connection final : public ConnectionBase,
       case Next::kRead:
         read_more();
         return false;
-      case Next::kWaitCommit:
+      case Next::kHeld:
         state_ = State::kWaiting;
         return false;
       case Next::kClose:
@@ -666,7 +700,7 @@ class Connection final : public ConnectionBase,
   // Parses buffered bytes and answers each complete request into out_.
   Next parse_and_answer() {
     if (closing_) return Next::kClose;
-    if (waiting_) return Next::kWaitCommit;
+    if (waiting_) return Next::kHeld;
     if (tail_off_ < tail_.size()) return Next::kMore;  // a held answer's large body goes out first
     for (;;) {
       error_code ec;
@@ -726,6 +760,7 @@ class Connection final : public ConnectionBase,
     Framing framing{request.method == "HEAD", p.keep_alive(), p.version() < 11};
 
     reset(response_);
+    response_.deferrer = this;
     try {
       w_.handler.handle(request, response_);
     } catch (const std::exception& e) {
@@ -736,13 +771,18 @@ class Connection final : public ConnectionBase,
                             std::string(request.target.substr(0, 200)) + ": " + e.what());
     }
 
+    if (response_.deferred) {  // the answer comes through on_deferred(wait_seq_)
+      pending_framing_ = framing;
+      waiting_ = true;
+      return Next::kHeld;
+    }
     if (response_.wait_for != 0 && w_.waiter) {
       pending_ = std::move(response_);
       pending_framing_ = framing;
       waiting_ = true;
       w_.hold(pending_.wait_from != 0 ? pending_.wait_from : pending_.wait_for, pending_.wait_for,
               this->weak_from_this(), ++wait_seq_);
-      return Next::kWaitCommit;
+      return Next::kHeld;
     }
     append_response(response_, framing);
     return framing.keep_alive ? Next::kMore : Next::kClose;
@@ -959,7 +999,7 @@ class Connection final : public ConnectionBase,
     if (ec || closed_) return close();
     guarded([&] {
       clear_output();
-      if (after_write_ == Next::kWaitCommit && commit_ready_) {
+      if (after_write_ == Next::kHeld && commit_ready_) {
         commit_ready_ = false;
         finish_commit();
         process();
@@ -1096,7 +1136,7 @@ class Connection final : public ConnectionBase,
   std::string head_;   // request line and fields of the request being parsed
   std::string body_;   // its body
   Response response_;  // reused across requests
-  Response pending_;   // held for a commit
+  Response pending_;   // held for a commit or a deferred answer
   Framing pending_framing_;
   std::string out_;  // answers ready to write
   std::size_t out_off_ = 0;
@@ -1111,7 +1151,7 @@ class Connection final : public ConnectionBase,
   bool request_started_ = false;   // part of the current request has arrived
   std::size_t request_bytes_ = 0;  // taken by the parser for the current request
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // write or linger
-  std::uint64_t wait_seq_ = 0;
+  std::uint64_t wait_seq_ = 0;  // of the held answer: a commit wait or a deferred answer
   IpAddress peer_;
   bool peer_read_ = false;
   bool writing_ = false;
@@ -1231,8 +1271,56 @@ void ServerWorker::remove(ConnectionBase& c) {
 
 void ServerWorker::hold(std::uint64_t first, std::uint64_t ticket, std::weak_ptr<ConnectionBase> c,
                         std::uint64_t seq) {
-  held_.push_back(HeldAnswer{first, ticket, std::move(c), seq});
+  // Ordered by ticket: a deferred answer finished late may carry a ticket
+  // older than answers held before it. One before the watched front gets
+  // a watch of its own.
+  auto at = held_.end();
+  while (at != held_.begin() && std::prev(at)->ticket > ticket) --at;
+  if (at == held_.begin() && !held_.empty()) watch_ = 0;
+  held_.insert(at, HeldAnswer{first, ticket, std::move(c), seq});
   watch_commits();
+}
+
+// The transport's end of one deferred answer: posts it to the worker's loop
+// while the server runs (the gate), where the connection, if still open,
+// writes it.
+class ServerWorker::DeferredSlot final : public DeferredTarget {
+ public:
+  DeferredSlot(ServerWorker& w, std::weak_ptr<ConnectionBase> c, std::uint64_t seq)
+      : w_(w), gate_(w.gate), connection_(std::move(c)), seq_(seq) {}
+
+  void finish(Response&& r) override {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    if (gate_->ioc == nullptr) return;  // server stopped: dropped
+    asio::post(*gate_->ioc,
+               [&w = w_, c = std::move(connection_), seq = seq_, r = std::move(r)]() mutable {
+                 --w.deferred_;
+                 w.counters.deferred_pending.fetch_sub(1, std::memory_order_relaxed);
+                 if (auto conn = c.lock()) conn->on_deferred(seq, std::move(r));
+               });
+  }
+
+ private:
+  ServerWorker& w_;  // used on its loop only, which it outlives
+  const std::shared_ptr<Gate> gate_;
+  std::weak_ptr<ConnectionBase> connection_;
+  const std::uint64_t seq_;
+};
+
+std::shared_ptr<DeferredTarget> ServerWorker::defer(Response& r, std::weak_ptr<ConnectionBase> c,
+                                                    std::uint64_t seq) {
+  if (deferred_ >= options.max_deferred_answers) {
+    counters.deferred_refused.fetch_add(1, std::memory_order_relaxed);
+    set_error(r, 503, "server_busy",
+              "the server holds " + std::to_string(options.max_deferred_answers) +
+                  " answers in progress on this thread; try again in a second");
+    r.headers.emplace_back("Retry-After", "1");
+    return nullptr;
+  }
+  ++deferred_;
+  counters.deferred.fetch_add(1, std::memory_order_relaxed);
+  counters.deferred_pending.fetch_add(1, std::memory_order_relaxed);
+  return std::make_shared<DeferredSlot>(*this, std::move(c), seq);
 }
 
 void ServerWorker::watch_commits() {
@@ -1331,6 +1419,7 @@ Status Server::start() {
   if (started_) return fail("server already started");
   if (options_.threads < 1) return fail("threads must be at least 1");
   if (options_.max_connections < 1) return fail("max_connections must be at least 1");
+  if (options_.max_deferred_answers < 1) return fail("max_deferred_answers must be at least 1");
   if (options_.tls.enabled() && !tls_) {
     auto context = make_tls_context(options_.tls);
     if (!context) return context.error();
@@ -1423,6 +1512,22 @@ void Server::render_metrics(std::string& out) const {
                   static_cast<unsigned long long>(c.rejected[i].load(std::memory_order_relaxed)));
     out += line;
   }
+  out +=
+      "# HELP mamori_http_deferred_answers_total Answers a handler deferred (finished off the "
+      "worker thread: a password hash, a store read).\n"
+      "# TYPE mamori_http_deferred_answers_total counter\nmamori_http_deferred_answers_total ";
+  append_number(out, c.deferred.load(std::memory_order_relaxed));
+  out +=
+      "\n# HELP mamori_http_deferred_answers_pending Deferred answers not finished yet.\n"
+      "# TYPE mamori_http_deferred_answers_pending gauge\nmamori_http_deferred_answers_pending ";
+  append_number(out, static_cast<std::uint64_t>(std::max<std::int64_t>(
+                         0, c.deferred_pending.load(std::memory_order_relaxed))));
+  out +=
+      "\n# HELP mamori_http_deferred_refused_total Requests answered 503 server_busy: their "
+      "worker held server.max_deferred_answers deferred answers.\n"
+      "# TYPE mamori_http_deferred_refused_total counter\nmamori_http_deferred_refused_total ";
+  append_number(out, c.deferred_refused.load(std::memory_order_relaxed));
+  out += '\n';
   if (!tls_) return;
   const detail::TlsState& t = *tls_;
   out +=

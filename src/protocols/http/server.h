@@ -34,6 +34,10 @@ struct ServerOptions {
   // Open connections over all workers; a connection accepted beyond it is
   // closed at once, unread. At least 1.
   std::size_t max_connections = 1024;
+  // Deferred answers (Response::defer()) one worker holds unfinished; a
+  // handler's defer() beyond it answers 503 `server_busy` with
+  // `Retry-After: 1`. At least 1.
+  std::size_t max_deferred_answers = 4096;
   // A connection is closed when no request starts this long after it became
   // idle, or a response is not taken by the peer in this time. Zero: never.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
@@ -73,6 +77,17 @@ struct ServerOptions {
 // until then. When `waiter.stored` says a write from wait_from to wait_for
 // was not stored, the response is replaced by 503 `store_unavailable` with
 // `Retry-After: 1`: no answer claims a write that a failed commit lost.
+//
+// Deferred answers: a handler that would block (a password hash, a store
+// read) calls Response::defer() and returns; the DeferredAnswer it got is
+// finished later from any thread, and the server posts that answer back to
+// the connection's worker, which writes it (after its commit, when it
+// carries wait_for) exactly as if the handler had given it. Meanwhile the
+// worker serves its other connections; the connection itself reads no
+// further request until the answer is written, so keep-alive and
+// pipelined answers keep their order. An answer finished after its
+// connection closed or after stop() is dropped. At most
+// max_deferred_answers are unfinished per worker.
 //
 // Limits: every byte the server holds for a connection is bounded. The
 // request head by max_header_bytes and 64 fields; the body by
@@ -136,7 +151,8 @@ class Server {
   std::uint16_t port() const { return port_; }
 
   // Prometheus text: open connections, connections refused at the limit,
-  // requests refused by the transport by reason; with TLS, handshakes done
+  // requests refused by the transport by reason, deferred answers (in all,
+  // pending, refused at the limit); with TLS, handshakes done
   // and failed by reason and the certificate's expiry. Thread-safe.
   void render_metrics(std::string& out) const;
 
