@@ -184,12 +184,8 @@ Result<OperatorAccounts::Check> OperatorAccounts::check(const std::string& name,
   }
   // The password first, slow on purpose and without the lock; an unknown
   // name is checked against a decoy so that it takes as long.
-  std::unique_lock hashing(hashing_, std::try_to_lock);
-  if (!hashing.owns_lock())
-    return make_error("sign_in_busy", "another sign-in is being checked; try again in a second");
   const bool password_ok = record ? password_matches(record->password_hash, password)
                                   : (password_matches(decoy_hash(), password), false);
-  hashing.unlock();
   if (!password_ok || !is_totp_code(code, params_.digits)) return Check{};
   std::lock_guard lock(mu_);
   auto current = load(name);  // again: another sign-in may have used a step meanwhile

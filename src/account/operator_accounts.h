@@ -28,13 +28,13 @@ struct OperatorTotp {
 // The console's operator accounts: a name, a password kept as its Argon2id
 // hash (libsodium crypto_pwhash_str with OPSLIMIT_INTERACTIVE and
 // MEMLIMIT_INTERACTIVE: about 64 MiB and tens of milliseconds per check, on
-// the calling thread, on purpose), and a TOTP secret (160 bits, sealed by
-// the SecretBox as the accounts' secrets are) checked with totp_match, each
-// step accepted once. A check answers only whether both matched: an unknown
-// name costs one hash check too, so the time says nothing of the name. At
-// most one password check runs at a time: a check that finds another one
-// hashing fails at once with `sign_in_busy` (the caller's thread is an
-// event loop; this bounds how many of them a burst of sign-ins can hold).
+// the calling thread, on purpose: call it from a thread that may block, the
+// console's pool of password checks, not an event loop), and a TOTP secret
+// (160 bits, sealed by the SecretBox as the accounts' secrets are) checked
+// with totp_match, each step accepted once. A check answers only whether
+// both matched: an unknown name costs one hash check too, so the time says
+// nothing of the name. Checks run concurrently (no lock is held while
+// hashing); the caller bounds how many.
 //
 // Writes go through the store's writer queue; each call returns the ticket
 // to wait for before answering. Until a write commits, later calls for the
@@ -43,7 +43,7 @@ struct OperatorTotp {
 // Errors: `invalid_name` (see valid_operator_name; also the words of the
 // console's routes: me, sign-in, sign-out), `invalid_password`
 // (shorter than kMinPasswordBytes or longer than kMaxPasswordBytes),
-// `operator_exists`, `operator_not_found`, `sign_in_busy`, `secret_wrong_key` /
+// `operator_exists`, `operator_not_found`, `secret_wrong_key` /
 // `secret_corrupt`, `internal_error` (hashing ran out of memory), store
 // errors. Thread-safe.
 class OperatorAccounts {
@@ -104,7 +104,6 @@ class OperatorAccounts {
   const TotpParams params_;
   std::mutex mu_;  // the overlay and each read-modify-write (not held while hashing)
   std::unordered_map<std::string, Pending> pending_;
-  std::mutex hashing_;  // held by the one password check running
   std::once_flag decoy_once_;
   std::string decoy_hash_;
 };

@@ -9,8 +9,12 @@ import hashlib
 import hmac
 import json
 import struct
+import threading
 import time
 
+import requests
+
+import openapi_check
 from conftest import ADMIN_TOKEN, APP_TOKEN
 from tls_pki import Pki
 
@@ -270,3 +274,65 @@ def test_operator_accounts_survive_a_restart_and_refuse_bad_input(make_mamorid, 
     assert [o["name"] for o in m.admin("GET", "/v1/operators").json()["operators"]] == ["bob"]
     out = m.cli("operator", "list").stdout
     assert "bob" in out
+
+
+def concurrent_sign_ins(m, bodies):
+    """Posts every body at once (a thread and a connection each, released together);
+    returns the answers in order."""
+    barrier = threading.Barrier(len(bodies))
+    answers = [None] * len(bodies)
+
+    def one(i):
+        session = openapi_check.attach(requests.Session())
+        barrier.wait(timeout=30)
+        answers[i] = session.post(m.url + "/v1/operators/sign-in", json=bodies[i], timeout=60)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert all(a is not None for a in answers), "a sign-in got no answer"
+    return answers
+
+
+def test_concurrent_operator_sign_ins_all_succeed(make_mamorid, tmp_path):
+    # Two worker threads and six sign-ins: the passwords are hashed off the workers,
+    # side by side (one at a time on a worker, they would answer sign_in_busy).
+    m = make_mamorid()
+    names = ["desk-%d" % i for i in range(6)]
+    keys = {n: add_operator(m, tmp_path, n, "password of " + n) for n in names}
+    step = int(time.time() // 30)
+    if time.time() % 30 > 25:  # the codes must stay valid while the checks run
+        time.sleep(30 - time.time() % 30)
+        step = int(time.time() // 30)
+    answers = concurrent_sign_ins(m, [{"name": n, "password": "password of " + n,
+                                       "code": hotp(keys[n], step)} for n in names])
+    assert [a.status_code for a in answers] == [200] * len(names), [a.text for a in answers]
+    assert sorted(a.json()["operator"] for a in answers) == names
+    for a in answers:  # each answer's session works
+        me = with_cookie(m, "GET", "/v1/operators/me", a.cookies[COOKIE])
+        assert me.status_code == 200 and me.json()["kind"] == "operator"
+    # Each sign-in went through the engine as a login result of its own account.
+    for n in names:
+        events = m.admin("GET", "/v1/accounts/console:%s/activity" % n).json()["events"]
+        assert any(e["type"] == "login_result" and e.get("success") for e in events), events
+
+
+def test_a_flood_of_sign_ins_past_the_queue_is_answered_sign_in_busy(make_mamorid):
+    # Detections that would refuse the flood from one address before its hashes are off.
+    m = make_mamorid(detections={"credential_stuffing": {"threshold": 10000},
+                                 "ip_failures": {"threshold": 10000, "deny_threshold": 10000}})
+    bodies = [{"name": "nobody-%d" % i, "password": "not a password", "code": "123456"}
+              for i in range(150)]
+    answers = concurrent_sign_ins(m, bodies)
+    codes = [a.json()["error"]["code"] for a in answers]
+    busy = [a for a in answers if a.status_code == 503]
+    assert busy, "150 sign-ins at once never filled the queue of checks"
+    assert all(a.json()["error"]["code"] == "sign_in_busy" and a.headers["Retry-After"] == "1"
+               for a in busy)
+    # The rest were checked (an unknown name costs a hash too) and refused alike.
+    assert set(codes) <= {"sign_in_busy", "sign_in_failed"}, set(codes)
+    assert codes.count("sign_in_failed") >= 2
+    # The server answers as usual after the flood.
+    assert m.admin("GET", "/v1/status").status_code == 200

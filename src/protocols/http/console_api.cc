@@ -61,12 +61,17 @@ void sign_in_failed(Response& resp) {
 }  // namespace
 
 ConsoleApi::ConsoleApi(ConsoleSessions& sessions, account::OperatorAccounts& operators,
-                       engine::Engine& engine, const Clock& clock, bool secure_cookie)
+                       engine::Engine& engine, const Clock& clock, bool secure_cookie,
+                       std::size_t check_threads)
     : sessions_(sessions),
       operators_(operators),
       engine_(engine),
       clock_(clock),
-      secure_cookie_(secure_cookie) {}
+      secure_cookie_(secure_cookie),
+      checks_(check_threads != 0 ? check_threads : WorkPool::threads_for_cores(4),
+              kQueuedChecksPerThread *
+                  (check_threads != 0 ? check_threads : WorkPool::threads_for_cores(4)),
+              "sign-in-check") {}
 
 std::string ConsoleApi::cookie(std::string_view value, bool clear) const {
   std::string c = std::string(kConsoleCookie) + "=" + std::string(value) +
@@ -122,23 +127,50 @@ void ConsoleApi::sign_in(const Request& req, Response& resp, const AdminTokens& 
     return;
   }
 
-  std::optional<std::string> name;
-  std::string kind;
-  if (by_token) {
-    name = admin_tokens(body->token);
-    kind = "token";
-  } else {
-    auto checked = operators_.check(body->name, body->password, body->code);
-    if (!checked && checked.error().code == "sign_in_busy") {
-      set_error(resp, 503, "sign_in_busy", checked.error().message);
-      resp.headers.emplace_back("Retry-After", "1");
-      return;
+  if (by_token) return finish_sign_in(e, writes, admin_tokens(body->token), "token", resp);
+
+  // An operator's password: hashed on the pool, the answer deferred.
+  struct Check {
+    DeferredAnswer answer;
+    Fields body;
+    Event e;
+    store::WriteSpan writes;
+  };
+  auto check = std::make_shared<Check>(Check{resp.defer(), std::move(*body), std::move(e), writes});
+  if (!check->answer) return;  // `resp` holds the refusal
+  std::function<void()> job = [this, check] {
+    Response r;
+    try {
+      auto checked = operators_.check(check->body.name, check->body.password, check->body.code);
+      if (!checked) {
+        set_error(r, 500, checked.error().code, checked.error().message);
+        r.wait_from = check->writes.first;
+        r.wait_for = check->writes.last;
+      } else {
+        check->writes.add(checked->ticket);
+        std::optional<std::string> name;
+        if (checked->ok) name = check->body.name;
+        finish_sign_in(check->e, check->writes, name, "operator", r);
+      }
+    } catch (const std::exception&) {
+      r = Response();
+      set_error(r, 500, "internal_error", "internal error while checking the sign-in");
     }
-    if (!checked) return set_error(resp, 500, checked.error().code, checked.error().message);
-    writes.add(checked->ticket);
-    if (checked->ok) name = body->name;
-    kind = "operator";
+    check->answer.finish(std::move(r));
+  };
+  if (!checks_.try_post(job)) {
+    Response r;
+    set_error(r, 503, "sign_in_busy", "too many sign-ins are being checked; try again in a second");
+    r.headers.emplace_back("Retry-After", "1");
+    r.wait_from = writes.first;
+    r.wait_for = writes.last;
+    check->answer.finish(std::move(r));
   }
+}
+
+void ConsoleApi::finish_sign_in(Event& e, store::WriteSpan writes,
+                                const std::optional<std::string>& name, const std::string& kind,
+                                Response& resp) {
   e.type = EventType::kLoginResult;
   e.success = name.has_value();
   e.mfa = kind == "operator" && name.has_value();

@@ -8,6 +8,7 @@
 
 #include "account/operator_accounts.h"
 #include "core/clock.h"
+#include "core/work_pool.h"
 #include "engine/engine.h"
 #include "protocols/http/console_sessions.h"
 #include "protocols/http/http_types.h"
@@ -31,8 +32,11 @@ namespace mamori::http {
 // the peer's address, refused with 429 `sign_in_refused` when the engine
 // answers delay, deny or lock, before any credential is checked; then a
 // login result with the check's outcome. Every failed check answers the
-// same 401 `sign_in_failed`; an operator's password checked while another
-// one is being checked answers 503 `sign_in_busy` (OperatorAccounts).
+// same 401 `sign_in_failed`. An operator's password is checked (Argon2id,
+// tens of milliseconds) on a pool of `check_threads` threads, the answer
+// deferred (Response::defer()) so that the worker serves other requests
+// meanwhile; at most kQueuedChecksPerThread checks a thread wait for it,
+// and a sign-in beyond them answers 503 `sign_in_busy` with Retry-After.
 // sign_out() and me() run after the ApiHandler authenticated the request;
 // they act on the cookie's session, and a bearer token, which has none, is
 // answered 401 `unauthorized`.
@@ -42,10 +46,16 @@ class ConsoleApi {
   // An admin token's name; none when `token` is not an admin token.
   using AdminTokens = std::function<std::optional<std::string>(std::string_view token)>;
 
+  static constexpr std::size_t kQueuedChecksPerThread = 16;
+
   // `secure_cookie`: the listener has TLS, so the cookie gets `Secure`.
-  // Everything must outlive the ConsoleApi.
+  // `check_threads`: the password checks' pool (0: one a core, at most 4).
+  // Everything must outlive the ConsoleApi; destroying it waits for the
+  // checks running (queued ones are dropped: their answers are 500s, or
+  // nothing once the server stopped).
   ConsoleApi(ConsoleSessions& sessions, account::OperatorAccounts& operators,
-             engine::Engine& engine, const Clock& clock, bool secure_cookie);
+             engine::Engine& engine, const Clock& clock, bool secure_cookie,
+             std::size_t check_threads = 0);
 
   void sign_in(const Request& req, Response& resp, const AdminTokens& admin_tokens);
   void sign_out(const Request& req, Response& resp);
@@ -75,6 +85,10 @@ class ConsoleApi {
   ConsoleSessions& sessions() { return sessions_; }
 
  private:
+  // After the credentials were checked (`name`: whose they are; none:
+  // refused): the login result for attempt `e`, and the answer.
+  void finish_sign_in(Event& e, store::WriteSpan writes, const std::optional<std::string>& name,
+                      const std::string& kind, Response& resp);
   // Writes the session's answer and its cookie.
   void answer_session(Response& resp, const ConsoleSession& s, bool set_cookie);
   std::string cookie(std::string_view value, bool clear) const;
@@ -91,6 +105,7 @@ class ConsoleApi {
   engine::Engine& engine_;
   const Clock& clock_;
   const bool secure_cookie_;
+  WorkPool checks_;  // last: destroyed (joined) first
 };
 
 }  // namespace mamori::http
