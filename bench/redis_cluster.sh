@@ -17,6 +17,11 @@
 #
 #   bench/redis_cluster.sh [BUILD=build]
 #
+# BASELINE=path/to/an/older/mamorid adds a fourth node to the side-by-side
+# run: that binary on both distributed backends, so that a change to the
+# PostgreSQL path is measured against the code before it in the same run.
+# SIDE_ONLY=1 runs the side-by-side part only.
+#
 # Load: bench/wrk/login.lua's first-day mix on /v1/login/result (90 % new
 # accounts, 10 % failures: every answer publishes one observation), one wrk
 # (one thread, CONNECTIONS connections) per node, all at once. Every process
@@ -29,8 +34,9 @@
 # PG_FSYNC [on] PostgreSQL's fsync: on flushes every commit to disk (survives
 # a power cut); off keeps the embedded store's promise (survives kill -9 of
 # either process, not a power cut) and measures the rest; THREADS [1] each
-# node's worker threads (a read of the PostgreSQL store, e.g. the profile of
-# an account not cached, holds its worker for the round trip).
+# node's worker threads (the profile of an account not cached is read in a
+# batch off the workers; other reads of the PostgreSQL store, the admin
+# routes', still hold their worker for the round trip).
 # Every process started here is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +46,8 @@ CONNECTIONS=${CONNECTIONS:-16}
 DELAY_MS=${DELAY_MS:-20}
 PG_FSYNC=${PG_FSYNC:-on}
 THREADS=${THREADS:-1}
+BASELINE=${BASELINE:-}
+SIDE_ONLY=${SIDE_ONLY:-0}
 TOKEN=bench-app-token
 [ -x "$BUILD/mamorid" ] || { echo "build $BUILD first (cmake --build $BUILD --target mamorid redis_round_trip)" >&2; exit 1; }
 command -v wrk >/dev/null || scripts/deps.sh bench
@@ -70,7 +78,7 @@ PRIMARIES=$(redis-cli -p "$(echo "$NODES" | head -1 | cut -d: -f2)" cluster node
   awk '$3 ~ /master/ {split($2, a, "[:@]"); print a[2]}')
 
 URLS=()
-start_node() {  # NAME STATE_BACKEND [KEY_PREFIX] [STORE_BACKEND] -> appends to URLS
+start_node() {  # NAME STATE_BACKEND [KEY_PREFIX] [STORE_BACKEND] [MAMORID] -> appends to URLS
   local dir="$WORK/$1" port
   port=$(free_port)
   mkdir -p "$dir"
@@ -92,7 +100,7 @@ backend = "${4:-sqlite}"
 [postgresql]
 url = "$PG_URL"
 EOT
-  "$BUILD/mamorid" --config "$dir/mamori.toml" >"$dir/log" 2>&1 &
+  "${5:-$BUILD/mamorid}" --config "$dir/mamori.toml" >"$dir/log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.05; done
   URLS+=("http://127.0.0.1:$port")
@@ -135,11 +143,19 @@ echo "== side by side: embedded, redis and redis + postgresql nodes under load a
 start_node side-embedded memory
 start_node side-redis redis
 start_node side-both redis "" postgresql
+[ -n "$BASELINE" ] && start_node side-both-baseline redis "" postgresql "$BASELINE"
 read -r -d '' per <<<"$(run "$DURATION" 0)" || true
 e=$(echo "$per" | sed -n 1p | cut -d' ' -f1); r=$(echo "$per" | sed -n 2p | cut -d' ' -f1)
 b=$(echo "$per" | sed -n 3p | cut -d' ' -f1)
 echo "full load: embedded $e/s, redis $r/s ($(awk -v a="$r" -v b="$e" 'BEGIN {printf "%.3f", a / b}') x)," \
      "redis + postgresql $b/s ($(awk -v a="$b" -v b="$e" 'BEGIN {printf "%.3f", a / b}') x)"
+if [ -n "$BASELINE" ]; then
+  o=$(echo "$per" | sed -n 4p | cut -d' ' -f1)
+  echo "   baseline $BASELINE on redis + postgresql: $o/s ($(awk -v a="$o" -v b="$e" 'BEGIN {printf "%.3f", a / b}') x embedded)"
+  for u in "${URLS[@]:2}"; do
+    echo "   $u: profile batches $(metric "$u" 'mamori_profile_batches_total{result="ok"}'), accounts read in them $(metric "$u" mamori_profile_batch_accounts_total), PostgreSQL reads $(metric "$u" 'mamori_pg_round_trips_total{op="read"}')"
+  done
+fi
 read -r -d '' per <<<"$(run "$DURATION" "$DELAY_MS")" || true
 read -r e_rps e50 e99 <<<"$(echo "$per" | sed -n 1p)"
 read -r r_rps r50 r99 <<<"$(echo "$per" | sed -n 2p)"
@@ -147,7 +163,12 @@ read -r b_rps b50 b99 <<<"$(echo "$per" | sed -n 3p)"
 echo "paced (${DELAY_MS} ms pause a connection): embedded $e_rps/s p50 $e50 us p99 $e99 us;" \
      "redis $r_rps/s p50 $r50 us p99 $r99 us (added: p50 $((r50 - e50)) us, p99 $((r99 - e99)) us);" \
      "redis + postgresql $b_rps/s p50 $b50 us p99 $b99 us (added: p50 $((b50 - e50)) us, p99 $((b99 - e99)) us)"
+if [ -n "$BASELINE" ]; then
+  read -r o_rps o50 o99 <<<"$(echo "$per" | sed -n 4p)"
+  echo "   baseline on redis + postgresql: $o_rps/s p50 $o50 us p99 $o99 us (added: p50 $((o50 - e50)) us, p99 $((o99 - e99)) us)"
+fi
 stop_nodes
+[ "$SIDE_ONLY" = 1 ] && exit 0
 echo
 echo "== full load: login results/s (first-day mix), 1-3 nodes on redis + postgresql =="
 sum_metric() {  # NAME: summed over the nodes in URLS

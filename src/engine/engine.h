@@ -219,6 +219,9 @@ class Engine {
   // Every decision per minute of its event's time, over the last 24 h.
   const DecisionMinutes& decision_minutes() const { return decision_minutes_; }
   IdGenerator& ids() { return ids_; }
+  // The accounts' profiles in memory (for a ProfileBatcher that reads them
+  // ahead of the logins that need them).
+  ProfileCache& profiles() { return profiles_; }
   // distributed_stuffing's failure baseline per hour of the week (the
   // daemon keeps it across restarts).
   FailureBaseline& failure_baseline() { return distributed_stuffing_.baseline(); }

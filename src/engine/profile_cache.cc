@@ -69,6 +69,24 @@ Result<store::AccountProfile> ProfileCache::get(const std::string& account) {
   return out;
 }
 
+bool ProfileCache::cached(const std::string& account) const {
+  bool loaded = false;
+  cache_.read(key_of_(account), [&](const Slot& s) {
+    loaded = s.entry && s.entry->loaded && s.entry->name() == account;
+  });
+  return loaded;
+}
+
+void ProfileCache::prime(const std::string& account, store::AccountProfile profile) {
+  cache_.update(key_of_(account), [&](Slot& s) {
+    Entry& e = entry_for(s, account);
+    if (e.loaded) return;
+    e.profile = std::move(profile);
+    e.loaded = true;
+    remeasure(e);
+  });
+}
+
 store::WriteTicket ProfileCache::put(const std::string& account, store::AccountProfile profile) {
   store::WriteTicket written = 0;
   cache_.update(key_of_(account), [&](Slot& s) {

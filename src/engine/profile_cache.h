@@ -41,6 +41,13 @@ class ProfileCache {
 
   // Fails with the store's error when the profile cannot be read.
   Result<store::AccountProfile> get(const std::string& account);
+  // Whether `account`'s profile is in memory: get() and modify() will not
+  // read the store for it (unless it is evicted first).
+  bool cached(const std::string& account) const;
+  // Caches `profile`, read from the store for `account` (a batched read
+  // ahead of the login that needs it), unless one is cached already: that
+  // one is as new or newer.
+  void prime(const std::string& account, store::AccountProfile profile);
   store::WriteTicket put(const std::string& account, store::AccountProfile profile);
 
   // Runs f(store::AccountProfile&, TimePoint& persisted) on the cached

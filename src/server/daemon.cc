@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "engine/changes_elsewhere.h"
 #include "engine/engine.h"
+#include "engine/profile_batcher.h"
 #include "firewall/nftables_firewall.h"
 #include "geo/maxmind_locator.h"
 #include "notify/dispatcher.h"
@@ -590,6 +591,13 @@ int run_daemon(const std::vector<std::string>& args) {
   api.replay = config.replay;
   if (config.replay) api.replay_clock = &replay_clock;
   api.version = kBuildVersion;
+  // [store] backend = "postgresql": the profiles that logins need and the
+  // cache lacks are read in batches off the HTTP workers.
+  std::optional<engine::ProfileBatcher> profile_loads;
+  if (config.store_backend == "postgresql") {
+    profile_loads.emplace(*store, engine.profiles(), engine::ProfileBatcher::Options{});
+    api.profile_loads = &*profile_loads;
+  }
   store::Store& st = *store;
   auto commit_waiter = [&st](const store::WriteSpan& writes, std::function<void(bool)> ready) {
     st.on_committed(writes.last, [&st, writes, ready = std::move(ready)](const Status&) {
@@ -627,6 +635,7 @@ int run_daemon(const std::vector<std::string>& args) {
     if (log_sources) log_sources->render_metrics(out);
     if (hot_sync) hot_sync->render_metrics(out);
     if (firewall_sync) firewall_sync->render_metrics(out);
+    if (profile_loads) profile_loads->render_metrics(out);
   };
   // [console]: sign-in sessions in this node's memory.
   http::ConsoleSessions console_sessions(config.console);

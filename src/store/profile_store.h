@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "store/commits.h"
@@ -28,6 +29,19 @@ class ProfileStore {
   virtual WriteTicket put_profile(std::string account, const AccountProfile& profile) = 0;
   // The account's profile; an empty one when it has none.
   virtual Result<AccountProfile> profile(std::string_view account) = 0;
+  // The profiles of `accounts`, in their order (an empty one for an account
+  // that has none). Here one read each; a store across a network overrides
+  // it with one round trip for all (the login path's batched reads).
+  virtual Result<std::vector<AccountProfile>> profiles(const std::vector<std::string>& accounts) {
+    std::vector<AccountProfile> out;
+    out.reserve(accounts.size());
+    for (const std::string& a : accounts) {
+      auto p = profile(a);
+      if (!p) return p.error();
+      out.push_back(std::move(*p));
+    }
+    return out;
+  }
 };
 
 }  // namespace mamori::store

@@ -3,16 +3,16 @@
 #include <simdjson.h>
 #include <sodium.h>
 
-#include <boost/container/small_vector.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <charconv>
 #include <cstdio>
 
-#include "notify/time_zone.h"
 #include "core/json_writer.h"
+#include "core/log.h"
 #include "engine/lists.h"
+#include "notify/time_zone.h"
 #include "protocols/http/console_api.h"
 #include "protocols/http/openapi_document.h"
 #include "protocols/http/url_decode.h"
@@ -667,10 +667,17 @@ void ApiHandler::login(Call& c, EventType type) {
     }
   }
   if (!c.body.ok()) return c.bad_body();
-  engine::Outcome o = engine_.process(e);
+  if (type == EventType::kLoginResult && e.success && options_.profile_loads != nullptr &&
+      !options_.replay && options_.profile_loads->needs_load(e.account))
+    return login_after_profile(c, std::move(e));
+  answer_login(c.resp, type, engine_.process(e));
+}
+
+void ApiHandler::answer_login(Response& resp, EventType type, const engine::Outcome& o) {
   const Decision& d = o.decision;
-  c.json();
-  JsonWriter w(c.resp.body);
+  resp.status = 200;
+  resp.content_type = "application/json";
+  JsonWriter w(resp.body);
   w.begin_object().field("action", to_string(d.action()));
   if (type == EventType::kLoginAttempt) w.field("delay_ms", d.delay_ms());
   write_decision_reasons(w, d);
@@ -682,7 +689,31 @@ void ApiHandler::login(Call& c, EventType type) {
         .field("notified", o.notified);
   }
   w.field("event_id", o.event_id).end_object();
-  c.wait_for(o.writes);
+  resp.wait_from = o.writes.first;
+  resp.wait_for = o.writes.last;
+}
+
+void ApiHandler::login_after_profile(Call& c, Event e) {
+  struct Pending {
+    DeferredAnswer answer;
+    Event e;
+  };
+  auto pending = std::make_shared<Pending>(Pending{c.resp.defer(), std::move(e)});
+  if (!pending->answer) return;  // `c.resp` holds the refusal
+  std::function<void()> decide = [this, pending] {
+    Response r;
+    try {
+      answer_login(r, EventType::kLoginResult, engine_.process(pending->e));
+    } catch (const std::exception& ex) {
+      r = Response();
+      set_error(r, 500, "internal_error", "internal error while handling the request");
+      log_error_limited("http: login result threw",
+                        std::string("http: deciding a login result threw: ") + ex.what());
+    }
+    pending->answer.finish(std::move(r));
+  };
+  // The queue full: decided here, the profile read on this thread.
+  if (!options_.profile_loads->load(pending->e.account, decide)) decide();
 }
 
 void ApiHandler::events(Call& c) {

@@ -14,6 +14,7 @@
 #include "account/totp_service.h"
 #include "core/clock.h"
 #include "engine/engine.h"
+#include "engine/profile_batcher.h"
 #include "notify/incident_notices.h"
 #include "notify/owner_links.h"
 #include "protocols/dovecot/dovecot_policy.h"
@@ -70,6 +71,11 @@ struct ApiOptions {
   // null: /v1/operators/sign-in, sign-out and me answer 404 and no cookie
   // is accepted ([console] enabled = false).
   ConsoleApi* console = nullptr;
+  // A store across a network (PostgreSQL): a successful login result whose
+  // account's profile is not in memory defers its answer, the profile read
+  // in a batch off the worker, and is decided once it is cached. Null (the
+  // embedded store): decided at once, any read on the worker.
+  engine::ProfileBatcher* profile_loads = nullptr;
   // Appends more Prometheus text to /metrics (the outbox's); may be empty.
   std::function<void(std::string&)> more_metrics;
 };
@@ -100,6 +106,10 @@ class ApiHandler final : public Handler {
   void metrics_text(Call& c);
   void status(Call& c);
   void login(Call& c, EventType type);
+  // A login result decided on a profile loader's thread once the account's
+  // profile is cached; the answer deferred meanwhile.
+  void login_after_profile(Call& c, Event e);
+  static void answer_login(Response& resp, EventType type, const engine::Outcome& o);
   void events(Call& c);
   void account_get(Call& c);
   void account_activity(Call& c);

@@ -206,6 +206,8 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " LIMIT $2::bigint) newest ORDER BY at, seq",
     // kProfileStmt
     "SELECT data FROM profiles WHERE account = $1",
+    // kProfilesStmt
+    "SELECT account, data FROM profiles WHERE account = ANY($1::text[])",
     // kPartitionsStmt
     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
     " WHERE i.inhparent = 'activity'::regclass ORDER BY c.relname",
@@ -315,6 +317,21 @@ Status prepare_statements(PGconn* conn, const char* code) {
                         "preparing statement " + std::to_string(id) + ": " + error_message(conn));
   }
   return {};
+}
+
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const std::string& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char ch : item) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
 }
 
 std::string limit_text(std::size_t limit) {

@@ -67,6 +67,7 @@ enum StatementId : int {
   kActivityStmt,
   kFailedLoginsStmt,
   kProfileStmt,
+  kProfilesStmt,
   kPartitionsStmt,
   kStatementCount
 };
@@ -81,6 +82,8 @@ const char* statement_sql(int id);
 Status prepare_statements(PGconn* conn, const char* code);
 
 inline std::string bool_text(bool b) { return b ? "t" : "f"; }
+// A text[] literal of `items` ({"a","b"}: each quoted, `"` and `\` escaped).
+std::string text_array(const std::vector<std::string>& items);
 // A LIMIT: `limit` capped at the largest bigint.
 std::string limit_text(std::size_t limit);
 

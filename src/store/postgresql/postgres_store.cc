@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -493,6 +494,26 @@ Result<AccountProfile> PostgresStore::profile(std::string_view account) {
   auto p = decode_profile(*data);
   if (!p) return read_failed("profile of " + std::string(account) + ": " + p.error().message);
   return *p;
+}
+
+Result<std::vector<AccountProfile>> PostgresStore::profiles(
+    const std::vector<std::string>& accounts) {
+  std::unordered_map<std::string, std::string> data;
+  Status s = read(postgresql::kProfilesStmt, {postgresql::text_array(accounts)},
+                  [&](const PGresult* r, int i) -> Status {
+                    data.emplace(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+                    return {};
+                  });
+  if (!s) return s.error();
+  std::vector<AccountProfile> out(accounts.size());
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    auto it = data.find(accounts[i]);
+    if (it == data.end()) continue;
+    auto p = decode_profile(it->second);
+    if (!p) return read_failed("profile of " + accounts[i] + ": " + p.error().message);
+    out[i] = std::move(*p);
+  }
+  return out;
 }
 
 Result<std::optional<AccountRecord>> PostgresStore::account(std::string_view account) {

@@ -177,6 +177,8 @@ class PostgresStore final : public Store {
   Status failed_logins_since(TimePoint since, std::size_t limit,
                              const std::function<void(const ActivityRecord&)>& fn) override;
   Result<AccountProfile> profile(std::string_view account) override;
+  // One round trip for all (account = ANY($1)).
+  Result<std::vector<AccountProfile>> profiles(const std::vector<std::string>& accounts) override;
   Result<std::optional<AccountRecord>> account(std::string_view account) override;
   Result<std::vector<AccountRecord>> locked_accounts() override;
   Result<std::vector<ListEntry>> list_entries() override;
