@@ -67,7 +67,7 @@ void run_rows(benchmark::State& state, int rows) {
   const auto group = static_cast<std::size_t>(state.range(0));
   store::ActivityRecord record = result_record();
   const TimePoint start = from_unix_ms(1'800'000'000'000);
-  const store::AccountProfile profile = first_login_profile(start);
+  store::AccountProfile profile = first_login_profile(start);
   std::string account;
   std::uint64_t n = 0;
   std::size_t written = 0;

@@ -104,9 +104,25 @@ Engine::Engine(const EngineConfig& config, store::Store& store, std::uint32_t id
     profiles_.forget(failed);
     incidents_.rewrite_after_failure();
   });
+  // Another node's write came between a profile's read and this node's
+  // write of it (a store shared by several nodes): both are kept.
+  store_.on_profile_conflict(
+      [this](const store::AccountProfile& stored, const store::AccountProfile& mine) {
+        return merge_profiles(stored, mine, config_.load()->profiles);
+      },
+      [this](const std::string& account, std::uint64_t version) {
+        profiles_.merged(account, version);
+      });
 }
 
-Engine::~Engine() { store_.remove_failure_listener(failure_listener_); }
+Engine::~Engine() {
+  {
+    std::lock_guard lock(outlet_->mu);
+    outlet_->sink = nullptr;
+  }
+  store_.on_profile_conflict({}, {});
+  store_.remove_failure_listener(failure_listener_);
+}
 
 void Engine::reconfigure(const EngineConfig& config) {
   config_.store(std::make_shared<const EngineConfig>(config));
@@ -543,7 +559,7 @@ void Engine::on_success(Context& c) {
                       "profile of " + e.account + ": " + written.error().message);
     return;  // judged on the source-side detections alone
   }
-  c.wrote(*written);
+  c.wrote(announce_profile(e.account, e.time, *written));
   a.add_to(c.d(), e.mfa);
   if (known_device && c.config.distributed_stuffing.enabled)
     distributed_stuffing_.on_known_device(c.config.distributed_stuffing, e,
@@ -604,7 +620,8 @@ void Engine::on_message(Context& c) {
 void Engine::on_challenge_passed(Context& c) {
   const Event& e = c.e;
   auto p = profiles_.get(e.account);
-  if (p && pass_challenge(*p, c.config.profiles)) c.wrote(profiles_.put(e.account, std::move(*p)));
+  if (p && pass_challenge(*p, c.config.profiles))
+    c.wrote(announce_profile(e.account, e.time, profiles_.put(e.account, std::move(*p))));
 }
 
 // Locks the account on the engine's own finding: password reset required,
@@ -725,7 +742,32 @@ void Engine::publish(const Context& c, state::ObservationKind kind, std::uint32_
   observations_->observed(o);
 }
 
+void Engine::set_observation_sink(state::ObservationSink* sink) {
+  observations_ = sink;
+  std::lock_guard lock(outlet_->mu);
+  outlet_->sink = sink;
+}
+
+store::WriteTicket Engine::announce_profile(const std::string& account, TimePoint time,
+                                            store::WriteTicket t) {
+  if (observations_ == nullptr || t == 0) return t;
+  store_.on_committed(t, [outlet = outlet_, account, time](const Status& s) {
+    if (!s) return;  // not stored: nothing changed
+    state::Observation o;
+    o.kind = state::ObservationKind::kProfile;
+    o.time = time;
+    o.account = account;
+    std::lock_guard lock(outlet->mu);
+    if (outlet->sink != nullptr) outlet->sink->observed(o);
+  });
+  return t;
+}
+
 void Engine::observe(const state::Observation& o) {
+  if (o.kind == state::ObservationKind::kProfile) {
+    profiles_.invalidate(o.account, store_.committed());
+    return;
+  }
   const std::shared_ptr<const EngineConfig> snapshot = config_.load();
   const EngineConfig& config = *snapshot;
   const std::shared_ptr<const ListIndex> index = lists_.index();
@@ -775,6 +817,8 @@ void Engine::observe(const state::Observation& o) {
       message_fanout_.on_message(config.message_fanout, e);
       e.recipients.clear();
       break;
+    case state::ObservationKind::kProfile:
+      break;  // (above)
   }
   dropped.clear();
 }
@@ -934,7 +978,7 @@ void Engine::alert_operator(Context& c) {
   if (alert) c.wrote(effects_->alert(a));
 }
 
-store::WriteSpan Engine::unlock(const std::string& account, std::string_view, TimePoint) {
+store::WriteSpan Engine::unlock(const std::string& account, std::string_view, TimePoint now) {
   store::WriteSpan writes;
   const std::optional<store::LockInfo> before = locks_.find(account);
   locks_.erase(account);
@@ -959,7 +1003,7 @@ store::WriteSpan Engine::unlock(const std::string& account, std::string_view, Ti
   message_fanout_.reset(account);
   if (auto p = profiles_.get(account); p && p->suspicious_since) {
     clear_suspicion(*p);
-    writes.add(profiles_.put(account, std::move(*p)));
+    writes.add(announce_profile(account, now, profiles_.put(account, std::move(*p))));
   }
   return writes;
 }

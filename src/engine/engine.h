@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -136,14 +137,16 @@ class Engine {
   // Where every event that moves the hot windows is also told (the hot
   // state shared over a Redis Cluster); none: nowhere. Set before the first
   // process(); must outlive the engine.
-  void set_observation_sink(state::ObservationSink* sink) { observations_ = sink; }
+  void set_observation_sink(state::ObservationSink* sink);
 
   // Counts another node's observation in the hot windows as process() counts
   // its event, and does nothing else: the findings it would cause are
   // dropped (the next local event over a threshold finds them), and no
   // block, incident, lock, notice, activity record or decision comes of it.
   // Observations from allow-listed IPs or accounts are not counted (as
-  // live). Thread-safe; runs concurrently with process().
+  // live). A kProfile observation (another node's profile write committed)
+  // drops this node's cached copy of the profile (ProfileCache::invalidate).
+  // Thread-safe; runs concurrently with process().
   void observe(const state::Observation& o);
 
   // The decision for a mail client that has not authenticated (inbound mail
@@ -267,6 +270,11 @@ class Engine {
   void publish(const Context& c, state::ObservationKind kind, std::uint32_t count = 0,
                std::string_view fingerprint = {},
                const std::vector<std::string>* recipients = nullptr);
+  // Once profile write `t` of `account` has committed, tells
+  // observations_ (if set) with a kProfile observation, so the other nodes
+  // drop their copies. Returns `t`.
+  store::WriteTicket announce_profile(const std::string& account, TimePoint time,
+                                      store::WriteTicket t);
   store::WriteTicket put_block(const BlockKey& key, store::Block b);
   // ---- the in-memory mirrors of durable records (locks, blocks) ----
   // A change whose write the store fails to commit is set back, so memory
@@ -325,6 +333,13 @@ class Engine {
   DecisionMinutes decision_minutes_;
   DecisionSink* decisions_ = nullptr;
   state::ObservationSink* observations_ = nullptr;
+  // observations_ for the store's commit callbacks (announce_profile),
+  // which may run after the engine is gone: emptied by its destructor.
+  struct ObservationOutlet {
+    std::mutex mu;
+    state::ObservationSink* sink = nullptr;  // guarded by mu
+  };
+  std::shared_ptr<ObservationOutlet> outlet_ = std::make_shared<ObservationOutlet>();
 };
 
 // Rebuilds the key of a block read back from the store. Fails with

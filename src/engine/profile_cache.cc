@@ -99,6 +99,28 @@ store::WriteTicket ProfileCache::put(const std::string& account, store::AccountP
   return written;
 }
 
+template <typename P>
+bool ProfileCache::unload_if(const std::string& account, P&& drop) {
+  bool dropped = false;
+  cache_.update_if_present(key_of_(account), [&](Slot& s, state::Worth&) {
+    if (!s.entry || s.entry->name() != account || !s.entry->loaded || !drop(*s.entry)) return;
+    s.entry->profile = store::AccountProfile{};
+    s.entry->loaded = false;
+    remeasure(*s.entry);
+    dropped = true;
+  });
+  if (dropped) invalidated_.fetch_add(1, std::memory_order_relaxed);
+  return dropped;
+}
+
+bool ProfileCache::invalidate(const std::string& account, store::WriteTicket committed) {
+  return unload_if(account, [&](const Entry& e) { return e.written <= committed; });
+}
+
+bool ProfileCache::merged(const std::string& account, std::uint64_t version) {
+  return unload_if(account, [&](const Entry& e) { return e.profile.version == version; });
+}
+
 void ProfileCache::forget(const store::WriteSpan& failed) {
   cache_.erase_if([&](const Slot& s) {
     return s.entry && s.entry->written >= failed.first && s.entry->written <= failed.last;

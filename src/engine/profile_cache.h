@@ -1,6 +1,7 @@
 #ifndef MAMORI_ENGINE_PROFILE_CACHE_H_
 #define MAMORI_ENGINE_PROFILE_CACHE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,6 +26,15 @@ namespace mamori::engine {
 // account's name. A lookup touches the slot and that allocation only, and
 // the name tells apart two accounts whose fingerprints collide (they then
 // take turns in the slot, each read from the store when the other had it).
+// Nodes sharing a store: each cached profile keeps the version it was read
+// or last written as (store/profile_store.h), so a write built on a copy
+// another node has changed meanwhile is merged by the store, never stored
+// over the other's. A copy is dropped when another node tells it changed
+// the profile (invalidate(), from the shared hot state) or when the store
+// merged this node's write with another's (merged()), so the next read
+// takes the stored one; never while a newer write of this node's is still
+// queued (its copy is the newest there is here, and that write merges too).
+//
 // Thread-safe. No shard lock is held while the store is read; a write is
 // queued (encoded) under the account's shard lock.
 class ProfileCache {
@@ -70,6 +80,18 @@ class ProfileCache {
   // write carries the whole profile).
   void forget(const store::WriteSpan& failed);
 
+  // Another node changed the account's stored profile: drops the cached
+  // copy unless this node's last write of it is still queued (after
+  // `committed`, the store's committed()). Returns whether it was dropped.
+  bool invalidate(const std::string& account, store::WriteTicket committed);
+  // The store merged this node's write of the account's profile as
+  // `version` with another node's: drops the cached copy if it is still
+  // that version (a write made on it since carries a later version, and
+  // merges in turn). Returns whether it was dropped.
+  bool merged(const std::string& account, std::uint64_t version);
+  // Copies dropped by invalidate() and merged() so far.
+  std::uint64_t invalidated() const { return invalidated_.load(std::memory_order_relaxed); }
+
  private:
   // One allocation: the entry, then its account's name (name_size bytes).
   struct Entry {
@@ -98,6 +120,10 @@ class ProfileCache {
   };
   // Sets e.bytes from the profile as it is now.
   static void remeasure(Entry& e);
+  // Unloads `account`'s entry if drop(const Entry&) says so (its memory
+  // freed, the slot kept until reused or evicted).
+  template <typename P>
+  bool unload_if(const std::string& account, P&& drop);
 
   static std::uint64_t fingerprint(std::string_view account);
   // The slot's entry for `account`: a fresh one (not loaded) when the slot
@@ -107,6 +133,7 @@ class ProfileCache {
   store::ProfileStore& store_;
   const KeyFunction key_of_;
   state::ClockMap<Slot> cache_;
+  std::atomic<std::uint64_t> invalidated_{0};
 };
 
 template <typename F>

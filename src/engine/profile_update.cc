@@ -108,6 +108,75 @@ void clear_suspicion(store::AccountProfile& p) {
   p.pending_asn = 0;
 }
 
+namespace {
+
+// `first`'s values, then `second`'s not among them, at most `max`.
+template <typename T>
+std::vector<T> union_of(const std::vector<T>& first, const std::vector<T>& second,
+                        std::size_t max) {
+  std::vector<T> out = first;
+  for (const T& v : second)
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  if (out.size() > max) out.resize(max);
+  return out;
+}
+
+TimePoint last_success_time(const store::AccountProfile& p) {
+  return p.last_success ? p.last_success->time : TimePoint{};
+}
+
+}  // namespace
+
+store::AccountProfile merge_profiles(const store::AccountProfile& stored,
+                                     const store::AccountProfile& mine,
+                                     const ProfileConfig& limits) {
+  store::AccountProfile out;
+  out.version = mine.version;
+  // Devices: mine, then the stored ones, each sighting folded in.
+  out.devices = mine.devices;
+  for (const store::KnownDevice& d : stored.devices) {
+    auto it = std::find_if(out.devices.begin(), out.devices.end(),
+                           [&](const store::KnownDevice& o) { return o.key == d.key; });
+    if (it == out.devices.end()) {
+      out.devices.push_back(d);
+      continue;
+    }
+    it->first_seen = std::min(it->first_seen, d.first_seen);
+    if (d.last_seen > it->last_seen) {
+      it->last_seen = d.last_seen;
+      it->device_id = d.device_id;
+      if (!d.user_agent.empty()) it->user_agent = d.user_agent;
+    }
+  }
+  std::stable_sort(out.devices.begin(), out.devices.end(),
+                   [](const store::KnownDevice& a, const store::KnownDevice& b) {
+                     return a.last_seen > b.last_seen;
+                   });
+  if (out.devices.size() > limits.max_devices) out.devices.resize(limits.max_devices);
+
+  const bool mine_newer = last_success_time(mine) >= last_success_time(stored);
+  const store::AccountProfile& newer = mine_newer ? mine : stored;
+  const store::AccountProfile& older = mine_newer ? stored : mine;
+  out.countries = union_of(newer.countries, older.countries, limits.max_countries);
+  out.asns = union_of(newer.asns, older.asns, limits.max_asns);
+  out.last_success = newer.last_success ? newer.last_success : older.last_success;
+
+  // The pending suspicious login: the later one either copy has.
+  const store::AccountProfile* pending = nullptr;
+  for (const store::AccountProfile* p : {&mine, &stored})
+    if (p->suspicious_since &&
+        (pending == nullptr || *p->suspicious_since > *pending->suspicious_since))
+      pending = p;
+  if (pending != nullptr) {
+    out.suspicious_since = pending->suspicious_since;
+    out.suspicious_reasons = pending->suspicious_reasons;
+    out.pending_device = pending->pending_device;
+    out.pending_country = pending->pending_country;
+    out.pending_asn = pending->pending_asn;
+  }
+  return out;
+}
+
 bool suspicious_within(const store::AccountProfile& p, TimePoint now, Duration window) {
   return p.suspicious_since && now - *p.suspicious_since < window;
 }

@@ -34,6 +34,21 @@ bool pass_challenge(store::AccountProfile& p, const ProfileConfig& limits);
 // operator released the account).
 void clear_suspicion(store::AccountProfile& p);
 
+// Two copies of one account's profile written by two nodes, one over the
+// other's (`stored`, found in the store; `mine`, this node's write, built
+// on an older version): what both learnt. Devices, countries and ASNs are
+// sets: their union, a device's first sighting the earlier and its last
+// the later (with that sighting's id and user agent), most recently seen
+// first, the least recently seen dropped beyond `limits` (countries and
+// ASNs carry no times: the copy with the later successful login lists
+// first). The last successful login is the later one. A suspicious login
+// awaiting a challenge: the later one either copy has (the safe side: a
+// challenge passed or a release on the other node in the same instant
+// leaves it pending). The result has `mine`'s version.
+store::AccountProfile merge_profiles(const store::AccountProfile& stored,
+                                     const store::AccountProfile& mine,
+                                     const ProfileConfig& limits);
+
 // True while a suspicious login of less than `window` ago awaits a passed
 // challenge.
 bool suspicious_within(const store::AccountProfile& p, TimePoint now, Duration window);

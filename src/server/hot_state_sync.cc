@@ -46,6 +46,7 @@ HotStateSync::HotStateSync(HotStateSyncOptions options, const Clock& clock, Appl
     }
     current_[f].family = f;
   }
+  current_[kProfiles].family = kProfiles;
 }
 
 HotStateSync::~HotStateSync() { stop(); }
@@ -60,16 +61,21 @@ void HotStateSync::seal_locked(Family f) {
 }
 
 void HotStateSync::observed(const state::Observation& o) {
-  const Family f = o.kind == state::ObservationKind::kSuccess ? kSuccesses : kLong;
+  const Family f = o.kind == state::ObservationKind::kSuccess   ? kSuccesses
+                   : o.kind == state::ObservationKind::kProfile ? kProfiles
+                                                                : kLong;
   std::lock_guard lock(mu_);
   Batch& b = current_[f];
   state::append_observation(b.data, o);
   ++b.count;
   if (b.data.size() >= kMaxBatchBytes) seal_locked(f);
   // Past the bound (Redis unreachable for long): the oldest batches go.
-  while (!sealed_.empty() &&
-         queued_bytes_ + current_[kLong].data.size() + current_[kSuccesses].data.size() >
-             options_.queue_bytes) {
+  auto queued = [&] {
+    std::size_t n = queued_bytes_;
+    for (const Batch& c : current_) n += c.data.size();
+    return n;
+  };
+  while (!sealed_.empty() && queued() > options_.queue_bytes) {
     queued_bytes_ -= sealed_.front().data.size();
     dropped_.fetch_add(sealed_.front().count, std::memory_order_relaxed);
     sealed_.pop_front();
@@ -95,6 +101,7 @@ bool HotStateSync::tick(bool publish, bool& more) {
     std::lock_guard lock(mu_);
     seal_locked(kLong);
     seal_locked(kSuccesses);
+    seal_locked(kProfiles);
     while (!sealed_.empty() && sending.size() < kMaxBatchesPerTick) {
       queued_bytes_ -= sealed_.front().data.size();
       sending.push_back(std::move(sealed_.front()));
@@ -103,7 +110,7 @@ bool HotStateSync::tick(bool publish, bool& more) {
     more = !sealed_.empty();
   }
   const TimePoint now = clock_.now();
-  const std::string cut[kFamilies] = {
+  const std::string cut[kStreamFamilies] = {
       std::to_string(std::max<std::int64_t>(0, to_unix_ms(now - options_.retention))),
       std::to_string(std::max<std::int64_t>(0, to_unix_ms(now - options_.success_retention)))};
   const std::size_t shards = std::size_t(options_.shards);
@@ -111,9 +118,15 @@ bool HotStateSync::tick(bool publish, bool& more) {
   commands.reserve(sending.size() + keys_.size());
   for (const Batch& b : sending) {
     std::size_t& shard = next_shard_[b.family];
-    commands.push_back({{"XADD", keys_[b.family * shards + shard], "MINID", "~", cut[b.family], "*",
-                         "n", node_id_, "d", b.data},
-                        1});
+    const Family f = stream_family(b.family);
+    if (b.family == kProfiles)
+      commands.push_back({{"XADD", keys_[f * shards + shard], "MINID", "~", cut[f], "*", "n",
+                           node_id_, "d", "", "p", b.data},
+                          1});
+    else
+      commands.push_back({{"XADD", keys_[f * shards + shard], "MINID", "~", cut[f], "*", "n",
+                           node_id_, "d", b.data},
+                          1});
     shard = (shard + 1) % shards;
   }
   for (std::size_t s = 0; s < keys_.size(); ++s)
@@ -170,16 +183,19 @@ bool HotStateSync::tick(bool publish, bool& more) {
         continue;
       }
       if (node->str == node_id_) continue;
-      auto observations = state::decode_observations(data->str);
-      if (!observations) {
-        invalid_.fetch_add(1, std::memory_order_relaxed);
-        log_error_limited("redis observations", "redis: " + keys_[s] + " entry " + last_ids_[s] +
-                                                    " from node " + node->str +
-                                                    " refused: " + observations.error().message);
-        continue;
+      for (const redis::Reply* part : {data, field(entry.elements[1], "p")}) {
+        if (part == nullptr || part->str.empty()) continue;
+        auto observations = state::decode_observations(part->str);
+        if (!observations) {
+          invalid_.fetch_add(1, std::memory_order_relaxed);
+          log_error_limited("redis observations", "redis: " + keys_[s] + " entry " + last_ids_[s] +
+                                                      " from node " + node->str +
+                                                      " refused: " + observations.error().message);
+          continue;
+        }
+        for (const state::Observation& o : *observations) apply_(o);
+        applied_.fetch_add(observations->size(), std::memory_order_relaxed);
       }
-      for (const state::Observation& o : *observations) apply_(o);
-      applied_.fetch_add(observations->size(), std::memory_order_relaxed);
     }
   }
   set_degraded(!ok, why);
@@ -230,7 +246,7 @@ void HotStateSync::render_metrics(std::string& out) const {
   std::uint64_t queued = 0;
   {
     std::lock_guard lock(mu_);
-    queued = current_[kLong].count + current_[kSuccesses].count;
+    queued = current_[kLong].count + current_[kSuccesses].count + current_[kProfiles].count;
     for (const Batch& b : sealed_) queued += b.count;
   }
   auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };

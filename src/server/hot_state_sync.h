@@ -51,6 +51,13 @@ struct HotStateSyncOptions {
 // spread over the nodes is therefore counted by every node within about
 // two intervals. A starting node replays the streams from now - retention
 // (replay()), so a restart needs no warm-up.
+// Profile changes (state::ObservationKind::kProfile: another node's cached
+// copy of that profile is out of date) are published in the success
+// streams too, in batches of their own whose entries carry them in a field
+// `p` (and an empty `d`): nodes before that kind read `d` only, so a
+// cluster being upgraded node by node keeps sharing its windows. A node's
+// copies are thus dropped within about two intervals of the other node's
+// commit.
 // While a shard cannot be reached (a primary down until its replica takes
 // over), the node decides on its local counts, keeps its unpublished batches
 // (bounded by queue_bytes, the oldest dropped and counted), reports
@@ -86,7 +93,11 @@ class HotStateSync final : public state::ObservationSink {
 
  private:
   // Streams: kept for `retention` (failures, mail), or success_retention.
-  enum Family { kLong = 0, kSuccesses = 1, kFamilies = 2 };
+  // kProfiles: batches of kProfile observations, in the success streams
+  // (field `p`).
+  enum Family { kLong = 0, kSuccesses = 1, kProfiles = 2, kFamilies = 3 };
+  static constexpr int kStreamFamilies = 2;
+  static Family stream_family(Family f) { return f == kProfiles ? kSuccesses : f; }
   struct Batch {
     std::string data;
     std::uint32_t count = 0;
@@ -103,9 +114,9 @@ class HotStateSync final : public state::ObservationSink {
   Apply apply_;
   std::string node_id_;
   redis::ClusterClient client_;
-  // Family f's shard s is keys_[f * shards + s].
+  // Stream family f's shard s is keys_[f * shards + s].
   std::vector<std::string> keys_, last_ids_;
-  std::size_t next_shard_[kFamilies] = {0, 0};
+  std::size_t next_shard_[kFamilies] = {0, 0, 0};
 
   mutable std::mutex mu_;  // the queue below
   Batch current_[kFamilies];

@@ -89,7 +89,7 @@ Result<std::vector<Observation>> decode_observations(std::string_view data) {
     Observation o;
     const auto kind = std::uint8_t(r.uint(1));
     if (kind < std::uint8_t(ObservationKind::kFailure) ||
-        kind > std::uint8_t(ObservationKind::kMessage))
+        kind > std::uint8_t(ObservationKind::kProfile))
       return bad("unknown kind " + std::to_string(kind));
     o.kind = ObservationKind(kind);
     o.time = from_unix_ms(std::int64_t(r.uint(8)));

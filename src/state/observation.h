@@ -12,13 +12,19 @@
 
 namespace mamori::state {
 
-// What moves the hot windows, shared between the nodes of a cluster.
+// What moves the hot windows, shared between the nodes of a cluster, and
+// what makes the other nodes' cached copies of a profile out of date.
 enum class ObservationKind : std::uint8_t {
   kFailure = 1,    // a failed login result (not allow-listed)
   kSuccess = 2,    // a successful login result (not allow-listed)
   kMailLogin = 3,  // a successful SMTP AUTH login that mail_geography counted
   kMailSent = 4,   // a send mail_volume counted (`count` recipients)
   kMessage = 5,    // an in-app message message_fanout counted (`recipients`)
+  // The node's write of `account`'s profile has committed (told after the
+  // commit, so a node that drops its copy reads the new one). Nodes before
+  // this kind refuse a batch holding it: it travels apart from the others
+  // (server/hot_state_sync.h), where they do not look.
+  kProfile = 6,
 };
 
 // One event as the hot windows saw it on the node that decided it: enough

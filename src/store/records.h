@@ -79,6 +79,11 @@ struct AccountProfile {
   KnownDevice pending_device;
   std::string pending_country;
   std::uint32_t pending_asn = 0;
+  // Which stored write this copy is, or was built on: set by
+  // ProfileStore::profile() and put_profile() (store/profile_store.h); 0:
+  // none (nothing stored yet, or a store that keeps no versions). Not part
+  // of what the profile says: not encoded, not compared, not shown.
+  std::uint64_t version = 0;
 
   bool empty() const { return devices.empty() && countries.empty() && !last_success; }
 };

@@ -55,8 +55,8 @@ def test_db_migrate_creates_the_schema_and_is_idempotent(postgresql):
     pg = postgresql
     p = cli("db", "migrate", "--store", pg.url)
     assert p.returncode == 0, p.stderr
-    assert "schema upgraded from version 0 to 4" in p.stdout, p.stdout
-    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"], ["3"], ["4"]]
+    assert "schema upgraded from version 0 to 5" in p.stdout, p.stdout
+    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"], ["3"], ["4"], ["5"]]
     tables = {r[0] for r in pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     for t in ("accounts", "list_entries", "incidents", "incident_accounts", "blocks", "totp",
               "outbox", "owner_actions", "audit", "operators", "profiles", "activity",
@@ -66,20 +66,22 @@ def test_db_migrate_creates_the_schema_and_is_idempotent(postgresql):
 
     again = cli("db", "migrate", "--store", pg.url)
     assert again.returncode == 0, again.stderr
-    assert "schema version 4 is current; nothing to do" in again.stdout, again.stdout
-    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"], ["3"], ["4"]]
+    assert "schema version 5 is current; nothing to do" in again.stdout, again.stdout
+    assert pg.psql("SELECT version FROM schema_version ORDER BY version") == [["1"], ["2"], ["3"], ["4"], ["5"]]
 
 
 # What version 3 added (the audit log, incidents' closed_ms, operator actions'
-# actor and note in the activity log), and version 4 (the console's operator
-# accounts) after it, taken away again.
-UNDO_VERSION_3 = ("DROP TABLE operators; DELETE FROM schema_version WHERE version = 4;"
+# actor and note in the activity log), and versions 4 (the console's operator
+# accounts) and 5 (the profiles' versions) after it, taken away again.
+UNDO_VERSION_3 = ("ALTER TABLE profiles DROP COLUMN version;"
+                  " DELETE FROM schema_version WHERE version = 5;"
+                  " DROP TABLE operators; DELETE FROM schema_version WHERE version = 4;"
                   " DROP TABLE audit; ALTER TABLE incidents DROP COLUMN closed_ms;"
                   " ALTER TABLE activity DROP COLUMN actor, DROP COLUMN note;"
                   " DELETE FROM schema_version WHERE version = 3")
 
 
-def test_db_migrate_takes_a_version_1_database_to_4_keeping_its_records(postgresql):
+def test_db_migrate_takes_a_version_1_database_to_5_keeping_its_records(postgresql):
     pg = postgresql
     assert cli("db", "migrate", "--store", pg.url).returncode == 0
     # A database the first version made: no owner_actions, no audit.
@@ -89,7 +91,7 @@ def test_db_migrate_takes_a_version_1_database_to_4_keeping_its_records(postgres
             " VALUES ('le-v1', 'deny', '10.1.1.0/24', 'kept', 1)")
     p = cli("db", "migrate", "--store", pg.url)
     assert p.returncode == 0, p.stderr
-    assert "schema upgraded from version 1 to 4" in p.stdout, p.stdout
+    assert "schema upgraded from version 1 to 5" in p.stdout, p.stdout
     assert pg.value("SELECT count(*) FROM owner_actions") == "0"
     assert pg.value("SELECT count(*) FROM audit") == "0"
     assert pg.value("SELECT target FROM list_entries WHERE id = 'le-v1'") == "10.1.1.0/24"
@@ -106,7 +108,7 @@ def test_a_version_2_database_gets_the_audit_log_at_a_nodes_start_and_keeps_its_
     m.stop()
     pg.psql(UNDO_VERSION_3)
     m.start()
-    assert pg.value("SELECT max(version) FROM schema_version") == "4"
+    assert pg.value("SELECT max(version) FROM schema_version") == "5"
     assert get_json(m, "/v1/incidents/" + inc["id"])["closed"] is None
     r = m.admin("POST", "/v1/incidents/%s/close" % inc["id"], {"note": "after the upgrade"})
     assert r.status_code == 200, r.text
@@ -125,7 +127,7 @@ def test_db_migrate_refuses_a_bad_url_and_a_newer_schema_without_showing_the_pas
     pg.psql("INSERT INTO schema_version (version) VALUES (99)")
     newer = cli("db", "migrate", "--store", pg.url)
     assert newer.returncode != 0
-    assert "schema version 99 is newer than this build's 4" in newer.stderr, newer.stderr
+    assert "schema version 99 is newer than this build's 5" in newer.stderr, newer.stderr
 
 
 def test_a_node_refuses_to_start_on_a_bad_postgresql_config(make_mamorid, postgresql, tmp_path):

@@ -234,7 +234,7 @@ WriteTicket EmbeddedStore::prune_activity(TimePoint before) {
   return sqlite_->enqueue_foreign(ForeignWrite{kDropActivity, 0, to_unix_ms(before), {}});
 }
 
-WriteTicket EmbeddedStore::put_profile(std::string account, const AccountProfile& profile) {
+WriteTicket EmbeddedStore::put_profile(std::string account, AccountProfile& profile) {
   ForeignWrite w{kProfile, profiles_->fingerprint(account), 0, {}};
   profile_filter_->add(w.fp);
   if (Status s = journal::ProfileJournal::encode(account, profile, w.bytes); !s) {

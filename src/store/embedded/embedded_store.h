@@ -115,7 +115,10 @@ class EmbeddedStore final : public Store, private BatchParticipant {
   WriteTicket append_activity(const ActivityRecord& r) override;
   // Drops the day partitions that end at or before `before` (see above).
   WriteTicket prune_activity(TimePoint before) override;
-  WriteTicket put_profile(std::string account, const AccountProfile& profile) override;
+  // One node writes the profiles: every write is stored as it is, and
+  // profile versions stay 0.
+  WriteTicket put_profile(std::string account, AccountProfile& profile) override;
+  void on_profile_conflict(ProfileMerge, ProfileMerged) override {}
 
   WriteTicket put_lock(std::string account, LockInfo lock) override;
   WriteTicket clear_lock(std::string account) override;

@@ -141,7 +141,7 @@ std::uint64_t MemoryStore::activity_appended() const {
 
 // ---- ProfileStore ----
 
-WriteTicket MemoryStore::put_profile(std::string account, const AccountProfile& profile) {
+WriteTicket MemoryStore::put_profile(std::string account, AccountProfile& profile) {
   std::string encoded = encode_profile(profile);
   std::lock_guard lock(mu_);
   data_->profiles[std::move(account)] = std::move(encoded);

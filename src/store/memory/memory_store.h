@@ -59,7 +59,10 @@ class MemoryStore final : public Store {
                              const std::function<void(const ActivityRecord&)>& fn) override;
 
   // ---- ProfileStore ----
-  WriteTicket put_profile(std::string account, const AccountProfile& profile) override;
+  // One process writes the profiles: every write is stored as it is, and
+  // profile versions stay 0.
+  WriteTicket put_profile(std::string account, AccountProfile& profile) override;
+  void on_profile_conflict(ProfileMerge, ProfileMerged) override {}
   Result<AccountProfile> profile(std::string_view account) override;
 
   // ---- RecordStore ----

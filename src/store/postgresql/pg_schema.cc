@@ -163,6 +163,12 @@ CREATE TABLE operators (
   last_sign_in_ms BIGINT
 );
 )sql",
+    // 4 -> 5: the version of each profile's stored write, for the writes
+    // conditional on it (ProfileStore): profiles stored before have version
+    // 1, the nodes' writes store random 63-bit versions.
+    R"sql(
+ALTER TABLE profiles ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+)sql",
 };
 
 // pg_advisory_xact_lock key of migrations and partition changes ("mamori").

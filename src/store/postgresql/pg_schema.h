@@ -21,8 +21,10 @@ namespace mamori::store::postgresql {
 // `at` column (one partition a UTC day, activity_pYYYYMMDD).
 //
 // Versioned migrations: kMigrations[v] takes the schema from version v to
-// v + 1; `schema_version` holds one row per version applied.
-inline constexpr int kPgSchemaVersion = 4;
+// v + 1; `schema_version` holds one row per version applied. Version 5 gives
+// each profile the version of the write that stored it
+// (store/profile_store.h).
+inline constexpr int kPgSchemaVersion = 5;
 std::span<const char* const> pg_migrations();
 
 // What migrate() did.

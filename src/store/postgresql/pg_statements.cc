@@ -129,9 +129,16 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " device_id, protocol, success, action, reasons, actor, note)"
     " VALUES ($1, " MAMORI_MS("$2") ", $3, $4, $5, $6, $7, $8, $9, $10, $11::boolean, $12, $13,"
     " $14, $15)",
-    // kPutProfileStmt
+    // kPutProfileStmt: unconditional (`mamori store copy`); a replaced
+    // profile gets a version of its own, so no node's copy of the one
+    // replaced is written over it.
     "INSERT INTO profiles (account, data) VALUES ($1, $2)"
-    " ON CONFLICT (account) DO UPDATE SET data = excluded.data",
+    " ON CONFLICT (account) DO UPDATE SET data = excluded.data, version = profiles.version + 1",
+    // kPutProfileIfStmt: $3 the version stored, $4 the one it was built on
+    // (0: none). Changes no row when another write came in between.
+    "INSERT INTO profiles (account, data, version) VALUES ($1, $2, $3::bigint)"
+    " ON CONFLICT (account) DO UPDATE SET data = excluded.data, version = excluded.version"
+    " WHERE profiles.version = $4::bigint",
     // kNotifyStmt
     "SELECT pg_notify('mamori_records', $1)",
     // kAccountStmt
@@ -205,9 +212,9 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     " AND success = false AND at >= " MAMORI_MS("$1") " ORDER BY at DESC, seq DESC"
     " LIMIT $2::bigint) newest ORDER BY at, seq",
     // kProfileStmt
-    "SELECT data FROM profiles WHERE account = $1",
+    "SELECT data, version FROM profiles WHERE account = $1",
     // kProfilesStmt
-    "SELECT account, data FROM profiles WHERE account = ANY($1::text[])",
+    "SELECT account, data, version FROM profiles WHERE account = ANY($1::text[])",
     // kPartitionsStmt
     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
     " WHERE i.inhparent = 'activity'::regclass ORDER BY c.relname",
@@ -227,7 +234,8 @@ constexpr std::array<const char*, kStatementCount> kNames = [] {
       "s0",  "s1",  "s2",  "s3",  "s4",  "s5",  "s6",  "s7",  "s8",  "s9",  "s10", "s11",
       "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23",
       "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31", "s32", "s33", "s34", "s35",
-      "s36", "s37", "s38", "s39", "s40", "s41", "s42", "s43", "s44", "s45", "s46", "s47"};
+      "s36", "s37", "s38", "s39", "s40", "s41", "s42", "s43", "s44", "s45", "s46", "s47",
+      "s48", "s49", "s50", "s51", "s52", "s53", "s54", "s55", "s56", "s57", "s58", "s59"};
   static_assert(std::size(kAll) >= kStatementCount);
   for (std::size_t i = 0; i < kStatementCount; ++i) names[i] = kAll[i];
   return names;

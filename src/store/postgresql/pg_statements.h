@@ -45,6 +45,7 @@ enum StatementId : int {
   kPruneOutboxStmt,
   kAppendActivityStmt,
   kPutProfileStmt,
+  kPutProfileIfStmt,
   kNotifyStmt,
   // reads
   kAccountStmt,

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <random>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -42,6 +43,11 @@ Error read_failed(const std::string& why) {
 }
 
 std::string ms(TimePoint t) { return std::to_string(to_unix_ms(t)); }
+
+std::uint64_t random_start() {
+  std::random_device rd;
+  return (std::uint64_t(rd()) << 32) ^ rd();
+}
 
 }  // namespace
 
@@ -138,6 +144,7 @@ PostgresStore::PostgresStore(postgresql::PgUrl url, PostgresStoreOptions options
       options_(options),
       clock_(options.clock != nullptr ? *options.clock : system_clock_),
       commits_("postgresql"),
+      version_start_(random_start()),
       pool_(std::make_unique<ReadPool>(url_, options.pool < 1 ? 1 : options.pool)) {}
 
 Status PostgresStore::check(const postgresql::PgUrl& url) {
@@ -315,8 +322,14 @@ Status PostgresStore::run_pipeline(const std::vector<WriteOp>& batch) {
   };
   send_plain("BEGIN");
   std::unordered_set<std::string_view> notified;
-  for (const WriteOp& op : batch) {
-    for (const Statement& st : op.statements) send(st.id, st.params);
+  // The results of the conditional profile writes: (result index, op).
+  std::vector<std::pair<int, std::size_t>> profile_results;
+  for (std::size_t o = 0; o < batch.size(); ++o) {
+    const WriteOp& op = batch[o];
+    for (const Statement& st : op.statements) {
+      if (op.profile_version != 0) profile_results.emplace_back(sent, o);
+      send(st.id, st.params);
+    }
     if (!op.notify.empty()) notified.insert(op.notify);
   }
   for (std::string_view payload : notified) send(postgresql::kNotifyStmt, {std::string(payload)});
@@ -328,6 +341,8 @@ Status PostgresStore::run_pipeline(const std::vector<WriteOp>& batch) {
     return write_failed(why);
   }
   std::string first_error;
+  std::size_t next_profile = 0;
+  std::vector<std::size_t> conflicts;  // the profile writes that changed no row
   for (int i = 0; i < sent; ++i) {
     PgResult r(PQgetResult(c));
     if (!r) {
@@ -342,6 +357,11 @@ Status PostgresStore::run_pipeline(const std::vector<WriteOp>& batch) {
       writer_lost(first_error);
       return write_failed(first_error);
     }
+    if (next_profile < profile_results.size() && profile_results[next_profile].first == i) {
+      if (st == PGRES_COMMAND_OK && std::string_view(PQcmdTuples(r.get())) == "0")
+        conflicts.push_back(profile_results[next_profile].second);
+      ++next_profile;
+    }
     PgResult end(PQgetResult(c));  // the NULL after each command's results
   }
   PgResult sync(PQgetResult(c));
@@ -355,7 +375,73 @@ Status PostgresStore::run_pipeline(const std::vector<WriteOp>& batch) {
     return write_failed(error_message(c));
   }
   if (!first_error.empty()) return write_failed(first_error);
+  // Committed: the profile writes other nodes got ahead of, merged, in
+  // queue order (a later write of the same account merges onto the first).
+  for (std::size_t o : conflicts)
+    if (Status s = merge_profile(batch[o]); !s) return s;
   return {};
+}
+
+Status PostgresStore::merge_profile(const WriteOp& op) {
+  const std::vector<std::optional<std::string>>& params = op.statements.front().params;
+  const std::string& account = *params[0];
+  auto mine = decode_profile(*params[1]);
+  if (!mine) return write_failed("profile of " + account + ": " + mine.error().message);
+  PGconn* c = writer_.get();
+  auto failed = [&](const std::string& what) {
+    const std::string why = "merging the profile of " + account + ": " + what;
+    if (PQstatus(c) != CONNECTION_OK) writer_lost(why);
+    return write_failed(why);
+  };
+  for (int attempt = 0; attempt < kMaxMergeAttempts; ++attempt) {
+    const char* key[] = {account.c_str()};
+    PgResult r(PQexecPrepared(c, postgresql::statement_name(postgresql::kProfileStmt), 1, key,
+                              nullptr, nullptr, 0));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return failed(error_message(c));
+    AccountProfile stored;
+    std::string base = "0";
+    if (PQntuples(r.get()) > 0) {
+      auto p = decode_profile(PQgetvalue(r.get(), 0, 0));
+      if (!p) return write_failed("profile of " + account + ": " + p.error().message);
+      stored = std::move(*p);
+      base = PQgetvalue(r.get(), 0, 1);
+    }
+    std::string data;
+    {
+      std::lock_guard lock(merge_mu_);
+      data = encode_profile(merge_ ? merge_(stored, *mine) : *mine);
+    }
+    const std::string version = std::to_string(next_profile_version());
+    const char* values[] = {account.c_str(), data.c_str(), version.c_str(), base.c_str()};
+    PgResult w(PQexecPrepared(c, postgresql::statement_name(postgresql::kPutProfileIfStmt), 4,
+                              values, nullptr, nullptr, 0));
+    if (PQresultStatus(w.get()) != PGRES_COMMAND_OK) return failed(error_message(c));
+    if (std::string_view(PQcmdTuples(w.get())) != "1") continue;  // another write got in again
+    profile_merges_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(merge_mu_);
+    if (merged_) merged_(account, op.profile_version);
+    return {};
+  }
+  return write_failed("profile of " + account + ": other nodes wrote it " +
+                      std::to_string(kMaxMergeAttempts) + " times while it was being merged");
+}
+
+std::uint64_t PostgresStore::next_profile_version() {
+  for (;;) {
+    // splitmix64 of a distinct input each time: distinct outputs.
+    std::uint64_t z = version_start_ + versions_issued_.fetch_add(1, std::memory_order_relaxed) *
+                                           0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z = (z ^ (z >> 31)) >> 1;  // a positive bigint
+    if (z > 1) return z;       // 0: none stored; 1: stored before versions
+  }
+}
+
+void PostgresStore::on_profile_conflict(ProfileMerge merge, ProfileMerged merged) {
+  std::lock_guard lock(merge_mu_);
+  merge_ = std::move(merge);
+  merged_ = std::move(merged);
 }
 
 void PostgresStore::between_batches() {
@@ -484,24 +570,30 @@ Status PostgresStore::failed_logins_since(TimePoint since, std::size_t limit,
 
 Result<AccountProfile> PostgresStore::profile(std::string_view account) {
   std::optional<std::string> data;
+  std::uint64_t version = 0;
   Status s = read(postgresql::kProfileStmt, {std::string(account)},
                   [&](const PGresult* r, int i) -> Status {
                     data = PQgetvalue(r, i, 0);
+                    version = std::strtoull(PQgetvalue(r, i, 1), nullptr, 10);
                     return {};
                   });
   if (!s) return s.error();
   if (!data) return AccountProfile{};
   auto p = decode_profile(*data);
   if (!p) return read_failed("profile of " + std::string(account) + ": " + p.error().message);
+  p->version = version;
   return *p;
 }
 
 Result<std::vector<AccountProfile>> PostgresStore::profiles(
     const std::vector<std::string>& accounts) {
-  std::unordered_map<std::string, std::string> data;
+  // account -> (encoded profile, version)
+  std::unordered_map<std::string, std::pair<std::string, std::uint64_t>> data;
   Status s = read(postgresql::kProfilesStmt, {postgresql::text_array(accounts)},
                   [&](const PGresult* r, int i) -> Status {
-                    data.emplace(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+                    data.emplace(PQgetvalue(r, i, 0),
+                                 std::pair(std::string(PQgetvalue(r, i, 1)),
+                                           std::strtoull(PQgetvalue(r, i, 2), nullptr, 10)));
                     return {};
                   });
   if (!s) return s.error();
@@ -509,8 +601,9 @@ Result<std::vector<AccountProfile>> PostgresStore::profiles(
   for (std::size_t i = 0; i < accounts.size(); ++i) {
     auto it = data.find(accounts[i]);
     if (it == data.end()) continue;
-    auto p = decode_profile(it->second);
+    auto p = decode_profile(it->second.first);
     if (!p) return read_failed("profile of " + accounts[i] + ": " + p.error().message);
+    p->version = it->second.second;
     out[i] = std::move(*p);
   }
   return out;
@@ -662,8 +755,15 @@ WriteTicket PostgresStore::prune_activity(TimePoint before) {
   return enqueue(std::move(op));
 }
 
-WriteTicket PostgresStore::put_profile(std::string account, const AccountProfile& profile) {
-  return enqueue_one(postgresql::kPutProfileStmt, {std::move(account), encode_profile(profile)});
+WriteTicket PostgresStore::put_profile(std::string account, AccountProfile& profile) {
+  WriteOp op;
+  op.profile_version = next_profile_version();
+  op.statements.push_back(
+      Statement{postgresql::kPutProfileIfStmt,
+                {std::move(account), encode_profile(profile), std::to_string(op.profile_version),
+                 std::to_string(profile.version)}});
+  profile.version = op.profile_version;
+  return enqueue(std::move(op));
 }
 
 WriteTicket PostgresStore::put_lock(std::string account, LockInfo lock) {
@@ -943,6 +1043,9 @@ void PostgresStore::render_metrics(std::string& out) const {
           listener_reconnects_.load());
   counter("mamori_pg_partitions_dropped_total", "Activity partitions dropped by retention.",
           partitions_dropped_.load());
+  counter("mamori_pg_profile_merges_total",
+          "Profile writes that met another node's and were stored merged with it.",
+          profile_merges_.load());
 }
 
 }  // namespace mamori::store

@@ -93,6 +93,21 @@ class RoundTripHistogram {
 // the partitions whose day ends at or before `before` (DROP TABLE, after the
 // batch that carried it committed).
 //
+// Profiles: every node may write an account's profile. A write is
+// conditional on the version it was built on (store/profile_store.h): one
+// statement inserts the profile or replaces the stored one if that is still
+// the version read, in the batch as any other write. A write that changed
+// no row met another node's: once the batch has committed, the writer reads
+// the stored profile back, has it merged with its own (on_profile_conflict)
+// and writes the result under a version of its own, conditional again (read
+// and write once more if yet another node got in between, up to
+// kMaxMergeAttempts); the batch's writes are published committed only then,
+// and fail with `store_write_failed` if the merge could not be stored. The
+// common case costs nothing more; a conflict, two round trips of the
+// writer. Versions are random 63-bit numbers (splitmix64 of a counter from
+// a random start): two writes storing the same version is as likely as
+// guessing one, so a copy's version names the profile it was read as.
+//
 // Other nodes' changes: listen() starts a thread with a connection of its
 // own that LISTENs on `mamori_records` and hands each change (read back
 // from the database) to a RecordChangeSink; after its connection was lost
@@ -126,7 +141,8 @@ class PostgresStore final : public Store {
   // ---- writes ----
   WriteTicket append_activity(const ActivityRecord& r) override;
   WriteTicket prune_activity(TimePoint before) override;
-  WriteTicket put_profile(std::string account, const AccountProfile& profile) override;
+  WriteTicket put_profile(std::string account, AccountProfile& profile) override;
+  void on_profile_conflict(ProfileMerge merge, ProfileMerged merged) override;
   WriteTicket put_lock(std::string account, LockInfo lock) override;
   WriteTicket clear_lock(std::string account) override;
   WriteTicket put_contact(std::string account, Contact contact) override;
@@ -209,7 +225,8 @@ class PostgresStore final : public Store {
   // mamori_store_*, and mamori_pg_round_trips_total{op},
   // mamori_pg_round_trip_seconds{op} (histograms), mamori_pg_errors_total{op},
   // mamori_pg_available, mamori_pg_reconnects_total,
-  // mamori_pg_notifications_total, mamori_pg_partitions_dropped_total.
+  // mamori_pg_notifications_total, mamori_pg_partitions_dropped_total,
+  // mamori_pg_profile_merges_total.
   void render_metrics(std::string& out) const;
 
   // One statement and its text parameters (none: NULL), as queued.
@@ -222,7 +239,12 @@ class PostgresStore final : public Store {
     std::string notify;                    // the change's NOTIFY payload; empty: none
     std::int64_t day = kNoDay;             // an activity entry's UTC day
     std::optional<TimePoint> drop_before;  // prune_activity
+    // put_profile: the version its kPutProfileIfStmt stores; 0: not one.
+    std::uint64_t profile_version = 0;
   };
+  // Times a profile write is read back and merged again, at most, when other
+  // nodes keep getting in between.
+  static constexpr int kMaxMergeAttempts = 8;
   static constexpr std::int64_t kNoDay = INT64_MIN;
 
  private:
@@ -242,6 +264,11 @@ class PostgresStore final : public Store {
   Status ensure_partitions(const std::set<std::int64_t>& days);
   void between_batches();
   Status drop_partitions(TimePoint before);
+  // Stores batch op `op` (a profile write that met another node's) merged
+  // with the profile stored now; on the writer's connection, after the batch
+  // committed.
+  Status merge_profile(const WriteOp& op);
+  std::uint64_t next_profile_version();
 
   // Reads: runs prepared statement `id` with `params` on a pooled
   // connection; `on_row` is called with each row (PGresult, row index).
@@ -279,6 +306,13 @@ class PostgresStore final : public Store {
   std::optional<TimePoint> staged_drop_, drop_;
   std::atomic<int> writer_pid_{0};
 
+  // Profile versions: next_profile_version() mixes this start with a count.
+  const std::uint64_t version_start_;
+  std::atomic<std::uint64_t> versions_issued_{0};
+  std::mutex merge_mu_;   // held while merge_ or merged_ run
+  ProfileMerge merge_;    // guarded by merge_mu_
+  ProfileMerged merged_;  // guarded by merge_mu_
+
   std::unique_ptr<ReadPool> pool_;
 
   std::thread listener_;
@@ -294,6 +328,7 @@ class PostgresStore final : public Store {
   std::atomic<std::uint64_t> notifications_{0};
   std::atomic<std::uint64_t> partitions_dropped_{0};
   std::atomic<std::uint64_t> listener_reconnects_{0};
+  std::atomic<std::uint64_t> profile_merges_{0};
 };
 
 }  // namespace mamori::store

@@ -65,13 +65,14 @@ TEST_F(ProfileCacheTest, AccountsWhoseKeysCollideKeepTheirOwnProfiles) {
 
 TEST_F(ProfileCacheTest, AProfileIsReadFromTheStoreOnceThenServedFromMemory) {
   state::MemoryBudget budget(64 << 20);
-  ASSERT_TRUE(store->wait(store->put_profile("carol@example.com", with_device("id:one"))).ok());
+  store::AccountProfile one = with_device("id:one"), two = with_device("id:two");
+  ASSERT_TRUE(store->wait(store->put_profile("carol@example.com", one)).ok());
   ProfileCache cache(*store, budget);
   auto first = cache.get("carol@example.com");
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->devices[0].key, "id:one");
   // Written behind the cache's back: the cached copy is what the engine sees.
-  ASSERT_TRUE(store->wait(store->put_profile("carol@example.com", with_device("id:two"))).ok());
+  ASSERT_TRUE(store->wait(store->put_profile("carol@example.com", two)).ok());
   EXPECT_EQ(cache.get("carol@example.com")->devices[0].key, "id:one");
   // modify() works on that copy in place and writes the result through.
   auto t = cache.modify("carol@example.com", [](store::AccountProfile& p, TimePoint&) {
@@ -107,6 +108,45 @@ TEST_F(ProfileCacheTest, ProfilesStayWithinTheBudgetAndEvictedOnesComeBackFromTh
     ASSERT_EQ(p->devices.size(), 1u);
     EXPECT_EQ(p->devices[0].key, "id:" + std::to_string(i));
   }
+}
+
+TEST_F(ProfileCacheTest, AnotherNodesChangeDropsTheCopyUnlessThisNodesWriteIsStillQueued) {
+  state::MemoryBudget budget(64 << 20);
+  ProfileCache cache(*store, budget);
+  store::AccountProfile one = with_device("id:one"), two = with_device("id:two");
+  ASSERT_TRUE(store->wait(store->put_profile("dan@example.com", one)).ok());
+  EXPECT_EQ(cache.get("dan@example.com")->devices[0].key, "id:one");
+  // Another node writes it; told so, the cache reads the stored one again.
+  ASSERT_TRUE(store->wait(store->put_profile("dan@example.com", two)).ok());
+  EXPECT_EQ(cache.get("dan@example.com")->devices[0].key, "id:one");
+  EXPECT_TRUE(cache.invalidate("dan@example.com", store->committed()));
+  EXPECT_EQ(cache.get("dan@example.com")->devices[0].key, "id:two");
+  EXPECT_EQ(cache.invalidated(), 1u);
+  // This node's own write, committed at ticket t: a change told with the
+  // store committed only up to before t leaves the copy (its write is the
+  // newer); once t is committed, the copy goes.
+  const store::WriteTicket t = cache.put("dan@example.com", with_device("id:three"));
+  ASSERT_TRUE(store->wait(t).ok());
+  EXPECT_FALSE(cache.invalidate("dan@example.com", t - 1));
+  EXPECT_EQ(cache.get("dan@example.com")->devices[0].key, "id:three");
+  EXPECT_TRUE(cache.invalidate("dan@example.com", t));
+  // Accounts not cached: nothing to drop.
+  EXPECT_FALSE(cache.invalidate("nobody@example.com", store->committed()));
+  EXPECT_EQ(cache.invalidated(), 2u);
+}
+
+TEST_F(ProfileCacheTest, AMergedWriteDropsTheCopyOnlyIfNothingWasWrittenOnItSince) {
+  state::MemoryBudget budget(64 << 20);
+  ProfileCache cache(*store, budget);
+  // (The embedded store keeps the versions it is given.)
+  store::AccountProfile p = with_device("id:one");
+  p.version = 7;
+  ASSERT_TRUE(store->wait(cache.put("eve@example.com", p)).ok());
+  EXPECT_FALSE(cache.merged("eve@example.com", 6));  // an older write's
+  EXPECT_EQ(cache.invalidated(), 0u);
+  EXPECT_TRUE(cache.merged("eve@example.com", 7));
+  EXPECT_EQ(cache.invalidated(), 1u);
+  EXPECT_FALSE(cache.merged("eve@example.com", 7));  // gone already
 }
 
 }  // namespace

@@ -82,13 +82,14 @@ TEST(SharedObservations, AllowListedSourcesAreNotCounted) {
 }
 
 TEST(SharedObservations, LocalEventsAreToldToTheSink) {
+  Recorder sink;  // outlives the engine
   EngineHarness h;
-  Recorder sink;
   h.engine().set_observation_sink(&sink);
   h.fail("alice", "203.0.113.5", kT0, "pw1");
   h.succeed("carol", "203.0.113.6", kT0 + seconds(1));
   h.attempt("dave", "203.0.113.7", kT0 + seconds(2));  // an attempt moves no window
-  ASSERT_EQ(sink.seen.size(), 2u);
+  h.sync();  // carol's profile written: told once committed
+  ASSERT_EQ(sink.seen.size(), 3u);
   EXPECT_EQ(sink.seen[0].kind, state::ObservationKind::kFailure);
   EXPECT_EQ(sink.seen[0].account, "alice");
   EXPECT_EQ(sink.seen[0].pwhash, "pw1");
@@ -96,6 +97,28 @@ TEST(SharedObservations, LocalEventsAreToldToTheSink) {
   EXPECT_EQ(sink.seen[0].time, kT0);
   EXPECT_EQ(sink.seen[1].kind, state::ObservationKind::kSuccess);
   EXPECT_EQ(sink.seen[1].account, "carol");
+  EXPECT_EQ(sink.seen[2].kind, state::ObservationKind::kProfile);
+  EXPECT_EQ(sink.seen[2].account, "carol");
+  EXPECT_EQ(sink.seen[2].time, kT0 + seconds(1));
+}
+
+TEST(SharedObservations, AnotherNodesProfileChangeDropsTheCachedCopy) {
+  EngineHarness h;
+  h.succeed("erin", "203.0.113.8", kT0);
+  h.sync();
+  // Written behind the engine's back, as another node would.
+  auto stored = h.store().profile("erin");
+  ASSERT_TRUE(stored);
+  store::AccountProfile p = *stored;
+  p.countries = {"NZ"};
+  ASSERT_TRUE(h.store().wait(h.store().put_profile("erin", p)).ok());
+  EXPECT_TRUE(h.engine().account("erin")->profile.countries.empty());  // the cached copy
+  state::Observation changed;
+  changed.kind = state::ObservationKind::kProfile;
+  changed.account = "erin";
+  changed.time = kT0 + seconds(1);
+  h.engine().observe(changed);
+  EXPECT_EQ(h.engine().account("erin")->profile.countries, std::vector<std::string>{"NZ"});
 }
 
 TEST(SharedObservations, RemoteSendsCountAgainstTheMailQuota) {

@@ -62,6 +62,21 @@ TEST(Observation, RoundTripsABatchOfEveryKind) {
   expect_same((*back)[4], msg);
 }
 
+TEST(Observation, RoundTripsAProfileChangeAndRefusesTheKindAfterIt) {
+  Observation p;
+  p.kind = ObservationKind::kProfile;
+  p.time = from_unix_ms(1'795'435'202'000);
+  p.account = "carol@example.jp";
+  std::string data;
+  append_observation(data, p);
+  auto back = decode_observations(data);
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->size(), 1u);
+  expect_same((*back)[0], p);
+  data[0] = char(std::uint8_t(ObservationKind::kProfile) + 1);
+  EXPECT_FALSE(decode_observations(data));
+}
+
 TEST(Observation, RefusesAMessageWithMoreRecipientsThanAnEventMayHave) {
   Observation msg = failure();
   msg.kind = ObservationKind::kMessage;

@@ -152,6 +152,13 @@ TEST(PgStatements, AnOwnerActionDoneBeforeKeepsItsFirstRecord) {
   EXPECT_EQ(placeholders(statement_sql(kOwnerActionStmt)), 1);
 }
 
+TEST(PgStatements, AProfileWriteReplacesOnlyTheVersionItWasBuiltOn) {
+  const std::string put = statement_sql(kPutProfileIfStmt);
+  EXPECT_EQ(placeholders(put.c_str()), 4);
+  EXPECT_NE(put.find("WHERE profiles.version = $4"), std::string::npos) << put;
+  EXPECT_EQ(placeholders(statement_sql(kProfileStmt)), 1);
+}
+
 TEST(PgStatements, ActivityOfASuccessOrNoneAndLimits) {
   ActivityRecord a;
   EXPECT_FALSE(activity_params(a)[10]) << "no success: NULL";
