@@ -1,6 +1,7 @@
 #ifndef MAMORI_NOTIFY_ONCE_RECORDS_H_
 #define MAMORI_NOTIFY_ONCE_RECORDS_H_
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -20,7 +21,8 @@ namespace mamori::notify {
 // one key at once on this node (two clicks, two notify-owners calls) let
 // exactly one through. A claim whose write fails is forgotten (the key may
 // be claimed again); a claim the store committed at once (a shared
-// database) stays made even if the action's own writes then fail.
+// database) stays made even if the action's own writes then fail, unless
+// it was made with claim_with(), whose record commits with the action.
 // Thread-safe; the stores must outlive it.
 class OnceRecords {
  public:
@@ -34,6 +36,17 @@ class OnceRecords {
   };
   // Claims `key` for `account`. Fails with the store's read error.
   Result<Claim> claim(const std::string& key, const std::string& account, TimePoint now);
+
+  // Claims `key` for `account` and, when first, runs `act`, which queues the
+  // action's writes (it must only queue: Commits::together), so that what
+  // keeps the claim and those writes commit in one batch, one transaction
+  // (RecordStore::claim_owner_action_for_writes): a failed commit leaves
+  // the key unclaimed and the action undone, and a later claim acts again.
+  // Of two nodes sharing a store claiming one key at once, one acts.
+  // `writes` gets the claim's and the action's writes. Fails with the
+  // store's error, nothing done.
+  Result<Claim> claim_with(const std::string& key, const std::string& account, TimePoint now,
+                           const std::function<store::WriteSpan()>& act, store::WriteSpan& writes);
 
  private:
   store::RecordStore& records_;

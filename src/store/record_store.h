@@ -91,6 +91,18 @@ class RecordStore {
   virtual Result<std::optional<WriteTicket>> claim_owner_action(std::string key,
                                                                 std::string account,
                                                                 TimePoint at) = 0;
+  // Claims `key` for `account` at `at` for an action whose writes the
+  // caller queues next, in the same Commits::together block: returns the
+  // write that keeps the claim, which commits with the action's writes or
+  // fails with them (the claim then undone: a later call claims again), or
+  // none when `key` was done before or is being done (claimed by another
+  // process, not yet kept). Fails with the store's error, nothing claimed.
+  // A store of one process does as claim_owner_action() (its record is
+  // itself a queued write); a store shared by several processes claims at
+  // once, across them, and keeps the claim in the batch.
+  virtual Result<std::optional<WriteTicket>> claim_owner_action_for_writes(std::string key,
+                                                                           std::string account,
+                                                                           TimePoint at) = 0;
   // ---- operator accounts of the console ----
   // Inserts or replaces the operator's whole record.
   virtual WriteTicket put_operator(OperatorRecord r) = 0;

@@ -19,9 +19,10 @@ TOKYO = "2001:240::10"      # JP, no city
 LONDON = "81.2.69.142"      # GB, London (ロンドン, イギリス)
 
 
-def owner_mamorid(make_mamorid, sink, receiver):
-    """A started mamorid whose owner links point at itself."""
-    m = make_mamorid(start=False, extra_toml="""
+def owner_mamorid(make_mamorid, sink, receiver, extra_toml=""):
+    """A started mamorid whose owner links point at itself (`extra_toml`: more
+    config, e.g. another store)."""
+    m = make_mamorid(start=False, extra_toml=extra_toml + """
 [geoip]
 city = "%s"
 

@@ -14,6 +14,7 @@ from helpers import get_json
 from owner_setup import (FIREFOX_LINUX, LONDON, SECRET, links_in, new_login_notice,
                          owner_mamorid)
 from peers import WebhookReceiver, wait_until
+from pg_peers import postgresql, store_toml  # noqa: F401 (fixture)
 from test_notices import set_contact
 
 
@@ -96,6 +97,49 @@ def test_S1_new_login_notice_links_to_the_activity_page_and_this_wasnt_me(make_m
     assert requests.get(not_me[0], timeout=10).status_code == 409
     # The activity page says the account is locked.
     assert 'id="locked"' in requests.get(activity[0], timeout=10).text
+
+
+# A lock PostgreSQL refuses (a trigger of the test's): the batch carrying it
+# fails, as when the database goes away between the page and its button.
+REFUSE_LOCKS = """
+CREATE FUNCTION refuse_locks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.locked THEN RAISE EXCEPTION 'locks refused by the test'; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_locks BEFORE INSERT OR UPDATE ON accounts
+  FOR EACH ROW EXECUTE FUNCTION refuse_locks();
+"""
+
+
+def test_this_wasnt_me_spends_its_link_only_with_the_lock_it_made(make_mamorid, sink, receiver,
+                                                                   postgresql):
+    m = owner_mamorid(make_mamorid, sink, receiver, extra_toml=store_toml(postgresql.url))
+    msg = new_login_notice(m, sink, "kai", "kai@example.jp")
+    [not_me], _ = links_in(msg.get_content().replace("\r\n", "\n"), m.url)
+    token = not_me.split("?t=", 1)[1]
+    assert requests.get(not_me, timeout=10).status_code == 200
+
+    # The lock cannot be stored: the owner is asked to try again, and nothing
+    # of the action is left, in the database or in memory.
+    postgresql.psql(REFUSE_LOCKS)
+    r = requests.post(m.url + "/owner/not-me", data={"t": token}, timeout=10)
+    assert r.status_code == 503 and r.headers.get("Retry-After") == "1", r.text[:300]
+    assert postgresql.value("SELECT count(*) FROM owner_actions") == "0"
+    assert postgresql.value("SELECT count(*) FROM accounts WHERE locked") == "0"
+    assert get_json(m, "/v1/accounts/kai")["status"] == "active"
+
+    # Stored again: the same link locks the account, once.
+    postgresql.psql("DROP TRIGGER refuse_locks ON accounts")
+    r = requests.post(m.url + "/owner/not-me", data={"t": token}, timeout=10)
+    assert r.status_code == 200, r.text[:300]
+    assert 'id="locked"' in r.text
+    a = get_json(m, "/v1/accounts/kai")
+    assert a["status"] == "locked" and a["lock"]["by"] == "owner", a
+    assert postgresql.value("SELECT count(*) FROM accounts WHERE locked") == "1"
+    assert postgresql.value("SELECT count(*) FROM owner_actions") == "1"
+    r = requests.post(m.url + "/owner/not-me", data={"t": token}, timeout=10)
+    assert r.status_code == 409 and 'data-code="link_used"' in r.text
 
 
 def test_links_that_do_not_verify_change_nothing(make_mamorid, sink, receiver):

@@ -72,8 +72,10 @@ def test_db_migrate_creates_the_schema_and_is_idempotent(postgresql):
 
 # What version 3 added (the audit log, incidents' closed_ms, operator actions'
 # actor and note in the activity log), and versions 4 (the console's operator
-# accounts) and 5 (the profiles' versions) after it, taken away again.
+# accounts) and 5 (the profiles' versions, owner actions' claims) after it,
+# taken away again.
 UNDO_VERSION_3 = ("ALTER TABLE profiles DROP COLUMN version;"
+                  " ALTER TABLE owner_actions DROP COLUMN confirmed;"
                   " DELETE FROM schema_version WHERE version = 5;"
                   " DROP TABLE operators; DELETE FROM schema_version WHERE version = 4;"
                   " DROP TABLE audit; ALTER TABLE incidents DROP COLUMN closed_ms;"

@@ -409,7 +409,21 @@ void OwnerPages::not_me_act(const Request& req, Response& resp) {
   if (link && link->purpose != notify::LinkPurpose::kNotMe)
     link = make_error("link_invalid", "not a not-me link");
   if (!link) return link_refused(resp, link.error(), service_name_);
-  auto claim = once_.claim("not-me:" + link->nonce, link->account, now);
+  const std::string reason = "the owner reported a login that was not theirs (this wasn't me)";
+  store::WriteSpan writes;
+  bool notified = false;
+  // The link's record commits with the lock: if the lock cannot be stored,
+  // the link is not spent and works again.
+  auto claim = once_.claim_with(
+      "not-me:" + link->nonce, link->account, now,
+      [&] {
+        store::WriteSpan w = engine_.lock(link->account, reason, true, "owner", now, &notified);
+        // The app ends the account's sessions on this event.
+        w.add(outbox_.webhook_event(notify::encode_account_locked(
+            engine_.ids().next(now), link->account, now, "owner", reason, true)));
+        return w;
+      },
+      writes);
   if (!claim) {
     log_error_limited("owner page", "not-me of " + link->account + ": " + claim.error().message);
     set_error(resp, 503, "store_unavailable", "try again");
@@ -417,14 +431,6 @@ void OwnerPages::not_me_act(const Request& req, Response& resp) {
     return;
   }
   if (!claim->first) return link_refused(resp, Error{"link_used", ""}, service_name_);
-  const std::string reason = "the owner reported a login that was not theirs (this wasn't me)";
-  store::WriteSpan writes;
-  writes.add(claim->ticket);
-  bool notified = false;
-  writes.add(engine_.lock(link->account, reason, true, "owner", now, &notified));
-  // The app ends the account's sessions on this event.
-  writes.add(outbox_.webhook_event(notify::encode_account_locked(
-      engine_.ids().next(now), link->account, now, "owner", reason, true)));
   log_warn("locked account " + link->account + ": its owner reported a login that was not theirs");
   const Reader who = reader_of(store_, link->account);
   const bool ja = who.ja;

@@ -208,6 +208,11 @@ class EmbeddedStore final : public Store, private BatchParticipant {
                                                         TimePoint at) override {
     return sqlite_->claim_owner_action(std::move(key), std::move(account), at);
   }
+  Result<std::optional<WriteTicket>> claim_owner_action_for_writes(std::string key,
+                                                                   std::string account,
+                                                                   TimePoint at) override {
+    return sqlite_->claim_owner_action_for_writes(std::move(key), std::move(account), at);
+  }
   WriteTicket put_operator(OperatorRecord r) override {
     return sqlite_->put_operator(std::move(r));
   }

@@ -93,6 +93,11 @@ class MemoryStore final : public Store {
   Result<std::optional<TimePoint>> owner_action(std::string_view key) override;
   Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
                                                         TimePoint at) override;
+  Result<std::optional<WriteTicket>> claim_owner_action_for_writes(std::string key,
+                                                                   std::string account,
+                                                                   TimePoint at) override {
+    return claim_owner_action(std::move(key), std::move(account), at);
+  }
   WriteTicket put_operator(OperatorRecord r) override;
   WriteTicket delete_operator(std::string name) override;
   Result<std::optional<OperatorRecord>> operator_account(std::string_view name) override;

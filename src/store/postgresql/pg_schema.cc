@@ -165,9 +165,11 @@ CREATE TABLE operators (
 )sql",
     // 4 -> 5: the version of each profile's stored write, for the writes
     // conditional on it (ProfileStore): profiles stored before have version
-    // 1, the nodes' writes store random 63-bit versions.
+    // 1, the nodes' writes store random 63-bit versions. And owner actions
+    // claimed but not yet kept (RecordStore::claim_owner_action_for_writes).
     R"sql(
 ALTER TABLE profiles ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE owner_actions ADD COLUMN confirmed BOOLEAN NOT NULL DEFAULT true;
 )sql",
 };
 

@@ -23,7 +23,7 @@ namespace mamori::store::postgresql {
 // Versioned migrations: kMigrations[v] takes the schema from version v to
 // v + 1; `schema_version` holds one row per version applied. Version 5 gives
 // each profile the version of the write that stored it
-// (store/profile_store.h).
+// (store/profile_store.h) and owner actions their claims not yet kept.
 inline constexpr int kPgSchemaVersion = 5;
 std::span<const char* const> pg_migrations();
 

@@ -139,6 +139,10 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     "INSERT INTO profiles (account, data, version) VALUES ($1, $2, $3::bigint)"
     " ON CONFLICT (account) DO UPDATE SET data = excluded.data, version = excluded.version"
     " WHERE profiles.version = $4::bigint",
+    // kConfirmOwnerActionStmt: the claim made at $2 kept.
+    "UPDATE owner_actions SET confirmed = true WHERE action_key = $1 AND at_ms = $2::bigint",
+    // kReleaseOwnerActionStmt: the claim made at $2, not kept, undone.
+    "DELETE FROM owner_actions WHERE action_key = $1 AND at_ms = $2::bigint AND NOT confirmed",
     // kNotifyStmt
     "SELECT pg_notify('mamori_records', $1)",
     // kAccountStmt
@@ -168,12 +172,19 @@ constexpr std::array<const char*, kStatementCount> kSql = {
     // kTotpStmt
     "SELECT account, encode(sealed_secret, 'hex'), confirmed, last_step, created_ms,"
     " confirmed_ms, recovery_codes, failures FROM totp WHERE account = $1",
-    // kOwnerActionStmt
-    "SELECT at_ms FROM owner_actions WHERE action_key = $1",
+    // kOwnerActionStmt: a claim not kept counts until $2.
+    "SELECT at_ms FROM owner_actions WHERE action_key = $1 AND (confirmed OR at_ms >= $2::bigint)",
     // kClaimOwnerActionStmt: one statement, its own transaction: of several
     // nodes inserting one key, the unique key lets exactly one row back.
     "INSERT INTO owner_actions (action_key, account, at_ms) VALUES ($1, $2, $3::bigint)"
     " ON CONFLICT (action_key) DO NOTHING RETURNING at_ms",
+    // kClaimOwnerActionForWritesStmt: as kClaimOwnerActionStmt, the claim
+    // not kept yet; one another node made and never kept (its node died
+    // before its batch) is taken over once made before $4.
+    "INSERT INTO owner_actions (action_key, account, at_ms, confirmed)"
+    " VALUES ($1, $2, $3::bigint, false) ON CONFLICT (action_key) DO UPDATE"
+    " SET account = excluded.account, at_ms = excluded.at_ms"
+    " WHERE NOT owner_actions.confirmed AND owner_actions.at_ms < $4::bigint RETURNING at_ms",
     // kAuditStmt: $1..$2: the time range; $3..$5: actor, action, target
     // ('': any); $6: the id of the last record of the page before ('': from
     // the newest); $7: limit.

@@ -46,6 +46,8 @@ enum StatementId : int {
   kAppendActivityStmt,
   kPutProfileStmt,
   kPutProfileIfStmt,
+  kConfirmOwnerActionStmt,
+  kReleaseOwnerActionStmt,
   kNotifyStmt,
   // reads
   kAccountStmt,
@@ -60,6 +62,7 @@ enum StatementId : int {
   kTotpStmt,
   kOwnerActionStmt,
   kClaimOwnerActionStmt,
+  kClaimOwnerActionForWritesStmt,
   kAuditStmt,
   kOperatorStmt,
   kOperatorsStmt,

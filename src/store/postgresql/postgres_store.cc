@@ -657,11 +657,12 @@ Result<std::optional<TotpRecord>> PostgresStore::totp(std::string_view account) 
 
 Result<std::optional<TimePoint>> PostgresStore::owner_action(std::string_view key) {
   std::optional<TimePoint> at;
-  Status s = read(postgresql::kOwnerActionStmt, {std::string(key)},
-                  [&](const PGresult* r, int i) -> Status {
-                    at = from_unix_ms(std::atoll(PQgetvalue(r, i, 0)));
-                    return {};
-                  });
+  Status s =
+      read(postgresql::kOwnerActionStmt, {std::string(key), ms(clock_.now() - kOwnerClaimLease)},
+           [&](const PGresult* r, int i) -> Status {
+             at = from_unix_ms(std::atoll(PQgetvalue(r, i, 0)));
+             return {};
+           });
   if (!s) return s.error();
   return at;
 }
@@ -678,6 +679,27 @@ Result<std::optional<WriteTicket>> PostgresStore::claim_owner_action(std::string
   if (!s) return s.error();
   if (!inserted) return std::optional<WriteTicket>();
   return std::optional<WriteTicket>(WriteTicket{0});
+}
+
+Result<std::optional<WriteTicket>> PostgresStore::claim_owner_action_for_writes(std::string key,
+                                                                                std::string account,
+                                                                                TimePoint at) {
+  bool claimed = false;
+  Status s = read(postgresql::kClaimOwnerActionForWritesStmt,
+                  {key, std::move(account), ms(at), ms(at - kOwnerClaimLease)},
+                  [&](const PGresult*, int) -> Status {
+                    claimed = true;
+                    return {};
+                  });
+  if (!s) return s.error();
+  if (!claimed) return std::optional<WriteTicket>();
+  const WriteTicket t = enqueue_one(postgresql::kConfirmOwnerActionStmt, {key, ms(at)});
+  // Its batch failed: the claim is undone at once, so the owner's next try
+  // acts (if this write fails too, the claim lapses after the lease).
+  commits_.on_committed(t, [this, key, at](const Status& st) {
+    if (!st) enqueue_one(postgresql::kReleaseOwnerActionStmt, {key, ms(at)});
+  });
+  return std::optional<WriteTicket>(t);
 }
 
 Result<std::vector<AuditRecord>> PostgresStore::audit(const AuditQuery& q) {

@@ -212,6 +212,15 @@ class PostgresStore final : public Store {
   // key decides between nodes.
   Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
                                                         TimePoint at) override;
+  // The same statement, its claim marked not kept yet (no other node
+  // claims the key meanwhile, and owner_action() reads it as done); the
+  // returned write keeps it, in the caller's batch. A claim whose batch
+  // failed is deleted by the next batch, or, when that fails too (the
+  // database gone), lapses kOwnerClaimLease after it was made.
+  Result<std::optional<WriteTicket>> claim_owner_action_for_writes(std::string key,
+                                                                   std::string account,
+                                                                   TimePoint at) override;
+  static constexpr Duration kOwnerClaimLease = std::chrono::minutes(1);
   Result<std::vector<AuditRecord>> audit(const AuditQuery& q) override;
   Result<std::optional<OperatorRecord>> operator_account(std::string_view name) override;
   Result<std::vector<OperatorRecord>> operator_accounts() override;

@@ -218,6 +218,11 @@ class SqliteStore final : public Commits, public RecordStore, public OutboxStore
   // One process holds the data dir: a read, then the queued record.
   Result<std::optional<WriteTicket>> claim_owner_action(std::string key, std::string account,
                                                         TimePoint at) override;
+  Result<std::optional<WriteTicket>> claim_owner_action_for_writes(std::string key,
+                                                                   std::string account,
+                                                                   TimePoint at) override {
+    return claim_owner_action(std::move(key), std::move(account), at);
+  }
   WriteTicket put_operator(OperatorRecord r) override;
   WriteTicket delete_operator(std::string name) override;
   Result<std::optional<OperatorRecord>> operator_account(std::string_view name) override;

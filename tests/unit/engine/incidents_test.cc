@@ -116,6 +116,11 @@ class RecordingStore final : public store::RecordStore {
                                                                TimePoint at) override {
     return s_.claim_owner_action(std::move(k), std::move(a), at);
   }
+  Result<std::optional<store::WriteTicket>> claim_owner_action_for_writes(std::string k,
+                                                                          std::string a,
+                                                                          TimePoint at) override {
+    return s_.claim_owner_action_for_writes(std::move(k), std::move(a), at);
+  }
   Result<std::optional<TimePoint>> owner_action(std::string_view k) override {
     return s_.owner_action(k);
   }

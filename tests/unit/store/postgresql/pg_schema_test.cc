@@ -149,7 +149,19 @@ TEST(PgStatements, AnOwnerActionDoneBeforeKeepsItsFirstRecord) {
   const std::string put = statement_sql(kPutOwnerActionStmt);
   EXPECT_EQ(placeholders(put.c_str()), 3);
   EXPECT_NE(put.find("ON CONFLICT (action_key) DO NOTHING"), std::string::npos) << put;
-  EXPECT_EQ(placeholders(statement_sql(kOwnerActionStmt)), 1);
+  // A claim not kept yet counts as done until its lease ($2) ends.
+  EXPECT_EQ(placeholders(statement_sql(kOwnerActionStmt)), 2);
+}
+
+TEST(PgStatements, AClaimForWritesIsKeptOrReleasedByItsTime) {
+  const std::string claim = statement_sql(kClaimOwnerActionForWritesStmt);
+  EXPECT_EQ(placeholders(claim.c_str()), 4);
+  EXPECT_NE(claim.find("WHERE NOT owner_actions.confirmed"), std::string::npos) << claim;
+  EXPECT_NE(claim.find("RETURNING"), std::string::npos) << claim;
+  EXPECT_EQ(placeholders(statement_sql(kConfirmOwnerActionStmt)), 2);
+  const std::string release = statement_sql(kReleaseOwnerActionStmt);
+  EXPECT_EQ(placeholders(release.c_str()), 2);
+  EXPECT_NE(release.find("AND NOT confirmed"), std::string::npos) << release;
 }
 
 TEST(PgStatements, AProfileWriteReplacesOnlyTheVersionItWasBuiltOn) {
