@@ -23,7 +23,8 @@
 Needs root (network namespaces, nftables), fail2ban and python3-pyinotify
 (scripts/deps.sh bench), and a build (build/mamorid, build/mamori).
 
-  bench/fail2ban_compare.py [--lines N] [--bans N] [--f2b-bans N] [--trials N]
+  bench/fail2ban_compare.py [--lines N] [--bans N] [--f2b-bans N] [--trials N] [--restarts N]
+                            [--skip rate,live,restore]
 """
 import argparse
 import calendar
