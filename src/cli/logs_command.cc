@@ -26,7 +26,8 @@ line's own time, and prints what would have been refused and why: per
 source (or account), the deciding reason, the strongest action, how many
 accounts its events touched, the first and last line numbers and the number
 of events refused; then a summary (lines read, matched, events, lines
-skipped by reason). Nothing is sent to a server: the state lives in this
+skipped by reason, the events decided with each action and those carrying
+each reason, allow's too: new_device, dormant_account). Nothing is sent to a server: the state lives in this
 process's memory only, nothing is written to disk, and no notices are sent.
 
 Use it to tune the detections on a real log, as fail2ban-regex does for a
@@ -146,6 +147,13 @@ int run_logs(std::span<const std::string> args, std::ostream& out, std::ostream&
     for (int i = 0; i < logs::kSkipCount; ++i)
       skipped[logs::to_string(logs::Skip(i))] = r.skipped[std::size_t(i)];
     doc["skipped"] = std::move(skipped);
+    json::object decisions, reasons;
+    for (int i = 0; i < kActionCount; ++i)
+      decisions[to_string(Action(i))] = r.actions[std::size_t(i)];
+    for (int i = 0; i < kReasonCount; ++i)
+      if (r.reasons[std::size_t(i)] != 0) reasons[to_string(Reason(i))] = r.reasons[std::size_t(i)];
+    doc["decisions"] = std::move(decisions);
+    doc["reasons"] = std::move(reasons);
     doc["seconds"] = r.seconds;
     doc["lines_per_second"] = rate;
     json::array refused;
@@ -194,6 +202,16 @@ int run_logs(std::span<const std::string> args, std::ostream& out, std::ostream&
   for (int i = 0; i < logs::kSkipCount; ++i)
     out << " " << logs::to_string(logs::Skip(i)) << " " << count_text(r.skipped[std::size_t(i)])
         << (i + 1 < logs::kSkipCount ? "," : "\n");
+  out << "decisions    ";
+  for (int i = 0; i < kActionCount; ++i)
+    out << " " << to_string(Action(i)) << " " << count_text(r.actions[std::size_t(i)])
+        << (i + 1 < kActionCount ? "," : "\n");
+  std::string reasons;
+  for (int i = 0; i < kReasonCount; ++i)
+    if (r.reasons[std::size_t(i)] != 0)
+      reasons += (reasons.empty() ? " " : ", ") + std::string(to_string(Reason(i))) + " " +
+                 count_text(r.reasons[std::size_t(i)]);
+  out << "reasons      " << (reasons.empty() ? " none" : reasons) << "\n";
   return kExitOk;
 }
 

@@ -212,3 +212,107 @@ def test_replay_of_a_fixed_log_reports_exactly_the_checked_in_decisions(tmp_path
         "brute_force", "credential_stuffing", "distributed_stuffing", "ip_failures",
         "account_under_attack"}
     assert got == want
+
+
+GOLDEN_ACCESS = os.path.join(os.path.dirname(GOLDEN), "replay_golden_nginx.json")
+
+BROWSERS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36",
+)
+
+
+def golden_access_log(path, n=120_000, seed=29):
+    """A deterministic nginx access log of two days (Common Log Format stamps
+    in UTC) of a web shop's /login, with the user in the %u field and each
+    login's user agent: every user's logins from their home address and
+    browser, now and then from a new browser or a new address (new devices),
+    typos, other pages; and every sixth stretch of 5,000 lines an attack:
+    brute force on 5 accounts, stuffing from 3 addresses with an app's user
+    agent (some of its logins work: compromised accounts), and a wave from
+    60 addresses of one /16 with browsers' user agents, during which users
+    log in from new browsers."""
+    import random
+    rng = random.Random(seed)
+    start = 1733443200  # 2024-12-06T00:00:00Z
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+    def ip4(a=None, b=None):
+        return "%d.%d.%d.%d" % (a or rng.randrange(11, 99), b if b is not None else
+                                rng.randrange(256), rng.randrange(256), rng.randrange(1, 255))
+    users = ["shopper%d@example.net" % i for i in range(2000)]
+    home = {u: ip4() for u in users}
+    browser = {u: rng.randrange(len(BROWSERS)) for u in users}
+    brute = [ip4(121) for _ in range(5)]
+    stuffers = [ip4(131) for _ in range(3)]
+    lines = []
+    for i in range(n):
+        t = start + 2 * 86400 * i // n
+        g = time.gmtime(t)
+        stamp = "%02d/%s/%04d:%02d:%02d:%02d +0000" % (g.tm_mday, months[g.tm_mon - 1], g.tm_year,
+                                                      g.tm_hour, g.tm_min, g.tm_sec)
+
+        def line(ip, user, method, path, status, ua):
+            lines.append('%s - %s [%s] "%s %s HTTP/1.1" %d %d "https://shop.example/" "%s"'
+                         % (ip, user, stamp, method, path, status, rng.randrange(100, 9999), ua))
+        u = rng.choice(users)
+        r = rng.random()
+        attack = (i // 5000) % 6 == 2
+        if attack and r < 0.45:
+            k = rng.random()
+            if k < 0.2:
+                b = rng.randrange(len(brute))
+                line(brute[b], "shopper%d@example.net" % b, "POST", "/login", 401,
+                     BROWSERS[b % len(BROWSERS)])
+            elif k < 0.65:
+                line(rng.choice(stuffers), u, "POST", "/login", 302 if rng.random() < 0.03 else 401,
+                     "python-requests/2.31.0")
+            else:
+                line("140.%d.%d.%d" % (rng.randrange(7, 9), rng.randrange(256), rng.randrange(1, 255))
+                     if rng.random() < 0.5 else "140.7.%d.%d" % (rng.randrange(256), rng.randrange(1, 60)),
+                     u, "POST", "/login", 401, rng.choice(BROWSERS))
+            continue
+        if r < 0.30:
+            ua = BROWSERS[browser[u]]
+            ip = home[u]
+            k = rng.random()
+            if k < 0.04:
+                ua = rng.choice(BROWSERS)  # a new browser, now and then
+            elif k < 0.07:
+                ip = ip4()
+            line(ip, u, "POST", "/login", 302, ua)
+        elif r < 0.36:
+            line(home[u], u, "POST", "/login", 401, BROWSERS[browser[u]])
+        elif r < 0.37:
+            line(home[u], "-", "POST", "/login/reset", 401, BROWSERS[browser[u]])
+        elif r < 0.375:
+            line("300.1.2.3", u, "POST", "/login", 401, "curl/8.5.0")
+        else:
+            line(home[u], "-", "GET", rng.choice(("/", "/cart", "/login", "/item/%d" % i)), 200,
+                 BROWSERS[browser[u]])
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def test_replay_of_a_fixed_access_log_reports_exactly_the_checked_in_decisions(tmp_path):
+    """Logins that work, new devices, stuffing that gets in, a wave: the
+    profiles' and the incidents' paths, pinned as the dovecot log's
+    refusals are."""
+    log = str(tmp_path / "access.log")
+    golden_access_log(log)
+    r = replay(log, "--format", "nginx", "--login-path", "/login", "--json")
+    assert r.returncode == 0, r.stderr
+    got = report_of(json.loads(r.stdout))
+    with open(GOLDEN_ACCESS) as f:
+        want = json.load(f)
+    assert {"new_device", "credential_stuffing", "distributed_stuffing",
+            "brute_force"} <= set(want["reasons"])
+    assert want["decisions"]["challenge"] > 0 and want["decisions"]["lock"] > 0
+    assert got == want

@@ -94,6 +94,8 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
           }
           const engine::Outcome out = engine.process(e);
           const Decision& d = out.decision;
+          ++report.actions[std::size_t(d.action())];
+          for (int i = 0; i < d.reason_count(); ++i) ++report.reasons[std::size_t(d.reason(i))];
           if (d.action() < Action::kDelay) return;
           const Reason why = d.deciding_reason().value_or(Reason::kDenyList);
           const bool by_account = per_account(why);

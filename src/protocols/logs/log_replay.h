@@ -46,6 +46,10 @@ struct ReplayReport {
   std::uint64_t lines = 0, matched = 0, events = 0;
   std::array<std::uint64_t, kSkipCount> skipped{};
   std::vector<ReplayRefusal> refusals;  // in order of their first line
+  // Every event's decision: the events that took each action, and the
+  // events that carried each reason (allow's too: new_device, dormant_account).
+  std::array<std::uint64_t, kActionCount> actions{};
+  std::array<std::uint64_t, kReasonCount> reasons{};
   double seconds = 0;
 };
 
