@@ -42,6 +42,15 @@ void merge(std::optional<store::Block>& slot, store::Block&& block) {
 
 }  // namespace
 
+std::optional<BlockTable::Hit> BlockTable::hit(const BlockKey& key, TimePoint now) const {
+  if (count(key.scope).load(std::memory_order_relaxed) == 0) return std::nullopt;
+  std::optional<Hit> h;
+  map_.read(key, [&](const store::Block& b) {
+    if (b.until > now) h = Hit{b.action, b.reason, b.until, !b.incident_id.empty()};
+  });
+  return h;
+}
+
 store::Block BlockTable::put(const BlockKey& key, store::Block block,
                              std::optional<store::Block>* before) {
   return *map_.upsert(key, [&](std::optional<store::Block>& slot) {

@@ -84,6 +84,15 @@ class BlockTable {
 
   // The block for `key` if active at `now`.
   std::optional<store::Block> find(const BlockKey& key, TimePoint now) const;
+  // What deciding an event reads of the block for `key`, if active at
+  // `now`: copied without allocating (find() copies the block's strings).
+  struct Hit {
+    Action action = Action::kDeny;
+    Reason reason = Reason::kBruteForce;
+    TimePoint until{};
+    bool incident = false;  // the block belongs to an incident (find() gives its id)
+  };
+  std::optional<Hit> hit(const BlockKey& key, TimePoint now) const;
   // Sets or extends a block. An existing block's incident id is kept when the
   // new one has none, and its end is never moved earlier.
   // Returns the block as stored; `before` (when given) gets the block it

@@ -269,8 +269,11 @@ store::WriteTicket Engine::put_block(const BlockKey& key, store::Block b) {
   return t;
 }
 
-void Engine::touch_incident(Context& c, const store::Block& b) {
-  if (b.incident_id.empty()) return;
+void Engine::touch_incident(Context& c, const BlockKey& key) {
+  // Read in full (the incident's id) only here, for a block with an incident.
+  const std::optional<store::Block> active = blocks_.find(key, c.e.time);
+  if (!active || active->incident_id.empty()) return;
+  const store::Block& b = *active;
   const bool succeeded = c.e.type == EventType::kLoginResult && c.e.success;
   store::WriteTicket t = 0;
   std::vector<std::string> compromised;
@@ -283,9 +286,9 @@ void Engine::touch_incident(Context& c, const store::Block& b) {
 void Engine::check_blocks(Context& c) {
   const Event& e = c.e;
   auto deny_if = [&](const BlockKey& key) {
-    if (auto b = blocks_.find(key, e.time)) {
+    if (auto b = blocks_.hit(key, e.time)) {
       c.refuse(b->action, b->reason, risk_of(b->reason), b->until);
-      touch_incident(c, *b);
+      if (b->incident) touch_incident(c, key);
     }
   };
   deny_if(BlockKey::ip_deny(e.ip));
@@ -299,13 +302,13 @@ void Engine::check_blocks(Context& c) {
     if (const std::string fp = client_fingerprint_key(e); !fp.empty())
       deny_if(BlockKey::fingerprint(fp));
   }
-  if (auto b = blocks_.find(BlockKey::ip_delay(e.ip), e.time)) {
+  if (auto b = blocks_.hit(BlockKey::ip_delay(e.ip), e.time)) {
     c.refuse(Action::kDelay, Reason::kIpFailures, risk_of(Reason::kIpFailures), b->until);
     c.d().set_delay_ms(c.config.ip_failures.delay_ms);
   }
   // (The network's address is masked only when some network is delayed.)
   if (blocks_.size(BlockScope::kNetworkDelay) != 0) {
-    if (auto b = blocks_.find(BlockKey::network_delay(e.ip), e.time)) {
+    if (auto b = blocks_.hit(BlockKey::network_delay(e.ip), e.time)) {
       c.refuse(Action::kDelay, Reason::kNetworkFailures, risk_of(Reason::kNetworkFailures),
                b->until);
       c.d().set_delay_ms(c.config.network_failures.delay_ms);
@@ -314,7 +317,7 @@ void Engine::check_blocks(Context& c) {
   const bool passed_mfa = e.type == EventType::kLoginResult && e.success && e.mfa;
   const bool failed_result = e.type == EventType::kLoginResult && !e.success;
   if (!passed_mfa && !failed_result) {
-    if (auto b = blocks_.find(BlockKey::account(e.account), e.time))
+    if (auto b = blocks_.hit(BlockKey::account(e.account), e.time))
       c.d().add(Action::kChallenge, Reason::kAccountUnderAttack, risk_of(b->reason));
   }
 }
@@ -328,11 +331,11 @@ void Engine::apply(Context& c, Finding& f) {
   // the same key by another detector, as strong, when this finding opens no
   // incident (two detectors firing on one network do not take turns
   // rewriting its block on every failure).
-  if (auto active = blocks_.find(f.block, now);
+  if (auto active = blocks_.hit(f.block, now);
       active && (active->reason == f.reason || (!f.incident && active->action >= f.action)) &&
       active->until - now > f.block_for / 2) {
     c.refuse(f.action, f.reason, f.risk, active->until);
-    touch_incident(c, *active);
+    if (active->incident) touch_incident(c, f.block);
     return;
   }
   c.refuse(f.action, f.reason, f.risk, now + f.block_for);

@@ -240,7 +240,8 @@ class Engine {
  private:
   struct Context;
   void check_blocks(Context& c);
-  void touch_incident(Context& c, const store::Block& b);
+  // The event touches the incident of `key`'s active block, if it has one.
+  void touch_incident(Context& c, const BlockKey& key);
   void apply(Context& c, Finding& f);
   void on_failure(Context& c);
   // A failure during a distributed_stuffing wave: into the wave's incident.

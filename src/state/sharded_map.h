@@ -86,6 +86,20 @@ class ShardedMap {
     return it->second;
   }
 
+  // Runs f(const Value&) on the key's value, if present, under its shard's
+  // lock (f must not block or call into the map): reads a part of a value
+  // without copying the whole. Returns whether the key was present.
+  template <typename F>
+  bool read(const Key& key, F&& f) const {
+    const Shard& s = shard_for(key);
+    std::lock_guard lock(s.mu);
+    if (s.map.empty()) return false;
+    auto it = s.map.find(key);
+    if (it == s.map.end()) return false;
+    f(std::as_const(it->second));
+    return true;
+  }
+
   void put(const Key& key, Value v) {
     upsert(key, [&](std::optional<Value>& slot) { slot = std::move(v); });
   }

@@ -35,6 +35,36 @@ TEST(BlockTable, LoadMergesAndCountsAsPutDoes) {
   EXPECT_EQ(found->until, kT0 + minutes(20));
 }
 
+// hit() reads what deciding an event needs, as find() would give it.
+TEST(BlockTable, HitGivesTheActiveBlocksActionReasonEndAndWhetherItHasAnIncident) {
+  BlockTable t;
+  const IpAddress a = ip("198.51.100.7");
+  EXPECT_FALSE(t.hit(BlockKey::ip_deny(a), kT0));  // none in the scope
+  store::Block b = block_until(kT0 + minutes(10), "inc-1");
+  b.reason = Reason::kCredentialStuffing;
+  b.action = Action::kDeny;
+  t.put(BlockKey::ip_deny(a), b);
+  store::Block delay = block_until(kT0 + minutes(5));
+  delay.reason = Reason::kIpFailures;
+  delay.action = Action::kDelay;
+  t.put(BlockKey::ip_delay(a), delay);
+
+  auto h = t.hit(BlockKey::ip_deny(a), kT0 + minutes(1));
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->action, Action::kDeny);
+  EXPECT_EQ(h->reason, Reason::kCredentialStuffing);
+  EXPECT_EQ(h->until, kT0 + minutes(10));
+  EXPECT_TRUE(h->incident);
+  h = t.hit(BlockKey::ip_delay(a), kT0 + minutes(1));
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->action, Action::kDelay);
+  EXPECT_FALSE(h->incident);
+  // Ended: not hit, as find() does not find it.
+  EXPECT_FALSE(t.hit(BlockKey::ip_delay(a), kT0 + minutes(5)));
+  EXPECT_FALSE(t.find(BlockKey::ip_delay(a), kT0 + minutes(5)));
+  EXPECT_FALSE(t.hit(BlockKey::ip_deny(ip("198.51.100.8")), kT0));
+}
+
 TEST(BlockTable, EachScopeCountsItsBlocksThroughPutEraseSweepAndEraseHash) {
   BlockTable t;
   const IpAddress a = ip("198.51.100.7"), b = ip("203.0.113.9");

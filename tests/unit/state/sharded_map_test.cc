@@ -38,6 +38,18 @@ TEST(ShardedMap, SizeFollowsInsertsReplacementsAndEveryKindOfErase) {
   EXPECT_EQ(m.size(), 50u);
 }
 
+TEST(ShardedMap, ReadRunsOnThePresentValueOnly) {
+  ShardedMap<std::string, std::string> m;
+  std::string seen = "none";
+  EXPECT_FALSE(m.read("a", [&](const std::string& v) { seen = v; }));
+  EXPECT_EQ(seen, "none");
+  m.put("a", "first");
+  EXPECT_TRUE(m.read("a", [&](const std::string& v) { seen = v; }));
+  EXPECT_EQ(seen, "first");
+  EXPECT_FALSE(m.read("b", [&](const std::string& v) { seen = v; }));
+  EXPECT_EQ(seen, "first");
+}
+
 TEST(ShardedMap, SizeIsExactAfterConcurrentWriters) {
   ShardedMap<std::string, int> m;
   std::vector<std::thread> threads;
