@@ -10,6 +10,14 @@ namespace {
 std::string source_key(store::IncidentKind kind, std::string_view source) {
   return std::string(store::to_string(kind)) + " " + std::string(source);
 }
+// The same, in this thread's scratch string (no allocation once it has grown).
+std::string_view source_key_view(store::IncidentKind kind, std::string_view source) {
+  thread_local std::string key;
+  key.assign(store::to_string(kind));
+  key += ' ';
+  key += source;
+  return key;
+}
 // last_seen alone is rewritten at most this often.
 constexpr Duration kLastSeenPersistEvery = std::chrono::seconds(10);
 // Accounts counted beyond max_accounts per incident (8 bytes each).
@@ -35,7 +43,7 @@ Status IncidentTracker::load(TimePoint now) {
     auto o = std::make_unique<Open>();
     for (store::IncidentAccount& a : *accounts) o->accounts.emplace(a.account, std::move(a));
     o->persisted_last_seen = i.last_seen;
-    o->source_set.insert(i.sources.begin(), i.sources.end());
+    for (const std::string& source : i.sources) o->source_hashes.insert(hash_bytes(source));
     // Stuffing incidents are keyed by their one source; a spray's key (its
     // password hash) is not stored, so a reloaded spray continues under a
     // fresh incident if it goes on.
@@ -54,7 +62,8 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
                                    std::vector<std::string>* compromised) {
   if (seen > now || seen == TimePoint{}) seen = now;
   store::Incident& inc = o.incident;
-  if (o.accounts.size() >= config_.max_accounts && !o.accounts.count(std::string(account))) {
+  auto it = o.accounts.find(account);
+  if (it == o.accounts.end() && o.accounts.size() >= config_.max_accounts) {
     bool header_changed = false;
     // Counted, no longer listed. The set of hashes is bounded too: past it,
     // accounts are no longer counted.
@@ -69,7 +78,8 @@ void IncidentTracker::touch_locked(Open& o, std::string_view account, bool succe
     }
     return;
   }
-  auto [it, inserted] = o.accounts.try_emplace(std::string(account));
+  const bool inserted = it == o.accounts.end();
+  if (inserted) it = o.accounts.try_emplace(std::string(account)).first;
   store::IncidentAccount& a = it->second;
   // A changed account changes the header's counts: both are written in one
   // transaction, so that every reader sees them agree.
@@ -110,7 +120,7 @@ std::string IncidentTracker::open(store::IncidentKind kind, const std::string& k
                                   store::WriteTicket& ticket,
                                   std::vector<std::string>* compromised) {
   std::lock_guard lock(mu_);
-  const std::string key = source_key(kind, key_text);
+  const std::string_view key = source_key_view(kind, key_text);
   Open* o = nullptr;
   if (auto s = by_key_.find(key); s != by_key_.end()) {
     auto it = by_id_.find(s->second);
@@ -128,10 +138,11 @@ std::string IncidentTracker::open(store::IncidentKind kind, const std::string& k
         fresh->incident.started = a.seen;
     fresh->incident.sources.assign(
         sources.begin(), sources.begin() + std::ptrdiff_t(std::min(sources.size(), kMaxSources)));
-    fresh->source_set.insert(fresh->incident.sources.begin(), fresh->incident.sources.end());
+    for (const std::string& source : fresh->incident.sources)
+      fresh->source_hashes.insert(hash_bytes(source));
     fresh->key = key;
     o = fresh.get();
-    by_key_[key] = fresh->incident.id;
+    by_key_.insert_or_assign(fresh->key, fresh->incident.id);
     ticket = store_.put_incident(fresh->incident);
     fresh->persisted_last_seen = now;
     by_id_[fresh->incident.id] = std::move(fresh);
@@ -139,7 +150,7 @@ std::string IncidentTracker::open(store::IncidentKind kind, const std::string& k
     bool added = false;
     for (const std::string& s : sources) {
       auto& have = o->incident.sources;
-      if (have.size() < kMaxSources && o->source_set.insert(s).second) {
+      if (have.size() < kMaxSources && o->source_hashes.insert(hash_bytes(s)).second) {
         have.push_back(s);
         added = true;
       }

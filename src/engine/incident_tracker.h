@@ -67,15 +67,20 @@ class IncidentTracker {
   std::size_t open_count() const;
 
  private:
+  // Looks names up by std::string_view: a touch of a listed account
+  // allocates nothing.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct Open {
     store::Incident incident;
-    std::unordered_map<std::string, store::IncidentAccount> accounts;
+    std::unordered_map<std::string, store::IncidentAccount, NameHash, std::equal_to<>> accounts;
+    // Hashes of incident.sources, so that a source is looked for in one step.
+    std::unordered_set<std::uint64_t> source_hashes;
     // Hashes of the accounts counted beyond max_accounts (not listed), so
     // each is counted once.
     std::unordered_set<std::uint64_t> unlisted;
-    // incident.sources as a set: a wave's incident lists up to 1,024, and
-    // each of its failures names one.
-    std::unordered_set<std::string> source_set;
     std::string key;
     TimePoint persisted_last_seen{};
     bool rewrite = false;  // a commit failed since the incident's last full write
@@ -92,8 +97,9 @@ class IncidentTracker {
   store::RecordStore& store_;
   IdGenerator& ids_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<Open>> by_id_;
-  std::unordered_map<std::string, std::string> by_key_;  // kind + " " + key -> id
+  std::unordered_map<std::string, std::unique_ptr<Open>, NameHash, std::equal_to<>> by_id_;
+  // kind + " " + key -> id
+  std::unordered_map<std::string, std::string, NameHash, std::equal_to<>> by_key_;
 };
 
 }  // namespace mamori::engine

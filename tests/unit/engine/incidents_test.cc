@@ -211,6 +211,28 @@ TEST(Incidents, ASourcesListIsWrittenOnlyWhenItChanges) {
   EXPECT_EQ(h.incident_accounts(id).size(), 102u);
 }
 
+// A continued incident lists each source once, however often it comes
+// back, and a source new to it is added and written with the header.
+TEST(Incidents, AContinuedIncidentAddsEachNewSourceOnce) {
+  EngineHarness h;
+  RecordingStore store(h.store());
+  IdGenerator ids(1);
+  IncidentTracker tracker(IncidentConfig{}, store, ids);
+  store::WriteTicket t = 0;
+  const std::string id = tracker.open(store::IncidentKind::kDistributedStuffing, "wave",
+                                      {"198.51.0.0/16"}, {{"a", false, kT0}}, kT0, t);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(tracker.open(store::IncidentKind::kDistributedStuffing, "wave",
+                           {"198.51.0.0/16", "203.0.0.0/16"}, {{"a", false, kT0}},
+                           kT0 + seconds(1 + i), t),
+              id);
+  ASSERT_TRUE(h.store().wait(t));
+  auto header = h.store().incident(id);
+  ASSERT_TRUE(header && *header);
+  EXPECT_EQ((*header)->sources, (std::vector<std::string>{"198.51.0.0/16", "203.0.0.0/16"}));
+  EXPECT_EQ((*header)->accounts_targeted, 1);
+}
+
 TEST(Incidents, NewWaveAfterIdleOpensNewIncident) {
   EngineHarness h;
   stuff(h, 20, kT0);
