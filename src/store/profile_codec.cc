@@ -55,6 +55,12 @@ KnownDevice decode_device(const json::object& o) {
 // profile write.
 std::string encode_profile(const AccountProfile& p) {
   std::string out;
+  encode_profile_into(p, out);
+  return out;
+}
+
+void encode_profile_into(const AccountProfile& p, std::string& out) {
+  out.clear();
   out.reserve(128 + p.devices.size() * 160);
   JsonWriter w(out);
   w.begin_object().key("d").begin_array();
@@ -81,7 +87,6 @@ std::string encode_profile(const AccountProfile& p) {
     w.field("pc", p.pending_country).field("pa", std::uint64_t(p.pending_asn));
   }
   w.end_object();
-  return out;
 }
 
 Result<AccountProfile> decode_profile(std::string_view text) {

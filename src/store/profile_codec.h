@@ -13,6 +13,8 @@ namespace mamori::store {
 // value. decode_profile(encode_profile(p)) == p. decode fails with
 // `invalid_profile` on text it cannot read.
 std::string encode_profile(const AccountProfile& p);
+// The same text into `out` (its previous content replaced, its buffer reused).
+void encode_profile_into(const AccountProfile& p, std::string& out);
 Result<AccountProfile> decode_profile(std::string_view text);
 
 }  // namespace mamori::store

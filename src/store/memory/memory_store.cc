@@ -142,9 +142,13 @@ std::uint64_t MemoryStore::activity_appended() const {
 // ---- ProfileStore ----
 
 WriteTicket MemoryStore::put_profile(std::string account, AccountProfile& profile) {
-  std::string encoded = encode_profile(profile);
+  // Encoded in this thread's scratch text outside the lock, then copied into
+  // the account's stored text, whose buffer is reused: a profile written
+  // again allocates nothing.
+  thread_local std::string encoded;
+  encode_profile_into(profile, encoded);
   std::lock_guard lock(mu_);
-  data_->profiles[std::move(account)] = std::move(encoded);
+  data_->profiles.try_emplace(std::move(account)).first->second.assign(encoded);
   return next_locked();
 }
 

@@ -186,6 +186,32 @@ TEST(MemoryStore, ProfilesRoundTripAndUnknownAccountsHaveAnEmptyOne) {
   EXPECT_EQ(got->devices[0].key, "ua:firefox/linux");
 }
 
+// A profile written again replaces the stored text in place: a shorter
+// one leaves nothing of the longer one behind, and each account keeps its own.
+TEST(MemoryStore, AProfileWrittenAgainReplacesTheWholeOfTheLastOne) {
+  MemoryStore s;
+  AccountProfile p;
+  p.countries = {"JP", "US", "DE"};
+  for (int i = 0; i < 3; ++i) {
+    p.devices.emplace_back();
+    p.devices.back().key = "ua:device-" + std::to_string(i);
+  }
+  s.put_profile("alice", p);
+  AccountProfile other;
+  other.countries = {"FR"};
+  s.put_profile("bob", other);
+  AccountProfile shorter;
+  shorter.countries = {"KR"};
+  s.put_profile("alice", shorter);
+  auto got = s.profile("alice");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->countries, (std::vector<std::string>{"KR"}));
+  EXPECT_TRUE(got->devices.empty());
+  auto bob = s.profile("bob");
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->countries, (std::vector<std::string>{"FR"}));
+}
+
 TEST(MemoryStore, ActivityIsKeptNewestFirstOrDroppedWhenAsked) {
   MemoryStore kept;
   kept.append_activity(failure("alice", 10));
