@@ -7,10 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <map>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/hash.h"
 #include "engine/engine.h"
 #include "protocols/logs/file_follower.h"
 #include "store/memory/memory_store.h"
@@ -37,7 +38,7 @@ struct Group {
 };
 
 // Each refused account's name once, as a number, for the groups' distinct
-// counts: a stuffing source's group may count tens of thousands.
+// counts (a stuffing source's group may count tens of thousands) and keys.
 class AccountIds {
  public:
   std::uint32_t of(const std::string& account) {
@@ -47,6 +48,30 @@ class AccountIds {
  private:
   std::unordered_map<std::string, std::uint32_t> ids_;
 };
+
+// A group's key: the deciding reason, and its target's address and
+// account (AccountIds'), each absent when the reason does not group by it.
+struct GroupKey {
+  Reason reason = Reason::kBruteForce;
+  bool by_ip = false;
+  IpAddress ip;
+  std::uint32_t account = kNoAccount;
+  static constexpr std::uint32_t kNoAccount = ~std::uint32_t{0};
+  friend bool operator==(const GroupKey&, const GroupKey&) = default;
+};
+struct GroupKeyHash {
+  std::size_t operator()(const GroupKey& k) const {
+    return hash_combine(k.by_ip ? k.ip.hash() : 0,
+                        (std::uint64_t(k.account) << 8) | std::uint64_t(k.reason));
+  }
+};
+
+// The report's order: by first line, then by reason, address and account
+// (the events of one line, a Dovecot line's attempts, may start two groups).
+bool before(const ReplayRefusal& a, const ReplayRefusal& b) {
+  return std::tie(a.first_line, a.reason, a.ip, a.account) <
+         std::tie(b.first_line, b.reason, b.ip, b.account);
+}
 
 }  // namespace
 
@@ -64,7 +89,7 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
   // live in memory, the activity log (read by no detection) is not kept.
   store::MemoryStore store(store::MemoryStoreOptions{.keep_activity = false});
   ReplayReport report;
-  std::map<std::string, Group> groups;
+  std::unordered_map<GroupKey, Group, GroupKeyHash> groups;
   AccountIds account_ids;
   {
     engine::Engine engine(o.engine, store, 1);
@@ -100,14 +125,18 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
           const Reason why = d.deciding_reason().value_or(Reason::kDenyList);
           const bool by_account = per_account(why);
           const bool both = why == Reason::kBruteForce;
-          const std::string ip = by_account ? std::string() : e.ip.to_string();
-          const std::string account = by_account || both ? e.account : std::string();
-          Group& g = groups[std::string(to_string(why)) + '\n' + ip + '\n' + account];
+          const std::uint32_t account_id = account_ids.of(e.account);
+          GroupKey key;
+          key.reason = why;
+          key.by_ip = !by_account;
+          if (key.by_ip) key.ip = e.ip;
+          if (by_account || both) key.account = account_id;
+          Group& g = groups[key];
           ReplayRefusal& r = g.r;
           if (r.events == 0) {
             r.reason = why;
-            r.ip = ip;
-            r.account = account;
+            if (key.by_ip) r.ip = e.ip.to_string();
+            if (by_account || both) r.account = e.account;
             r.first_line = line_no;
             r.first_time = e.time;
             r.action = d.action();
@@ -116,8 +145,7 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
           r.last_line = line_no;
           r.last_time = e.time;
           ++r.events;
-          if (g.accounts.size() < kMaxDistinctAccounts &&
-              g.accounts.insert(account_ids.of(e.account)).second) {
+          if (g.accounts.size() < kMaxDistinctAccounts && g.accounts.insert(account_id).second) {
             ++r.accounts;
             if (r.sample_accounts.size() < kSampleAccounts) r.sample_accounts.push_back(e.account);
           }
@@ -143,9 +171,7 @@ Result<ReplayReport> replay_log(const ReplayOptions& o) {
     report.skipped[std::size_t(Skip::kTooLong)] = reader.too_long();
   }
   for (auto& [key, g] : groups) report.refusals.push_back(std::move(g.r));
-  std::sort(
-      report.refusals.begin(), report.refusals.end(),
-      [](const ReplayRefusal& a, const ReplayRefusal& b) { return a.first_line < b.first_line; });
+  std::sort(report.refusals.begin(), report.refusals.end(), before);
   return report;
 }
 
