@@ -4,8 +4,9 @@
 1. line rate: the same generated Dovecot log (1,000,000 lines by default)
    through `fail2ban-regex` with its stock dovecot filter and through
    `mamori logs replay --format dovecot` (the whole engine and a store), one
-   process each, one after the other: wall time, lines/s, peak RSS (wait4),
-   and the failures each found;
+   process each, one after the other: wall time, lines/s, CPU time (the
+   ratio to read on a loaded machine), peak RSS (wait4), and the failures
+   each found;
 2. threshold to kernel drop on a live file: mamorid following a log
    ([firewall] nftables) and fail2ban-server (its dovecot jail, the
    nftables-allports action, the pyinotify backend), each in a network
@@ -122,7 +123,9 @@ def generate(path, n, seed=7):
 
 
 def run_measured(args, **kw):
-    """Runs `args` to its end: (stdout, wall seconds, peak RSS in MB)."""
+    """Runs `args` to its end: (stdout, wall seconds, peak RSS in MB, CPU
+    seconds: user + system, which the machine's other load changes far less
+    than the wall time)."""
     start = time.monotonic()
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **kw)
     out = p.stdout.read()
@@ -131,20 +134,21 @@ def run_measured(args, **kw):
     wall = time.monotonic() - start
     if p.returncode != 0:
         raise RuntimeError("%s exited %d:\n%s" % (args[0], p.returncode, out[-2000:]))
-    return out, wall, usage.ru_maxrss / 1024.0
+    return out, wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
 def line_rate(log, lines):
-    f2b_out, f2b_wall, f2b_rss = run_measured(
+    f2b_out, f2b_wall, f2b_rss, f2b_cpu = run_measured(
         ["fail2ban-regex", "--print-no-missed", log, "/etc/fail2ban/filter.d/dovecot.conf"])
     m = re.search(r"Lines: (\d+) lines, (\d+) ignored, (\d+) matched, (\d+) missed", f2b_out)
     f2b_matched = int(m.group(3))
     env = dict(os.environ, TMPDIR=tempfile.gettempdir())
-    out, m_wall, m_rss = run_measured([MAMORI, "logs", "replay", log, "--format", "dovecot",
-                                       "--json"], env=env)
+    out, m_wall, m_rss, m_cpu = run_measured(
+        [MAMORI, "logs", "replay", log, "--format", "dovecot", "--json"], env=env)
     doc = json.loads(out)
-    return dict(f2b_wall=f2b_wall, f2b_rss=f2b_rss, f2b_matched=f2b_matched,
-                m_wall=m_wall, m_rss=m_rss, m_matched=doc["matched"], m_events=doc["events"],
+    return dict(f2b_wall=f2b_wall, f2b_rss=f2b_rss, f2b_matched=f2b_matched, f2b_cpu=f2b_cpu,
+                m_wall=m_wall, m_rss=m_rss, m_cpu=m_cpu, m_matched=doc["matched"],
+                m_events=doc["events"],
                 m_seconds=doc["seconds"], m_refused=len(doc["refused"]), lines=lines)
 
 
@@ -442,6 +446,10 @@ def main():
             print("| wall time | %.1f s | %.1f s | |" % (r["f2b_wall"], r["m_wall"]))
             print("| lines/s | %s | %s | %.1fx |" % (f"{f2b_rate:,.0f}", f"{m_rate:,.0f}",
                                                    m_rate / f2b_rate))
+            print("| CPU time (user + system) | %.1f s | %.2f s | |" % (r["f2b_cpu"], r["m_cpu"]))
+            print("| lines per CPU second | %s | %s | %.1fx |"
+                  % (f"{a.lines / r['f2b_cpu']:,.0f}", f"{a.lines / r['m_cpu']:,.0f}",
+                     r["f2b_cpu"] / r["m_cpu"]))
             print("| peak RSS | %.0f MB | %.0f MB | |" % (r["f2b_rss"], r["m_rss"]))
             print("| failures found (generated: %d) | %d | %d (%d login lines matched, %d events) | |"
                   % (failures, r["f2b_matched"], r["m_matched"] - logins, r["m_matched"],
