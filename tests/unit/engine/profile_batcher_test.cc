@@ -22,14 +22,22 @@ store::AccountProfile with_country(const std::string& country) {
   return p;
 }
 
+// Writes `p` (put_profile() takes the copy it updates with the version).
+store::WriteTicket put(store::ProfileStore& s, std::string account, store::AccountProfile p) {
+  return s.put_profile(std::move(account), p);
+}
+
 // Wraps a store: counts the batched reads and their sizes, can hold the
 // next read until released, and can fail them.
 class CountingStore final : public store::ProfileStore {
  public:
   explicit CountingStore(store::ProfileStore& inner) : inner_(inner) {}
 
-  store::WriteTicket put_profile(std::string account, const store::AccountProfile& p) override {
+  store::WriteTicket put_profile(std::string account, store::AccountProfile& p) override {
     return inner_.put_profile(std::move(account), p);
+  }
+  void on_profile_conflict(ProfileMerge merge, ProfileMerged merged) override {
+    inner_.on_profile_conflict(std::move(merge), std::move(merged));
   }
   Result<store::AccountProfile> profile(std::string_view account) override {
     single_reads.fetch_add(1);
@@ -109,8 +117,8 @@ struct ProfileBatcherTest : ::testing::Test {
 };
 
 TEST_F(ProfileBatcherTest, LoadsQueuedWhileABatchIsOutAreReadTogetherAndCached) {
-  ASSERT_TRUE(embedded->wait(embedded->put_profile("a", with_country("JP"))).ok());
-  ASSERT_TRUE(embedded->wait(embedded->put_profile("c", with_country("FR"))).ok());
+  ASSERT_TRUE(embedded->wait(put(*embedded, "a", with_country("JP"))).ok());
+  ASSERT_TRUE(embedded->wait(put(*embedded, "c", with_country("FR"))).ok());
   ProfileBatcher batcher(store, cache, {.threads = 1, .max_batch = 100, .max_queued = 100});
   EXPECT_TRUE(batcher.needs_load("a"));
   Done done;
@@ -143,7 +151,7 @@ TEST_F(ProfileBatcherTest, LoadsQueuedWhileABatchIsOutAreReadTogetherAndCached) 
 }
 
 TEST_F(ProfileBatcherTest, ANewerCachedProfileIsNotReplacedByTheRead) {
-  ASSERT_TRUE(embedded->wait(embedded->put_profile("a", with_country("JP"))).ok());
+  ASSERT_TRUE(embedded->wait(put(*embedded, "a", with_country("JP"))).ok());
   ProfileBatcher batcher(store, cache, {.threads = 1});
   Done done;
   store.hold();
