@@ -304,16 +304,22 @@ void ConsoleApi::operator_totp_reset(std::string_view raw, Response& resp, const
   answer_totp(resp, 200, **reset);
 }
 
-void ConsoleApi::sign_out(const Request& req, Response& resp) {
-  ConsoleSession s;
+bool ConsoleApi::session_route(const Request& req, Response& resp, ConsoleSession& s) {
   switch (authenticate(req, resp, s)) {
     case Auth::kRefused:
-      return;
+      return false;
     case Auth::kNoCookie:
-      return not_signed_in(resp);
+      not_signed_in(resp);
+      return false;
     case Auth::kSession:
       break;
   }
+  return true;
+}
+
+void ConsoleApi::sign_out(const Request& req, Response& resp) {
+  ConsoleSession s;
+  if (!session_route(req, resp, s)) return;
   sessions_.close(s.id);
   resp.status = 204;
   resp.content_type.clear();
@@ -322,14 +328,7 @@ void ConsoleApi::sign_out(const Request& req, Response& resp) {
 
 void ConsoleApi::me(const Request& req, Response& resp) {
   ConsoleSession s;
-  switch (authenticate(req, resp, s)) {
-    case Auth::kRefused:
-      return;
-    case Auth::kNoCookie:
-      return not_signed_in(resp);
-    case Auth::kSession:
-      break;
-  }
+  if (!session_route(req, resp, s)) return;
   answer_session(resp, s, false);
 }
 

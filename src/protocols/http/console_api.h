@@ -85,6 +85,10 @@ class ConsoleApi {
   ConsoleSessions& sessions() { return sessions_; }
 
  private:
+  // The session of a route that only a console session may call (sign-out,
+  // me): false, with `resp` answered (401 `unauthorized` without a cookie,
+  // or authenticate()'s refusal), when there is none.
+  bool session_route(const Request& req, Response& resp, ConsoleSession& s);
   // After the credentials were checked (`name`: whose they are; none:
   // refused): the login result for attempt `e`, and the answer.
   void finish_sign_in(Event& e, store::WriteSpan writes, const std::optional<std::string>& name,
