@@ -35,14 +35,13 @@ namespace mamori::state {
 // count at 9 of 10 as readily as the flood's own keys, and the attacker's
 // count starts again. Here each entry carries its worth (state/worth.h: set
 // by its owner from how close its count is to firing, 0 for a key seen
-// once), and evict_one() takes, of kScan entries in a row from one taken
-// at random, the first one that is worth nothing and was not used since an
-// eviction last looked at it, else the lowest by worth, then by that mark.
-// A worthy entry goes only when every entry looked at is worth as much: a flood of
-// one-shot keys evicts one-shot keys (its own) for as long as it lasts, a
-// flood of keys seen twice (worth 1) evicts those, and what a flood can
-// evict is bounded by what each of its keys costs the attacker: to reach a
-// count at 9 of 10, its keys must be close to firing themselves.
+// once), and evict_one() takes, of kScan entries in a row from one at a
+// random place (the home slot of the key being written), the first one that is worth nothing and
+// was not used since an eviction last looked at it, else the lowest by worth, then by that mark. A
+// worthy entry goes only when every entry looked at is worth as much: a flood of one-shot keys
+// evicts one-shot keys (its own) for as long as it lasts, a flood of keys seen twice (worth 1)
+// evicts those, and what a flood can evict is bounded by what each of its keys costs the attacker:
+// to reach a count at 9 of 10, its keys must be close to firing themselves.
 //
 // Chosen by measurement (bench/eviction_policies: a 1 MiB table, 1,000
 // counts at 9 of 10 and 1,000 at 5, floods of 3, 10 and 30 times the table
@@ -58,25 +57,28 @@ namespace mamori::state {
 //                                       of 10 times the table
 //   worth                               all, in every flood; counts at 5 go
 //                                       only to keys seen 5 times
-//
-// Where eviction looks. CLOCK's hand sweeps the slots in turn; here each
-// eviction looks from an entry taken at random instead (as sampled LRU
-// does), with the same "used" marks: an entry is looked at as often on
-// average (kScan entries an eviction either way), and the counts kept
-// through the floods above are the same. A sweeping hand empties the slots
-// behind it while new entries land anywhere, so the slots ahead of it fill
-// up: with linear probing, one probe run thousands of slots long in front of
-// the hand, walked by every lookup of a key that is not there (bench/http.sh
-// after ten million IPs: a mean of 1,537 slots a lookup in a simulation of
-// its shards). Evicting at random places keeps a table at its budget as
-// evenly filled as one just filled: 5.4 slots a hit and 35 a miss at 7/8
-// full (tests: EvictionKeepsProbeRunsAsShortAsAFreshTables), and a flood's
-// new key costs 228-244 ns against 463-529 with the hand (eviction_policies,
-// worth, one-shot keys, one run side by side).
 // Worth also costs the least: two bits of each slot's key, no sketch and no
 // per-event work until the table is full; a flood's event costs no more
 // CPU than under CLOCK (465-535 ns against 515-576 for new keys, 80-210
 // against 190-390 for keys seen again).
+//
+// Where eviction looks. CLOCK's hand sweeps the slots in turn; here each
+// eviction looks from the entry at the home slot of the key being written
+// (a key's home is as good as random) or, if that slot is empty, from an
+// entry taken at random, with the same "used" marks (as sampled LRU does):
+// an entry is looked at as often on average (kScan entries an eviction
+// either way), and the counts kept through the floods above are the same.
+// A sweeping hand empties the slots behind it while new entries land
+// anywhere, so the slots ahead of it fill up: with linear probing, one
+// probe run thousands of slots long in front of the hand, walked by every
+// lookup of a key that is not there (bench/http.sh after ten million IPs: a
+// mean of 1,537 slots a lookup in a simulation of its shards). Evicting at
+// random places keeps a table at its budget as evenly filled as one just
+// filled: 5.4 slots a hit and 35 a miss at 7/8 full (tests:
+// EvictionKeepsProbeRunsAsShortAsAFreshTables). Looking at the new key's own
+// slots, which its insertion reads next anyway, costs no cache miss of its
+// own: at ten million IPs, a slot taken at random was most of an
+// eviction's time.
 //
 // A worth does not fade by itself: the owners recompute it as their windows
 // move on, and drop entries with nothing left in them, through refresh(),
@@ -341,7 +343,7 @@ class ClockMap {
     std::vector<Slot> slots;  // at least kInitialSlots
     std::size_t used = 0;
     std::uint64_t random = 0;  // where evict_one() looks next (xorshift64*)
-    std::size_t bytes = 0;  // slots plus the values' heap
+    std::size_t bytes = 0;     // slots plus the values' heap
   };
 
   static std::uint64_t fix(std::uint64_t key) {
@@ -374,7 +376,7 @@ class ClockMap {
       if (budget_.used() + grow_bytes <= budget_.limit()) {
         grow(s);
       } else {
-        evict_one(s, 0);
+        evict_one(s, 0, key);
       }
     }
     const std::size_t i = find(s, key);
@@ -418,27 +420,34 @@ class ClockMap {
   void after_update(Shard& s, Slot& slot, std::size_t before) {
     const std::uint64_t key = slot.fingerprint();
     account_heap(s, before, slot.value.memory_bytes());
-    while (budget_.over() && evict_one(s, key)) {
+    // The first eviction where the entry is (its slots are in the cache),
+    // any more at random: a run of them in one place would empty it.
+    for (std::uint64_t near = key; budget_.over() && evict_one(s, key, near); near = 0) {
     }
   }
 
-  // Evicts an entry other than `keep`. From a random slot, looks at up to kScan
-  // entries, clearing their used marks as it passes, and takes the first
+  // Evicts an entry other than `keep`. From the entry at `near`'s home slot
+  // (or, if that slot is empty or `near` is 0, an entry taken at random),
+  // looks at up to kScan entries, clearing their used marks as it passes,
+  // and takes the first
   // that was neither used since it last passed nor worth anything; failing
   // that, the lowest in rank (worth first, then the used mark; the first on
   // a tie). Returns false if there is no other entry. May shrink the table
   // (shrink_if_sparse): slot indexes and references taken before are stale.
-  bool evict_one(Shard& s, std::uint64_t keep) {
+  bool evict_one(Shard& s, std::uint64_t keep, std::uint64_t near) {
     // Only `keep` left (or nothing): no walk of the whole table to find that out.
     if (s.used == 0 || (s.used == 1 && keep != 0 && s.slots[find(s, keep)].key != 0)) return false;
     constexpr std::size_t kNone = ~std::size_t{0};
     std::size_t least = kNone;
     unsigned least_rank = 0;
     int seen = 0;
-    // Start at an entry taken at random (not at the first entry after a
-    // random slot: that would take the first entries of runs, after empty
-    // slots, more often than others, and leave the crowded runs alone).
-    std::size_t at = random_slot(s);
+    // Start at an entry: the one at the home slot of a key about to be
+    // written (a key's home is as good as random, and its slots are read
+    // next: looking there costs no cache miss of its own), else one taken
+    // at random. Not the first entry after an empty slot: that would take
+    // the first entries of runs more often than others, and leave the
+    // crowded runs alone.
+    std::size_t at = near != 0 ? home(s, near) : random_slot(s);
     for (int tries = 0; s.slots[at].key == 0 && tries < 64; ++tries) at = random_slot(s);
     for (std::size_t step = 0; step < s.slots.size() && seen < kScan; ++step) {
       const std::size_t i = at;
