@@ -376,7 +376,7 @@ class ClockMap {
       if (budget_.used() + grow_bytes <= budget_.limit()) {
         grow(s);
       } else {
-        evict_one(s, 0, key);
+        evict_one(s, 0, key, kForSlot);
       }
     }
     const std::size_t i = find(s, key);
@@ -422,19 +422,23 @@ class ClockMap {
     account_heap(s, before, slot.value.memory_bytes());
     // The first eviction where the entry is (its slots are in the cache),
     // any more at random: a run of them in one place would empty it.
-    for (std::uint64_t near = key; budget_.over() && evict_one(s, key, near); near = 0) {
+    for (std::uint64_t near = key; budget_.over() && evict_one(s, key, near, kForBytes); near = 0) {
     }
   }
 
   // Evicts an entry other than `keep`. From the entry at `near`'s home slot
   // (or, if that slot is empty or `near` is 0, an entry taken at random),
   // looks at up to kScan entries, clearing their used marks as it passes,
-  // and takes the first
-  // that was neither used since it last passed nor worth anything; failing
-  // that, the lowest in rank (worth first, then the used mark; the first on
-  // a tie). Returns false if there is no other entry. May shrink the table
+  // and takes the first that was neither used since it last passed nor
+  // worth anything; failing that, the lowest in rank (worth first, then the
+  // used mark; the first on a tie). For bytes (the budget is over), an
+  // entry that owns heap ranks below one of the same worth that owns none:
+  // evicting that one gives nothing back, and an update that grew a value
+  // in a table of heap-less entries went on evicting them, one random slot
+  // each, until it met one that did. Returns false if there is no other entry. May shrink the table
   // (shrink_if_sparse): slot indexes and references taken before are stale.
-  bool evict_one(Shard& s, std::uint64_t keep, std::uint64_t near) {
+  enum Need { kForSlot, kForBytes };
+  bool evict_one(Shard& s, std::uint64_t keep, std::uint64_t near, Need need) {
     // Only `keep` left (or nothing): no walk of the whole table to find that out.
     if (s.used == 0 || (s.used == 1 && keep != 0 && s.slots[find(s, keep)].key != 0)) return false;
     constexpr std::size_t kNone = ~std::size_t{0};
@@ -454,7 +458,9 @@ class ClockMap {
       at = next(s, i);
       Slot& slot = s.slots[i];
       if (slot.key == 0 || slot.fingerprint() == keep) continue;
-      const unsigned rank = 2u * slot.worth() + ((slot.key & kReferenced) != 0 ? 1u : 0u);
+      const unsigned used = (slot.key & kReferenced) != 0 ? 1u : 0u;
+      const unsigned frees_nothing = need == kForBytes && slot.value.memory_bytes() == 0 ? 1u : 0u;
+      const unsigned rank = 4u * slot.worth() + 2u * frees_nothing + used;
       slot.key &= ~kReferenced;
       if (least == kNone || rank < least_rank) {
         least = i;

@@ -187,6 +187,32 @@ TEST(ClockMap, EvictionKeepsProbeRunsAsShortAsAFreshTables) {
   EXPECT_LT(flooded.miss, 2 * fresh.miss);
 }
 
+// An update that grows a value over the budget evicts entries that give
+// memory back: in a table where one entry in four owns heap, about one
+// eviction a growth, not the four it takes evicting whatever comes first.
+TEST(ClockMap, OverTheBudgetEvictsEntriesThatOwnHeap) {
+  MemoryBudget budget(1 << 20);
+  ClockMap<Blob> m(budget);
+  const std::string big(100, 'x');
+  std::uint64_t n = 0;
+  while (budget.evictions() == 0) {
+    m.update(mix64(n), [&](Blob& b) {
+      if (n % 4 == 0) b.data = big;
+    });
+    ++n;
+  }
+  // Entries that owned none grow one by one (newest first: still there).
+  const std::uint64_t before = budget.evictions();
+  std::uint64_t grown = 0;
+  for (std::uint64_t i = n - 1; grown < 2'000; --i) {
+    if (i % 4 == 0) continue;
+    m.update_if_present(mix64(i), [&](Blob& b, Worth&) { b.data = big; });
+    ++grown;
+  }
+  EXPECT_LE(budget.used(), budget.limit());
+  EXPECT_LT(double(budget.evictions() - before) / double(grown), 1.5);
+}
+
 // CLOCK's mark: an entry used again since an eviction last looked at it survives the next
 // eviction round; entries never used again go first.
 TEST(ClockMap, UsedEntriesGetASecondChance) {
