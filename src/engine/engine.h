@@ -202,6 +202,11 @@ class Engine {
   // windows that have emptied and ranks the others by their counts at `now`
   // (state::ClockMap::refresh). Called periodically by the server.
   void maintain(TimePoint now);
+  // Paces maintain()'s refresh passes (see state::MemoryBudget). Set before
+  // maintain() first runs.
+  void set_refresh_pause(state::MemoryBudget::RefreshPause pause) {
+    budget_.set_refresh_pause(std::move(pause));
+  }
 
   // ---- records another node changed (a distributed store; changes_elsewhere.cc) ----
   // Mirrors `change`, whose value is the store's now: a lock or a block set

@@ -2,6 +2,7 @@
 #define MAMORI_STATE_CLOCK_MAP_H_
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -236,13 +237,17 @@ class ClockMap {
   // kRefreshChunk slots, so a pass over millions of entries delays no
   // update by more than that: an entry moved meanwhile (the table grew, or
   // a removal shifted it back) may be passed over until the next call.
-  // Returns the number removed.
+  // Between chunks, the budget's refresh pause (MemoryBudget) paces the
+  // pass. Returns the number removed.
   template <typename K>
   std::size_t refresh(K&& keep) {
     std::size_t n = 0;
+    const MemoryBudget::RefreshPause& pause = budget_.refresh_pause();
     for (Shard& s : shards_) {
       for (std::size_t i = 0;;) {
-        std::lock_guard lock(s.mu);
+        const auto started =
+            pause ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+        std::unique_lock lock(s.mu);
         if (i >= s.slots.size()) break;
         const std::size_t end = std::min(s.slots.size(), i + kRefreshChunk);
         while (i < end) {
@@ -263,6 +268,8 @@ class ClockMap {
             ++n;
           }
         }
+        lock.unlock();
+        if (pause) pause(std::chrono::steady_clock::now() - started);
       }
     }
     return n;

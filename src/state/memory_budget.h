@@ -2,8 +2,11 @@
 #define MAMORI_STATE_MEMORY_BUDGET_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <utility>
 
 namespace mamori::state {
 
@@ -31,11 +34,24 @@ class MemoryBudget {
     return e < 0 ? 0 : std::uint64_t(e);
   }
 
+  // Pacing of the refresh passes (ClockMap::refresh): a pass over millions
+  // of entries takes seconds of a core (a cache miss or two an entry), and
+  // on a machine whose cores all answer requests those seconds come out of
+  // the answers, all at once. When set, `pause` is called after each chunk
+  // of a pass, outside the shard's lock, with the time that chunk took, and
+  // may sleep (the daemon's maintenance sleeps nine times as long: a pass
+  // keeps to a tenth of a core). Unset (tests, replay): no pause. Set it
+  // before any pass runs.
+  using RefreshPause = std::function<void(std::chrono::nanoseconds worked)>;
+  void set_refresh_pause(RefreshPause pause) { refresh_pause_ = std::move(pause); }
+  const RefreshPause& refresh_pause() const { return refresh_pause_; }
+
  private:
   const std::size_t limit_;
   std::atomic<std::int64_t> used_{0};
   std::atomic<std::int64_t> entries_{0};
   std::atomic<std::uint64_t> evictions_{0};
+  RefreshPause refresh_pause_;
 };
 
 }  // namespace mamori::state

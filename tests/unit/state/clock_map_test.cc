@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -374,6 +375,30 @@ TEST(ClockMap, RefreshRanksEntriesAfreshAndRemovesTheRejected) {
   std::uint64_t n = 1'000;
   while (budget.evictions() < 10 * m.size()) count_event(m, mix64(n++));
   EXPECT_FALSE(present(m, quiet));
+}
+
+// A refresh pass pauses after each chunk, told how long the chunk took,
+// with no shard locked: the pause can read and write the map.
+TEST(ClockMap, RefreshPausesBetweenChunksWithNoShardLocked) {
+  MemoryBudget budget(64 << 20);
+  ClockMap<Count> m(budget);
+  for (std::uint64_t i = 0; i < 100'000; ++i) count_event(m, mix64(i));
+  int pauses = 0;
+  std::chrono::nanoseconds worked{0};
+  budget.set_refresh_pause([&](std::chrono::nanoseconds chunk) {
+    ++pauses;
+    worked += chunk;
+    count_event(m, mix64(pauses % 1'000));  // would deadlock under a shard's lock
+  });
+  const std::size_t removed = m.refresh([](Count& c, Worth&) { return c.n > 0; });
+  EXPECT_EQ(removed, 0u);
+  // 64 shards of about 100,000 / 64 * 8 / 7 slots: two to four chunks each.
+  EXPECT_GE(pauses, 64 * 2);
+  EXPECT_GT(worked.count(), 0);
+  const int paused = pauses;
+  budget.set_refresh_pause(nullptr);  // unset: no pause
+  m.refresh([](Count&, Worth&) { return true; });
+  EXPECT_EQ(pauses, paused);
 }
 
 }  // namespace
