@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "state/huge_pages.h"
 #include "state/memory_budget.h"
 #include "state/worth.h"
 
@@ -345,9 +346,10 @@ class ClockMap {
       key = (key & ~kWorthBits) | (std::uint64_t(w < kMaxWorth ? w : kMaxWorth) << kWorthShift);
     }
   };
+  using Slots = std::vector<Slot, HugePageAllocator<Slot>>;
   struct Shard {
     mutable std::mutex mu;
-    std::vector<Slot> slots;  // at least kInitialSlots
+    Slots slots;  // at least kInitialSlots
     std::size_t used = 0;
     std::uint64_t random = 0;  // where evict_one() looks next (xorshift64*)
     std::size_t bytes = 0;     // slots plus the values' heap
@@ -397,7 +399,7 @@ class ClockMap {
 
   // Moves the entries into a table of `slots` slots. REQUIRES: slots > s.used.
   void resize(Shard& s, std::size_t slots) {
-    std::vector<Slot> old(slots);
+    Slots old(slots);
     old.swap(s.slots);
     for (Slot& slot : old) {
       if (slot.key == 0) continue;
