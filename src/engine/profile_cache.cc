@@ -8,6 +8,7 @@
 namespace mamori::engine {
 
 void ProfileCache::Entry::Delete::operator()(Entry* e) const {
+  if (e->write_back != nullptr) e->write_back->put_profile(std::string(e->name()), e->profile);
   e->~Entry();
   ::operator delete(e);
 }
@@ -92,6 +93,7 @@ store::WriteTicket ProfileCache::put(const std::string& account, store::AccountP
   cache_.update(key_of_(account), [&](Slot& s) {
     Entry& e = entry_for(s, account);
     e.written = written = store_.put_profile(account, profile);
+    e.write_back = nullptr;
     e.profile = std::move(profile);
     e.loaded = true;
     remeasure(e);
@@ -105,6 +107,7 @@ bool ProfileCache::unload_if(const std::string& account, P&& drop) {
   cache_.update_if_present(key_of_(account), [&](Slot& s, state::Worth&) {
     if (!s.entry || s.entry->name() != account || !s.entry->loaded || !drop(*s.entry)) return;
     s.entry->profile = store::AccountProfile{};
+    s.entry->write_back = nullptr;
     s.entry->loaded = false;
     remeasure(*s.entry);
     dropped = true;

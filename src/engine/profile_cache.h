@@ -21,6 +21,14 @@ namespace mamori::engine {
 // profile whose write is still queued stays cached, so a login right after
 // another sees it.
 //
+// On a store whose profiles live in this process only
+// (ProfileStore::profiles_in_process(), the store in memory), modify()
+// writes nothing: a profile it changed is written, as it is then, when its
+// copy leaves the cache (evicted, its slot taken by another account, or the
+// cache destroyed). The store's map lookup and encoding then cost once per
+// eviction instead of once per login, and every read of the store still
+// finds the newest profile of each account not cached.
+//
 // The table is a ClockMap keyed by the account's fingerprint; each slot
 // points to one allocation holding the profile and, right after it, the
 // account's name. A lookup touches the slot and that allocation only, and
@@ -45,7 +53,7 @@ class ProfileCache {
 
   ProfileCache(store::ProfileStore& store, state::MemoryBudget& budget,
                KeyFunction key_of = &fingerprint)
-      : store_(store), key_of_(key_of), cache_(budget) {}
+      : store_(store), key_of_(key_of), write_back_(store.profiles_in_process()), cache_(budget) {}
   ProfileCache(const ProfileCache&) = delete;
   ProfileCache& operator=(const ProfileCache&) = delete;
 
@@ -66,7 +74,8 @@ class ProfileCache {
   // queued to the store by this cache ({} if never). When f returns true the
   // profile is queued to the store and `persisted` should be set by f. The
   // store encodes it under the same lock (no copy of the profile), so the
-  // writes of one account are queued in the order of its updates.
+  // writes of one account are queued in the order of its updates. (On a
+  // store of profiles in this process: marked to be written when dropped.)
   // Returns the write's ticket (0: nothing written), or the store's read
   // error.
   template <typename F>
@@ -98,7 +107,10 @@ class ProfileCache {
     store::AccountProfile profile;
     TimePoint persisted{};
     store::WriteTicket written = 0;  // the last write of the profile; 0: none
-    bool loaded = false;             // false: the store not read yet
+    // Set when a change is still to be written (a store of profiles in this
+    // process only): where the deleter writes the profile.
+    store::ProfileStore* write_back = nullptr;
+    bool loaded = false;  // false: the store not read yet
     std::uint32_t name_size = 0;
     // What the entry, its name and the profile's heap take, measured after
     // each change (remeasure) so the table reads it without a walk.
@@ -107,6 +119,7 @@ class ProfileCache {
     std::string_view name() const {
       return {reinterpret_cast<const char*>(this + 1), name_size};
     }
+    // Writes the profile back first if a change is pending (write_back).
     struct Delete {
       void operator()(Entry* e) const;
     };
@@ -132,6 +145,7 @@ class ProfileCache {
 
   store::ProfileStore& store_;
   const KeyFunction key_of_;
+  const bool write_back_;  // store_.profiles_in_process()
   state::ClockMap<Slot> cache_;
   std::atomic<std::uint64_t> invalidated_{0};
 };
@@ -151,7 +165,12 @@ Result<store::WriteTicket> ProfileCache::modify(const std::string& account, F&& 
         e.profile = std::move(*stored);
         e.loaded = true;
       }
-      if (f(e.profile, e.persisted)) e.written = written = store_.put_profile(account, e.profile);
+      if (f(e.profile, e.persisted)) {
+        if (write_back_)
+          e.write_back = &store_;
+        else
+          e.written = written = store_.put_profile(account, e.profile);
+      }
       remeasure(e);
       return true;
     });

@@ -70,6 +70,11 @@ class ProfileStore {
       std::function<AccountProfile(const AccountProfile& stored, const AccountProfile& mine)>;
   using ProfileMerged = std::function<void(const std::string& account, std::uint64_t version)>;
   virtual void on_profile_conflict(ProfileMerge merge, ProfileMerged merged) = 0;
+  // True when the profiles live in this process's memory only (the store in
+  // memory): nothing survives the process and no other node reads them, so
+  // a cache in front may write a profile when it drops its copy rather than
+  // on every change. Stores that keep them return false.
+  virtual bool profiles_in_process() const { return false; }
 };
 
 }  // namespace mamori::store

@@ -63,6 +63,7 @@ class MemoryStore final : public Store {
   // profile versions stay 0.
   WriteTicket put_profile(std::string account, AccountProfile& profile) override;
   void on_profile_conflict(ProfileMerge, ProfileMerged) override {}
+  bool profiles_in_process() const override { return true; }
   Result<AccountProfile> profile(std::string_view account) override;
 
   // ---- RecordStore ----

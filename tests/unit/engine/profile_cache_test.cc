@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine_harness.h"
+#include "store/memory/memory_store.h"
 
 namespace mamori::engine::testing {
 namespace {
@@ -147,6 +148,44 @@ TEST_F(ProfileCacheTest, AMergedWriteDropsTheCopyOnlyIfNothingWasWrittenOnItSinc
   EXPECT_TRUE(cache.merged("eve@example.com", 7));
   EXPECT_EQ(cache.invalidated(), 1u);
   EXPECT_FALSE(cache.merged("eve@example.com", 7));  // gone already
+}
+
+TEST_F(ProfileCacheTest, OnAStoreInMemoryAChangedProfileIsWrittenWhenItsCopyLeaves) {
+  store::MemoryStore memory;
+  state::MemoryBudget budget(64 << 20);
+  auto learn = [](std::string country) {
+    return [country](store::AccountProfile& p, TimePoint& persisted) {
+      p.countries.push_back(country);
+      persisted = kT0;
+      return true;
+    };
+  };
+  {
+    ProfileCache cache(memory, budget, &everyone_collides);
+    auto t = cache.modify("frank@example.com", learn("JP"));
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(*t, 0u);  // nothing written yet
+    EXPECT_TRUE(memory.profile("frank@example.com")->countries.empty());
+    EXPECT_EQ(cache.get("frank@example.com")->countries, (std::vector<std::string>{"JP"}));
+    // Another account takes the one slot: frank's profile is written as it is.
+    ASSERT_TRUE(cache.modify("grace@example.com", learn("FR")).ok());
+    EXPECT_EQ(memory.profile("frank@example.com")->countries, (std::vector<std::string>{"JP"}));
+    EXPECT_TRUE(memory.profile("grace@example.com")->countries.empty());
+    // Read back from the store, changed again, then the cache goes: written.
+    ASSERT_TRUE(cache.modify("frank@example.com", learn("DE")).ok());
+    EXPECT_EQ(memory.profile("grace@example.com")->countries, (std::vector<std::string>{"FR"}));
+    // A profile read and not changed is not written over what is stored.
+    ASSERT_TRUE(cache.get("grace@example.com").ok());
+    store::AccountProfile elsewhere;
+    elsewhere.countries = {"US"};
+    memory.put_profile("grace@example.com", elsewhere);
+  }
+  EXPECT_EQ(memory.profile("frank@example.com")->countries, (std::vector<std::string>{"JP", "DE"}));
+  EXPECT_EQ(memory.profile("grace@example.com")->countries, (std::vector<std::string>{"US"}));
+  // put() writes at once, as on every store.
+  ProfileCache cache(memory, budget);
+  cache.put("heidi@example.com", with_device("id:heidi"));
+  EXPECT_EQ(memory.profile("heidi@example.com")->devices.size(), 1u);
 }
 
 }  // namespace
