@@ -18,7 +18,7 @@ std::optional<BlockScope> block_scope_from_string(std::string_view s) {
 }
 
 std::optional<store::Block> BlockTable::find(const BlockKey& key, TimePoint now) const {
-  if (count(key.scope).load(std::memory_order_relaxed) == 0) return std::nullopt;
+  if (!may_hold(key)) return std::nullopt;
   auto b = map_.find(key);
   if (!b || b->until <= now) return std::nullopt;
   return b;
@@ -43,7 +43,7 @@ void merge(std::optional<store::Block>& slot, store::Block&& block) {
 }  // namespace
 
 std::optional<BlockTable::Hit> BlockTable::hit(const BlockKey& key, TimePoint now) const {
-  if (count(key.scope).load(std::memory_order_relaxed) == 0) return std::nullopt;
+  if (!may_hold(key)) return std::nullopt;
   std::optional<Hit> h;
   map_.read(key, [&](const store::Block& b) {
     if (b.until > now) h = Hit{b.action, b.reason, b.until, !b.incident_id.empty()};
@@ -55,7 +55,7 @@ store::Block BlockTable::put(const BlockKey& key, store::Block block,
                              std::optional<store::Block>* before) {
   return *map_.upsert(key, [&](std::optional<store::Block>& slot) {
     if (before != nullptr) *before = slot;
-    if (!slot) count(key.scope).fetch_add(1, std::memory_order_relaxed);
+    if (!slot) added(key);
     merge(slot, std::move(block));
     version_.fetch_add(1, std::memory_order_release);
   });
@@ -63,7 +63,7 @@ store::Block BlockTable::put(const BlockKey& key, store::Block block,
 
 void BlockTable::load(const BlockKey& key, store::Block block) {
   map_.update(key, [&](std::optional<store::Block>& slot) {
-    if (!slot) count(key.scope).fetch_add(1, std::memory_order_relaxed);
+    if (!slot) added(key);
     merge(slot, std::move(block));
     version_.fetch_add(1, std::memory_order_release);
   });
@@ -73,8 +73,8 @@ void BlockTable::revert(const BlockKey& key, const std::optional<store::Block>& 
                         const std::optional<store::Block>& before) {
   map_.upsert(key, [&](std::optional<store::Block>& slot) {
     if (slot != after) return;
-    if (slot && !before) count(key.scope).fetch_sub(1, std::memory_order_relaxed);
-    if (!slot && before) count(key.scope).fetch_add(1, std::memory_order_relaxed);
+    if (slot && !before) removed(key);
+    if (!slot && before) added(key);
     slot = before;
     version_.fetch_add(1, std::memory_order_release);
   });
@@ -82,18 +82,21 @@ void BlockTable::revert(const BlockKey& key, const std::optional<store::Block>& 
 
 bool BlockTable::erase(const BlockKey& key) {
   if (!map_.erase(key)) return false;
-  count(key.scope).fetch_sub(1, std::memory_order_relaxed);
+  removed(key);
   version_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
 std::vector<store::Block> BlockTable::erase_hash(BlockScope scope, std::uint64_t h) {
-  std::vector<store::Block> removed;
-  map_.erase_if([&](const BlockKey& k, const store::Block&) { return k.scope == scope && k.h == h; },
-                [&](const BlockKey&, const store::Block& b) { removed.push_back(b); });
-  count(scope).fetch_sub(std::int64_t(removed.size()), std::memory_order_relaxed);
-  if (!removed.empty()) version_.fetch_add(1, std::memory_order_release);
-  return removed;
+  std::vector<store::Block> erased;
+  map_.erase_if(
+      [&](const BlockKey& k, const store::Block&) { return k.scope == scope && k.h == h; },
+      [&](const BlockKey& k, const store::Block& b) {
+        removed(k);
+        erased.push_back(b);
+      });
+  if (!erased.empty()) version_.fetch_add(1, std::memory_order_release);
+  return erased;
 }
 
 std::vector<store::Block> BlockTable::active(TimePoint now) const {
@@ -108,9 +111,7 @@ std::vector<store::Block> BlockTable::active(TimePoint now) const {
 
 std::size_t BlockTable::sweep(TimePoint now) {
   return map_.erase_if([&](const BlockKey&, const store::Block& b) { return b.until <= now; },
-                       [&](const BlockKey& k, const store::Block&) {
-                         count(k.scope).fetch_sub(1, std::memory_order_relaxed);
-                       });
+                       [&](const BlockKey& k, const store::Block&) { removed(k); });
 }
 
 std::size_t BlockTable::size() const { return map_.size(); }

@@ -75,7 +75,12 @@ struct BlockKeyHash {
 // active block must not be forgotten under memory pressure); expired blocks
 // are dropped by sweep(). Thread-safe: sharded, one mutex per shard. Each
 // scope's blocks are counted, so a lookup in a scope that has none (most
-// scopes, most of the time) takes no lock and touches no table.
+// scopes, most of the time) takes no lock and touches no table. The keys
+// held are counted too by a slice of their hash (a counting filter of
+// kFilterSlots counters, 32 KB): a lookup of a key whose counter is 0 (most
+// lookups while blocks are few: every event looks up its IP, network and
+// account+IP) takes no lock either and reads one counter. With tens of
+// thousands of blocks most counters are set and lookups go to the table.
 class BlockTable {
  public:
   BlockTable() = default;
@@ -141,13 +146,36 @@ class BlockTable {
 
  private:
   static constexpr std::size_t kScopeCount = 8;
+  static constexpr int kFilterBits = 13;
+  static constexpr std::size_t kFilterSlots = std::size_t{1} << kFilterBits;
   std::atomic<std::int64_t>& count(BlockScope scope) const {
     return counts_[static_cast<std::size_t>(scope)];
+  }
+  // The filter's counter of `key`: its hash's top bits (the map's shards
+  // take the low ones).
+  std::atomic<std::uint32_t>& held(const BlockKey& key) const {
+    return held_[BlockKeyHash{}(key) >> (64 - kFilterBits)];
+  }
+  // A key enters or leaves the map (under its shard's lock): both counts.
+  void added(const BlockKey& key) const {
+    count(key.scope).fetch_add(1, std::memory_order_relaxed);
+    held(key).fetch_add(1, std::memory_order_relaxed);
+  }
+  void removed(const BlockKey& key) const {
+    count(key.scope).fetch_sub(1, std::memory_order_relaxed);
+    held(key).fetch_sub(1, std::memory_order_relaxed);
+  }
+  // False when no block of `key` can be held (its scope or its counter is 0).
+  bool may_hold(const BlockKey& key) const {
+    return count(key.scope).load(std::memory_order_relaxed) != 0 &&
+           held(key).load(std::memory_order_relaxed) != 0;
   }
 
   state::ShardedMap<BlockKey, store::Block, BlockKeyHash> map_;
   // Per scope, changed under the shard lock of the entry added or removed.
   mutable std::array<std::atomic<std::int64_t>, kScopeCount> counts_{};
+  // Keys held per counter (see above), changed as counts_ are.
+  mutable std::array<std::atomic<std::uint32_t>, kFilterSlots> held_{};
   std::atomic<std::uint64_t> version_{0};
 };
 
