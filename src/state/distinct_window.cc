@@ -64,7 +64,10 @@ std::size_t DistinctWindow::add(std::string_view key, std::int64_t now_ms, std::
     char* b = static_cast<char*>(std::realloc(old, sizeof(Header) + grown));
     if (b == nullptr) throw std::bad_alloc();
     if (old == nullptr) *reinterpret_cast<Header*>(b) = Header{0, 0, 0};
-    word_ = reinterpret_cast<std::uintptr_t>(b);
+    const auto address = reinterpret_cast<std::uintptr_t>(b);
+    if ((address & ~kAddress) != 0) std::abort();  // not a user-space address of 48 bits
+    const std::size_t size = sizeof(Header) + grown;
+    word_ = address | (size <= 0xffff ? std::uintptr_t(size) << kSizeShift : 0);
     header()->capacity = std::uint32_t(grown);
   }
   Header& h = *header();
@@ -92,10 +95,6 @@ bool DistinctWindow::contains(std::string_view key, std::int64_t now_ms,
     if (!found && k == key && last_ms > now_ms - window_ms) found = true;
   });
   return found;
-}
-
-std::size_t DistinctWindow::memory_bytes() const {
-  return buf() == nullptr ? 0 : sizeof(Header) + header()->capacity;
 }
 
 }  // namespace mamori::state

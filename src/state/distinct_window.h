@@ -14,7 +14,9 @@ namespace mamori::state {
 // most N of them, and keeps their names for the incident it opens.
 // Thread-compatible. Movable, not copyable. Memory: 8 bytes inline; the keys
 // live in one heap block (a 12-byte header, then 12 bytes plus the key's
-// length per key), freed when the window empties.
+// length per key), freed when the window empties. The block's size is kept
+// in the inline word too (up to 64 KB), so memory_bytes(), which the hot
+// tables ask before and after every update, reads no heap.
 //
 // While it holds no key, a window can carry a mark instead: a value its
 // owner keeps in the same 8 bytes (credential_stuffing keeps a network's only
@@ -68,7 +70,11 @@ class DistinctWindow {
     return value == 0 ? 1 : value;
   }
 
-  std::size_t memory_bytes() const;
+  std::size_t memory_bytes() const {
+    if ((word_ & 1) != 0 || word_ == 0) return 0;
+    const std::size_t size = word_ >> kSizeShift;
+    return size != 0 ? size : sizeof(Header) + header()->capacity;
+  }
 
  private:
   // The heap block: this header, then records of an 8-byte time (ms), a
@@ -79,9 +85,16 @@ class DistinctWindow {
     std::uint32_t count;     // records
   };
   static constexpr std::size_t kRecordHead = 12;
+  // A heap block's address takes the word's low 48 bits (user space on
+  // x86-64 and AArch64); its size, the top 16 (0 when larger).
+  static constexpr int kSizeShift = 48;
+  static constexpr std::uintptr_t kAddress = (std::uintptr_t{1} << kSizeShift) - 1;
+  static_assert(sizeof(std::uintptr_t) == 8, "the block's size shares the address's word");
 
   // The heap block, or null when there is none (no key, or a mark).
-  char* buf() const { return (word_ & 1) != 0 ? nullptr : reinterpret_cast<char*>(word_); }
+  char* buf() const {
+    return (word_ & 1) != 0 ? nullptr : reinterpret_cast<char*>(word_ & kAddress);
+  }
   Header* header() const { return reinterpret_cast<Header*>(buf()); }
   char* records() const { return buf() + sizeof(Header); }
 
@@ -103,8 +116,8 @@ class DistinctWindow {
   void expire(std::int64_t now_ms, std::int64_t window_ms);
   void release();
 
-  // The heap block's address (malloc aligns it, so its low bit is 0), or
-  // the mark shifted left with the low bit set, or 0.
+  // The heap block's address (malloc aligns it, so its low bit is 0) with
+  // its size on top, or the mark shifted left with the low bit set, or 0.
   std::uintptr_t word_ = 0;
 };
 

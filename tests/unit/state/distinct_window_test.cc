@@ -88,6 +88,32 @@ TEST(DistinctWindow, MemoryGrowsWithKeys) {
   EXPECT_GT(w.memory_bytes(), empty + 100 * 27);
 }
 
+// The block's size is kept beside its address up to 64 KB and read from
+// the block beyond: either way it is what the keys take, and the keys read
+// back whole.
+TEST(DistinctWindow, MemoryIsTheBlocksSizeSmallOrLarge) {
+  DistinctWindow w;
+  const std::string pad(200, 'x');
+  std::size_t bytes = 0, records = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string key = pad + std::to_string(i);
+    records += 12 + key.size();
+    w.add(key, kT0 + i, kWindow, kNoCap);
+    EXPECT_GE(w.memory_bytes(), records);
+    EXPECT_GE(w.memory_bytes(), bytes);  // grows, never shrinks while keys stay
+    EXPECT_LE(w.memory_bytes(), 12 + records * 3 / 2 + 256);
+    bytes = w.memory_bytes();
+  }
+  EXPECT_GT(bytes, std::size_t{0xffff});
+  EXPECT_EQ(w.count(kT0 + 1000, kWindow), 1000u);
+  EXPECT_TRUE(w.contains(pad + "999", kT0 + 1000, kWindow));
+  EXPECT_TRUE(w.contains(pad + "0", kT0 + 1000, kWindow));
+  // Every key expired: the block is freed.
+  w.add("fresh", kT0 + 2 * kWindow, kWindow, kNoCap);
+  EXPECT_EQ(w.memory_bytes(), 12 + 12 + 5u);
+  EXPECT_EQ(keys(w, kT0 + 2 * kWindow), (std::set<std::string>{"fresh"}));
+}
+
 // A window without keys can carry a mark in its own 8 bytes: no heap until a
 // key is added, which drops the mark.
 TEST(DistinctWindow, AnEmptyWindowCarriesAMarkUntilAKeyIsAdded) {
