@@ -17,12 +17,19 @@ struct MemoryStore::Data {
   std::map<std::string, AccountRecord, std::less<>> accounts;
   std::map<std::string, ListEntry, std::less<>> lists;
   std::map<std::string, Incident, std::less<>> incidents;
-  // An incident's accounts: the name once, as the key.
+  // An incident's accounts: the name once, as the key. Hashed, not ordered:
+  // a stuffing wave adds an account on nearly every failure, and the reads
+  // (incident_accounts()) sort what they return.
   struct Seen {
     TimePoint first, last;
     bool login_succeeded = false;
   };
-  std::map<std::string, std::map<std::string, Seen, std::less<>>, std::less<>> incident_accounts;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using SeenAccounts = std::unordered_map<std::string, Seen, NameHash, std::equal_to<>>;
+  std::map<std::string, SeenAccounts, std::less<>> incident_accounts;
   std::map<std::pair<std::string, std::string>, Block> blocks;
   std::map<std::string, TotpRecord, std::less<>> totp;
   std::map<std::string, TimePoint, std::less<>> owner_actions;
@@ -33,7 +40,7 @@ struct MemoryStore::Data {
 
 namespace {
 
-using SeenAccounts = std::map<std::string, MemoryStore::Data::Seen, std::less<>>;
+using SeenAccounts = MemoryStore::Data::SeenAccounts;
 
 void merge_account(SeenAccounts& m, IncidentAccount a) {
   auto [it, fresh] = m.try_emplace(std::move(a.account));
@@ -286,8 +293,8 @@ Result<std::vector<IncidentAccount>> MemoryStore::incident_accounts(std::string_
   if (it == data_->incident_accounts.end()) return out;
   for (const auto& [name, seen] : it->second)
     out.push_back(IncidentAccount{name, seen.first, seen.last, seen.login_succeeded});
-  std::stable_sort(out.begin(), out.end(), [](const IncidentAccount& a, const IncidentAccount& b) {
-    return a.first_seen < b.first_seen;  // then account: the map's order
+  std::sort(out.begin(), out.end(), [](const IncidentAccount& a, const IncidentAccount& b) {
+    return std::tie(a.first_seen, a.account) < std::tie(b.first_seen, b.account);
   });
   return out;
 }
