@@ -68,12 +68,15 @@ void ingest(LogFormat& format, const RawLine& line, LogCounters& counters,
   e.protocol.assign(l.protocol);
   if (l.user_agent.size() <= kMaxUserAgentBytes && is_valid_utf8(l.user_agent))
     e.user_agent.assign(l.user_agent);
+  // A line of several attempts: copies first, then the event itself.
   const int times = l.success ? 1 : std::clamp(l.attempts, 1, kMaxAttemptsPerLine);
-  for (int i = 0; i < times; ++i) {
+  for (int i = 1; i < times; ++i) {
     counters.events.fetch_add(1, std::memory_order_relaxed);
-    Event copy = i + 1 < times ? e : std::move(e);
+    Event copy = e;
     emit(copy);
   }
+  counters.events.fetch_add(1, std::memory_order_relaxed);
+  emit(e);
   if (l.sent_recipients > 0) send(std::move(*account));
 }
 
