@@ -110,5 +110,38 @@ TEST(BlockTable, EachScopeCountsItsBlocksThroughPutEraseSweepAndEraseHash) {
   EXPECT_FALSE(t.find(BlockKey::ip_deny(b), kT0 + hours(1)));  // ends at `until`
 }
 
+// Many keys share each of the filter's counters: a block stays found while
+// another key of its counter comes and goes (put, sweep, erase, erase_hash,
+// revert), and none is found once all are gone.
+TEST(BlockTable, EveryHeldKeyIsFoundThroughTheFilterAsOthersComeAndGo) {
+  BlockTable t;
+  constexpr std::uint32_t kIps = 30'000;  // more than the filter's counters
+  auto nth = [](std::uint32_t i) { return IpAddress::from_v4(0xc6000000u + i); };
+  for (std::uint32_t i = 0; i < kIps; ++i)
+    t.put(BlockKey::ip_deny(nth(i)), block_until(kT0 + minutes(i % 2 == 0 ? 10 : 30)));
+  for (std::uint32_t i = 0; i < kIps; ++i)
+    t.put(BlockKey::account_ip("user" + std::to_string(i % 3), nth(i)),
+          block_until(kT0 + minutes(30)));
+  // The even IPs' blocks expire and are swept; one account's blocks are erased.
+  t.sweep(kT0 + minutes(20));
+  EXPECT_EQ(t.erase_hash(BlockScope::kAccountIp, hash_bytes("user0")).size(), kIps / 3);
+  for (std::uint32_t i = 0; i < kIps; ++i) {
+    EXPECT_EQ(t.hit(BlockKey::ip_deny(nth(i)), kT0 + minutes(20)).has_value(), i % 2 == 1) << i;
+    EXPECT_EQ(t.hit(BlockKey::account_ip("user" + std::to_string(i % 3), nth(i)), kT0 + minutes(20))
+                  .has_value(),
+              i % 3 != 0)
+        << i;
+  }
+  // A block put back by revert() is found; erased, it is not.
+  const BlockKey key = BlockKey::ip_deny(nth(0));
+  t.revert(key, std::nullopt, block_until(kT0 + minutes(40)));
+  EXPECT_TRUE(t.hit(key, kT0 + minutes(20)));
+  EXPECT_TRUE(t.erase(key));
+  EXPECT_FALSE(t.hit(key, kT0 + minutes(20)));
+  t.sweep(kT0 + minutes(60));
+  EXPECT_EQ(t.size(), 0u);
+  for (std::uint32_t i = 0; i < kIps; i += 7) EXPECT_FALSE(t.hit(BlockKey::ip_deny(nth(i)), kT0));
+}
+
 }  // namespace
 }  // namespace mamori::engine::testing
