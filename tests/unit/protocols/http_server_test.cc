@@ -4,20 +4,10 @@
 // Beast's response parser (a boost::optional in basic_parser::do_field).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -30,16 +20,17 @@
 #include <utility>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "core/json_writer.h"
+#include "gtest/gtest.h"
+#include "testing/http_client.h"
 
 namespace mamori::http {
 namespace {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using HttpResponse = bhttp::response<bhttp::string_body>;
 using std::chrono::steady_clock;
+using testing::HttpResponse;
 
 // Echoes the request as JSON. "/throw" throws; "/wait..." asks for commit
 // ticket 7 before its answer is written; "/wait-big" answers 20 KiB more.
@@ -91,8 +82,7 @@ class TestWaiter {
   std::optional<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> wait_call(
       std::size_t i, std::chrono::milliseconds within = std::chrono::seconds(10)) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, within, [&] { return calls_.size() > i; }))
-      return std::nullopt;
+    if (!cv_.wait_for(lock, within, [&] { return calls_.size() > i; })) return std::nullopt;
     return calls_[i];
   }
 
@@ -103,81 +93,7 @@ class TestWaiter {
   std::uint64_t failed_ = 0;
 };
 
-// A blocking loopback client on a plain socket; every receive times out after
-// 10 s so that a broken server fails the test instead of hanging it.
-class Client {
- public:
-  explicit Client(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return connected_; }
-
-  // Sends all of `data`; false if the connection fails first.
-  bool send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // Reads one response (the answer to a HEAD when `head`); nullopt on EOF,
-  // error or timeout.
-  std::optional<HttpResponse> read(bool head = false) {
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.eager(true);
-    parser.body_limit(16 * 1024 * 1024);
-    if (head) parser.skip(true);
-    for (;;) {
-      if (buffer_.size() > 0) {
-        beast::error_code ec;
-        std::size_t used = parser.put(buffer_.data(), ec);
-        buffer_.consume(used);
-        if (parser.is_done()) return parser.release();
-        if (ec && ec != bhttp::error::need_more) return std::nullopt;
-        if (!ec && buffer_.size() > 0) continue;
-      }
-      auto space = buffer_.prepare(64 * 1024);
-      ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
-      if (n <= 0) return std::nullopt;
-      buffer_.commit(static_cast<std::size_t>(n));
-    }
-  }
-
-  // True when the server closes the connection (EOF or reset) without sending
-  // anything more.
-  bool closed_by_server() {
-    if (buffer_.size() > 0) return false;
-    char c;
-    ssize_t n = ::recv(fd_, &c, 1, 0);
-    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
-  }
-
-  // Whether bytes arrive within `ms` milliseconds.
-  bool readable_within(int ms) {
-    if (buffer_.size() > 0) return true;
-    pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, ms) > 0;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  beast::flat_buffer buffer_;
-};
+using Client = testing::HttpClient;
 
 std::string post(std::string_view target, std::string_view body, std::string_view extra = "") {
   return std::string("POST ") + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" +
@@ -221,16 +137,9 @@ ServerOptions test_options() {
 }
 
 // A started server on a free loopback port with an EchoHandler.
-struct Fixture {
+struct Fixture : testing::HttpServerFixture<EchoHandler> {
   explicit Fixture(ServerOptions options = test_options(), CommitWaiter waiter = {})
-      : server(std::make_unique<Server>(std::move(options), handler, std::move(waiter))) {
-    Status s = server->start();
-    EXPECT_TRUE(s.ok()) << s.error().code << ": " << s.error().message;
-  }
-  std::uint16_t port() const { return server->port(); }
-
-  EchoHandler handler;
-  std::unique_ptr<Server> server;
+      : HttpServerFixture(std::move(options), std::move(waiter)) {}
 };
 
 TEST(HttpServer, StartOnPortZeroReportsTheBoundPort) {
