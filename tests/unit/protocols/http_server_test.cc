@@ -130,17 +130,10 @@ std::pair<std::string, std::string> error_of(const HttpResponse& r) {
   return {str(it->value().as_object(), "code"), str(it->value().as_object(), "message")};
 }
 
-ServerOptions test_options() {
-  ServerOptions o;
-  o.port = 0;
-  return o;
-}
+ServerOptions test_options() { return testing::loopback_options(); }
 
 // A started server on a free loopback port with an EchoHandler.
-struct Fixture : testing::HttpServerFixture<EchoHandler> {
-  explicit Fixture(ServerOptions options = test_options(), CommitWaiter waiter = {})
-      : HttpServerFixture(std::move(options), std::move(waiter)) {}
-};
+using Fixture = testing::HttpServerFixture<EchoHandler>;
 
 TEST(HttpServer, StartOnPortZeroReportsTheBoundPort) {
   Fixture f;

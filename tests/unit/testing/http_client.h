@@ -108,11 +108,21 @@ class HttpClient {
   boost::beast::flat_buffer buffer_;
 };
 
-// A started http::Server on a free loopback port, answering with a
-// `Handler` of its own.
+// Options for a server on a free loopback port (port 0), with `threads`
+// workers (0: the server's default).
+inline http::ServerOptions loopback_options(int threads = 0) {
+  http::ServerOptions o;
+  o.port = 0;
+  if (threads > 0) o.threads = threads;
+  return o;
+}
+
+// A started http::Server (loopback_options() unless told otherwise),
+// answering with a `Handler` of its own.
 template <typename Handler>
 struct HttpServerFixture {
-  explicit HttpServerFixture(http::ServerOptions options, http::CommitWaiter waiter = {})
+  explicit HttpServerFixture(http::ServerOptions options = loopback_options(),
+                             http::CommitWaiter waiter = {})
       : server(std::make_unique<http::Server>(std::move(options), handler, std::move(waiter))) {
     Status s = server->start();
     EXPECT_TRUE(s.ok()) << s.error().code << ": " << s.error().message;

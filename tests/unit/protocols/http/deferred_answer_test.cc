@@ -104,12 +104,8 @@ class TestWaiter {
   std::vector<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> calls_;
 };
 
-ServerOptions one_worker() {
-  ServerOptions o;
-  o.port = 0;
-  o.threads = 1;  // every client on one worker: it must not be blocked
-  return o;
-}
+// Every client on one worker: a deferred answer must not block it.
+ServerOptions one_worker() { return testing::loopback_options(1); }
 
 struct Fixture : testing::HttpServerFixture<DeferringHandler> {
   explicit Fixture(ServerOptions options = one_worker(), CommitWaiter waiter = {})
