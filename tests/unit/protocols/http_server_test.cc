@@ -56,42 +56,7 @@ class EchoHandler final : public Handler {
   std::atomic<int> calls{0};
 };
 
-// Records every wait; the test decides when to call `ready`.
-class TestWaiter {
- public:
-  CommitWaiter fn() {
-    return CommitWaiter{[this](std::uint64_t ticket, std::function<void(std::uint64_t)> ready) {
-                          std::lock_guard<std::mutex> lock(mu_);
-                          calls_.emplace_back(ticket, std::move(ready));
-                          cv_.notify_all();
-                        },
-                        [this](std::uint64_t first, std::uint64_t last) {
-                          std::lock_guard<std::mutex> lock(mu_);
-                          return failed_ < first || failed_ > last;
-                        }};
-  }
-
-  // The commit of ticket `t` failed.
-  void fail(std::uint64_t t) {
-    std::lock_guard<std::mutex> lock(mu_);
-    failed_ = t;
-  }
-
-  // Blocks until the `i`-th wait (0-based) is registered; nullopt after
-  // `within` (10 s).
-  std::optional<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> wait_call(
-      std::size_t i, std::chrono::milliseconds within = std::chrono::seconds(10)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, within, [&] { return calls_.size() > i; })) return std::nullopt;
-    return calls_[i];
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> calls_;
-  std::uint64_t failed_ = 0;
-};
+using TestWaiter = testing::TestCommitWaiter;
 
 using Client = testing::HttpClient;
 

@@ -80,29 +80,7 @@ std::string get(std::string_view target) {
   return "GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n\r\n";
 }
 
-// Records every commit wait; the test releases them.
-class TestWaiter {
- public:
-  CommitWaiter fn() {
-    return CommitWaiter{[this](std::uint64_t ticket, std::function<void(std::uint64_t)> ready) {
-                          std::lock_guard<std::mutex> lock(mu_);
-                          calls_.emplace_back(ticket, std::move(ready));
-                          cv_.notify_all();
-                        },
-                        {}};
-  }
-  std::optional<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> wait_call(
-      std::size_t i, milliseconds within = seconds(10)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, within, [&] { return calls_.size() > i; })) return std::nullopt;
-    return calls_[i];
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::pair<std::uint64_t, std::function<void(std::uint64_t)>>> calls_;
-};
+using TestWaiter = testing::TestCommitWaiter;
 
 // Every client on one worker: a deferred answer must not block it.
 ServerOptions one_worker() { return testing::loopback_options(1); }
